@@ -1,0 +1,53 @@
+/**
+ * The `faultline` command line: a registry of subcommands, each a module under `commands/` that
+ * exports `run(argv): Promise<number>` returning the process exit code (design.md, "CLI").
+ * Exit codes: 0 valid, 1 invalid, 2 unknown or harness error (message on stderr).
+ */
+import { CliError } from './errors.ts';
+
+type Command = { summary: string; module: string };
+
+export const commands = {
+  broker: { summary: 'start one broker node (the system under test)', module: './commands/broker.ts' },
+  run: { summary: 'run one test: cluster, workload, nemesis, checkers', module: './commands/run.ts' },
+  campaign: { summary: 'run a matrix of tests (acks x nemesis x repeats) and compare', module: './commands/campaign.ts' },
+  check: { summary: 're-run the checkers on a stored run directory', module: './commands/check.ts' },
+  lin: { summary: 'check a history for linearizability against a model', module: './commands/lin.ts' },
+  cluster: { summary: 'start, stop or inspect a cluster to explore by hand', module: './commands/cluster.ts' },
+  admin: { summary: 'cluster administration (partition reassignment, leader election)', module: './commands/admin.ts' },
+  doctor: { summary: 'what this machine supports (root, namespaces, iptables, docker)', module: './commands/doctor.ts' },
+} as const satisfies Record<string, Command>;
+
+export type CommandName = keyof typeof commands;
+
+function usage(): string {
+  const lines = ['usage: faultline <command> [options]   (faultline <command> --help for its options)', '', 'commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    process.exitCode = name === undefined ? 2 : 0;
+    return;
+  }
+  if (!Object.hasOwn(commands, name)) {
+    process.stderr.write(`faultline: unknown command '${name}'; allowed: ${Object.keys(commands).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const command = commands[name as CommandName];
+  try {
+    const mod = (await import(new URL(command.module, import.meta.url).href)) as { run(argv: string[]): Promise<number> };
+    process.exitCode = await mod.run(rest);
+  } catch (err) {
+    if (err instanceof CliError) {
+      process.stderr.write(`faultline ${name}: ${err.message}\n`);
+    } else {
+      process.stderr.write(`faultline ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exitCode = 2;
+  }
+}
