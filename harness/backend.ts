@@ -1,0 +1,69 @@
+/**
+ * A cluster backend (style.md item 1): starts and stops broker nodes and injects faults into them.
+ * Optional abilities are separate small interfaces so a backend that cannot partition (the local
+ * backend without root) simply does not implement `Partitioner`, and callers get a clear refusal.
+ */
+
+/** One broker node as the harness sees it. `name` is `n1`, `n2`, ... and `id` the broker id. */
+export interface NodeInfo {
+  name: string;
+  id: number;
+  /** host:port that Kafka clients use (in the node's namespace address when namespaces are on). */
+  kafkaAddress: string;
+  /** host:port of the node's Raft/controller listener. */
+  controllerAddress: string;
+  dataDir: string;
+  logFile: string;
+}
+
+export interface ClusterSpec {
+  nodes: number;
+  /** Kafka-named broker settings passed to every node with `--set key=value`. */
+  brokerSettings: Record<string, string>;
+  /** where node data dirs and logs go (the run directory's `nodes/`). */
+  workDir: string;
+  /** a prefix unique to this run, used to name namespaces, bridges and processes for cleanup. */
+  runId: string;
+}
+
+/** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */
+export type Grudge = Record<string, string[]>;
+
+export interface Backend {
+  readonly name: 'local' | 'docker';
+  /** Start every node and wait until each accepts Kafka connections. */
+  start(spec: ClusterSpec): Promise<NodeInfo[]>;
+  /** Stop every node (SIGTERM, then SIGKILL after a bound) and remove every namespace, bridge and rule. */
+  stop(): Promise<void>;
+  nodes(): NodeInfo[];
+  /** SIGKILL one node's process. */
+  kill(node: string): Promise<void>;
+  /** Restart a killed or stopped node with its data dir intact. */
+  restart(node: string): Promise<void>;
+  /** SIGSTOP / SIGCONT. */
+  pause(node: string): Promise<void>;
+  resume(node: string): Promise<void>;
+  /** Node log tail, for reports and errors. */
+  logs(node: string, maxBytes?: number): Promise<string>;
+}
+
+export interface Partitioner {
+  /** Drop traffic as the grudge says (silently, like a real partition); replaces any earlier grudge. */
+  partition(grudge: Grudge): Promise<void>;
+  /** Remove every drop rule. */
+  heal(): Promise<void>;
+}
+
+export function canPartition(b: Backend): b is Backend & Partitioner {
+  return typeof (b as Partial<Partitioner>).partition === 'function';
+}
+
+/** Who does what right now, learned from the cluster's own Metadata answers. */
+export interface Roles {
+  /** broker id of the active controller (Raft leader), or null when unknown. */
+  controller: number | null;
+  /** "<topic>-<partition>" -> leader broker id (-1 when leaderless). */
+  leaders: Record<string, number>;
+  /** "<topic>-<partition>" -> replica ids and ISR. */
+  replicas: Record<string, { replicas: number[]; isr: number[] }>;
+}
