@@ -1,0 +1,106 @@
+/**
+ * Metadata log records (KRaft-like), as a JSON-serialisable discriminated union on `type`.
+ *
+ * The controller emits these; every node applies them in log order to its MetadataImage
+ * (image.ts). Invariants the producer of records keeps (and the image relies on):
+ * - A broker's epoch is the metadata-log offset of its RegisterBroker record. A RegisterBroker for
+ *   a known id replaces the old registration (a new incarnation) and always registers it fenced.
+ * - Partition carries the full state of one partition; PartitionChange carries a delta: a field that
+ *   is absent is unchanged. Applying a PartitionChange whose `leader` differs from the current one
+ *   bumps leaderEpoch; applying any PartitionChange bumps partitionEpoch.
+ * - The ISR is never empty while the partition has replicas (KRaft: the last ISR member stays so it
+ *   stays electable); `leader` is NO_LEADER (-1) when no eligible leader exists.
+ * - ProducerIdsBlock hands out [firstId, firstId + size) to one broker; blocks never overlap.
+ */
+
+export const NO_LEADER = -1;
+
+export interface RegisterBrokerRecord {
+  type: 'RegisterBroker';
+  brokerId: number;
+  incarnationId: string;
+  host: string;
+  port: number;
+  rack?: string;
+}
+
+export interface FenceBrokerRecord {
+  type: 'FenceBroker';
+  brokerId: number;
+}
+
+export interface UnfenceBrokerRecord {
+  type: 'UnfenceBroker';
+  brokerId: number;
+}
+
+export interface UnregisterBrokerRecord {
+  type: 'UnregisterBroker';
+  brokerId: number;
+}
+
+export interface TopicRecord {
+  type: 'Topic';
+  name: string;
+  topicId: string;
+  numPartitions: number;
+  configs: Record<string, string>;
+}
+
+export interface PartitionRecord {
+  type: 'Partition';
+  topic: string;
+  partition: number;
+  replicas: number[];
+  isr: number[];
+  leader: number;
+  leaderEpoch: number;
+  partitionEpoch: number;
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
+export interface PartitionChangeRecord {
+  type: 'PartitionChange';
+  topic: string;
+  partition: number;
+  isr?: number[];
+  leader?: number;
+  replicas?: number[];
+  addingReplicas?: number[];
+  removingReplicas?: number[];
+}
+
+export interface RemoveTopicRecord {
+  type: 'RemoveTopic';
+  name: string;
+}
+
+export interface ProducerIdsBlockRecord {
+  type: 'ProducerIdsBlock';
+  brokerId: number;
+  firstId: number;
+  size: number;
+}
+
+export interface TopicConfigRecord {
+  type: 'TopicConfig';
+  name: string;
+  key: string;
+  /** null removes the override. */
+  value: string | null;
+}
+
+export type MetadataRecord =
+  | RegisterBrokerRecord
+  | FenceBrokerRecord
+  | UnfenceBrokerRecord
+  | UnregisterBrokerRecord
+  | TopicRecord
+  | PartitionRecord
+  | PartitionChangeRecord
+  | RemoveTopicRecord
+  | ProducerIdsBlockRecord
+  | TopicConfigRecord;
+
+export type MetadataRecordType = MetadataRecord['type'];
