@@ -1,0 +1,105 @@
+/**
+ * Sparse offset index of one segment (Kafka's OffsetIndex, simplified): entries of 8 bytes,
+ * (relativeOffset i32, position i32) big-endian, where relativeOffset = batch.baseOffset - segment
+ * base and position is the batch's byte position in the .log file. Entries are added when at least
+ * indexIntervalBytes were appended since the previous entry, so the index holds at most
+ * segmentBytes / indexIntervalBytes + 1 entries.
+ *
+ * Invariants: relative offsets and positions both strictly increase, and every entry points at the
+ * start of a batch with that base offset. lookup(target) returns the position of the last entry
+ * whose offset <= target (0 when none): the batch containing `target` starts at or after it.
+ *
+ * The index is derived data: the in-memory arrays are authoritative while open; the file is
+ * rewritten from a log scan on recovery whenever it is missing or disagrees with the scan.
+ */
+import * as fs from 'node:fs';
+import { writeFully } from './fs-util.ts';
+
+export const INDEX_ENTRY_BYTES = 8;
+
+export class OffsetIndex {
+  readonly path: string;
+  readonly #fd: number;
+  #relOffsets: number[] = [];
+  #positions: number[] = [];
+
+  private constructor(path: string, fd: number) {
+    this.path = path;
+    this.#fd = fd;
+  }
+
+  /** Opens (creating if needed) the index file and replaces its content with `entries`, unless equal. */
+  static openWith(path: string, relOffsets: number[], positions: number[]): { index: OffsetIndex; rewritten: boolean } {
+    const fd = fs.openSync(path, fs.existsSync(path) ? 'r+' : 'w+');
+    const index = new OffsetIndex(path, fd);
+    index.#relOffsets = relOffsets;
+    index.#positions = positions;
+    const wanted = encode(relOffsets, positions);
+    const existing = fs.fstatSync(fd).size === wanted.length ? fs.readFileSync(path) : null;
+    const rewritten = existing === null || !existing.equals(wanted);
+    if (rewritten) {
+      fs.ftruncateSync(fd, 0);
+      writeFully(fd, wanted, 0);
+    }
+    return { index, rewritten };
+  }
+
+  get entryCount(): number {
+    return this.#relOffsets.length;
+  }
+
+  append(relOffset: number, position: number): void {
+    const n = this.#relOffsets.length;
+    if (n > 0 && (relOffset <= this.#relOffsets[n - 1]! || position <= this.#positions[n - 1]!)) {
+      throw new RangeError(`index entry (${relOffset}, ${position}) does not increase`);
+    }
+    const buf = Buffer.allocUnsafe(INDEX_ENTRY_BYTES);
+    buf.writeInt32BE(relOffset, 0);
+    buf.writeInt32BE(position, 4);
+    writeFully(this.#fd, buf, n * INDEX_ENTRY_BYTES);
+    this.#relOffsets.push(relOffset);
+    this.#positions.push(position);
+  }
+
+  /** Position of the last entry with relOffset <= target, or 0. */
+  lookup(relTarget: number): number {
+    let lo = 0;
+    let hi = this.#relOffsets.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#relOffsets[mid]! <= relTarget) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found < 0 ? 0 : this.#positions[found]!;
+  }
+
+  /** Drops entries at or beyond `position` (the log was truncated to `position`). */
+  truncateToPosition(position: number): void {
+    let n = this.#positions.length;
+    while (n > 0 && this.#positions[n - 1]! >= position) n--;
+    if (n === this.#positions.length) return;
+    this.#positions.length = n;
+    this.#relOffsets.length = n;
+    fs.ftruncateSync(this.#fd, n * INDEX_ENTRY_BYTES);
+  }
+
+  flush(): void {
+    fs.fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    fs.closeSync(this.#fd);
+  }
+}
+
+function encode(relOffsets: number[], positions: number[]): Buffer {
+  const buf = Buffer.allocUnsafe(relOffsets.length * INDEX_ENTRY_BYTES);
+  for (let i = 0; i < relOffsets.length; i++) {
+    buf.writeInt32BE(relOffsets[i]!, i * INDEX_ENTRY_BYTES);
+    buf.writeInt32BE(positions[i]!, i * INDEX_ENTRY_BYTES + 4);
+  }
+  return buf;
+}

@@ -1,0 +1,498 @@
+/**
+ * The log of one partition replica: a directory of segments (segment.ts) named by base offset,
+ * a leader-epoch checkpoint (epoch-cache.ts), a log-start-offset checkpoint, and the idempotent
+ * producer state (producer-state.ts) derived from the batch headers.
+ *
+ * Invariants (hold after open() and after every public method returns):
+ *  - Segments are ordered by base offset and contiguous: each base equals the previous segment's
+ *    nextOffset; logStartOffset is the first segment's base, logEndOffset the last one's nextOffset.
+ *    Batches never span segments; the log always ends on a batch boundary.
+ *  - The epoch cache has no entry with startOffset >= logEndOffset, and its latest epoch is at
+ *    least every batch's partitionLeaderEpoch.
+ *  - producerState equals replaying update() over every batch with producerId >= 0 (not control)
+ *    in offset order, on any replica holding the same batches.
+ *
+ * Durability (Kafka's log.flush.interval.messages / log.flush.interval.ms): the log fsyncs after
+ * `flushIntervalMessages` offsets were appended since the last flush, and in maybeFlush(nowMs) once
+ * `flushIntervalMs` passed since the last flush with something unflushed. The defaults (as Kafka's,
+ * Long.MAX) never fsync on append: acknowledged data then survives a process crash (it is in the
+ * page cache) but not a machine crash, and replication is what makes it durable. As Kafka does,
+ * a segment is fsynced when it is rolled, and everything is fsynced on close().
+ *
+ * Recovery (open): every segment is walked batch by batch (segment.ts scanBatches); the last,
+ * active segment also has each CRC-32C checked (older ones were fsynced at roll). At the first bad
+ * batch the file is truncated there and every later segment is deleted; a segment whose base does
+ * not continue the previous one counts as bad. Indexes are rebuilt where missing or different, the
+ * epoch cache is cut to the log end (and rebuilt from batch epochs if missing or corrupt), and the
+ * producer state is rebuilt by the same walk. The walk reads the whole log once; a producer-state
+ * snapshot (as Kafka keeps) would bound that to the tail.
+ *
+ * Truncation deletes later segments from the highest down, then cuts the containing one, so a crash
+ * in between still leaves a contiguous log. truncateFullyAndStartAt writes the log-start checkpoint
+ * first; open() treats a first segment that does not start there as an unfinished full truncation.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Attr, BATCH_HEADER_BYTES, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
+import { LeaderEpochCache } from './epoch-cache.ts';
+import { CorruptBatchError, LogError, NonContiguousAppendError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.ts';
+import { writeFileAtomic } from './fs-util.ts';
+import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts';
+import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
+
+export interface LogConfig {
+  /** Roll to a new segment when an append would take the active one past this size. */
+  segmentBytes: number;
+  /** Bytes appended between two offset-index entries. */
+  indexIntervalBytes: number;
+  /** fsync once this many offsets were appended since the last flush. */
+  flushIntervalMessages: number;
+  /** maybeFlush(nowMs) fsyncs once this long passed since the last flush. */
+  flushIntervalMs: number;
+}
+
+/** Kafka's defaults: 1 GiB segments, an index entry per 4 KiB, no forced fsync. */
+export const defaultLogConfig: LogConfig = {
+  segmentBytes: 1 << 30,
+  indexIntervalBytes: 4096,
+  flushIntervalMessages: Number.MAX_SAFE_INTEGER,
+  flushIntervalMs: Number.MAX_SAFE_INTEGER,
+};
+
+export const EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint';
+export const LOG_START_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
+
+export interface RecoveryInfo {
+  segments: number;
+  /** Batches found valid on open, in all segments. */
+  batchesRecovered: number;
+  /** Bytes cut off: torn or corrupt tails plus deleted later segments. */
+  bytesTruncated: number;
+  segmentsDeleted: number;
+  indexesRebuilt: number;
+  epochCacheRebuilt: boolean;
+  /** Why recovery cut the log, or null when every byte was good. */
+  badReason: string | null;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  appendTimeMs: number;
+}
+
+export interface ReadResult {
+  /** Whole batches, the first containing the fetch offset (so it may start before it). */
+  records: Buffer;
+  batches: number;
+  /** The offset after the last batch returned, or the fetch offset when none was. */
+  nextOffset: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+interface ParsedBatch extends AppendBatch {
+  epoch: number;
+  lastOffsetDelta: number;
+}
+
+export class PartitionLog {
+  readonly dir: string;
+  readonly config: LogConfig;
+  readonly recovery: RecoveryInfo;
+  readonly epochCache: LeaderEpochCache;
+  readonly producerState = new ProducerState();
+  readonly #now: () => number;
+  #segments: Segment[] = [];
+  #unflushedMessages = 0;
+  #lastFlushMs: number;
+  #fsyncCount = 0;
+  #closed = false;
+
+  private constructor(dir: string, config: LogConfig, now: () => number, epochCache: LeaderEpochCache, recovery: RecoveryInfo) {
+    this.dir = dir;
+    this.config = config;
+    this.#now = now;
+    this.epochCache = epochCache;
+    this.recovery = recovery;
+    this.#lastFlushMs = now();
+  }
+
+  static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = Date.now): PartitionLog {
+    validateConfig(config);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+
+    const recovery: RecoveryInfo = {
+      segments: 0,
+      batchesRecovered: 0,
+      bytesTruncated: 0,
+      segmentsDeleted: 0,
+      indexesRebuilt: 0,
+      epochCacheRebuilt: false,
+      badReason: null,
+    };
+    const startCheckpoint = readLogStart(dir);
+    let bases = listSegmentBases(dir);
+    let fullTruncationUnfinished = false;
+    if (startCheckpoint !== null && bases.length > 0 && bases[0] !== startCheckpoint) {
+      // A truncateFullyAndStartAt was cut short: finish it.
+      for (const b of bases.reverse()) recovery.bytesTruncated += deleteSegmentFiles(dir, b);
+      recovery.segmentsDeleted += bases.length;
+      bases = [];
+      fullTruncationUnfinished = true;
+    }
+    const loaded = LeaderEpochCache.load(path.join(dir, EPOCH_CHECKPOINT_FILE));
+    const log = new PartitionLog(dir, config, now, loaded.cache, recovery);
+    if (fullTruncationUnfinished) log.epochCache.clear();
+    recovery.epochCacheRebuilt = loaded.corrupt;
+
+    if (bases.length === 0) bases = [startCheckpoint ?? 0];
+    let stopped = false;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const prev = log.#segments.at(-1);
+      if (!stopped && prev !== undefined && prev.nextOffset !== base) {
+        stopped = true;
+        recovery.badReason = `segment ${base} does not continue the log at ${prev.nextOffset}`;
+      }
+      if (stopped) {
+        recovery.bytesTruncated += deleteSegmentFiles(dir, base);
+        recovery.segmentsDeleted++;
+        continue;
+      }
+      const isLast = i === bases.length - 1;
+      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b));
+      log.#segments.push(res.segment);
+      recovery.batchesRecovered += res.batches;
+      recovery.bytesTruncated += res.truncatedBytes;
+      if (res.indexRewritten) recovery.indexesRebuilt++;
+      if (res.badReason !== null) {
+        stopped = true;
+        recovery.badReason = `segment ${base}: ${res.badReason}`;
+      }
+    }
+    recovery.segments = log.#segments.length;
+    log.epochCache.truncateFromEnd(log.logEndOffset);
+    if (loaded.corrupt) log.epochCache.persist();
+    if (startCheckpoint === null || fullTruncationUnfinished) writeLogStart(dir, log.logStartOffset);
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.#segments[0]!.baseOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.#segments.at(-1)!.nextOffset;
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+
+  /** Base offsets of the segments, ascending. */
+  get segmentBases(): number[] {
+    return this.#segments.map((s) => s.baseOffset);
+  }
+
+  /** fsync calls issued on segment data since open (for tests and metrics). */
+  get fsyncCount(): number {
+    return this.#fsyncCount;
+  }
+
+  get unflushedMessages(): number {
+    return this.#unflushedMessages;
+  }
+
+  /**
+   * Appends batches from a Produce request (already validated by the caller, CRCs included):
+   * assigns consecutive offsets from logEndOffset and stamps `leaderEpoch` in place, in `batches`.
+   */
+  appendAsLeader(batches: Buffer, leaderEpoch: number): AppendResult {
+    this.#ensureOpen();
+    const parsed = this.#parse(batches);
+    const baseOffset = this.logEndOffset;
+    let next = baseOffset;
+    for (const b of parsed) {
+      stampBatch(batches, b.position, next, leaderEpoch);
+      b.baseOffset = next;
+      b.lastOffset = next + b.lastOffsetDelta;
+      b.epoch = leaderEpoch;
+      next = b.lastOffset + 1;
+    }
+    if (leaderEpoch > this.epochCache.latestEpoch) this.epochCache.assign(leaderEpoch, baseOffset);
+    return this.#write(batches, parsed);
+  }
+
+  /**
+   * Appends batches fetched from the leader, offsets and epochs as they are. They must start at
+   * logEndOffset and be contiguous (NonContiguousAppendError), and each CRC must hold (CorruptBatchError).
+   */
+  appendAsFollower(batches: Buffer): AppendResult {
+    this.#ensureOpen();
+    const parsed = this.#parse(batches);
+    let expected = this.logEndOffset;
+    for (const b of parsed) {
+      if (b.baseOffset !== expected) throw new NonContiguousAppendError(expected, b.baseOffset);
+      if (!batchCrcOk(batches, b.position, b.size)) throw new CorruptBatchError(`CRC mismatch in batch at offset ${b.baseOffset}`);
+      expected = b.lastOffset + 1;
+    }
+    for (const b of parsed) {
+      if (b.epoch >= 0 && b.epoch > this.epochCache.latestEpoch) this.epochCache.assign(b.epoch, b.baseOffset);
+    }
+    return this.#write(batches, parsed);
+  }
+
+  /**
+   * Whole batches from the one containing `fetchOffset`, across segments, none with lastOffset >=
+   * `maxOffsetExclusive`, at most `maxBytes` in total except that the first batch is returned even
+   * when larger (Kafka's rule, so a consumer always progresses).
+   */
+  read(fetchOffset: number, maxBytes: number, maxOffsetExclusive: number): ReadResult {
+    this.#ensureOpen();
+    const start = this.logStartOffset;
+    const end = this.logEndOffset;
+    if (fetchOffset < start || fetchOffset > end) throw new OffsetOutOfRangeError(fetchOffset, start, end);
+    const parts: Buffer[] = [];
+    let batches = 0;
+    let offset = fetchOffset;
+    let remaining = maxBytes;
+    for (let i = this.#floorSegment(fetchOffset); i < this.#segments.length; i++) {
+      const seg = this.#segments[i]!;
+      const pos = seg.positionOf(offset);
+      if (pos === null) continue;
+      const r = seg.readBatches(pos, Math.max(remaining, 0), maxOffsetExclusive, batches === 0);
+      if (r.batches === 0) break;
+      parts.push(r.records);
+      batches += r.batches;
+      remaining -= r.records.length;
+      offset = r.nextOffset;
+      if (remaining <= 0 || offset < seg.nextOffset) break;
+    }
+    const records = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return { records, batches, nextOffset: offset, logStartOffset: start, logEndOffset: end };
+  }
+
+  /** The first batch whose maxTimestamp >= timestampMs (ListOffsets by time), or null when none is. */
+  offsetForTimestamp(timestampMs: number): { offset: number; timestampMs: number } | null {
+    this.#ensureOpen();
+    for (const seg of this.#segments) {
+      if (seg.maxTimestampMs() < timestampMs) continue;
+      let found: { offset: number; timestampMs: number } | null = null;
+      seg.forEachBatch((b) => {
+        if (b.header.maxTimestamp < timestampMs) return true;
+        found = { offset: b.header.baseOffset, timestampMs: b.header.maxTimestamp };
+        return false;
+      });
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  /**
+   * Drops every batch at or after `offset`. When `offset` falls inside a batch, that whole batch is
+   * dropped too and the log ends at its base (a log only ever ends on a batch boundary; a follower
+   * then refetches that batch whole). An offset below logStartOffset empties the log and restarts
+   * it there. No-op when offset >= logEndOffset.
+   */
+  truncateTo(offset: number): void {
+    this.#ensureOpen();
+    if (offset >= this.logEndOffset) return;
+    if (offset < this.logStartOffset) {
+      this.truncateFullyAndStartAt(offset);
+      return;
+    }
+    const idx = this.#floorSegment(offset);
+    for (let i = this.#segments.length - 1; i > idx; i--) this.#segments[i]!.delete();
+    this.#segments.length = idx + 1;
+    const newEnd = this.#segments[idx]!.truncateTo(offset);
+    this.epochCache.truncateFromEnd(newEnd);
+    this.#rebuildProducerState();
+  }
+
+  /** Deletes the whole log and starts it empty at `offset` (epoch cache and producer state cleared). */
+  truncateFullyAndStartAt(offset: number): void {
+    this.#ensureOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`invalid start offset ${offset}`);
+    if (offset === this.logStartOffset) {
+      this.truncateTo(offset);
+      this.epochCache.clear();
+      return;
+    }
+    this.epochCache.clear();
+    writeLogStart(this.dir, offset);
+    for (let i = this.#segments.length - 1; i >= 0; i--) this.#segments[i]!.delete();
+    this.#segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes)];
+    this.producerState.clear();
+    this.#unflushedMessages = 0;
+  }
+
+  /** fsyncs every segment with unflushed data. */
+  flush(): void {
+    this.#ensureOpen();
+    for (const seg of this.#segments) if (seg.flush()) this.#fsyncCount++;
+    this.#unflushedMessages = 0;
+    this.#lastFlushMs = this.#now();
+  }
+
+  /** The time-based flush policy; the owner calls this on a timer. Returns whether it flushed. */
+  maybeFlush(nowMs: number): boolean {
+    this.#ensureOpen();
+    if (this.#unflushedMessages === 0 || nowMs - this.#lastFlushMs < this.config.flushIntervalMs) return false;
+    this.flush();
+    this.#lastFlushMs = nowMs;
+    return true;
+  }
+
+  /** Flushes and closes every file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    for (const seg of this.#segments) {
+      seg.flushIndex();
+      seg.close();
+    }
+    this.#closed = true;
+  }
+
+  #ensureOpen(): void {
+    if (this.#closed) throw new LogError('LOG_CLOSED', `log ${this.dir} is closed`);
+  }
+
+  /** Index of the last segment whose base <= offset (0 when offset is below every base). */
+  #floorSegment(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** Splits `buf` into batches; it must hold whole batches only, each magic 2 and <= segmentBytes. */
+  #parse(buf: Buffer): ParsedBatch[] {
+    if (buf.length === 0) throw new CorruptBatchError('no batches to append');
+    const out: ParsedBatch[] = [];
+    let pos = 0;
+    while (pos < buf.length) {
+      const size = batchSizeAt(buf, pos);
+      if (size < BATCH_HEADER_BYTES || pos + size > buf.length) {
+        throw new CorruptBatchError(`batch at byte ${pos} has size ${size}, ${buf.length - pos} bytes left`);
+      }
+      if (size > this.config.segmentBytes) throw new RecordBatchTooLargeError(size, this.config.segmentBytes);
+      const h = readBatchHeader(buf, pos);
+      if (h.magic !== 2) throw new CorruptBatchError(`batch at byte ${pos} has magic ${h.magic}`);
+      if (h.lastOffsetDelta < 0) throw new CorruptBatchError(`batch at byte ${pos} has lastOffsetDelta ${h.lastOffsetDelta}`);
+      out.push({
+        position: pos,
+        size,
+        baseOffset: h.baseOffset,
+        lastOffset: h.baseOffset + h.lastOffsetDelta,
+        lastOffsetDelta: h.lastOffsetDelta,
+        maxTimestampMs: h.maxTimestamp,
+        epoch: h.partitionLeaderEpoch,
+      });
+      pos += size;
+    }
+    return out;
+  }
+
+  #write(buf: Buffer, batches: ParsedBatch[]): AppendResult {
+    const first = batches[0]!;
+    const last = batches.at(-1)!;
+    let active = this.#segments.at(-1)!;
+    if (
+      active.size > 0 &&
+      (active.size + buf.length > this.config.segmentBytes || last.lastOffset - active.baseOffset > INT32_MAX)
+    ) {
+      if (active.flush()) this.#fsyncCount++;
+      active.flushIndex();
+      active = Segment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes);
+      this.#segments.push(active);
+    }
+    const appendTimeMs = this.#now();
+    active.append(buf, batches);
+    for (const b of batches) {
+      const h = readBatchHeader(buf, b.position);
+      this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, b.baseOffset, b.lastOffset, h.maxTimestamp);
+    }
+    this.#unflushedMessages += last.lastOffset - first.baseOffset + 1;
+    if (this.#unflushedMessages >= this.config.flushIntervalMessages) this.flush();
+    return { baseOffset: first.baseOffset, lastOffset: last.lastOffset, appendTimeMs };
+  }
+
+  /** Recovery's per-batch hook: producer state and epoch cache from the batch header. */
+  #replayBatch(b: ScannedBatch): void {
+    const h = b.header;
+    if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochCache.latestEpoch) {
+      this.epochCache.assign(h.partitionLeaderEpoch, h.baseOffset);
+    }
+    this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
+  }
+
+  #updateProducer(
+    producerId: number,
+    producerEpoch: number,
+    baseSequence: number,
+    lastOffsetDelta: number,
+    attributes: number,
+    firstOffset: number,
+    lastOffset: number,
+    timestampMs: number,
+  ): void {
+    if (producerId < 0 || (attributes & Attr.control) !== 0) return;
+    const lastSeq = incrementSequence(baseSequence, lastOffsetDelta);
+    this.producerState.update(producerId, producerEpoch, baseSequence, lastSeq, firstOffset, lastOffset, timestampMs);
+  }
+
+  #rebuildProducerState(): void {
+    this.producerState.clear();
+    for (const seg of this.#segments) {
+      seg.forEachBatch((b) => {
+        const h = b.header;
+        this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
+      });
+    }
+  }
+}
+
+function validateConfig(c: LogConfig): void {
+  const check = (name: keyof LogConfig, min: number, max: number): void => {
+    const v = c[name];
+    if (!Number.isSafeInteger(v) || v < min || v > max) throw new RangeError(`log config ${name}=${v}: expected an integer in [${min}, ${max}]`);
+  };
+  check('segmentBytes', BATCH_HEADER_BYTES, INT32_MAX);
+  check('indexIntervalBytes', 0, INT32_MAX);
+  check('flushIntervalMessages', 1, Number.MAX_SAFE_INTEGER);
+  check('flushIntervalMs', 0, Number.MAX_SAFE_INTEGER);
+}
+
+function readLogStart(dir: string): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, LOG_START_CHECKPOINT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return /^\d+\n$/.test(text) ? Number(text.trim()) : null;
+}
+
+function writeLogStart(dir: string, offset: number): void {
+  writeFileAtomic(path.join(dir, LOG_START_CHECKPOINT_FILE), Buffer.from(`${offset}\n`));
+}
+
+/** Deletes a segment's files; returns the bytes of log data removed. */
+function deleteSegmentFiles(dir: string, base: number): number {
+  const logPath = path.join(dir, segmentFileName(base, '.log'));
+  const size = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
+  fs.rmSync(logPath, { force: true });
+  fs.rmSync(path.join(dir, segmentFileName(base, '.index')), { force: true });
+  return size;
+}

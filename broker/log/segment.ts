@@ -1,0 +1,351 @@
+/**
+ * One log segment: `<base offset, 20 digits>.log` holding RecordBatch v2 batches back to back exactly
+ * as on the wire, and its sparse `.index` (offset-index.ts).
+ *
+ * Invariants while open: `size` is the .log file's length and ends on a batch boundary; batches are
+ * contiguous in offsets, the first starts at `baseOffset` (the file name) and the last ends at
+ * `nextOffset - 1` (nextOffset == baseOffset when empty); the index satisfies its own invariants.
+ *
+ * I/O is synchronous and fd-based (openSync/readSync/writeSync/fsyncSync): one append is one
+ * write into the page cache, which keeps ordering trivial (no interleaved async writes to reason
+ * about) and costs a few microseconds; durability comes only from explicit flush() (fsync).
+ *
+ * scanBatches() is the one validator of on-disk bytes: size field present and >= the 61-byte
+ * header, the batch fully present, magic 2, lastOffsetDelta >= 0, base offset == the previous
+ * batch's last offset + 1, and (when asked) CRC-32C. It stops at the first batch that fails, or
+ * early when the callback returns false. It reads in 1 MiB chunks (or one batch, if larger).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD,
+  batchCrcOk,
+  readBatchHeader,
+  type BatchHeader,
+} from '../protocol/batch-header.ts';
+import { readFully, writeFully } from './fs-util.ts';
+import { OffsetIndex } from './offset-index.ts';
+
+const SCAN_CHUNK_BYTES = 1 << 20;
+/** Bytes of the header up to and including lastOffsetDelta: enough to walk batch to batch. */
+const WALK_HEADER_BYTES = 27;
+
+export function segmentFileName(baseOffset: number, suffix: '.log' | '.index'): string {
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+/** Base offsets of the `.log` files in `dir`, ascending. */
+export function listSegmentBases(dir: string): number[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{20}\.log$/.test(f))
+    .map((f) => Number(f.slice(0, 20)))
+    .sort((a, b) => a - b);
+}
+
+export interface ScannedBatch {
+  position: number;
+  size: number;
+  header: BatchHeader;
+}
+
+export interface ScanResult {
+  validBytes: number;
+  nextOffset: number;
+  batches: number;
+  /** Why scanning stopped before the end of the file, or null when every byte was a good batch. */
+  badReason: string | null;
+}
+
+export function scanBatches(
+  fd: number,
+  fileSize: number,
+  firstOffset: number,
+  verifyCrc: boolean,
+  onBatch: (b: ScannedBatch) => boolean | void,
+): ScanResult {
+  let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize, BATCH_LOG_OVERHEAD)));
+  let bufStart = 0;
+  let bufLen = 0;
+  const ensure = (pos: number, n: number): boolean => {
+    if (pos >= bufStart && pos + n <= bufStart + bufLen) return true;
+    const want = Math.max(n, Math.min(SCAN_CHUNK_BYTES, fileSize - pos));
+    if (buf.length < want) buf = Buffer.allocUnsafe(want);
+    bufStart = pos;
+    bufLen = readFully(fd, buf, 0, want, pos);
+    return bufLen >= n;
+  };
+  let pos = 0;
+  let next = firstOffset;
+  let batches = 0;
+  const stop = (badReason: string | null): ScanResult => ({ validBytes: pos, nextOffset: next, batches, badReason });
+  while (pos < fileSize) {
+    const remaining = fileSize - pos;
+    if (remaining < BATCH_LOG_OVERHEAD || !ensure(pos, BATCH_LOG_OVERHEAD)) return stop('torn size field');
+    const size = BATCH_LOG_OVERHEAD + buf.readInt32BE(pos - bufStart + 8);
+    if (size < BATCH_HEADER_BYTES) return stop(`batch size ${size} below the header size`);
+    if (size > remaining || !ensure(pos, size)) return stop(`torn batch: ${size} bytes declared, ${remaining} present`);
+    const at = pos - bufStart;
+    const header = readBatchHeader(buf, at);
+    if (header.magic !== 2) return stop(`magic ${header.magic}`);
+    if (header.lastOffsetDelta < 0) return stop(`negative lastOffsetDelta ${header.lastOffsetDelta}`);
+    if (header.baseOffset !== next) return stop(`base offset ${header.baseOffset}, expected ${next}`);
+    if (verifyCrc && !batchCrcOk(buf, at, size)) return stop(`CRC mismatch at offset ${header.baseOffset}`);
+    const more = onBatch({ position: pos, size, header });
+    batches++;
+    next = header.baseOffset + header.lastOffsetDelta + 1;
+    pos += size;
+    if (more === false) return stop(null);
+  }
+  return stop(null);
+}
+
+export interface SegmentOpenResult {
+  segment: Segment;
+  truncatedBytes: number;
+  batches: number;
+  badReason: string | null;
+  indexRewritten: boolean;
+}
+
+/** Metadata of one batch being appended, positions relative to the appended buffer. */
+export interface AppendBatch {
+  position: number;
+  size: number;
+  baseOffset: number;
+  lastOffset: number;
+  maxTimestampMs: number;
+}
+
+export class Segment {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  readonly indexIntervalBytes: number;
+  readonly #fd: number;
+  readonly #index: OffsetIndex;
+  #size: number;
+  #nextOffset: number;
+  #bytesSinceIndexEntry: number;
+  /** Largest batch maxTimestamp in the segment; null when not known (recomputed on demand). */
+  #maxTimestampMs: number | null;
+  #unflushed = false;
+
+  private constructor(
+    baseOffset: number,
+    logPath: string,
+    fd: number,
+    index: OffsetIndex,
+    size: number,
+    nextOffset: number,
+    bytesSinceIndexEntry: number,
+    maxTimestampMs: number | null,
+    indexIntervalBytes: number,
+  ) {
+    this.baseOffset = baseOffset;
+    this.logPath = logPath;
+    this.#fd = fd;
+    this.#index = index;
+    this.#size = size;
+    this.#nextOffset = nextOffset;
+    this.#bytesSinceIndexEntry = bytesSinceIndexEntry;
+    this.#maxTimestampMs = maxTimestampMs;
+    this.indexIntervalBytes = indexIntervalBytes;
+  }
+
+  /**
+   * Opens an existing segment (or creates an empty one), validates it batch by batch, truncates the
+   * file at the first bad batch, and makes the index agree with what was scanned.
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+    verifyCrc: boolean,
+    onBatch: (b: ScannedBatch) => void,
+  ): SegmentOpenResult {
+    const logPath = path.join(dir, segmentFileName(baseOffset, '.log'));
+    const fd = fs.openSync(logPath, fs.existsSync(logPath) ? 'r+' : 'w+');
+    const fileSize = fs.fstatSync(fd).size;
+    const relOffsets: number[] = [];
+    const positions: number[] = [];
+    let sinceEntry = 0;
+    let maxTs = -1;
+    const scan = scanBatches(fd, fileSize, baseOffset, verifyCrc, (b) => {
+      if (sinceEntry >= indexIntervalBytes) {
+        relOffsets.push(b.header.baseOffset - baseOffset);
+        positions.push(b.position);
+        sinceEntry = 0;
+      }
+      sinceEntry += b.size;
+      maxTs = Math.max(maxTs, b.header.maxTimestamp);
+      onBatch(b);
+    });
+    if (scan.validBytes < fileSize) fs.ftruncateSync(fd, scan.validBytes);
+    const { index, rewritten } = OffsetIndex.openWith(path.join(dir, segmentFileName(baseOffset, '.index')), relOffsets, positions);
+    const segment = new Segment(baseOffset, logPath, fd, index, scan.validBytes, scan.nextOffset, sinceEntry, maxTs, indexIntervalBytes);
+    return {
+      segment,
+      truncatedBytes: fileSize - scan.validBytes,
+      batches: scan.batches,
+      badReason: scan.badReason,
+      indexRewritten: rewritten,
+    };
+  }
+
+  /** Creates a fresh, empty segment, replacing any files of that name. */
+  static create(dir: string, baseOffset: number, indexIntervalBytes: number): Segment {
+    const logPath = path.join(dir, segmentFileName(baseOffset, '.log'));
+    const fd = fs.openSync(logPath, 'w+');
+    const indexPath = path.join(dir, segmentFileName(baseOffset, '.index'));
+    fs.rmSync(indexPath, { force: true });
+    const { index } = OffsetIndex.openWith(indexPath, [], []);
+    return new Segment(baseOffset, logPath, fd, index, 0, baseOffset, 0, -1, indexIntervalBytes);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get nextOffset(): number {
+    return this.#nextOffset;
+  }
+
+  get indexEntries(): number {
+    return this.#index.entryCount;
+  }
+
+  /** Appends `buf`, whose batches are described by `batches` (contiguous, starting at nextOffset). */
+  append(buf: Buffer, batches: readonly AppendBatch[]): void {
+    const start = this.#size;
+    writeFully(this.#fd, buf, start);
+    for (const b of batches) {
+      if (this.#bytesSinceIndexEntry >= this.indexIntervalBytes) {
+        this.#index.append(b.baseOffset - this.baseOffset, start + b.position);
+        this.#bytesSinceIndexEntry = 0;
+      }
+      this.#bytesSinceIndexEntry += b.size;
+      if (this.#maxTimestampMs !== null) this.#maxTimestampMs = Math.max(this.#maxTimestampMs, b.maxTimestampMs);
+    }
+    this.#size += buf.length;
+    const last = batches.at(-1);
+    if (last) this.#nextOffset = last.lastOffset + 1;
+    this.#unflushed = true;
+  }
+
+  /** Byte position of the batch containing `offset`, or null when offset >= nextOffset. */
+  positionOf(offset: number): number | null {
+    if (offset >= this.#nextOffset) return null;
+    let pos = this.#index.lookup(Math.max(0, offset - this.baseOffset));
+    const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
+    while (pos < this.#size) {
+      if (readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos) < WALK_HEADER_BYTES) break;
+      const last = Number(hdr.readBigInt64BE(0)) + hdr.readInt32BE(23);
+      if (last >= offset) return pos;
+      pos += BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
+    }
+    throw new Error(`segment ${this.baseOffset}: offset ${offset} < nextOffset ${this.#nextOffset} but not found`);
+  }
+
+  /**
+   * Whole batches from `position` (a batch start): stops before a batch with lastOffset >=
+   * maxOffsetExclusive, and before one that would take the total past `maxBytes` unless it is the
+   * first batch and `firstRegardless`. Reads at most max(maxBytes, first batch size) bytes.
+   */
+  readBatches(
+    position: number,
+    maxBytes: number,
+    maxOffsetExclusive: number,
+    firstRegardless: boolean,
+  ): { records: Buffer; batches: number; nextOffset: number } {
+    const empty = { records: Buffer.alloc(0), batches: 0, nextOffset: -1 };
+    if (position >= this.#size) return empty;
+    const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
+    readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, position);
+    const firstSize = BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
+    const firstLast = Number(hdr.readBigInt64BE(0)) + hdr.readInt32BE(23);
+    if (firstLast >= maxOffsetExclusive) return empty;
+    if (firstSize > maxBytes && !firstRegardless) return empty;
+    const want = Math.min(this.#size - position, Math.max(firstSize, maxBytes));
+    const buf = Buffer.allocUnsafe(want);
+    const got = readFully(this.#fd, buf, 0, want, position);
+    let end = 0;
+    let batches = 0;
+    let nextOffset = -1;
+    while (end + WALK_HEADER_BYTES <= got) {
+      const size = BATCH_LOG_OVERHEAD + buf.readInt32BE(end + 8);
+      const last = Number(buf.readBigInt64BE(end)) + buf.readInt32BE(end + 23);
+      if (end + size > got || last >= maxOffsetExclusive) break;
+      if (batches > 0 && end + size > maxBytes) break;
+      end += size;
+      batches++;
+      nextOffset = last + 1;
+    }
+    return { records: buf.subarray(0, end), batches, nextOffset };
+  }
+
+  /** Largest batch maxTimestamp here (-1 when empty); scans the headers once if not known. */
+  maxTimestampMs(): number {
+    if (this.#maxTimestampMs === null) {
+      let maxTs = -1;
+      this.forEachBatch((b) => {
+        maxTs = Math.max(maxTs, b.header.maxTimestamp);
+      });
+      this.#maxTimestampMs = maxTs;
+    }
+    return this.#maxTimestampMs;
+  }
+
+  /** Calls `fn` for every batch in order until it returns false (headers checked structurally, no CRC). */
+  forEachBatch(fn: (b: ScannedBatch) => boolean | void): void {
+    const scan = scanBatches(this.#fd, this.#size, this.baseOffset, false, fn);
+    if (scan.badReason !== null) throw new Error(`segment ${this.baseOffset} changed under us: ${scan.badReason}`);
+  }
+
+  /**
+   * Drops every batch at or after `offset`; if `offset` falls inside a batch, that whole batch goes
+   * too (the log ends on batch boundaries). Returns the new nextOffset.
+   */
+  truncateTo(offset: number): number {
+    const pos = this.positionOf(Math.max(offset, this.baseOffset));
+    if (pos === null) return this.#nextOffset;
+    fs.ftruncateSync(this.#fd, pos);
+    this.#index.truncateToPosition(pos);
+    this.#size = pos;
+    this.#maxTimestampMs = null;
+    // Recompute the end offset and index spacing from what is left (bounded by the segment size).
+    let next = this.baseOffset;
+    let since = 0;
+    this.forEachBatch((b) => {
+      next = b.header.baseOffset + b.header.lastOffsetDelta + 1;
+      since = since >= this.indexIntervalBytes ? b.size : since + b.size;
+    });
+    this.#nextOffset = next;
+    this.#bytesSinceIndexEntry = since;
+    this.#unflushed = true;
+    return next;
+  }
+
+  /** fsyncs the log file; returns whether an fsync was issued. */
+  flush(): boolean {
+    if (!this.#unflushed) return false;
+    fs.fsyncSync(this.#fd);
+    this.#unflushed = false;
+    return true;
+  }
+
+  flushIndex(): void {
+    this.#index.flush();
+  }
+
+  close(): void {
+    fs.closeSync(this.#fd);
+    this.#index.close();
+  }
+
+  delete(): void {
+    this.close();
+    fs.rmSync(this.logPath, { force: true });
+    fs.rmSync(this.#index.path, { force: true });
+  }
+}
