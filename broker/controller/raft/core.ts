@@ -1,0 +1,501 @@
+/**
+ * Sans-I/O Raft core for the controller quorum: classic Raft (push-based AppendEntries and
+ * RequestVote) with PreVote, check-quorum and a leader lease, over a static voter set.
+ *
+ * No timers, sockets, files or Math.random: the driver calls `tick(nowMs)`, `step(from, msg, nowMs)`
+ * and `propose(payloads, nowMs)`; randomness comes from the `random` function given at construction.
+ * Every call returns a `Ready` which the driver must handle IN THIS ORDER:
+ *   1. write `persist` (term, votedFor) durably, 2. truncate the durable log from
+ *   `appendEntries.fromIndex` and append `appendEntries.entries` durably, 3. send `messages`,
+ *   4. apply `committed` (newly committed entries, in index order, each exactly once per core).
+ * A core rebuilt from what was persisted this way (after a crash) keeps all of Raft's safety
+ * properties. commitIndex is not persisted: a restarted core learns it again from the leader
+ * (or, as sole voter, by committing its own no-op), and re-emits committed entries from index 1.
+ *
+ * Invariants kept here (checked by test/broker/controller/raft/sim.test.ts):
+ * - Election safety: a node votes at most once per term (votedFor is persisted before the vote is
+ *   sent) and only for a candidate whose log is at least as up to date as its own (§5.4.1).
+ * - Log matching: a follower appends only after the (prevLogIndex, prevLogTerm) check passes and
+ *   truncates only on a term conflict; an old, duplicated or reordered AppendEntries never
+ *   truncates entries that agree with it.
+ * - Leader completeness: a leader counts replicas only for entries of its own term (the no-op at
+ *   the start of every term makes that possible) and never overwrites its own log.
+ * - Committed entries are never truncated: the core throws if it is asked to (that is a bug or a
+ *   broken persistence contract, not a recoverable condition).
+ *
+ * Liveness additions:
+ * - PreVote: a node whose election timer fires first asks for pre-votes for term+1 without changing
+ *   its term; only with a majority of pre-votes does it become a candidate. A node that was
+ *   partitioned away therefore does not inflate its term and does not depose a stable leader when
+ *   it returns.
+ * - Lease: a node that has heard from a leader within `electionTimeoutMinMs` (or is leader) ignores
+ *   (pre-)vote requests for higher terms.
+ * - Check-quorum: a leader that has not heard from a majority (itself included) within
+ *   `electionTimeoutMinMs` steps down to follower, so an isolated leader stops claiming leadership
+ *   within one minimum election timeout (plus one tick).
+ * Election timeouts are drawn uniformly from [electionTimeoutMinMs, electionTimeoutMaxMs) on every
+ * (re)arm of the timer.
+ */
+import type { AppendRequest, AppendResponse, Entry, Message, VoteRequest, VoteResponse } from './messages.ts';
+
+export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
+
+export type HardState = { term: number; votedFor: number | null };
+
+export type PersistedState = HardState & { entries: Entry[] };
+
+export type Outgoing = { to: number; message: Message };
+
+export type Ready = {
+  messages: Outgoing[];
+  /** Hard state to write durably before sending `messages`. */
+  persist?: HardState;
+  /** Truncate the durable log from `fromIndex`, then append `entries`; before sending `messages`. */
+  appendEntries?: { fromIndex: number; entries: Entry[] };
+  /** Newly committed entries, in index order. */
+  committed: Entry[];
+};
+
+export type RaftConfig = {
+  id: number;
+  voters: readonly number[];
+  electionTimeoutMinMs: number;
+  electionTimeoutMaxMs: number;
+  heartbeatIntervalMs: number;
+  maxEntriesPerAppend: number;
+};
+
+export type ProposeResult =
+  | { ok: true; lastIndex: number; term: number; ready: Ready }
+  | { ok: false; leaderId: number | null };
+
+export class RaftConfigError extends Error {
+  readonly code = 'RAFT_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RaftConfigError';
+  }
+}
+
+/** Validates a core configuration; throws RaftConfigError saying what is wrong and what is allowed. */
+export function validateRaftConfig(c: RaftConfig): void {
+  const ids = new Set(c.voters);
+  if (c.voters.length === 0) throw new RaftConfigError('voters must not be empty');
+  if (ids.size !== c.voters.length) throw new RaftConfigError(`voters must be distinct, got ${c.voters.join(',')}`);
+  for (const v of c.voters) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RaftConfigError(`voter ids must be non-negative integers, got ${v}`);
+  }
+  if (!ids.has(c.id)) throw new RaftConfigError(`node id ${c.id} is not among the voters ${c.voters.join(',')}`);
+  if (!(c.electionTimeoutMinMs > 0)) throw new RaftConfigError(`electionTimeoutMinMs must be > 0, got ${c.electionTimeoutMinMs}`);
+  if (!(c.electionTimeoutMaxMs > c.electionTimeoutMinMs)) {
+    throw new RaftConfigError(
+      `electionTimeoutMaxMs (${c.electionTimeoutMaxMs}) must be greater than electionTimeoutMinMs (${c.electionTimeoutMinMs})`,
+    );
+  }
+  if (!(c.heartbeatIntervalMs > 0 && c.heartbeatIntervalMs < c.electionTimeoutMinMs)) {
+    throw new RaftConfigError(
+      `heartbeatIntervalMs must be > 0 and < electionTimeoutMinMs (${c.electionTimeoutMinMs}), got ${c.heartbeatIntervalMs}`,
+    );
+  }
+  if (!Number.isSafeInteger(c.maxEntriesPerAppend) || c.maxEntriesPerAppend < 1) {
+    throw new RaftConfigError(`maxEntriesPerAppend must be an integer >= 1, got ${c.maxEntriesPerAppend}`);
+  }
+}
+
+type Progress = { nextIndex: number; matchIndex: number; lastHeardMs: number };
+
+export class RaftCore {
+  private readonly cfg: RaftConfig;
+  private readonly random: () => number;
+  private readonly peers: number[];
+  private readonly quorum: number;
+
+  private currentTerm: number;
+  private votedFor: number | null;
+  private readonly log: Entry[];
+  private commit = 0;
+  private applied = 0;
+  private roleNow: Role = 'follower';
+  private leader: number | null = null;
+
+  private electionDeadlineMs: number;
+  private lastLeaderContactMs = Number.NEGATIVE_INFINITY;
+  private nextHeartbeatMs = 0;
+  private votes = new Map<number, boolean>();
+  private progress = new Map<number, Progress>();
+  private nowMs: number;
+
+  // Per-call output accumulators.
+  private outMessages: Outgoing[] = [];
+  private hardStateDirty = false;
+  private dirtyFromIndex: number | null = null;
+
+  constructor(cfg: RaftConfig, persisted: PersistedState, random: () => number, nowMs: number) {
+    validateRaftConfig(cfg);
+    this.cfg = cfg;
+    this.random = random;
+    this.peers = cfg.voters.filter((v) => v !== cfg.id);
+    this.quorum = Math.floor(cfg.voters.length / 2) + 1;
+    this.currentTerm = persisted.term;
+    this.votedFor = persisted.votedFor;
+    this.log = persisted.entries.map((e) => ({ ...e }));
+    this.log.forEach((e, i) => {
+      if (e.index !== i + 1) throw new RaftConfigError(`persisted log is not contiguous at position ${i}: index ${e.index}`);
+      if (e.term > this.currentTerm) throw new RaftConfigError(`persisted entry ${e.index} has term ${e.term} > hard-state term`);
+      if (i > 0 && e.term < this.log[i - 1]!.term) throw new RaftConfigError(`persisted entry terms decrease at index ${e.index}`);
+    });
+    this.nowMs = nowMs;
+    this.electionDeadlineMs = nowMs + this.randomElectionTimeoutMs();
+  }
+
+  get role(): Role {
+    return this.roleNow;
+  }
+  get term(): number {
+    return this.currentTerm;
+  }
+  get leaderId(): number | null {
+    return this.leader;
+  }
+  get commitIndex(): number {
+    return this.commit;
+  }
+  get lastIndex(): number {
+    return this.log.length;
+  }
+  get id(): number {
+    return this.cfg.id;
+  }
+  /** The entry at `index` (1-based), if present. For drivers and tests; do not mutate. */
+  entryAt(index: number): Entry | undefined {
+    return index >= 1 ? this.log[index - 1] : undefined;
+  }
+
+  /** Advances time: election timeouts (followers, candidates), heartbeats and check-quorum (leaders). */
+  tick(nowMs: number): Ready {
+    this.nowMs = Math.max(this.nowMs, nowMs);
+    const now = this.nowMs;
+    if (this.roleNow === 'leader') {
+      const active = 1 + this.peers.filter((p) => now - this.progress.get(p)!.lastHeardMs <= this.cfg.electionTimeoutMinMs).length;
+      if (active < this.quorum) {
+        this.becomeFollower(this.currentTerm, null);
+      } else if (now >= this.nextHeartbeatMs) {
+        this.nextHeartbeatMs = now + this.cfg.heartbeatIntervalMs;
+        for (const p of this.peers) this.sendAppend(p);
+      }
+    } else if (now >= this.electionDeadlineMs) {
+      this.startPreVote();
+    }
+    return this.takeReady();
+  }
+
+  /** Handles one message from `from`. Messages from non-voters or from itself are ignored. */
+  step(from: number, msg: Message, nowMs: number): Ready {
+    this.nowMs = Math.max(this.nowMs, nowMs);
+    if (from !== this.cfg.id && this.cfg.voters.includes(from)) this.handle(from, msg);
+    return this.takeReady();
+  }
+
+  /** Appends payloads as new entries if leader; the returned `ready` must be handled like any other. */
+  propose(payloads: readonly string[], nowMs: number): ProposeResult {
+    this.nowMs = Math.max(this.nowMs, nowMs);
+    if (this.roleNow !== 'leader') return { ok: false, leaderId: this.leader };
+    for (const payload of payloads) this.appendLocal(payload);
+    if (payloads.length > 0) {
+      for (const p of this.peers) this.sendAppend(p);
+      this.maybeAdvanceCommit();
+    }
+    return { ok: true, lastIndex: this.lastIndex, term: this.currentTerm, ready: this.takeReady() };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private handle(from: number, msg: Message): void {
+    if (msg.term > this.currentTerm) {
+      if (msg.type === 'vote-req') {
+        // Lease: a node in contact with a live leader refuses to help depose it.
+        if (this.inLease()) return;
+        if (!msg.pre) this.becomeFollower(msg.term, null);
+      } else if (msg.type === 'vote-resp' && msg.pre && msg.granted) {
+        // A granted pre-vote echoes the term we proposed; it does not move our term.
+      } else {
+        this.becomeFollower(msg.term, msg.type === 'append-req' ? from : null);
+      }
+    } else if (msg.term < this.currentTerm) {
+      // Tell stale senders our term so they step down; a stale leader learns of the newer term here
+      // even though our vote requests may be filtered out by its lease.
+      if (msg.type === 'append-req') {
+        this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: 0 });
+      } else if (msg.type === 'vote-req') {
+        this.send(from, { type: 'vote-resp', term: this.currentTerm, granted: false, pre: msg.pre });
+      }
+      return;
+    }
+    switch (msg.type) {
+      case 'vote-req':
+        this.onVoteRequest(from, msg);
+        return;
+      case 'vote-resp':
+        this.onVoteResponse(from, msg);
+        return;
+      case 'append-req':
+        this.onAppendRequest(from, msg);
+        return;
+      case 'append-resp':
+        this.onAppendResponse(from, msg);
+        return;
+    }
+  }
+
+  private onVoteRequest(from: number, msg: VoteRequest): void {
+    const upToDate = this.isUpToDate(msg.lastLogTerm, msg.lastLogIndex);
+    if (msg.pre) {
+      // Grant a pre-vote for a future term to a node with an up-to-date log, without changing state.
+      const granted = msg.term > this.currentTerm && upToDate && !this.inLease();
+      this.send(from, { type: 'vote-resp', term: granted ? msg.term : this.currentTerm, granted, pre: true });
+      return;
+    }
+    // Here msg.term === currentTerm.
+    const granted = (this.votedFor === null || this.votedFor === from) && upToDate && this.roleNow === 'follower';
+    if (granted && this.votedFor !== from) {
+      this.votedFor = from;
+      this.hardStateDirty = true;
+    }
+    if (granted) this.resetElectionTimer();
+    this.send(from, { type: 'vote-resp', term: this.currentTerm, granted, pre: false });
+  }
+
+  private onVoteResponse(from: number, msg: VoteResponse): void {
+    if (msg.pre) {
+      if (this.roleNow !== 'precandidate' || msg.term !== this.currentTerm + 1) return;
+    } else if (this.roleNow !== 'candidate' || msg.term !== this.currentTerm) {
+      return;
+    }
+    this.votes.set(from, msg.granted);
+    let yes = 0;
+    let no = 0;
+    for (const g of this.votes.values()) g ? yes++ : no++;
+    if (yes >= this.quorum) {
+      if (msg.pre) this.becomeCandidate();
+      else this.becomeLeader();
+    } else if (no >= this.quorum) {
+      // Lost: wait for the next election timeout as a follower.
+      this.becomeFollower(this.currentTerm, null);
+    }
+  }
+
+  private onAppendRequest(from: number, msg: AppendRequest): void {
+    // msg.term === currentTerm: `from` is the leader of this term (at most one exists).
+    if (this.roleNow === 'leader') throw new Error(`raft: two leaders in term ${this.currentTerm} (${this.cfg.id}, ${from})`);
+    if (this.roleNow !== 'follower') this.becomeFollower(this.currentTerm, from);
+    this.leader = from;
+    this.lastLeaderContactMs = this.nowMs;
+    this.resetElectionTimer();
+
+    if (msg.prevLogIndex > this.lastIndex) {
+      this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: this.lastIndex });
+      return;
+    }
+    if (this.termAt(msg.prevLogIndex) !== msg.prevLogTerm) {
+      // Skip back over the whole conflicting term; the leader retries from just before it.
+      const conflictTerm = this.termAt(msg.prevLogIndex);
+      let hint = msg.prevLogIndex - 1;
+      while (hint > this.commit && this.termAt(hint) === conflictTerm) hint--;
+      this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: hint });
+      return;
+    }
+    for (const e of msg.entries) {
+      if (e.index <= this.lastIndex) {
+        if (this.termAt(e.index) === e.term) continue;
+        this.truncateFrom(e.index);
+      }
+      this.log.push({ term: e.term, index: e.index, payload: e.payload });
+      this.markDirty(e.index);
+    }
+    const matchIndex = msg.prevLogIndex + msg.entries.length;
+    const newCommit = Math.min(msg.leaderCommit, matchIndex);
+    if (newCommit > this.commit) this.commit = newCommit;
+    this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
+  }
+
+  private onAppendResponse(from: number, msg: AppendResponse): void {
+    if (this.roleNow !== 'leader') return;
+    const pr = this.progress.get(from)!;
+    pr.lastHeardMs = this.nowMs;
+    if (msg.success) {
+      if (msg.matchIndex > pr.matchIndex) pr.matchIndex = Math.min(msg.matchIndex, this.lastIndex);
+      if (pr.nextIndex <= pr.matchIndex) pr.nextIndex = pr.matchIndex + 1;
+      this.maybeAdvanceCommit();
+      if (pr.matchIndex < this.lastIndex && pr.nextIndex <= this.lastIndex) this.sendAppend(from);
+      return;
+    }
+    // Rejection (possibly stale or reordered): never go below what is known to match.
+    const next = Math.max(pr.matchIndex + 1, Math.min(pr.nextIndex - 1, msg.hintIndex + 1));
+    pr.nextIndex = Math.max(1, next);
+    this.sendAppend(from);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private startPreVote(): void {
+    this.roleNow = 'precandidate';
+    this.leader = null;
+    this.votes = new Map([[this.cfg.id, true]]);
+    this.resetElectionTimer();
+    if (this.votes.size >= this.quorum) {
+      this.becomeCandidate();
+      return;
+    }
+    const req: VoteRequest = {
+      type: 'vote-req',
+      term: this.currentTerm + 1,
+      lastLogIndex: this.lastIndex,
+      lastLogTerm: this.termAt(this.lastIndex),
+      pre: true,
+    };
+    for (const p of this.peers) this.send(p, req);
+  }
+
+  private becomeCandidate(): void {
+    this.roleNow = 'candidate';
+    this.currentTerm += 1;
+    this.votedFor = this.cfg.id;
+    this.hardStateDirty = true;
+    this.leader = null;
+    this.votes = new Map([[this.cfg.id, true]]);
+    this.resetElectionTimer();
+    if (this.votes.size >= this.quorum) {
+      this.becomeLeader();
+      return;
+    }
+    const req: VoteRequest = {
+      type: 'vote-req',
+      term: this.currentTerm,
+      lastLogIndex: this.lastIndex,
+      lastLogTerm: this.termAt(this.lastIndex),
+      pre: false,
+    };
+    for (const p of this.peers) this.send(p, req);
+  }
+
+  private becomeLeader(): void {
+    this.roleNow = 'leader';
+    this.leader = this.cfg.id;
+    this.progress = new Map();
+    for (const p of this.peers) {
+      this.progress.set(p, { nextIndex: this.lastIndex + 1, matchIndex: 0, lastHeardMs: this.nowMs });
+    }
+    this.appendLocal(null);
+    this.nextHeartbeatMs = this.nowMs + this.cfg.heartbeatIntervalMs;
+    for (const p of this.peers) this.sendAppend(p);
+    this.maybeAdvanceCommit();
+  }
+
+  private becomeFollower(term: number, leaderId: number | null): void {
+    if (term > this.currentTerm) {
+      this.currentTerm = term;
+      this.votedFor = null;
+      this.hardStateDirty = true;
+    }
+    this.roleNow = 'follower';
+    this.leader = leaderId;
+    if (leaderId !== null) this.lastLeaderContactMs = this.nowMs;
+    this.votes = new Map();
+    this.progress = new Map();
+    this.resetElectionTimer();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private inLease(): boolean {
+    if (this.roleNow === 'leader') return true;
+    return this.leader !== null && this.nowMs - this.lastLeaderContactMs < this.cfg.electionTimeoutMinMs;
+  }
+
+  private isUpToDate(lastLogTerm: number, lastLogIndex: number): boolean {
+    const myTerm = this.termAt(this.lastIndex);
+    return lastLogTerm > myTerm || (lastLogTerm === myTerm && lastLogIndex >= this.lastIndex);
+  }
+
+  private termAt(index: number): number {
+    if (index === 0) return 0;
+    return this.log[index - 1]?.term ?? -1;
+  }
+
+  private appendLocal(payload: string | null): void {
+    const index = this.lastIndex + 1;
+    this.log.push({ term: this.currentTerm, index, payload });
+    this.markDirty(index);
+  }
+
+  private truncateFrom(index: number): void {
+    if (index <= this.commit) {
+      throw new Error(`raft: node ${this.cfg.id} asked to truncate committed entry ${index} (commit ${this.commit})`);
+    }
+    this.log.length = index - 1;
+    this.markDirty(index);
+  }
+
+  private markDirty(index: number): void {
+    if (this.dirtyFromIndex === null || index < this.dirtyFromIndex) this.dirtyFromIndex = index;
+  }
+
+  private sendAppend(to: number): void {
+    const pr = this.progress.get(to)!;
+    const prevLogIndex = Math.min(pr.nextIndex - 1, this.lastIndex);
+    const entries = this.log.slice(prevLogIndex, prevLogIndex + this.cfg.maxEntriesPerAppend);
+    this.send(to, {
+      type: 'append-req',
+      term: this.currentTerm,
+      prevLogIndex,
+      prevLogTerm: this.termAt(prevLogIndex),
+      entries,
+      leaderCommit: this.commit,
+    });
+    // Optimistic pipelining: a lost message shows up as a rejection and moves nextIndex back.
+    pr.nextIndex = prevLogIndex + entries.length + 1;
+  }
+
+  private maybeAdvanceCommit(): void {
+    const matches = [this.lastIndex, ...this.peers.map((p) => this.progress.get(p)!.matchIndex)].sort((a, b) => b - a);
+    const candidate = matches[this.quorum - 1]!;
+    // Only entries of the current term are committed by counting replicas (§5.4.2).
+    if (candidate > this.commit && this.termAt(candidate) === this.currentTerm) {
+      this.commit = candidate;
+      // Let followers learn the new commit index promptly.
+      for (const p of this.peers) this.sendAppend(p);
+    }
+  }
+
+  private resetElectionTimer(): void {
+    this.electionDeadlineMs = this.nowMs + this.randomElectionTimeoutMs();
+  }
+
+  private randomElectionTimeoutMs(): number {
+    const { electionTimeoutMinMs: lo, electionTimeoutMaxMs: hi } = this.cfg;
+    return lo + Math.floor(this.random() * (hi - lo));
+  }
+
+  private send(to: number, message: Message): void {
+    this.outMessages.push({ to, message });
+  }
+
+  private takeReady(): Ready {
+    const ready: Ready = { messages: this.outMessages, committed: [] };
+    this.outMessages = [];
+    if (this.hardStateDirty) {
+      ready.persist = { term: this.currentTerm, votedFor: this.votedFor };
+      this.hardStateDirty = false;
+    }
+    if (this.dirtyFromIndex !== null) {
+      const from = this.dirtyFromIndex;
+      ready.appendEntries = { fromIndex: from, entries: this.log.slice(from - 1).map((e) => ({ ...e })) };
+      this.dirtyFromIndex = null;
+    }
+    if (this.commit > this.applied) {
+      ready.committed = this.log.slice(this.applied, this.commit).map((e) => ({ ...e }));
+      this.applied = this.commit;
+    }
+    return ready;
+  }
+}

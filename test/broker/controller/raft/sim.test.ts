@@ -1,0 +1,258 @@
+/**
+ * Randomized simulation of the Raft core (see simulator.ts for the invariants checked after every
+ * step), plus directed scenarios for PreVote, check-quorum and restarts.
+ *
+ * Each CI run draws a fresh base seed (printed) and runs RAFT_SEEDS seeds (default 1500) from it.
+ * A failure prints its seed; `RAFT_SEED=<n> npx vitest run test/broker/controller/raft` replays
+ * exactly that seed with a trace of the last events. RAFT_SEED_BASE=<n> fixes the base seed.
+ */
+import { randomInt } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { Simulator, SimViolation, mulberry32 } from './simulator.ts';
+import type { SimOptions } from './simulator.ts';
+
+const RAFT = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50, maxEntriesPerAppend: 8 };
+const TICK_MS = 10;
+const CHAOS_MS = 3000;
+/** Bound on recovery after everything is healed: a leader is elected and a proposal commits everywhere. */
+const LIVENESS_BOUND_MS = 12_000;
+
+type SeedStats = { elections: number; proposals: number; committed: number; recoveryMs: number; nodes: number };
+
+type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; heal: number; propose: number };
+
+function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity } {
+  const r = mulberry32(seed ^ 0x5bd1e995);
+  const maxDelayMs = [5, 20, 60, 120][Math.floor(r() * 4)]!;
+  // Narrow jitter ranges make split votes and competing candidates common.
+  const jitterMs = [10, 50, 150][Math.floor(r() * 3)]!;
+  const calm = r() < 0.5;
+  return {
+    seed,
+    nodes: r() < 0.5 ? 3 : 5,
+    tickMs: TICK_MS,
+    raft: {
+      ...RAFT,
+      electionTimeoutMaxMs: RAFT.electionTimeoutMinMs + jitterMs,
+      // One entry per append exposes commit rules that batching would hide (Raft figure 8).
+      maxEntriesPerAppend: [1, 2, 8][Math.floor(r() * 3)]!,
+    },
+    network: { lossRate: r() * 0.25, dupRate: r() * 0.1, minDelayMs: 1, maxDelayMs },
+    crashInReadyRate: [0, 0.002, 0.02][Math.floor(r() * 3)]!,
+    maxInFlight: 20_000,
+    trace,
+    intensity: calm
+      ? { reboot: 0.004, crash: 0.004, restart: 0.03, partition: 0.004, isolate: 0.004, heal: 0.012, propose: 0.3 }
+      : { reboot: 0.05, crash: 0.03, restart: 0.08, partition: 0.02, isolate: 0.02, heal: 0.05, propose: 0.5 },
+  };
+}
+
+/** One randomized run: chaos, then heal everything and demand liveness within a bound. */
+export function runSeed(seed: number, trace = false): SeedStats {
+  const opts = randomOptions(seed, trace);
+  const sim = new Simulator(opts);
+  const p = opts.intensity;
+  const r = sim.rand;
+  const pick = <T>(xs: readonly T[]): T | undefined => xs[Math.floor(r() * xs.length)];
+  let k = 0;
+  try {
+    const chaosEnd = sim.nowMs + CHAOS_MS;
+    while (sim.nowMs < chaosEnd) {
+      if (r() < p.propose) {
+        const n = pick(sim.alive());
+        if (n) sim.propose(n.id, `v${k++}`);
+      }
+      let f = r();
+      if ((f -= p.reboot) < 0) {
+        const n = pick(sim.alive());
+        if (n) {
+          sim.crash(n.id);
+          sim.restart(n.id);
+        }
+      } else if ((f -= p.crash) < 0) {
+        const n = pick(sim.alive());
+        if (n) sim.crash(n.id);
+      } else if ((f -= p.restart) < 0) {
+        const n = pick(sim.nodes.filter((m) => m.core === null));
+        if (n) sim.restart(n.id);
+      } else if ((f -= p.partition) < 0) {
+        sim.partition(new Map(sim.nodes.map((n) => [n.id, r() < 0.5 ? 1 : 0])));
+      } else if ((f -= p.isolate) < 0) {
+        const l = pick(sim.leaders());
+        if (l) sim.partition(new Map([[l.id, 1]]));
+      } else if ((f -= p.heal) < 0) {
+        sim.heal();
+      }
+      sim.step();
+    }
+
+    // Heal: reconnect, restart everyone, a reliable (but still delaying, duplicating) network.
+    sim.heal();
+    for (const n of sim.nodes) sim.restart(n.id);
+    sim.network = { ...sim.network, lossRate: 0 };
+    sim.crashInReadyRate = 0;
+    const healedAt = sim.nowMs;
+    const deadline = healedAt + LIVENESS_BOUND_MS;
+    let target: number | null = null;
+    let proposedAt = -Infinity;
+    let done = false;
+    while (sim.nowMs < deadline && !done) {
+      sim.step();
+      if (target !== null) {
+        const e = sim.committed.get(target);
+        if (e?.payload?.startsWith('final-') && sim.nodes.every((n) => (n.core?.commitIndex ?? 0) >= target!)) done = true;
+      }
+      if (!done && sim.nowMs - proposedAt >= 3000) {
+        const leaders = sim.leaders();
+        if (leaders.length === 1) {
+          const idx = sim.propose(leaders[0]!.id, `final-${k++}`);
+          if (idx !== null) {
+            target = idx;
+            proposedAt = sim.nowMs;
+          }
+        }
+      }
+    }
+    if (!done) throw new SimViolation(`liveness: no proposal committed on all nodes within ${LIVENESS_BOUND_MS} ms after healing`);
+    sim.checkDurability();
+    return {
+      elections: sim.elections,
+      proposals: sim.proposalsAccepted,
+      committed: sim.committed.size,
+      recoveryMs: sim.nowMs - healedAt,
+      nodes: sim.nodes.length,
+    };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const tail = trace ? `\n--- last events ---\n${sim.traceLines.slice(-120).join('\n')}` : '';
+    throw new Error(
+      `raft sim seed ${seed} failed at t=${sim.nowMs}ms: ${msg}\nreplay: RAFT_SEED=${seed} npx vitest run test/broker/controller/raft${tail}`,
+      { cause: err },
+    );
+  }
+}
+
+describe('raft core under randomized simulation', () => {
+  const only = process.env['RAFT_SEED'];
+  if (only !== undefined) {
+    it(`replays seed ${only}`, () => {
+      const stats = runSeed(Number(only), true);
+      console.log(`seed ${only}:`, stats);
+    });
+    return;
+  }
+  const count = Number(process.env['RAFT_SEEDS'] ?? 1500);
+  const base = Number(process.env['RAFT_SEED_BASE'] ?? randomInt(1, 2 ** 31));
+  it(`keeps safety and liveness over ${count} seeds from base ${base}`, () => {
+    console.log(`raft sim: base seed ${base}, ${count} seeds (RAFT_SEED_BASE=${base} reproduces the set)`);
+    const t0 = performance.now();
+    let elections = 0;
+    let committed = 0;
+    let maxRecoveryMs = 0;
+    for (let i = 0; i < count; i++) {
+      const s = runSeed((base + i) >>> 0);
+      elections += s.elections;
+      committed += s.committed;
+      maxRecoveryMs = Math.max(maxRecoveryMs, s.recoveryMs);
+    }
+    const wallMs = Math.round(performance.now() - t0);
+    console.log(`raft sim: ${count} seeds in ${wallMs} ms; ${elections} elections, ${committed} committed entries, worst recovery ${maxRecoveryMs} ms simulated`);
+    expect(committed).toBeGreaterThan(count);
+  });
+});
+
+function reliable(nodes: number, seed: number): Simulator {
+  return new Simulator({
+    seed,
+    nodes,
+    tickMs: TICK_MS,
+    raft: RAFT,
+    network: { lossRate: 0, dupRate: 0, minDelayMs: 1, maxDelayMs: 5 },
+    crashInReadyRate: 0,
+    maxInFlight: 10_000,
+    trace: false,
+  });
+}
+
+function stableLeader(sim: Simulator): number {
+  for (let i = 0; i < 500; i++) {
+    sim.step();
+    const ls = sim.leaders();
+    if (ls.length === 1 && ls[0]!.core!.commitIndex >= 1) return ls[0]!.id;
+  }
+  throw new Error('no leader within 5 s of simulated time');
+}
+
+describe('raft core: directed scenarios', () => {
+  it('an isolated leader steps down within one minimum election timeout and the majority elects another', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const sim = reliable(5, seed);
+      const old = stableLeader(sim);
+      sim.runFor(200);
+      sim.partition(new Map([[old, 1]]));
+      const isolatedAt = sim.nowMs;
+      while (sim.node(old).core!.role === 'leader') {
+        sim.step();
+        expect(sim.nowMs - isolatedAt).toBeLessThanOrEqual(RAFT.electionTimeoutMinMs + 2 * TICK_MS);
+      }
+      let newLeader: number | null = null;
+      for (let i = 0; i < 300 && newLeader === null; i++) {
+        sim.step();
+        const ls = sim.leaders();
+        if (ls.length === 1 && ls[0]!.id !== old) newLeader = ls[0]!.id;
+      }
+      expect(newLeader).not.toBeNull();
+      expect(sim.node(newLeader!).core!.term).toBeGreaterThan(sim.node(old).core!.term);
+    }
+  });
+
+  it('a node rejoining after a long partition neither bumps its term nor disrupts the stable leader (PreVote)', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const sim = reliable(5, seed);
+      const leader = stableLeader(sim);
+      const term = sim.node(leader).core!.term;
+      const follower = sim.nodes.find((n) => n.id !== leader)!.id;
+      sim.partition(new Map([[follower, 1]]));
+      for (let i = 0; i < 20; i++) {
+        sim.propose(leader, `x${i}`);
+        sim.runFor(100);
+      }
+      expect(sim.node(follower).core!.term).toBe(term);
+      sim.heal();
+      sim.runFor(20 * RAFT.electionTimeoutMaxMs);
+      expect(sim.leaders().map((n) => n.id)).toEqual([leader]);
+      expect(sim.node(leader).core!.term).toBe(term);
+      expect(sim.node(follower).core!.commitIndex).toBe(sim.node(leader).core!.commitIndex);
+      expect(sim.node(follower).core!.lastIndex).toBe(sim.node(leader).core!.lastIndex);
+    }
+  });
+
+  it('committed entries survive a crash of every node; the cluster recovers and commits again', () => {
+    const sim = reliable(3, 7);
+    const leader = stableLeader(sim);
+    for (let i = 0; i < 10; i++) sim.propose(leader, `c${i}`);
+    sim.runFor(500);
+    const before = sim.node(leader).core!.commitIndex;
+    expect(before).toBeGreaterThanOrEqual(11);
+    for (const n of sim.nodes) sim.crash(n.id);
+    for (const n of sim.nodes) sim.restart(n.id);
+    const l2 = stableLeader(sim);
+    expect(sim.propose(l2, 'after')).toBe(before + 2); // a new no-op, then the proposal
+    sim.runFor(500);
+    for (const n of sim.nodes) expect(n.core!.commitIndex).toBe(before + 2);
+    for (let i = 1; i <= 10; i++) expect(sim.committed.get(i + 1)?.payload).toBe(`c${i - 1}`);
+  });
+
+  it('a minority cannot commit: proposals on an isolated leader stay uncommitted and are replaced', () => {
+    const sim = reliable(3, 11);
+    const old = stableLeader(sim);
+    sim.partition(new Map([[old, 1]]));
+    const idx = sim.propose(old, 'lost')!;
+    sim.runFor(2000);
+    expect(sim.committed.get(idx)?.payload).not.toBe('lost');
+    sim.heal();
+    sim.runFor(2000);
+    expect(sim.node(old).core!.entryAt(idx)?.payload).not.toBe('lost');
+    expect([...sim.committed.values()].some((e) => e.payload === 'lost')).toBe(false);
+  });
+});

@@ -1,0 +1,310 @@
+/**
+ * Deterministic in-process simulator for the sans-I/O Raft core.
+ *
+ * One seeded PRNG (mulberry32) drives everything: network delay, loss, duplication (and so
+ * reordering), partitions, crashes, restarts, client proposals and each node's election jitter.
+ * The same seed therefore replays exactly the same run.
+ *
+ * Disk model: each node's "disk" holds exactly what the Ready contract said to persist
+ * (hard state, then the log truncate+append). A crash throws away the core (all volatile state:
+ * commit index, role, progress, applied entries) and a restart rebuilds it from the disk. A crash
+ * may also strike in the middle of handling a Ready: after the hard state and only a prefix of the
+ * appended entries reached the disk, before any message was sent or entry applied.
+ *
+ * Invariants checked after every simulated step (violations throw SimViolation):
+ * - election safety: at most one leader per term, ever;
+ * - log matching: every (index, term) ever written to any disk always has the same payload and the
+ *   same previous-entry term (by induction, equal (index, term) => equal prefixes);
+ * - leader completeness: when a node is first seen as leader of a term, its log holds every entry
+ *   committed so far;
+ * - state-machine safety: no two nodes (or lives of a node) apply different entries at one index;
+ *   each life applies a contiguous prefix from index 1; a payload is committed at one index only;
+ * - durability: every committed entry is on a majority of disks (checked at crashes and at the end);
+ * - persistence contract: a live core's log length equals its disk's log length after every Ready.
+ */
+import { RaftCore } from '../../../../broker/controller/raft/core.ts';
+import type { RaftConfig, Ready } from '../../../../broker/controller/raft/core.ts';
+import type { Entry, Message } from '../../../../broker/controller/raft/messages.ts';
+
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class SimViolation extends Error {
+  readonly code = 'RAFT_SIM_VIOLATION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SimViolation';
+  }
+}
+
+export type SimNetwork = {
+  lossRate: number;
+  dupRate: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+};
+
+export type SimOptions = {
+  seed: number;
+  nodes: number;
+  tickMs: number;
+  raft: Omit<RaftConfig, 'id' | 'voters'>;
+  network: SimNetwork;
+  /** Probability, per Ready handled, that the node crashes in the middle of handling it. */
+  crashInReadyRate: number;
+  maxInFlight: number;
+  trace: boolean;
+};
+
+type Disk = { term: number; votedFor: number | null; entries: Entry[] };
+type SimNode = { id: number; core: RaftCore | null; disk: Disk; appliedThisLife: number; lives: number };
+type InFlight = { from: number; to: number; message: Message; deliverAtMs: number; seq: number };
+
+export class Simulator {
+  readonly rand: () => number;
+  readonly opts: SimOptions;
+  readonly nodes: SimNode[];
+  nowMs = 0;
+  network: SimNetwork;
+  crashInReadyRate: number;
+  private readonly ids: number[];
+  private inFlight: InFlight[] = [];
+  private seq = 0;
+  /** Partition group per node: nodes talk iff their groups are equal. */
+  private group = new Map<number, number>();
+  private readonly leaderOfTerm = new Map<number, number>();
+  private readonly ledger = new Map<string, string>();
+  /** index -> committed entry, as first reported by any node. */
+  readonly committed = new Map<number, Entry>();
+  private readonly indexOfPayload = new Map<string, number>();
+  readonly traceLines: string[] = [];
+  proposalsAccepted = 0;
+  elections = 0;
+
+  constructor(opts: SimOptions) {
+    this.opts = opts;
+    this.rand = mulberry32(opts.seed);
+    this.network = { ...opts.network };
+    this.crashInReadyRate = opts.crashInReadyRate;
+    this.ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
+    this.nodes = this.ids.map((id) => ({ id, core: null, disk: { term: 0, votedFor: null, entries: [] }, appliedThisLife: 0, lives: 0 }));
+    for (const n of this.nodes) this.boot(n);
+  }
+
+  node(id: number): SimNode {
+    return this.nodes[id - 1]!;
+  }
+
+  trace(line: string): void {
+    if (!this.opts.trace) return;
+    this.traceLines.push(`${this.nowMs} ${line}`);
+    if (this.traceLines.length > 400) this.traceLines.splice(0, 100);
+  }
+
+  // --- faults ----------------------------------------------------------------------------------
+
+  crash(id: number): void {
+    const n = this.node(id);
+    if (n.core === null) return;
+    this.trace(`crash ${id}`);
+    n.core = null;
+    this.checkDurability();
+  }
+
+  restart(id: number): void {
+    const n = this.node(id);
+    if (n.core !== null) return;
+    this.trace(`restart ${id}`);
+    this.boot(n);
+  }
+
+  partition(groups: ReadonlyMap<number, number>): void {
+    this.group = new Map(groups);
+    this.trace(`partition ${[...groups].map(([k, v]) => `${k}:${v}`).join(' ')}`);
+  }
+
+  heal(): void {
+    this.group = new Map();
+    this.trace('heal');
+  }
+
+  connected(a: number, b: number): boolean {
+    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0);
+  }
+
+  alive(): SimNode[] {
+    return this.nodes.filter((n) => n.core !== null);
+  }
+
+  leaders(): SimNode[] {
+    return this.nodes.filter((n) => n.core?.role === 'leader');
+  }
+
+  // --- clients ---------------------------------------------------------------------------------
+
+  /** Proposes one payload at node `id`; returns the index it was appended at, or null. */
+  propose(id: number, payload: string): number | null {
+    const n = this.node(id);
+    if (n.core === null) return null;
+    const r = n.core.propose([payload], this.nowMs);
+    if (!r.ok) return null;
+    this.proposalsAccepted++;
+    this.trace(`propose ${id} ${payload} -> ${r.lastIndex}@${r.term}`);
+    this.handleReady(n, r.ready);
+    return r.lastIndex;
+  }
+
+  // --- time ------------------------------------------------------------------------------------
+
+  /** Advances simulated time by one tick: delivers due messages, ticks every live node, checks. */
+  step(): void {
+    this.nowMs += this.opts.tickMs;
+    const due = this.inFlight.filter((m) => m.deliverAtMs <= this.nowMs);
+    if (due.length > 0) {
+      this.inFlight = this.inFlight.filter((m) => m.deliverAtMs > this.nowMs);
+      due.sort((a, b) => a.deliverAtMs - b.deliverAtMs || a.seq - b.seq);
+      for (const m of due) {
+        const n = this.node(m.to);
+        if (n.core === null || !this.connected(m.from, m.to)) continue;
+        this.handleReady(n, n.core.step(m.from, m.message, m.deliverAtMs));
+      }
+    }
+    for (const n of this.nodes) {
+      if (n.core !== null) this.handleReady(n, n.core.tick(this.nowMs));
+    }
+    this.checkLeaders();
+  }
+
+  runFor(ms: number): void {
+    const end = this.nowMs + ms;
+    while (this.nowMs < end) this.step();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private boot(n: SimNode): void {
+    const cfg: RaftConfig = { ...this.opts.raft, id: n.id, voters: this.ids };
+    const seed = Math.floor(this.rand() * 2 ** 32);
+    n.core = new RaftCore(cfg, { term: n.disk.term, votedFor: n.disk.votedFor, entries: n.disk.entries.map((e) => ({ ...e })) }, mulberry32(seed), this.nowMs);
+    n.appliedThisLife = 0;
+    n.lives++;
+  }
+
+  private handleReady(n: SimNode, ready: Ready): void {
+    const core = n.core!;
+    const crashNow = this.crashInReadyRate > 0 && this.rand() < this.crashInReadyRate;
+    if (ready.persist) {
+      if (ready.persist.term < n.disk.term) throw new SimViolation(`node ${n.id} persisted term went back ${n.disk.term} -> ${ready.persist.term}`);
+      n.disk.term = ready.persist.term;
+      n.disk.votedFor = ready.persist.votedFor;
+    }
+    if (ready.appendEntries) {
+      const { fromIndex, entries } = ready.appendEntries;
+      if (fromIndex < 1 || fromIndex > n.disk.entries.length + 1) {
+        throw new SimViolation(`node ${n.id} appendEntries fromIndex ${fromIndex} leaves a gap (disk has ${n.disk.entries.length})`);
+      }
+      n.disk.entries.length = fromIndex - 1;
+      const keep = crashNow ? Math.floor(this.rand() * (entries.length + 1)) : entries.length;
+      for (let i = 0; i < keep; i++) {
+        const e = entries[i]!;
+        if (e.index !== fromIndex + i) throw new SimViolation(`node ${n.id} appendEntries not contiguous at ${e.index}`);
+        const prevTerm = e.index === 1 ? 0 : n.disk.entries[e.index - 2]!.term;
+        this.recordLedger(n.id, e, prevTerm);
+        n.disk.entries.push({ ...e });
+      }
+    }
+    if (crashNow) {
+      this.trace(`crash-in-ready ${n.id}`);
+      n.core = null;
+      this.checkDurability();
+      return;
+    }
+    if (core.lastIndex !== n.disk.entries.length) {
+      throw new SimViolation(`node ${n.id} core log length ${core.lastIndex} != disk ${n.disk.entries.length}: Ready lost a log change`);
+    }
+    for (const { to, message } of ready.messages) this.send(n.id, to, message);
+    for (const e of ready.committed) this.recordCommitted(n, e);
+  }
+
+  private send(from: number, to: number, message: Message): void {
+    const net = this.network;
+    if (this.rand() < net.lossRate) return;
+    const copies = this.rand() < net.dupRate ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      if (this.inFlight.length >= this.opts.maxInFlight) return;
+      const delay = net.minDelayMs + Math.floor(this.rand() * (net.maxDelayMs - net.minDelayMs + 1));
+      this.inFlight.push({ from, to, message, deliverAtMs: this.nowMs + delay, seq: this.seq++ });
+    }
+  }
+
+  private recordLedger(id: number, e: Entry, prevTerm: number): void {
+    const key = `${e.index}/${e.term}`;
+    const value = `${prevTerm}/${e.payload === null ? '\u0000noop' : e.payload}`;
+    const seen = this.ledger.get(key);
+    if (seen === undefined) this.ledger.set(key, value);
+    else if (seen !== value) {
+      throw new SimViolation(`log matching: node ${id} wrote (index ${e.index}, term ${e.term}) as "${value}", elsewhere "${seen}"`);
+    }
+  }
+
+  private recordCommitted(n: SimNode, e: Entry): void {
+    if (e.index !== n.appliedThisLife + 1) {
+      throw new SimViolation(`node ${n.id} applied index ${e.index} after ${n.appliedThisLife} (not contiguous)`);
+    }
+    n.appliedThisLife = e.index;
+    const prior = this.committed.get(e.index);
+    if (prior === undefined) {
+      this.committed.set(e.index, { ...e });
+      if (e.payload !== null) {
+        const at = this.indexOfPayload.get(e.payload);
+        if (at !== undefined) throw new SimViolation(`payload ${e.payload} committed at ${at} and again at ${e.index}`);
+        this.indexOfPayload.set(e.payload, e.index);
+      }
+      this.trace(`commit ${e.index}@${e.term} ${e.payload ?? 'noop'} (first by ${n.id})`);
+    } else if (prior.term !== e.term || prior.payload !== e.payload) {
+      throw new SimViolation(
+        `state-machine safety: node ${n.id} applied ${e.index}@${e.term} "${e.payload}" but ${e.index}@${prior.term} "${prior.payload}" was applied before`,
+      );
+    }
+  }
+
+  private checkLeaders(): void {
+    for (const n of this.nodes) {
+      const core = n.core;
+      if (core === null || core.role !== 'leader') continue;
+      const known = this.leaderOfTerm.get(core.term);
+      if (known === n.id) continue;
+      if (known !== undefined) throw new SimViolation(`election safety: nodes ${known} and ${n.id} both leader of term ${core.term}`);
+      this.leaderOfTerm.set(core.term, n.id);
+      this.elections++;
+      this.trace(`leader ${n.id} term ${core.term}`);
+      for (const [index, e] of this.committed) {
+        const mine = core.entryAt(index);
+        if (mine === undefined || mine.term !== e.term || mine.payload !== e.payload) {
+          throw new SimViolation(`leader completeness: leader ${n.id} of term ${core.term} lacks committed entry ${index}@${e.term}`);
+        }
+      }
+    }
+  }
+
+  /** Every committed entry must be on a majority of disks. */
+  checkDurability(): void {
+    const majority = Math.floor(this.nodes.length / 2) + 1;
+    for (const [index, e] of this.committed) {
+      let copies = 0;
+      for (const n of this.nodes) {
+        const d = n.disk.entries[index - 1];
+        if (d !== undefined && d.term === e.term) copies++;
+      }
+      if (copies < majority) throw new SimViolation(`durability: committed entry ${index}@${e.term} is on ${copies} disks only`);
+    }
+  }
+}
