@@ -2,7 +2,7 @@
  * Randomized simulation of the Raft core (see simulator.ts for the invariants checked after every
  * step), plus directed scenarios for PreVote, check-quorum and restarts.
  *
- * Each CI run draws a fresh base seed (printed) and runs RAFT_SEEDS seeds (default 1500) from it.
+ * Each CI run draws a fresh base seed (printed) and runs RAFT_SEEDS seeds (default 6000) from it.
  * A failure prints its seed; `RAFT_SEED=<n> npx vitest run test/broker/controller/raft` replays
  * exactly that seed with a trace of the last events. RAFT_SEED_BASE=<n> fixes the base seed.
  */
@@ -141,7 +141,7 @@ describe('raft core under randomized simulation', () => {
     });
     return;
   }
-  const count = Number(process.env['RAFT_SEEDS'] ?? 1500);
+  const count = Number(process.env['RAFT_SEEDS'] ?? 6000);
   const base = Number(process.env['RAFT_SEED_BASE'] ?? randomInt(1, 2 ** 31));
   it(`keeps safety and liveness over ${count} seeds from base ${base}`, () => {
     console.log(`raft sim: base seed ${base}, ${count} seeds (RAFT_SEED_BASE=${base} reproduces the set)`);
