@@ -12,6 +12,9 @@
  *   min(own end offset for E'', LEO) and ask again for E'' (fast back-to-back leader changes).
  * The follower never truncates to its own HW (that loses acknowledged data, KIP-101 case (a)).
  * The follower HW is min(leader HW, own LEO), and never above the LEO after a truncation.
+ * Applying a decision truncates the epoch cache from `offset` even when no record is dropped (an
+ * epoch the broker assigned as leader without appending starts at the LEO), and the follower's
+ * Fetch LastFetchedEpoch is the cache's latest epoch, as in Kafka.
  */
 import { UNDEFINED_EPOCH, UNDEFINED_OFFSET } from './epochCacheModel.ts';
 import type { EpochCacheView, EpochEndOffset } from './epochCacheModel.ts';
