@@ -1,0 +1,279 @@
+/**
+ * Wing–Gong–Lowe linearizability search with memoisation and P-compositional partitioning
+ * (the approach of Porcupine's checker.go; this is our own implementation).
+ *
+ * Spec. A history is linearizable against a model iff there is a total order of its ops that
+ * (1) respects real time: if a returned before b was called, a precedes b (intervals are closed, so
+ *     equal times are concurrent);
+ * (2) is legal for the model from `init()`, stepping each op with its observed output; and
+ * (3) contains every op with a known output, and any subset of the ops with an unknown output
+ *     (`output === undefined`: they may take effect at any point after their call, or never).
+ *
+ * Search. Calls and returns become entries of a doubly linked list sorted by time (calls before
+ * returns at equal times; unknown-output ops return at +Infinity). Walking the list, at a call the
+ * op is tried from the current state; if legal and the pair (linearized set, next state) is new to
+ * the cache, the op's call and return are lifted out of the list and the search restarts at the
+ * head. Reaching a return means that op should already be placed, so the search backtracks
+ * (unlift, restore the state). It succeeds as soon as every known-output op is placed (the
+ * remaining unknown-output ops never happened) and fails when it must backtrack from depth 0.
+ * Invariants: the lifted entries are exactly the stacked ops, in stack order (LIFO lift/unlift);
+ * `bits`/`bitsHash` equal the set of stacked ops; `stateId` is the interned state after them.
+ *
+ * Bounds: a wall-clock deadline (checked every 4096 steps) and a cap on cache entries per partition
+ * turn a search that would run away into `valid: 'unknown'`. No per-step allocation except when a
+ * new state or cache entry is recorded.
+ */
+import { ExploredCache } from './cache.ts';
+import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat } from './types.ts';
+
+export const defaultTimeLimitMs = 60_000;
+export const defaultMaxCacheEntries = 4_000_000;
+/** Cache budget of the first round over the partitions. */
+const firstRoundCacheEntries = 20_000;
+
+type PartitionOutcome =
+  | { valid: true; cacheEntries: number }
+  | { valid: 'unknown'; cacheEntries: number; reason: 'time-limit' | 'cache-limit' }
+  | { valid: false; cacheEntries: number; failure: Omit<FailureWindow, 'partition' | 'ops'> };
+
+/** Deterministic 32-bit words for Zobrist hashing of the linearized set (xorshift32, fixed seed). */
+function zobristWords(n: number): Int32Array {
+  const z = new Int32Array(n);
+  let x = 0x2545f491;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    z[i] = x;
+  }
+  return z;
+}
+
+export function checkPartition<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly LinOp<I, O>[],
+  deadlineMs: number,
+  maxCacheEntries: number,
+): PartitionOutcome {
+  const n = ops.length;
+  let required = 0;
+  for (const op of ops) if (op.output !== undefined) required++;
+  if (required === 0) return { valid: true, cacheEntries: 0 };
+
+  // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
+  const time = (e: number): number => {
+    const op = ops[e >> 1]!;
+    if (e & 1) return op.output === undefined ? Infinity : Math.max(op.ret, op.call);
+    return op.call;
+  };
+  const order = new Int32Array(2 * n);
+  for (let e = 0; e < 2 * n; e++) order[e] = e;
+  order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+  const head = 2 * n;
+  const next = new Int32Array(2 * n + 1);
+  const prev = new Int32Array(2 * n + 1);
+  const position = new Int32Array(2 * n);
+  let last = head;
+  for (let k = 0; k < 2 * n; k++) {
+    const e = order[k]!;
+    position[e] = k;
+    next[last] = e;
+    prev[e] = last;
+    last = e;
+  }
+  next[last] = -1;
+
+  const lift = (c: number): void => {
+    const r = c + 1;
+    next[prev[c]!] = next[c]!;
+    if (next[c]! !== -1) prev[next[c]!] = prev[c]!;
+    next[prev[r]!] = next[r]!;
+    if (next[r]! !== -1) prev[next[r]!] = prev[r]!;
+  };
+  const unlift = (c: number): void => {
+    const r = c + 1;
+    if (next[r]! !== -1) prev[next[r]!] = r;
+    next[prev[r]!] = r;
+    if (next[c]! !== -1) prev[next[c]!] = c;
+    next[prev[c]!] = c;
+  };
+
+  // Interned states: equal states share one id, so the cache compares ids.
+  const states: S[] = [];
+  const buckets = new Map<number, number | number[]>();
+  const intern = (s: S): number => {
+    const h = model.hash(s) | 0;
+    const b = buckets.get(h);
+    if (b === undefined) {
+      states.push(s);
+      buckets.set(h, states.length - 1);
+      return states.length - 1;
+    }
+    if (typeof b === 'number') {
+      if (model.equal(states[b]!, s)) return b;
+      states.push(s);
+      buckets.set(h, [b, states.length - 1]);
+      return states.length - 1;
+    }
+    for (const id of b) if (model.equal(states[id]!, s)) return id;
+    states.push(s);
+    b.push(states.length - 1);
+    return states.length - 1;
+  };
+  // Step memo: (state id, op) -> next state id, or -1 when illegal.
+  const memo = new Map<number, number>();
+  const stepId = (sid: number, op: number): number => {
+    const key = sid * n + op;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    const o = ops[op]!;
+    const s2 = model.step(states[sid]!, o.input, o.output);
+    const id = s2 === undefined ? -1 : intern(s2);
+    memo.set(key, id);
+    return id;
+  };
+
+  const words = (n + 31) >>> 5;
+  const bits = new Uint32Array(words);
+  const z = zobristWords(n);
+  let bitsHash = 0;
+  const cache = new ExploredCache(words);
+  const stackEntry = new Int32Array(n);
+  const stackState = new Int32Array(n);
+  let depth = 0;
+  let placedRequired = 0;
+  let stateId = intern(model.init());
+
+  let bestDepth = -1;
+  let bestStack = new Int32Array(0);
+  let bestStates = new Int32Array(0);
+  let bestBlocking = -1;
+
+  let entry = next[head]!;
+  let iterations = 0;
+  for (;;) {
+    if (placedRequired === required) return { valid: true, cacheEntries: cache.size };
+    if ((++iterations & 4095) === 0 && performance.now() > deadlineMs) {
+      return { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
+    }
+    if ((entry & 1) === 0) {
+      const op = entry >> 1;
+      const nextState = stepId(stateId, op);
+      if (nextState >= 0) {
+        bits[op >>> 5]! |= 1 << (op & 31);
+        bitsHash ^= z[op]!;
+        if (cache.add(bits, bitsHash, nextState)) {
+          if (cache.size > maxCacheEntries) return { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
+          stackEntry[depth] = entry;
+          stackState[depth] = stateId;
+          depth++;
+          stateId = nextState;
+          if (ops[op]!.output !== undefined) placedRequired++;
+          lift(entry);
+          entry = next[head]!;
+          continue;
+        }
+        bits[op >>> 5]! &= ~(1 << (op & 31));
+        bitsHash ^= z[op]!;
+      }
+      entry = next[entry]!;
+    } else {
+      if (depth > bestDepth) {
+        bestDepth = depth;
+        bestStack = stackEntry.slice(0, depth);
+        bestStates = new Int32Array(depth);
+        for (let k = 0; k < depth; k++) bestStates[k] = k + 1 < depth ? stackState[k + 1]! : stateId;
+        bestBlocking = entry >> 1;
+      }
+      if (depth === 0) break;
+      depth--;
+      const c = stackEntry[depth]!;
+      const op = c >> 1;
+      stateId = stackState[depth]!;
+      bits[op >>> 5]! &= ~(1 << (op & 31));
+      bitsHash ^= z[op]!;
+      if (ops[op]!.output !== undefined) placedRequired--;
+      unlift(c);
+      entry = next[c]!;
+    }
+  }
+
+  // Not linearizable: explain the deepest partial linearization.
+  const placed = new Uint8Array(n);
+  for (const e of bestStack) placed[e >> 1] = 1;
+  const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
+  const blockPos = position[2 * bestBlocking + 1]!;
+  const unplaceable: FailureWindow['unplaceable'] = [];
+  for (let op = 0; op < n; op++) {
+    if (placed[op] || position[2 * op]! > blockPos) continue;
+    const o = ops[op]!;
+    const legal = model.step(states[finalState]!, o.input, o.output) !== undefined;
+    unplaceable.push({ op: o.id, reason: legal ? 'dead-end' : 'illegal-step' });
+  }
+  return {
+    valid: false,
+    cacheEntries: cache.size,
+    failure: {
+      linearized: Array.from(bestStack, (e, k) => ({ op: ops[e >> 1]!.id, state: model.describeState(states[bestStates[k]!]!) })),
+      blockingOp: ops[bestBlocking]!.id,
+      unplaceable,
+    },
+  };
+}
+
+/** Check a whole history: partition it, search each partition, rank false over unknown over true. */
+export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], options: CheckOptions = {}): LinResult {
+  const start = performance.now();
+  const deadlineMs = start + (options.timeLimitMs ?? defaultTimeLimitMs);
+  const maxCacheEntries = options.maxCacheEntries ?? defaultMaxCacheEntries;
+  const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
+  // Partitions are searched in rounds with a growing cache budget (x4 per round, from a small start up
+  // to maxCacheEntries), so one hard partition cannot starve an easy failing one: like Porcupine's
+  // parallel partitions where the first illegal one wins, at most 1/3 extra work for the restarts.
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number };
+  let pending: Pending[] = groups.map((group, index) => {
+    const sub = group.map((i) => ops[i]!);
+    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0 };
+  });
+  const stats: Array<PartitionStat | undefined> = new Array(groups.length);
+  let failure: FailureWindow | undefined;
+  let unknownReason: string | undefined;
+  let budget = Math.min(maxCacheEntries, firstRoundCacheEntries);
+  while (pending.length > 0 && failure === undefined) {
+    const retry: Pending[] = [];
+    for (const p of pending) {
+      const t0 = performance.now();
+      const outcome = t0 > deadlineMs
+        ? ({ valid: 'unknown', cacheEntries: 0, reason: 'time-limit' } as const)
+        : checkPartition(model, p.ops, deadlineMs, budget);
+      p.elapsedMs += performance.now() - t0;
+      if (outcome.valid === 'unknown' && outcome.reason === 'cache-limit' && budget < maxCacheEntries) {
+        retry.push(p);
+        continue;
+      }
+      const stat: PartitionStat = { partition: p.label, ops: p.ops.length, valid: outcome.valid, cacheEntries: outcome.cacheEntries, elapsedMs: p.elapsedMs };
+      if (outcome.valid === 'unknown') {
+        stat.reason = outcome.reason;
+        unknownReason ??= `${outcome.reason} reached in partition ${p.label}`;
+      }
+      stats[p.index] = stat;
+      if (outcome.valid === false) {
+        failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
+        break;
+      }
+    }
+    pending = retry;
+    budget = Math.min(maxCacheEntries, budget * 4);
+  }
+  const partitions = stats.filter((s): s is PartitionStat => s !== undefined);
+  const result: LinResult = {
+    valid: failure ? false : unknownReason !== undefined ? 'unknown' : true,
+    model: model.name,
+    ops: ops.length,
+    partitions,
+    elapsedMs: performance.now() - start,
+  };
+  if (failure) result.failure = failure;
+  else if (unknownReason !== undefined) result.reason = unknownReason;
+  return result;
+}

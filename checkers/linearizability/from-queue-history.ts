@@ -1,0 +1,52 @@
+/**
+ * Queue-workload history (design.md history.jsonl: `send`, `poll`, `assign`) as log-model ops, so a
+ * Kafka run can be checked for linearizability per topic-partition.
+ *   send {key, value} ok with offset o  -> append key value -> o
+ *   send ok without offset (acks=0), or info -> append with unknown result (may or may not have happened)
+ *   send fail                            -> dropped (never happened)
+ *   poll ok {key: [[o, v], ...], ...}    -> one read per key with records: offsets [o..] -> values [v..]
+ *   poll fail/info, assign, empty keys   -> dropped (they observe nothing)
+ * Every produced op keeps the poll's or send's call and return times.
+ */
+import type { CompletedOp } from './parse/ops.ts';
+import { badOp, scalar, type ModelOp } from './models/common.ts';
+import type { LogInput, LogOutput } from './models/log.ts';
+
+function record(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+export function isQueueOp(op: CompletedOp): boolean {
+  return op.f === 'send' || op.f === 'poll' || op.f === 'assign';
+}
+
+export function fromQueueOp(op: CompletedOp): Array<ModelOp<LogInput, LogOutput>> {
+  if (op.f === 'assign' || op.type === 'fail') return [];
+  if (op.f === 'send') {
+    const inv = record(op.invoke.value);
+    const key = scalar(inv?.['key']);
+    const value = scalar(inv?.['value']);
+    if (typeof key !== 'string' || value === undefined || value === null) return badOp(op, 'send takes {key, value}');
+    const offset = op.type === 'ok' ? record(op.completion?.value)?.['offset'] : undefined;
+    return [{ input: { f: 'append', key, value }, output: typeof offset === 'number' ? offset : undefined }];
+  }
+  if (op.f === 'poll') {
+    if (op.type !== 'ok') return [];
+    const got = record(op.completion?.value);
+    if (got === undefined) return [];
+    const out: Array<ModelOp<LogInput, LogOutput>> = [];
+    for (const [key, pairs] of Object.entries(got)) {
+      if (!Array.isArray(pairs) || pairs.length === 0) continue;
+      const offsets: number[] = [];
+      const values: Array<number | string | boolean | null> = [];
+      for (const p of pairs) {
+        if (!Array.isArray(p) || typeof p[0] !== 'number' || scalar(p[1]) === undefined) return badOp(op, 'poll results are key -> [[offset, value], ...]');
+        offsets.push(p[0]);
+        values.push(scalar(p[1])!);
+      }
+      out.push({ input: { f: 'read', key, offsets }, output: values });
+    }
+    return out;
+  }
+  return badOp(op, 'queue-history ops are send, poll and assign');
+}

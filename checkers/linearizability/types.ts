@@ -1,0 +1,88 @@
+/**
+ * Types shared by the linearizability checker (Wing–Gong–Lowe search, Porcupine-style models).
+ *
+ * A `LinOp` is one completed (or indeterminate) client operation: it was called at `call` and
+ * returned at `ret`, both on one time axis (nanoseconds, or line numbers for Jepsen files).
+ * Intervals are closed: an op that returns at t and an op called at t are concurrent.
+ * `output === undefined` means the result is unknown (an `info` op, a timeout): such an op is
+ * optional — it may take effect at any point after its call, or never — and its `ret` is +Infinity.
+ * Ops whose type was `fail` never happened and never reach the checker (the adapters drop them),
+ * except where a model documents that a failure is an observation (cas-register: compare mismatch).
+ *
+ * A `Model` is pure (style.md item 6): `init()`, `step(state, input, output)` returning the next
+ * state or `undefined` when the step is illegal, `hash`/`equal` that agree (equal states hash
+ * equal), and an optional `partition` into independent sub-histories (P-compositionality: the
+ * history is linearizable iff every partition is).
+ */
+
+export interface LinOp<I, O> {
+  /** Position in the checked history (stable id used in reports). */
+  id: number;
+  process: number;
+  call: number;
+  ret: number;
+  input: I;
+  output: O | undefined;
+}
+
+export interface Model<S, I, O> {
+  readonly name: string;
+  init(): S;
+  /** The state after applying `input` with observed `output` (undefined output: unknown), or undefined if illegal. */
+  step(state: S, input: I, output: O | undefined): S | undefined;
+  hash(state: S): number;
+  equal(a: S, b: S): boolean;
+  /** Groups of indices into `ops`; every op in exactly one group. Absent: one group. */
+  partition?(ops: readonly LinOp<I, O>[]): number[][];
+  /** A short label for a partition (e.g. its key), for reports. */
+  partitionLabel?(ops: readonly LinOp<I, O>[]): string;
+  describeOp(input: I, output: O | undefined): string;
+  describeState(state: S): string;
+}
+
+export interface CheckOptions {
+  /** Wall-clock budget for the whole check; exceeded => 'unknown'. */
+  timeLimitMs?: number;
+  /** Cache entries per partition; exceeded => 'unknown' for that partition. */
+  maxCacheEntries?: number;
+}
+
+export interface LinearizedStep {
+  op: number;
+  /** The model state after this op, as `describeState` renders it. */
+  state: string;
+}
+
+/** Why a non-linearizable partition failed: the deepest partial linearization the search reached. */
+export interface FailureWindow {
+  partition: string;
+  /** Ops (ids) of the partition, for the HTML view. */
+  ops: number[];
+  /** Longest partial linearization found, in linearization order, with the state after each op. */
+  linearized: LinearizedStep[];
+  /** The op whose return was reached while it could not be placed after `linearized`. */
+  blockingOp: number;
+  /** Ops called before `blockingOp` returned and not in `linearized`: none of them could extend it. */
+  unplaceable: Array<{ op: number; reason: 'illegal-step' | 'dead-end' }>;
+}
+
+export interface PartitionStat {
+  partition: string;
+  ops: number;
+  valid: true | false | 'unknown';
+  cacheEntries: number;
+  elapsedMs: number;
+  reason?: 'time-limit' | 'cache-limit';
+}
+
+export interface LinResult {
+  valid: true | false | 'unknown';
+  model: string;
+  ops: number;
+  partitions: PartitionStat[];
+  /** Present when valid === false. */
+  failure?: FailureWindow;
+  /** Present when valid === 'unknown'. */
+  reason?: string;
+  elapsedMs: number;
+}
