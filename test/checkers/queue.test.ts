@@ -1,0 +1,112 @@
+/**
+ * Unit tests of the queue checker's edge cases: boundaries of each decision (strict vs non-strict
+ * comparisons), indeterminate and in-flight sends, malformed input, bounded examples, never throwing.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { History, Op } from '../../checkers/history.ts';
+import { ANOMALY_TYPES, checkQueue } from '../../checkers/queue.ts';
+
+let t = 0;
+function op(process: Op['process'], type: Op['type'], f: string, value: unknown): Op {
+  t += 1_000_000;
+  return { index: 0, timeNs: t, process, type, f, value };
+}
+function h(...groups: Op[][]): History {
+  const ops = groups.flat();
+  ops.forEach((o, i) => (o.index = i));
+  return ops;
+}
+const send = (p: number, key: string, value: number, type: Op['type'] = 'ok', offset?: number): Op[] => [
+  op(p, 'invoke', 'send', { key, value }),
+  op(p, type, 'send', offset === undefined ? { key, value } : { key, value, offset }),
+];
+const poll = (p: number, reads: Record<string, Array<[number, number]>>): Op[] => [op(p, 'invoke', 'poll', null), op(p, 'ok', 'poll', reads)];
+const assign = (p: number, keys: string[]): Op[] => [op(p, 'ok', 'assign', { keys })];
+
+describe('checkQueue edge cases', () => {
+  it('an empty history is unknown with every anomaly type present at 0', () => {
+    const r = checkQueue([], { idempotent: false });
+    expect(r.valid).toBe('unknown');
+    expect(Object.keys(r.anomalies).sort()).toEqual([...ANOMALY_TYPES].sort());
+    for (const t of ANOMALY_TYPES) expect(r.anomalies[t]).toEqual({ count: 0, examples: [] });
+  });
+
+  it('a never-read value whose own offset holds another read value is unseen, not lost (higher means strictly higher)', () => {
+    const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), send(0, 'k', 2, 'ok', 1), send(1, 'k', 3, 'info'), poll(5, { k: [[0, 1], [1, 3]] })), { idempotent: false });
+    expect(r.anomalies['lost-write'].count).toBe(0);
+    expect(r.anomalies.unseen.count).toBe(1);
+    expect(r.anomalies['inconsistent-offsets'].count).toBe(1);
+    expect(r.stats.recovered).toBe(1);
+  });
+
+  it('two acks of one process at the same offset are inconsistent-offsets, not nonmonotonic-send', () => {
+    const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), send(0, 'k', 2, 'ok', 0), poll(5, { k: [[0, 1]] })), { idempotent: true });
+    expect(r.anomalies['nonmonotonic-send'].count).toBe(0);
+    expect(r.anomalies['inconsistent-offsets'].count).toBe(1);
+    expect(r.anomalies.unseen.count).toBe(1);
+  });
+
+  it('sends never completed are indeterminate; read ones are recovered and never lost', () => {
+    const hist = h(send(0, 'k', 1, 'ok', 0), [op(1, 'invoke', 'send', { key: 'k', value: 2 })], [op(2, 'invoke', 'send', { key: 'k', value: 3 })], poll(5, { k: [[0, 1], [1, 2]] }));
+    const r = checkQueue(hist, { idempotent: true });
+    expect(r.stats).toMatchObject({ sends: 3, acked: 1, sendIndeterminate: 2, recovered: 1 });
+    expect(r.valid).toBe(true);
+  });
+
+  it('an assign forgets only its own process\'s positions', () => {
+    const base = [send(0, 'k', 1, 'ok', 0), send(0, 'k', 2, 'ok', 1), send(0, 'k', 3, 'ok', 2)];
+    const r = checkQueue(h(...base, poll(5, { k: [[0, 1], [1, 2], [2, 3]] }), poll(6, { k: [[2, 3]] }), assign(6, ['k']), poll(5, { k: [[0, 1]] }), poll(6, { k: [[0, 1]] })), { idempotent: false });
+    expect(r.anomalies['nonmonotonic-poll'].count).toBe(1);
+    expect(r.anomalies['nonmonotonic-poll'].examples[0]).toMatchObject({ process: 5, fromOffset: 2, toOffset: 0 });
+  });
+
+  it('poll and send positions are per key: reads of another key do not interleave', () => {
+    const r = checkQueue(h(send(0, 'a', 1, 'ok', 0), send(0, 'b', 2, 'ok', 5), send(0, 'a', 3, 'ok', 1), poll(5, { a: [[0, 1]], b: [[5, 2]] }), poll(5, { a: [[1, 3]] })), { idempotent: true });
+    expect(r.valid).toBe(true);
+  });
+
+  it('failed and indeterminate polls do not move a consumer', () => {
+    const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), send(0, 'k', 2, 'ok', 1), poll(5, { k: [[0, 1]] }), [op(5, 'invoke', 'poll', null), op(5, 'info', 'poll', { error: 'REQUEST_TIMED_OUT' })], poll(5, { k: [[1, 2]] })), { idempotent: true });
+    expect(r.valid).toBe(true);
+    expect(r.stats).toMatchObject({ polls: 2, pollsFailed: 1, readsTotal: 2, valuesRead: 2 });
+  });
+
+  it('examples are bounded while counts are not', () => {
+    const groups: Op[][] = [];
+    for (let i = 0; i < 100; i++) groups.push(send(0, 'k', i, 'ok', i));
+    groups.push(poll(5, { k: [[100, 1000]] }));
+    groups.push(send(1, 'k', 1000, 'ok', 100));
+    const r = checkQueue(h(...groups), { idempotent: false, maxExamples: 4 });
+    expect(r.anomalies['lost-write'].count).toBe(100);
+    expect(r.anomalies['lost-write'].examples).toHaveLength(4);
+    expect(checkQueue(h(...groups), { idempotent: false }).anomalies['lost-write'].examples).toHaveLength(16);
+  });
+
+  it('malformed ops make an otherwise clean verdict unknown and are reported', () => {
+    const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), [op(1, 'invoke', 'send', { key: 7 })], poll(5, { k: [[0, 1], ['x', 2] as unknown as [number, number]] })), { idempotent: false });
+    expect(r.valid).toBe('unknown');
+    expect(r.stats.malformedOps).toBe(2);
+    expect(r.malformed).toMatch(/^op 2: /);
+  });
+
+  it('values read that no send carried are counted', () => {
+    const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), poll(5, { k: [[0, 1], [1, 99]] })), { idempotent: false });
+    expect(r.stats.readsOfUnknownValues).toBe(1);
+    expect(r.valid).toBe(true);
+  });
+
+  it('never throws, whatever the input', () => {
+    fc.assert(
+      fc.property(fc.array(fc.anything()), (junk) => {
+        const r = checkQueue(junk as unknown as History, { idempotent: true });
+        expect([true, false, 'unknown']).toContain(r.valid);
+        expect(Object.keys(r.anomalies)).toHaveLength(ANOMALY_TYPES.length);
+      }),
+      { numRuns: 200 },
+    );
+    const r = checkQueue(null as unknown as History, { idempotent: true });
+    expect(r.valid).toBe('unknown');
+    expect(r.error).toBeTypeOf('string');
+  });
+});
