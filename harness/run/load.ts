@@ -1,0 +1,104 @@
+/**
+ * The load phase: `concurrency` client processes, each with at most one op in flight, together issuing
+ * at most `rate` ops per second until the time limit or an abort.
+ *
+ * Invariants:
+ * - Process i starts its ops on a fixed grid: start + i*period/n + k*period, period = n / rate seconds;
+ *   a process that falls behind skips grid slots rather than bursting to catch up, so the total rate
+ *   never exceeds `rate` (over any window of one period, at most n ops start).
+ * - Every invoke is recorded before the client is called and every completion after it returns, with
+ *   the same process and f; no new op starts after the deadline or an abort.
+ * - Waiting for in-flight ops at the end is bounded by `drainInFlightMs`: an op still running then keeps
+ *   its invoke without completion, which the checker treats as indeterminate.
+ */
+import type { HistoryRecorder } from '../store/history-writer.ts';
+
+export interface LoadOptions<I extends { f: string; value: unknown }, C extends { type: 'ok' | 'fail' | 'info'; value: unknown }> {
+  processes: number;
+  rate: number;
+  durationMs: number;
+  drainInFlightMs: number;
+  signal: AbortSignal;
+  next(process: number): I;
+  invoke(process: number, op: I): Promise<C>;
+  history: HistoryRecorder;
+  /** injectable for tests */
+  nowMs?: () => number;
+  sleepMs?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface LoadSummary {
+  invoked: number;
+  completed: number;
+  /** ops still in flight when the bounded end-of-load wait ran out */
+  abandoned: number;
+}
+
+export async function runLoad<I extends { f: string; value: unknown }, C extends { type: 'ok' | 'fail' | 'info'; value: unknown }>(
+  o: LoadOptions<I, C>,
+): Promise<LoadSummary> {
+  const now = o.nowMs ?? Date.now;
+  const sleep = o.sleepMs ?? abortableSleep;
+  const start = now();
+  const deadline = start + o.durationMs;
+  const periodMs = (o.processes / o.rate) * 1000;
+  let invoked = 0;
+  let completed = 0;
+  const maxOpsPerProcess = Math.ceil(o.durationMs / periodMs) + 1;
+
+  async function worker(p: number): Promise<void> {
+    let slot = start + (p * periodMs) / o.processes;
+    for (let k = 0; k < maxOpsPerProcess; k++) {
+      if (slot > now()) await sleep(slot - now(), o.signal);
+      if (o.signal.aborted || now() >= deadline) return;
+      const op = o.next(p);
+      o.history.append({ process: p, type: 'invoke', f: op.f, value: op.value });
+      invoked++;
+      const c = await o.invoke(p, op);
+      o.history.append({ process: p, type: c.type, f: op.f, value: c.value });
+      completed++;
+      slot += periodMs;
+      const t = now();
+      if (slot < t) slot += Math.ceil((t - slot) / periodMs) * periodMs;
+    }
+  }
+
+  const all = Promise.all(Array.from({ length: o.processes }, (_, p) => worker(p)));
+  let timer: NodeJS.Timeout | undefined;
+  const endWait = new Promise<void>((resolve) => {
+    const arm = (): void => {
+      timer = setTimeout(resolve, Math.max(0, deadline - now()) + o.drainInFlightMs);
+    };
+    if (o.signal.aborted) {
+      timer = setTimeout(resolve, o.drainInFlightMs);
+    } else {
+      arm();
+      o.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          timer = setTimeout(resolve, o.drainInFlightMs);
+        },
+        { once: true },
+      );
+    }
+  });
+  await Promise.race([all, endWait]);
+  clearTimeout(timer);
+  return { invoked, completed, abandoned: invoked - completed };
+}

@@ -1,0 +1,251 @@
+/**
+ * `faultline run` flags (design.md "CLI"), parsed and validated once at the boundary (style.md item 8).
+ * Every error names the flag, what was given and what is allowed; inside, `RunOptions` is trusted.
+ *
+ * `test.json` stores these options under the flag's camelCase name (acks as "0" | "1" | "all",
+ * nemesis as a list), which is exactly the shape of `RunOptions` minus `out` and `json`.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
+
+export const backends = ['local', 'docker'] as const;
+export const workloadNames = ['queue'] as const;
+export const acksValues = ['0', '1', 'all'] as const;
+export const nemesisFaults = ['kill', 'pause', 'partition'] as const;
+
+export type Acks = (typeof acksValues)[number];
+export type NemesisFault = (typeof nemesisFaults)[number];
+
+export interface RunOptions {
+  backend: (typeof backends)[number];
+  nodes: number;
+  workload: (typeof workloadNames)[number];
+  acks: Acks;
+  replicationFactor: number;
+  minInsync: number;
+  partitions: number;
+  uncleanElection: boolean;
+  idempotence: boolean;
+  retries: number;
+  /** faults, empty for `none` */
+  nemesis: NemesisFault[];
+  /** seconds between fault starts */
+  nemesisInterval: number;
+  /** seconds of load */
+  timeLimit: number;
+  /** total ops per second over all processes */
+  rate: number;
+  concurrency: number;
+  seed: number;
+  out: string;
+  json: boolean;
+}
+
+export const runDefaults = {
+  backend: 'local',
+  nodes: 3,
+  workload: 'queue',
+  acks: 'all',
+  replicationFactor: 3,
+  minInsync: 2,
+  partitions: 3,
+  uncleanElection: false,
+  idempotence: false,
+  retries: 3,
+  nemesis: ['kill'],
+  nemesisInterval: 5,
+  timeLimit: 30,
+  rate: 100,
+  concurrency: 4,
+  out: 'results',
+  json: false,
+} as const satisfies Omit<RunOptions, 'seed' | 'nemesis'> & { nemesis: readonly NemesisFault[] };
+
+/** Flags shared by `run` and `campaign` (parseArgs config); values stay strings until validated. */
+export const runFlagSpec = {
+  backend: { type: 'string' },
+  nodes: { type: 'string' },
+  workload: { type: 'string' },
+  acks: { type: 'string' },
+  'replication-factor': { type: 'string' },
+  'min-insync': { type: 'string' },
+  partitions: { type: 'string' },
+  'unclean-election': { type: 'boolean' },
+  idempotence: { type: 'boolean' },
+  retries: { type: 'string' },
+  nemesis: { type: 'string' },
+  'nemesis-interval': { type: 'string' },
+  'time-limit': { type: 'string' },
+  rate: { type: 'string' },
+  concurrency: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const runUsage = `usage: faultline run [options]
+  --backend local|docker     cluster backend (default local; docker is not available in this build)
+  --nodes N                  broker nodes, 1..9 (default 3)
+  --workload queue           workload (default queue)
+  --acks 0|1|all             producer acks (default all)
+  --replication-factor N     topic replication factor, 1..nodes (default 3)
+  --min-insync N             topic min.insync.replicas, 1..replication-factor (default 2)
+  --partitions N             partitions of the test topic, 1..64 (default 3)
+  --unclean-election         allow unclean leader election
+  --idempotence              idempotent producer (needs --acks all)
+  --retries N                producer retries, 0..20 (default 3)
+  --nemesis LIST             comma list of ${nemesisFaults.join(', ')}; or none (default kill)
+  --nemesis-interval S       seconds between faults (default 5)
+  --time-limit S             seconds of load (default 30)
+  --rate N                   total ops per second (default 100)
+  --concurrency N            client processes, 1..64 (default 4)
+  --seed N                   seed for every random choice, 0..4294967295 (default random)
+  --out DIR                  results folder (default results)
+  --json                     print the results as one JSON object on stdout`;
+
+export type RawFlags = Partial<Record<keyof typeof runFlagSpec, string | boolean | undefined>>;
+
+function intFlag(flags: RawFlags, name: keyof typeof runFlagSpec, def: number, min: number, max: number): number {
+  const raw = flags[name];
+  if (raw === undefined) return def;
+  const s = String(raw).trim();
+  if (!/^-?\d+$/.test(s)) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${s}'`);
+  const n = Number(s);
+  if (n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+function numFlag(flags: RawFlags, name: keyof typeof runFlagSpec, def: number, min: number, max: number): number {
+  const raw = flags[name];
+  if (raw === undefined) return def;
+  const s = String(raw).trim();
+  const n = Number(s);
+  if (s === '' || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${s}'`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(flags: RawFlags, name: keyof typeof runFlagSpec, def: T, allowed: readonly T[]): T {
+  const raw = flags[name];
+  if (raw === undefined) return def;
+  const s = String(raw).trim();
+  if (!(allowed as readonly string[]).includes(s)) {
+    throw new UsageError(`--${name} '${s}' is not allowed; allowed: ${allowed.join(', ')}`);
+  }
+  return s as T;
+}
+
+/** Parse one nemesis value: `none`, or faults joined by `,` (run) or `+` (a campaign cell). */
+export function parseNemesis(s: string, flag = 'nemesis'): NemesisFault[] {
+  const parts = s.split(/[,+]/).map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new UsageError(`--${flag} is empty; allowed: none or a list of ${nemesisFaults.join(', ')}`);
+  if (parts.length === 1 && parts[0] === 'none') return [];
+  const out: NemesisFault[] = [];
+  for (const p of parts) {
+    if (p === 'none') throw new UsageError(`--${flag}: 'none' cannot be combined with faults`);
+    if (!(nemesisFaults as readonly string[]).includes(p)) {
+      throw new UsageError(`--${flag} '${p}' is not a known fault; allowed: none, ${nemesisFaults.join(', ')}`);
+    }
+    if (!out.includes(p as NemesisFault)) out.push(p as NemesisFault);
+  }
+  return out;
+}
+
+export function randomSeed(): number {
+  return Math.floor(Math.random() * 0x1_0000_0000);
+}
+
+/** Validate parsed flags into RunOptions. `acks` and `nemesis` may be overridden (campaign cells). */
+export function validateRunFlags(flags: RawFlags, seed: () => number = randomSeed): RunOptions {
+  const backend = oneOf(flags, 'backend', runDefaults.backend, backends);
+  if (backend === 'docker') {
+    throw new UsageError(`--backend docker is not available in this build; allowed: local`);
+  }
+  const nodes = intFlag(flags, 'nodes', runDefaults.nodes, 1, 9);
+  const replicationFactor = intFlag(flags, 'replication-factor', Math.min(runDefaults.replicationFactor, nodes), 1, 9);
+  if (replicationFactor > nodes) {
+    throw new UsageError(`--replication-factor ${replicationFactor} exceeds --nodes ${nodes}; allowed: 1 to ${nodes}`);
+  }
+  const minInsync = intFlag(flags, 'min-insync', Math.min(runDefaults.minInsync, replicationFactor), 1, 9);
+  if (minInsync > replicationFactor) {
+    throw new UsageError(`--min-insync ${minInsync} exceeds --replication-factor ${replicationFactor}; allowed: 1 to ${replicationFactor}`);
+  }
+  const acks = oneOf(flags, 'acks', runDefaults.acks, acksValues);
+  const idempotence = flags.idempotence === true;
+  if (idempotence && acks !== 'all') {
+    throw new UsageError(`--idempotence needs --acks all (got --acks ${acks})`);
+  }
+  const nemesisRaw = flags.nemesis;
+  const nemesis = nemesisRaw === undefined ? [...runDefaults.nemesis] : parseNemesis(String(nemesisRaw));
+  const out = flags.out === undefined ? runDefaults.out : String(flags.out);
+  if (out.trim() === '') throw new UsageError('--out must name a directory');
+  return {
+    backend,
+    nodes,
+    workload: oneOf(flags, 'workload', runDefaults.workload, workloadNames),
+    acks,
+    replicationFactor,
+    minInsync,
+    partitions: intFlag(flags, 'partitions', runDefaults.partitions, 1, 64),
+    uncleanElection: flags['unclean-election'] === true,
+    idempotence,
+    retries: intFlag(flags, 'retries', runDefaults.retries, 0, 20),
+    nemesis,
+    nemesisInterval: numFlag(flags, 'nemesis-interval', runDefaults.nemesisInterval, 0.1, 3600),
+    timeLimit: numFlag(flags, 'time-limit', runDefaults.timeLimit, 0.1, 86400),
+    rate: numFlag(flags, 'rate', runDefaults.rate, 0.1, 10000),
+    concurrency: intFlag(flags, 'concurrency', runDefaults.concurrency, 1, 64),
+    seed: flags.seed === undefined ? seed() : intFlag(flags, 'seed', 0, 0, 0xffff_ffff),
+    out,
+    json: flags.json === true,
+  };
+}
+
+/** parseArgs with messages that name the flag; unknown flags and stray positionals are refused. */
+export function parseFlags<S extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(
+  argv: string[],
+  spec: S,
+  positionals = 0,
+): { values: Partial<Record<keyof S, string | boolean>>; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: spec, allowPositionals: positionals > 0, strict: true });
+  } catch (err) {
+    const allowed = Object.keys(spec).map((k) => `--${k}`).join(' ');
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}; allowed flags: ${allowed}`);
+  }
+  if (parsed.positionals.length > positionals) {
+    throw new UsageError(`unexpected argument '${parsed.positionals[positionals] ?? ''}'`);
+  }
+  return { values: parsed.values as Partial<Record<keyof S, string | boolean>>, positionals: parsed.positionals };
+}
+
+/** `queue-acks1-kill`, `queue-acksall-kill+partition`, `queue-acks0-none`. */
+export function testName(o: Pick<RunOptions, 'workload' | 'acks' | 'nemesis'>): string {
+  return `${o.workload}-acks${o.acks}-${o.nemesis.length === 0 ? 'none' : o.nemesis.join('+')}`;
+}
+
+/** The option part of test.json: every flag under its camelCase name, minus output-only flags. */
+export function testOptions(o: RunOptions): Omit<RunOptions, 'out' | 'json'> {
+  const { out: _out, json: _json, ...rest } = o;
+  return rest;
+}
+
+/** Kafka-named broker settings derived from the options, passed to every node (`--set k=v`). */
+export function brokerSettings(o: RunOptions): Record<string, string> {
+  return {
+    'default.replication.factor': String(o.replicationFactor),
+    'min.insync.replicas': String(o.minInsync),
+    'unclean.leader.election.enable': String(o.uncleanElection),
+    'num.partitions': String(o.partitions),
+    'auto.create.topics.enable': 'false',
+    'broker.session.timeout.ms': '3000',
+    'broker.heartbeat.interval.ms': '500',
+    'replica.lag.time.max.ms': '3000',
+    'controller.quorum.election.timeout.ms': '1000',
+    'controller.quorum.fetch.timeout.ms': '2000',
+    'group.min.session.timeout.ms': '1000',
+  };
+}

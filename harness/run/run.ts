@@ -1,0 +1,308 @@
+/**
+ * Orchestration of one `faultline run` (design.md "How data flows"):
+ *   print seed -> run directory + test.json -> history.jsonl (incremental) -> backend start ->
+ *   workload setup -> load + nemesis for the time limit -> nemesis final generator (heal) ->
+ *   recovery (every partition has a leader that accepts an acks=all produce, bounded) -> drain ->
+ *   stop the cluster -> node data listings -> checker -> results.json, report.html, `latest` -> exit code.
+ *
+ * Invariants:
+ * - One seed drives every random choice: the workload and the nemesis get `rng.fork(label)` streams.
+ * - The backend is stopped on every path (success, error, abort) before `runTest` returns; client
+ *   connections are closed first so nothing retries against dead nodes.
+ * - results.json is written on every path once the run directory exists, from whatever history was
+ *   recorded; a harness error or an interrupt can only make the verdict `unknown` (never `true`), and
+ *   only anomalies that the missing final reads cannot explain (everything but `unseen`) make it false.
+ * - Every phase has a deadline; nothing waits unboundedly.
+ */
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Backend, NodeInfo } from '../backend.ts';
+import type { History } from '../../checkers/history.ts';
+import type { Validity } from '../../checkers/result.ts';
+import type { RunResults as CheckerResults } from '../../checkers/index.ts';
+import type { Rng } from '../rng.ts';
+import { createRng } from '../rng.ts';
+import { HistoryWriter } from '../store/history-writer.ts';
+import type { HistoryRecorder, OpInput } from '../store/history-writer.ts';
+import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from '../store/run-dir.ts';
+import type { QueueWorkload } from '../../workloads/queue.ts';
+import { brokerSettings, testName, testOptions } from './options.ts';
+import type { NemesisFault, RunOptions } from './options.ts';
+import { runLoad } from './load.ts';
+
+/** A running nemesis: `stop()` ends the schedule and runs its final generator (heal everything). */
+export interface NemesisHandle {
+  stop(): Promise<void>;
+}
+
+export interface NemesisArgs {
+  backend: Backend;
+  faults: NemesisFault[];
+  intervalMs: number;
+  rng: Rng;
+  record: (op: OpInput) => void;
+  topic: string;
+  signal: AbortSignal;
+  log: (msg: string) => void;
+}
+
+export type StartNemesis = (args: NemesisArgs) => NemesisHandle | Promise<NemesisHandle>;
+
+export interface WorkloadArgs {
+  options: RunOptions;
+  brokers: string[];
+  topic: string;
+  runId: string;
+  history: HistoryRecorder;
+  rng: Rng;
+  log: (msg: string) => void;
+}
+
+export type TestJson = ReturnType<typeof testOptions> & {
+  name: string;
+  seed: number;
+  backend: RunOptions['backend'];
+  versions: Record<string, string>;
+  startedAt: string;
+  topic: string;
+};
+
+export interface RunDeps {
+  createBackend(o: RunOptions): Promise<Backend>;
+  startNemesis: StartNemesis;
+  createWorkload(a: WorkloadArgs): QueueWorkload;
+  check(history: History, test: TestJson): CheckerResults;
+  renderReport(results: RunResults, history: History): string;
+  versions: Record<string, string>;
+  log(msg: string): void;
+  signal: AbortSignal;
+  now?: () => Date;
+  timing?: Partial<RunTiming>;
+}
+
+export interface RunTiming {
+  setupTimeoutMs: number;
+  recoverTimeoutMs: number;
+  drainTimeoutMs: number;
+  inFlightWaitMs: number;
+}
+
+export const defaultTiming: RunTiming = {
+  setupTimeoutMs: 60_000,
+  recoverTimeoutMs: 30_000,
+  drainTimeoutMs: 30_000,
+  inFlightWaitMs: 15_000,
+};
+
+export interface RunResults extends CheckerResults {
+  test: TestJson;
+  runDir: string;
+  phases: { load: string; recover: string; drain: string };
+  interrupted: boolean;
+  error?: string;
+  checkerValid: Validity;
+}
+
+export interface RunOutcome {
+  runDir: string;
+  results: RunResults;
+  exitCode: 0 | 1 | 2;
+}
+
+export function exitCodeOf(v: Validity): 0 | 1 | 2 {
+  return v === true ? 0 : v === false ? 1 : 2;
+}
+
+/**
+ * The verdict of a run. A complete run (no harness error, no interrupt, drain finished) keeps the
+ * checker's verdict. An incomplete run never reads everything back, so `unseen` may be an artefact and
+ * "nothing found" proves little: it is `false` only when an anomaly other than `unseen` that breaks the
+ * guarantee was found (duplicate and nonmonotonic-send only for an idempotent producer), else `unknown`.
+ */
+export function finalVerdict(checkerValid: Validity, anomalies: Record<string, { count: number }>, complete: boolean, idempotent: boolean): Validity {
+  if (complete) return checkerValid;
+  const bad = ['lost-write', 'inconsistent-offsets', 'aborted-read', 'poll-skip', 'nonmonotonic-poll', ...(idempotent ? ['duplicate', 'nonmonotonic-send'] : [])];
+  return bad.some((t) => (anomalies[t]?.count ?? 0) > 0) ? false : 'unknown';
+}
+
+function dataListing(dir: string, maxEntries = 10_000): string {
+  const lines: string[] = [];
+  const walk = (d: string, depth: number): void => {
+    if (depth > 8 || lines.length >= maxEntries) return;
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (lines.length >= maxEntries) return;
+      const p = join(d, n);
+      try {
+        const st = statSync(p);
+        lines.push(`${st.isDirectory() ? 'd' : '-'} ${String(st.size).padStart(12)} ${relative(dir, p)}`);
+        if (st.isDirectory()) walk(p, depth + 1);
+      } catch {
+        lines.push(`? ${relative(dir, p)}`);
+      }
+    }
+  };
+  walk(dir, 0);
+  return lines.join('\n') + '\n';
+}
+
+async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome> {
+  const timing = { ...defaultTiming, ...deps.timing };
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log;
+  const name = testName(o);
+  log(`faultline run ${name}: seed ${o.seed}`);
+  const started = now();
+  const runDir = createRunDir(o.out, name, started);
+  const runId = `r${o.seed.toString(36)}${started.getTime().toString(36)}`;
+  const topic = 'faultline';
+  const test: TestJson = {
+    ...testOptions(o),
+    name,
+    seed: o.seed,
+    backend: o.backend,
+    versions: deps.versions,
+    startedAt: started.toISOString(),
+    topic,
+  };
+  writeJson(join(runDir, runFiles.test), test);
+  log(`run directory ${runDir}`);
+  const history = new HistoryWriter(join(runDir, runFiles.history));
+  const rng = createRng(o.seed);
+  const phases = { load: 'not started', recover: 'not started', drain: 'not started' };
+  let error: string | undefined;
+  let backend: Backend | null = null;
+  let nodes: NodeInfo[] = [];
+  let workload: QueueWorkload | null = null;
+  let nemesis: NemesisHandle | null = null;
+  const nemesisAbort = new AbortController();
+  const onAbort = (): void => nemesisAbort.abort();
+  deps.signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    backend = await deps.createBackend(o);
+    log(`starting ${o.nodes} ${backend.name} nodes`);
+    nodes = await backend.start({ nodes: o.nodes, brokerSettings: brokerSettings(o), workDir: join(runDir, runFiles.nodes), runId });
+    if (deps.signal.aborted) throw new Error('interrupted');
+    workload = deps.createWorkload({
+      options: o,
+      brokers: nodes.map((n) => n.kafkaAddress),
+      topic,
+      runId,
+      history,
+      rng: rng.fork('workload'),
+      log,
+    });
+    const wl = workload;
+    await wl.client.setup(Date.now() + timing.setupTimeoutMs);
+    await withDeadline(wl.client.startConsumers(), timing.setupTimeoutMs, 'starting consumers');
+    if (deps.signal.aborted) throw new Error('interrupted');
+    nemesis = await deps.startNemesis({
+      backend,
+      faults: o.nemesis,
+      intervalMs: o.nemesisInterval * 1000,
+      rng: rng.fork('nemesis'),
+      record: (op) => history.append(op),
+      topic,
+      signal: nemesisAbort.signal,
+      log,
+    });
+    log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${o.timeLimit} s; nemesis ${o.nemesis.join(',') || 'none'}`);
+    phases.load = 'running';
+    const load = await runLoad({
+      processes: o.concurrency,
+      rate: o.rate,
+      durationMs: o.timeLimit * 1000,
+      drainInFlightMs: timing.inFlightWaitMs,
+      signal: deps.signal,
+      next: (p) => wl.generator.next(p),
+      invoke: (p, op) => wl.client.invoke(p, op),
+      history,
+    });
+    phases.load = deps.signal.aborted ? 'interrupted' : `done (${load.invoked} ops, ${load.abandoned} abandoned)`;
+    log(`load ${phases.load}; healing`);
+    const n = nemesis;
+    nemesis = null;
+    await withDeadline(n.stop(), timing.recoverTimeoutMs, 'the nemesis final generator (heal)');
+    if (!deps.signal.aborted) {
+      for (const op of wl.finalGenerator()) {
+        const budget = op.f === 'recover' ? timing.recoverTimeoutMs : timing.drainTimeoutMs;
+        const ok = await wl.client.final(op, Date.now() + budget, deps.signal);
+        phases[op.f] = deps.signal.aborted ? 'interrupted' : ok ? 'done' : `incomplete after ${budget} ms`;
+        log(`${op.f}: ${phases[op.f]}`);
+        if (op.f === 'recover' && !ok) {
+          log('the cluster did not recover; draining anyway');
+        }
+      }
+    }
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+    log(`error: ${error}`);
+  } finally {
+    deps.signal.removeEventListener('abort', onAbort);
+    nemesisAbort.abort();
+    if (nemesis !== null) {
+      await withDeadline(nemesis.stop(), timing.recoverTimeoutMs, 'nemesis stop').catch((e: unknown) => log(`nemesis stop: ${String(e)}`));
+    }
+    if (workload !== null) {
+      await withDeadline(workload.client.stopConsumers(), 10_000, 'stopping consumers').catch((e: unknown) => log(String(e)));
+      await withDeadline(workload.client.teardown(), 10_000, 'client teardown').catch((e: unknown) => log(String(e)));
+    }
+    if (backend !== null) {
+      log('stopping the cluster');
+      await withDeadline(backend.stop(), 60_000, 'stopping the cluster').catch((e: unknown) => {
+        error ??= String(e);
+        log(`stop: ${String(e)}`);
+      });
+    }
+    history.close();
+  }
+
+  for (const node of nodes) {
+    try {
+      const nodeDir = join(runDir, runFiles.nodes, node.name);
+      mkdirSync(nodeDir, { recursive: true });
+      writeFileSync(join(nodeDir, 'data-listing.txt'), dataListing(node.dataDir));
+    } catch (err) {
+      log(`data listing of ${node.name}: ${(err as Error).message}`);
+    }
+  }
+
+  const ops = history.ops() as History;
+  const checked = deps.check(ops, test);
+  const interrupted = deps.signal.aborted;
+  const complete = error === undefined && !interrupted && phases.drain === 'done';
+  const results: RunResults = {
+    ...checked,
+    valid: finalVerdict(checked.valid, checked.anomalies, complete, o.idempotence),
+    checkerValid: checked.valid,
+    test,
+    runDir,
+    phases,
+    interrupted,
+    ...(error === undefined ? {} : { error }),
+  };
+  writeJson(join(runDir, runFiles.results), results);
+  writeFileAtomic(join(runDir, runFiles.report), deps.renderReport(results, ops));
+  updateLatest(o.out, runDir);
+  return { runDir, results, exitCode: exitCodeOf(results.valid) };
+}

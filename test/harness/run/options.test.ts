@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../../harness/errors.ts';
+import { brokerSettings, parseFlags, parseNemesis, runFlagSpec, testName, testOptions, validateRunFlags } from '../../../harness/run/options.ts';
+
+const parse = (argv: string[]) => validateRunFlags(parseFlags(argv, runFlagSpec).values, () => 42);
+
+function usageMessage(argv: string[]): string {
+  try {
+    parse(argv);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error(`expected a usage error for ${argv.join(' ')}`);
+}
+
+describe('run flags', () => {
+  it('has defaults for a ~30 s run on 3 nodes and a printed seed', () => {
+    const o = parse([]);
+    expect(o).toMatchObject({ backend: 'local', nodes: 3, acks: 'all', replicationFactor: 3, minInsync: 2, timeLimit: 30, nemesis: ['kill'], seed: 42 });
+  });
+
+  it('parses every flag', () => {
+    const o = parse(['--nodes', '5', '--acks', '1', '--replication-factor', '3', '--min-insync', '1', '--partitions', '4', '--unclean-election',
+      '--nemesis', 'kill,partition', '--nemesis-interval', '2.5', '--time-limit', '15', '--rate', '50', '--concurrency', '3', '--seed', '7',
+      '--out', '/tmp/x', '--json', '--retries', '0']);
+    expect(o).toEqual({ backend: 'local', nodes: 5, workload: 'queue', acks: '1', replicationFactor: 3, minInsync: 1, partitions: 4,
+      uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisInterval: 2.5, timeLimit: 15, rate: 50,
+      concurrency: 3, seed: 7, out: '/tmp/x', json: true });
+  });
+
+  it('refuses bad values with messages naming what is allowed', () => {
+    expect(usageMessage(['--acks', '2'])).toBe("--acks '2' is not allowed; allowed: 0, 1, all");
+    expect(usageMessage(['--backend', 'docker'])).toMatch(/docker is not available in this build; allowed: local/);
+    expect(usageMessage(['--backend', 'k8s'])).toMatch(/allowed: local, docker/);
+    expect(usageMessage(['--nodes', '3', '--replication-factor', '4'])).toMatch(/exceeds --nodes 3; allowed: 1 to 3/);
+    expect(usageMessage(['--min-insync', '4'])).toMatch(/exceeds --replication-factor 3/);
+    expect(usageMessage(['--nemesis', 'kill,flood'])).toMatch(/'flood' is not a known fault; allowed: none, kill, pause, partition/);
+    expect(usageMessage(['--nemesis', 'none,kill'])).toMatch(/cannot be combined/);
+    expect(usageMessage(['--idempotence', '--acks', '1'])).toMatch(/--idempotence needs --acks all/);
+    expect(usageMessage(['--nodes', 'three'])).toMatch(/--nodes must be an integer from 1 to 9, got 'three'/);
+    expect(usageMessage(['--rate', '0'])).toMatch(/--rate must be a number/);
+    expect(usageMessage(['--seed=-1'])).toMatch(/--seed must be an integer from 0 to 4294967295/);
+    expect(usageMessage(['--bogus'])).toMatch(/allowed flags: --backend/);
+    expect(usageMessage(['extra'])).toMatch(/unexpected argument|allowed flags/);
+  });
+
+  it('lets the replication factor default down to the node count', () => {
+    expect(parse(['--nodes', '1'])).toMatchObject({ replicationFactor: 1, minInsync: 1 });
+  });
+
+  it('parses nemesis lists, none, and campaign cells joined by +', () => {
+    expect(parseNemesis('none')).toEqual([]);
+    expect(parseNemesis('kill+pause')).toEqual(['kill', 'pause']);
+    expect(parseNemesis('kill,kill')).toEqual(['kill']);
+  });
+
+  it('names tests and stores options under camelCase flag names', () => {
+    const o = parse(['--acks', '1', '--nemesis', 'kill']);
+    expect(testName(o)).toBe('queue-acks1-kill');
+    expect(testName({ ...o, nemesis: [] })).toBe('queue-acks1-none');
+    const t = testOptions(o);
+    expect(t).not.toHaveProperty('out');
+    expect(t).not.toHaveProperty('json');
+    for (const k of ['acks', 'nodes', 'replicationFactor', 'minInsync', 'uncleanElection', 'idempotence', 'nemesis', 'seed', 'backend', 'partitions', 'timeLimit', 'rate', 'concurrency', 'nemesisInterval', 'retries', 'workload']) {
+      expect(t).toHaveProperty(k);
+    }
+  });
+
+  it('derives Kafka-named broker settings', () => {
+    const s = brokerSettings(parse(['--min-insync', '1', '--unclean-election']));
+    expect(s['min.insync.replicas']).toBe('1');
+    expect(s['unclean.leader.election.enable']).toBe('true');
+    expect(s['default.replication.factor']).toBe('3');
+  });
+});

@@ -1,0 +1,187 @@
+import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Backend, ClusterSpec, NodeInfo } from '../../../harness/backend.ts';
+import { parseHistory } from '../../../checkers/history.ts';
+import { checkRun } from '../../../checkers/index.ts';
+import { renderReport } from '../../../harness/report/html.ts';
+import { validateRunFlags } from '../../../harness/run/options.ts';
+import type { RunOptions } from '../../../harness/run/options.ts';
+import { finalVerdict, runTest } from '../../../harness/run/run.ts';
+import type { RunDeps, WorkloadArgs } from '../../../harness/run/run.ts';
+import type { Completion, FinalOp, QueueWorkload, SendInvocation } from '../../../workloads/queue.ts';
+import { ValueCounter, keyOf, queueGenerator } from '../../../workloads/queue.ts';
+
+class FakeBackend implements Backend {
+  readonly name = 'local' as const;
+  calls: string[] = [];
+  #nodes: NodeInfo[] = [];
+  readonly failStart: boolean;
+  constructor(failStart = false) {
+    this.failStart = failStart;
+  }
+  async start(spec: ClusterSpec): Promise<NodeInfo[]> {
+    this.calls.push(`start ${spec.nodes} ${spec.brokerSettings['min.insync.replicas']}`);
+    if (this.failStart) throw new Error('node n2 did not open its Kafka port');
+    this.#nodes = Array.from({ length: spec.nodes }, (_, i) => ({
+      name: `n${i + 1}`, id: i + 1, kafkaAddress: `127.0.0.1:${9000 + i}`, controllerAddress: `127.0.0.1:${9100 + i}`,
+      dataDir: join(spec.workDir, `n${i + 1}`, 'data'), logFile: join(spec.workDir, `n${i + 1}`, 'broker.log'),
+    }));
+    return this.#nodes;
+  }
+  async stop(): Promise<void> { this.calls.push('stop'); }
+  nodes(): NodeInfo[] { return this.#nodes; }
+  async kill(node: string): Promise<void> { this.calls.push(`kill ${node}`); }
+  async restart(node: string): Promise<void> { this.calls.push(`restart ${node}`); }
+  async pause(node: string): Promise<void> { this.calls.push(`pause ${node}`); }
+  async resume(node: string): Promise<void> { this.calls.push(`resume ${node}`); }
+  async logs(): Promise<string> { return ''; }
+}
+
+/** An in-memory queue: sends append to a per-key log; `loseEvery` drops every n-th acked value. */
+function fakeWorkload(a: WorkloadArgs, loseEvery = 0): QueueWorkload {
+  const keys = Array.from({ length: a.options.partitions }, (_, p) => keyOf(a.topic, p));
+  const logs = new Map<string, number[]>(keys.map((k) => [k, []]));
+  const values = new ValueCounter();
+  let acked = 0;
+  const drainProcess = a.options.concurrency + 1;
+  return {
+    name: 'queue',
+    keys,
+    generator: queueGenerator(keys, a.rng, values),
+    finalGenerator: (): FinalOp[] => [{ f: 'recover', keys }, { f: 'drain', keys }],
+    checker: checkRun,
+    client: {
+      async setup() {},
+      async startConsumers() {},
+      async stopConsumers() {},
+      async teardown() {},
+      async invoke(_p: number, op: SendInvocation): Promise<Completion> {
+        const log = logs.get(op.value.key)!;
+        const offset = log.length;
+        acked++;
+        log.push(loseEvery > 0 && acked % loseEvery === 0 ? -1 : op.value.value);
+        return { type: 'ok', value: { ...op.value, offset } };
+      },
+      async final(op: FinalOp) {
+        if (op.f === 'recover') return true;
+        a.history.append({ process: drainProcess, type: 'ok', f: 'assign', value: { keys } });
+        for (const k of keys) {
+          const pairs = logs.get(k)!.map((v, o) => [o, v] as [number, number]).filter(([, v]) => v >= 0);
+          a.history.append({ process: drainProcess, type: 'invoke', f: 'poll', value: null });
+          a.history.append({ process: drainProcess, type: 'ok', f: 'poll', value: { [k]: pairs } });
+        }
+        return true;
+      },
+    },
+  };
+}
+
+function options(out: string, extra: Partial<RunOptions> = {}): RunOptions {
+  return { ...validateRunFlags({ 'time-limit': '0.3', rate: '200', nemesis: 'kill', out }, () => 99), ...extra };
+}
+
+function deps(backend: Backend, over: Partial<RunDeps> = {}): RunDeps & { logs: string[]; nemesisCalls: string[] } {
+  const logs: string[] = [];
+  const nemesisCalls: string[] = [];
+  return {
+    logs,
+    nemesisCalls,
+    createBackend: async () => backend,
+    startNemesis: (n) => {
+      nemesisCalls.push(`start ${n.faults.join(',')} ${n.intervalMs}`);
+      n.record({ process: 'nemesis', type: 'info', f: 'kill', value: { nodes: ['n1'] } });
+      return {
+        stop: async () => {
+          nemesisCalls.push('stop');
+          n.record({ process: 'nemesis', type: 'info', f: 'restart', value: { nodes: ['n1'] } });
+        },
+      };
+    },
+    createWorkload: (a) => fakeWorkload(a),
+    check: checkRun,
+    renderReport: (r, h) => renderReport(r, h),
+    versions: { faultline: 'test' },
+    log: (m) => logs.push(m),
+    signal: new AbortController().signal,
+    now: () => new Date('2026-11-24T21:00:00.000Z'),
+    ...over,
+  };
+}
+
+describe('runTest', () => {
+  it('writes test.json, an incremental history, results.json, report.html and latest; valid run exits 0', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const backend = new FakeBackend();
+    const d = deps(backend);
+    const r = await runTest(options(out), d);
+    expect(r.exitCode).toBe(0);
+    expect(r.results.valid).toBe(true);
+    expect(r.runDir).toBe(join(out, 'queue-acksall-kill', '20261124T210000.000Z'));
+    expect(d.logs[0]).toBe('faultline run queue-acksall-kill: seed 99');
+    const test = JSON.parse(readFileSync(join(r.runDir, 'test.json'), 'utf8')) as Record<string, unknown>;
+    expect(test).toMatchObject({ acks: 'all', nodes: 3, replicationFactor: 3, minInsync: 2, uncleanElection: false, idempotence: false,
+      nemesis: ['kill'], seed: 99, backend: 'local', versions: { faultline: 'test' }, name: 'queue-acksall-kill' });
+    const history = parseHistory(readFileSync(join(r.runDir, 'history.jsonl'), 'utf8'));
+    expect(history.length).toBeGreaterThan(20);
+    expect(history.map((o) => o.index)).toEqual(history.map((_, i) => i));
+    const results = JSON.parse(readFileSync(join(r.runDir, 'results.json'), 'utf8')) as Record<string, unknown>;
+    expect(results['valid']).toBe(true);
+    expect(results['test']).toEqual(test);
+    expect(Object.keys(results['anomalies'] as object)).toContain('lost-write');
+    expect(results).toHaveProperty('availability');
+    expect(results).toHaveProperty('latencyMs');
+    expect(readFileSync(join(r.runDir, 'report.html'), 'utf8')).toContain('<svg');
+    expect(readlinkSync(join(out, 'latest'))).toBe(join('queue-acksall-kill', '20261124T210000.000Z'));
+    expect(existsSync(join(r.runDir, 'nodes', 'n1', 'data-listing.txt'))).toBe(true);
+    expect(backend.calls).toEqual(['start 3 2', 'stop']);
+    expect(d.nemesisCalls).toEqual(['start kill 5000', 'stop']);
+  });
+
+  it('a lost acknowledged write makes the run invalid (exit 1)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const r = await runTest(options(out), deps(new FakeBackend(), { createWorkload: (a) => fakeWorkload(a, 7) }));
+    expect(r.results.valid).toBe(false);
+    expect(r.exitCode).toBe(1);
+    expect(r.results.anomalies['lost-write'].count + r.results.anomalies['unseen'].count).toBeGreaterThan(0);
+  });
+
+  it('a backend that fails to start still leaves results (unknown, exit 2) and is stopped', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const backend = new FakeBackend(true);
+    const r = await runTest(options(out), deps(backend));
+    expect(r.exitCode).toBe(2);
+    expect(r.results.valid).toBe('unknown');
+    expect(r.results.error).toMatch(/did not open its Kafka port/);
+    expect(backend.calls).toEqual(['start 3 2', 'stop']);
+    expect(existsSync(join(r.runDir, 'results.json'))).toBe(true);
+  });
+
+  it('an interrupt stops the load, skips the drain, stops the cluster and reports unknown', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const backend = new FakeBackend();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 150);
+    const d = deps(backend, { signal: ac.signal });
+    const t0 = Date.now();
+    const r = await runTest(options(out, { timeLimit: 30 }), d);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(r.results.interrupted).toBe(true);
+    expect(r.results.phases.drain).toBe('not started');
+    expect(r.exitCode).toBe(2);
+    expect(backend.calls.at(-1)).toBe('stop');
+    expect(d.nemesisCalls).toEqual(['start kill 5000', 'stop']);
+  });
+
+  it('finalVerdict trusts only guarantee-breaking anomalies other than unseen in an incomplete run', () => {
+    const a = (t: string) => ({ [t]: { count: 1 } });
+    expect(finalVerdict(true, {}, true, false)).toBe(true);
+    expect(finalVerdict(false, a('unseen'), true, false)).toBe(false);
+    expect(finalVerdict(false, a('unseen'), false, false)).toBe('unknown');
+    expect(finalVerdict(true, {}, false, false)).toBe('unknown');
+    expect(finalVerdict(false, a('lost-write'), false, false)).toBe(false);
+    expect(finalVerdict(false, a('duplicate'), false, true)).toBe(false);
+    expect(finalVerdict(true, a('duplicate'), false, false)).toBe('unknown');
+  });
+});
