@@ -24,6 +24,13 @@ export interface ClusterSpec {
   workDir: string;
   /** a prefix unique to this run, used to name namespaces, bridges and processes for cleanup. */
   runId: string;
+  /**
+   * The command that starts one node, before its `--id N --listen ...` flags. Default: this checkout's
+   * `node bin/faultline.mjs broker`. Tests substitute small servers that take the same flags.
+   */
+  brokerCommand?: string[];
+  /** How long start/restart wait for a node's Kafka port to accept connections (default 30000). */
+  startTimeoutMs?: number;
 }
 
 /** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */

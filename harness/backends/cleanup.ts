@@ -1,0 +1,58 @@
+/**
+ * `cleanupLeftovers()`: remove everything that local-backend runs with a dead owner left behind.
+ *
+ * Spec: for every state file in the state directory whose owner (pid + start time) is dead:
+ * SIGKILL each recorded node process group whose environment still carries that run's
+ * FAULTLINE_RUN_ID (a recycled pid is never touched), kill whatever still lives in the run's
+ * namespaces, delete the namespaces, veths, bridge and FORWARD rule, release the subnet claim,
+ * then delete the state file. Runs with a live owner are never touched. Returns what was removed.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, processEnv, signalGroup, waitForExit } from '../proc/process.ts';
+import { destroyNetwork, releaseSubnet } from './netns.ts';
+import { listStates, ownerAlive, removeState, stateDir } from './state.ts';
+import { readFileSync } from 'node:fs';
+
+export interface CleanupReport {
+  runs: string[];
+  removed: string[];
+}
+
+export async function cleanupLeftovers(): Promise<CleanupReport> {
+  const report: CleanupReport = { runs: [], removed: [] };
+  for (const s of listStates()) {
+    if (ownerAlive(s)) continue;
+    report.runs.push(s.runId);
+    for (const [node, pid] of Object.entries(s.pids)) {
+      if (isAlive(pid) && processEnv(pid, 'FAULTLINE_RUN_ID') === s.runId) {
+        signalGroup(pid, 'SIGKILL');
+        await waitForExit(pid, 5_000);
+        report.removed.push(`process ${node} (pid ${pid})`);
+      }
+    }
+    if (s.mode === 'netns') {
+      report.removed.push(...(await destroyNetwork({ namespaces: s.namespaces, vethHost: s.vethHost, bridge: s.bridge, forwardRule: s.forwardRule })));
+      if (s.subnetIndex !== null) releaseSubnet(s.subnetIndex);
+    }
+    removeState(s.runId);
+  }
+  // subnet claims whose owner died before writing a state file
+  let names: string[] = [];
+  try {
+    names = readdirSync(stateDir());
+  } catch {
+    names = [];
+  }
+  for (const name of names) {
+    if (!/^subnet-\d+\.claim$/.test(name)) continue;
+    const path = join(stateDir(), name);
+    try {
+      const [pid, ticks] = readFileSync(path, 'utf8').trim().split(/\s+/);
+      if (!ownerAlive({ ownerPid: Number(pid), ownerStartTicks: ticks === undefined || ticks === 'null' ? null : Number(ticks) })) rmSync(path, { force: true });
+    } catch {
+      // being written or already gone
+    }
+  }
+  return report;
+}

@@ -1,0 +1,420 @@
+/**
+ * The `local` backend: broker nodes as child processes of this machine.
+ *
+ * Two modes, chosen once by `detectLocalMode()`:
+ * - `netns` (root, with `ip` and `iptables`): every node in its own network namespace behind a bridge
+ *   (layout in netns.ts), Kafka on <node address>:9092 and the controller on :9093. Implements
+ *   `Partitioner` (iptables DROP inside the receiving namespace). Class `LocalNetnsBackend`.
+ * - `loopback` (otherwise): plain processes on 127.0.0.1 with distinct free ports; kill, pause and
+ *   restart only. Class `LocalBackend`, which deliberately has no `partition` method, so
+ *   `canPartition()` is false and `limitations` says what is missing.
+ *
+ * Invariants:
+ * - Node k is spawned detached (its own process group) as `<brokerCommand> --id k --listen ...` with
+ *   env FAULTLINE_PARENT_PID (this process: the broker exits when we die), FAULTLINE_RUN_ID and
+ *   FAULTLINE_NODE; stdout and stderr append to `<workDir>/<node>/broker.log`; data in
+ *   `<workDir>/<node>/data`, kept across restarts.
+ * - kill = SIGKILL to the group, then a bounded wait for exit; pause/resume = SIGSTOP/SIGCONT to the group;
+ *   restart = spawn again and wait (bounded by startTimeoutMs) until the Kafka port accepts connections.
+ * - Cleanup is total: `stop()`, a failed `start()`, SIGINT/SIGTERM (handlers installed once per process)
+ *   and process exit (synchronous best effort) all remove every process, namespace, veth, bridge and
+ *   rule of the run. The state file (state.ts) is written before anything is created, and
+ *   `cleanupLeftovers()` (called at every start) removes what runs with dead owners left behind.
+ */
+import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { Backend, ClusterSpec, Grudge, NodeInfo, Partitioner } from '../backend.ts';
+import { hasExecutable, runCommand } from '../proc/exec.ts';
+import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
+import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
+import { cleanupLeftovers } from './cleanup.ts';
+import {
+  applyGrudge,
+  claimSubnet,
+  controllerPortInNamespace,
+  createNetwork,
+  destroyNetwork,
+  destroyNetworkSync,
+  flushRules,
+  forwardRuleFor,
+  kafkaPortInNamespace,
+  planNetwork,
+  releaseSubnet,
+  type NetworkPlan,
+} from './netns.ts';
+import { processStartTicks, removeState, writeState, type RunState } from './state.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `node bin/faultline.mjs broker` of this checkout. */
+export function defaultBrokerCommand(): string[] {
+  return [process.execPath, join(repoRoot, 'bin', 'faultline.mjs'), 'broker'];
+}
+
+export interface LocalMode {
+  mode: 'netns' | 'loopback';
+  /** what is missing for netns mode (empty in netns mode) */
+  missing: string[];
+}
+
+/** Root, `ip` and `iptables` -> netns; otherwise loopback with the reasons. */
+export async function detectLocalMode(): Promise<LocalMode> {
+  const missing: string[] = [];
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) missing.push('root (run as root: namespaces and iptables need CAP_NET_ADMIN)');
+  if (!(await hasExecutable('ip'))) missing.push('ip (Debian package iproute2)');
+  if (!(await hasExecutable('iptables'))) missing.push('iptables (Debian package iptables)');
+  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing };
+}
+
+interface NodeRuntime {
+  info: NodeInfo;
+  /** argv after the broker command */
+  args: string[];
+  /** namespace to exec in (netns mode) */
+  namespace: string | null;
+  pid: number | null;
+  exited: boolean;
+  paused: boolean;
+}
+
+const stopGraceMs = 3_000;
+const killWaitMs = 5_000;
+const stopAllBoundMs = 20_000;
+const signalWaitMs = 2_000;
+
+// ---- process-wide cleanup on signals and exit (installed once) ----
+const liveBackends = new Set<LocalBackend>();
+let handlersInstalled = false;
+
+function installHandlersOnce(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const onSignal = (signal: NodeJS.Signals, code: number): void => {
+    const all = [...liveBackends].map((b) => b.stop());
+    const bound = new Promise<void>((r) => setTimeout(r, stopAllBoundMs).unref());
+    void Promise.race([Promise.allSettled(all), bound]).then(() => {
+      // if nobody else handles this signal, behave as the default action would have: exit
+      if (process.listenerCount(signal) <= 1) process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => onSignal('SIGINT', 130));
+  process.on('SIGTERM', () => onSignal('SIGTERM', 143));
+  process.on('exit', () => {
+    for (const b of liveBackends) b.stopSync();
+  });
+}
+
+function tailFile(path: string, maxBytes: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const len = Math.min(size, Math.max(0, maxBytes));
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    return buf.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class LocalBackend implements Backend {
+  readonly name = 'local' as const;
+  readonly mode: 'netns' | 'loopback';
+  /** Why faults are unavailable in this mode (empty when every fault is offered). */
+  readonly limitations: string[];
+  protected spec: ClusterSpec | null = null;
+  protected runtimes = new Map<string, NodeRuntime>();
+  protected state: RunState | null = null;
+  protected plan: NetworkPlan | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(mode: LocalMode) {
+    this.mode = mode.mode;
+    this.limitations = mode.mode === 'loopback' ? [`network partitions need ${mode.missing.join(', ')}`] : [];
+  }
+
+  nodes(): NodeInfo[] {
+    return [...this.runtimes.values()].map((r) => ({ ...r.info }));
+  }
+
+  /** Pid of a node's current process (null when not running). */
+  pidOf(node: string): number | null {
+    const r = this.runtime(node);
+    return r.exited ? null : r.pid;
+  }
+
+  /** The run's state (names of everything created), for status displays and tests. */
+  runState(): RunState | null {
+    return this.state === null ? null : structuredClone(this.state);
+  }
+
+  async start(spec: ClusterSpec): Promise<NodeInfo[]> {
+    if (this.spec !== null) throw new Error('local backend: start() called twice; one backend object runs one cluster');
+    if (!Number.isInteger(spec.nodes) || spec.nodes < 1 || spec.nodes > 99) throw new RangeError(`nodes must be 1..99, got ${spec.nodes}`);
+    this.spec = spec;
+    await cleanupLeftovers();
+    installHandlersOnce();
+    liveBackends.add(this);
+    try {
+      await this.prepare(spec);
+      await Promise.all([...this.runtimes.values()].map((r) => this.spawnAndWait(r)));
+      return this.nodes();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async prepare(spec: ClusterSpec): Promise<void> {
+    const state: RunState = {
+      version: 1,
+      runId: spec.runId,
+      ownerPid: process.pid,
+      ownerStartTicks: processStartTicks(process.pid),
+      createdAt: new Date().toISOString(),
+      mode: this.mode,
+      subnetIndex: null,
+      bridge: null,
+      namespaces: [],
+      vethHost: [],
+      forwardRule: null,
+      pids: {},
+    };
+    let addresses: Array<{ kafka: string; controller: string; namespace: string | null }>;
+    if (this.mode === 'netns') {
+      const subnetIndex = await claimSubnet(spec.runId);
+      const plan = planNetwork(spec.runId, subnetIndex, spec.nodes);
+      const existing = (await runCommand('ip', ['netns', 'list'], 5_000)).stdout;
+      const clash = plan.nodes.find((n) => new RegExp(`^${n.namespace}(\\s|$)`, 'm').test(existing));
+      if (clash !== undefined) {
+        releaseSubnet(subnetIndex);
+        throw new Error(`namespace ${clash.namespace} already exists: another live run uses run id '${spec.runId}'`);
+      }
+      this.plan = plan;
+      Object.assign(state, {
+        subnetIndex,
+        bridge: plan.bridge,
+        namespaces: plan.nodes.map((n) => n.namespace),
+        vethHost: plan.nodes.map((n) => n.vethHost),
+        forwardRule: forwardRuleFor(plan),
+      });
+      this.state = state;
+      writeState(state); // before anything exists
+      await createNetwork(plan, true);
+      addresses = plan.nodes.map((n) => ({
+        kafka: `${n.address}:${kafkaPortInNamespace}`,
+        controller: `${n.address}:${controllerPortInNamespace}`,
+        namespace: n.namespace,
+      }));
+    } else {
+      this.state = state;
+      writeState(state);
+      const ports = await freePorts(spec.nodes * 2);
+      addresses = [];
+      for (let k = 0; k < spec.nodes; k++) {
+        addresses.push({ kafka: `127.0.0.1:${ports[2 * k]}`, controller: `127.0.0.1:${ports[2 * k + 1]}`, namespace: null });
+      }
+    }
+    const voters = addresses.map((a, k) => `${k + 1}@${a.controller}`).join(',');
+    const settings = Object.entries(spec.brokerSettings).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
+    for (let k = 1; k <= spec.nodes; k++) {
+      const a = addresses[k - 1]!;
+      const name = `n${k}`;
+      const nodeDir = join(spec.workDir, name);
+      const dataDir = join(nodeDir, 'data');
+      mkdirSync(dataDir, { recursive: true });
+      const info: NodeInfo = { name, id: k, kafkaAddress: a.kafka, controllerAddress: a.controller, dataDir, logFile: join(nodeDir, 'broker.log') };
+      const args = [
+        '--id', String(k),
+        '--listen', a.kafka,
+        '--data-dir', dataDir,
+        '--controller-listen', a.controller,
+        '--voters', voters,
+        '--advertise', a.kafka,
+        ...settings,
+      ];
+      this.runtimes.set(name, { info, args, namespace: a.namespace, pid: null, exited: true, paused: false });
+    }
+  }
+
+  private runtime(node: string): NodeRuntime {
+    const r = this.runtimes.get(node);
+    if (r === undefined) throw new Error(`unknown node '${node}'; nodes are ${[...this.runtimes.keys()].join(', ') || '(none: not started)'}`);
+    return r;
+  }
+
+  private spawn(r: NodeRuntime): void {
+    const spec = this.spec;
+    if (spec === null || this.state === null) throw new Error('local backend: not started');
+    const command = [...(spec.brokerCommand ?? defaultBrokerCommand()), ...r.args];
+    const argv = r.namespace === null ? command : ['ip', 'netns', 'exec', r.namespace, ...command];
+    const logFd = openSync(r.info.logFile, 'a');
+    try {
+      const child = execa(argv[0]!, argv.slice(1), {
+        detached: true,
+        cleanup: false,
+        reject: false,
+        stdin: 'ignore',
+        // execa's types accept only the literal fds 3..9; at run time any open fd is passed through as is
+        stdout: logFd as 3,
+        stderr: logFd as 3,
+        env: { FAULTLINE_PARENT_PID: String(process.pid), FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name },
+      });
+      const pid = child.pid;
+      if (pid === undefined) throw new Error(`could not spawn ${argv[0]} for node ${r.info.name}`);
+      r.pid = pid;
+      r.exited = false;
+      r.paused = false;
+      child.once('exit', () => {
+        if (r.pid === pid) r.exited = true;
+      });
+      void child.catch(() => {});
+      this.state.pids[r.info.name] = pid;
+      writeState(this.state);
+    } finally {
+      closeSync(logFd);
+    }
+  }
+
+  private async spawnAndWait(r: NodeRuntime): Promise<void> {
+    this.spawn(r);
+    const { host, port } = splitHostPort(r.info.kafkaAddress);
+    const timeoutMs = this.spec?.startTimeoutMs ?? 30_000;
+    const result = await waitForPort(host, port, { timeoutMs, shouldGiveUp: () => r.exited });
+    if (result !== 'up') {
+      const why = result === 'gave-up' ? 'exited before accepting connections' : `did not accept connections within ${timeoutMs} ms`;
+      throw new Error(`node ${r.info.name} (${r.info.kafkaAddress}) ${why}; log tail:\n${tailFile(r.info.logFile, 2_000)}`);
+    }
+  }
+
+  async kill(node: string): Promise<void> {
+    const r = this.runtime(node);
+    if (r.pid === null || r.exited) return;
+    signalGroup(r.pid, 'SIGKILL');
+    if (!(await waitForExit(r.pid, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) survived SIGKILL for ${killWaitMs} ms`);
+    r.exited = true;
+    r.paused = false;
+  }
+
+  async restart(node: string): Promise<void> {
+    const r = this.runtime(node);
+    if (r.pid !== null && !r.exited) {
+      if (!(await terminate(r.pid, stopGraceMs, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) would not stop for a restart`);
+      r.exited = true;
+    }
+    await this.spawnAndWait(r);
+  }
+
+  async pause(node: string): Promise<void> {
+    const r = this.runtime(node);
+    if (r.pid === null || r.exited) throw new Error(`cannot pause node ${node}: it is not running`);
+    signalGroup(r.pid, 'SIGSTOP');
+    r.paused = true;
+    // signals are delivered asynchronously: return only once the process is really stopped
+    if (!(await waitForState(r.pid, (st) => st === 'T' || st === 't' || st === null, signalWaitMs))) {
+      throw new Error(`node ${node} (pid ${r.pid}) did not stop within ${signalWaitMs} ms of SIGSTOP`);
+    }
+  }
+
+  async resume(node: string): Promise<void> {
+    const r = this.runtime(node);
+    if (r.pid === null || r.exited) return;
+    signalGroup(r.pid, 'SIGCONT');
+    r.paused = false;
+    if (!(await waitForState(r.pid, (st) => st !== 'T' && st !== 't', signalWaitMs))) {
+      throw new Error(`node ${node} (pid ${r.pid}) still stopped ${signalWaitMs} ms after SIGCONT`);
+    }
+  }
+
+  async logs(node: string, maxBytes = 64 * 1024): Promise<string> {
+    return tailFile(this.runtime(node).info.logFile, maxBytes);
+  }
+
+  /** Idempotent; concurrent calls share one teardown. */
+  stop(): Promise<void> {
+    this.stopping ??= this.teardown();
+    return this.stopping;
+  }
+
+  private async teardown(): Promise<void> {
+    try {
+      await Promise.all(
+        [...this.runtimes.values()].map(async (r) => {
+          if (r.pid !== null && isAlive(r.pid)) await terminate(r.pid, stopGraceMs, killWaitMs);
+          r.exited = true;
+        }),
+      );
+      const s = this.state;
+      if (s !== null) {
+        if (s.mode === 'netns') {
+          await destroyNetwork({ namespaces: s.namespaces, vethHost: s.vethHost, bridge: s.bridge, forwardRule: s.forwardRule });
+          if (s.subnetIndex !== null) releaseSubnet(s.subnetIndex);
+        }
+        removeState(s.runId);
+      }
+    } finally {
+      liveBackends.delete(this);
+    }
+  }
+
+  /** Synchronous best-effort teardown for process exit. */
+  stopSync(): void {
+    for (const r of this.runtimes.values()) if (r.pid !== null && !r.exited) signalGroup(r.pid, 'SIGKILL');
+    const s = this.state;
+    if (s !== null) {
+      if (s.mode === 'netns') {
+        destroyNetworkSync({ namespaces: s.namespaces, vethHost: s.vethHost, bridge: s.bridge, forwardRule: s.forwardRule });
+        if (s.subnetIndex !== null) releaseSubnet(s.subnetIndex);
+      }
+      removeState(s.runId);
+    }
+    liveBackends.delete(this);
+  }
+}
+
+/** The local backend with namespaces: adds partitions (Partitioner). */
+export class LocalNetnsBackend extends LocalBackend implements Partitioner {
+  /** the grudge in force, or null when healed */
+  private grudge: Grudge | null = null;
+
+  async partition(grudge: Grudge): Promise<void> {
+    if (this.plan === null) throw new Error('local backend: not started');
+    await applyGrudge(this.plan, grudge);
+    this.grudge = structuredClone(grudge);
+  }
+
+  async heal(): Promise<void> {
+    if (this.plan === null) return;
+    await flushRules(this.plan);
+    this.grudge = null;
+  }
+
+  currentGrudge(): Grudge | null {
+    return this.grudge === null ? null : structuredClone(this.grudge);
+  }
+
+  /** The run's network plan (addresses of the bridge and of each node). */
+  network(): NetworkPlan | null {
+    return this.plan === null ? null : structuredClone(this.plan);
+  }
+}
+
+/**
+ * Build the local backend for this machine: namespaces and partitions when possible, otherwise loopback.
+ * `force` pins a mode (loopback is always possible; netns throws if something is missing).
+ */
+export async function createLocalBackend(opts: { force?: 'netns' | 'loopback' } = {}): Promise<LocalBackend> {
+  const detected = await detectLocalMode();
+  if (opts.force === 'netns' && detected.mode !== 'netns') throw new Error(`the local backend cannot use namespaces here: missing ${detected.missing.join(', ')}`);
+  if (opts.force === 'loopback' || detected.mode === 'loopback') {
+    return new LocalBackend(opts.force === 'loopback' && detected.mode === 'netns' ? { mode: 'loopback', missing: ['namespaces (loopback mode was forced)'] } : detected);
+  }
+  return new LocalNetnsBackend(detected);
+}

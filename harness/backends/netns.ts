@@ -1,0 +1,261 @@
+/**
+ * Network namespaces, a bridge and iptables partitions for the local backend (root only).
+ *
+ * Layout of one run with subnet index X (10.208.X.0/24, 1 <= X <= 254):
+ *   root namespace:  bridge `flb<X>` with 10.208.X.1 (the harness's clients come from this address)
+ *   node k:          namespace `fl<tag>n<k>` (tag = the run id's letters and digits), loopback up,
+ *                    `eth0` = one end of a veth pair whose other end `flv<X>n<k>` is a bridge port,
+ *                    address 10.208.X.(10+k); its broker listens on :9092 (Kafka) and :9093 (controller).
+ * Interface names stay <= 15 characters (IFNAMSIZ) for every X <= 254 and k <= 99.
+ *
+ * Partitions (Jepsen `net/drop-all!`): for a grudge {a: [b, c]} the namespace of a gets
+ * `iptables -A INPUT -s <ip b> -j DROP` per source, so peers' packets vanish silently while the bridge
+ * address (the harness's clients) still gets through. `heal` flushes INPUT in every namespace.
+ * Applying a grudge first flushes the previous one, so grudges replace each other.
+ *
+ * Subnets are claimed with an exclusive-create file per index in the state directory; a claim whose
+ * owner is dead, or an index already on some interface of this host, is skipped, so concurrent runs
+ * never share a subnet.
+ */
+import { openSync, closeSync, readFileSync, rmSync, mkdirSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCommand, runChecked, runCommandSync } from '../proc/exec.ts';
+import { ownerAlive, processStartTicks, stateDir } from './state.ts';
+import type { Grudge } from '../backend.ts';
+
+export const kafkaPortInNamespace = 9092;
+export const controllerPortInNamespace = 9093;
+const iptablesWaitS = '5';
+
+export interface NodeNet {
+  node: string;
+  index: number;
+  namespace: string;
+  vethHost: string;
+  vethPeer: string;
+  address: string;
+}
+
+export interface NetworkPlan {
+  subnetIndex: number;
+  bridge: string;
+  bridgeAddress: string;
+  nodes: NodeNet[];
+}
+
+export function runTag(runId: string): string {
+  const tag = runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 24);
+  if (tag === '') throw new Error(`run id '${runId}' has no letters or digits to name namespaces with`);
+  return tag;
+}
+
+/** Pure: the names and addresses of a run's network (see the module docstring). */
+export function planNetwork(runId: string, subnetIndex: number, nodeCount: number): NetworkPlan {
+  if (!Number.isInteger(subnetIndex) || subnetIndex < 1 || subnetIndex > 254) throw new RangeError(`subnet index must be 1..254, got ${subnetIndex}`);
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 99) throw new RangeError(`node count must be 1..99, got ${nodeCount}`);
+  const tag = runTag(runId);
+  const nodes: NodeNet[] = [];
+  for (let k = 1; k <= nodeCount; k++) {
+    nodes.push({
+      node: `n${k}`,
+      index: k,
+      namespace: `fl${tag}n${k}`,
+      vethHost: `flv${subnetIndex}n${k}`,
+      vethPeer: `flp${subnetIndex}n${k}`,
+      address: `10.208.${subnetIndex}.${10 + k}`,
+    });
+  }
+  return { subnetIndex, bridge: `flb${subnetIndex}`, bridgeAddress: `10.208.${subnetIndex}.1`, nodes };
+}
+
+/** The root-namespace rule that keeps bridged traffic flowing even if FORWARD's policy is DROP (docker). */
+export function forwardRuleFor(plan: NetworkPlan): string[] {
+  return ['FORWARD', '-i', plan.bridge, '-o', plan.bridge, '-j', 'ACCEPT'];
+}
+
+function claimPath(index: number): string {
+  return join(stateDir(), `subnet-${index}.claim`);
+}
+
+async function subnetsInUse(): Promise<Set<number>> {
+  const used = new Set<number>();
+  const r = await runCommand('ip', ['-4', '-o', 'addr', 'show'], 5_000);
+  for (const m of r.stdout.matchAll(/inet 10\.208\.(\d+)\./g)) used.add(Number(m[1]));
+  return used;
+}
+
+function claimOwnerDead(index: number): boolean {
+  try {
+    const [pid, ticks] = readFileSync(claimPath(index), 'utf8').trim().split(/\s+/);
+    return !ownerAlive({ ownerPid: Number(pid), ownerStartTicks: ticks === undefined || ticks === 'null' ? null : Number(ticks) });
+  } catch {
+    return false; // unreadable right now: someone is writing it; treat as taken
+  }
+}
+
+/** Claim a free /24 for this process; starts at a runId-derived index so runs spread out. */
+export async function claimSubnet(runId: string): Promise<number> {
+  mkdirSync(stateDir(), { recursive: true });
+  const used = await subnetsInUse();
+  let h = 0;
+  for (const ch of runId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  for (let i = 0; i < 254; i++) {
+    const index = ((h + i) % 254) + 1;
+    if (used.has(index)) continue;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(claimPath(index), 'wx');
+        writeSync(fd, `${process.pid} ${processStartTicks(process.pid) ?? 'null'}\n`);
+        closeSync(fd);
+        return index;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (attempt === 0 && claimOwnerDead(index)) rmSync(claimPath(index), { force: true });
+        else break;
+      }
+    }
+  }
+  throw new Error('no free subnet in 10.208.0.0/16: 254 runs hold one each (faultline cluster down, or check /tmp/faultline-state)');
+}
+
+export function releaseSubnet(index: number): void {
+  rmSync(claimPath(index), { force: true });
+}
+
+async function ip(args: string[]): Promise<void> {
+  await runChecked('ip', args, 10_000);
+}
+
+/** Create the bridge, namespaces and veth pairs. On failure, whatever was made is removed again. */
+export async function createNetwork(plan: NetworkPlan, withForwardRule: boolean): Promise<void> {
+  try {
+    await ip(['link', 'add', plan.bridge, 'type', 'bridge']);
+    await ip(['addr', 'add', `${plan.bridgeAddress}/24`, 'dev', plan.bridge]);
+    await ip(['link', 'set', plan.bridge, 'up']);
+    if (withForwardRule) await runChecked('iptables', ['-w', iptablesWaitS, '-I', ...forwardRuleFor(plan).slice(0, 1), '1', ...forwardRuleFor(plan).slice(1)]);
+    for (const n of plan.nodes) {
+      await ip(['netns', 'add', n.namespace]);
+      await ip(['-n', n.namespace, 'link', 'set', 'lo', 'up']);
+      await ip(['link', 'add', n.vethHost, 'type', 'veth', 'peer', 'name', n.vethPeer, 'netns', n.namespace]);
+      await ip(['link', 'set', n.vethHost, 'master', plan.bridge]);
+      await ip(['link', 'set', n.vethHost, 'up']);
+      await ip(['-n', n.namespace, 'link', 'set', n.vethPeer, 'name', 'eth0']);
+      await ip(['-n', n.namespace, 'addr', 'add', `${n.address}/24`, 'dev', 'eth0']);
+      await ip(['-n', n.namespace, 'link', 'set', 'eth0', 'up']);
+    }
+  } catch (err) {
+    await destroyNetwork({
+      namespaces: plan.nodes.map((n) => n.namespace),
+      vethHost: plan.nodes.map((n) => n.vethHost),
+      bridge: plan.bridge,
+      forwardRule: withForwardRule ? forwardRuleFor(plan) : null,
+    });
+    throw err;
+  }
+}
+
+export interface NetworkResources {
+  namespaces: string[];
+  vethHost: string[];
+  bridge: string | null;
+  forwardRule: string[] | null;
+}
+
+/** Pids of processes inside a namespace (`ip netns pids`). */
+export async function namespacePids(namespace: string): Promise<number[]> {
+  const r = await runCommand('ip', ['netns', 'pids', namespace], 5_000);
+  if (r.exitCode !== 0) return [];
+  return r.stdout.split(/\s+/).filter((x) => x !== '').map(Number).filter((x) => Number.isInteger(x) && x > 0);
+}
+
+/**
+ * Remove everything listed, tolerating pieces that are already gone. Processes still inside a namespace
+ * are SIGKILLed first (a namespace with a live process would otherwise linger after `ip netns del`).
+ * Returns the names actually removed.
+ */
+export async function destroyNetwork(res: NetworkResources): Promise<string[]> {
+  const removed: string[] = [];
+  for (const ns of res.namespaces) {
+    for (const pid of await namespacePids(ns)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    const r = await runCommand('ip', ['netns', 'del', ns], 10_000);
+    if (r.exitCode === 0) removed.push(`netns ${ns}`);
+  }
+  for (const veth of res.vethHost) {
+    const r = await runCommand('ip', ['link', 'del', veth], 5_000);
+    if (r.exitCode === 0) removed.push(`link ${veth}`);
+  }
+  if (res.bridge !== null) {
+    const r = await runCommand('ip', ['link', 'del', res.bridge], 5_000);
+    if (r.exitCode === 0) removed.push(`bridge ${res.bridge}`);
+  }
+  if (res.forwardRule !== null) {
+    // delete every copy (bounded): a rule inserted twice by a retried start must not survive
+    for (let i = 0; i < 8; i++) {
+      const r = await runCommand('iptables', ['-w', iptablesWaitS, '-D', ...res.forwardRule], 10_000);
+      if (r.exitCode !== 0) break;
+      removed.push(`rule ${res.forwardRule.join(' ')}`);
+    }
+  }
+  return removed;
+}
+
+/** Synchronous best effort for `process.on('exit')`: same steps as destroyNetwork, bounded per call. */
+export function destroyNetworkSync(res: NetworkResources): void {
+  for (const ns of res.namespaces) {
+    const pids = runCommandSync('ip', ['netns', 'pids', ns], 3_000).stdout.split(/\s+/).filter((x) => x !== '');
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    runCommandSync('ip', ['netns', 'del', ns], 3_000);
+  }
+  for (const veth of res.vethHost) runCommandSync('ip', ['link', 'del', veth], 3_000);
+  if (res.bridge !== null) runCommandSync('ip', ['link', 'del', res.bridge], 3_000);
+  if (res.forwardRule !== null) {
+    for (let i = 0; i < 8; i++) if (runCommandSync('iptables', ['-w', iptablesWaitS, '-D', ...res.forwardRule], 5_000).exitCode !== 0) break;
+  }
+}
+
+/** Pure: the iptables commands (per namespace) that realise a grudge, after a flush. */
+export function grudgeRules(plan: NetworkPlan, grudge: Grudge): Array<{ namespace: string; args: string[] }> {
+  const byName = new Map(plan.nodes.map((n) => [n.node, n]));
+  const rules: Array<{ namespace: string; args: string[] }> = [];
+  for (const [target, sources] of Object.entries(grudge)) {
+    const t = byName.get(target);
+    if (t === undefined) throw new Error(`grudge names unknown node '${target}'; nodes are ${[...byName.keys()].join(', ')}`);
+    for (const source of [...new Set(sources)]) {
+      const s = byName.get(source);
+      if (s === undefined) throw new Error(`grudge names unknown node '${source}'; nodes are ${[...byName.keys()].join(', ')}`);
+      if (s.node === t.node) continue;
+      rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-j', 'DROP'] });
+    }
+  }
+  return rules;
+}
+
+export async function flushRules(plan: NetworkPlan): Promise<void> {
+  await Promise.all(plan.nodes.map((n) => runChecked('ip', ['netns', 'exec', n.namespace, 'iptables', '-w', iptablesWaitS, '-F', 'INPUT'], 10_000)));
+}
+
+export async function applyGrudge(plan: NetworkPlan, grudge: Grudge): Promise<void> {
+  const rules = grudgeRules(plan, grudge); // validate before touching anything
+  await flushRules(plan);
+  for (const r of rules) await runChecked('ip', ['netns', 'exec', r.namespace, 'iptables', ...r.args], 10_000);
+}
+
+/** DROP rules currently in a namespace's INPUT chain, as `-s` source addresses (for tests and status). */
+export async function dropSources(namespace: string): Promise<string[]> {
+  const out = await runChecked('ip', ['netns', 'exec', namespace, 'iptables', '-w', iptablesWaitS, '-S', 'INPUT'], 10_000);
+  const sources: string[] = [];
+  for (const m of out.matchAll(/-A INPUT -s (\S+?)(?:\/32)? -j DROP/g)) sources.push(m[1]!);
+  return sources;
+}
