@@ -121,7 +121,11 @@ export class PartitionLog {
   static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = Date.now): PartitionLog {
     validateConfig(config);
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(dir)) if (f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+    for (const f of fs.readdirSync(dir)) {
+      // Leftovers of an interrupted atomic write, and indexes whose segment was already deleted.
+      const orphanIndex = f.endsWith('.index') && !fs.existsSync(path.join(dir, f.replace(/\.index$/, '.log')));
+      if (f.endsWith('.tmp') || orphanIndex) fs.rmSync(path.join(dir, f), { force: true });
+    }
 
     const recovery: RecoveryInfo = {
       segments: 0,
@@ -211,6 +215,9 @@ export class PartitionLog {
    */
   appendAsLeader(batches: Buffer, leaderEpoch: number): AppendResult {
     this.#ensureOpen();
+    if (!Number.isInteger(leaderEpoch) || leaderEpoch < 0 || leaderEpoch > INT32_MAX) {
+      throw new RangeError(`invalid leader epoch ${leaderEpoch}`);
+    }
     const parsed = this.#parse(batches);
     const baseOffset = this.logEndOffset;
     let next = baseOffset;

@@ -1,3 +1,4 @@
+/** LeaderEpochCache: endOffsetFor against KIP-101/279 cases and a definition over random logs; updates and the atomic checkpoint. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -1,3 +1,4 @@
+/** PartitionLog.open recovery: torn tails, CRC damage, garbage, broken older segments, indexes and checkpoints. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -162,6 +163,22 @@ describe('PartitionLog recovery', () => {
     expect(log.logEndOffset).toBe(secondBase + 3);
     expectHolds(log, batches.slice(0, secondBase / 3 + 1));
     for (const f of logs.slice(2)) expect(fs.existsSync(path.join(dir, f))).toBe(false);
+    log.close();
+  });
+
+  it('removes leftover temp files and indexes without a segment', () => {
+    const dir = tmpDir();
+    const batches = writeLog(dir, 3);
+    fs.writeFileSync(path.join(dir, segmentFileName(900, '.index')), Buffer.alloc(16));
+    fs.writeFileSync(path.join(dir, `${EPOCH_CHECKPOINT_FILE}.tmp`), 'half written');
+    const log = PartitionLog.open(dir, cfg);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      segmentFileName(0, '.index'),
+      segmentFileName(0, '.log'),
+      EPOCH_CHECKPOINT_FILE,
+      'log-start-offset-checkpoint',
+    ]);
+    expectHolds(log, batches);
     log.close();
   });
 

@@ -1,3 +1,7 @@
+/**
+ * PartitionLog: a fast-check model test (appends, reads, truncations, reopens across segment rolls must match an
+ * in-memory list of batches), plus reads, epochs, truncation, follower appends, producer state and flush policy.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -165,6 +169,8 @@ describe('PartitionLog basics', () => {
       { epoch: 4, startOffset: 4 },
     ]);
     expect(log.epochCache.endOffsetFor(1, log.logEndOffset)).toEqual({ epoch: 1, endOffset: 4 });
+    expect(() => log.appendAsLeader(simpleBatch(1), -1)).toThrow(RangeError);
+    expect(log.logEndOffset).toBe(7);
     log.close();
   });
 

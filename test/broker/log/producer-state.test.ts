@@ -1,3 +1,4 @@
+/** ProducerState: the check order of kafka-internals.md section 4, the 5-batch window, epoch fencing, sequence wrap, expiry. */
 import { describe, expect, it } from 'vitest';
 import { incrementSequence, INT32_MAX, ProducerState } from '../../../broker/log/producer-state.ts';
 
