@@ -260,6 +260,22 @@ export function decodeBatch(
   return { header, records: decodeRecordsOf(header, recordBytes(buf, pos, size, header.attributes, maxUncompressedBytes)) };
 }
 
+/**
+ * Yields each complete batch of a records buffer as a zero-copy slice, for trusted data (our own log).
+ * Stops at a truncated tail (as Kafka's log input stream does) and at a batchLength below the header
+ * size; does not check CRCs (use validateBatches for untrusted input).
+ */
+export function* iterateBatches(buf: Buffer): Generator<Buffer> {
+  let pos = 0;
+  // Each step advances by at least BATCH_HEADER_BYTES.
+  while (buf.length - pos >= BATCH_HEADER_BYTES) {
+    const size = BATCH_LOG_OVERHEAD + buf.readInt32BE(pos + 8);
+    if (size < BATCH_HEADER_BYTES || size > buf.length - pos) return;
+    yield buf.subarray(pos, pos + size);
+    pos += size;
+  }
+}
+
 /** Decodes every batch of a records buffer (validated with origin 'replication'). Throws RecordsError. */
 export function decodeRecords(buf: Buffer, maxUncompressedBytes = DEFAULT_MAX_UNCOMPRESSED_BYTES): DecodedRecord[] {
   const v = validateBatches(buf, { origin: 'replication', maxUncompressedBytes });
