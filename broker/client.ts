@@ -1,0 +1,147 @@
+/**
+ * A minimal Kafka client connection used between brokers (follower fetches) and by tests: one TCP
+ * socket, requests pipelined, responses matched by correlation id, every request bounded by a
+ * timeout. Uses the same codec as the server, in the client direction.
+ */
+import net from 'node:net';
+import { decodeResponse, encodeRequest } from './protocol/codec.ts';
+
+export class ConnectionClosedError extends Error {
+  readonly code = 'CONNECTION_CLOSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectionClosedError';
+  }
+}
+
+export class RequestTimeoutError extends Error {
+  readonly code = 'REQUEST_TIMEOUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RequestTimeoutError';
+  }
+}
+
+interface Pending {
+  apiKey: number;
+  apiVersion: number;
+  resolve: (body: any) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class KafkaConnection {
+  private readonly socket: net.Socket;
+  private readonly pending = new Map<number, Pending>();
+  private nextCorrelationId = 1;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private closedError: Error | null = null;
+  readonly clientId: string;
+  readonly ready: Promise<void>;
+
+  private constructor(host: string, port: number, clientId: string, connectTimeoutMs: number) {
+    this.clientId = clientId;
+    this.socket = net.connect({ host, port });
+    this.socket.setNoDelay(true);
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.close(new ConnectionClosedError(`connect to ${host}:${port} timed out after ${connectTimeoutMs} ms`));
+        reject(this.closedError);
+      }, connectTimeoutMs);
+      this.socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    this.ready.catch(() => undefined);
+    this.socket.on('data', (d) => this.onData(d));
+    this.socket.on('error', (err) => this.close(new ConnectionClosedError(`connection to ${host}:${port} failed: ${err.message}`)));
+    this.socket.on('close', () => this.close(new ConnectionClosedError(`connection to ${host}:${port} closed`)));
+  }
+
+  static async connect(host: string, port: number, opts: { clientId?: string; connectTimeoutMs?: number } = {}): Promise<KafkaConnection> {
+    const c = new KafkaConnection(host, port, opts.clientId ?? 'faultline', opts.connectTimeoutMs ?? 5000);
+    await c.ready;
+    return c;
+  }
+
+  get closed(): boolean {
+    return this.closedError !== null;
+  }
+
+  /** Sends one request; resolves with the decoded response body. */
+  request(apiKey: number, apiVersion: number, body: object, timeoutMs: number): Promise<any> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const correlationId = this.nextCorrelationId++ & 0x7fffffff;
+    const frame = encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlationId);
+        reject(new RequestTimeoutError(`request apiKey=${apiKey} v${apiVersion} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, { apiKey, apiVersion, resolve, reject, timer });
+      this.socket.write(frame);
+    });
+  }
+
+  /** Sends a request that gets no response (Produce with acks=0). */
+  send(apiKey: number, apiVersion: number, body: object): void {
+    if (this.closedError) throw this.closedError;
+    const correlationId = this.nextCorrelationId++ & 0x7fffffff;
+    this.socket.write(encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body));
+  }
+
+  /** Writes raw bytes (tests of malformed input). */
+  writeRaw(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.buffered += d.length;
+    for (;;) {
+      if (this.buffered < 4) return;
+      let head = this.chunks[0]!;
+      if (head.length < 4) {
+        head = Buffer.concat(this.chunks);
+        this.chunks = [head];
+      }
+      const size = head.readInt32BE(0);
+      if (this.buffered < 4 + size) return;
+      if (head.length < 4 + size) {
+        head = Buffer.concat(this.chunks);
+        this.chunks = [head];
+      }
+      const frame = head.subarray(4, 4 + size);
+      if (head.length === 4 + size) this.chunks.shift();
+      else this.chunks[0] = head.subarray(4 + size);
+      this.buffered -= 4 + size;
+      const correlationId = frame.readInt32BE(0);
+      const p = this.pending.get(correlationId);
+      if (!p) continue;
+      this.pending.delete(correlationId);
+      clearTimeout(p.timer);
+      try {
+        p.resolve(decodeResponse(p.apiKey, p.apiVersion, frame).body);
+      } catch (err) {
+        p.reject(err as Error);
+      }
+    }
+  }
+
+  close(err: Error = new ConnectionClosedError('connection closed by client')): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    this.socket.destroy();
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.pending.clear();
+  }
+}

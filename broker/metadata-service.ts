@@ -1,0 +1,274 @@
+/**
+ * The control plane of one node: the Raft quorum's metadata log, the metadata image every node builds
+ * from it, the active controller (on the Raft leader), and this broker's registration and heartbeats.
+ *
+ * - Every committed Raft entry holds a JSON array of metadata records; a node applies them, in log
+ *   order, to its MetadataImage with the entry's index as their offset (so a broker's epoch is the
+ *   index of the entry that registered it) and then tells its listeners (the replica manager).
+ * - Only the Raft leader runs controller decisions, one at a time: a decision reads the committed
+ *   image, proposes its records, and replies once they are committed and applied. Before its first
+ *   decision a new leader commits an empty entry of its own term, so its image holds everything the
+ *   previous leaders committed (Raft's leader completeness).
+ * - Brokers reach the active controller over the controller listener's RPCs, or directly when it is
+ *   this node; a non-leader answers NOT_CONTROLLER with the leader it knows, and callers retry.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { BrokerConfig } from './config.ts';
+import { Controller, type ControllerConfig } from './controller/controller.ts';
+import { MetadataImage } from './controller/image.ts';
+import type { MetadataRecord } from './controller/records.ts';
+import { RaftNode } from './controller/raft/node.ts';
+import { RpcClient, RpcError } from './controller/raft/transport.ts';
+import type { Logger } from './logger.ts';
+import type { HostPort } from './main.ts';
+
+export class NotControllerError extends Error {
+  readonly code = 'NOT_CONTROLLER';
+  readonly leaderId: number | null;
+  constructor(leaderId: number | null) {
+    super(`not the active controller (leader: ${leaderId ?? 'unknown'})`);
+    this.leaderId = leaderId;
+  }
+}
+
+export class ControllerRequestError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface MetadataServiceOptions {
+  id: number;
+  advertise: HostPort;
+  controllerListen: HostPort | null;
+  voters: Array<{ id: number } & HostPort>;
+  dataDir: string;
+  config: BrokerConfig;
+  logger: Logger;
+}
+
+/** Controller operations reachable by RPC: name -> (controller, params, now) => decision. */
+const operations = {
+  registerBroker: (c: Controller, p: any, now: number) => c.registerBroker(p, now),
+  heartbeat: (c: Controller, p: any, now: number) => c.heartbeat(p, now),
+  alterPartition: (c: Controller, p: any) => c.alterPartition(p),
+  createTopics: (c: Controller, p: any) => c.createTopics(p),
+  deleteTopics: (c: Controller, p: any) => c.deleteTopics(p),
+  reassignPartitions: (c: Controller, p: any) => c.reassignPartitions(p),
+  listReassignments: (c: Controller) => ({ records: [] as MetadataRecord[], reply: c.ongoingReassignments() }),
+  electLeaders: (c: Controller, p: any) => c.electLeaders(p),
+  allocateProducerIds: (c: Controller, p: any) => c.allocateProducerIds(p.brokerId, p.brokerEpoch),
+} as const;
+export type ControllerMethod = keyof typeof operations;
+
+export class MetadataService {
+  readonly image = new MetadataImage();
+  private readonly opts: MetadataServiceOptions;
+  private readonly raft: RaftNode;
+  private readonly rpc = new RpcClient();
+  private controller: Controller | null = null;
+  private activeTerm = -1;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly imageListeners: Array<(image: MetadataImage) => void> = [];
+  private tickTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  readonly incarnationId = randomUUID();
+  brokerEpoch = -1;
+  private registering = false;
+
+  constructor(opts: MetadataServiceOptions) {
+    this.opts = opts;
+    const c = opts.config;
+    this.raft = new RaftNode({
+      id: opts.id,
+      voters: opts.voters.map((v) => ({ id: v.id, host: v.host, port: v.port })),
+      ...(opts.controllerListen ? { listen: opts.controllerListen } : {}),
+      dataDir: join(opts.dataDir, 'raft'),
+      electionTimeoutMs: c['controller.quorum.election.timeout.ms'],
+      fetchTimeoutMs: c['controller.quorum.fetch.timeout.ms'],
+      requestTimeoutMs: c['controller.quorum.request.timeout.ms'],
+      logger: opts.logger.child('raft'),
+    });
+    this.raft.onApply((entry) => this.applyEntry(entry.index, entry.payload));
+    this.raft.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
+    for (const method of Object.keys(operations) as ControllerMethod[]) {
+      this.raft.onRpc(method, (params: unknown) => this.handle(method, params));
+    }
+  }
+
+  onImage(cb: (image: MetadataImage) => void): void {
+    this.imageListeners.push(cb);
+  }
+
+  /** The active controller's id as clients see it in Metadata, or -1. */
+  controllerId(): number {
+    return this.raft.leaderId ?? -1;
+  }
+
+  get isActiveController(): boolean {
+    return this.controller !== null;
+  }
+
+  async start(): Promise<void> {
+    await this.raft.start();
+    this.tickTimer = setInterval(() => this.controllerTick(), 100);
+    this.register();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.controller = null;
+    this.rpc.close();
+    await this.raft.stop();
+  }
+
+  private applyEntry(index: number, payload: string | null): void {
+    if (payload === null || payload === '') return;
+    let records: MetadataRecord[];
+    try {
+      records = JSON.parse(payload) as MetadataRecord[];
+    } catch (err) {
+      this.opts.logger.error(`metadata entry ${index} is not JSON: ${(err as Error).message}`);
+      return;
+    }
+    if (records.length === 0) return;
+    for (const r of records) this.image.apply(r, index);
+    for (const l of this.imageListeners) {
+      try {
+        l(this.image);
+      } catch (err) {
+        this.opts.logger.error(`applying metadata ${index}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+    }
+  }
+
+  private onLeaderChange(leaderId: number | null, term: number): void {
+    this.opts.logger.info(`raft leader is now ${leaderId ?? 'unknown'} (term ${term})`);
+    if (leaderId !== this.opts.id) {
+      this.controller = null;
+      this.activeTerm = -1;
+      return;
+    }
+    // Barrier: commit an empty entry of our term first, so the image holds every committed record.
+    this.activeTerm = term;
+    this.raft.propose(['[]']).then(
+      () => {
+        if (this.activeTerm !== term || this.raft.leaderId !== this.opts.id) return;
+        const c = this.opts.config;
+        const config: ControllerConfig = {
+          sessionTimeoutMs: c['broker.session.timeout.ms'],
+          minInsyncReplicas: c['min.insync.replicas'],
+          defaultReplicationFactor: c['default.replication.factor'],
+          numPartitions: c['num.partitions'],
+          uncleanLeaderElection: c['unclean.leader.election.enable'],
+          autoLeaderRebalance: c['auto.leader.rebalance.enable'],
+          leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
+        };
+        const controller = new Controller({ config, image: this.image, newTopicId: () => randomUUID() });
+        controller.activate(Date.now());
+        this.controller = controller;
+        this.opts.logger.info(`active controller for term ${term}`);
+      },
+      (err: unknown) => this.opts.logger.warn(`controller barrier failed in term ${term}: ${(err as Error).message}`),
+    );
+  }
+
+  /** Runs one controller operation: decisions are serialised and reply after their records commit. */
+  private handle(method: ControllerMethod, params: unknown): Promise<unknown> {
+    const run = async () => {
+      const controller = this.controller;
+      if (!controller) throw new NotControllerError(this.raft.leaderId);
+      const decision = operations[method](controller, params as never, Date.now()) as { records: MetadataRecord[]; reply: unknown };
+      if (decision.records.length > 0) await this.raft.propose([JSON.stringify(decision.records)]);
+      if (method === 'registerBroker') return { ...(decision.reply as object), brokerEpoch: this.image.broker((params as { brokerId: number }).brokerId)?.epoch ?? -1 };
+      return decision.reply;
+    };
+    const next = this.queue.then(run, run);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private controllerTick(): void {
+    const controller = this.controller;
+    if (!controller) return;
+    const run = async () => {
+      if (this.controller !== controller) return;
+      const d = controller.tick(Date.now());
+      if (d.records.length > 0) await this.raft.propose([JSON.stringify(d.records)]);
+    };
+    this.queue = this.queue.then(run, run).catch((err: unknown) => this.opts.logger.debug(`controller tick: ${(err as Error).message}`));
+  }
+
+  /** Calls the active controller (locally or by RPC), retrying NOT_CONTROLLER and network errors until the deadline. */
+  async call(method: ControllerMethod, params: unknown, timeoutMs = this.opts.config['controller.quorum.request.timeout.ms']): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: Error = new ControllerRequestError('CONTROLLER_UNAVAILABLE', 'no active controller');
+    while (!this.stopped && Date.now() < deadline) {
+      const leaderId = this.raft.leaderId;
+      try {
+        if (leaderId === this.opts.id) return await this.handle(method, params);
+        if (leaderId !== null) {
+          const voter = this.opts.voters.find((v) => v.id === leaderId);
+          if (voter) return await this.rpc.call(`${voter.host}:${voter.port}`, method, params, Math.max(1, deadline - Date.now()));
+        }
+      } catch (err) {
+        lastError = err as Error;
+        const code = (err as { code?: string }).code;
+        const retriable = err instanceof NotControllerError || code === 'NOT_CONTROLLER' || !(err instanceof RpcError) || code === 'NOT_LEADER' || code === 'TIMEOUT';
+        if (!retriable) throw err;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw lastError;
+  }
+
+  /** Registers this broker with the controller, then heartbeats; re-registers when the epoch goes stale. */
+  private register(): void {
+    if (this.stopped || this.registering) return;
+    this.registering = true;
+    const { host, port } = this.opts.advertise;
+    this.call('registerBroker', { brokerId: this.opts.id, incarnationId: this.incarnationId, host, port }, 10_000).then(
+      (reply: { brokerEpoch: number }) => {
+        this.registering = false;
+        this.brokerEpoch = reply.brokerEpoch;
+        this.opts.logger.info(`registered with broker epoch ${this.brokerEpoch}`);
+        this.scheduleHeartbeat(0);
+      },
+      (err: unknown) => {
+        this.registering = false;
+        this.opts.logger.debug(`registration failed, retrying: ${(err as Error).message}`);
+        if (!this.stopped) this.heartbeatTimer = setTimeout(() => this.register(), 200);
+      },
+    );
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    if (this.stopped) return;
+    this.heartbeatTimer = setTimeout(() => this.heartbeat(), delayMs);
+  }
+
+  private heartbeat(): void {
+    const interval = this.opts.config['broker.heartbeat.interval.ms'];
+    const req = { brokerId: this.opts.id, brokerEpoch: this.brokerEpoch, currentMetadataOffset: this.image.lastOffset, wantShutDown: false };
+    this.call('heartbeat', req, Math.max(interval, 500)).then(
+      (reply: { errorCode: string; isFenced: boolean }) => {
+        if (reply.errorCode === 'STALE_BROKER_EPOCH') {
+          this.opts.logger.warn('controller says our broker epoch is stale; registering again');
+          this.register();
+          return;
+        }
+        this.scheduleHeartbeat(interval);
+      },
+      (err: unknown) => {
+        this.opts.logger.debug(`heartbeat failed: ${(err as Error).message}`);
+        this.scheduleHeartbeat(Math.min(interval, 200));
+      },
+    );
+  }
+}

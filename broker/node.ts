@@ -1,0 +1,201 @@
+/**
+ * One broker node: the Kafka listener, the control plane (Raft metadata log, controller, registration),
+ * the partitions it replicates, the follower fetchers and the group coordinator, wired together.
+ *
+ * Start order: start the metadata service (Raft, registration, heartbeats; every committed image is
+ * applied to the replica manager, which opens logs and takes the leader or follower role for each local
+ * partition), wait (bounded) until the controller has unfenced this broker, then open the Kafka
+ * listener.
+ * Stop order is the reverse; SIGTERM leads here through broker/main.ts.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dispatch } from './apis/index.ts';
+import { OFFSETS_TOPIC, type BrokerContext } from './apis/context.ts';
+import { GroupCoordinator } from './group/coordinator.ts';
+import type { Logger } from './logger.ts';
+import type { BrokerOptions } from './main.ts';
+import { MetadataService } from './metadata-service.ts';
+import { ErrorCode } from './protocol/errors.ts';
+import { buildBatch, decodeRecords } from './protocol/records.ts';
+import { ReplicaFetcherManager } from './replica-fetcher.ts';
+import { ReplicaManager, type Replica } from './replica-manager.ts';
+import { KafkaServer } from './server.ts';
+
+export class BrokerNode {
+  private readonly opts: BrokerOptions;
+  private readonly logger: Logger;
+  readonly metadata: MetadataService;
+  readonly replicas: ReplicaManager;
+  readonly groups: GroupCoordinator;
+  private readonly fetchers: ReplicaFetcherManager;
+  private server: KafkaServer | null = null;
+  private groupTimer: NodeJS.Timeout | null = null;
+  private producerIds = { next: 0, end: 0 };
+  private offsetsTopicCreation: Promise<void> | null = null;
+  readonly clusterId: string;
+
+  constructor(opts: BrokerOptions, logger: Logger) {
+    this.opts = opts;
+    this.logger = logger;
+    mkdirSync(opts.dataDir, { recursive: true });
+    // Every node of a quorum derives the same cluster id from the voter set.
+    const voterKey = opts.voters.map((v) => `${v.id}@${v.host}:${v.port}`).sort().join(',');
+    this.clusterId = createHash('sha256').update(voterKey).digest('base64url').slice(0, 22);
+    this.metadata = new MetadataService({
+      id: opts.id,
+      advertise: opts.advertise,
+      controllerListen: opts.controllerListen,
+      voters: opts.voters,
+      dataDir: opts.dataDir,
+      config: opts.config,
+      logger: logger.child('metadata'),
+    });
+    this.replicas = new ReplicaManager({
+      brokerId: opts.id,
+      dataDir: opts.dataDir,
+      config: opts.config,
+      logger: logger.child('replicas'),
+      isr: {
+        alterPartition: async (req) => {
+          const reply = (await this.metadata.call('alterPartition', { brokerId: opts.id, brokerEpoch: this.metadata.brokerEpoch, ...req })) as { errorCode: string };
+          if (reply.errorCode !== 'NONE') throw new Error(reply.errorCode);
+        },
+      },
+    });
+    this.fetchers = new ReplicaFetcherManager({
+      brokerId: opts.id,
+      config: opts.config,
+      logger: logger.child('fetcher'),
+      replicas: this.replicas,
+      image: () => this.metadata.image,
+    });
+    this.groups = new GroupCoordinator({
+      nowMs: Date.now,
+      offsetsPartitions: opts.config['offsets.topic.num.partitions'],
+      initialRebalanceDelayMs: opts.config['group.initial.rebalance.delay.ms'],
+      minSessionTimeoutMs: opts.config['group.min.session.timeout.ms'],
+      maxSessionTimeoutMs: opts.config['group.max.session.timeout.ms'],
+      offsetLog: {
+        append: async (partition, records) => {
+          const batch = buildBatch({ baseOffset: 0, compression: 'none', records: records.map((r) => ({ key: r.key, value: r.value })) });
+          const res = await this.replicas.produce(OFFSETS_TOPIC, partition, batch, -1, opts.config['offsets.commit.timeout.ms']);
+          if (res.errorCode !== ErrorCode.NONE) throw Object.assign(new Error(`offsets append failed: ${res.errorCode}`), { kafkaErrorCode: res.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : res.errorCode });
+        },
+      },
+    });
+    this.replicas.onLeadership({
+      onBecomeLeader: (r) => this.loadOffsets(r),
+      onResign: (topic, partition) => {
+        if (topic === OFFSETS_TOPIC) this.groups.unload(partition);
+      },
+    });
+    this.replicas.onFollowersChanged((changed) => this.fetchers.update(changed));
+    this.metadata.onImage((image) => this.replicas.applyImage(image));
+  }
+
+  /** Replays an offsets partition into the group coordinator when this node starts leading it. */
+  private loadOffsets(r: Replica): void {
+    if (r.topic !== OFFSETS_TOPIC) return;
+    this.groups.beginLoad(r.partition);
+    const records: Array<{ key: Buffer | null; value: Buffer | null }> = [];
+    let offset = r.log.logStartOffset;
+    const end = r.log.logEndOffset;
+    // Bounded: each read returns at least one batch and advances the offset.
+    while (offset < end) {
+      const read = r.log.read(offset, 1 << 20, end);
+      if (read.records.length === 0) break;
+      for (const rec of decodeRecords(read.records)) records.push({ key: rec.key, value: rec.value });
+      offset = read.nextOffset;
+    }
+    this.groups.finishLoad(r.partition, records);
+    this.logger.info(`coordinator for ${OFFSETS_TOPIC}-${r.partition}: loaded ${records.length} offset records`);
+  }
+
+  private context(): BrokerContext {
+    return {
+      id: this.opts.id,
+      clusterId: this.clusterId,
+      config: this.opts.config,
+      logger: this.logger,
+      metadata: this.metadata,
+      replicas: this.replicas,
+      groups: this.groups,
+      nextProducerId: () => this.nextProducerId(),
+      ensureOffsetsTopic: () => this.ensureOffsetsTopic(),
+      createTopic: (name, numPartitions, rf, configs, waitMs) => this.createTopic(name, numPartitions, rf, configs, waitMs),
+    };
+  }
+
+  async start(): Promise<void> {
+    const ctx = this.context();
+    this.server = new KafkaServer({
+      host: this.opts.listen.host,
+      port: this.opts.listen.port,
+      maxFrameBytes: this.opts.config['socket.request.max.bytes'],
+      logger: this.logger.child('net'),
+      handle: (rc) => dispatch(ctx, rc),
+    });
+    this.replicas.start();
+    await this.metadata.start();
+    // Like Kafka's broker, serve clients only once registered and unfenced in our own metadata image,
+    // so the first Metadata answer a client gets names a controller and this broker.
+    const deadline = Date.now() + this.opts.config['broker.session.timeout.ms'] * 4;
+    while (Date.now() < deadline && !this.metadata.image.isUnfenced(this.opts.id)) await new Promise((r) => setTimeout(r, 20));
+    if (!this.metadata.image.isUnfenced(this.opts.id)) this.logger.warn('not yet unfenced by the controller; serving anyway');
+    const addr = await this.server.listen();
+    this.groupTimer = setInterval(() => this.groups.tick(), 100);
+    this.logger.info(`broker ${this.opts.id} listening on ${addr.host}:${addr.port} (advertised ${this.opts.advertise.host}:${this.opts.advertise.port}), data in ${this.opts.dataDir}`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.groupTimer) clearInterval(this.groupTimer);
+    await this.server?.close();
+    await this.fetchers.stop();
+    this.replicas.stop();
+    await this.metadata.stop();
+  }
+
+  private async nextProducerId(): Promise<number> {
+    if (this.producerIds.next >= this.producerIds.end) {
+      const reply = (await this.metadata.call('allocateProducerIds', { brokerId: this.opts.id, brokerEpoch: this.metadata.brokerEpoch })) as { errorCode: string; firstId: number; size: number };
+      if (reply.errorCode !== 'NONE') throw new Error(reply.errorCode);
+      this.producerIds = { next: reply.firstId, end: reply.firstId + reply.size };
+    }
+    return this.producerIds.next++;
+  }
+
+  private async createTopic(name: string, numPartitions: number, replicationFactor: number, configs: Record<string, string>, waitMs: number): Promise<{ errorCode: number; errorMessage: string | null }> {
+    let reply: Array<{ errorCode: string }>;
+    try {
+      reply = (await this.metadata.call('createTopics', [{ name, numPartitions, replicationFactor, configs }], Math.max(waitMs, 2000))) as Array<{ errorCode: string }>;
+    } catch (err) {
+      return { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `controller unavailable: ${(err as Error).message}` };
+    }
+    const code = reply[0]?.errorCode ?? 'UNKNOWN_SERVER_ERROR';
+    if (code !== 'NONE') return { errorCode: ErrorCode[code as keyof typeof ErrorCode] ?? ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: code };
+    // Wait (bounded) until our own image shows the topic with a leader for every partition.
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      const t = this.metadata.image.topic(name);
+      if (t && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return { errorCode: 0, errorMessage: null };
+  }
+
+  private ensureOffsetsTopic(): Promise<void> {
+    if (this.metadata.image.topic(OFFSETS_TOPIC)) return Promise.resolve();
+    if (!this.offsetsTopicCreation) {
+      const rf = Math.max(1, Math.min(this.opts.config['offsets.topic.replication.factor'], this.metadata.image.liveBrokers().length));
+      this.offsetsTopicCreation = this.createTopic(OFFSETS_TOPIC, this.opts.config['offsets.topic.num.partitions'], rf, {}, 5000)
+        .then((r) => {
+          if (r.errorCode !== 0 && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) throw new Error(r.errorMessage ?? String(r.errorCode));
+        })
+        .finally(() => {
+          this.offsetsTopicCreation = null;
+        });
+    }
+    return this.offsetsTopicCreation;
+  }
+}

@@ -1,0 +1,509 @@
+/**
+ * The partitions this node holds, in the role the committed metadata gives each: leader or follower.
+ *
+ * Invariants (design.md, "Broker semantics that must hold"):
+ * - Roles follow the metadata image only: a node leads a partition exactly when the image it applied
+ *   names it leader, with that leader epoch; every batch it appends as leader carries that epoch.
+ * - acks=0/1 answer after the local append; acks=all is refused up front with NOT_ENOUGH_REPLICAS when
+ *   the ISR is below min.insync.replicas, else answered once the high watermark passes the batch, or
+ *   with NOT_ENOUGH_REPLICAS_AFTER_APPEND / REQUEST_TIMED_OUT / NOT_LEADER_OR_FOLLOWER
+ *   (LeaderReplicaState keeps the bookkeeping).
+ * - Consumers read only below the high watermark; followers read up to the log end.
+ * - A fetch carrying a stale leader epoch gets FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH;
+ *   a follower whose last fetched epoch diverges gets DivergingEpoch and truncates by epoch
+ *   (KIP-101/279/595), never to its own high watermark.
+ * - ISR changes are proposed to the controller and take effect only when the committed metadata
+ *   carries them back (LeaderReplicaState.onIsrCommitted).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrokerConfig } from './config.ts';
+import { topicSetting } from './config.ts';
+import type { MetadataImage, PartitionState } from './controller/image.ts';
+import { NO_LEADER } from './controller/records.ts';
+import type { Logger } from './logger.ts';
+import { PartitionLog, type LogConfig } from './log/partition-log.ts';
+import { OffsetOutOfRangeError } from './log/errors.ts';
+import { ErrorCode } from './protocol/errors.ts';
+import { validateBatches } from './protocol/records.ts';
+import { readBatchHeader } from './protocol/batch-header.ts';
+import { LeaderReplicaState, type AlterPartitionProposal, type AckError } from './replication/leader.ts';
+import { divergingEpoch, followerHighWatermark, resolveTruncation } from './replication/follower.ts';
+import type { EpochCacheView } from './replication/epochCacheModel.ts';
+
+/** The log's epoch cache seen through the interface the sans-I/O replica logic uses. */
+function epochView(log: PartitionLog): EpochCacheView {
+  return {
+    latestEpoch: () => log.epochCache.latestEpoch,
+    endOffsetFor: (epoch, leo) => log.epochCache.endOffsetFor(epoch, leo),
+  };
+}
+
+export type ErrorCodeValue = number;
+
+export interface ProduceResult {
+  errorCode: ErrorCodeValue;
+  baseOffset: number;
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  errorMessage: string | null;
+}
+
+export interface FetchPartitionRequest {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  currentLeaderEpoch: number;
+  lastFetchedEpoch: number;
+  partitionMaxBytes: number;
+}
+
+export interface FetchPartitionResult {
+  topic: string;
+  partition: number;
+  errorCode: ErrorCodeValue;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  records: Buffer | null;
+  divergingEpoch: { epoch: number; endOffset: number } | null;
+  currentLeader: { leaderId: number; leaderEpoch: number };
+}
+
+/** The node's way to reach the active controller (see metadata-service.ts). */
+export interface IsrChannel {
+  alterPartition(req: AlterPartitionProposal & { topic: string; partition: number }): Promise<void>;
+}
+
+/** Called when this node starts or stops leading a partition (the group coordinator uses it). */
+export interface LeadershipListener {
+  onBecomeLeader(r: Replica): void;
+  onResign(topic: string, partition: number): void;
+}
+
+type AckToken = (code: AckError) => void;
+
+export class Replica {
+  readonly topic: string;
+  readonly partition: number;
+  readonly log: PartitionLog;
+  role: 'leader' | 'follower' = 'follower';
+  leaderId: number = NO_LEADER;
+  leaderEpoch = -1;
+  partitionEpoch = -1;
+  /** Present while leading. */
+  leader: LeaderReplicaState<AckToken> | null = null;
+  /** A follower's high watermark: min(leader's, own log end). */
+  followerHw = 0;
+  minInsync = 1;
+  alterInFlight = false;
+  readonly waiters = new Set<() => void>();
+
+  constructor(topic: string, partition: number, log: PartitionLog) {
+    this.topic = topic;
+    this.partition = partition;
+    this.log = log;
+  }
+
+  get highWatermark(): number {
+    return this.leader ? this.leader.highWatermark : Math.min(this.followerHw, this.log.logEndOffset);
+  }
+
+  notify(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export interface ReplicaManagerOptions {
+  brokerId: number;
+  dataDir: string;
+  config: BrokerConfig;
+  logger: Logger;
+  isr: IsrChannel;
+  nowMs?: () => number;
+}
+
+export class ReplicaManager {
+  readonly brokerId: number;
+  private readonly partitions = new Map<string, Replica>();
+  private readonly opts: ReplicaManagerOptions;
+  private readonly now: () => number;
+  private image: MetadataImage | null = null;
+  private readonly listeners: LeadershipListener[] = [];
+  private readonly followerListeners: Array<(changed: Replica[]) => void> = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(opts: ReplicaManagerOptions) {
+    this.opts = opts;
+    this.brokerId = opts.brokerId;
+    this.now = opts.nowMs ?? Date.now;
+    mkdirSync(join(opts.dataDir, 'partitions'), { recursive: true });
+  }
+
+  onLeadership(l: LeadershipListener): void {
+    this.listeners.push(l);
+  }
+
+  /** Subscribes the replica fetcher to follower role changes. */
+  onFollowersChanged(cb: (changed: Replica[]) => void): void {
+    this.followerListeners.push(cb);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), 20);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const r of this.partitions.values()) {
+      if (r.leader) for (const c of r.leader.onLeadershipLost()) c.token(c.errorCode);
+      r.log.close();
+    }
+    this.partitions.clear();
+  }
+
+  get(topic: string, partition: number): Replica | undefined {
+    return this.partitions.get(partitionKey(topic, partition));
+  }
+
+  all(): Replica[] {
+    return [...this.partitions.values()];
+  }
+
+  private logConfig(topicConfigs: Record<string, string> | undefined): LogConfig {
+    const c = this.opts.config;
+    const flushMs = topicSetting(c, topicConfigs, 'flush.ms');
+    return {
+      segmentBytes: topicSetting(c, topicConfigs, 'segment.bytes'),
+      indexIntervalBytes: c['log.index.interval.bytes'],
+      flushIntervalMessages: topicSetting(c, topicConfigs, 'flush.messages'),
+      flushIntervalMs: flushMs ?? Number.MAX_SAFE_INTEGER,
+    };
+  }
+
+  private dirOf(topic: string, partition: number): string {
+    return join(this.opts.dataDir, 'partitions', `${topic}-${partition}`);
+  }
+
+  /** Brings local roles in line with a newly applied metadata image. */
+  applyImage(image: MetadataImage): void {
+    this.image = image;
+    const now = this.now();
+    const mine = new Set<string>();
+    const followersChanged: Replica[] = [];
+    for (const ref of image.partitionsWithReplica(this.brokerId)) {
+      const state = image.partition(ref.topic, ref.partition);
+      if (!state) continue;
+      const key = partitionKey(ref.topic, ref.partition);
+      mine.add(key);
+      const topicConfigs = image.topic(ref.topic)?.configs;
+      let r = this.partitions.get(key);
+      if (!r) {
+        const log = PartitionLog.open(this.dirOf(ref.topic, ref.partition), this.logConfig(topicConfigs), this.now);
+        if (log.recovery.bytesTruncated > 0) {
+          this.opts.logger.warn(`${ref.topic}-${ref.partition}: recovery truncated ${log.recovery.bytesTruncated} bytes (${log.recovery.badReason ?? ''})`);
+        }
+        r = new Replica(ref.topic, ref.partition, log);
+        this.partitions.set(key, r);
+      }
+      r.minInsync = topicSetting(this.opts.config, topicConfigs, 'min.insync.replicas');
+      if (state.leader === this.brokerId) {
+        if (r.role !== 'leader' || r.leaderEpoch !== state.leaderEpoch) this.becomeLeader(r, state, now);
+        else if (r.partitionEpoch !== state.partitionEpoch) {
+          r.partitionEpoch = state.partitionEpoch;
+          r.leader!.onIsrCommitted({ replicas: state.replicas, isr: state.isr, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch }, now);
+          this.completeAcks(r);
+          r.notify();
+        }
+      } else if (r.role !== 'follower' || r.leaderEpoch !== state.leaderEpoch || r.leaderId !== state.leader) {
+        this.becomeFollower(r, state);
+        followersChanged.push(r);
+      } else {
+        r.partitionEpoch = state.partitionEpoch;
+      }
+    }
+    for (const [key, r] of this.partitions) {
+      if (mine.has(key)) continue;
+      // No longer a replica (topic deleted or reassigned away): stop serving and delete the data.
+      this.resign(r);
+      r.log.close();
+      this.partitions.delete(key);
+      rmSync(r.log.dir, { recursive: true, force: true });
+      this.opts.logger.info(`${r.topic}-${r.partition}: removed local replica`);
+      followersChanged.push(r);
+    }
+    if (followersChanged.length > 0) for (const cb of this.followerListeners) cb(followersChanged);
+  }
+
+  private becomeLeader(r: Replica, state: PartitionState, now: number): void {
+    const wasLeader = r.role === 'leader';
+    if (r.leader) for (const c of r.leader.onLeadershipLost()) c.token(c.errorCode);
+    const hw = Math.min(wasLeader ? r.leader!.highWatermark : r.followerHw, r.log.logEndOffset);
+    r.role = 'leader';
+    r.leaderId = this.brokerId;
+    r.leaderEpoch = state.leaderEpoch;
+    r.partitionEpoch = state.partitionEpoch;
+    r.alterInFlight = false;
+    // Kafka assigns the new epoch at the log end on becoming leader, so divergence checks see it at once.
+    if (state.leaderEpoch > r.log.epochCache.latestEpoch) r.log.epochCache.assign(state.leaderEpoch, r.log.logEndOffset);
+    r.leader = new LeaderReplicaState<AckToken>({
+      localId: this.brokerId,
+      replicas: state.replicas,
+      isr: state.isr,
+      leaderEpoch: state.leaderEpoch,
+      partitionEpoch: state.partitionEpoch,
+      minInsync: r.minInsync,
+      replicaLagTimeMaxMs: this.opts.config['replica.lag.time.max.ms'],
+      logEndOffset: r.log.logEndOffset,
+      highWatermark: hw,
+      nowMs: now,
+    });
+    r.leader.onLocalAppend(r.log.logEndOffset);
+    this.opts.logger.info(`${r.topic}-${r.partition}: leader at epoch ${state.leaderEpoch}, isr [${state.isr.join(',')}], leo ${r.log.logEndOffset}, hw ${hw}`);
+    for (const l of this.listeners) l.onBecomeLeader(r);
+    r.notify();
+  }
+
+  private becomeFollower(r: Replica, state: PartitionState): void {
+    this.resign(r);
+    r.role = 'follower';
+    r.leaderId = state.leader;
+    r.leaderEpoch = state.leaderEpoch;
+    r.partitionEpoch = state.partitionEpoch;
+    r.followerHw = Math.min(r.followerHw, r.log.logEndOffset);
+    this.opts.logger.info(`${r.topic}-${r.partition}: follower of ${state.leader} at epoch ${state.leaderEpoch}`);
+  }
+
+  private resign(r: Replica): void {
+    if (r.leader) {
+      r.followerHw = r.leader.highWatermark;
+      for (const c of r.leader.onLeadershipLost()) c.token(c.errorCode);
+      r.leader = null;
+      for (const l of this.listeners) l.onResign(r.topic, r.partition);
+    }
+    r.notify();
+  }
+
+  /** The error for a request that needs this node to lead the partition, or NONE. */
+  leaderError(topic: string, partition: number, currentLeaderEpoch = -1): ErrorCodeValue {
+    const r = this.get(topic, partition);
+    if (!r) {
+      const t = this.image?.topic(topic);
+      return t && partition >= 0 && partition < t.partitions.length ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (currentLeaderEpoch >= 0) {
+      if (currentLeaderEpoch < r.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+      if (currentLeaderEpoch > r.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+    }
+    return r.role === 'leader' ? ErrorCode.NONE : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+
+  /** Appends a client's records as leader and answers per `acks` (0, 1 or -1). */
+  async produce(topic: string, partition: number, records: Buffer | null, acks: number, timeoutMs: number): Promise<ProduceResult> {
+    const fail = (errorCode: number, errorMessage: string | null = null): ProduceResult => ({ errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, errorMessage });
+    const leaderErr = this.leaderError(topic, partition);
+    if (leaderErr !== ErrorCode.NONE) return fail(leaderErr);
+    const r = this.get(topic, partition)!;
+    const leader = r.leader!;
+    if (!records || records.length === 0) return fail(ErrorCode.CORRUPT_MESSAGE, 'no record batch');
+    const validated = validateBatches(records, { origin: 'client' });
+    if (!validated.ok) return fail(validated.error.errorCode, validated.error.message);
+    const maxBytes = topicSetting(this.opts.config, this.image?.topic(topic)?.configs, 'max.message.bytes');
+    for (const b of validated.batches) {
+      if (b.sizeBytes > maxBytes) return fail(ErrorCode.MESSAGE_TOO_LARGE, `batch of ${b.sizeBytes} bytes exceeds max.message.bytes ${maxBytes}`);
+    }
+    if (acks === -1 && leader.checkEnoughReplicas() === 'NOT_ENOUGH_REPLICAS') {
+      return fail(ErrorCode.NOT_ENOUGH_REPLICAS, `isr [${leader.isr.join(',')}] is smaller than min.insync.replicas ${r.minInsync}`);
+    }
+    // Idempotent producers: a retried batch already in the log is answered with its original offsets.
+    const first = readBatchHeader(records, 0);
+    if (first.producerId >= 0) {
+      if (validated.batches.length !== 1) return fail(ErrorCode.INVALID_RECORD, 'idempotent produce requests must carry exactly one batch');
+      const lastSeq = first.baseSequence + first.lastOffsetDelta;
+      const check = r.log.producerState.check(first.producerId, first.producerEpoch, first.baseSequence, lastSeq);
+      if (check.kind === 'error') return fail(ErrorCode[check.error as keyof typeof ErrorCode]);
+      if (check.kind === 'duplicate') {
+        return { errorCode: ErrorCode.NONE, baseOffset: check.firstOffset, logAppendTimeMs: -1, logStartOffset: r.log.logStartOffset, errorMessage: null };
+      }
+    }
+    let appended;
+    try {
+      appended = r.log.appendAsLeader(records, r.leaderEpoch);
+    } catch (err) {
+      this.opts.logger.error(`${topic}-${partition}: append failed: ${(err as Error).message}`);
+      return fail(ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
+    }
+    leader.onLocalAppend(r.log.logEndOffset);
+    const ok: ProduceResult = { errorCode: ErrorCode.NONE, baseOffset: appended.baseOffset, logAppendTimeMs: -1, logStartOffset: r.log.logStartOffset, errorMessage: null };
+    r.notify();
+    if (acks !== -1) {
+      this.completeAcks(r);
+      return ok;
+    }
+    const code = await new Promise<AckError>((resolve) => {
+      const accepted = leader.addWaiter({ requiredOffset: appended.lastOffset + 1, deadlineMs: this.now() + timeoutMs, token: resolve });
+      if (!accepted) resolve('REQUEST_TIMED_OUT');
+      this.completeAcks(r);
+    });
+    return code === 'NONE' ? ok : { ...ok, errorCode: ErrorCode[code], baseOffset: -1 };
+  }
+
+  private completeAcks(r: Replica): void {
+    if (!r.leader) return;
+    for (const c of r.leader.poll(this.now())) c.token(c.errorCode);
+  }
+
+  private proposeIsr(r: Replica, proposal: AlterPartitionProposal | null): void {
+    if (!proposal || r.alterInFlight) return;
+    r.alterInFlight = true;
+    const leader = r.leader;
+    this.opts.logger.info(`${r.topic}-${r.partition}: proposing isr [${proposal.newIsr.join(',')}] (epoch ${proposal.leaderEpoch}, partition epoch ${proposal.partitionEpoch})`);
+    this.opts.isr.alterPartition({ ...proposal, topic: r.topic, partition: r.partition }).then(
+      () => {
+        r.alterInFlight = false;
+      },
+      (err: unknown) => {
+        r.alterInFlight = false;
+        if (leader && r.leader === leader) leader.onAlterPartitionFailed();
+        this.opts.logger.warn(`${r.topic}-${r.partition}: isr change refused: ${(err as Error).message}`);
+      },
+    );
+  }
+
+  /**
+   * Reads for a Fetch request: consumers (replicaId < 0) below the high watermark, followers up to
+   * the log end. A follower's fetch offset is its acknowledgement: it advances the high watermark.
+   */
+  readPartition(replicaId: number, p: FetchPartitionRequest, maxBytes: number, recordProgress: boolean): FetchPartitionResult {
+    const r = this.get(p.topic, p.partition);
+    const base: FetchPartitionResult = {
+      topic: p.topic,
+      partition: p.partition,
+      errorCode: ErrorCode.NONE,
+      highWatermark: -1,
+      lastStableOffset: -1,
+      logStartOffset: -1,
+      records: null,
+      divergingEpoch: null,
+      currentLeader: { leaderId: r?.leaderId ?? -1, leaderEpoch: r?.leaderEpoch ?? -1 },
+    };
+    const err = this.leaderError(p.topic, p.partition, p.currentLeaderEpoch);
+    if (err !== ErrorCode.NONE) return { ...base, errorCode: err };
+    const leader = r!.leader!;
+    const log = r!.log;
+    const isFollower = replicaId >= 0;
+    if (isFollower && !leader.replicas.includes(replicaId)) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (p.lastFetchedEpoch >= 0) {
+      const div = divergingEpoch(epochView(log), log.logEndOffset, p.fetchOffset, p.lastFetchedEpoch);
+      if (div) {
+        return { ...base, highWatermark: leader.highWatermark, lastStableOffset: leader.highWatermark, logStartOffset: log.logStartOffset, divergingEpoch: div };
+      }
+    }
+    if (isFollower && recordProgress && p.fetchOffset <= log.logEndOffset && p.fetchOffset >= log.logStartOffset) {
+      const hwBefore = leader.highWatermark;
+      const proposal = leader.onFollowerFetch(replicaId, p.fetchOffset, this.now(), log.logEndOffset);
+      this.proposeIsr(r!, proposal);
+      this.completeAcks(r!);
+      // A higher high watermark releases consumers parked in a long poll.
+      if (leader.highWatermark !== hwBefore) r!.notify();
+    }
+    const hw = leader.highWatermark;
+    const withOffsets = { ...base, highWatermark: hw, lastStableOffset: hw, logStartOffset: log.logStartOffset };
+    const limit = isFollower ? log.logEndOffset : hw;
+    if (p.fetchOffset >= limit && p.fetchOffset <= log.logEndOffset) return { ...withOffsets, records: Buffer.alloc(0) };
+    try {
+      const read = log.read(p.fetchOffset, Math.min(maxBytes, p.partitionMaxBytes), limit);
+      return { ...withOffsets, records: read.records };
+    } catch (e) {
+      if (e instanceof OffsetOutOfRangeError) return { ...withOffsets, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+      throw e;
+    }
+  }
+
+  /** Registers a callback fired when any of the partitions gets new data or a new high watermark. */
+  watch(keys: Array<{ topic: string; partition: number }>, cb: () => void): () => void {
+    const rs = keys.map((k) => this.get(k.topic, k.partition)).filter((r): r is Replica => r !== undefined);
+    for (const r of rs) r.waiters.add(cb);
+    return () => {
+      for (const r of rs) r.waiters.delete(cb);
+    };
+  }
+
+  /** ListOffsets for one partition: -2 earliest, -1 latest (HW for consumers, LEO for followers), else by timestamp. */
+  listOffset(topic: string, partition: number, timestamp: number, currentLeaderEpoch: number, replicaId: number): { errorCode: number; offset: number; timestamp: number; leaderEpoch: number } {
+    const err = this.leaderError(topic, partition, currentLeaderEpoch);
+    if (err !== ErrorCode.NONE) return { errorCode: err, offset: -1, timestamp: -1, leaderEpoch: -1 };
+    const r = this.get(topic, partition)!;
+    const hw = r.leader!.highWatermark;
+    if (timestamp === -2) return { errorCode: 0, offset: r.log.logStartOffset, timestamp: -1, leaderEpoch: r.leaderEpoch };
+    if (timestamp === -1) return { errorCode: 0, offset: replicaId >= 0 ? r.log.logEndOffset : hw, timestamp: -1, leaderEpoch: r.leaderEpoch };
+    if (timestamp < 0) return { errorCode: ErrorCode.INVALID_REQUEST, offset: -1, timestamp: -1, leaderEpoch: -1 };
+    const found = r.log.offsetForTimestamp(timestamp);
+    if (!found || found.offset >= hw) return { errorCode: 0, offset: -1, timestamp: -1, leaderEpoch: -1 };
+    return { errorCode: 0, offset: found.offset, timestamp: found.timestampMs, leaderEpoch: r.leaderEpoch };
+  }
+
+  /** OffsetForLeaderEpoch on the leader: the end offset of the largest epoch <= the one asked. */
+  endOffsetForEpoch(topic: string, partition: number, currentLeaderEpoch: number, leaderEpoch: number): { errorCode: number; leaderEpoch: number; endOffset: number } {
+    const err = this.leaderError(topic, partition, currentLeaderEpoch);
+    if (err !== ErrorCode.NONE) return { errorCode: err, leaderEpoch: -1, endOffset: -1 };
+    const r = this.get(topic, partition)!;
+    const e = r.log.epochCache.endOffsetFor(leaderEpoch, r.log.logEndOffset);
+    return { errorCode: 0, leaderEpoch: e.epoch, endOffset: e.endOffset };
+  }
+
+  /**
+   * Applies a fetch response as follower: truncate on divergence (by epoch), otherwise append the
+   * leader's batches after the local log end, then take the leader's high watermark.
+   */
+  applyFetched(r: Replica, res: { errorCode: number; highWatermark: number; logStartOffset: number; records: Buffer | null; divergingEpoch: { epoch: number; endOffset: number } | null }): 'ok' | 'diverged' | 'error' {
+    if (res.errorCode !== ErrorCode.NONE) return 'error';
+    const log = r.log;
+    if (res.divergingEpoch && (res.divergingEpoch.epoch >= 0 || res.divergingEpoch.endOffset >= 0)) {
+      const decision = resolveTruncation(res.divergingEpoch, epochView(log), log.logEndOffset);
+      this.opts.logger.info(`${r.topic}-${r.partition}: diverged from leader at epoch ${res.divergingEpoch.epoch} end ${res.divergingEpoch.endOffset}; truncating ${log.logEndOffset} -> ${decision.offset}`);
+      log.truncateTo(decision.offset);
+      r.followerHw = Math.min(r.followerHw, log.logEndOffset);
+      return 'diverged';
+    }
+    const recs = res.records;
+    if (recs && recs.length > 0) {
+      let pos = 0;
+      // Skip whole batches we already have; a batch straddling our end means we must cut back to its base.
+      while (pos + 61 <= recs.length) {
+        const h = readBatchHeader(recs, pos);
+        const size = 12 + h.batchLength;
+        if (h.baseOffset + h.lastOffsetDelta < log.logEndOffset) {
+          pos += size;
+          continue;
+        }
+        if (h.baseOffset < log.logEndOffset) log.truncateTo(h.baseOffset);
+        break;
+      }
+      if (pos < recs.length) log.appendAsFollower(recs.subarray(pos));
+    }
+    r.followerHw = followerHighWatermark(res.highWatermark, log.logEndOffset);
+    return 'ok';
+  }
+
+  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes. */
+  tick(): void {
+    const now = this.now();
+    for (const r of this.partitions.values()) {
+      if (r.leader) {
+        this.proposeIsr(r, r.leader.maybeShrinkIsr(now, r.log.logEndOffset));
+        this.completeAcks(r);
+      }
+      try {
+        r.log.maybeFlush(now);
+      } catch (err) {
+        this.opts.logger.error(`${r.topic}-${r.partition}: flush failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
