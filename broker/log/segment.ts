@@ -235,8 +235,9 @@ export class Segment {
 
   /** Byte position of the batch containing `offset`, or null when offset >= nextOffset. */
   positionOf(offset: number): number | null {
+    if (offset < this.baseOffset) throw new RangeError(`offset ${offset} is below segment ${this.baseOffset}`);
     if (offset >= this.#nextOffset) return null;
-    let pos = this.#index.lookup(Math.max(0, offset - this.baseOffset));
+    let pos = this.#index.lookup(offset - this.baseOffset);
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
     while (pos < this.#size) {
       if (readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos) < WALK_HEADER_BYTES) break;

@@ -148,6 +148,24 @@ describe('PartitionLog basics', () => {
     log.close();
   });
 
+  it('applies maxBytes across a segment boundary and never skips the rest of a segment', () => {
+    const log = PartitionLog.open(tmpDir(), config({ segmentBytes: 850 }));
+    const sizes = [130, 530, 30].map((v, i) => {
+      const b = simpleBatch(1, v, i);
+      log.appendAsLeader(b, 0);
+      return b.length;
+    });
+    expect(log.segmentBases).toEqual([0, 2]);
+    const [a, b, c] = sizes as [number, number, number];
+    // All of segment 0 fits, the first batch of segment 1 does not: it is not returned.
+    expect(batchesIn(log.read(0, a + b + c - 1, 3).records)).toEqual([[0, 0], [1, 1]]);
+    expect(batchesIn(log.read(0, a + b + c, 3).records)).toEqual([[0, 0], [1, 1], [2, 2]]);
+    // Stopping inside segment 0 (batch 1 does not fit) must not continue with segment 1's batch.
+    expect(batchesIn(log.read(0, a + c, 3).records)).toEqual([[0, 0]]);
+    expect(log.read(0, a + c, 3).nextOffset).toBe(1);
+    log.close();
+  });
+
   it('throws OffsetOutOfRange outside [logStartOffset, logEndOffset]', () => {
     const log = PartitionLog.open(tmpDir(), config());
     log.appendAsLeader(simpleBatch(2), 0);
