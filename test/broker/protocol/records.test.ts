@@ -156,7 +156,7 @@ describe('validateBatches error classes', () => {
     expect(errorOf(good.subarray(0, 30))).toBe('CORRUPT_MESSAGE');
     expect(errorOf(Buffer.concat([good, Buffer.alloc(5)]))).toBe('CORRUPT_MESSAGE');
     const crc = Buffer.from(good);
-    crc[good.length - 1] ^= 1;
+    crc[good.length - 1] = crc[good.length - 1]! ^ 1;
     expect(errorOf(crc)).toBe('CORRUPT_MESSAGE');
     expect(errorOf(patched(good, (b) => b.writeInt8(1, 16)))).toBe('CORRUPT_MESSAGE');
     expect(errorOf(patched(good, (b) => b.writeInt32BE(10, 8)))).toBe('CORRUPT_MESSAGE');
