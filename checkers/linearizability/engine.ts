@@ -30,6 +30,8 @@ export const defaultTimeLimitMs = 60_000;
 export const defaultMaxCacheEntries = 4_000_000;
 /** Cache budget of the first round over the partitions. */
 const firstRoundCacheEntries = 20_000;
+/** Step-memo cells kept in dense per-state rows (4 bytes each) before falling back to a Map. */
+const maxDenseMemoCells = 1 << 20;
 
 type PartitionOutcome =
   | { valid: true; cacheEntries: number }
@@ -120,18 +122,34 @@ export function checkPartition<S, I, O>(
     b.push(states.length - 1);
     return states.length - 1;
   };
-  // Step memo: (state id, op) -> next state id, or -1 when illegal.
+  // Step memo: (state id, op) -> next state id, -1 when illegal. Dense rows (one Int32Array per state,
+  // holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`, then a Map beyond.
+  const rows: Array<Int32Array | undefined> = [];
+  let denseCells = 0;
   const memo = new Map<number, number>();
   const stepId = (sid: number, op: number): number => {
-    const key = sid * n + op;
-    const hit = memo.get(key);
-    if (hit !== undefined) return hit;
+    let row = rows[sid];
+    if (row === undefined && denseCells + n <= maxDenseMemoCells) {
+      row = new Int32Array(n);
+      rows[sid] = row;
+      denseCells += n;
+    }
+    if (row !== undefined) {
+      const hit = row[op]!;
+      if (hit !== 0) return hit - 2;
+    } else {
+      const hit = memo.get(sid * n + op);
+      if (hit !== undefined) return hit;
+    }
     const o = ops[op]!;
     const s2 = model.step(states[sid]!, o.input, o.output);
     const id = s2 === undefined ? -1 : intern(s2);
-    memo.set(key, id);
+    if (row !== undefined) row[op] = id + 2;
+    else memo.set(sid * n + op, id);
     return id;
   };
+  const isRequired = new Uint8Array(n);
+  for (let i = 0; i < n; i++) isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
 
   const words = (n + 31) >>> 5;
   const bits = new Uint32Array(words);
@@ -168,7 +186,7 @@ export function checkPartition<S, I, O>(
           stackState[depth] = stateId;
           depth++;
           stateId = nextState;
-          if (ops[op]!.output !== undefined) placedRequired++;
+          placedRequired += isRequired[op]!;
           lift(entry);
           entry = next[head]!;
           continue;
@@ -192,7 +210,7 @@ export function checkPartition<S, I, O>(
       stateId = stackState[depth]!;
       bits[op >>> 5]! &= ~(1 << (op & 31));
       bitsHash ^= z[op]!;
-      if (ops[op]!.output !== undefined) placedRequired--;
+      placedRequired -= isRequired[op]!;
       unlift(c);
       entry = next[c]!;
     }
@@ -240,6 +258,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   let unknownReason: string | undefined;
   let budget = Math.min(maxCacheEntries, firstRoundCacheEntries);
   while (pending.length > 0 && failure === undefined) {
+    if (pending.length === 1) budget = maxCacheEntries; // nothing to interleave with
     const retry: Pending[] = [];
     for (const p of pending) {
       const t0 = performance.now();

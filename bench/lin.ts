@@ -1,0 +1,64 @@
+/**
+ * `npm run bench:lin`: checks every reference history of ../shared/testdata/porcupine with its
+ * EXPECTED.tsv model and prints per-file and total times (parsing excluded from the check time,
+ * as in Porcupine's Go benchmarks) and whether each verdict matched. Exit 1 if any verdict differs.
+ * Options: `--repeat N` (best of N per file, default 3), `--only SUBSTRING`.
+ */
+import { readFileSync } from 'node:fs';
+import { checkOperations } from '../checkers/linearizability/engine.ts';
+import { linModels } from '../checkers/linearizability/models/index.ts';
+import { toLinOps } from '../checkers/linearizability/models/common.ts';
+import { historyFormats } from '../checkers/linearizability/check.ts';
+import { pairEvents } from '../checkers/linearizability/parse/ops.ts';
+import type { Model } from '../checkers/linearizability/types.ts';
+
+const dir = new URL('../../shared/testdata/porcupine/', import.meta.url);
+const argv = process.argv.slice(2);
+const repeatArg = argv.indexOf('--repeat');
+const repeat = repeatArg >= 0 ? Math.max(1, Number(argv[repeatArg + 1]) || 1) : 3;
+const onlyArg = argv.indexOf('--only');
+const only = onlyArg >= 0 ? (argv[onlyArg + 1] ?? '') : '';
+
+const rows = readFileSync(new URL('EXPECTED.tsv', dir), 'utf8')
+  .trim()
+  .split('\n')
+  .slice(1)
+  .map((l) => l.split('\t') as [string, string, string])
+  .filter(([f]) => f.includes(only));
+
+const groups = new Map<string, number[]>();
+let mismatches = 0;
+for (const [file, modelName, expected] of rows) {
+  const text = readFileSync(new URL(file, dir), 'utf8');
+  const etcd = modelName === 'etcd_cas_register';
+  const spec = etcd ? linModels['cas-register']({}) : linModels.kv({ partitioned: modelName === 'kv_partitioned' });
+  const events = historyFormats[etcd ? 'jepsen-log' : 'edn'](text);
+  const ops = toLinOps(spec as never, pairEvents(events));
+  let best = Infinity;
+  let verdict: string = '';
+  for (let r = 0; r < repeat; r++) {
+    const t0 = performance.now();
+    const res = checkOperations(spec.model as Model<unknown, unknown, unknown>, ops, { timeLimitMs: 120_000 });
+    best = Math.min(best, performance.now() - t0);
+    verdict = res.valid === true ? 'ok' : res.valid === false ? 'illegal' : 'unknown';
+  }
+  const match = verdict === expected;
+  if (!match) mismatches++;
+  const group = etcd ? 'etcd (cas-register)' : `kv ${modelName === 'kv_partitioned' ? 'partitioned' : 'unpartitioned'}`;
+  const list = groups.get(group) ?? [];
+  list.push(best);
+  groups.set(group, list);
+  process.stdout.write(`${file.padEnd(22)} ${modelName.padEnd(18)} ${verdict.padEnd(8)} ${match ? '' : `MISMATCH (expected ${expected}) `}${best.toFixed(2).padStart(9)} ms\n`);
+}
+process.stdout.write('\n');
+let total = 0;
+for (const [group, times] of groups) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const sum = times.reduce((a, b) => a + b, 0);
+  total += sum;
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  process.stdout.write(`${group.padEnd(24)} ${String(times.length).padStart(4)} histories  total ${sum.toFixed(1).padStart(9)} ms  median ${median.toFixed(2)} ms  max ${(sorted.at(-1) ?? 0).toFixed(1)} ms\n`);
+}
+process.stdout.write(`all                      ${String(rows.length).padStart(4)} histories  total ${total.toFixed(1).padStart(9)} ms  (best of ${repeat}; Porcupine: etcd 559 ms total, median 0.12 ms)\n`);
+process.stdout.write(mismatches === 0 ? 'all verdicts match EXPECTED.tsv\n' : `${mismatches} verdicts differ from EXPECTED.tsv\n`);
+process.exitCode = mismatches === 0 ? 0 : 1;
