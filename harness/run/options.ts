@@ -7,14 +7,17 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { faults } from '../../nemesis/index.ts';
+import type { FaultName } from '../../nemesis/index.ts';
 
 export const backends = ['local', 'docker'] as const;
 export const workloadNames = ['queue'] as const;
 export const acksValues = ['0', '1', 'all'] as const;
-export const nemesisFaults = ['kill', 'pause', 'partition'] as const;
+/** every fault the nemesis registry knows (kill, kill-leader, pause, partition-halves, ...) */
+export const nemesisFaults = Object.keys(faults) as FaultName[];
 
 export type Acks = (typeof acksValues)[number];
-export type NemesisFault = (typeof nemesisFaults)[number];
+export type NemesisFault = FaultName;
 
 export interface RunOptions {
   backend: (typeof backends)[number];
@@ -145,7 +148,7 @@ export function parseNemesis(s: string, flag = 'nemesis'): NemesisFault[] {
   const out: NemesisFault[] = [];
   for (const p of parts) {
     if (p === 'none') throw new UsageError(`--${flag}: 'none' cannot be combined with faults`);
-    if (!(nemesisFaults as readonly string[]).includes(p)) {
+    if (!Object.hasOwn(faults, p)) {
       throw new UsageError(`--${flag} '${p}' is not a known fault; allowed: none, ${nemesisFaults.join(', ')}`);
     }
     if (!out.includes(p as NemesisFault)) out.push(p as NemesisFault);

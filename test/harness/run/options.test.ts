@@ -35,7 +35,7 @@ describe('run flags', () => {
     expect(usageMessage(['--backend', 'k8s'])).toMatch(/allowed: local, docker/);
     expect(usageMessage(['--nodes', '3', '--replication-factor', '4'])).toMatch(/exceeds --nodes 3; allowed: 1 to 3/);
     expect(usageMessage(['--min-insync', '4'])).toMatch(/exceeds --replication-factor 3/);
-    expect(usageMessage(['--nemesis', 'kill,flood'])).toMatch(/'flood' is not a known fault; allowed: none, kill, pause, partition/);
+    expect(usageMessage(['--nemesis', 'kill,flood'])).toMatch(/'flood' is not a known fault; allowed: none, kill, kill-leader, .*pause, .*partition-halves/);
     expect(usageMessage(['--nemesis', 'none,kill'])).toMatch(/cannot be combined/);
     expect(usageMessage(['--idempotence', '--acks', '1'])).toMatch(/--idempotence needs --acks all/);
     expect(usageMessage(['--nodes', 'three'])).toMatch(/--nodes must be an integer from 1 to 9, got 'three'/);
