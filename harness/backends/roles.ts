@@ -1,0 +1,85 @@
+/**
+ * `fetchRoles(bootstrap, topics?)`: who is controller and who leads each partition, as the cluster's own
+ * Metadata answers say (kafkajs admin: `describeCluster()` -> controller, `fetchTopicMetadata()` ->
+ * leader, replicas and ISR per partition).
+ *
+ * Spec: never hangs. Connection and request timeouts are short, kafkajs retries are off, and the whole
+ * call is raced against `timeoutMs` (default 4000); on timeout or error it rejects with a RolesError and
+ * disconnects in the background (itself bounded). Keys are "<topic>-<partition>" as in history.jsonl.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import type { Roles } from '../backend.ts';
+
+export class RolesError extends Error {
+  readonly code = 'FAULTLINE_ROLES';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RolesError';
+  }
+}
+
+export interface FetchRolesOptions {
+  timeoutMs?: number;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+interface PartitionMetadataLike {
+  partitionId: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
+/** Pure: the Roles record from metadata answers. */
+export function rolesFromMetadata(
+  controller: number | null | undefined,
+  topics: Array<{ name: string; partitions: PartitionMetadataLike[] }>,
+): Roles {
+  const roles: Roles = { controller: typeof controller === 'number' && controller >= 0 ? controller : null, leaders: {}, replicas: {} };
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      const key = `${t.name}-${p.partitionId}`;
+      roles.leaders[key] = typeof p.leader === 'number' ? p.leader : -1;
+      roles.replicas[key] = { replicas: [...(p.replicas ?? [])], isr: [...(p.isr ?? [])] };
+    }
+  }
+  return roles;
+}
+
+function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RolesError(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function fetchRoles(bootstrap: string[], topics?: string[], opts: FetchRolesOptions = {}): Promise<Roles> {
+  if (bootstrap.length === 0) throw new RolesError('fetchRoles needs at least one bootstrap address');
+  const timeoutMs = opts.timeoutMs ?? 4_000;
+  const kafka = new Kafka({
+    clientId: 'faultline-roles',
+    brokers: bootstrap,
+    connectionTimeout: opts.connectionTimeoutMs ?? 1_000,
+    requestTimeout: opts.requestTimeoutMs ?? 2_000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  const work = (async () => {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    const meta = topics === undefined || topics.length > 0 ? await admin.fetchTopicMetadata(topics === undefined ? undefined : { topics }) : { topics: [] };
+    return rolesFromMetadata(cluster.controller, meta.topics);
+  })();
+  work.catch(() => {}); // a late rejection after the timeout is not unhandled
+  try {
+    return await withTimeout(work, timeoutMs, `fetching roles from ${bootstrap.join(',')}`);
+  } catch (err) {
+    if (err instanceof RolesError) throw err;
+    throw new RolesError(`fetching roles from ${bootstrap.join(',')}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    void withTimeout(admin.disconnect(), 2_000, 'disconnect').catch(() => {});
+  }
+}

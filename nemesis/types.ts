@@ -1,0 +1,67 @@
+/**
+ * Nemesis vocabulary shared by the fault packages, the schedule and the tests.
+ *
+ * A nemesis op is what goes into history.jsonl (process "nemesis", type "info"): `f` names the action,
+ * `value` the nodes acted on, the role they were chosen by and, for partitions, the shape and grudge.
+ * A fault is a pair: a start op and the end op that undoes it (kill/restart, pause/resume,
+ * partition/heal). A package (style.md item 3) is `{ nemesis, generator, finalGenerator }`:
+ * - `generator(ctx)` decides the next fault (pure given the rng, the nodes and the roles), or null
+ *   when it cannot act now (e.g. too few nodes for the shape);
+ * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
+ * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
+ */
+import type { Backend, Grudge, NodeInfo, Partitioner, Roles } from '../harness/backend.ts';
+import type { Rng } from '../harness/rng.ts';
+
+export const roles = ['leader', 'controller', 'follower', 'random'] as const;
+export type Role = (typeof roles)[number];
+
+export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge'] as const;
+export type Shape = (typeof shapes)[number];
+
+export type NemesisF = 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'heal';
+
+export interface NemesisValue {
+  nodes: string[];
+  role?: Role;
+  shape?: Shape;
+  grudge?: Grudge;
+  /** why the requested role or shape was not used as asked (e.g. roles unknown -> random node) */
+  note?: string;
+  /** set on the recorded op when the backend action failed */
+  error?: string;
+}
+
+export interface NemesisOp {
+  f: NemesisF;
+  value: NemesisValue;
+}
+
+export interface PlannedFault {
+  start: NemesisOp;
+  end: NemesisOp;
+}
+
+export interface PlanContext {
+  rng: Rng;
+  nodes: readonly NodeInfo[];
+  /** null when the cluster's roles could not be learned right now */
+  roles: Roles | null;
+  topic: string;
+  /** nodes already under some fault (killed, paused): targets avoid them */
+  busy: ReadonlySet<string>;
+}
+
+export interface NemesisEnv {
+  backend: Backend;
+  partitioner: Partitioner | null;
+}
+
+export interface FaultPackage {
+  generator(ctx: PlanContext): PlannedFault | null;
+  nemesis(op: NemesisOp, env: NemesisEnv): Promise<void>;
+  finalGenerator(active: readonly NemesisOp[]): NemesisOp[];
+  /** the `f` values this package's nemesis handles */
+  handles: readonly NemesisF[];
+  needsPartitioner: boolean;
+}

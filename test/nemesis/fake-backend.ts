@@ -1,0 +1,75 @@
+// An in-memory Backend (+ Partitioner when asked) that tracks which nodes are killed or paused and the
+// grudge in force, and can be told to fail chosen actions: the nemesis tests drive it.
+import type { Backend, ClusterSpec, Grudge, NodeInfo, Partitioner } from '../../harness/backend.ts';
+
+export type FakeCall = { f: string; node?: string; grudge?: Grudge };
+
+export function fakeNodes(n: number): NodeInfo[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `n${i + 1}`,
+    id: i + 1,
+    kafkaAddress: `127.0.0.1:${19092 + i}`,
+    controllerAddress: `127.0.0.1:${19192 + i}`,
+    dataDir: `/nonexistent/n${i + 1}`,
+    logFile: `/nonexistent/n${i + 1}.log`,
+  }));
+}
+
+export class FakeBackend implements Backend {
+  readonly name = 'local' as const;
+  readonly killed = new Set<string>();
+  readonly paused = new Set<string>();
+  readonly calls: FakeCall[] = [];
+  /** actions that throw while in this set, e.g. 'restart' */
+  readonly failing = new Set<string>();
+  readonly limitations: string[] = ['network partitions need root (fake)'];
+  constructor(private readonly infos: NodeInfo[]) {}
+  async start(_spec: ClusterSpec): Promise<NodeInfo[]> {
+    return this.nodes();
+  }
+  async stop(): Promise<void> {}
+  nodes(): NodeInfo[] {
+    return this.infos.map((n) => ({ ...n }));
+  }
+  private act(f: string, node: string): void {
+    if (!this.infos.some((n) => n.name === node)) throw new Error(`unknown node ${node}`);
+    this.calls.push({ f, node });
+    if (this.failing.has(f)) throw new Error(`${f} failed (fake)`);
+  }
+  async kill(node: string): Promise<void> {
+    this.act('kill', node);
+    this.killed.add(node);
+    this.paused.delete(node);
+  }
+  async restart(node: string): Promise<void> {
+    this.act('restart', node);
+    this.killed.delete(node);
+    this.paused.delete(node);
+  }
+  async pause(node: string): Promise<void> {
+    this.act('pause', node);
+    if (this.killed.has(node)) throw new Error(`cannot pause ${node}: not running`);
+    this.paused.add(node);
+  }
+  async resume(node: string): Promise<void> {
+    this.act('resume', node);
+    this.paused.delete(node);
+  }
+  async logs(): Promise<string> {
+    return '';
+  }
+}
+
+export class FakePartitionBackend extends FakeBackend implements Partitioner {
+  grudge: Grudge = {};
+  async partition(grudge: Grudge): Promise<void> {
+    this.calls.push({ f: 'partition', grudge });
+    if (this.failing.has('partition')) throw new Error('partition failed (fake)');
+    this.grudge = structuredClone(grudge);
+  }
+  async heal(): Promise<void> {
+    this.calls.push({ f: 'heal' });
+    if (this.failing.has('heal')) throw new Error('heal failed (fake)');
+    this.grudge = {};
+  }
+}
