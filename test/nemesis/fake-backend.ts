@@ -23,7 +23,10 @@ export class FakeBackend implements Backend {
   /** actions that throw while in this set, e.g. 'restart' */
   readonly failing = new Set<string>();
   readonly limitations: string[] = ['network partitions need root (fake)'];
-  constructor(private readonly infos: NodeInfo[]) {}
+  private readonly infos: NodeInfo[];
+  constructor(infos: NodeInfo[]) {
+    this.infos = infos;
+  }
   async start(_spec: ClusterSpec): Promise<NodeInfo[]> {
     return this.nodes();
   }
