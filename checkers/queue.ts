@@ -276,8 +276,7 @@ function check(history: History, opts: QueueOptions): QueueResult {
         const cv = op.value as { offset?: unknown } | null;
         const off = cv !== null && typeof cv === 'object' ? cv.offset : undefined;
         if (isOffset(off)) {
-          rec.offset = off;
-          place(rec.key, off, iv.value);
+          rec.offset = off; // placed in the version order after all reads (below)
           let perKey = sendHigh.get(op.process);
           if (perKey === undefined) {
             perKey = new Map();
@@ -310,12 +309,15 @@ function check(history: History, opts: QueueOptions): QueueResult {
         bad(op, 'ok poll without a key -> pairs object');
         continue;
       }
-      for (const [name, pairs] of Object.entries(pv as Record<string, unknown>)) {
+      const reads = pv as Record<string, unknown>;
+      for (const name in reads) {
+        const pairs = reads[name];
         if (!Array.isArray(pairs)) {
           bad(op, `poll value for ${name} is not a list`);
           continue;
         }
         const k = keyId(name);
+        const vk = versions[k];
         for (const pair of pairs as unknown[]) {
           if (!Array.isArray(pair) || !isOffset(pair[0]) || !isValue(pair[1])) {
             bad(op, `poll pair for ${name} is not [offset, value]`);
@@ -324,6 +326,8 @@ function check(history: History, opts: QueueOptions): QueueResult {
           const off = pair[0];
           const value = pair[1];
           stats.readsTotal++;
+          // Only reads place values so far: the same value at the same offset again is a re-read.
+          if (vk !== undefined && vk.get(off) === value) continue;
           place(k, off, value);
           read.add(value);
           const m = maxRead[k];
@@ -339,6 +343,9 @@ function check(history: History, opts: QueueOptions): QueueResult {
   stats.keys = keyNames.length;
   stats.valuesRead = read.size;
 
+  // Acknowledged offsets join the version order now, after the reads (so pass 1 could tell re-reads).
+  for (const [value, rec] of sends) if (rec.status === SEND_OK && rec.offset >= 0) place(rec.key, rec.offset, value);
+
   // Sorted known offsets per key, for poll-skip.
   const known: Float64Array[] = keyNames.map((_, k) => {
     const vk = versions[k];
@@ -346,11 +353,9 @@ function check(history: History, opts: QueueOptions): QueueResult {
     return arr.sort();
   });
 
-  // Pass 2: consumer order (poll-skip, nonmonotonic-poll) and aborted reads.
+  // Pass 2: consumer order (poll-skip, nonmonotonic-poll).
   const pollSkip = new Bounded(maxExamples);
   const nonmonoPoll = new Bounded(maxExamples);
-  const aborted = new Bounded(maxExamples);
-  const abortedSeen = new Set<number>();
   const positions = new Map<Process, Map<number, number>>();
   for (const op of history) {
     if (op === null || typeof op !== 'object' || op.type !== 'ok') continue;
@@ -364,32 +369,55 @@ function check(history: History, opts: QueueOptions): QueueResult {
       pos = new Map();
       positions.set(op.process, pos);
     }
-    for (const [name, pairs] of Object.entries(op.value as Record<string, unknown>)) {
+    const reads = op.value as Record<string, unknown>;
+    for (const name in reads) {
+      const pairs = reads[name];
       if (!Array.isArray(pairs)) continue;
       const k = keyIds.get(name);
       if (k === undefined) continue;
       const offsets = known[k]!;
+      let a = pos.get(k);
       for (const pair of pairs as unknown[]) {
         if (!Array.isArray(pair) || !isOffset(pair[0]) || !isValue(pair[1])) continue;
         const b = pair[0];
-        const value = pair[1];
-        const a = pos.get(k);
         if (a !== undefined) {
-          if (b <= a) {
-            nonmonoPoll.add(() => ({ process: op.process, key: name, fromOffset: a, toOffset: b, index: op.index }));
-          } else if (b > a + 1) {
-            const between = upperBound(offsets, b - 1) - upperBound(offsets, a);
-            if (between > 0) pollSkip.add(() => ({ process: op.process, key: name, fromOffset: a, toOffset: b, skipped: between, index: op.index }));
+          const from = a;
+          if (b <= from) {
+            nonmonoPoll.add(() => ({ process: op.process, key: name, fromOffset: from, toOffset: b, index: op.index }));
+          } else if (b > from + 1) {
+            const between = upperBound(offsets, b - 1) - upperBound(offsets, from);
+            if (between > 0) pollSkip.add(() => ({ process: op.process, key: name, fromOffset: from, toOffset: b, skipped: between, index: op.index }));
           }
         }
-        pos.set(k, b);
-        const s = sends.get(value);
-        if (s !== undefined && s.status === SEND_FAIL && !abortedSeen.has(value)) {
-          abortedSeen.add(value);
-          aborted.add(() => ({ key: name, value, offset: b, sendIndex: s.index, pollIndex: op.index }));
+        a = b;
+      }
+      if (a !== undefined) pos.set(k, a);
+    }
+  }
+
+  // Aborted reads: failed sends whose value was read; examples name the first poll that read it.
+  const aborted = new Bounded(maxExamples);
+  const abortedAt = new Map<number, SendRec>();
+  for (const [value, s] of sends) if (s.status === SEND_FAIL && read.has(value)) abortedAt.set(value, s);
+  if (abortedAt.size > 0) {
+    const wanted = new Set([...abortedAt.keys()].slice(0, maxExamples));
+    const examples = new Map<number, unknown>();
+    for (const op of history) {
+      if (wanted.size === 0) break;
+      if (op === null || typeof op !== 'object' || op.type !== 'ok' || op.f !== 'poll' || op.value === null || typeof op.value !== 'object') continue;
+      const reads = op.value as Record<string, unknown>;
+      for (const name in reads) {
+        const pairs = reads[name];
+        if (!Array.isArray(pairs)) continue;
+        for (const pair of pairs as unknown[]) {
+          if (!Array.isArray(pair) || typeof pair[1] !== 'number' || !wanted.has(pair[1])) continue;
+          const value = pair[1];
+          wanted.delete(value);
+          examples.set(value, { key: name, value, offset: pair[0], sendIndex: abortedAt.get(value)!.index, pollIndex: op.index });
         }
       }
     }
+    for (const value of abortedAt.keys()) aborted.add(() => examples.get(value));
   }
 
   // Acknowledged values never read: lost-write or unseen. Indeterminate values read: recovered.
