@@ -7,8 +7,10 @@
  *  - Segments are ordered by base offset and contiguous: each base equals the previous segment's
  *    nextOffset; logStartOffset is the first segment's base, logEndOffset the last one's nextOffset.
  *    Batches never span segments; the log always ends on a batch boundary.
- *  - The epoch cache has no entry with startOffset >= logEndOffset, and its latest epoch is at
- *    least every batch's partitionLeaderEpoch.
+ *  - The epoch cache has no entry with startOffset > logEndOffset, and its latest epoch is at
+ *    least every batch's partitionLeaderEpoch. (An owner may assign a new leader epoch at
+ *    logEndOffset before appending, as Kafka's makeLeader does; recovery and truncation drop
+ *    entries at or beyond the new end, as Kafka's LogLoader and truncateTo do.)
  *  - producerState equals replaying update() over every batch with producerId >= 0 (not control)
  *    in offset order, on any replica holding the same batches.
  *
