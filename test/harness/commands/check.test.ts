@@ -1,0 +1,63 @@
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { recheck } from '../../../harness/commands/check.ts';
+import { CliError } from '../../../harness/errors.ts';
+
+function runDir(lines: object[], test: object, results?: object): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fl-check-'));
+  writeFileSync(join(dir, 'test.json'), JSON.stringify(test));
+  writeFileSync(join(dir, 'history.jsonl'), lines.map((l, i) => JSON.stringify({ index: i, timeNs: i * 1000, ...l }) + '\n').join(''));
+  if (results !== undefined) writeFileSync(join(dir, 'results.json'), JSON.stringify(results));
+  return dir;
+}
+
+const ok = [
+  { process: 0, type: 'invoke', f: 'send', value: { key: 't-0', value: 1 } },
+  { process: 0, type: 'ok', f: 'send', value: { key: 't-0', value: 1, offset: 0 } },
+  { process: 0, type: 'invoke', f: 'send', value: { key: 't-0', value: 2 } },
+  { process: 0, type: 'ok', f: 'send', value: { key: 't-0', value: 2, offset: 1 } },
+  { process: 9, type: 'ok', f: 'assign', value: { keys: ['t-0'] } },
+  { process: 9, type: 'invoke', f: 'poll', value: null },
+  { process: 9, type: 'ok', f: 'poll', value: { 't-0': [[0, 1], [1, 2]] } },
+];
+const test = { workload: 'queue', acks: 'all', idempotence: false, nodes: 3, seed: 3, name: 'queue-acksall-kill' };
+const done = { phases: { load: 'done', recover: 'done', drain: 'done' }, interrupted: false };
+
+describe('faultline check', () => {
+  it('re-checks a stored history with the same verdict and rewrites results.json and report.html', () => {
+    const dir = runDir(ok, test, { valid: true, ...done });
+    const r = recheck(dir);
+    expect(r.results.valid).toBe(true);
+    expect(r.exitCode).toBe(0);
+    const stored = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<string, unknown>;
+    expect(stored['valid']).toBe(true);
+    expect(stored['test']).toEqual(test);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('valid');
+  });
+
+  it('finds loss (exit 1) and drops a torn last line', () => {
+    const lossy = ok.map((l) => (l.f === 'poll' && l.type === 'ok' ? { ...l, value: { 't-0': [[1, 2]] } } : l));
+    const dir = runDir(lossy, test, done);
+    appendFileSync(join(dir, 'history.jsonl'), '{"index":7,"timeNs":');
+    const r = recheck(dir);
+    expect(r.results.valid).toBe(false);
+    expect(r.results.anomalies['lost-write'].count).toBe(1);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('keeps an interrupted run at unknown when only unseen values are missing (exit 2)', () => {
+    const dir = runDir(ok.slice(0, 4), test, { phases: { load: 'interrupted', recover: 'not started', drain: 'not started' }, interrupted: true });
+    const r = recheck(dir);
+    expect(r.results.checkerValid).toBe(false);
+    expect(r.results.valid).toBe('unknown');
+    expect(r.exitCode).toBe(2);
+  });
+
+  it('refuses a directory that is not a run, naming the missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fl-check-'));
+    expect(() => recheck(dir)).toThrow(CliError);
+    expect(() => recheck(dir)).toThrow(/test.json is missing/);
+  });
+});
