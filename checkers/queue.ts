@@ -1,8 +1,10 @@
 /**
  * The queue checker (design.md "history.jsonl" and "results.json"; Jepsen's `tests/kafka.clj` is the
- * anchor). `checkQueue(history, opts)` is pure, linear-ish in the history's size (Maps keyed by key,
- * offset and value; one binary search per consumer read) and never throws: a malformed history gives
- * `valid: 'unknown'` with the error, never an exception.
+ * anchor). `checkQueue(history, opts)` is pure and never throws (an exception inside becomes
+ * `valid: 'unknown'` with `error`; malformed ops are skipped, counted and described in `malformed`).
+ * Cost: two passes over the history plus one over the sends, with Maps keyed by key, offset and value;
+ * a re-read costs one Map lookup; a binary search over a key's known offsets only when a consumer's
+ * reads jump by more than one; a third pass over the polls only to name examples of aborted reads.
  *
  * Inputs it looks at: client `send` (invoke + completion), `poll` (`ok` completions only) and `assign`
  * ops; everything else (nemesis ops, unknown `f`s) is ignored. Keys are topic-partitions; values are
