@@ -72,6 +72,7 @@ export interface RecoveryInfo {
   bytesTruncated: number;
   segmentsDeleted: number;
   indexesRebuilt: number;
+  /** True when the checkpoint was corrupt, or lacked epochs that the batches carry (entries were re-added). */
   epochCacheRebuilt: boolean;
   /** Why recovery cut the log, or null when every byte was good. */
   badReason: string | null;
@@ -441,6 +442,7 @@ export class PartitionLog {
     const h = b.header;
     if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochCache.latestEpoch) {
       this.epochCache.assign(h.partitionLeaderEpoch, h.baseOffset);
+      this.recovery.epochCacheRebuilt = true;
     }
     this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
   }

@@ -204,8 +204,12 @@ describe('PartitionLog recovery', () => {
     expect(fs.readFileSync(cp, 'utf8')).toBe('0\n1\n1 0\n');
     log.appendAsLeader(simpleBatch(1), 4);
     log.close();
+    log = PartitionLog.open(dir, cfg);
+    expect(log.recovery.epochCacheRebuilt).toBe(false);
+    log.close();
     fs.rmSync(cp);
     log = PartitionLog.open(dir, cfg);
+    expect(log.recovery.epochCacheRebuilt).toBe(true);
     expect(log.epochCache.entries).toEqual([
       { epoch: 1, startOffset: 0 },
       { epoch: 4, startOffset: 15 },
