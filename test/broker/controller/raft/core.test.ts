@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RaftConfigError, RaftCore } from '../../../../broker/controller/raft/core.ts';
-import type { PersistedState, RaftConfig } from '../../../../broker/controller/raft/core.ts';
+import type { PersistedState, RaftConfig, Ready } from '../../../../broker/controller/raft/core.ts';
 import { parseMessage } from '../../../../broker/controller/raft/messages.ts';
-import type { Entry } from '../../../../broker/controller/raft/messages.ts';
+import type { Entry, Message } from '../../../../broker/controller/raft/messages.ts';
 
 const base = { electionTimeoutMinMs: 100, electionTimeoutMaxMs: 200, heartbeatIntervalMs: 20, maxEntriesPerAppend: 4 };
 const cfg = (id: number, voters: number[] = [1, 2, 3]): RaftConfig => ({ ...base, id, voters });
@@ -30,12 +30,18 @@ describe('RaftCore', () => {
   });
 
   it('a granted vote is in the Ready to persist, and a core rebuilt from it will not vote again in that term', () => {
-    const c = new RaftCore(cfg(3), empty, half, 0);
-    const r = c.step(1, { type: 'vote-req', term: 5, lastLogIndex: 0, lastLogTerm: 0, pre: false }, 1000);
+    const log: Entry[] = [{ term: 1, index: 1, payload: 'a' }];
+    const c = new RaftCore(cfg(3), { term: 1, votedFor: null, entries: log }, half, 0);
+    // A refused request for term 5 moves this node to term 5 (persisted, no vote yet)...
+    const refused = c.step(2, { type: 'vote-req', term: 5, lastLogIndex: 0, lastLogTerm: 0, pre: false }, 1000);
+    expect(refused.persist).toEqual({ term: 5, votedFor: null });
+    expect(refused.messages[0]!.message).toMatchObject({ granted: false });
+    // ...then a vote in that same term must be persisted by itself.
+    const r = c.step(1, { type: 'vote-req', term: 5, lastLogIndex: 1, lastLogTerm: 1, pre: false }, 1000);
     expect(r.persist).toEqual({ term: 5, votedFor: 1 });
     expect(r.messages).toEqual([{ to: 1, message: { type: 'vote-resp', term: 5, granted: true, pre: false } }]);
-    const again = new RaftCore(cfg(3), { ...r.persist!, entries: [] }, half, 2000);
-    const r2 = again.step(2, { type: 'vote-req', term: 5, lastLogIndex: 0, lastLogTerm: 0, pre: false }, 2001);
+    const again = new RaftCore(cfg(3), { ...r.persist!, entries: log }, half, 2000);
+    const r2 = again.step(2, { type: 'vote-req', term: 5, lastLogIndex: 1, lastLogTerm: 1, pre: false }, 2001);
     expect(r2.messages[0]!.message).toMatchObject({ type: 'vote-resp', granted: false });
   });
 
@@ -84,4 +90,74 @@ describe('RaftCore', () => {
     expect(parseMessage({ type: 'nope', term: 1 })).toBeNull();
     expect(parseMessage(null)).toBeNull();
   });
+
+  it('Raft figure 8: a leader does not commit an earlier-term entry by counting replicas, so a later leader may replace it', () => {
+    // S1..S5 at term 3. S1 and S2 hold 2@2, S5 holds a different 2@3, S3 and S4 only 1@1.
+    const e1: Entry = { term: 1, index: 1, payload: 'e1' };
+    const logs: Record<number, Entry[]> = {
+      1: [e1, { term: 2, index: 2, payload: 'old' }],
+      2: [e1, { term: 2, index: 2, payload: 'old' }],
+      3: [e1],
+      4: [e1],
+      5: [e1, { term: 3, index: 2, payload: 'other' }],
+    };
+    const ids = [1, 2, 3, 4, 5];
+    const cores = new Map(
+      ids.map((id) => [id, new RaftCore({ ...base, id, voters: ids, maxEntriesPerAppend: 1 }, { term: 3, votedFor: null, entries: logs[id]! }, half, 0)]),
+    );
+    const committed = new Map<number, string>();
+    let outbox: Array<{ from: number; to: number; message: Message }> = [];
+    const handle = (from: number, r: Ready) => {
+      for (const m of r.messages) outbox.push({ from, ...m });
+      for (const e of r.committed) {
+        const seen = committed.get(e.index);
+        const mine = `${e.term}:${e.payload}`;
+        if (seen !== undefined) expect(mine, `index ${e.index} committed twice differently`).toBe(seen);
+        committed.set(e.index, mine);
+      }
+    };
+    let now = 1000;
+    // Deliver messages among `group` (others are dropped) until quiet; bounded.
+    type Out = { from: number; to: number; message: Message };
+    const exchange = (group: number[], drop: (m: Out) => boolean = () => false) => {
+      for (let i = 0; i < 200 && outbox.length > 0; i++) {
+        const batch = outbox;
+        outbox = [];
+        for (const m of batch) {
+          if (group.includes(m.from) && group.includes(m.to) && !drop(m)) handle(m.to, cores.get(m.to)!.step(m.from, m.message, now));
+        }
+      }
+      outbox = [];
+    };
+    // S3 never receives S1's no-op 3@4.
+    const noopToS3 = (m: Out) => m.to === 3 && m.message.type === 'append-req' && m.message.entries.some((e) => e.index === 3);
+    // S1 campaigns with S2 and S3 reachable: elected for term 4, appends its no-op 3@4.
+    // S1 brings S3 up to index 2 (one entry per append) but is cut off before S3 gets the no-op:
+    // 2@2 is then on a majority (S1, S2, S3) and acknowledged, yet must not count as committed.
+    handle(1, cores.get(1)!.tick(now));
+    exchange([1, 2, 3], noopToS3);
+    const leader = cores.get(1)!;
+    expect(leader.role).toBe('leader');
+    expect(leader.term).toBe(4);
+    now += 60;
+    handle(1, leader.tick(now));
+    exchange([1, 2, 3], noopToS3);
+    expect(cores.get(3)!.lastIndex).toBe(2);
+    expect(cores.get(3)!.entryAt(2)?.payload).toBe('old');
+    expect(leader.commitIndex).toBe(0);
+    // S1 is gone. Long after every lease expired, S5 (last entry 2@3) wins with S3 and S4.
+    cores.delete(1);
+    now += 10_000;
+    for (let round = 0; round < 5 && cores.get(5)!.role !== 'leader'; round++) {
+      now += 1000;
+      handle(5, cores.get(5)!.tick(now));
+      exchange([3, 4, 5]);
+    }
+    expect(cores.get(5)!.role).toBe('leader');
+    now += 100;
+    handle(5, cores.get(5)!.tick(now));
+    exchange([3, 4, 5]);
+    expect(committed.get(2)).toBe('3:other');
+  });
 });
+
