@@ -5,11 +5,13 @@
  * Times are in ms since the run started (`timeNs / 1e6`). A client op's latency is its completion's
  * time minus its invoke's (pairing by process, as every process has at most one op in flight).
  *
- * Fault windows: nemesis `info` ops mark them. An op whose `f` is a fault (`kill`, `pause`,
- * `partition`, or `start-<x>`) opens a window; the matching recovery (`restart`/`start` for kill,
- * `resume` for pause, `heal` for partition, `stop-<x>` for `start-<x>`) closes the oldest open window of
- * that fault whose nodes overlap the recovery's nodes, or every open window of that fault when the
- * recovery names no nodes; `heal-all`/`recover` close every open window. A window never closed ends at
+ * Fault windows: nemesis `info` ops mark them (nemesis/index.ts records `{ nodes, ..., error? }`; an op
+ * with an `error` did not take effect, so it opens or closes nothing). An op whose `f` is a fault
+ * (`kill`, `pause`, `partition`, or `start-<x>`) opens a window; the matching recovery
+ * (`restart`/`start` for kill, `resume` for pause, `stop-<x>` for `start-<x>`) closes the oldest open
+ * window of that fault whose nodes overlap the recovery's nodes, or every open window of that fault
+ * when the recovery names no nodes; `heal` closes every open partition window (it lifts every grudge,
+ * whatever nodes it names); `heal-all`/`recover` close every open window. A window never closed ends at
  * the history's last op (`closed: false`). Quiet windows are the gaps between the union of the fault
  * windows, from the first op to the last. At most `maxWindows` windows of each kind are listed
  * (`windowsTruncated` says when more existed); aggregates cover them all.
@@ -118,6 +120,11 @@ function recoveredFaults(f: string): string[] {
   return out;
 }
 
+/** A nemesis op recorded with an `error`: the backend action failed, so nothing changed. */
+function failed(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && (value as { error?: unknown }).error !== undefined;
+}
+
 function nodesOf(value: unknown): string[] {
   if (value === null || typeof value !== 'object') return [];
   const n = (value as { nodes?: unknown }).nodes;
@@ -215,9 +222,9 @@ function check(history: History, opts: PerfOptions): PerfResult {
     firstMs ??= t;
     if (t > lastMs) lastMs = t;
     if (op.process === 'nemesis') {
-      if (op.type !== 'info') continue;
+      if (op.type !== 'info' || failed(op.value)) continue;
       const fault = faultOf(op.f);
-      const nodes = nodesOf(op.value);
+      const nodes = op.f === 'heal' ? [] : nodesOf(op.value);
       if (fault !== null) {
         open.push({ fault, nodes, startMs: t });
         continue;

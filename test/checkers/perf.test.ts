@@ -100,7 +100,7 @@ describe('availability', () => {
     expect(e.availability.maxUnavailableMs).toBe(0);
   });
 
-  it('pairs faults with their recoveries by kind and nodes; an unclosed fault ends at the last op', () => {
+  it('pairs faults with their recoveries by kind and nodes; heal lifts every partition; failed nemesis ops change nothing; an unclosed fault ends at the last op', () => {
     const w = checkPerf(timeline([
       [0, 0, 'invoke', 'send', { key: 'k', value: 1 }],
       [100, 'nemesis', 'info', 'pause', { nodes: ['n1'] }],
@@ -113,6 +113,12 @@ describe('availability', () => {
       [710, 'nemesis', 'info', 'start-clock-skew', { nodes: ['n3'] }],
       [720, 'nemesis', 'info', 'stop-clock-skew', { nodes: ['n3'] }],
       [730, 'nemesis', 'invoke', 'kill', { nodes: ['n3'] }],
+      [740, 'nemesis', 'info', 'kill', { nodes: ['n3'], error: 'no such process' }],
+      [750, 'nemesis', 'info', 'partition', { nodes: ['n1', 'n2'] }],
+      [760, 'nemesis', 'info', 'partition', { nodes: ['n3'] }],
+      [770, 'nemesis', 'info', 'heal', { nodes: ['n3'] }],
+      [780, 'nemesis', 'info', 'pause', { nodes: ['n2'] }],
+      [790, 'nemesis', 'info', 'resume', { nodes: ['n2'], error: 'SIGCONT failed' }],
       [1000, 0, 'ok', 'send', { key: 'k', value: 1, offset: 0 }],
     ])).availability;
     expect(w.faultWindows.map((x) => [x.fault, x.nodes.join(','), x.startMs, x.endMs, x.closed])).toEqual([
@@ -121,6 +127,9 @@ describe('availability', () => {
       ['kill', 'n1', 500, 1000, false],
       ['kill', 'n2', 600, 700, true],
       ['start-clock-skew', 'n3', 710, 720, true],
+      ['partition', 'n1,n2', 750, 770, true],
+      ['partition', 'n3', 760, 770, true],
+      ['pause', 'n2', 780, 1000, false],
     ]);
     expect(w.quietWindows.map((q) => [q.startMs, q.endMs])).toEqual([[0, 100], [400, 500]]);
     expect(w.faulted.attempted + w.quiet.attempted).toBe(w.overall.attempted);
