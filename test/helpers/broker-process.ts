@@ -1,0 +1,128 @@
+/**
+ * Starts real broker processes (`node bin/faultline.mjs broker ...`) for integration tests: free ports,
+ * temp data dirs, wait until the Kafka port serves, SIGKILL / SIGTERM / restart, and cleanup that
+ * never leaves a process behind (every spawned process is killed in `stopAll`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+}
+
+export interface BrokerProc {
+  id: number;
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+  logFile: string;
+  child: ChildProcess | null;
+}
+
+/** Test timeouts: short, so failovers happen within a test's patience (every one is a broker setting). */
+export const fastSettings: Record<string, string> = {
+  'broker.heartbeat.interval.ms': '100',
+  'broker.session.timeout.ms': '600',
+  'controller.quorum.election.timeout.ms': '250',
+  'controller.quorum.fetch.timeout.ms': '400',
+  'replica.lag.time.max.ms': '1500',
+  'replica.fetch.backoff.ms': '50',
+  'replica.fetch.wait.max.ms': '200',
+  'replica.socket.timeout.ms': '2000',
+};
+
+export class TestCluster {
+  readonly brokers: BrokerProc[] = [];
+  readonly dir: string;
+  private readonly settings: Record<string, string>;
+
+  private constructor(dir: string, settings: Record<string, string>) {
+    this.dir = dir;
+    this.settings = settings;
+  }
+
+  /** Allocates ports and dirs for `n` nodes and starts them all. */
+  static async start(n: number, settings: Record<string, string> = {}): Promise<TestCluster> {
+    const c = new TestCluster(mkdtempSync(join(tmpdir(), 'fl-cluster-')), settings);
+    for (let i = 1; i <= n; i++) {
+      c.brokers.push({ id: i, port: await freePort(), controllerPort: await freePort(), dataDir: join(c.dir, `n${i}`), logFile: join(c.dir, `n${i}.log`), child: null });
+    }
+    await Promise.all(c.brokers.map((b) => c.launch(b)));
+    return c;
+  }
+
+  get bootstrap(): string[] {
+    return this.brokers.filter((b) => b.child).map((b) => `127.0.0.1:${b.port}`);
+  }
+
+  broker(id: number): BrokerProc {
+    const b = this.brokers.find((x) => x.id === id);
+    if (!b) throw new Error(`no broker ${id}`);
+    return b;
+  }
+
+  private async launch(b: BrokerProc): Promise<void> {
+    const voters = this.brokers.map((x) => `${x.id}@127.0.0.1:${x.controllerPort}`).join(',');
+    const args = [BIN, 'broker', '--id', String(b.id), '--listen', `127.0.0.1:${b.port}`, '--data-dir', b.dataDir, '--controller-listen', `127.0.0.1:${b.controllerPort}`, '--voters', voters];
+    for (const [k, v] of Object.entries({ ...fastSettings, ...this.settings })) args.push('--set', `${k}=${v}`);
+    const out = createWriteStream(b.logFile, { flags: 'a' });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAULTLINE_PARENT_PID: String(process.pid) } });
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+    b.child = child;
+    child.once('exit', () => {
+      if (b.child === child) b.child = null;
+    });
+    await waitForPort(b.port, 30_000);
+  }
+
+  async restart(id: number): Promise<void> {
+    const b = this.broker(id);
+    if (b.child) throw new Error(`broker ${id} is running`);
+    await this.launch(b);
+  }
+
+  kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const b = this.broker(id);
+    const child = b.child;
+    if (!child) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.brokers.map((b) => this.kill(b.id, 'SIGKILL')));
+  }
+}
