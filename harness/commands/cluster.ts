@@ -1,0 +1,278 @@
+/**
+ * `faultline cluster up|down|status [--backend local] [--nodes N] [--dir DIR] [--json]`: a cluster to
+ * explore by hand.
+ *
+ * - `up` starts a detached supervisor process (`cluster __supervise`, not for direct use) that runs the
+ *   local backend and stays up; it writes `<DIR>/cluster.json` once every node accepts connections, and
+ *   `up` prints the bootstrap addresses. Brokers die with the supervisor (FAULTLINE_PARENT_PID).
+ * - `status` prints the nodes (address, pid, running/paused/down) and the roles the cluster reports.
+ * - `down` sends SIGTERM to the supervisor, which stops every node and removes namespaces, bridge and
+ *   rules; if it does not exit within a bound it is SIGKILLed and `cleanupLeftovers()` removes the rest.
+ * One cluster per DIR (default results/cluster). Every wait is bounded.
+ * `--broker-command JSON` (an argv array) replaces `node bin/faultline.mjs broker`, for tests and for
+ * other Kafka-compatible brokers that take the same flags.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import type { NodeInfo, Roles } from '../backend.ts';
+import { cleanupLeftovers } from '../backends/cleanup.ts';
+import { createLocalBackend } from '../backends/local.ts';
+import { fetchRoles } from '../backends/roles.ts';
+import { readState, statePath } from '../backends/state.ts';
+import { UsageError } from '../errors.ts';
+import { isAlive, processState, signalGroup, waitForExit } from '../proc/process.ts';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const usage = 'usage: faultline cluster up|down|status [--backend local] [--nodes N] [--dir DIR] [--json] [--broker-command JSON_ARGV]';
+const upTimeoutMs = 120_000;
+const downTimeoutMs = 30_000;
+
+export interface ClusterFile {
+  status: 'up' | 'failed';
+  supervisorPid: number;
+  runId: string;
+  mode: 'netns' | 'loopback';
+  partitions: boolean;
+  nodes: NodeInfo[];
+  bootstrap: string[];
+  startedAt: string;
+  error?: string;
+}
+
+interface ClusterArgs {
+  action: 'up' | 'down' | 'status' | '__supervise';
+  nodes: number;
+  dir: string;
+  json: boolean;
+  brokerCommand: string[] | undefined;
+}
+
+export function parseClusterArgs(argv: string[]): ClusterArgs {
+  const [action, ...rest] = argv;
+  if (action !== 'up' && action !== 'down' && action !== 'status' && action !== '__supervise') {
+    throw new UsageError(`${action === undefined ? 'missing action' : `unknown action '${action}'`}; allowed: up, down, status\n${usage}`);
+  }
+  const out: ClusterArgs = { action, nodes: 3, dir: resolve('results', 'cluster'), json: false, brokerCommand: undefined };
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i]!;
+    const value = (): string => {
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--json') out.json = true;
+    else if (flag === '--backend') {
+      const b = value();
+      if (b !== 'local') throw new UsageError(`--backend '${b}' is not available for cluster; allowed: local`);
+    } else if (flag === '--nodes') {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 99) throw new UsageError(`--nodes '${v}' must be an integer from 1 to 99`);
+      out.nodes = n;
+    } else if (flag === '--dir') out.dir = resolve(value());
+    else if (flag === '--broker-command') {
+      const v = value();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        parsed = null;
+      }
+      if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((x) => typeof x === 'string')) {
+        throw new UsageError(`--broker-command must be a JSON array of strings, e.g. '["node","my-broker.mjs"]'; got ${v}`);
+      }
+      out.brokerCommand = parsed as string[];
+    } else throw new UsageError(`unknown option '${flag}'\n${usage}`);
+  }
+  return out;
+}
+
+const clusterFile = (dir: string): string => join(dir, 'cluster.json');
+
+export function readClusterFile(dir: string): ClusterFile | null {
+  try {
+    return JSON.parse(readFileSync(clusterFile(dir), 'utf8')) as ClusterFile;
+  } catch {
+    return null;
+  }
+}
+
+/** Written through a rename, so `up` and `status` never read a torn file. */
+function writeClusterFile(dir: string, f: ClusterFile): void {
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${clusterFile(dir)}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(f, null, 2) + '\n');
+  renameSync(tmp, clusterFile(dir));
+}
+
+async function supervise(a: ClusterArgs): Promise<number> {
+  const backend = await createLocalBackend();
+  const runId = `cluster${process.pid}`;
+  let stopping = false;
+  const shutdown = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await backend.stop().catch(() => {});
+    const f = readClusterFile(a.dir);
+    if (f !== null && f.supervisorPid === process.pid) rmSync(clusterFile(a.dir), { force: true });
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+  const base = { supervisorPid: process.pid, runId, mode: backend.mode, partitions: backend.mode === 'netns', startedAt: new Date().toISOString() };
+  try {
+    const nodes = await backend.start({
+      nodes: a.nodes,
+      brokerSettings: {},
+      workDir: join(a.dir, 'nodes'),
+      runId,
+      ...(a.brokerCommand === undefined ? {} : { brokerCommand: a.brokerCommand }),
+    });
+    writeClusterFile(a.dir, { status: 'up', ...base, nodes, bootstrap: nodes.map((n) => n.kafkaAddress) });
+  } catch (err) {
+    writeClusterFile(a.dir, { status: 'failed', ...base, nodes: [], bootstrap: [], error: err instanceof Error ? err.message : String(err) });
+    await backend.stop().catch(() => {});
+    return 2;
+  }
+  // stay up until signalled; the interval keeps the event loop alive
+  setInterval(() => {}, 60_000);
+  await new Promise<never>(() => {});
+  return 0;
+}
+
+async function up(a: ClusterArgs): Promise<number> {
+  const existing = readClusterFile(a.dir);
+  if (existing !== null && isAlive(existing.supervisorPid)) {
+    throw new UsageError(`a cluster is already up in ${a.dir} (supervisor pid ${existing.supervisorPid}); run faultline cluster down --dir ${a.dir} first`);
+  }
+  rmSync(clusterFile(a.dir), { force: true });
+  mkdirSync(a.dir, { recursive: true });
+  const logPath = join(a.dir, 'supervisor.log');
+  const logFd = openSync(logPath, 'a');
+  const args = [join(repoRoot, 'bin', 'faultline.mjs'), 'cluster', '__supervise', '--nodes', String(a.nodes), '--dir', a.dir];
+  if (a.brokerCommand !== undefined) args.push('--broker-command', JSON.stringify(a.brokerCommand));
+  let pid: number | undefined;
+  try {
+    const child = execa(process.execPath, args, { detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: logFd as 3, stderr: logFd as 3 });
+    void child.catch(() => {});
+    child.unref();
+    pid = child.pid;
+  } finally {
+    closeSync(logFd);
+  }
+  if (pid === undefined) throw new Error('could not start the cluster supervisor');
+  const deadline = Date.now() + upTimeoutMs;
+  for (;;) {
+    const f = readClusterFile(a.dir);
+    if (f !== null && f.supervisorPid === pid) {
+      if (f.status === 'failed') {
+        process.stderr.write(`faultline cluster: start failed: ${f.error ?? 'unknown error'}\n`);
+        await waitForExit(pid, 10_000);
+        return 2;
+      }
+      if (a.json) process.stdout.write(JSON.stringify(f) + '\n');
+      else {
+        process.stdout.write(`cluster up: ${f.nodes.length} nodes (${f.mode}${f.partitions ? ', partitions possible' : ''}), supervisor pid ${pid}\n`);
+        for (const n of f.nodes) process.stdout.write(`  ${n.name}  kafka ${n.kafkaAddress}  controller ${n.controllerAddress}  log ${n.logFile}\n`);
+        process.stdout.write(`bootstrap: ${f.bootstrap.join(',')}\n`);
+        process.stdout.write(`stop it with: faultline cluster down --dir ${a.dir}\n`);
+      }
+      return 0;
+    }
+    if (!isAlive(pid)) {
+      process.stderr.write(`faultline cluster: the supervisor exited before the cluster was up; ${logPath}:\n${readFileSync(logPath, 'utf8').slice(-2000)}\n`);
+      return 2;
+    }
+    if (Date.now() > deadline) {
+      signalGroup(pid, 'SIGTERM');
+      await waitForExit(pid, downTimeoutMs);
+      process.stderr.write(`faultline cluster: not up within ${upTimeoutMs} ms; see ${logPath}\n`);
+      return 2;
+    }
+    await sleep(100);
+  }
+}
+
+async function down(a: ClusterArgs): Promise<number> {
+  const f = readClusterFile(a.dir);
+  if (f === null) {
+    const report = await cleanupLeftovers();
+    process.stdout.write(`no cluster in ${a.dir}${report.runs.length > 0 ? `; cleaned leftovers of ${report.runs.join(', ')}` : ''}\n`);
+    return 0;
+  }
+  if (isAlive(f.supervisorPid)) {
+    process.kill(f.supervisorPid, 'SIGTERM');
+    if (!(await waitForExit(f.supervisorPid, downTimeoutMs))) {
+      process.stderr.write(`supervisor ${f.supervisorPid} did not stop within ${downTimeoutMs} ms; killing it and cleaning up\n`);
+      signalGroup(f.supervisorPid, 'SIGKILL');
+      await waitForExit(f.supervisorPid, 5_000);
+    }
+  }
+  const report = await cleanupLeftovers();
+  rmSync(clusterFile(a.dir), { force: true });
+  process.stdout.write(`cluster down (${f.nodes.length} nodes${report.removed.length > 0 ? `; also removed ${report.removed.join(', ')}` : ''})\n`);
+  return 0;
+}
+
+function nodeStatus(pid: number | undefined): 'running' | 'paused' | 'down' {
+  if (pid === undefined || !isAlive(pid)) return 'down';
+  const s = processState(pid);
+  return s === 'T' || s === 't' ? 'paused' : 'running';
+}
+
+async function status(a: ClusterArgs): Promise<number> {
+  const f = readClusterFile(a.dir);
+  if (f === null || f.status !== 'up') {
+    if (a.json) process.stdout.write(JSON.stringify({ up: false, dir: a.dir }) + '\n');
+    else process.stdout.write(`no cluster in ${a.dir}\n`);
+    return 0;
+  }
+  const supervisorUp = isAlive(f.supervisorPid);
+  const st = existsSync(statePath(f.runId)) ? readState(statePath(f.runId)) : null;
+  const nodes = f.nodes.map((n) => ({ ...n, pid: st?.pids[n.name] ?? null, status: nodeStatus(st?.pids[n.name]) }));
+  let roles: Roles | null = null;
+  let rolesError: string | undefined;
+  if (supervisorUp) {
+    try {
+      roles = await fetchRoles(f.bootstrap);
+    } catch (err) {
+      rolesError = err instanceof Error ? err.message : String(err);
+    }
+  }
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ up: supervisorUp, dir: a.dir, ...f, nodes, roles, ...(rolesError === undefined ? {} : { rolesError }) }) + '\n');
+    return 0;
+  }
+  process.stdout.write(`cluster in ${a.dir}: supervisor pid ${f.supervisorPid} ${supervisorUp ? 'up' : 'GONE (run cluster down to clean up)'}; ${f.mode}\n`);
+  for (const n of nodes) {
+    const tags: string[] = [];
+    if (roles?.controller === n.id) tags.push('controller');
+    const leads = Object.entries(roles?.leaders ?? {}).filter(([, l]) => l === n.id).map(([k]) => k);
+    if (leads.length > 0) tags.push(`leader of ${leads.length} partition${leads.length === 1 ? '' : 's'}`);
+    process.stdout.write(`  ${n.name}  ${n.kafkaAddress.padEnd(21)} pid ${String(n.pid ?? '-').padEnd(7)} ${n.status.padEnd(8)} ${tags.join(', ')}\n`);
+  }
+  if (rolesError !== undefined) process.stdout.write(`roles: unknown (${rolesError})\n`);
+  process.stdout.write(`bootstrap: ${f.bootstrap.join(',')}\n`);
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const a = parseClusterArgs(argv);
+  switch (a.action) {
+    case 'up':
+      return up(a);
+    case 'down':
+      return down(a);
+    case 'status':
+      return status(a);
+    case '__supervise':
+      return supervise(a);
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * `faultline doctor [--json]`: what this machine supports, each check a clear yes/no with what to do
+ * about a no. Checks really try things where that is cheap and safe (a namespace and a bridge are
+ * created and removed again under names unique to this process); every probe is time-bounded.
+ * Exit code 0 always (it reports; it does not judge). `--json` prints one object on stdout:
+ * { checks: [{ name, ok, detail, fix? }], local: { mode, partitions } }.
+ */
+import { createServer } from 'node:net';
+import { UsageError } from '../errors.ts';
+import { runCommand } from '../proc/exec.ts';
+import { freePorts } from '../proc/net.ts';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const usage = 'usage: faultline doctor [--json]';
+
+function first(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+async function probe(file: string, args: string[], timeoutMs = 5_000): Promise<{ ok: boolean; out: string }> {
+  const r = await runCommand(file, args, timeoutMs);
+  return { ok: r.exitCode === 0 && !r.timedOut, out: r.exitCode === 0 ? r.stdout : r.timedOut ? `timed out after ${timeoutMs} ms` : first(r.stderr) || `exit ${r.exitCode}` };
+}
+
+function portFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+export async function runChecks(): Promise<Check[]> {
+  const checks: Check[] = [];
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  checks.push({
+    name: 'root',
+    ok: isRoot,
+    detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.() ?? '?'}`,
+    ...(isRoot ? {} : { fix: 'run as root (sudo) for namespaces and partitions; without it the local backend offers kill and pause only' }),
+  });
+  const major = Number(process.versions.node.split('.')[0]);
+  checks.push({ name: 'node', ok: major >= 20, detail: `node ${process.version}`, ...(major >= 20 ? {} : { fix: 'install Node 20 or newer' }) });
+
+  const ipv = await probe('ip', ['-V']);
+  checks.push({ name: 'ip (iproute2)', ok: ipv.ok, detail: ipv.ok ? first(ipv.out) : `not usable: ${ipv.out}`, ...(ipv.ok ? {} : { fix: 'apt-get install iproute2' }) });
+  const tag = `fld${process.pid % 100000}`;
+  if (ipv.ok && isRoot) {
+    const add = await probe('ip', ['netns', 'add', tag]);
+    const lo = add.ok ? await probe('ip', ['-n', tag, 'link', 'set', 'lo', 'up']) : add;
+    if (add.ok) await runCommand('ip', ['netns', 'del', tag], 5_000);
+    checks.push({ name: 'ip netns', ok: lo.ok, detail: lo.ok ? 'created and removed a namespace' : `cannot create a namespace: ${lo.out}`, ...(lo.ok ? {} : { fix: 'a kernel with network namespaces and CAP_SYS_ADMIN (not inside an unprivileged container)' }) });
+    const br = await probe('ip', ['link', 'add', `${tag}b`, 'type', 'bridge']);
+    if (br.ok) await runCommand('ip', ['link', 'del', `${tag}b`], 5_000);
+    checks.push({ name: 'bridge', ok: br.ok, detail: br.ok ? 'created and removed a bridge' : `cannot create a bridge: ${br.out}`, ...(br.ok ? {} : { fix: 'a kernel with the bridge module (modprobe bridge) and CAP_NET_ADMIN' }) });
+  } else {
+    checks.push({ name: 'ip netns', ok: false, detail: 'not tried (needs root and ip)', fix: 'run as root with iproute2 installed' });
+    checks.push({ name: 'bridge', ok: false, detail: 'not tried (needs root and ip)', fix: 'run as root with iproute2 installed' });
+  }
+  const ipt = await probe('iptables', ['-V']);
+  let iptOk = ipt.ok;
+  let iptDetail = ipt.ok ? first(ipt.out) : `not usable: ${ipt.out}`;
+  if (ipt.ok && isRoot) {
+    const list = await probe('iptables', ['-w', '5', '-S', 'FORWARD']);
+    iptOk = list.ok;
+    if (!list.ok) iptDetail = `${first(ipt.out)}, but listing rules fails: ${list.out}`;
+    else if (/^-P FORWARD DROP/m.test(list.out)) iptDetail += '; FORWARD policy is DROP (the local backend adds an ACCEPT rule for its bridge)';
+  }
+  checks.push({ name: 'iptables', ok: iptOk, detail: iptDetail, ...(iptOk ? {} : { fix: 'apt-get install iptables (partitions need it, and root)' }) });
+
+  const dockerClient = await probe('docker', ['--version']);
+  checks.push({ name: 'docker client', ok: dockerClient.ok, detail: dockerClient.ok ? first(dockerClient.out) : `not usable: ${dockerClient.out}`, ...(dockerClient.ok ? {} : { fix: 'apt-get install docker.io' }) });
+  if (dockerClient.ok) {
+    const engine = await probe('docker', ['info', '--format', '{{.ServerVersion}}'], 8_000);
+    checks.push({ name: 'docker engine', ok: engine.ok, detail: engine.ok ? `server ${first(engine.out)}` : `not reachable: ${engine.out}`, ...(engine.ok ? {} : { fix: 'apt-get install docker.io, then start dockerd as root' }) });
+  } else {
+    checks.push({ name: 'docker engine', ok: false, detail: 'no docker client', fix: 'apt-get install docker.io, then start dockerd as root' });
+  }
+  const kcat = await probe('kcat', ['-V']);
+  checks.push({ name: 'kcat', ok: kcat.ok, detail: kcat.ok ? first(kcat.out) : `not usable: ${kcat.out}`, ...(kcat.ok ? {} : { fix: 'apt-get install kcat (optional: a second, librdkafka-based client)' }) });
+
+  let ephemeral = false;
+  try {
+    ephemeral = (await freePorts(6)).length === 6;
+  } catch {
+    ephemeral = false;
+  }
+  const busy: number[] = [];
+  for (const p of [9092, 9093]) if (!(await portFree(p))) busy.push(p);
+  checks.push({
+    name: 'free ports',
+    ok: ephemeral,
+    detail: `${ephemeral ? 'loopback ports can be bound' : 'cannot bind loopback ports'}; 127.0.0.1:9092/9093 ${busy.length === 0 ? 'free' : `in use: ${busy.join(', ')}`} (the local backend picks free ports on loopback, and 9092/9093 inside namespaces)`,
+    ...(ephemeral ? {} : { fix: 'free some loopback ports' }),
+  });
+  return checks;
+}
+
+export function localSummary(checks: Check[]): { mode: 'netns' | 'loopback'; partitions: boolean } {
+  const ok = (n: string): boolean => checks.find((c) => c.name === n)?.ok === true;
+  const netns = ok('root') && ok('ip (iproute2)') && ok('ip netns') && ok('bridge') && ok('iptables');
+  return { mode: netns ? 'netns' : 'loopback', partitions: netns };
+}
+
+export function formatChecks(checks: Check[]): string {
+  const lines = checks.map((c) => `${c.ok ? 'yes' : 'no '}  ${c.name.padEnd(15)} ${c.detail}${c.ok || c.fix === undefined ? '' : `\n     ${''.padEnd(15)} -> ${c.fix}`}`);
+  const s = localSummary(checks);
+  lines.push('');
+  lines.push(
+    s.partitions
+      ? 'local backend: network namespaces per node; faults kill, pause and partition'
+      : 'local backend: plain processes on 127.0.0.1; faults kill and pause (partition needs root, ip netns, a bridge and iptables)',
+  );
+  return lines.join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let json = false;
+  for (const a of argv) {
+    if (a === '--json') json = true;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    } else throw new UsageError(`unknown option '${a}'; allowed: --json`);
+  }
+  const checks = await runChecks();
+  if (json) process.stdout.write(JSON.stringify({ checks, local: localSummary(checks) }) + '\n');
+  else process.stdout.write(formatChecks(checks) + '\n');
+  return 0;
+}

@@ -1,0 +1,50 @@
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { formatChecks, localSummary, run, runChecks, type Check } from '../../../harness/commands/doctor.ts';
+import { UsageError } from '../../../harness/errors.ts';
+import { runCommand } from '../../../harness/proc/exec.ts';
+
+const isRoot = process.getuid?.() === 0;
+const bin = new URL('../../../bin/faultline.mjs', import.meta.url).pathname;
+
+const check = (name: string, ok: boolean): Check => ({ name, ok, detail: `${name} detail`, ...(ok ? {} : { fix: `install ${name}` }) });
+const allOk = ['root', 'node', 'ip (iproute2)', 'ip netns', 'bridge', 'iptables'].map((n) => check(n, true));
+
+describe('faultline doctor', () => {
+  it('netns mode only when root, ip, ip netns, a bridge and iptables all work', () => {
+    expect(localSummary(allOk)).toEqual({ mode: 'netns', partitions: true });
+    for (const missing of ['root', 'ip netns', 'bridge', 'iptables']) {
+      const checks = allOk.map((c) => (c.name === missing ? check(missing, false) : c));
+      expect(localSummary(checks)).toEqual({ mode: 'loopback', partitions: false });
+      const text = formatChecks(checks);
+      expect(text).toMatch(new RegExp(`^no +${missing.replace(/[()]/g, '\\$&')} `, 'm'));
+      expect(text).toContain(`-> install ${missing}`);
+      expect(text).toMatch(/partition needs root/);
+    }
+  });
+
+  it('--json prints one object with every check, exit 0; bad flags are a usage error', async () => {
+    const r = await execa(process.execPath, [bin, 'doctor', '--json'], { reject: false, timeout: 60_000 });
+    expect(r.exitCode).toBe(0);
+    const out = JSON.parse(r.stdout) as { checks: Check[]; local: { mode: string } };
+    expect(out.checks.map((c) => c.name)).toEqual(['root', 'node', 'ip (iproute2)', 'ip netns', 'bridge', 'iptables', 'docker client', 'docker engine', 'kcat', 'free ports']);
+    for (const c of out.checks) {
+      expect(typeof c.ok).toBe('boolean');
+      if (!c.ok) expect(c.fix).toBeTruthy();
+    }
+    expect(out.checks[0]!.ok).toBe(isRoot);
+    await expect(run(['--bogus'])).rejects.toThrow(UsageError);
+  });
+
+  it.runIf(isRoot)('as root, really creates and removes a namespace and a bridge, leaving neither behind', async () => {
+    const checks = await runChecks();
+    const ipOk = checks.find((c) => c.name === 'ip (iproute2)')!.ok;
+    if (ipOk) {
+      expect(checks.find((c) => c.name === 'ip netns')!.detail).toMatch(/created and removed/);
+      expect(checks.find((c) => c.name === 'bridge')!.detail).toMatch(/created and removed/);
+    }
+    const tag = `fld${process.pid % 100000}`;
+    expect((await runCommand('ip', ['netns', 'list'])).stdout).not.toMatch(new RegExp(`^${tag}(\\s|$)`, 'm'));
+    expect((await runCommand('ip', ['-o', 'link', 'show'])).stdout).not.toContain(`${tag}b`);
+  });
+});
