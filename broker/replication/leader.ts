@@ -18,7 +18,14 @@
  * - A follower is proposed for the ISR when LEO >= HW and LEO >= leaderEpochStartOffset; an ISR
  *   member is proposed for removal when its LEO != leader LEO and it has not caught up for more
  *   than replicaLagTimeMaxMs. At most one AlterPartition is in flight; the ISR used for decisions
- *   changes only when the controller's change arrives (onIsrCommitted).
+ *   changes only when the controller's change arrives (onIsrCommitted at a newer partition epoch).
+ * - A proposal whose outcome is unknown (timeout, lost reply, or a rejection such as
+ *   INVALID_UPDATE_VERSION / FENCED_LEADER_EPOCH that may follow an earlier copy being applied)
+ *   stays pending, and its additions stay in the maximal ISR: the controller may have committed
+ *   them, and a HW computed without them could be passed by writes the new ISR members lack,
+ *   which a later election among them would lose. maybeShrinkIsr hands the pending proposal out
+ *   again every alterRetryMs for a resend. Only errors that say the change was not applied
+ *   (INELIGIBLE_REPLICA, INVALID_REQUEST, OPERATION_NOT_ATTEMPTED) drop it at once.
  * - acks=all: checkEnoughReplicas rejects up front when the committed ISR < minInsync. A waiter
  *   completes NONE once HW >= requiredOffset; NOT_ENOUGH_REPLICAS_AFTER_APPEND if, before that, the
  *   committed ISR is below minInsync; REQUEST_TIMED_OUT at its deadline; NOT_LEADER_OR_FOLLOWER
@@ -40,7 +47,12 @@ export interface LeaderInit {
   /** When leadership started: ISR followers count as caught up at this time. */
   nowMs: number;
   maxWaiters?: number;
+  /** How long an AlterPartition may stay unanswered before maybeShrinkIsr hands it out again. */
+  alterRetryMs?: number;
 }
+
+/** AlterPartition errors after which the controller certainly did not apply the change. */
+export const ALTER_NOT_APPLIED_ERRORS: readonly string[] = ['INELIGIBLE_REPLICA', 'INVALID_REQUEST', 'OPERATION_NOT_ATTEMPTED'];
 
 export interface AlterPartitionProposal {
   leaderEpoch: number;
@@ -86,6 +98,8 @@ export class LeaderReplicaState<T = unknown> {
   /** The leader's LEO when it became leader: followers must reach it to join the ISR. */
   readonly leaderEpochStartOffset: number;
   readonly maxWaiters: number;
+  readonly alterRetryMs: number;
+  #pendingSentAtMs = 0;
   #replicas: number[];
   #isr: number[];
   #partitionEpoch: number;
@@ -102,6 +116,7 @@ export class LeaderReplicaState<T = unknown> {
     this.replicaLagTimeMaxMs = init.replicaLagTimeMaxMs;
     this.leaderEpochStartOffset = init.logEndOffset;
     this.maxWaiters = init.maxWaiters ?? 10_000;
+    this.alterRetryMs = init.alterRetryMs ?? 500;
     this.#replicas = [...init.replicas];
     this.#isr = [...init.isr];
     this.#partitionEpoch = init.partitionEpoch;
@@ -173,15 +188,15 @@ export class LeaderReplicaState<T = unknown> {
     f.lastFetchTimeMs = nowMs;
     f.logEndOffset = fetchOffset;
     this.#logEndOffset = Math.max(this.#logEndOffset, leaderLogEndOffset);
-    const proposal = this.#maybeExpandIsr(followerId, f);
+    const proposal = this.#maybeExpandIsr(followerId, f, nowMs);
     this.#maybeAdvanceHw();
     return proposal;
   }
 
-  #maybeExpandIsr(followerId: number, f: FollowerProgress): AlterPartitionProposal | null {
+  #maybeExpandIsr(followerId: number, f: FollowerProgress, nowMs: number): AlterPartitionProposal | null {
     if (this.#pending !== null || this.#isr.includes(followerId)) return null;
     if (f.logEndOffset < this.#highWatermark || f.logEndOffset < this.leaderEpochStartOffset) return null;
-    return this.#propose([...this.#isr, followerId]);
+    return this.#propose([...this.#isr, followerId], nowMs);
   }
 
   /** Followers of the committed ISR that fell behind for longer than replicaLagTimeMaxMs. */
@@ -194,22 +209,36 @@ export class LeaderReplicaState<T = unknown> {
     });
   }
 
+  /**
+   * Called periodically: a shrink proposal when some ISR follower is out of sync; or, while a
+   * proposal is pending, that same proposal again once alterRetryMs has passed since it was last
+   * handed out (resend it: its outcome is unknown); else null.
+   */
   maybeShrinkIsr(nowMs: number, logEndOffset: number): AlterPartitionProposal | null {
     this.#logEndOffset = Math.max(this.#logEndOffset, logEndOffset);
-    if (this.#pending !== null) return null;
+    if (this.#pending !== null) {
+      if (nowMs - this.#pendingSentAtMs < this.alterRetryMs) return null;
+      this.#pendingSentAtMs = nowMs;
+      return { ...this.#pending, newIsr: [...this.#pending.newIsr] };
+    }
     const out = this.outOfSyncReplicas(nowMs);
     if (out.length === 0) return null;
-    return this.#propose(this.#isr.filter((id) => !out.includes(id)));
+    return this.#propose(this.#isr.filter((id) => !out.includes(id)), nowMs);
   }
 
-  #propose(newIsr: number[]): AlterPartitionProposal {
+  #propose(newIsr: number[], nowMs: number): AlterPartitionProposal {
     this.#pending = { leaderEpoch: this.leaderEpoch, partitionEpoch: this.#partitionEpoch, newIsr };
+    this.#pendingSentAtMs = nowMs;
     return { ...this.#pending, newIsr: [...newIsr] };
   }
 
-  /** The controller rejected or lost the in-flight proposal: allow a new one. */
-  onAlterPartitionFailed(): void {
-    this.#pending = null;
+  /**
+   * The in-flight AlterPartition failed with `errorCode` (undefined: no answer). Only errors in
+   * ALTER_NOT_APPLIED_ERRORS drop the proposal; otherwise it stays pending (see the module doc)
+   * until onIsrCommitted brings a newer partition epoch or maybeShrinkIsr hands it out again.
+   */
+  onAlterPartitionFailed(errorCode?: string): void {
+    if (errorCode !== undefined && ALTER_NOT_APPLIED_ERRORS.includes(errorCode)) this.#pending = null;
   }
 
   /**
@@ -218,7 +247,7 @@ export class LeaderReplicaState<T = unknown> {
    */
   onIsrCommitted(state: CommittedPartitionState, nowMs: number): void {
     if (state.leaderEpoch !== this.leaderEpoch) throw new RangeError('onIsrCommitted: leader epoch changed; use onLeadershipLost');
-    if (state.partitionEpoch < this.#partitionEpoch) return;
+    if (state.partitionEpoch <= this.#partitionEpoch) return;
     this.#isr = [...state.isr];
     this.#partitionEpoch = state.partitionEpoch;
     this.#pending = null;

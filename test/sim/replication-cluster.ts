@@ -103,7 +103,6 @@ interface Broker {
   view: PartitionState | undefined;
   hw: number;
   leader: LeaderReplicaState<{ producer: number; value: number; offset: number }> | null;
-  alterSentAtMs: number;
   follower: FollowerRole | null;
   nextFetchId: number;
 }
@@ -126,6 +125,8 @@ export interface SimResult {
   finalLeaderEpoch: number;
   /** Truncations that dropped at least one record, over all brokers. */
   truncations: number;
+  /** Distinct offsets consumers read below a leader's HW (final drain included). */
+  offsetsRead: number;
 }
 
 export class ReplicationCluster {
@@ -166,7 +167,7 @@ export class ReplicationCluster {
     for (const id of BROKER_IDS) {
       this.brokers.set(id, {
         id, up: true, log: [], cache: new EpochCacheModel(), incarnation: 0, brokerEpoch: -1, registerSentAtMs: -Infinity,
-        lastHeartbeatSentMs: -Infinity, metadataOffset: -1, view: undefined, hw: 0, leader: null, alterSentAtMs: 0,
+        lastHeartbeatSentMs: -Infinity, metadataOffset: -1, view: undefined, hw: 0, leader: null,
         follower: null, nextFetchId: 1,
       });
     }
@@ -216,7 +217,12 @@ export class ReplicationCluster {
       const b = this.rng.pick(down);
       this.#restart(b);
       this.#faultLog.push(`${this.nowMs}: restart ${b.id}`);
-    } else if (r < 0.8) {
+    } else if (r < 0.65) {
+      // A zombie: cut from the controller only, so it is fenced while brokers and clients still reach it.
+      const b = this.rng.pick([...BROKER_IDS]);
+      this.net.cut(b, CONTROLLER_ID);
+      this.#faultLog.push(`${this.nowMs}: cut ${b} from controller`);
+    } else if (r < 0.85) {
       const b = this.rng.pick([...BROKER_IDS]);
       const alsoController = this.rng.chance(0.5);
       for (const o of BROKER_IDS) if (o !== b) this.net.cut(b, o);
@@ -320,7 +326,6 @@ export class ReplicationCluster {
     }
     if (b.leader !== null) {
       const l = b.leader;
-      if (l.pendingAlter !== null && now - b.alterSentAtMs > o.requestTimeoutMs) l.onAlterPartitionFailed();
       const shrink = l.maybeShrinkIsr(now, b.log.length);
       if (shrink !== null) this.#sendAlter(b, shrink);
       b.hw = l.highWatermark;
@@ -341,7 +346,6 @@ export class ReplicationCluster {
   }
 
   #sendAlter(b: Broker, proposal: AlterPartitionProposal): void {
-    b.alterSentAtMs = this.nowMs;
     this.net.send(b.id, CONTROLLER_ID, this.nowMs, { kind: 'alter', brokerEpoch: b.brokerEpoch, proposal });
   }
 
@@ -365,6 +369,7 @@ export class ReplicationCluster {
       b.leader = new LeaderReplicaState({
         localId: b.id, replicas: p.replicas, isr: p.isr, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch,
         minInsync: 2, replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs, logEndOffset: b.log.length, highWatermark: b.hw, nowMs: now,
+        alterRetryMs: this.options.requestTimeoutMs,
       });
       return;
     }
@@ -403,7 +408,7 @@ export class ReplicationCluster {
       case 'alterReply': {
         const l = b.leader;
         if (l === null || l.leaderEpoch !== msg.leaderEpoch) return;
-        if (msg.error !== 'NONE') l.onAlterPartitionFailed();
+        if (msg.error !== 'NONE') l.onAlterPartitionFailed(msg.error);
         this.#onMetadata(b, msg.snapshot);
         return;
       }
@@ -554,8 +559,8 @@ export class ReplicationCluster {
             break;
           }
         }
-        // Final drain: every offset below the HW is read once more from the leader.
       }
+      // Final drain: every offset below the HW is read once more from the leader.
       for (let off = 0; off < Math.min(hw, leader.log.length); off++) this.#read(off, (leader.log[off] as LogEntry).value);
     }
     return {
@@ -568,6 +573,7 @@ export class ReplicationCluster {
       events: this.#faultLog.length,
       finalLeaderEpoch: p?.leaderEpoch ?? -1,
       truncations: this.#truncations,
+      offsetsRead: this.reads.size,
     };
   }
 }

@@ -26,20 +26,24 @@ describe('replication simulation', () => {
     let acked = 0;
     let leaderChanges = 0;
     let truncations = 0;
+    let offsetsRead = 0;
     for (const seed of seeds) {
       const r = runSim(seed, false);
       acked += r.acked;
       leaderChanges += r.finalLeaderEpoch;
       truncations += r.truncations;
+      offsetsRead += r.offsetsRead;
       const p = problems(r);
       if (p !== null && failures.length < 5) failures.push(`seed ${seed} (replay: SIM_SEED=${seed}): ${p}`);
     }
+    console.log(`replication sim: ${seeds.length} seeds, ${acked} acked writes, ${leaderChanges} leader changes, ${truncations} truncations, ${offsetsRead} offsets read`);
     expect(failures).toEqual([]);
     // The schedule must actually exercise failover and truncation, or the check proves nothing.
     if (replay === undefined) {
       expect(acked).toBeGreaterThan(seeds.length * 5);
       expect(leaderChanges).toBeGreaterThan(seeds.length);
       expect(truncations).toBeGreaterThan(seeds.length / 20);
+      expect(offsetsRead).toBeGreaterThanOrEqual(acked);
     }
   });
 

@@ -109,7 +109,7 @@ describe('high watermark', () => {
 
 describe('ISR proposals', () => {
   it('proposes removing a follower that lagged past replicaLagTimeMaxMs, one proposal at a time', () => {
-    const l = leader({ logEndOffset: 10 });
+    const l = leader({ logEndOffset: 10, alterRetryMs: 200 });
     l.onFollowerFetch(2, 10, 0, 10);
     l.onFollowerFetch(3, 10, 0, 10);
     l.onLocalAppend(12);
@@ -117,11 +117,38 @@ describe('ISR proposals', () => {
     expect(l.maybeShrinkIsr(100, 12)).toBeNull();
     const p = l.maybeShrinkIsr(101, 12);
     expect(p).toEqual({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2] });
-    expect(l.maybeShrinkIsr(500, 12)).toBeNull();
+    expect(l.maybeShrinkIsr(300, 12)).toBeNull();
     // Until committed, the old ISR still counts.
     expect(l.isr).toEqual([1, 2, 3]);
+    // No answer: the same proposal is handed out again after alterRetryMs, and only then.
     l.onAlterPartitionFailed();
-    expect(l.maybeShrinkIsr(500, 12)).not.toBeNull();
+    expect(l.maybeShrinkIsr(301, 12)).toEqual(p);
+    expect(l.maybeShrinkIsr(400, 12)).toBeNull();
+    // A definite "not applied" drops it; the next check proposes afresh.
+    l.onAlterPartitionFailed('INELIGIBLE_REPLICA');
+    expect(l.pendingAlter).toBeNull();
+    expect(l.maybeShrinkIsr(401, 12)).toEqual(p);
+  });
+
+  it('keeps a pending addition in the maximal ISR when the outcome is unknown or possibly applied', () => {
+    // The controller may have committed [1, 2, 3] even though the reply was lost or a retry was
+    // refused as INVALID_UPDATE_VERSION: until metadata says otherwise, 3 must hold the HW back.
+    const l = leader({ isr: [1, 2], logEndOffset: 10, highWatermark: 10 });
+    l.onFollowerFetch(2, 10, 1, 10);
+    expect(l.onFollowerFetch(3, 10, 1, 10)?.newIsr).toEqual([1, 2, 3]);
+    l.onAlterPartitionFailed();
+    l.onAlterPartitionFailed('INVALID_UPDATE_VERSION');
+    l.onAlterPartitionFailed('FENCED_LEADER_EPOCH');
+    l.onLocalAppend(15);
+    l.onFollowerFetch(2, 15, 2, 15);
+    expect(l.maximalIsr).toEqual([1, 2, 3]);
+    expect(l.highWatermark).toBe(10);
+    // Metadata at a newer partition epoch settles it (here: the addition was applied).
+    l.onIsrCommitted({ replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 5, partitionEpoch: 8 }, 3);
+    expect(l.pendingAlter).toBeNull();
+    expect(l.highWatermark).toBe(10);
+    l.onFollowerFetch(3, 15, 4, 15);
+    expect(l.highWatermark).toBe(15);
   });
 
   it('does not shrink a follower at the leader LEO however long ago it fetched', () => {
@@ -139,10 +166,17 @@ describe('ISR proposals', () => {
     expect(l.onFollowerFetch(3, 10, 2, 10)).toEqual({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2, 3] });
   });
 
-  it('ignores committed states of an older partition epoch and rejects another leader epoch', () => {
-    const l = leader();
+  it('ignores committed states not newer than its partition epoch and rejects another leader epoch', () => {
+    const l = leader({ logEndOffset: 4 });
     l.onIsrCommitted({ replicas: [1, 2, 3], isr: [1, 2], leaderEpoch: 5, partitionEpoch: 6 }, 0);
     expect(l.isr).toEqual([1, 2, 3]);
+    l.onFollowerFetch(2, 4, 1, 4);
+    l.onFollowerFetch(3, 2, 1, 4);
+    const pending = l.maybeShrinkIsr(1000, 4);
+    expect(pending?.newIsr).toEqual([1, 2]);
+    // A repeat of the current state (same partition epoch) does not settle the pending proposal.
+    l.onIsrCommitted({ replicas: [1, 2, 3], isr: [1, 2, 3], leaderEpoch: 5, partitionEpoch: 7 }, 1000);
+    expect(l.pendingAlter).toEqual(pending);
     expect(() => l.onIsrCommitted({ replicas: [1, 2, 3], isr: [1], leaderEpoch: 6, partitionEpoch: 9 }, 0)).toThrow(RangeError);
   });
 });
