@@ -15,43 +15,57 @@ import { badOp, scalar, type ModelOp, type ModelSpec } from './common.ts';
 
 export type KvInput = { f: 'get' | 'put' | 'append'; key: string; value: string };
 export type KvOutput = string | true;
-/** Key -> value; absent keys are "". Treated as immutable. */
-export type KvState = ReadonlyMap<string, string>;
+/** A key's value and its polynomial hash (h(s + t) continues h(s) over t, so appends hash in O(|t|)). */
+export interface KvEntry {
+  readonly value: string;
+  readonly hash: number;
+}
+/** Key -> entry (absent: ""); `hash` is the XOR over non-empty keys of mix(key, value hash). Immutable. */
+export interface KvState {
+  readonly entries: ReadonlyMap<string, KvEntry>;
+  readonly hash: number;
+}
 
-function stateHash(s: KvState): number {
-  let h = 0;
-  for (const [k, v] of s) if (v !== '') h ^= combine(hashString(k), hashString(v));
+function extend(h: number, t: string): number {
+  for (let i = 0; i < t.length; i++) h = (Math.imul(h, 0x01000193) + t.charCodeAt(i)) | 0;
   return h;
 }
 
+function entryHash(key: string, e: KvEntry | undefined): number {
+  return e === undefined || e.value === '' ? 0 : combine(hashString(key), e.hash);
+}
+
 function stateEqual(a: KvState, b: KvState): boolean {
-  for (const [k, v] of a) if ((b.get(k) ?? '') !== v) return false;
-  for (const [k, v] of b) if ((a.get(k) ?? '') !== v) return false;
+  if (a.hash !== b.hash) return false;
+  for (const [k, e] of a.entries) if ((b.entries.get(k)?.value ?? '') !== e.value) return false;
+  for (const [k, e] of b.entries) if ((a.entries.get(k)?.value ?? '') !== e.value) return false;
   return true;
 }
 
 export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
   const model: Model<KvState, KvInput, KvOutput> = {
     name: partitioned ? 'kv' : 'kv (unpartitioned)',
-    init: () => new Map(),
+    init: () => ({ entries: new Map(), hash: 0 }),
     step(state, input, output) {
-      const cur = state.get(input.key) ?? '';
-      if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
-      const nextValue = input.f === 'put' ? input.value : cur + input.value;
-      if (nextValue === cur) return state;
-      const m = new Map(state);
-      m.set(input.key, nextValue);
-      return m;
+      const cur = state.entries.get(input.key);
+      const curValue = cur?.value ?? '';
+      if (input.f === 'get') return output === undefined || output === curValue ? state : undefined;
+      if (input.value === '' ? input.f === 'append' || curValue === '' : input.f === 'put' && curValue === input.value) return state;
+      const next: KvEntry =
+        input.f === 'put' ? { value: input.value, hash: extend(0, input.value) } : { value: curValue + input.value, hash: extend(cur?.hash ?? 0, input.value) };
+      const entries = new Map(state.entries);
+      entries.set(input.key, next);
+      return { entries, hash: state.hash ^ entryHash(input.key, cur) ^ entryHash(input.key, next) };
     },
-    hash: stateHash,
+    hash: (s) => s.hash,
     equal: stateEqual,
     describeOp(input, output) {
       if (input.f === 'get') return `get ${input.key} -> ${output === undefined ? '?' : JSON.stringify(output)}`;
       return `${input.f} ${input.key} ${JSON.stringify(input.value)}`;
     },
     describeState(s) {
-      const parts = [...s].filter(([, v]) => v !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${parts.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}}`;
+      const parts = [...s.entries].filter(([, e]) => e.value !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${parts.map(([k, e]) => `${k}: ${JSON.stringify(e.value)}`).join(', ')}}`;
     },
   };
   if (partitioned) {

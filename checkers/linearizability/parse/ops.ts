@@ -58,7 +58,7 @@ export function pairEvents(events: readonly Event[]): CompletedOp[] {
       done.push(undefined);
       continue;
     }
-    if (!pending) continue;
+    if (!pending || pending.ev.f !== ev.f) continue; // e.g. a queue history's invoke-less `assign` lines
     open.delete(ev.process);
     close(pending, ev.type, ev);
   }

@@ -1,0 +1,33 @@
+/**
+ * Linearizability of a run's history.jsonl (already parsed, `checkers/history.ts` ops) against the
+ * `log` model: sends are appends at their acknowledged offsets, polls are reads at offsets
+ * (from-queue-history.ts), one partition per topic-partition key. Nemesis ops are ignored; time is
+ * `timeNs`. Pure and never throws: an op that cannot be interpreted gives `valid: 'unknown'`.
+ */
+import type { History } from '../history.ts';
+import { checkOperations } from './engine.ts';
+import { logSpec } from './models/log.ts';
+import { toLinOps } from './models/common.ts';
+import { pairEvents, type Event, type EventType } from './parse/ops.ts';
+import type { CheckOptions, LinOp, LinResult } from './types.ts';
+import type { LogInput, LogOutput } from './models/log.ts';
+
+export function historyEvents(history: History): Event[] {
+  const events: Event[] = [];
+  for (const op of history) {
+    if (typeof op.process !== 'number') continue;
+    events.push({ process: op.process, type: op.type as EventType, f: op.f, value: op.value, fields: {}, time: op.timeNs });
+  }
+  return events;
+}
+
+export function checkLogHistory(history: History, options: CheckOptions = {}): LinResult {
+  const spec = logSpec();
+  let ops: LinOp<LogInput, LogOutput>[];
+  try {
+    ops = toLinOps(spec, pairEvents(historyEvents(history)));
+  } catch (err) {
+    return { valid: 'unknown', model: 'log', ops: 0, partitions: [], elapsedMs: 0, reason: err instanceof Error ? err.message : String(err) };
+  }
+  return checkOperations(spec.model, ops, options);
+}
