@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { NotLeaderError, RaftNode } from '../../../../broker/controller/raft/node.ts';
+import { LeadershipLostError, NotLeaderError, RaftNode } from '../../../../broker/controller/raft/node.ts';
 import type { Entry } from '../../../../broker/controller/raft/messages.ts';
 
 const FETCH_TIMEOUT_MS = 300;
@@ -117,4 +117,32 @@ describe('RaftNode cluster over TCP', () => {
         `(fetch.timeout ${FETCH_TIMEOUT_MS} ms, election.timeout ${ELECTION_TIMEOUT_MS} ms); ${next.appliedIndex} entries converged`,
     );
   });
+
+  it('a leader cut off from its followers rejects pending proposals with LeadershipLostError and steps down', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p}`).join(',');
+    const nodes = [1, 2, 3].map(
+      (id) =>
+        new RaftNode({ id, voters, dataDir: path.join(root, `lost-${id}`), fetchTimeoutMs: FETCH_TIMEOUT_MS, electionTimeoutMs: ELECTION_TIMEOUT_MS }),
+    );
+    for (const n of nodes) {
+      await n.start();
+      running.add(n);
+    }
+    const leader = await waitFor('a leader', () => nodes.find((n) => n.isLeader && n.appliedIndex >= 1), 10_000);
+    for (const n of nodes) {
+      if (n === leader) continue;
+      await n.stop();
+      running.delete(n);
+    }
+    const t0 = Date.now();
+    const err = await leader.propose(['orphan']).catch((e: unknown) => e);
+    const tookMs = Date.now() - t0;
+    expect(err).toBeInstanceOf(LeadershipLostError);
+    expect(leader.isLeader).toBe(false);
+    // Check-quorum: it steps down within about one fetch timeout of losing its last follower.
+    expect(tookMs).toBeLessThan(FETCH_TIMEOUT_MS + 500);
+    console.log(`raft int: isolated leader stepped down ${tookMs} ms after its followers stopped`);
+  });
 });
+
