@@ -568,6 +568,12 @@ export class Controller {
   }
 }
 
+/** The topic's min.insync.replicas: its config override, else the controller default. */
+export function topicMinInsync(image: MetadataImage, topic: string, config: ControllerConfig): number {
+  const v = image.topic(topic)?.configs[MIN_INSYNC_CONFIG];
+  return v === undefined ? config.minInsyncReplicas : Number(v);
+}
+
 function validConfigs(configs: Record<string, string>): boolean {
   const unclean = configs[UNCLEAN_ELECTION_CONFIG];
   if (unclean !== undefined && unclean !== 'true' && unclean !== 'false') return false;

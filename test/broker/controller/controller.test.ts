@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NO_LEADER } from '../../../broker/controller/records.ts';
-import { Controller, isValidTopicName, placeReplicas } from '../../../broker/controller/controller.ts';
+import { Controller, isValidTopicName, placeReplicas, topicMinInsync } from '../../../broker/controller/controller.ts';
 import type { ControllerConfig, Decision } from '../../../broker/controller/controller.ts';
 import { MetadataImage } from '../../../broker/controller/image.ts';
 import type { PartitionState } from '../../../broker/controller/image.ts';
@@ -123,6 +123,14 @@ describe('createTopics', () => {
     expect(t.image.broker(3)?.fenced).toBe(true);
     const [r] = t.commit(t.controller.createTopics([{ name: 'x', numPartitions: 1, replicationFactor: 3, configs: {} }]));
     expect(r?.errorCode).toBe('INVALID_REPLICATION_FACTOR');
+  });
+
+  it('min.insync.replicas: the topic override, else the controller default', () => {
+    const t = makeCluster(3);
+    withTopic(t, 'a', 3, 1, { 'min.insync.replicas': '3' });
+    withTopic(t, 'b', 3, 1);
+    expect(topicMinInsync(t.image, 'a', t.controller.config)).toBe(3);
+    expect(topicMinInsync(t.image, 'b', t.controller.config)).toBe(2);
   });
 
   it('topic names follow Kafka rules', () => {
