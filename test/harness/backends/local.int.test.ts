@@ -16,6 +16,7 @@ import { isAlive, processState } from '../../../harness/proc/process.ts';
 const echoServer = new URL('./fixtures/echo-server.mjs', import.meta.url).pathname;
 const ownerRun = new URL('./fixtures/owner-run.ts', import.meta.url).pathname;
 const mode = await detectLocalMode();
+// the namespace tests need root, ip and iptables; without them they are reported as not run, with the reason
 const netnsPossible = mode.mode === 'netns';
 const workRoot = mkdtempSync(join(tmpdir(), 'fl-backend-'));
 afterAll(() => rmSync(workRoot, { recursive: true, force: true }));
@@ -74,6 +75,22 @@ async function leftovers(state: RunState): Promise<string[]> {
   return found;
 }
 
+
+/** Start fixtures/owner-run.ts (a harness owning a 2-node run) and wait for its READY line. */
+async function startOwner(runId: string, mode: 'netns' | 'loopback', then = 'wait') {
+  const child = execa(process.execPath, ['--import', 'tsx', ownerRun, runId, join(workRoot, runId), mode, then], { reject: false, timeout: 60_000 });
+  const state = await new Promise<RunState>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^READY (.*)$/m.exec(out);
+      if (m !== null) resolve(JSON.parse(m[1]!) as RunState);
+    });
+    void child.then((r) => reject(new Error(`owner run ended before READY: ${r.stderr}`)));
+  });
+  return { child, state };
+}
+
 describe('local backend, loopback mode (any user)', () => {
   it('starts, kills, pauses, resumes, restarts and stops plain processes; offers no partitions', async () => {
     const b = await createLocalBackend({ force: 'loopback' });
@@ -105,6 +122,31 @@ describe('local backend, loopback mode (any user)', () => {
       await b.stop();
     }
   });
+
+  it.each(netnsPossible ? (['loopback', 'netns'] as const) : (['loopback'] as const))(
+    'SIGTERM or SIGINT to the harness removes everything of its run (%s mode), with no cleanupLeftovers',
+    async (m) => {
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        const { child, state } = await startOwner(`sig${m}${signal}${process.pid}`, m);
+        expect((await leftovers(state)).filter((x) => x.startsWith('process')).length).toBe(2);
+        child.kill(signal);
+        const r = await child;
+        expect(r.signal ?? r.exitCode).toBe(signal === 'SIGTERM' ? 143 : 130);
+        expect(await leftovers(state)).toEqual([]);
+      }
+    },
+  );
+
+  it.each(netnsPossible ? (['loopback', 'netns'] as const) : (['loopback'] as const))(
+    'an uncaught exception in the harness still removes everything of its run (%s mode)',
+    async (m) => {
+      const { child, state } = await startOwner(`exc${m}${process.pid}`, m, 'throw');
+      const r = await child;
+      expect(r.stderr).toContain('simulated harness crash');
+      expect(r.exitCode).toBe(1);
+      expect(await leftovers(state)).toEqual([]);
+    },
+  );
 
   it('reports a node that exits at start, with its log tail, and cleans up', async () => {
     const b = await createLocalBackend({ force: 'loopback' });
@@ -171,16 +213,7 @@ describe.runIf(netnsPossible)('local backend, namespaces (root with ip and iptab
 
   it('cleanupLeftovers removes the namespaces, links, rules and processes of a run whose owner was SIGKILLed', async () => {
     const runId = `crash${process.pid}`;
-    const child = execa(process.execPath, ['--import', 'tsx', ownerRun, runId, join(workRoot, runId), 'netns'], { reject: false, timeout: 60_000 });
-    const state = await new Promise<RunState>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /^READY (.*)$/m.exec(out);
-        if (m !== null) resolve(JSON.parse(m[1]!) as RunState);
-      });
-      void child.then((r) => reject(new Error(`owner run ended before READY: ${r.stderr}`)));
-    });
+    const { child, state } = await startOwner(runId, 'netns');
     expect((await leftovers(state)).length).toBeGreaterThan(0);
     child.kill('SIGKILL');
     await child;
