@@ -243,14 +243,24 @@ const SCRATCH_BYTES = 8192;
 /** Byte payloads at least this long become their own output chunk instead of being copied to scratch. */
 const CHUNK_MIN_BYTES = 512;
 
+/**
+ * Scratch space shared by top-level encodes. Encoding is synchronous and a top-level Writer always copies
+ * its chunks out in finish(), so no two live Writers ever use it (nested Writers, for tagged fields, get
+ * their own buffers).
+ */
+const sharedScratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
 class Writer {
   private chunks: Buffer[] = [];
   private size = 0;
   private buf: Buffer;
   private start = 0;
+  private readonly mustCopy: boolean;
   pos = 0;
-  constructor(initialBytes = SCRATCH_BYTES) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** `scratch` given: write into it and copy out on finish; otherwise own a small buffer. */
+  constructor(scratch?: Buffer) {
+    this.buf = scratch ?? Buffer.allocUnsafe(256);
+    this.mustCopy = scratch !== undefined;
   }
   private flushScratch(): void {
     if (this.pos > this.start) {
@@ -327,11 +337,20 @@ class Writer {
     this.buf.write(s, this.pos, byteLength, 'utf8');
     this.pos += byteLength;
   }
-  /** Everything written so far as one Buffer (a fresh copy unless it is a single scratch chunk). */
+  /** Everything written so far as one Buffer (a fresh copy unless it is a single private chunk). */
   finish(): Buffer {
     this.flushScratch();
-    if (this.chunks.length === 1) return this.chunks[0]!;
+    if (!this.mustCopy && this.chunks.length === 1) return this.chunks[0]!;
     return Buffer.concat(this.chunks, this.size);
+  }
+  /**
+   * Everything written so far as a list of Buffers whose concatenation is the output, without copying
+   * large payloads (they are the caller's Buffers); pieces of the shared scratch are copied out.
+   */
+  finishParts(): { parts: Buffer[]; size: number } {
+    this.flushScratch();
+    const parts = this.chunks.map((c) => (c.buffer === sharedScratch.buffer ? Buffer.from(c) : c));
+    return { parts, size: this.size };
   }
 }
 
@@ -341,10 +360,6 @@ type WriteFn = (w: Writer, v: unknown) => void;
 // Defaults
 
 const EMPTY = Buffer.alloc(0);
-
-function isIntType(t: FieldSpec['type']): boolean {
-  return t === 'int8' || t === 'int16' || t === 'uint16' || t === 'int32' || t === 'int64';
-}
 
 /** The schema default of a field, ignoring versions (null only where the schema declares "null"). */
 function declaredDefault(f: FieldSpec): unknown {
@@ -370,12 +385,27 @@ function declaredDefault(f: FieldSpec): unknown {
   }
 }
 
-/** The value a field takes when it is absent in a version or missing from the object being encoded. */
-function freshDefault(f: FieldSpec, nullableHere: boolean): unknown {
+/**
+ * A factory for the value a field takes when it is absent from a version or missing from the object
+ * being encoded; built once per compiled field. Arrays and structs are fresh per call; a null default
+ * in a version that cannot carry null falls back to the type's zero value.
+ */
+function defaultFactory(f: FieldSpec, nullableHere: boolean): () => unknown {
   const d = declaredDefault(f);
-  if (d !== null || nullableHere || f.type === 'records') return d;
-  // A null default in a version that cannot carry null: fall back to the type's zero value.
-  return declaredDefault({ ...f, default: undefined });
+  if (d === null) {
+    if (nullableHere || f.type === 'records') return () => null;
+    return defaultFactory({ ...f, default: undefined }, false);
+  }
+  if (f.array) return () => [];
+  if (f.type === 'struct') {
+    const subs = (f.fields ?? []).map((sub) => ({ name: sub.name, make: defaultFactory(sub, true) }));
+    return () => {
+      const o: Record<string, unknown> = {};
+      for (const sub of subs) o[sub.name] = sub.make();
+      return o;
+    };
+  }
+  return () => d;
 }
 
 function defaultStruct(fields: readonly FieldSpec[]): Record<string, unknown> {
@@ -424,23 +454,24 @@ interface TaggedField {
   field: FieldSpec;
   read: ReadFn;
   write: WriteFn;
+  make: () => unknown;
 }
 
 function compileStruct(fields: readonly FieldSpec[], version: number, flexible: boolean, path: string): CompiledStruct {
   const regular: { name: string; read: ReadFn; write: WriteFn }[] = [];
-  const absent: { name: string; field: FieldSpec; path: string }[] = [];
+  const absent: { name: string; field: FieldSpec; path: string; make: () => unknown }[] = [];
   const tagged: TaggedField[] = [];
   let minBytes = flexible ? 1 : 0;
   for (const f of fields) {
     const fpath = path ? `${path}.${f.name}` : f.name;
     if (!inRange(f.versions, version)) {
-      absent.push({ name: f.name, field: f, path: fpath });
+      absent.push({ name: f.name, field: f, path: fpath, make: defaultFactory(f, true) });
       continue;
     }
     const c = compileField(f, version, flexible, fpath);
     if (inRange(f.tagged, version)) {
       if (!flexible) throw new Error(`schema: tagged field ${fpath} in non-flexible version ${version}`);
-      tagged.push({ tag: f.tag!, name: f.name, field: f, read: c.read, write: c.write });
+      tagged.push({ tag: f.tag!, name: f.name, field: f, read: c.read, write: c.write, make: defaultFactory(f, inRange(f.nullable, version)) });
     } else {
       regular.push({ name: f.name, read: c.read, write: c.write });
       minBytes += c.minBytes;
@@ -456,9 +487,9 @@ function compileStruct(fields: readonly FieldSpec[], version: number, flexible: 
       const op = regular[i]!;
       o[op.name] = op.read(r);
     }
-    for (const a of absent) o[a.name] = declaredDefault(a.field);
+    for (const a of absent) o[a.name] = a.make();
     if (flexible) {
-      for (const t of tagged) o[t.name] = freshDefault(t.field, inRange(t.field.nullable, version));
+      for (const t of tagged) o[t.name] = t.make();
       const n = r.uvarint();
       if (n > r.end - r.pos) throw new ProtocolError(`${path || 'body'}: tagged field count ${n} exceeds remaining bytes`);
       for (let i = 0; i < n; i++) {
@@ -500,7 +531,7 @@ function compileStruct(fields: readonly FieldSpec[], version: number, flexible: 
       for (const t of tagged) {
         const tv = o[t.name];
         if (isDefault(t.field, tv)) continue;
-        const sub = new Writer(256);
+        const sub = new Writer();
         t.write(sub, tv);
         const bytes = sub.finish();
         w.uvarint(t.tag);
@@ -527,12 +558,12 @@ function fieldIsFlexible(f: FieldSpec, version: number, messageFlexible: boolean
 function compileField(f: FieldSpec, version: number, messageFlexible: boolean, path: string): CompiledField {
   const nullable = inRange(f.nullable, version);
   const flex = fieldIsFlexible(f, version, messageFlexible);
-  const def = (): unknown => freshDefault(f, nullable);
+  const def = defaultFactory(f, nullable);
   if (f.array) {
     const elem: CompiledField =
       f.type === 'struct'
         ? compileStruct(f.fields ?? [], version, messageFlexible, `${path}[]`)
-        : compilePrimitive(f.type, false, flex, `${path}[]`, () => declaredDefault({ ...f, array: undefined, default: undefined }));
+        : compilePrimitive(f.type, false, flex, `${path}[]`, defaultFactory({ ...f, array: undefined, default: undefined }, false));
     return compileArray(elem, nullable, flex, path, def);
   }
   if (f.type === 'struct') {
@@ -855,12 +886,29 @@ function finishFrame(w: Writer): Buffer {
 /** Encodes a response: 4-byte size, response header (v0 for ApiVersions and non-flexible, else v1), body. */
 export function encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: Body): Buffer {
   const c = requirePlan(apiKey, apiVersion, RESPONSE);
-  const w = new Writer();
+  const w = new Writer(sharedScratch);
   w.int32(0);
   w.int32(correlationId);
   if (usesResponseHeaderV1(apiKey, apiVersion)) w.uvarint(0);
   c.write(w, body);
   return finishFrame(w);
+}
+
+/**
+ * Like encodeResponse, but returns the frame as parts (for `socket.cork()` + writes, or writev) so that
+ * large records payloads (Fetch) are not copied: those parts ARE the Buffers in `body`, which must not be
+ * modified until the parts are written. The first part starts with the size prefix.
+ */
+export function encodeResponseParts(apiKey: number, apiVersion: number, correlationId: number, body: Body): Buffer[] {
+  const c = requirePlan(apiKey, apiVersion, RESPONSE);
+  const w = new Writer(sharedScratch);
+  w.int32(0);
+  w.int32(correlationId);
+  if (usesResponseHeaderV1(apiKey, apiVersion)) w.uvarint(0);
+  c.write(w, body);
+  const { parts, size } = w.finishParts();
+  parts[0]!.writeInt32BE(size - 4, 0);
+  return parts;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -869,7 +917,7 @@ export function encodeResponse(apiKey: number, apiVersion: number, correlationId
 /** Encodes a request: 4-byte size, request header v1 or v2 (flexible versions), body. */
 export function encodeRequest(apiKey: number, apiVersion: number, correlationId: number, clientId: string | null, body: Body): Buffer {
   const c = requirePlan(apiKey, apiVersion, REQUEST);
-  const w = new Writer();
+  const w = new Writer(sharedScratch);
   w.int32(0);
   w.int16(apiKey);
   w.int16(apiVersion);

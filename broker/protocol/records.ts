@@ -176,7 +176,19 @@ function readNullableBytes(c: Cursor, what: string): Buffer | null {
   return b;
 }
 
-function readRecord(c: Cursor, baseOffset: number, baseTimestamp: number): DecodedRecord {
+/** Skips a nullable varint-length byte string, checking its bounds. */
+function skipNullableBytes(c: Cursor, what: string): void {
+  const n = readVarint(c);
+  if (n < 0) return;
+  if (n > c.end - c.pos) throw invalid(`${what} of ${n} bytes overruns its record`);
+  c.pos += n;
+}
+
+/**
+ * Reads one record (materialize: builds the DecodedRecord with zero-copy key/value slices) or only checks
+ * its structure (returns null, allocates nothing). Both paths apply the same checks.
+ */
+function readRecord(c: Cursor, baseOffset: number, baseTimestamp: number, materialize: boolean): DecodedRecord | null {
   const length = readVarint(c);
   if (length < 0 || length > c.end - c.pos) throw invalid(`record length ${length} with ${c.end - c.pos} bytes left`);
   const recordEnd = c.pos + length;
@@ -186,21 +198,34 @@ function readRecord(c: Cursor, baseOffset: number, baseTimestamp: number): Decod
   const attributes = c.buf.readInt8(c.pos++);
   const timestampDelta = readVarlong(c);
   const offsetDelta = readVarint(c);
-  const key = readNullableBytes(c, 'key');
-  const value = readNullableBytes(c, 'value');
+  let key: Buffer | null = null;
+  let value: Buffer | null = null;
+  if (materialize) {
+    key = readNullableBytes(c, 'key');
+    value = readNullableBytes(c, 'value');
+  } else {
+    skipNullableBytes(c, 'key');
+    skipNullableBytes(c, 'value');
+  }
   const headerCount = readVarint(c);
   // Each header takes at least 2 bytes (two varints), which bounds the loop by the record's bytes.
   if (headerCount < 0 || headerCount * 2 > c.end - c.pos) throw invalid(`invalid header count ${headerCount}`);
-  const headers: RecordHeader[] = new Array<RecordHeader>(headerCount);
+  const headers: RecordHeader[] = materialize ? new Array<RecordHeader>(headerCount) : [];
   for (let i = 0; i < headerCount; i++) {
     const keyLen = readVarint(c);
     if (keyLen < 0 || keyLen > c.end - c.pos) throw invalid(`invalid header key length ${keyLen}`);
-    const hKey = c.buf.toString('utf8', c.pos, c.pos + keyLen);
-    c.pos += keyLen;
-    headers[i] = { key: hKey, value: readNullableBytes(c, 'header value') };
+    if (materialize) {
+      const hKey = c.buf.toString('utf8', c.pos, c.pos + keyLen);
+      c.pos += keyLen;
+      headers[i] = { key: hKey, value: readNullableBytes(c, 'header value') };
+    } else {
+      c.pos += keyLen;
+      skipNullableBytes(c, 'header value');
+    }
   }
   if (c.pos !== recordEnd) throw invalid(`record declared ${length} bytes but used ${length - (recordEnd - c.pos)}`);
   c.end = outerEnd;
+  if (!materialize) return null;
   return {
     offset: baseOffset + offsetDelta,
     timestamp: baseTimestamp + timestampDelta,
@@ -235,15 +260,27 @@ function recordBytes(buf: Buffer, pos: number, size: number, attributes: number,
   }
 }
 
-function decodeRecordsOf(header: BatchHeader, bytes: Buffer): DecodedRecord[] {
-  const count = header.recordsCount;
+function checkRecordCount(count: number, bytes: Buffer): void {
   // A record takes at least 7 bytes (length, attributes, 2 deltas, key, value, header count).
   if (count < 0 || count * 7 > bytes.length) throw invalid(`recordsCount ${count} cannot fit in ${bytes.length} bytes`);
+}
+
+function decodeRecordsOf(header: BatchHeader, bytes: Buffer): DecodedRecord[] {
+  const count = header.recordsCount;
+  checkRecordCount(count, bytes);
   const c: Cursor = { buf: bytes, pos: 0, end: bytes.length };
   const out = new Array<DecodedRecord>(count);
-  for (let i = 0; i < count; i++) out[i] = readRecord(c, header.baseOffset, header.baseTimestamp);
+  for (let i = 0; i < count; i++) out[i] = readRecord(c, header.baseOffset, header.baseTimestamp, true)!;
   if (c.pos !== c.end) throw invalid(`${c.end - c.pos} bytes remain after ${count} records`);
   return out;
+}
+
+/** The structure checks of decodeRecordsOf without building anything. */
+function checkRecords(count: number, bytes: Buffer): void {
+  checkRecordCount(count, bytes);
+  const c: Cursor = { buf: bytes, pos: 0, end: bytes.length };
+  for (let i = 0; i < count; i++) readRecord(c, 0, 0, false);
+  if (c.pos !== c.end) throw invalid(`${c.end - c.pos} bytes remain after ${count} records`);
 }
 
 /**
@@ -332,7 +369,7 @@ export function validateBatches(buf: Buffer, opts: ValidateOptions = {}): Valida
       const size = checkFraming(buf, pos, maxBatchBytes);
       const header = readBatchHeader(buf, pos);
       if (origin === 'client') checkClientBatch(header, pos);
-      decodeRecordsOf(header, recordBytes(buf, pos, size, header.attributes, maxUncompressedBytes));
+      checkRecords(header.recordsCount, recordBytes(buf, pos, size, header.attributes, maxUncompressedBytes));
       batches.push({ header, position: pos, sizeBytes: size });
       pos += size;
     }

@@ -12,6 +12,7 @@ import {
   EncodeError,
   encodeRequest,
   encodeResponse,
+  encodeResponseParts,
   isFlexibleVersion,
   ProtocolError,
   readRequestHeader,
@@ -172,6 +173,28 @@ describe('values', () => {
     expect(got.buffer).toBe(inner.buffer);
     inner[inner.length - 1] = 0x21;
     expect(got[got.length - 1]).toBe(0x21);
+  });
+
+  it('encodeResponseParts equals encodeResponse and passes large records through uncopied', () => {
+    const big = Buffer.alloc(5000, 7);
+    const small = Buffer.from('tiny');
+    const body = { responses: [{ topic: 't', partitions: [{ partitionIndex: 0, records: big }, { partitionIndex: 1, records: small }] }] };
+    for (const v of [4, 11, 12]) {
+      const parts = encodeResponseParts(ApiKeys.Fetch, v, 3, body);
+      expect(Buffer.concat(parts).equals(encodeResponse(ApiKeys.Fetch, v, 3, body))).toBe(true);
+      expect(parts.some((p) => p === big)).toBe(true);
+    }
+  });
+
+  it('successive encodes do not share output memory', () => {
+    const a = encodeRequest(ApiKeys.Heartbeat, 3, 1, 'a', { groupId: 'first', generationId: 1, memberId: 'm' });
+    const copy = Buffer.from(a);
+    const parts = encodeResponseParts(ApiKeys.Heartbeat, 3, 2, { errorCode: 1 });
+    const partsCopy = Buffer.concat(parts);
+    encodeRequest(ApiKeys.Heartbeat, 3, 9, 'zzzzzzzz', { groupId: 'second-and-longer', generationId: 2, memberId: 'n' });
+    encodeResponse(ApiKeys.Heartbeat, 3, 7, { errorCode: 27 });
+    expect(a.equals(copy)).toBe(true);
+    expect(Buffer.concat(parts).equals(partsCopy)).toBe(true);
   });
 
   it('trailing bytes after a body are a ProtocolError', () => {
