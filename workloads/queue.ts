@@ -183,11 +183,11 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
   const drainProcess = probeProcess + 1;
   let admin: Admin | null = null;
 
-  function newProducer(retries: number): Producer {
+  function newProducer(retries: number, idempotent: boolean): Producer {
     return kafka.producer({
       allowAutoTopicCreation: false,
-      idempotent: o.idempotence,
-      maxInFlightRequests: o.idempotence ? 1 : undefined,
+      idempotent,
+      maxInFlightRequests: idempotent ? 1 : undefined,
       retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 },
     });
   }
@@ -195,7 +195,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
   async function producerFor(process: number): Promise<Producer> {
     let p = producers.get(process);
     if (p === undefined) {
-      p = newProducer(o.retries);
+      p = newProducer(o.retries, o.idempotence);
       producers.set(process, p);
       await p.connect();
     }
@@ -269,11 +269,13 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
   }
 
   async function recover(recoverKeys: string[], deadlineMs: number, signal: AbortSignal): Promise<boolean> {
-    const probe = newProducer(0);
-    producers.set(probeProcess, probe);
     const pending = new Set(recoverKeys);
     const maxRounds = 10_000;
     try {
+      // a probe only proves liveness: one attempt per send, never idempotent (kafkajs refuses
+      // an idempotent producer without retries), acks=all so the high watermark covers it
+      const probe = newProducer(0, false);
+      producers.set(probeProcess, probe);
       await bounded(probe.connect(), Math.max(0, deadlineMs - Date.now()));
       for (let round = 0; round < maxRounds && pending.size > 0 && Date.now() < deadlineMs && !signal.aborted; round++) {
         for (const key of [...pending]) {

@@ -180,6 +180,10 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
   if (idempotence && acks !== 'all') {
     throw new UsageError(`--idempotence needs --acks all (got --acks ${acks})`);
   }
+  const retries = intFlag(flags, 'retries', runDefaults.retries, 0, 20);
+  if (idempotence && retries === 0) {
+    throw new UsageError('--idempotence needs --retries 1 or more (an idempotent producer retries transient errors; kafkajs refuses retries 0)');
+  }
   const nemesisRaw = flags.nemesis;
   const nemesis = nemesisRaw === undefined ? [...runDefaults.nemesis] : parseNemesis(String(nemesisRaw));
   const out = flags.out === undefined ? runDefaults.out : String(flags.out);
@@ -194,7 +198,7 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     partitions: intFlag(flags, 'partitions', runDefaults.partitions, 1, 64),
     uncleanElection: flags['unclean-election'] === true,
     idempotence,
-    retries: intFlag(flags, 'retries', runDefaults.retries, 0, 20),
+    retries,
     nemesis,
     nemesisInterval: numFlag(flags, 'nemesis-interval', runDefaults.nemesisInterval, 0.1, 3600),
     timeLimit: numFlag(flags, 'time-limit', runDefaults.timeLimit, 0.1, 86400),

@@ -38,6 +38,7 @@ describe('run flags', () => {
     expect(usageMessage(['--nemesis', 'kill,flood'])).toMatch(/'flood' is not a known fault; allowed: none, kill, kill-leader, .*pause, .*partition-halves/);
     expect(usageMessage(['--nemesis', 'none,kill'])).toMatch(/cannot be combined/);
     expect(usageMessage(['--idempotence', '--acks', '1'])).toMatch(/--idempotence needs --acks all/);
+    expect(usageMessage(['--idempotence', '--retries', '0'])).toMatch(/--idempotence needs --retries 1 or more/);
     expect(usageMessage(['--nodes', 'three'])).toMatch(/--nodes must be an integer from 1 to 9, got 'three'/);
     expect(usageMessage(['--rate', '0'])).toMatch(/--rate must be a number/);
     expect(usageMessage(['--seed=-1'])).toMatch(/--seed must be an integer from 0 to 4294967295/);
