@@ -19,7 +19,7 @@ import { MetadataService } from './metadata-service.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { buildBatch, decodeRecords } from './protocol/records.ts';
 import { ReplicaFetcherManager } from './replica-fetcher.ts';
-import { ReplicaManager, type Replica } from './replica-manager.ts';
+import { AlterPartitionRejected, ReplicaManager, type Replica } from './replica-manager.ts';
 import { KafkaServer } from './server.ts';
 
 export class BrokerNode {
@@ -59,7 +59,7 @@ export class BrokerNode {
       isr: {
         alterPartition: async (req) => {
           const reply = (await this.metadata.call('alterPartition', { brokerId: opts.id, brokerEpoch: this.metadata.brokerEpoch, ...req })) as { errorCode: string };
-          if (reply.errorCode !== 'NONE') throw new Error(reply.errorCode);
+          if (reply.errorCode !== 'NONE') throw new AlterPartitionRejected(reply.errorCode);
         },
       },
     });

@@ -72,7 +72,17 @@ export interface FetchPartitionResult {
 
 /** The node's way to reach the active controller (see metadata-service.ts). */
 export interface IsrChannel {
+  /** Resolves once the controller committed the change; rejects with AlterPartitionRejected when it refused. */
   alterPartition(req: AlterPartitionProposal & { topic: string; partition: number }): Promise<void>;
+}
+
+/** The controller answered an AlterPartition with an error: a definite outcome (other failures are unknown). */
+export class AlterPartitionRejected extends Error {
+  readonly errorCode: string;
+  constructor(errorCode: string) {
+    super(`controller refused the ISR change: ${errorCode}`);
+    this.errorCode = errorCode;
+  }
 }
 
 /** Called when this node starts or stops leading a partition (the group coordinator uses it). */
@@ -369,7 +379,8 @@ export class ReplicaManager {
       },
       (err: unknown) => {
         r.alterInFlight = false;
-        if (leader && r.leader === leader) leader.onAlterPartitionFailed();
+        // A refusal is definite; a lost answer leaves the outcome unknown and the proposal pending.
+        if (leader && r.leader === leader) leader.onAlterPartitionFailed(err instanceof AlterPartitionRejected ? err.errorCode : undefined);
         this.opts.logger.warn(`${r.topic}-${r.partition}: isr change refused: ${(err as Error).message}`);
       },
     );

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:broker [-- --nodes 1|3 --acks 0|1|all --messages N --size BYTES --batch N --inflight N --partitions N]`
+ *
+ * Starts the brokers as separate processes (this process is only the load generator), then:
+ * - produce: pre-built RecordBatches of `--batch` records of `--size` bytes, `--inflight` Produce
+ *   requests pipelined per partition connection, round-robin over `--partitions` partitions;
+ *   prints messages/s, MB/s and per-request latency p50/p99 (acks=0 has no responses to time);
+ * - consume: Fetch from offset 0 on every partition until the log end; prints messages/s and MB/s.
+ * The load generator speaks the protocol through the broker's own codec (broker/client.ts), so the
+ * figures are the broker's, not a client library's. Figures on a shared 2-core machine are noisy:
+ * compare runs made side by side.
+ */
+import { parseArgs } from 'node:util';
+import { KafkaConnection } from '../broker/client.ts';
+import { ApiKeys } from '../broker/protocol/codec.ts';
+import { buildBatch } from '../broker/protocol/records.ts';
+import { readBatchHeader } from '../broker/protocol/batch-header.ts';
+import { TestCluster } from '../test/helpers/broker-process.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    nodes: { type: 'string', default: '1' },
+    acks: { type: 'string', default: '1' },
+    messages: { type: 'string', default: '1000000' },
+    size: { type: 'string', default: '100' },
+    batch: { type: 'string', default: '1000' },
+    inflight: { type: 'string', default: '8' },
+    partitions: { type: 'string', default: '4' },
+  },
+});
+const nodes = Number(values.nodes);
+const acksFlag = values.acks!;
+if (!['0', '1', 'all', '-1'].includes(acksFlag)) throw new Error(`--acks must be 0, 1 or all, got ${acksFlag}`);
+const acks = acksFlag === 'all' ? -1 : Number(acksFlag);
+const total = Number(values.messages);
+const size = Number(values.size);
+const perBatch = Number(values.batch);
+const inflight = Number(values.inflight);
+const partitions = Number(values.partitions);
+const TOPIC = 'bench';
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+async function leaderConnections(cluster: TestCluster): Promise<Map<number, KafkaConnection>> {
+  const boot = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
+  const deadline = Date.now() + 30_000;
+  let md: any;
+  for (;;) {
+    md = await boot.request(ApiKeys.Metadata, 8, { topics: [{ name: TOPIC }], allowAutoTopicCreation: false }, 5000);
+    const t = md.topics[0];
+    if (t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p: any) => p.leaderId >= 0)) break;
+    if (Date.now() > deadline) throw new Error('topic has no leaders');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  boot.close();
+  const byPartition = new Map<number, KafkaConnection>();
+  for (const p of md.topics[0].partitions) {
+    const b = md.brokers.find((x: any) => x.nodeId === p.leaderId);
+    byPartition.set(p.partitionIndex, await KafkaConnection.connect(b.host, b.port, { clientId: `bench-${p.partitionIndex}` }));
+  }
+  return byPartition;
+}
+
+async function main(): Promise<void> {
+  const settings: Record<string, string> = nodes > 1 ? { 'default.replication.factor': String(nodes), 'min.insync.replicas': String(Math.min(2, nodes)), 'offsets.topic.replication.factor': String(nodes) } : {};
+  // Kafka's own replication timing, not the harness's fast failure detection.
+  Object.assign(settings, { 'replica.fetch.wait.max.ms': '500', 'replica.fetch.backoff.ms': '1000', 'replica.lag.time.max.ms': '30000', 'broker.session.timeout.ms': '9000', 'broker.heartbeat.interval.ms': '2000', 'replica.fetch.max.bytes': String(4 << 20) });
+  process.stderr.write(`starting ${nodes} broker process(es)...\n`);
+  const cluster = await TestCluster.start(nodes, settings);
+  try {
+    const admin = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
+    const created: any = await admin.request(ApiKeys.CreateTopics, 4, { topics: [{ name: TOPIC, numPartitions: partitions, replicationFactor: nodes, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false }, 15_000);
+    if (created.topics[0].errorCode !== 0) throw new Error(`create topic failed: ${created.topics[0].errorCode}`);
+    admin.close();
+    const conns = await leaderConnections(cluster);
+
+    const value = Buffer.alloc(size, 0x61);
+    const template = buildBatch({ compression: 'none', records: Array.from({ length: perBatch }, () => ({ key: null, value })) });
+    const batches = Math.ceil(total / perBatch);
+    const latencies: number[] = [];
+    let sent = 0;
+    let errors = 0;
+    process.stderr.write(`producing ${batches * perBatch} messages of ${size} bytes, acks=${acksFlag}, ${perBatch}/batch, ${inflight} in flight per partition, ${partitions} partitions, ${nodes} node(s)\n`);
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      [...Array(partitions).keys()].map(async (p) => {
+        const conn = conns.get(p)!;
+        const mine = Math.ceil(batches / partitions) - (p < batches % partitions || batches % partitions === 0 ? 0 : 1);
+        let issued = 0;
+        const window = new Set<Promise<void>>();
+        while (issued < mine) {
+          while (window.size < inflight && issued < mine) {
+            issued++;
+            const body = { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: p, records: template }] }] };
+            if (acks === 0) {
+              conn.send(ApiKeys.Produce, 8, body);
+              sent += perBatch;
+              continue;
+            }
+            const start = process.hrtime.bigint();
+            const pr = conn.request(ApiKeys.Produce, 8, body, 60_000).then((res: any) => {
+              latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+              if (res.responses[0].partitionResponses[0].errorCode !== 0) errors++;
+              else sent += perBatch;
+            });
+            const tracked: Promise<void> = pr.finally(() => window.delete(tracked));
+            window.add(tracked);
+          }
+          if (window.size > 0) await Promise.race(window);
+          else await new Promise((r) => setImmediate(r));
+        }
+        await Promise.all(window);
+      }),
+    );
+    // acks=0: wait until the log ends show every batch, so the rate counts what the broker stored.
+    if (acks === 0) {
+      const probe = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
+      for (;;) {
+        const conns2 = [...conns.entries()];
+        let stored = 0;
+        for (const [p, c] of conns2) {
+          const r: any = await c.request(ApiKeys.ListOffsets, 1, { replicaId: -1, topics: [{ name: TOPIC, partitions: [{ partitionIndex: p, timestamp: -1 }] }] }, 5000);
+          stored += Number(r.topics[0].partitions[0].offset);
+        }
+        if (stored >= sent) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      probe.close();
+    }
+    const produceS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const mb = (sent * size) / 1e6;
+    console.log(`produce: ${sent} messages in ${produceS.toFixed(2)} s = ${Math.round(sent / produceS)} msg/s, ${(mb / produceS).toFixed(1)} MB/s (payload), errors ${errors}`);
+    if (latencies.length) console.log(`produce latency per request of ${perBatch} messages: p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (n=${latencies.length})`);
+    else console.log('produce latency: n/a with acks=0 (no responses)');
+
+    // Consume everything back from offset 0.
+    const t1 = process.hrtime.bigint();
+    let read = 0;
+    let bytes = 0;
+    await Promise.all(
+      [...conns.entries()].map(async ([p, conn]) => {
+        let offset = 0;
+        for (;;) {
+          const res: any = await conn.request(
+            ApiKeys.Fetch,
+            11,
+            { replicaId: -1, maxWaitMs: 100, minBytes: 1, maxBytes: 8 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1, topics: [{ topic: TOPIC, partitions: [{ partition: p, currentLeaderEpoch: -1, fetchOffset: offset, logStartOffset: -1, partitionMaxBytes: 4 << 20 }] }], forgottenTopicsData: [], rackId: '' },
+            30_000,
+          );
+          const part = res.responses[0].partitions[0];
+          const recs: Buffer = part.records ?? Buffer.alloc(0);
+          if (recs.length === 0 && offset >= Number(part.highWatermark)) break;
+          let pos = 0;
+          while (pos + 61 <= recs.length) {
+            const h = readBatchHeader(recs, pos);
+            const n = 12 + h.batchLength;
+            if (pos + n > recs.length) break;
+            if (h.baseOffset + h.lastOffsetDelta >= offset) {
+              read += h.recordsCount;
+              bytes += h.recordsCount * size;
+            }
+            offset = h.baseOffset + h.lastOffsetDelta + 1;
+            pos += n;
+          }
+        }
+      }),
+    );
+    const consumeS = Number(process.hrtime.bigint() - t1) / 1e9;
+    console.log(`consume: ${read} messages in ${consumeS.toFixed(2)} s = ${Math.round(read / consumeS)} msg/s, ${(bytes / 1e6 / consumeS).toFixed(1)} MB/s (payload)`);
+    for (const c of conns.values()) c.close();
+  } finally {
+    await cluster.stopAll();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(2);
+});
