@@ -11,6 +11,7 @@ import { toLinOps } from './models/common.ts';
 import { pairEvents, type Event, type EventType } from './parse/ops.ts';
 import type { CheckOptions, LinOp, LinResult } from './types.ts';
 import type { LogInput, LogOutput } from './models/log.ts';
+import type { LinReport } from './check.ts';
 
 export function historyEvents(history: History): Event[] {
   const events: Event[] = [];
@@ -22,12 +23,19 @@ export function historyEvents(history: History): Event[] {
 }
 
 export function checkLogHistory(history: History, options: CheckOptions = {}): LinResult {
+  return checkLogHistoryReport(history, options).result;
+}
+
+/** As `checkLogHistory`, plus the checked ops with labels, for `renderLinHtml` (the run's linearizability.html). */
+export function checkLogHistoryReport(history: History, options: CheckOptions = {}): LinReport {
   const spec = logSpec();
   let ops: LinOp<LogInput, LogOutput>[];
   try {
     ops = toLinOps(spec, pairEvents(historyEvents(history)));
   } catch (err) {
-    return { valid: 'unknown', model: 'log', ops: 0, partitions: [], elapsedMs: 0, reason: err instanceof Error ? err.message : String(err) };
+    const reason = err instanceof Error ? err.message : String(err);
+    return { result: { valid: 'unknown', model: 'log', ops: 0, partitions: [], elapsedMs: 0, reason }, ops: [] };
   }
-  return checkOperations(spec.model, ops, options);
+  const result = checkOperations(spec.model, ops, options);
+  return { result, ops: ops.map((op) => ({ ...op, label: spec.model.describeOp(op.input, op.output) })) };
 }
