@@ -37,7 +37,7 @@
  *
  * `onLeaderChange(cb)`: called with (leaderId | null, term) whenever either changes.
  */
-import { RaftConfigError, RaftCore } from './core.ts';
+import { RaftConfigError, RaftCore, validateRaftConfig } from './core.ts';
 import type { Ready, Role } from './core.ts';
 import type { Entry } from './messages.ts';
 import { RaftStorage } from './storage.ts';
@@ -179,6 +179,14 @@ export class RaftNode {
     this.maxEntriesPerAppend = opts.maxEntriesPerAppend ?? 256;
     this.maxPendingProposals = opts.maxPendingProposals ?? 10_000;
     this.random = opts.random ?? Math.random;
+    validateRaftConfig({
+      id: this.id,
+      voters: this.voters.map((v) => v.id),
+      electionTimeoutMinMs: this.electionTimeoutMinMs,
+      electionTimeoutMaxMs: this.electionTimeoutMaxMs,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      maxEntriesPerAppend: this.maxEntriesPerAppend,
+    });
     this.log = opts.logger ?? silent;
     this.storage = new RaftStorage(opts.dataDir);
     this.transport = new RaftTransport({
@@ -233,23 +241,23 @@ export class RaftNode {
   async start(): Promise<void> {
     if (this.state !== 'new') throw new RaftConfigError('a RaftNode starts once; build a new one to restart');
     this.state = 'running';
-    const persisted = this.storage.load();
-    if (persisted.droppedBytes > 0) this.log.warn(`dropped ${persisted.droppedBytes} bytes of torn or corrupt log tail`);
-    this.core = new RaftCore(
-      {
-        id: this.id,
-        voters: this.voters.map((v) => v.id),
-        electionTimeoutMinMs: this.electionTimeoutMinMs,
-        electionTimeoutMaxMs: this.electionTimeoutMaxMs,
-        heartbeatIntervalMs: this.heartbeatIntervalMs,
-        maxEntriesPerAppend: this.maxEntriesPerAppend,
-      },
-      persisted,
-      this.random,
-      Date.now(),
-    );
-    this.log.info(`raft node ${this.id} starting at term ${persisted.term} with ${persisted.entries.length} log entries`);
     try {
+      const persisted = this.storage.load();
+      if (persisted.droppedBytes > 0) this.log.warn(`dropped ${persisted.droppedBytes} bytes of torn or corrupt log tail`);
+      this.core = new RaftCore(
+        {
+          id: this.id,
+          voters: this.voters.map((v) => v.id),
+          electionTimeoutMinMs: this.electionTimeoutMinMs,
+          electionTimeoutMaxMs: this.electionTimeoutMaxMs,
+          heartbeatIntervalMs: this.heartbeatIntervalMs,
+          maxEntriesPerAppend: this.maxEntriesPerAppend,
+        },
+        persisted,
+        this.random,
+        Date.now(),
+      );
+      this.log.info(`raft node ${this.id} starting at term ${persisted.term} with ${persisted.entries.length} log entries`);
       await this.transport.start();
     } catch (err) {
       this.state = 'stopped';

@@ -89,5 +89,8 @@ describe('RaftNode (single voter)', () => {
   it('rejects bad configuration clearly', () => {
     expect(() => new RaftNode({ id: 4, voters: '1@127.0.0.1:1', dataDir: '/nonexistent' })).toThrow(/not among the voters/);
     expect(() => new RaftNode({ id: 1, voters: '1@127.0.0.1', dataDir: '/nonexistent' })).toThrow(/id@host:port/);
+    expect(() => new RaftNode({ id: 1, voters: '1@127.0.0.1:1', dataDir: '/nonexistent', fetchTimeoutMs: 100, heartbeatIntervalMs: 100 })).toThrow(
+      /heartbeatIntervalMs must be > 0 and < electionTimeoutMinMs \(100\)/,
+    );
   });
 });
