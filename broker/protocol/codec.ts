@@ -103,10 +103,14 @@ export class EncodeError extends Error {
 export interface ApiInfo {
   readonly apiKey: number;
   readonly name: string;
+  /** Inclusive [min, max] of the versions the codec reads and writes. */
+  readonly validVersions: readonly [number, number];
   readonly minVersion: number;
   readonly maxVersion: number;
   /** First flexible version, or undefined when none is. */
   readonly firstFlexibleVersion: number | undefined;
+  /** Whether `version` is flexible (compact encodings, tagged fields, request header v2). */
+  isFlexible(version: number): boolean;
   readonly spec: ApiSpec;
 }
 
@@ -115,9 +119,11 @@ for (const spec of apis) {
   apiInfo.set(spec.apiKey, {
     apiKey: spec.apiKey,
     name: spec.name,
+    validVersions: [spec.validVersions[0], spec.validVersions[1]],
     minVersion: spec.validVersions[0],
     maxVersion: spec.validVersions[1],
     firstFlexibleVersion: spec.flexibleVersions?.[0],
+    isFlexible: (version) => inRange(spec.flexibleVersions, version),
     spec,
   });
 }

@@ -207,7 +207,11 @@ describe('values', () => {
 describe('schema access', () => {
   it('apiSchema exposes the version ranges', () => {
     expect(apiSchema(ApiKeys.Produce)).toMatchObject({ name: 'Produce', minVersion: 0, firstFlexibleVersion: 9 });
-    expect(apiSchema(ApiKeys.Produce)!.maxVersion).toBeGreaterThanOrEqual(9);
+    const produce = apiSchema(ApiKeys.Produce)!;
+    expect(produce.maxVersion).toBeGreaterThanOrEqual(9);
+    expect(produce.validVersions).toEqual([0, produce.maxVersion]);
+    expect([8, 9, 11].map((v) => produce.isFlexible(v))).toEqual([false, true, true]);
+    expect(apiSchema(ApiKeys.Heartbeat)!.isFlexible(3)).toBe(false);
     expect(apiSchema(1000)).toBeUndefined();
   });
 });
