@@ -2,9 +2,14 @@
  * An in-process, seeded replication cluster: 3 brokers (ids 1..3) sharing one partition (RF 3,
  * min.insync.replicas 2), one controller (id 0, a single-node metadata log: decisions are applied
  * as soon as they are made) and 2 acks=all producers (ids 101, 102), over a SimNetwork with delay,
- * loss and partitions. Brokers crash (keeping their flushed log and epoch cache, losing soft
- * state) and restart with a new incarnation. Time advances in fixed steps; everything random comes
- * from one Prng, so a run is a pure function of its seed and options.
+ * loss and partitions. Faults: broker crashes (the flushed log and epoch cache survive, soft state
+ * does not) and restarts with a new incarnation; a broker isolated from the other brokers (and
+ * maybe the controller) or from the controller only (a zombie leader); controller failover (a new
+ * Controller over the same image: sessions restart); reassignment to 2 or 3 replicas; heal.
+ * After the fault phase everything heals, crashed brokers restart, the partition is reassigned
+ * back to all 3 brokers, and the run waits for convergence. Brokers learn metadata from heartbeat
+ * and AlterPartition replies. Time advances in fixed steps; everything random comes from one
+ * Prng, so a run is a pure function of its seed and options.
  *
  * The checker (`check`) reports, after heal and convergence:
  * - lost: an acked value that is not at its acked offset on the leader or on some ISR member;
@@ -134,7 +139,8 @@ export class ReplicationCluster {
   readonly rng: Prng;
   readonly net: SimNetwork<Msg>;
   readonly image = new MetadataImage();
-  readonly controller: Controller;
+  controller: Controller;
+  readonly #controllerConfig: ControllerConfig;
   readonly brokers = new Map<number, Broker>();
   readonly producers: Producer[] = [];
   /** value -> acked offset. */
@@ -162,8 +168,8 @@ export class ReplicationCluster {
       autoLeaderRebalance: true,
       leaderImbalanceCheckIntervalMs: 500,
     };
-    this.controller = new Controller({ config, image: this.image, newTopicId: () => `00000000-0000-4000-8000-${String(++this.#topicIds).padStart(12, '0')}` });
-    this.controller.activate(0);
+    this.#controllerConfig = config;
+    this.controller = this.#newController(0);
     for (const id of BROKER_IDS) {
       this.brokers.set(id, {
         id, up: true, log: [], cache: new EpochCacheModel(), incarnation: 0, brokerEpoch: -1, registerSentAtMs: -Infinity,
@@ -173,6 +179,23 @@ export class ReplicationCluster {
     }
     for (const id of PRODUCER_IDS) this.producers.push({ id, believedLeader: NO_LEADER, inFlight: null });
     this.#bootstrap();
+  }
+
+  /** A fresh active controller over the same committed image: soft state (sessions) restarts. */
+  #newController(nowMs: number): Controller {
+    const c = new Controller({ config: this.#controllerConfig, image: this.image, newTopicId: () => `00000000-0000-4000-8000-${String(++this.#topicIds).padStart(12, '0')}` });
+    c.activate(nowMs);
+    return c;
+  }
+
+  #reassign(target: number[]): void {
+    const [r] = this.#commitDecision(this.controller.reassignPartitions([{ topic: TOPIC, partition: 0, replicas: target }]));
+    this.#faultLog.push(`${this.nowMs}: reassign to [${target.join(',')}]: ${r?.errorCode}`);
+  }
+
+  #commitDecision<R>(d: { records: MetadataRecord[]; reply: R }): R {
+    this.#commit(d.records);
+    return d.reply;
   }
 
   get faultLog(): readonly string[] {
@@ -222,7 +245,18 @@ export class ReplicationCluster {
       const b = this.rng.pick([...BROKER_IDS]);
       this.net.cut(b, CONTROLLER_ID);
       this.#faultLog.push(`${this.nowMs}: cut ${b} from controller`);
-    } else if (r < 0.85) {
+    } else if (r < 0.7) {
+      this.controller = this.#newController(this.nowMs);
+      this.#faultLog.push(`${this.nowMs}: controller failover`);
+    } else if (r < 0.77) {
+      // Reassign to two of the three brokers or to all three, in a random order.
+      const ids: number[] = [...BROKER_IDS];
+      for (let i = ids.length - 1; i > 0; i--) {
+        const j = this.rng.int(0, i);
+        [ids[i], ids[j]] = [ids[j] as number, ids[i] as number];
+      }
+      this.#reassign(this.rng.chance(0.5) ? ids.slice(0, 2) : ids);
+    } else if (r < 0.88) {
       const b = this.rng.pick([...BROKER_IDS]);
       const alsoController = this.rng.chance(0.5);
       for (const o of BROKER_IDS) if (o !== b) this.net.cut(b, o);
@@ -261,6 +295,9 @@ export class ReplicationCluster {
     }
     this.net.healAll();
     for (const b of this.brokers.values()) if (!b.up) this.#restart(b);
+    if ((this.image.partition(TOPIC, 0)?.replicas.length ?? 0) < BROKER_IDS.length || this.controller.ongoingReassignments().length > 0) {
+      this.#reassign([...BROKER_IDS]);
+    }
     let converged = false;
     for (let i = 0; i < o.maxConvergeSteps && !converged; i++) {
       this.#step(false);
@@ -374,8 +411,9 @@ export class ReplicationCluster {
       return;
     }
     if (b.leader !== null) this.#loseLeadership(b);
-    if (b.follower === null || b.follower.leaderEpoch !== p.leaderEpoch || prev === undefined) {
-      b.follower = { leaderId: p.replicas.includes(b.id) ? p.leader : NO_LEADER, leaderEpoch: p.leaderEpoch, inFlightId: null, sentAtMs: 0 };
+    const leaderId = p.replicas.includes(b.id) ? p.leader : NO_LEADER;
+    if (b.follower === null || b.follower.leaderEpoch !== p.leaderEpoch || b.follower.leaderId !== leaderId || prev === undefined) {
+      b.follower = { leaderId, leaderEpoch: p.leaderEpoch, inFlightId: null, sentAtMs: 0 };
     }
   }
 
@@ -520,7 +558,7 @@ export class ReplicationCluster {
 
   #converged(): boolean {
     const p = this.image.partition(TOPIC, 0);
-    if (p === undefined || p.leader === NO_LEADER || p.isr.length !== BROKER_IDS.length) return false;
+    if (p === undefined || p.leader === NO_LEADER || p.isr.length !== BROKER_IDS.length || p.addingReplicas.length > 0) return false;
     const leader = this.brokers.get(p.leader);
     if (leader?.leader == null || leader.leader.leaderEpoch !== p.leaderEpoch) return false;
     if (leader.leader.highWatermark !== leader.log.length) return false;
