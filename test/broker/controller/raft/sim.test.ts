@@ -19,7 +19,7 @@ const LIVENESS_BOUND_MS = 12_000;
 
 type SeedStats = { elections: number; proposals: number; committed: number; recoveryMs: number; nodes: number };
 
-type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; heal: number; propose: number };
+type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; oneWay: number; heal: number; propose: number };
 
 function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity } {
   const r = mulberry32(seed ^ 0x5bd1e995);
@@ -42,8 +42,8 @@ function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: 
     maxInFlight: 20_000,
     trace,
     intensity: calm
-      ? { reboot: 0.004, crash: 0.004, restart: 0.03, partition: 0.004, isolate: 0.004, heal: 0.012, propose: 0.3 }
-      : { reboot: 0.05, crash: 0.03, restart: 0.08, partition: 0.02, isolate: 0.02, heal: 0.05, propose: 0.5 },
+      ? { reboot: 0.004, crash: 0.004, restart: 0.03, partition: 0.004, isolate: 0.004, oneWay: 0.004, heal: 0.012, propose: 0.3 }
+      : { reboot: 0.05, crash: 0.03, restart: 0.08, partition: 0.02, isolate: 0.02, oneWay: 0.02, heal: 0.05, propose: 0.5 },
   };
 }
 
@@ -80,6 +80,10 @@ export function runSeed(seed: number, trace = false): SeedStats {
       } else if ((f -= p.isolate) < 0) {
         const l = pick(sim.leaders());
         if (l) sim.partition(new Map([[l.id, 1]]));
+      } else if ((f -= p.oneWay) < 0) {
+        const a = pick(sim.nodes);
+        const b = pick(sim.nodes);
+        if (a && b && a !== b) sim.cutOneWay(a.id, b.id);
       } else if ((f -= p.heal) < 0) {
         sim.heal();
       }

@@ -2,7 +2,7 @@
  * Deterministic in-process simulator for the sans-I/O Raft core.
  *
  * One seeded PRNG (mulberry32) drives everything: network delay, loss, duplication (and so
- * reordering), partitions, crashes, restarts, client proposals and each node's election jitter.
+ * reordering), partitions (symmetric groups and one-way link cuts), crashes, restarts, client proposals and each node's election jitter.
  * The same seed therefore replays exactly the same run.
  *
  * Disk model: each node's "disk" holds exactly what the Ready contract said to persist
@@ -80,6 +80,8 @@ export class Simulator {
   private seq = 0;
   /** Partition group per node: nodes talk iff their groups are equal. */
   private group = new Map<number, number>();
+  /** Directed links `${from}>${to}` that drop everything (asymmetric faults). */
+  private cut = new Set<string>();
   private readonly leaderOfTerm = new Map<number, number>();
   private readonly ledger = new Map<string, string>();
   /** index -> committed entry, as first reported by any node. */
@@ -131,13 +133,20 @@ export class Simulator {
     this.trace(`partition ${[...groups].map(([k, v]) => `${k}:${v}`).join(' ')}`);
   }
 
+  /** Drops every message from `from` to `to` (but not the reverse direction) until healed. */
+  cutOneWay(from: number, to: number): void {
+    this.cut.add(`${from}>${to}`);
+    this.trace(`cut ${from}>${to}`);
+  }
+
   heal(): void {
     this.group = new Map();
+    this.cut = new Set();
     this.trace('heal');
   }
 
-  connected(a: number, b: number): boolean {
-    return (this.group.get(a) ?? 0) === (this.group.get(b) ?? 0);
+  connected(from: number, to: number): boolean {
+    return (this.group.get(from) ?? 0) === (this.group.get(to) ?? 0) && !this.cut.has(`${from}>${to}`);
   }
 
   alive(): SimNode[] {
