@@ -24,8 +24,7 @@
  *   adding replica is in the ISR, leaving replicas = target and ISR = ISR ∩ target.
  * Soft state (last heartbeat per broker) lives here and is not replicated.
  */
-import { MetadataImage } from './image.ts';
-import type { BrokerRegistration, PartitionState, TopicPartitionRef } from './image.ts';
+import type { BrokerRegistration, MetadataImage, PartitionState, TopicPartitionRef } from './image.ts';
 import { NO_LEADER } from './records.ts';
 import type { MetadataRecord, PartitionChangeRecord, PartitionRecord } from './records.ts';
 
