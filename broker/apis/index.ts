@@ -8,6 +8,7 @@ import { ApiKeys, decodeRequest, encodeResponse } from '../protocol/codec.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection, type HandlerResult, type RequestContext } from '../server.ts';
 import type { Body, BrokerContext } from './context.ts';
+import { handleAlterPartitionReassignments, handleElectLeaders, handleListPartitionReassignments } from './admin.ts';
 import { handleCreateTopics, handleDeleteTopics, handleInitProducerId, handleMetadata } from './cluster.ts';
 import { handleFetch, handleListOffsets, handleOffsetForLeaderEpoch, handleProduce } from './data.ts';
 import {
@@ -73,6 +74,12 @@ async function handle(ctx: BrokerContext, rc: RequestContext, req: Body): Promis
       return handleDescribeGroups(ctx, v, req);
     case ApiKeys.ListGroups:
       return handleListGroups(ctx);
+    case ApiKeys.AlterPartitionReassignments:
+      return handleAlterPartitionReassignments(ctx, v, req);
+    case ApiKeys.ListPartitionReassignments:
+      return handleListPartitionReassignments(ctx, v, req);
+    case ApiKeys.ElectLeaders:
+      return handleElectLeaders(ctx, v, req);
     default:
       throw new CloseConnection(`no handler for apiKey ${rc.apiKey}`);
   }

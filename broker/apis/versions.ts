@@ -29,6 +29,9 @@ export const advertisedVersions: ReadonlyArray<{ apiKey: number; minVersion: num
   { apiKey: ApiKeys.DeleteTopics, minVersion: 0, maxVersion: 3 },
   { apiKey: ApiKeys.InitProducerId, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKeys.OffsetForLeaderEpoch, minVersion: 0, maxVersion: 3 },
+  { apiKey: ApiKeys.ElectLeaders, minVersion: 0, maxVersion: 1 },
+  { apiKey: ApiKeys.AlterPartitionReassignments, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKeys.ListPartitionReassignments, minVersion: 0, maxVersion: 0 },
 ];
 
 const byKey = new Map(advertisedVersions.map((v) => [v.apiKey, v]));

@@ -1,0 +1,187 @@
+/**
+ * `faultline admin` — cluster administration over the Kafka admin APIs (any Kafka-compatible cluster
+ * that implements them, our broker included):
+ *
+ *   faultline admin --bootstrap HOST:PORT describe [--topic T] [--json]
+ *   faultline admin --bootstrap HOST:PORT reassign --topic T --partition P --replicas 2,3,4 [--wait S]
+ *   faultline admin --bootstrap HOST:PORT cancel-reassignment --topic T --partition P
+ *   faultline admin --bootstrap HOST:PORT reassignments [--json]
+ *   faultline admin --bootstrap HOST:PORT elect-preferred [--topic T [--partition P]]
+ *
+ * `reassign` copies the data to the new replicas before the old ones are dropped (KIP-455); with
+ * `--wait S` it returns once the reassignment finished, or exits 1 after S seconds.
+ */
+import { parseArgs } from 'node:util';
+import { KafkaConnection } from '../../broker/client.ts';
+import { ApiKeys } from '../../broker/protocol/codec.ts';
+import { errorName } from '../../broker/protocol/errors.ts';
+import { UsageError } from '../errors.ts';
+
+const usage = `usage: faultline admin --bootstrap HOST:PORT <describe|reassign|cancel-reassignment|reassignments|elect-preferred> [options]
+  describe             [--topic T] [--json]      topics, partitions, leaders, ISR and the active controller
+  reassign             --topic T --partition P --replicas 1,2,3 [--wait SECONDS]
+  cancel-reassignment  --topic T --partition P
+  reassignments        [--json]                  reassignments in progress
+  elect-preferred      [--topic T [--partition P]]   move leadership back to preferred replicas`;
+
+const subcommands = ['describe', 'reassign', 'cancel-reassignment', 'reassignments', 'elect-preferred'] as const;
+type Sub = (typeof subcommands)[number];
+
+function parseIntList(flag: string, s: string): number[] {
+  const parts = s.split(',').map((x) => x.trim());
+  if (parts.some((p) => !/^\d+$/.test(p))) throw new UsageError(`${flag} expects a comma list of broker ids, e.g. 1,2,3; got '${s}'`);
+  return parts.map(Number);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        bootstrap: { type: 'string' },
+        topic: { type: 'string' },
+        partition: { type: 'string' },
+        replicas: { type: 'string' },
+        wait: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${usage}`);
+  }
+  const { values, positionals } = parsed;
+  const sub = positionals[0] as Sub | undefined;
+  if (!sub || !subcommands.includes(sub)) throw new UsageError(`expected a subcommand, one of: ${subcommands.join(', ')}\n${usage}`);
+  if (!values.bootstrap) throw new UsageError(`--bootstrap HOST:PORT is required\n${usage}`);
+  const m = /^(.+):(\d+)$/.exec(values.bootstrap);
+  if (!m) throw new UsageError(`--bootstrap expects HOST:PORT, got '${values.bootstrap}'`);
+  const partition = values.partition === undefined ? undefined : Number(values.partition);
+  if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0)) throw new UsageError(`--partition expects a non-negative integer, got '${values.partition}'`);
+
+  const conn = await KafkaConnection.connect(m[1]!, Number(m[2]), { clientId: 'faultline-admin' }).catch((err: Error) => {
+    throw new UsageError(`cannot connect to ${values.bootstrap}: ${err.message}`);
+  });
+  try {
+    switch (sub) {
+      case 'describe':
+        return await describe(conn, values.topic, values.json);
+      case 'reassign': {
+        if (!values.topic || partition === undefined || !values.replicas) throw new UsageError('reassign needs --topic, --partition and --replicas');
+        const replicas = parseIntList('--replicas', values.replicas);
+        const code = await alter(conn, values.topic, partition, replicas);
+        if (code !== 0) return code;
+        if (values.wait === undefined) return 0;
+        const waitS = Number(values.wait);
+        if (!(waitS > 0)) throw new UsageError(`--wait expects seconds > 0, got '${values.wait}'`);
+        return await waitDone(conn, values.topic, partition, replicas, waitS * 1000);
+      }
+      case 'cancel-reassignment':
+        if (!values.topic || partition === undefined) throw new UsageError('cancel-reassignment needs --topic and --partition');
+        return await alter(conn, values.topic, partition, null);
+      case 'reassignments':
+        return await listReassignments(conn, values.json);
+      case 'elect-preferred':
+        return await electPreferred(conn, values.topic, partition);
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+async function metadata(conn: KafkaConnection, topic?: string): Promise<any> {
+  return conn.request(ApiKeys.Metadata, 8, { topics: topic ? [{ name: topic }] : null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, 10_000);
+}
+
+async function describe(conn: KafkaConnection, topic: string | undefined, json: boolean): Promise<number> {
+  const md = await metadata(conn, topic);
+  const view = {
+    controller: md.controllerId,
+    clusterId: md.clusterId,
+    brokers: md.brokers.map((b: any) => ({ id: b.nodeId, address: `${b.host}:${b.port}` })),
+    topics: md.topics.map((t: any) => ({
+      name: t.name,
+      error: t.errorCode ? errorName(t.errorCode) : null,
+      partitions: t.partitions.map((p: any) => ({ partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, replicas: p.replicaNodes, isr: p.isrNodes, offline: p.offlineReplicas })),
+    })),
+  };
+  if (json) {
+    process.stdout.write(JSON.stringify(view) + '\n');
+    return 0;
+  }
+  const lines = [`cluster ${view.clusterId}, controller ${view.controller}`, `brokers: ${view.brokers.map((b: any) => `${b.id}@${b.address}`).join(' ')}`];
+  for (const t of view.topics) {
+    lines.push(`topic ${t.name}${t.error ? ` (${t.error})` : ''}`);
+    for (const p of t.partitions) lines.push(`  ${t.name}-${p.partition}  leader ${p.leader} (epoch ${p.leaderEpoch})  replicas [${p.replicas.join(',')}]  isr [${p.isr.join(',')}]${p.offline.length ? `  offline [${p.offline.join(',')}]` : ''}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+async function alter(conn: KafkaConnection, topic: string, partition: number, replicas: number[] | null): Promise<number> {
+  const res: any = await conn.request(ApiKeys.AlterPartitionReassignments, 0, { timeoutMs: 30_000, topics: [{ name: topic, partitions: [{ partitionIndex: partition, replicas }] }] }, 35_000);
+  if (res.errorCode !== 0) {
+    process.stderr.write(`reassignment refused: ${errorName(res.errorCode)} ${res.errorMessage ?? ''}\n`);
+    return 1;
+  }
+  const p = res.responses[0]?.partitions[0];
+  if (!p || p.errorCode !== 0) {
+    process.stderr.write(`reassignment of ${topic}-${partition} refused: ${p ? errorName(p.errorCode) : 'no answer'}\n`);
+    return 1;
+  }
+  process.stderr.write(replicas ? `reassignment of ${topic}-${partition} to [${replicas.join(',')}] started\n` : `reassignment of ${topic}-${partition} cancelled\n`);
+  return 0;
+}
+
+async function waitDone(conn: KafkaConnection, topic: string, partition: number, target: number[], timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const md = await metadata(conn, topic);
+    const p = md.topics[0]?.partitions.find((x: any) => x.partitionIndex === partition);
+    const done = p && p.replicaNodes.length === target.length && target.every((r) => p.replicaNodes.includes(r)) && target.every((r) => p.isrNodes.includes(r));
+    if (done) {
+      process.stderr.write(`reassignment of ${topic}-${partition} done: replicas [${p.replicaNodes.join(',')}], isr [${p.isrNodes.join(',')}], leader ${p.leaderId}\n`);
+      return 0;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.stderr.write(`reassignment of ${topic}-${partition} not finished after ${timeoutMs / 1000} s\n`);
+  return 1;
+}
+
+async function listReassignments(conn: KafkaConnection, json: boolean): Promise<number> {
+  const res: any = await conn.request(ApiKeys.ListPartitionReassignments, 0, { timeoutMs: 10_000, topics: null }, 15_000);
+  if (res.errorCode !== 0) {
+    process.stderr.write(`listing refused: ${errorName(res.errorCode)}\n`);
+    return 1;
+  }
+  const rows = res.topics.flatMap((t: any) => t.partitions.map((p: any) => ({ topic: t.name, partition: p.partitionIndex, replicas: p.replicas, adding: p.addingReplicas, removing: p.removingReplicas })));
+  if (json) process.stdout.write(JSON.stringify(rows) + '\n');
+  else if (rows.length === 0) process.stdout.write('no reassignments in progress\n');
+  else for (const r of rows) process.stdout.write(`${r.topic}-${r.partition}  replicas [${r.replicas.join(',')}]  adding [${r.adding.join(',')}]  removing [${r.removing.join(',')}]\n`);
+  return 0;
+}
+
+async function electPreferred(conn: KafkaConnection, topic: string | undefined, partition: number | undefined): Promise<number> {
+  let topicPartitions: Array<{ topic: string; partitions: number[] }> | null = null;
+  if (topic) {
+    const md = await metadata(conn, topic);
+    const parts = partition !== undefined ? [partition] : md.topics[0].partitions.map((p: any) => p.partitionIndex);
+    topicPartitions = [{ topic, partitions: parts }];
+  }
+  const res: any = await conn.request(ApiKeys.ElectLeaders, 1, { electionType: 0, topicPartitions, timeoutMs: 30_000 }, 35_000);
+  let failed = 0;
+  for (const t of res.replicaElectionResults) {
+    for (const p of t.partitionResult) {
+      const name = errorName(p.errorCode);
+      process.stdout.write(`${t.topic}-${p.partitionId}: ${p.errorCode === 0 ? 'elected preferred leader' : name}\n`);
+      if (p.errorCode !== 0 && name !== 'ELECTION_NOT_NEEDED') failed++;
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
