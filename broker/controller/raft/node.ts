@@ -132,6 +132,11 @@ export type RaftNodeOptions = {
 
 type PendingProposal = { index: number; term: number; resolve: (v: { index: number }) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
+/** The core's clock: monotonic, so wall-clock steps cannot fire or suppress elections. */
+function monotonicNowMs(): number {
+  return performance.now();
+}
+
 const silent: RaftLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export class RaftNode {
@@ -194,7 +199,7 @@ export class RaftNode {
       listen: opts.listen ?? { host: me.host, port: me.port },
       peers: new Map(this.voters.filter((v) => v.id !== opts.id).map((v) => [v.id, { host: v.host, port: v.port }])),
       onRaftMessage: (from, message) => {
-        if (this.core) this.process(this.core.step(from, message, Date.now()));
+        if (this.core) this.process(this.core.step(from, message, monotonicNowMs()));
       },
       logger: this.log,
     });
@@ -255,7 +260,7 @@ export class RaftNode {
         },
         persisted,
         this.random,
-        Date.now(),
+        monotonicNowMs(),
       );
       this.log.info(`raft node ${this.id} starting at term ${persisted.term} with ${persisted.entries.length} log entries`);
       await this.transport.start();
@@ -266,7 +271,7 @@ export class RaftNode {
       throw err;
     }
     this.ticker = setInterval(() => {
-      if (this.core) this.process(this.core.tick(Date.now()));
+      if (this.core) this.process(this.core.tick(monotonicNowMs()));
     }, this.tickIntervalMs);
   }
 
@@ -287,7 +292,7 @@ export class RaftNode {
       const core = this.core;
       if (!core) return reject(new RaftStoppedError());
       if (this.pending.size >= this.maxPendingProposals) return reject(new RaftOverloadedError(this.maxPendingProposals));
-      const r = core.propose(payloads, Date.now());
+      const r = core.propose(payloads, monotonicNowMs());
       if (!r.ok) return reject(new NotLeaderError(r.leaderId));
       const index = r.lastIndex;
       const timeoutMs = this.proposeTimeoutMs;

@@ -1,3 +1,8 @@
+/**
+ * Directed unit tests of the sans-I/O Raft core: the Ready contract (what must be persisted before
+ * sending), vote rules (one vote per term across restarts, up-to-date logs only), conflict-only
+ * truncation, the figure-8 commit rule, configuration and wire-message validation.
+ */
 import { describe, expect, it } from 'vitest';
 import { RaftConfigError, RaftCore } from '../../../../broker/controller/raft/core.ts';
 import type { PersistedState, RaftConfig, Ready } from '../../../../broker/controller/raft/core.ts';

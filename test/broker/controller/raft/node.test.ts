@@ -1,3 +1,8 @@
+/**
+ * RaftNode with short timeouts on loopback: proposals resolve only after being applied, re-entrant
+ * proposals keep apply order, a new node on the same directory re-applies from index 1, and
+ * NotLeader / stopped / configuration errors are typed and clear.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

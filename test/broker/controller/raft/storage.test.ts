@@ -1,3 +1,7 @@
+/**
+ * RaftStorage: round trips across reopen, torn tails at every byte of the last frame, CRC damage,
+ * and agreement with an in-memory model over random append/truncate/reopen sequences.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

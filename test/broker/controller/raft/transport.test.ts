@@ -1,3 +1,8 @@
+/**
+ * Controller transport on loopback: frame decoding at every split point, RPC results and remote
+ * error codes, bounded timeouts, connection errors, malformed/oversized frames closing only their
+ * connection, Raft message delivery and reconnection; parseVoters messages.
+ */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
