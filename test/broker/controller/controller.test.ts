@@ -444,3 +444,73 @@ describe('preferred leaders and producer ids', () => {
     expect(t.commit(t.controller.allocateProducerIds(1, 12345)).errorCode).toBe('STALE_BROKER_EPOCH');
   });
 });
+
+describe('invariants under random operation sequences (property)', () => {
+  type Op =
+    | { kind: 'silence'; broker: number; ms: number }
+    | { kind: 'heartbeat'; broker: number }
+    | { kind: 'reregister'; broker: number }
+    | { kind: 'shrink'; partition: number }
+    | { kind: 'expand'; partition: number }
+    | { kind: 'reassign'; partition: number; target: number[] }
+    | { kind: 'preferred' };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('silence' as const), broker: fc.integer({ min: 1, max: 4 }), ms: fc.integer({ min: 100, max: 1500 }) }),
+    fc.record({ kind: fc.constant('heartbeat' as const), broker: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({ kind: fc.constant('reregister' as const), broker: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({ kind: fc.constant('shrink' as const), partition: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant('expand' as const), partition: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant('reassign' as const), partition: fc.integer({ min: 0, max: 3 }), target: fc.shuffledSubarray([1, 2, 3, 4], { minLength: 1, maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('preferred' as const) }),
+  );
+
+  it.each([false, true])('unclean=%s: ISR non-empty, within replicas, grows only by expand unless unclean; leaders live and in the ISR; epochs only grow', (unclean) => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const t = makeCluster(4, { uncleanLeaderElection: unclean });
+        withTopic(t, 't', 3, 4);
+        let now = 0;
+        const silentUntil = new Map<number, number>();
+        const prevEpochs = new Map<number, [number, number]>();
+        for (const o of ops) {
+          now += 100;
+          const isrBefore = new Map([...t.image.allPartitions()].map((p) => [p.partition, [...p.state.isr]]));
+          if (o.kind === 'silence') silentUntil.set(o.broker, now + o.ms);
+          else if (o.kind === 'heartbeat') silentUntil.delete(o.broker);
+          else if (o.kind === 'reregister') t.register(o.broker, `inc-${now}`, now);
+          else if (o.kind === 'preferred') t.commit(t.controller.electLeaders(null));
+          else if (o.kind === 'reassign') t.commit(t.controller.reassignPartitions([{ topic: 't', partition: o.partition, replicas: o.target }]));
+          else {
+            const p = t.partition('t', o.partition);
+            if (p.leader === NO_LEADER) continue;
+            const others = p.replicas.filter((r) => r !== p.leader);
+            const newIsr = o.kind === 'shrink' ? [p.leader] : [p.leader, ...others];
+            t.commit(t.controller.alterPartition({ brokerId: p.leader, brokerEpoch: t.epochs.get(p.leader) as number, topic: 't', partition: o.partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr }));
+          }
+          for (const b of t.image.brokers()) {
+            if ((silentUntil.get(b.brokerId) ?? 0) > now) continue;
+            t.commit(t.controller.heartbeat({ brokerId: b.brokerId, brokerEpoch: b.epoch, currentMetadataOffset: t.image.lastOffset, wantShutDown: false }, now));
+          }
+          t.commit(t.controller.tick(now));
+          for (const { partition, state } of t.image.allPartitions()) {
+            if (state.isr.length === 0) return false;
+            if (!state.isr.every((r) => state.replicas.includes(r))) return false;
+            if (new Set(state.replicas).size !== state.replicas.length) return false;
+            if (state.leader !== NO_LEADER) {
+              if (!t.image.isUnfenced(state.leader) || !state.replicas.includes(state.leader)) return false;
+              if (!state.isr.includes(state.leader)) return false;
+            }
+            // Without unclean election the ISR only grows at the leader's request (expand).
+            const before = isrBefore.get(partition) ?? [];
+            if (!unclean && o.kind !== 'expand' && !state.isr.every((r) => before.includes(r))) return false;
+            const [le, pe] = prevEpochs.get(partition) ?? [0, 0];
+            if (state.leaderEpoch < le || state.partitionEpoch < pe) return false;
+            prevEpochs.set(partition, [state.leaderEpoch, state.partitionEpoch]);
+          }
+        }
+        return true;
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
