@@ -9,8 +9,8 @@
  * Schedule: quiet period, one fault, fault period, its end, repeat. Each period lasts intervalMs times a
  * factor drawn uniformly from [0.5, 1.5) (so about intervalMs on average). Each fault round draws one
  * package uniformly among the requested ones (the next in order if it cannot act now); the package's
- * generator picks targets from the cluster's roles (`roles()`, default `fetchRoles` on the nodes'
- * Kafka addresses; null when unknown). Every random choice comes from the one `rng`, so the same seed,
+ * generator picks targets from the cluster's roles (`roles()`, default `fetchRolesByMajority` on the
+ * nodes' Kafka addresses, so a partitioned node's stale view does not decide; null when unknown). Every random choice comes from the one `rng`, so the same seed,
  * the same roles answers and the same backend results give the same sequence of faults.
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
@@ -29,7 +29,7 @@
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { canPartition, type Backend, type Roles } from '../harness/backend.ts';
-import { fetchRoles } from '../harness/backends/roles.ts';
+import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
 import { checkFaultsSupported, faults, parseFaults, type FaultName } from './faults.ts';
 import type { FaultPackage, NemesisEnv, NemesisOp, NemesisValue } from './types.ts';
@@ -53,7 +53,7 @@ export interface StartNemesisArgs {
   rng: Rng;
   record: (op: NemesisRecord) => void;
   topic: string;
-  /** current roles; default fetchRoles on every node's Kafka address; null when unknown */
+  /** current roles; default fetchRolesByMajority over every node's Kafka address; null when unknown */
   roles?: () => Promise<Roles | null>;
   signal?: AbortSignal;
   log?: (msg: string) => void;
@@ -96,7 +96,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   const env: NemesisEnv = { backend: args.backend, partitioner: canPartition(args.backend) ? args.backend : null };
   const roles =
     args.roles ??
-    (() => fetchRoles(args.backend.nodes().map((n) => n.kafkaAddress), [args.topic]).catch(() => null));
+    (() => fetchRolesByMajority(args.backend.nodes().map((n) => n.kafkaAddress), [args.topic]).catch(() => null));
   const stopCtl = new AbortController();
   const onAbort = (): void => stopCtl.abort();
   args.signal?.addEventListener('abort', onAbort, { once: true });

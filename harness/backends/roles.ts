@@ -6,6 +6,11 @@
  * Spec: never hangs. Connection and request timeouts are short, kafkajs retries are off, and the whole
  * call is raced against `timeoutMs` (default 4000); on timeout or error it rejects with a RolesError and
  * disconnects in the background (itself bounded). Keys are "<topic>-<partition>" as in history.jsonl.
+ *
+ * `fetchRolesByMajority(addresses, topics?)` asks every node on its own (in parallel, same bounds) and
+ * keeps, per field, the answer most nodes give: a node cut off by a partition still believes in the old
+ * controller and leaders, and must not decide whom the nemesis hits next. Ties go to the smaller id
+ * (deterministic). Rejects only when no node answers.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Roles } from '../backend.ts';
@@ -82,4 +87,43 @@ export async function fetchRoles(bootstrap: string[], topics?: string[], opts: F
   } finally {
     void withTimeout(admin.disconnect(), 2_000, 'disconnect').catch(() => {});
   }
+}
+
+function plurality(values: number[]): number | null {
+  const counts = new Map<number, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: number | null = null;
+  let bestCount = 0;
+  for (const [v, c] of [...counts].sort((a, b) => a[0] - b[0])) {
+    if (c > bestCount) {
+      best = v;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+/** Pure: combine per-node answers, field by field, by plurality (see the module docstring). */
+export function combineRoles(answers: readonly Roles[]): Roles {
+  const controllers = answers.map((a) => a.controller).filter((c): c is number => c !== null);
+  const out: Roles = { controller: plurality(controllers), leaders: {}, replicas: {} };
+  const keys = [...new Set(answers.flatMap((a) => Object.keys(a.leaders)))].sort();
+  for (const k of keys) {
+    const leader = plurality(answers.flatMap((a) => (k in a.leaders ? [a.leaders[k]!] : [])));
+    out.leaders[k] = leader ?? -1;
+    // replicas and ISR from an answer that agrees with the chosen leader
+    const agreeing = answers.find((a) => a.leaders[k] === leader && a.replicas[k] !== undefined) ?? answers.find((a) => a.replicas[k] !== undefined);
+    if (agreeing !== undefined) out.replicas[k] = structuredClone(agreeing.replicas[k]!);
+  }
+  return out;
+}
+
+export async function fetchRolesByMajority(addresses: string[], topics?: string[], opts: FetchRolesOptions = {}): Promise<Roles> {
+  const settled = await Promise.allSettled(addresses.map((a) => fetchRoles([a], topics, opts)));
+  const answers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (answers.length === 0) {
+    const first = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    throw new RolesError(`no node answered metadata (${addresses.join(',')})${first === undefined ? '' : `: ${String(first.reason instanceof Error ? first.reason.message : first.reason)}`}`);
+  }
+  return combineRoles(answers);
 }

@@ -20,7 +20,7 @@ import { execa } from 'execa';
 import type { NodeInfo, Roles } from '../backend.ts';
 import { cleanupLeftovers } from '../backends/cleanup.ts';
 import { createLocalBackend } from '../backends/local.ts';
-import { fetchRoles } from '../backends/roles.ts';
+import { fetchRolesByMajority } from '../backends/roles.ts';
 import { readState, statePath } from '../backends/state.ts';
 import { UsageError } from '../errors.ts';
 import { isAlive, processState, signalGroup, waitForExit } from '../proc/process.ts';
@@ -237,7 +237,7 @@ async function status(a: ClusterArgs): Promise<number> {
   let rolesError: string | undefined;
   if (supervisorUp) {
     try {
-      roles = await fetchRoles(f.bootstrap);
+      roles = await fetchRolesByMajority(f.bootstrap);
     } catch (err) {
       rolesError = err instanceof Error ? err.message : String(err);
     }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canPartition } from '../../harness/backend.ts';
 import { createLocalBackend } from '../../harness/backends/local.ts';
-import { fetchRoles } from '../../harness/backends/roles.ts';
+import { fetchRoles, fetchRolesByMajority } from '../../harness/backends/roles.ts';
 import { isAlive, processState } from '../../harness/proc/process.ts';
 import { createRng } from '../../harness/rng.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
@@ -42,7 +42,7 @@ describe('nemesis on a real local cluster', () => {
           rng: createRng(2024).fork(`nemesis-${i}`),
           topic: 't',
           roles: async () => {
-            const r = await fetchRoles(bootstrap, ['t']).catch(() => null);
+            const r = await fetchRolesByMajority(bootstrap, ['t']).catch(() => null);
             lastRoles = JSON.stringify(r);
             return r;
           },

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fetchRoles, rolesFromMetadata, RolesError } from '../../../harness/backends/roles.ts';
+import { combineRoles, fetchRoles, fetchRolesByMajority, rolesFromMetadata, RolesError } from '../../../harness/backends/roles.ts';
 import { freePorts } from '../../../harness/proc/net.ts';
 
 const servers: Server[] = [];
@@ -51,5 +51,33 @@ describe('fetchRoles', () => {
     await expect(fetchRoles([`127.0.0.1:${port}`], undefined, { timeoutMs: 3_000 })).rejects.toThrow(/fetching roles from 127\.0\.0\.1/);
     expect(Date.now() - t0).toBeLessThan(4_000);
     await expect(fetchRoles([])).rejects.toThrow(/at least one bootstrap/);
+  });
+});
+
+describe('combineRoles (majority of per-node answers)', () => {
+  const r = (controller: number | null, leaders: Record<string, number>): ReturnType<typeof rolesFromMetadata> => ({
+    controller,
+    leaders,
+    replicas: Object.fromEntries(Object.entries(leaders).map(([k, l]) => [k, { replicas: [l], isr: [l] }])),
+  });
+
+  it('an isolated node with a stale view is outvoted, field by field', () => {
+    const combined = combineRoles([r(2, { 't-0': 2, 't-1': 1 }), r(1, { 't-0': 3, 't-1': 1 }), r(1, { 't-0': 3, 't-1': 1 })]);
+    expect(combined.controller).toBe(1);
+    expect(combined.leaders).toEqual({ 't-0': 3, 't-1': 1 });
+    expect(combined.replicas['t-0']).toEqual({ replicas: [3], isr: [3] });
+  });
+
+  it('ties go to the smaller id; unknown controllers do not vote; a single answer is kept as is', () => {
+    expect(combineRoles([r(3, {}), r(2, {})]).controller).toBe(2);
+    expect(combineRoles([r(null, {}), r(null, {}), r(3, {})]).controller).toBe(3);
+    expect(combineRoles([r(null, {})]).controller).toBeNull();
+    const one = r(1, { 'q-0': 1 });
+    expect(combineRoles([one])).toEqual(one);
+  });
+
+  it('fetchRolesByMajority rejects only when no node answers', async () => {
+    const [a, b] = await freePorts(2);
+    await expect(fetchRolesByMajority([`127.0.0.1:${a}`, `127.0.0.1:${b}`], ['t'], { timeoutMs: 2_000 })).rejects.toThrow(/no node answered metadata/);
   });
 });
