@@ -399,7 +399,8 @@ function declaredDefault(f: FieldSpec): unknown {
 function defaultFactory(f: FieldSpec, nullableHere: boolean): () => unknown {
   const d = declaredDefault(f);
   if (d === null) {
-    if (nullableHere || f.type === 'records') return () => null;
+    if (nullableHere) return () => null;
+    if (f.type === 'records') return () => EMPTY;
     return defaultFactory({ ...f, default: undefined }, false);
   }
   if (f.array) return () => [];
@@ -767,9 +768,9 @@ function compileBytes(nullable: boolean, flex: boolean, path: string, def: () =>
         return r.slice(n, path);
       };
   const write: WriteFn = (w, v) => {
-    let x = v === undefined ? def() : v;
-    if (x === null && !nullable) x = EMPTY;
+    const x = v === undefined ? def() : v;
     if (x === null) {
+      if (!nullable) throw new EncodeError(path, 'null for non-nullable bytes');
       if (flex) w.uvarint(0);
       else w.int32(-1);
       return;

@@ -118,6 +118,7 @@ describe('encoding rules', () => {
     expect(catchErr(() => encodeRequest(ApiKeys.Heartbeat, 3, 1, null, { groupId: null }))).toBeInstanceOf(EncodeError);
     expect(catchErr(() => encodeRequest(ApiKeys.Fetch, 13, 1, null, { topics: [{ topicId: 'nope' }] }))).toBeInstanceOf(EncodeError);
     expect(catchErr(() => encodeRequest(ApiKeys.Heartbeat, 99, 1, null, {}))).toBeInstanceOf(EncodeError);
+    expect(catchErr(() => encodeRequest(ApiKeys.JoinGroup, 5, 1, null, { protocols: [{ name: 'p', metadata: null }] }))).toBeInstanceOf(EncodeError);
   });
 });
 
