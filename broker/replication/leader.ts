@@ -25,7 +25,8 @@
  *   them, and a HW computed without them could be passed by writes the new ISR members lack,
  *   which a later election among them would lose. maybeShrinkIsr hands the pending proposal out
  *   again every alterRetryMs for a resend. Only errors that say the change was not applied
- *   (INELIGIBLE_REPLICA, INVALID_REQUEST, OPERATION_NOT_ATTEMPTED) drop it at once.
+ *   (INELIGIBLE_REPLICA, INVALID_REQUEST, OPERATION_NOT_ATTEMPTED) drop it at once: the
+ *   controller checks the epochs before these, so no earlier copy can have been applied either.
  * - acks=all: checkEnoughReplicas rejects up front when the committed ISR < minInsync. A waiter
  *   completes NONE once HW >= requiredOffset; NOT_ENOUGH_REPLICAS_AFTER_APPEND if, before that, the
  *   committed ISR is below minInsync; REQUEST_TIMED_OUT at its deadline; NOT_LEADER_OR_FOLLOWER
