@@ -1,7 +1,8 @@
 /**
  * `npm run bench:lin`: checks every reference history of ../shared/testdata/porcupine with its
  * EXPECTED.tsv model and prints per-file and total times (parsing excluded from the check time,
- * as in Porcupine's Go benchmarks) and whether each verdict matched. Exit 1 if any verdict differs.
+ * as in Porcupine's Go benchmarks; wall time and process CPU time, the latter steadier on a shared
+ * machine) and whether each verdict matched. Exit 1 if any verdict differs.
  * Options: `--repeat N` (best of N per file, default 3), `--only SUBSTRING`.
  */
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const rows = readFileSync(new URL('EXPECTED.tsv', dir), 'utf8')
   .filter(([f]) => f.includes(only));
 
 const groups = new Map<string, number[]>();
+const cpuGroups = new Map<string, number[]>();
 let mismatches = 0;
 for (const [file, modelName, expected] of rows) {
   const text = readFileSync(new URL(file, dir), 'utf8');
@@ -35,11 +37,15 @@ for (const [file, modelName, expected] of rows) {
   const events = historyFormats[etcd ? 'jepsen-log' : 'edn'](text);
   const ops = toLinOps(spec as never, pairEvents(events));
   let best = Infinity;
+  let bestCpu = Infinity;
   let verdict: string = '';
   for (let r = 0; r < repeat; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const res = checkOperations(spec.model as Model<unknown, unknown, unknown>, ops, { timeLimitMs: 120_000 });
+    const cpu = process.cpuUsage(c0);
     best = Math.min(best, performance.now() - t0);
+    bestCpu = Math.min(bestCpu, (cpu.user + cpu.system) / 1000);
     verdict = res.valid === true ? 'ok' : res.valid === false ? 'illegal' : 'unknown';
   }
   const match = verdict === expected;
@@ -48,7 +54,10 @@ for (const [file, modelName, expected] of rows) {
   const list = groups.get(group) ?? [];
   list.push(best);
   groups.set(group, list);
-  process.stdout.write(`${file.padEnd(22)} ${modelName.padEnd(18)} ${verdict.padEnd(8)} ${match ? '' : `MISMATCH (expected ${expected}) `}${best.toFixed(2).padStart(9)} ms\n`);
+  const cpuList = cpuGroups.get(group) ?? [];
+  cpuList.push(bestCpu);
+  cpuGroups.set(group, cpuList);
+  process.stdout.write(`${file.padEnd(22)} ${modelName.padEnd(18)} ${verdict.padEnd(8)} ${match ? '' : `MISMATCH (expected ${expected}) `}${best.toFixed(2).padStart(9)} ms wall ${bestCpu.toFixed(1).padStart(8)} ms cpu\n`);
 }
 process.stdout.write('\n');
 let total = 0;
@@ -57,7 +66,8 @@ for (const [group, times] of groups) {
   const sum = times.reduce((a, b) => a + b, 0);
   total += sum;
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
-  process.stdout.write(`${group.padEnd(24)} ${String(times.length).padStart(4)} histories  total ${sum.toFixed(1).padStart(9)} ms  median ${median.toFixed(2)} ms  max ${(sorted.at(-1) ?? 0).toFixed(1)} ms\n`);
+  const cpuSum = (cpuGroups.get(group) ?? []).reduce((a, b) => a + b, 0);
+  process.stdout.write(`${group.padEnd(24)} ${String(times.length).padStart(4)} histories  total ${sum.toFixed(1).padStart(9)} ms wall (${cpuSum.toFixed(0)} ms cpu)  median ${median.toFixed(2)} ms  max ${(sorted.at(-1) ?? 0).toFixed(1)} ms\n`);
 }
 process.stdout.write(`all                      ${String(rows.length).padStart(4)} histories  total ${total.toFixed(1).padStart(9)} ms  (best of ${repeat}; Porcupine: etcd 559 ms total, median 0.12 ms)\n`);
 process.stdout.write(mismatches === 0 ? 'all verdicts match EXPECTED.tsv\n' : `${mismatches} verdicts differ from EXPECTED.tsv\n`);

@@ -24,6 +24,7 @@
  * new state or cache entry is recorded.
  */
 import { ExploredCache } from './cache.ts';
+import { PairMemo, StateIndex } from './tables.ts';
 import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat } from './types.ts';
 
 export const defaultTimeLimitMs = 60_000;
@@ -102,31 +103,23 @@ export function checkPartition<S, I, O>(
 
   // Interned states: equal states share one id, so the cache compares ids.
   const states: S[] = [];
-  const buckets = new Map<number, number | number[]>();
+  const index = new StateIndex();
+  let probe: S;
+  const equalsProbe = (id: number): boolean => model.equal(states[id]!, probe);
   const intern = (s: S): number => {
     const h = model.hash(s) | 0;
-    const b = buckets.get(h);
-    if (b === undefined) {
-      states.push(s);
-      buckets.set(h, states.length - 1);
-      return states.length - 1;
-    }
-    if (typeof b === 'number') {
-      if (model.equal(states[b]!, s)) return b;
-      states.push(s);
-      buckets.set(h, [b, states.length - 1]);
-      return states.length - 1;
-    }
-    for (const id of b) if (model.equal(states[id]!, s)) return id;
+    probe = s;
+    const found = index.find(h, equalsProbe);
+    if (found >= 0) return found;
     states.push(s);
-    b.push(states.length - 1);
+    index.insert(h, states.length - 1);
     return states.length - 1;
   };
   // Step memo: (state id, op) -> next state id, -1 when illegal. Dense rows (one Int32Array per state,
-  // holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`, then a Map beyond.
+  // holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`, then a hash table beyond.
   const rows: Array<Int32Array | undefined> = [];
   let denseCells = 0;
-  const memo = new Map<number, number>();
+  const memo = new PairMemo();
   const stepId = (sid: number, op: number): number => {
     let row = rows[sid];
     if (row === undefined && denseCells + n <= maxDenseMemoCells) {
@@ -138,14 +131,14 @@ export function checkPartition<S, I, O>(
       const hit = row[op]!;
       if (hit !== 0) return hit - 2;
     } else {
-      const hit = memo.get(sid * n + op);
-      if (hit !== undefined) return hit;
+      const hit = memo.get(sid, op);
+      if (hit !== PairMemo.missing) return hit;
     }
     const o = ops[op]!;
     const s2 = model.step(states[sid]!, o.input, o.output);
     const id = s2 === undefined ? -1 : intern(s2);
     if (row !== undefined) row[op] = id + 2;
-    else memo.set(sid * n + op, id);
+    else memo.set(sid, op, id);
     return id;
   };
   const isRequired = new Uint8Array(n);

@@ -10,19 +10,20 @@
  */
 import type { CompletedOp } from '../parse/ops.ts';
 import type { LinOp, Model } from '../types.ts';
-import { combine, hashString } from '../hash.ts';
+import { combine, mix32 } from '../hash.ts';
 import { badOp, scalar, type ModelOp, type ModelSpec } from './common.ts';
 
 export type KvInput = { f: 'get' | 'put' | 'append'; key: string; value: string };
 export type KvOutput = string | true;
-/** A key's value and its polynomial hash (h(s + t) continues h(s) over t, so appends hash in O(|t|)). */
-export interface KvEntry {
-  readonly value: string;
-  readonly hash: number;
-}
-/** Key -> entry (absent: ""); `hash` is the XOR over non-empty keys of mix(key, value hash). Immutable. */
+/**
+ * Values by key slot (slots are numbered per model instance in order of first use, so a state is a
+ * small array, cheap to copy) with each value's polynomial hash (h(s + t) continues h(s) over t, so an
+ * append hashes in O(|t|)). Missing slots are "". `hash` is the XOR over non-empty slots of
+ * mix(slot, value hash). Immutable.
+ */
 export interface KvState {
-  readonly entries: ReadonlyMap<string, KvEntry>;
+  readonly values: readonly string[];
+  readonly hashes: readonly number[];
   readonly hash: number;
 }
 
@@ -31,31 +32,49 @@ function extend(h: number, t: string): number {
   return h;
 }
 
-function entryHash(key: string, e: KvEntry | undefined): number {
-  return e === undefined || e.value === '' ? 0 : combine(hashString(key), e.hash);
+function slotHash(slot: number, value: string, h: number): number {
+  return value === '' ? 0 : combine(mix32(slot + 0x3c6ef372), h);
 }
 
 function stateEqual(a: KvState, b: KvState): boolean {
   if (a.hash !== b.hash) return false;
-  for (const [k, e] of a.entries) if ((b.entries.get(k)?.value ?? '') !== e.value) return false;
-  for (const [k, e] of b.entries) if ((a.entries.get(k)?.value ?? '') !== e.value) return false;
+  const n = Math.max(a.values.length, b.values.length);
+  for (let i = 0; i < n; i++) if ((a.values[i] ?? '') !== (b.values[i] ?? '')) return false;
   return true;
 }
 
 export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
+  const slots = new Map<string, number>();
+  const keys: string[] = [];
+  const slotOf = (key: string): number => {
+    let s = slots.get(key);
+    if (s === undefined) {
+      s = keys.length;
+      slots.set(key, s);
+      keys.push(key);
+    }
+    return s;
+  };
   const model: Model<KvState, KvInput, KvOutput> = {
     name: partitioned ? 'kv' : 'kv (unpartitioned)',
-    init: () => ({ entries: new Map(), hash: 0 }),
+    init: () => ({ values: [], hashes: [], hash: 0 }),
     step(state, input, output) {
-      const cur = state.entries.get(input.key);
-      const curValue = cur?.value ?? '';
-      if (input.f === 'get') return output === undefined || output === curValue ? state : undefined;
-      if (input.value === '' ? input.f === 'append' || curValue === '' : input.f === 'put' && curValue === input.value) return state;
-      const next: KvEntry =
-        input.f === 'put' ? { value: input.value, hash: extend(0, input.value) } : { value: curValue + input.value, hash: extend(cur?.hash ?? 0, input.value) };
-      const entries = new Map(state.entries);
-      entries.set(input.key, next);
-      return { entries, hash: state.hash ^ entryHash(input.key, cur) ^ entryHash(input.key, next) };
+      const slot = slotOf(input.key);
+      const cur = state.values[slot] ?? '';
+      if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
+      if (input.value === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === input.value) return state;
+      const curHash = state.hashes[slot] ?? 0;
+      const value = input.f === 'put' ? input.value : cur + input.value;
+      const h = input.f === 'put' ? extend(0, input.value) : extend(curHash, input.value);
+      const values = state.values.slice();
+      const hashes = state.hashes.slice();
+      while (values.length <= slot) {
+        values.push('');
+        hashes.push(0);
+      }
+      values[slot] = value;
+      hashes[slot] = h;
+      return { values, hashes, hash: state.hash ^ slotHash(slot, cur, curHash) ^ slotHash(slot, value, h) };
     },
     hash: (s) => s.hash,
     equal: stateEqual,
@@ -64,8 +83,9 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
       return `${input.f} ${input.key} ${JSON.stringify(input.value)}`;
     },
     describeState(s) {
-      const parts = [...s.entries].filter(([, e]) => e.value !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return `{${parts.map(([k, e]) => `${k}: ${JSON.stringify(e.value)}`).join(', ')}}`;
+      const parts = s.values.map((v, i): [string, string] => [keys[i] ?? String(i), v]).filter(([, v]) => v !== '');
+      parts.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${parts.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}}`;
     },
   };
   if (partitioned) {
