@@ -30,9 +30,17 @@
  * anything is allocated or looped over, varints are at most 5 bytes, and trailing bytes after a body are
  * an error.
  *
+ * A null for a field that is not nullable in the version is an EncodeError too; type and range errors
+ * (a string where an int32 belongs, 2^31 in an int32) are EncodeErrors, never silent truncation.
+ *
  * Performance: each (api, version, direction) compiles once, lazily, into closures over the field list;
  * the encoder collects small writes in a scratch buffer and large byte payloads (records) as separate
- * chunks, so each payload byte is copied exactly once into the output frame.
+ * chunks, so each payload byte is copied exactly once into the output frame (encodeResponse), or not at
+ * all (encodeResponseParts, for writev).
+ *
+ * Server-side use: readRequestHeader -> (isSupportedVersion? decodeRequest : answer/close) ->
+ * encodeResponse. For an ApiVersions request of a version we do not know, Kafka answers in v0 with
+ * UNSUPPORTED_VERSION (35): encodeResponse(ApiKeys.ApiVersions, 0, correlationId, { errorCode: 35, apiKeys }).
  */
 import { apis } from './generated/messages.ts';
 import { type ApiSpec, type FieldSpec, inRange } from './schema.ts';
