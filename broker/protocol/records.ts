@@ -11,10 +11,10 @@
  * UNSUPPORTED_COMPRESSION_TYPE.
  *
  * Error classes follow Kafka: problems with the batch framing (size below the 61-byte header, a batch that
- * does not fit, bad magic, CRC mismatch, unknown compression id, undecompressable data) are
+ * does not fit, a magic other than 0-2, CRC mismatch, unknown compression id, undecompressable data) are
  * CORRUPT_MESSAGE; problems inside a well-framed batch (malformed records, a record count that does not
  * match the records or, for client batches, lastOffsetDelta + 1 != recordsCount or recordsCount <= 0,
- * control batches from clients, a producer id with a negative sequence) are INVALID_RECORD
+ * control batches from clients, a producer id with a negative sequence, legacy magic 0/1) are INVALID_RECORD
  * (LogValidator.validateBatch, DefaultRecord.readFrom). A batch larger than maxBatchBytes is
  * MESSAGE_TOO_LARGE. Every length is checked against the bytes that remain before it is used, and every
  * loop is bounded by a count that was checked against those bytes.
@@ -336,7 +336,12 @@ function checkFraming(buf: Buffer, pos: number, maxBatchBytes: number): number {
   }
   const size = BATCH_LOG_OVERHEAD + batchLength;
   const magic = buf.readInt8(pos + 16);
-  if (magic !== 2) throw new RecordsError('CORRUPT_MESSAGE', `batch at ${pos}: magic ${magic}, only 2 is supported`);
+  if (magic === 0 || magic === 1) {
+    // Legacy message sets (same 12-byte log overhead, magic at the same offset): Kafka refuses them in
+    // Produce v3+ with INVALID_RECORD (ProduceRequest.validateRecords).
+    throw new RecordsError('INVALID_RECORD', `batch at ${pos}: message format v${magic} is not supported, only RecordBatch v2`);
+  }
+  if (magic !== 2) throw new RecordsError('CORRUPT_MESSAGE', `batch at ${pos}: invalid magic ${magic}`);
   if (size > maxBatchBytes) throw new RecordsError('MESSAGE_TOO_LARGE', `batch at ${pos} is ${size} bytes, limit ${maxBatchBytes}`);
   if (size > buf.length - pos) throw new RecordsError('CORRUPT_MESSAGE', `incomplete batch at ${pos}: needs ${size} bytes, ${buf.length - pos} present`);
   if (!batchCrcOk(buf, pos, size)) throw new RecordsError('CORRUPT_MESSAGE', `batch at ${pos}: CRC mismatch`);

@@ -159,7 +159,8 @@ describe('validateBatches error classes', () => {
     const crc = Buffer.from(good);
     crc[good.length - 1] = crc[good.length - 1]! ^ 1;
     expect(errorOf(crc)).toBe('CORRUPT_MESSAGE');
-    expect(errorOf(patched(good, (b) => b.writeInt8(1, 16)))).toBe('CORRUPT_MESSAGE');
+    expect(errorOf(patched(good, (b) => b.writeInt8(3, 16)))).toBe('CORRUPT_MESSAGE');
+    expect(errorOf(patched(good, (b) => b.writeInt8(-1, 16)))).toBe('CORRUPT_MESSAGE');
     expect(errorOf(patched(good, (b) => b.writeInt32BE(10, 8)))).toBe('CORRUPT_MESSAGE');
     expect(errorOf(patched(good, (b) => b.writeInt16BE(5, 21)))).toBe('CORRUPT_MESSAGE'); // unknown compression id
   });
@@ -184,6 +185,11 @@ describe('validateBatches error classes', () => {
     expect(errorOf(count, { origin: 'replication' })).toBe('INVALID_RECORD');
     expect(errorOf(patched(good, (b) => b.writeInt16BE(0x20, 21)))).toBe('INVALID_RECORD'); // control batch from a client
     expect(errorOf(patched(good, (b) => b.writeBigInt64BE(5n, 43)))).toBe('INVALID_RECORD'); // producer id, sequence -1
+  });
+
+  it('legacy message formats (magic 0/1) are INVALID_RECORD, as Kafka answers Produce v3+', () => {
+    expect(errorOf(patched(good, (b) => b.writeInt8(1, 16)))).toBe('INVALID_RECORD');
+    expect(errorOf(patched(good, (b) => b.writeInt8(0, 16)))).toBe('INVALID_RECORD');
   });
 
   it('malformed records inside a well-framed batch are INVALID_RECORD', () => {
