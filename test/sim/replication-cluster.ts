@@ -132,6 +132,8 @@ export interface SimResult {
   truncations: number;
   /** Distinct offsets consumers read below a leader's HW (final drain included). */
   offsetsRead: number;
+  /** The fault schedule, `<ms>: <fault>` per line, for replays. */
+  faultLog: string[];
 }
 
 export class ReplicationCluster {
@@ -612,6 +614,7 @@ export class ReplicationCluster {
       finalLeaderEpoch: p?.leaderEpoch ?? -1,
       truncations: this.#truncations,
       offsetsRead: this.reads.size,
+      faultLog: [...this.#faultLog],
     };
   }
 }

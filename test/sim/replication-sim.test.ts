@@ -35,6 +35,7 @@ describe('replication simulation', () => {
       offsetsRead += r.offsetsRead;
       const p = problems(r);
       if (p !== null && failures.length < 5) failures.push(`seed ${seed} (replay: SIM_SEED=${seed}): ${p}`);
+      if (replay !== undefined) console.log(`SIM_SEED=${seed}: ${p ?? 'ok'}; ${r.acked} acked; faults:\n${r.faultLog.join('\n')}`);
     }
     console.log(`replication sim: ${seeds.length} seeds, ${acked} acked writes, ${leaderChanges} leader changes, ${truncations} truncations, ${offsetsRead} offsets read`);
     expect(failures).toEqual([]);
