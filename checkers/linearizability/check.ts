@@ -36,7 +36,9 @@ export function checkHistoryText(
   modelName: LinModelName,
   options: CheckOptions & ModelBuildOptions = {},
 ): LinReport {
-  const spec = linModels[modelName](options);
+  // A failed cas: in Jepsen/Knossos histories (edn, jepsen-log) it reports a compare mismatch; in our
+  // own history.jsonl every `fail` op never happened. An explicit option overrides either default.
+  const spec = linModels[modelName]({ ...options, failedCasIsMismatch: options.failedCasIsMismatch ?? format !== 'jsonl' });
   let ops: LinOp<unknown, unknown>[];
   try {
     const completed = pairEvents(historyFormats[format](text));

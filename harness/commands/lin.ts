@@ -2,6 +2,8 @@
  * `faultline lin --model M --format F FILE [--json] [--html OUT] [--time-limit S] [--max-cache-entries N]
  *                [--initial JSON] [--unpartitioned] [--failed-cas mismatch|never-happened]`
  * Checks one history file for linearizability against a model (checkers/linearizability).
+ * `--failed-cas`: what a `fail` cas means; default `mismatch` for edn and jepsen-log (Jepsen's etcd
+ * semantics), `never-happened` for jsonl (our contract: fail ops never happened).
  * Exit: 0 linearizable, 1 not linearizable, 2 unknown (time or memory bound) or error.
  * `--json` prints exactly one JSON object on stdout: the checker's result (verdict, partitions,
  * and for a failure the longest partial linearization, blocking op and unplaceable ops, each op
@@ -24,7 +26,8 @@ export interface LinArgs {
   maxCacheEntries: number;
   initial: Scalar | undefined;
   partitioned: boolean;
-  failedCasIsMismatch: boolean;
+  /** undefined: the format's default (mismatch for edn and jepsen-log, never-happened for jsonl). */
+  failedCasIsMismatch: boolean | undefined;
 }
 
 const usage =
@@ -42,7 +45,7 @@ export function parseLinArgs(argv: readonly string[]): LinArgs {
     maxCacheEntries: 4_000_000,
     initial: undefined,
     partitioned: true,
-    failedCasIsMismatch: true,
+    failedCasIsMismatch: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -150,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     timeLimitMs: args.timeLimitMs,
     maxCacheEntries: args.maxCacheEntries,
     partitioned: args.partitioned,
-    failedCasIsMismatch: args.failedCasIsMismatch,
+    ...(args.failedCasIsMismatch !== undefined ? { failedCasIsMismatch: args.failedCasIsMismatch } : {}),
     ...(args.initial !== undefined ? { initial: args.initial } : {}),
   });
   if (args.html !== undefined) writeFileSync(args.html, renderLinHtml(report, `faultline lin: ${args.file}`));

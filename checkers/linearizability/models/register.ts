@@ -5,10 +5,11 @@
  *   write v     -> ok          always legal; state := v
  *   cas [a b]   -> {ok: true}  legal iff state == a; state := b
  *               -> {ok: false} legal iff state != a; state unchanged
- * History mapping: `fail` read/write never happened (dropped). A `fail` cas is, by default, the
- * observation that the compare did not match (`{ok: false}`): this is how Jepsen's etcd and
- * Knossos-era cas clients report a cas that did not apply, and what Porcupine's etcd model checks.
- * With `failedCasIsMismatch: false` a failed cas is dropped like any failed op. An `info` op or a
+ * History mapping: `fail` read/write never happened (dropped). With `failedCasIsMismatch` (the
+ * default here, and what check.ts uses for Jepsen's edn and log formats) a `fail` cas is the
+ * observation that the compare did not match (`{ok: false}`): how Jepsen's etcd clients report a cas
+ * that did not apply, and what Porcupine's etcd model checks. With `failedCasIsMismatch: false` (our
+ * own history.jsonl, where `fail` means "never happened") a failed cas is dropped like any failed op. An `info` op or a
  * read completing with a keyword (`:timed-out`) has an unknown result.
  */
 import type { CompletedOp } from '../parse/ops.ts';

@@ -29,9 +29,12 @@ describe('register and cas-register', () => {
     { process: 0, type: 'invoke', f: 'cas', value: [1, 2] },
     { process: 0, type: 'fail', f: 'cas', value: [1, 2] },
   ]);
-  it('a failed cas is a compare mismatch by default, or never happened on request', () => {
-    expect(checkHistoryText(failedCas, 'jsonl', 'cas-register').result.valid).toBe(false);
-    expect(checkHistoryText(failedCas, 'jsonl', 'cas-register', { failedCasIsMismatch: false }).result.valid).toBe(true);
+  it('a failed cas never happened in jsonl, is a compare mismatch in Jepsen formats, either on request', () => {
+    expect(checkHistoryText(failedCas, 'jsonl', 'cas-register').result.valid).toBe(true);
+    expect(checkHistoryText(failedCas, 'jsonl', 'cas-register', { failedCasIsMismatch: true }).result.valid).toBe(false);
+    const edn = '{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :ok :f :write :value 1}\n{:process 0 :type :invoke :f :cas :value [1 2]}\n{:process 0 :type :fail :f :cas :value [1 2]}';
+    expect(checkHistoryText(edn, 'edn', 'cas-register').result.valid).toBe(false);
+    expect(checkHistoryText(edn, 'edn', 'cas-register', { failedCasIsMismatch: false }).result.valid).toBe(true);
   });
   it('failed writes never happened; info writes may have', () => {
     const h = (type: string) =>

@@ -1,0 +1,70 @@
+/**
+ * The search's tables against plain JS references on random operation sequences: ExploredCache is a
+ * set of (bit words, state id); PairMemo a map of (a, b) -> value; StateIndex finds exactly the ids
+ * inserted under a hash whose state the predicate accepts. Small tables force collisions and growth.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ExploredCache } from '../../../checkers/linearizability/cache.ts';
+import { PairMemo, StateIndex } from '../../../checkers/linearizability/tables.ts';
+
+describe('ExploredCache', () => {
+  it('add returns true exactly for pairs not added before', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(7), fc.nat(7), fc.nat(3)), { maxLength: 300 }), (adds) => {
+        const cache = new ExploredCache(2, 4);
+        const seen = new Set<string>();
+        for (const [w0, w1, sid] of adds) {
+          const bits = new Uint32Array([w0, w1 << 28]);
+          const h = (w0 * 31 + w1) % 5; // weak hash: many collisions
+          const key = `${w0}/${w1}/${sid}`;
+          expect(cache.add(bits, h, sid)).toBe(!seen.has(key));
+          seen.add(key);
+        }
+        expect(cache.size).toBe(seen.size);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('PairMemo', () => {
+  it('behaves as a Map of pairs', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(50), fc.nat(50), fc.integer({ min: -1, max: 1000 })), { maxLength: 400 }), (sets) => {
+        const memo = new PairMemo();
+        const ref = new Map<string, number>();
+        for (const [a, b, v] of sets) {
+          if (ref.has(`${a},${b}`)) continue; // the search sets each pair once
+          memo.set(a, b, v);
+          ref.set(`${a},${b}`, v);
+        }
+        for (let a = 0; a <= 50; a += 5) for (let b = 0; b <= 50; b += 3) expect(memo.get(a, b)).toBe(ref.get(`${a},${b}`) ?? PairMemo.missing);
+        expect(memo.size).toBe(ref.size);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('StateIndex', () => {
+  it('finds the inserted id whose state is equal, under colliding hashes', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(40), { maxLength: 300 }), (values) => {
+        const index = new StateIndex();
+        const states: number[] = [];
+        for (const v of values) {
+          const h = v % 7; // collisions
+          const found = index.find(h, (id) => states[id] === v);
+          const expected = states.indexOf(v);
+          expect(found).toBe(expected);
+          if (found < 0) {
+            states.push(v);
+            index.insert(h, states.length - 1);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
