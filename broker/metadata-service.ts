@@ -220,7 +220,7 @@ export class MetadataService {
       } catch (err) {
         lastError = err as Error;
         const code = (err as { code?: string }).code;
-        const retriable = err instanceof NotControllerError || code === 'NOT_CONTROLLER' || !(err instanceof RpcError) || code === 'NOT_LEADER' || code === 'TIMEOUT';
+        const retriable = err instanceof NotControllerError || code === 'NOT_CONTROLLER' || !(err instanceof RpcError) || code === 'NOT_LEADER' || code === 'TIMEOUT' || code === 'LEADERSHIP_LOST';
         if (!retriable) throw err;
       }
       await new Promise((r) => setTimeout(r, 50));
