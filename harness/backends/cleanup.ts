@@ -5,14 +5,14 @@
  * SIGKILL each recorded node process group whose environment still carries that run's
  * FAULTLINE_RUN_ID (a recycled pid is never touched), kill whatever still lives in the run's
  * namespaces, delete the namespaces, veths, bridge and FORWARD rule, release the subnet claim,
- * then delete the state file. Runs with a live owner are never touched. Returns what was removed.
+ * then delete the state file. Runs with a live owner are never touched, nor (unless we are root)
+ * runs of other users. Returns what was removed.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, processEnv, signalGroup, waitForExit } from '../proc/process.ts';
 import { destroyNetwork, releaseSubnet } from './netns.ts';
-import { listStates, ownerAlive, removeState, stateDir } from './state.ts';
-import { readFileSync } from 'node:fs';
+import { listStates, ownerAlive, removeState, stateDir, statePath } from './state.ts';
 
 export interface CleanupReport {
   runs: string[];
@@ -21,8 +21,15 @@ export interface CleanupReport {
 
 export async function cleanupLeftovers(): Promise<CleanupReport> {
   const report: CleanupReport = { runs: [], removed: [] };
+  const uid = process.getuid?.() ?? 0;
   for (const s of listStates()) {
     if (ownerAlive(s)) continue;
+    try {
+      // another user's run is theirs (or root's) to clean: we could not remove its pieces anyway
+      if (uid !== 0 && statSync(statePath(s.runId)).uid !== uid) continue;
+    } catch {
+      continue; // removed meanwhile
+    }
     report.runs.push(s.runId);
     for (const [node, pid] of Object.entries(s.pids)) {
       if (isAlive(pid) && processEnv(pid, 'FAULTLINE_RUN_ID') === s.runId) {

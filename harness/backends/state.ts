@@ -1,5 +1,6 @@
 /**
- * Per-run state files of the local backend, under `/tmp/faultline-state/` (or $FAULTLINE_STATE_DIR).
+ * Per-run state files of the local backend, under `/tmp/faultline-state/` (or $FAULTLINE_STATE_DIR;
+ * see stateDir() for users who cannot write there).
  *
  * Invariant: a run's state file is written BEFORE the first namespace, link, rule or process it names
  * is created, and updated as node pids appear, so whatever a crashed harness leaves behind is listed in
@@ -7,7 +8,7 @@
  * The owner is identified by pid AND its start time (from /proc), so a recycled pid is not mistaken
  * for a live owner.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive } from '../proc/process.ts';
 
@@ -30,8 +31,25 @@ export interface RunState {
   pids: Record<string, number>;
 }
 
+const sharedStateDir = '/tmp/faultline-state';
+
+/**
+ * The state directory: $FAULTLINE_STATE_DIR, else /tmp/faultline-state, shared by all users like /tmp
+ * (mode 1777, set by whoever creates it). A user who cannot write there (the directory was made by an
+ * older run without the shared mode) gets /tmp/faultline-state-<uid>: such a user cannot create
+ * namespaces anyway, so only its own processes are at stake.
+ */
 export function stateDir(): string {
-  return process.env.FAULTLINE_STATE_DIR ?? '/tmp/faultline-state';
+  const fromEnv = process.env.FAULTLINE_STATE_DIR;
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  try {
+    mkdirSync(sharedStateDir, { recursive: true });
+    if (statSync(sharedStateDir).uid === process.getuid?.()) chmodSync(sharedStateDir, 0o1777);
+    accessSync(sharedStateDir, constants.W_OK);
+    return sharedStateDir;
+  } catch {
+    return `${sharedStateDir}-${process.getuid?.() ?? 'user'}`;
+  }
 }
 
 export function statePath(runId: string): string {

@@ -10,6 +10,8 @@ import { createLocalBackend, detectLocalMode, LocalNetnsBackend, type LocalBacke
 import { dropSources } from '../../../harness/backends/netns.ts';
 import { statePath, type RunState } from '../../../harness/backends/state.ts';
 import { runCommand } from '../../../harness/proc/exec.ts';
+import { createRng } from '../../../harness/rng.ts';
+import { startNemesis } from '../../../nemesis/index.ts';
 import { splitHostPort, tryConnect } from '../../../harness/proc/net.ts';
 import { isAlive, processState } from '../../../harness/proc/process.ts';
 
@@ -96,6 +98,9 @@ describe('local backend, loopback mode (any user)', () => {
     const b = await createLocalBackend({ force: 'loopback' });
     expect(canPartition(b)).toBe(false);
     expect(b.limitations.join(' ')).toMatch(/partitions need/);
+    await expect(startNemesis({ backend: b, faults: ['kill', 'partition-halves'], intervalMs: 100, rng: createRng(1), topic: 't', record: () => {} })).rejects.toThrow(
+      /nemesis partition-halves cannot run: network partitions need .*faultline doctor/,
+    );
     try {
       const nodes = await b.start(spec(`lb${process.pid}`, 2));
       expect(nodes.map((n) => n.kafkaAddress.startsWith('127.0.0.1:'))).toEqual([true, true]);
@@ -228,8 +233,14 @@ describe.runIf(netnsPossible)('local backend, namespaces (root with ip and iptab
   });
 });
 
-describe.runIf(!netnsPossible)('local backend, namespaces', () => {
-  it(`is unavailable here, and says why: ${mode.missing.join(', ')}`, () => {
-    expect(mode.missing.length).toBeGreaterThan(0);
+describe.runIf(!netnsPossible)('local backend without namespaces (not root, or ip/iptables missing)', () => {
+  it(`offers no partitions and the nemesis refuses them, naming what is missing: ${mode.missing.join(', ')}`, async () => {
+    const b = await createLocalBackend();
+    expect(b.mode).toBe('loopback');
+    expect(canPartition(b)).toBe(false);
+    expect(b.limitations.join(' ')).toContain(mode.missing[0]!);
+    await expect(startNemesis({ backend: b, faults: ['partition'], intervalMs: 100, rng: createRng(1), topic: 't', record: () => {} })).rejects.toThrow(
+      new RegExp(`partition cannot run: network partitions need ${mode.missing[0]!.replace(/[()]/g, '\\$&')}`),
+    );
   });
 });
