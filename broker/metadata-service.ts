@@ -79,6 +79,9 @@ export class MetadataService {
   readonly incarnationId = randomUUID();
   brokerEpoch = -1;
   private registering = false;
+  private currentLeader: number | null = null;
+  /** The last Raft leader we lost contact with, and a time it has been silent since at the latest. */
+  private leaderSilentSince: { id: number; sinceMs: number } | null = null;
 
   constructor(opts: MetadataServiceOptions) {
     this.opts = opts;
@@ -150,6 +153,13 @@ export class MetadataService {
 
   private onLeaderChange(leaderId: number | null, term: number): void {
     this.opts.logger.info(`raft leader is now ${leaderId ?? 'unknown'} (term ${term})`);
+    // Losing a leader means we have not heard from it for at least the fetch timeout: remember since
+    // when, so that if we become the controller its broker session is counted from then.
+    const previous = this.currentLeader;
+    this.currentLeader = leaderId;
+    if (previous !== null && previous !== this.opts.id && previous !== leaderId) {
+      this.leaderSilentSince = { id: previous, sinceMs: Date.now() - this.opts.config['controller.quorum.fetch.timeout.ms'] };
+    }
     if (leaderId !== this.opts.id) {
       this.controller = null;
       this.activeTerm = -1;
@@ -171,7 +181,9 @@ export class MetadataService {
           leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
         };
         const controller = new Controller({ config, image: this.image, newTopicId: () => randomUUID() });
-        controller.activate(Date.now());
+        const silent = new Map<number, number>();
+        if (this.leaderSilentSince) silent.set(this.leaderSilentSince.id, this.leaderSilentSince.sinceMs);
+        controller.activate(Date.now(), silent);
         this.controller = controller;
         this.opts.logger.info(`active controller for term ${term}`);
       },

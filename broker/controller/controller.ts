@@ -261,10 +261,15 @@ export class Controller {
     this.#newTopicId = options.newTopicId;
   }
 
-  /** On becoming the active controller: forget soft state; every registered broker's session restarts now. */
-  activate(nowMs: number): void {
+  /**
+   * On becoming the active controller: forget soft state; every registered broker's session restarts
+   * now, except brokers the caller knows to have been silent since an earlier time (`silentSinceMs`,
+   * e.g. the previous controller, whose silence is what caused this election): their session counts
+   * from then, so a dead controller's partitions fail over without waiting a full new session.
+   */
+  activate(nowMs: number, silentSinceMs: ReadonlyMap<number, number> = new Map()): void {
     this.#lastHeartbeatMs.clear();
-    for (const b of this.#image.brokers()) this.#lastHeartbeatMs.set(b.brokerId, nowMs);
+    for (const b of this.#image.brokers()) this.#lastHeartbeatMs.set(b.brokerId, Math.min(nowMs, silentSinceMs.get(b.brokerId) ?? nowMs));
     this.#lastRebalanceMs = nowMs;
   }
 

@@ -304,11 +304,16 @@ export class PartitionLog {
    * Drops every batch at or after `offset`. When `offset` falls inside a batch, that whole batch is
    * dropped too and the log ends at its base (a log only ever ends on a batch boundary; a follower
    * then refetches that batch whole). An offset below logStartOffset empties the log and restarts
-   * it there. No-op when offset >= logEndOffset.
+   * it there. When offset >= logEndOffset no batch is dropped, but epoch-cache entries starting at or
+   * after it still are: a leader that assigned an epoch at its log end and wrote nothing in it must
+   * lose that entry when it truncates as a follower, or it would keep announcing a diverging epoch.
    */
   truncateTo(offset: number): void {
     this.#ensureOpen();
-    if (offset >= this.logEndOffset) return;
+    if (offset >= this.logEndOffset) {
+      this.epochCache.truncateFromEnd(offset);
+      return;
+    }
     if (offset < this.logStartOffset) {
       this.truncateFullyAndStartAt(offset);
       return;

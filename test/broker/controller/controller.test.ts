@@ -300,6 +300,21 @@ describe('heartbeats, fencing and election', () => {
     expect(t.image.liveBrokers()).toHaveLength(0);
   });
 
+  it('activate counts the session of a broker known to be silent from its silence, not from activation', () => {
+    const t = makeCluster(3);
+    withTopic(t, 't', 3, 3);
+    // Broker 1 (the old controller) has been silent since 4600; sessions last 1000 ms here.
+    t.controller.activate(5000, new Map([[1, 4600]]));
+    t.commit(t.controller.tick(5601));
+    expect(t.image.isUnfenced(1)).toBe(false);
+    expect(t.image.partitionsLedBy(1)).toEqual([]);
+    expect(t.image.isUnfenced(2) && t.image.isUnfenced(3)).toBe(true);
+    // A silence time later than activation never extends a session.
+    t.controller.activate(7000, new Map([[2, 9000]]));
+    t.commit(t.controller.tick(8001));
+    expect(t.image.isUnfenced(2)).toBe(false);
+  });
+
   it('does not mutate the image: records take effect only when applied', () => {
     const t = makeCluster(3);
     withTopic(t);

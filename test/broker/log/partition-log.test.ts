@@ -388,3 +388,18 @@ describe('PartitionLog offset index', () => {
     again.close();
   });
 });
+
+describe('truncateTo at the log end', () => {
+  it('drops epoch entries that start at or after the offset even when no batch goes', () => {
+    const log = PartitionLog.open(tmpDir(), config());
+    log.appendAsLeader(simpleBatch(3), 1);
+    const end = log.logEndOffset;
+    // Became leader at epoch 2 (assigned at the log end) but wrote nothing, then follows again.
+    log.epochCache.assign(2, end);
+    expect(log.epochCache.latestEpoch).toBe(2);
+    log.truncateTo(end);
+    expect(log.logEndOffset).toBe(end);
+    expect(log.epochCache.latestEpoch).toBe(1);
+    log.close();
+  });
+});
