@@ -27,6 +27,8 @@ export interface ModelOp<I, O> {
 export interface ModelSpec<S, I, O> {
   model: Model<S, I, O>;
   adapt(op: CompletedOp): Array<ModelOp<I, O>>;
+  /** Optional whole-history rewrite after adapting that must not change the verdict (e.g. pruning). */
+  refine?(ops: LinOp<I, O>[]): LinOp<I, O>[];
 }
 
 /** A plain value, or undefined for a value that is not one (a keyword like `:timed-out`, a map). */
@@ -66,5 +68,6 @@ export function toLinOps<S, I, O>(spec: ModelSpec<S, I, O>, completed: readonly 
       });
     }
   }
-  return out;
+  if (!spec.refine) return out;
+  return spec.refine(out).map((op, id) => ({ ...op, id }));
 }

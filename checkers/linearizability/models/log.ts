@@ -22,7 +22,7 @@ import type { LinOp, Model } from '../types.ts';
 import { combine, hashString, hashValue } from '../hash.ts';
 import { badOp, describeScalar, scalar, type ModelOp, type ModelSpec, type Scalar } from './common.ts';
 import { groupBy } from './kv.ts';
-import { fromQueueOp, isQueueOp } from '../from-queue-history.ts';
+import { fromQueueOp, isQueueOp, refineLogOps } from '../from-queue-history.ts';
 
 export type LogInput =
   | { f: 'append'; key: string; value: Scalar }
@@ -140,5 +140,5 @@ export function adaptLog(op: CompletedOp): Array<ModelOp<LogInput, LogOutput>> {
 }
 
 export function logSpec(): ModelSpec<LogState, LogInput, LogOutput> {
-  return { model: logModel, adapt: (op) => (isQueueOp(op) ? fromQueueOp(op) : adaptLog(op)) };
+  return { model: logModel, adapt: (op) => (isQueueOp(op) ? fromQueueOp(op) : adaptLog(op)), refine: refineLogOps };
 }
