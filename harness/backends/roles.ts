@@ -10,7 +10,8 @@
  * `fetchRolesByMajority(addresses, topics?)` asks every node on its own (in parallel, same bounds) and
  * keeps, per field, the answer most nodes give: a node cut off by a partition still believes in the old
  * controller and leaders, and must not decide whom the nemesis hits next. Ties go to the smaller id
- * (deterministic). Rejects only when no node answers.
+ * (deterministic). It resolves once a majority of the nodes answered (or all settled), so a paused node
+ * does not hold every nemesis round up to the timeout. Rejects only when no node answers.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Roles } from '../backend.ts';
@@ -119,11 +120,35 @@ export function combineRoles(answers: readonly Roles[]): Roles {
 }
 
 export async function fetchRolesByMajority(addresses: string[], topics?: string[], opts: FetchRolesOptions = {}): Promise<Roles> {
-  const settled = await Promise.allSettled(addresses.map((a) => fetchRoles([a], topics, opts)));
-  const answers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  if (answers.length === 0) {
-    const first = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    throw new RolesError(`no node answered metadata (${addresses.join(',')})${first === undefined ? '' : `: ${String(first.reason instanceof Error ? first.reason.message : first.reason)}`}`);
-  }
-  return combineRoles(answers);
+  if (addresses.length === 0) throw new RolesError('fetchRolesByMajority needs at least one address');
+  const majority = Math.floor(addresses.length / 2) + 1;
+  const answers: Roles[] = [];
+  const errors: string[] = [];
+  // resolve as soon as a majority answered (a paused node must not hold up every round), else when all settled
+  return new Promise<Roles>((resolve, reject) => {
+    let settled = 0;
+    let done = false;
+    const check = (): void => {
+      if (done) return;
+      if (answers.length >= majority || settled === addresses.length) {
+        done = true;
+        if (answers.length === 0) reject(new RolesError(`no node answered metadata (${addresses.join(',')}): ${errors[0] ?? 'unknown error'}`));
+        else resolve(combineRoles(answers));
+      }
+    };
+    for (const a of addresses) {
+      fetchRoles([a], topics, opts).then(
+        (r) => {
+          settled++;
+          answers.push(r);
+          check();
+        },
+        (err: unknown) => {
+          settled++;
+          errors.push(err instanceof Error ? err.message : String(err));
+          check();
+        },
+      );
+    }
+  });
 }

@@ -81,3 +81,14 @@ describe('combineRoles (majority of per-node answers)', () => {
     await expect(fetchRolesByMajority([`127.0.0.1:${a}`, `127.0.0.1:${b}`], ['t'], { timeoutMs: 2_000 })).rejects.toThrow(/no node answered metadata/);
   });
 });
+
+describe('fetchRolesByMajority', () => {
+  it('does not wait for a silent (paused) minority once the majority answered; errors only if no one answers', async () => {
+    await expect(fetchRolesByMajority([])).rejects.toThrow(/at least one address/);
+    // three silent nodes: nobody answers, so it fails within the per-node bound, not later
+    const ports = [await silentServer(), await silentServer(), await silentServer()];
+    const t0 = Date.now();
+    await expect(fetchRolesByMajority(ports.map((p) => `127.0.0.1:${p}`), ['t'], { timeoutMs: 1_000 })).rejects.toThrow(/no node answered/);
+    expect(Date.now() - t0).toBeLessThan(2_500);
+  });
+});
