@@ -19,7 +19,8 @@
  * Invariants: the lifted entries are exactly the stacked ops, in stack order (LIFO lift/unlift);
  * `bits`/`bitsHash` equal the set of stacked ops; `stateId` is the interned state after them.
  *
- * Bounds: a wall-clock deadline (checked every 4096 steps) and a cap on cache entries per partition
+ * Bounds: a wall-clock deadline (checked every 4096 steps) and a cap on cache entries and cache bytes
+ * per partition (an entry holds a bitset of the partition's ops, so bytes grow with partition size)
  * turn a search that would run away into `valid: 'unknown'`. No per-step allocation except when a
  * new state or cache entry is recorded.
  */
@@ -29,6 +30,7 @@ import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionSta
 
 export const defaultTimeLimitMs = 60_000;
 export const defaultMaxCacheEntries = 4_000_000;
+export const defaultMaxCacheBytes = 1 << 30;
 /** Cache budget of the first round over the partitions. */
 const firstRoundCacheEntries = 20_000;
 /** Step-memo cells kept in dense per-state rows (4 bytes each) before falling back to a Map. */
@@ -57,6 +59,7 @@ export function checkPartition<S, I, O>(
   ops: readonly LinOp<I, O>[],
   deadlineMs: number,
   maxCacheEntries: number,
+  maxCacheBytes: number = defaultMaxCacheBytes,
 ): PartitionOutcome {
   const n = ops.length;
   let required = 0;
@@ -149,6 +152,8 @@ export function checkPartition<S, I, O>(
   const z = zobristWords(n);
   let bitsHash = 0;
   const cache = new ExploredCache(words);
+  // Each entry costs its bit words, the state id, a hash and about two table slots.
+  const cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / ((words + 1) * 4 + 12)));
   const stackEntry = new Int32Array(n);
   const stackState = new Int32Array(n);
   let depth = 0;
@@ -174,7 +179,7 @@ export function checkPartition<S, I, O>(
         bits[op >>> 5]! |= 1 << (op & 31);
         bitsHash ^= z[op]!;
         if (cache.add(bits, bitsHash, nextState)) {
-          if (cache.size > maxCacheEntries) return { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
+          if (cache.size > cacheCap) return { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
           stackEntry[depth] = entry;
           stackState[depth] = stateId;
           depth++;
@@ -257,7 +262,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
       const t0 = performance.now();
       const outcome = t0 > deadlineMs
         ? ({ valid: 'unknown', cacheEntries: 0, reason: 'time-limit' } as const)
-        : checkPartition(model, p.ops, deadlineMs, budget);
+        : checkPartition(model, p.ops, deadlineMs, budget, options.maxCacheBytes ?? defaultMaxCacheBytes);
       p.elapsedMs += performance.now() - t0;
       if (outcome.valid === 'unknown' && outcome.reason === 'cache-limit' && budget < maxCacheEntries) {
         retry.push(p);

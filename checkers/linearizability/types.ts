@@ -45,6 +45,8 @@ export interface CheckOptions {
   timeLimitMs?: number;
   /** Cache entries per partition; exceeded => 'unknown' for that partition. */
   maxCacheEntries?: number;
+  /** Approximate cache bytes per partition (bitset words + bookkeeping); exceeded => 'unknown'. Default 1 GiB. */
+  maxCacheBytes?: number;
 }
 
 export interface LinearizedStep {

@@ -183,6 +183,12 @@ describe('bounds', () => {
     expect(full.reason).toMatch(/cache-limit/);
   });
 
+  it('a cache byte bound gives unknown', () => {
+    const r = checkOperations(m, hard, { maxCacheBytes: 64 * 1024 });
+    expect(r.valid).toBe('unknown');
+    expect(r.partitions[0]!.cacheEntries).toBeLessThanOrEqual(Math.floor((64 * 1024) / 20) + 1);
+  });
+
   it('a time bound gives unknown', () => {
     const r = checkOperations(m, hard, { timeLimitMs: 0 });
     expect(r.valid).toBe('unknown');
