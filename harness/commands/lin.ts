@@ -142,6 +142,10 @@ export function formatLinReport(report: LinReport, file: string, maxLines = 40):
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage + '\n');
+    return 0;
+  }
   const args = parseLinArgs(argv);
   let text: string;
   try {

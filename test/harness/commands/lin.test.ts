@@ -66,6 +66,11 @@ describe('run', () => {
     expect(await run(['--model', 'fifo-queue', '--format', 'jepsen-log', good, '--json'])).toBe(2);
     await expect(run(['--model', 'register', '--format', 'jepsen-log', join(dir, 'missing.log')])).rejects.toThrow(UsageError);
   });
+  it('--help prints the usage and exits 0', async () => {
+    const c = capture();
+    expect(await run(['--help'])).toBe(0);
+    expect(c.out()).toMatch(/^usage: faultline lin --model/);
+  });
   it('prints a readable summary without --json', async () => {
     const c = capture();
     await run(['--model', 'register', '--format', 'jepsen-log', bad]);
