@@ -3,6 +3,7 @@
  * `log` model: sends are appends at their acknowledged offsets, polls are reads at offsets
  * (from-queue-history.ts), one partition per topic-partition key. Nemesis ops are ignored; time is
  * `timeNs`. Pure and never throws: an op that cannot be interpreted gives `valid: 'unknown'`.
+ * `logHistoryHtml` renders the same check as the HTML view (html.ts).
  */
 import type { History } from '../history.ts';
 import { checkOperations } from './engine.ts';
@@ -12,6 +13,7 @@ import { pairEvents, type Event, type EventType } from './parse/ops.ts';
 import type { CheckOptions, LinOp, LinResult } from './types.ts';
 import type { LogInput, LogOutput } from './models/log.ts';
 import type { LinReport } from './check.ts';
+import { renderLinHtml } from './html.ts';
 
 export function historyEvents(history: History): Event[] {
   const events: Event[] = [];
@@ -38,4 +40,9 @@ export function checkLogHistoryReport(history: History, options: CheckOptions = 
   }
   const result = checkOperations(spec.model, ops, options);
   return { result, ops: ops.map((op) => ({ ...op, label: spec.model.describeOp(op.input, op.output) })) };
+}
+
+/** The HTML view of a run's log-model check (for the run directory's linearizability.html). */
+export function logHistoryHtml(history: History, title: string, options: CheckOptions = {}): string {
+  return renderLinHtml(checkLogHistoryReport(history, options), title);
 }

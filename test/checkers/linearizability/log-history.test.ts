@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { History, Op } from '../../../checkers/history.ts';
-import { checkLogHistory } from '../../../checkers/linearizability/log-history.ts';
+import { checkLogHistory, logHistoryHtml } from '../../../checkers/linearizability/log-history.ts';
 
 /** Producers 0..4 send to keys k-0..k-2; each send takes effect at a random instant inside its interval. Consumer 9 polls. */
 function simulate(seed: number, sends: number, infoPercent = 0): History {
@@ -98,6 +98,9 @@ describe('checkLogHistory', () => {
     const r = checkLogHistory(h);
     expect(r.valid).toBe(false);
     expect(r.failure?.partition).toBe(`key ${a.value.key}`);
+    const html = logHistoryHtml(h, 'run');
+    expect(html).toContain(`Failing partition: key ${a.value.key}`);
+    expect(html).toContain('class="block"');
   });
 
   it('malformed sends give unknown, not an exception', () => {
