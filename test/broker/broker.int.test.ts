@@ -189,6 +189,29 @@ describe('single broker with real clients', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('SIGTERM stops the broker cleanly (exit 0) and a restart serves the same data', async () => {
+    const cluster = await TestCluster.start(1);
+    try {
+      const kafka = client(cluster.bootstrap);
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: 'term', acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ value: String(i) })) });
+      await producer.disconnect();
+      const t0 = Date.now();
+      await cluster.kill(1, 'SIGTERM');
+      expect(cluster.broker(1).lastExit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(readFileSync(cluster.broker(1).logFile, 'utf8')).toMatch(/shutting down \(SIGTERM\)/);
+      await cluster.restart(1);
+      const seen = await consumeAll(client(cluster.bootstrap), 'term', 'after-term', 100);
+      expect(seen.size).toBe(100);
+    } finally {
+      await cluster.stopAll();
+    }
+  });
+});
+
 describe('crash recovery', () => {
   it('serves every acks=all message after SIGKILL mid-load (flush every message), and truncates a torn tail', async () => {
     const cluster = await TestCluster.start(1, { 'log.flush.interval.messages': '1', 'num.partitions': '2' });

@@ -47,6 +47,8 @@ export interface BrokerProc {
   dataDir: string;
   logFile: string;
   child: ChildProcess | null;
+  /** Exit code and signal of the last process that ended. */
+  lastExit: { code: number | null; signal: NodeJS.Signals | null } | null;
 }
 
 /** Test timeouts: short, so failovers happen within a test's patience (every one is a broker setting). */
@@ -75,7 +77,7 @@ export class TestCluster {
   static async start(n: number, settings: Record<string, string> = {}): Promise<TestCluster> {
     const c = new TestCluster(mkdtempSync(join(tmpdir(), 'fl-cluster-')), settings);
     for (let i = 1; i <= n; i++) {
-      c.brokers.push({ id: i, port: await freePort(), controllerPort: await freePort(), dataDir: join(c.dir, `n${i}`), logFile: join(c.dir, `n${i}.log`), child: null });
+      c.brokers.push({ id: i, port: await freePort(), controllerPort: await freePort(), dataDir: join(c.dir, `n${i}`), logFile: join(c.dir, `n${i}.log`), child: null, lastExit: null });
     }
     await Promise.all(c.brokers.map((b) => c.launch(b)));
     return c;
@@ -100,7 +102,8 @@ export class TestCluster {
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     b.child = child;
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
+      b.lastExit = { code, signal };
       if (b.child === child) b.child = null;
     });
     await waitForPort(b.port, 30_000);
