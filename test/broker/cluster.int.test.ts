@@ -188,6 +188,19 @@ describe('3-node cluster under SIGKILL', () => {
       return digests.every((d) => d.size === 1) ? true : null;
     });
 
+    // Preferred-leader rebalancing (auto.leader.rebalance.enable, checked every 2 s here) hands every
+    // partition back to the first replica of its assignment once that replica is in sync again.
+    await waitFor('preferred leaders restored', 20_000, async () => {
+      const admin3 = kafkaFor(c, 'preferred').admin();
+      await admin3.connect();
+      try {
+        const parts = (await admin3.fetchTopicMetadata({ topics: [TOPIC] })).topics[0]!.partitions;
+        return parts.every((p) => p.leader === p.replicas[0]) ? true : null;
+      } finally {
+        await admin3.disconnect();
+      }
+    });
+
     const ms = failoversMs.map((f) => f.ms);
     const summary = { medianMs: median(ms), maxMs: Math.max(...ms), minMs: Math.min(...ms), acked: acked.length, kills: failoversMs };
     mkdirSync('results/measurements', { recursive: true });
