@@ -2,7 +2,8 @@
  * `npm run bench:lin`: checks every reference history of ../shared/testdata/porcupine with its
  * EXPECTED.tsv model and prints per-file and total times (parsing excluded from the check time,
  * as in Porcupine's Go benchmarks; wall time and process CPU time, the latter steadier on a shared
- * machine) and whether each verdict matched. Exit 1 if any verdict differs.
+ * machine) and whether each verdict matched. Verdicts only, like Porcupine's benchmark: the search
+ * for the shortest failing window (`faultline lin` does it) is off; `--window` turns it on. Exit 1 if any verdict differs.
  * Options: `--repeat N` (best of N per file, default 3), `--only SUBSTRING`.
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ const repeatArg = argv.indexOf('--repeat');
 const repeat = repeatArg >= 0 ? Math.max(1, Number(argv[repeatArg + 1]) || 1) : 3;
 const onlyArg = argv.indexOf('--only');
 const only = onlyArg >= 0 ? (argv[onlyArg + 1] ?? '') : '';
+const findWindow = argv.includes('--window');
 
 const rows = readFileSync(new URL('EXPECTED.tsv', dir), 'utf8')
   .trim()
@@ -42,7 +44,7 @@ for (const [file, modelName, expected] of rows) {
   for (let r = 0; r < repeat; r++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const res = checkOperations(spec.model as Model<unknown, unknown, unknown>, ops, { timeLimitMs: 120_000 });
+    const res = checkOperations(spec.model as Model<unknown, unknown, unknown>, ops, { timeLimitMs: 120_000, findWindow });
     const cpu = process.cpuUsage(c0);
     best = Math.min(best, performance.now() - t0);
     bestCpu = Math.min(bestCpu, (cpu.user + cpu.system) / 1000);

@@ -237,6 +237,49 @@ export function checkPartition<S, I, O>(
   };
 }
 
+/**
+ * The history cut at time T: ops that returned by T as they are, ops in flight at T with an unknown
+ * result (their effect may or may not have happened by T), ops called after T dropped. Whether the
+ * cut is linearizable is monotone in T (a linearization of the whole restricts to every cut), so a
+ * binary search over the return times finds the first cut that fails: everything that returned
+ * before it is linearizable, and an op returning at it cannot be placed. Bounded by the deadline;
+ * undefined if a cut check does not finish.
+ */
+export function shortestFailingPrefix<S, I, O>(
+  model: Model<S, I, O>,
+  ops: readonly LinOp<I, O>[],
+  deadlineMs: number,
+  maxCacheEntries: number,
+  maxCacheBytes: number,
+): NonNullable<FailureWindow['prefix']> | undefined {
+  const returns = [...new Set(ops.filter((o) => o.output !== undefined).map((o) => Math.max(o.ret, o.call)))].sort((a, b) => a - b);
+  const cut = (t: number): LinOp<I, O>[] =>
+    ops
+      .filter((o) => o.call <= t)
+      .map((o) => (o.output !== undefined && Math.max(o.ret, o.call) <= t ? o : { ...o, ret: Infinity, output: undefined }));
+  let lo = 0;
+  let hi = returns.length - 1;
+  let failingAt = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const outcome = checkPartition(model, cut(returns[mid]!), deadlineMs, maxCacheEntries, maxCacheBytes);
+    if (outcome.valid === 'unknown') return undefined;
+    if (outcome.valid === false) {
+      failingAt = mid;
+      hi = mid - 1;
+    } else lo = mid + 1;
+  }
+  if (failingAt < 0) return undefined;
+  const cutTime = returns[failingAt]!;
+  const before = failingAt > 0 ? returns[failingAt - 1]! : -Infinity;
+  return {
+    linearizableUntil: before === -Infinity ? null : before,
+    failsAt: cutTime,
+    linearizableOps: ops.filter((o) => o.output !== undefined && Math.max(o.ret, o.call) <= before).length,
+    returningAtFailure: ops.filter((o) => o.output !== undefined && Math.max(o.ret, o.call) === cutTime).map((o) => o.id),
+  };
+}
+
 /** Check a whole history: partition it, search each partition, rank false over unknown over true. */
 export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], options: CheckOptions = {}): LinResult {
   const start = performance.now();
@@ -275,7 +318,10 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
       }
       stats[p.index] = stat;
       if (outcome.valid === false) {
+        const window =
+          options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, options.maxCacheBytes ?? defaultMaxCacheBytes);
         failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
+        if (window) failure.prefix = window;
         break;
       }
     }

@@ -47,6 +47,8 @@ export interface CheckOptions {
   maxCacheEntries?: number;
   /** Approximate cache bytes per partition (bitset words + bookkeeping); exceeded => 'unknown'. Default 1 GiB. */
   maxCacheBytes?: number;
+  /** Search for the shortest failing window of a failing partition (default true; costs about log2(n) more searches). */
+  findWindow?: boolean;
 }
 
 export interface LinearizedStep {
@@ -66,6 +68,12 @@ export interface FailureWindow {
   blockingOp: number;
   /** Ops called before `blockingOp` returned and not in `linearized`: none of them could extend it. */
   unplaceable: Array<{ op: number; reason: 'illegal-step' | 'dead-end' }>;
+  /**
+   * The shortest failing window (when found within the bounds): the history up to `linearizableUntil`
+   * (ops that returned by then; ops in flight with unknown effect) is linearizable and holds
+   * `linearizableOps` completed ops; the cut at `failsAt`, where `returningAtFailure` return, is not.
+   */
+  prefix?: { linearizableUntil: number | null; failsAt: number; linearizableOps: number; returningAtFailure: number[] };
 }
 
 export interface PartitionStat {

@@ -4,7 +4,8 @@
  * its linearization point; some ops become `info`: applied or not, result unknown); invalid ones by
  * mutating an output or an interval. For generated-valid histories the verdict must be true; for
  * every history it must equal the reference's. Failures report a partial linearization whose ops
- * replay legally, and a blocking op that is not in it.
+ * replay legally, a blocking op that is not in it, and a shortest failing window whose cut fails
+ * while the cut just before it is linearizable (by the reference).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -126,6 +127,11 @@ function mutate(gen: Gen<any, any, any>, r: Rand, ops: LinOp<any, any>[]): LinOp
   return out;
 }
 
+/** The history as it stood at time t: in-flight ops have unknown results, later calls are dropped. */
+function cutAt(ops: LinOp<any, any>[], t: number): LinOp<any, any>[] {
+  return ops.filter((o) => o.call <= t).map((o) => (o.output !== undefined && o.ret <= t ? o : { ...o, ret: Infinity, output: undefined }));
+}
+
 /** A reported partial linearization replays legally from init in the model. */
 function replays(model: Model<any, any, any>, ops: LinOp<any, any>[], seq: number[]): boolean {
   let s = model.init();
@@ -158,6 +164,12 @@ describe('WGL search vs brute force', () => {
             expect(f.linearized.every((step) => f.ops.includes(step.op))).toBe(true);
             expect(replays(gen.model, bad, f.linearized.map((s) => s.op))).toBe(true);
             expect(f.linearized.map((s) => s.op)).not.toContain(f.blockingOp);
+            // The shortest failing window: the cut before it is linearizable, the cut at it is not.
+            const w = f.prefix!;
+            expect(w.returningAtFailure.length).toBeGreaterThan(0);
+            const sub = bad.filter((o) => f.ops.includes(o.id));
+            expect(bruteForceLinearizable(gen.model, cutAt(sub, w.failsAt))).toBe(false);
+            if (w.linearizableUntil !== null) expect(bruteForceLinearizable(gen.model, cutAt(sub, w.linearizableUntil))).toBe(true);
           }
         }),
         { numRuns: 800 },
