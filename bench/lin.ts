@@ -3,8 +3,8 @@
  * EXPECTED.tsv model and prints per-file and total times (parsing excluded from the check time,
  * as in Porcupine's Go benchmarks; wall time and process CPU time, the latter steadier on a shared
  * machine) and whether each verdict matched. Verdicts only, like Porcupine's benchmark: the search
- * for the shortest failing window (`faultline lin` does it) is off; `--window` turns it on. Exit 1 if any verdict differs.
- * Options: `--repeat N` (best of N per file, default 3), `--only SUBSTRING`.
+ * for the shortest failing window (`faultline lin` does it) is off. Exit 1 if any verdict differs.
+ * Options: `--repeat N` (best of N per file, default 3), `--only SUBSTRING`, `--window` (search it too).
  */
 import { readFileSync } from 'node:fs';
 import { checkOperations } from '../checkers/linearizability/engine.ts';
