@@ -9,10 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { checkOperations } from '../checkers/linearizability/engine.ts';
 import { linModels } from '../checkers/linearizability/models/index.ts';
-import { toLinOps } from '../checkers/linearizability/models/common.ts';
+import { toLinOps, type ModelSpec } from '../checkers/linearizability/models/common.ts';
 import { historyFormats } from '../checkers/linearizability/check.ts';
 import { pairEvents } from '../checkers/linearizability/parse/ops.ts';
-import type { Model } from '../checkers/linearizability/types.ts';
 
 const dir = new URL('../../shared/testdata/porcupine/', import.meta.url);
 const argv = process.argv.slice(2);
@@ -35,16 +34,20 @@ let mismatches = 0;
 for (const [file, modelName, expected] of rows) {
   const text = readFileSync(new URL(file, dir), 'utf8');
   const etcd = modelName === 'etcd_cas_register';
-  const spec = etcd ? linModels['cas-register']({}) : linModels.kv({ partitioned: modelName === 'kv_partitioned' });
+  const spec = (etcd ? linModels['cas-register']({}) : linModels.kv({ partitioned: modelName === 'kv_partitioned' })) as unknown as ModelSpec<
+    unknown,
+    unknown,
+    unknown
+  >;
   const events = historyFormats[etcd ? 'jepsen-log' : 'edn'](text);
-  const ops = toLinOps(spec as never, pairEvents(events));
+  const ops = toLinOps(spec, pairEvents(events));
   let best = Infinity;
   let bestCpu = Infinity;
   let verdict: string = '';
   for (let r = 0; r < repeat; r++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const res = checkOperations(spec.model as Model<unknown, unknown, unknown>, ops, { timeLimitMs: 120_000, findWindow });
+    const res = checkOperations(spec.model, ops, { timeLimitMs: 120_000, findWindow });
     const cpu = process.cpuUsage(c0);
     best = Math.min(best, performance.now() - t0);
     bestCpu = Math.min(bestCpu, (cpu.user + cpu.system) / 1000);

@@ -5,12 +5,12 @@
  */
 import { checkOperations } from './engine.ts';
 import { linModels, type LinModelName, type ModelBuildOptions } from './models/index.ts';
-import { toLinOps } from './models/common.ts';
+import { toLinOps, type ModelSpec } from './models/common.ts';
 import { parseEdnHistory } from './parse/edn-history.ts';
 import { parseJepsenLog } from './parse/jepsen-log.ts';
 import { parseJsonlHistory } from './parse/jsonl.ts';
 import { pairEvents, type Event } from './parse/ops.ts';
-import type { CheckOptions, LinOp, LinResult, Model } from './types.ts';
+import type { CheckOptions, LinOp, LinResult } from './types.ts';
 
 export const historyFormats = {
   edn: parseEdnHistory,
@@ -38,18 +38,22 @@ export function checkHistoryText(
 ): LinReport {
   // A failed cas: in Jepsen/Knossos histories (edn, jepsen-log) it reports a compare mismatch; in our
   // own history.jsonl every `fail` op never happened. An explicit option overrides either default.
-  const spec = linModels[modelName]({ ...options, failedCasIsMismatch: options.failedCasIsMismatch ?? format !== 'jsonl' });
+  // The registry's specs differ in their state/input/output types; past this point they are opaque.
+  const spec = linModels[modelName]({
+    ...options,
+    failedCasIsMismatch: options.failedCasIsMismatch ?? format !== 'jsonl',
+  }) as unknown as ModelSpec<unknown, unknown, unknown>;
   let ops: LinOp<unknown, unknown>[];
   try {
     const completed = pairEvents(historyFormats[format](text));
-    ops = toLinOps(spec as never, completed) as LinOp<unknown, unknown>[];
+    ops = toLinOps(spec, completed);
   } catch (err) {
     return {
       result: { valid: 'unknown', model: spec.model.name, ops: 0, partitions: [], elapsedMs: 0, reason: err instanceof Error ? err.message : String(err) },
       ops: [],
     };
   }
-  const model = spec.model as unknown as Model<unknown, unknown, unknown>;
+  const model = spec.model;
   const result = checkOperations(model, ops, options);
   return { result, ops: ops.map((op) => ({ ...op, label: model.describeOp(op.input, op.output) })) };
 }
