@@ -25,7 +25,7 @@
  * new state or cache entry is recorded.
  */
 import { ExploredCache } from './cache.ts';
-import { PairMemo, StateIndex } from './tables.ts';
+import { StateIndex } from './tables.ts';
 import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat } from './types.ts';
 
 export const defaultTimeLimitMs = 60_000;
@@ -118,11 +118,12 @@ export function checkPartition<S, I, O>(
     index.insert(h, states.length - 1);
     return states.length - 1;
   };
-  // Step memo: (state id, op) -> next state id, -1 when illegal. Dense rows (one Int32Array per state,
-  // holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`, then a hash table beyond.
+  // Step memo: (state id, op) -> next state id, -1 when illegal, in dense rows (one Int32Array per
+  // state, holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`. States beyond are
+  // stepped and interned afresh: when states are that many, (state, op) pairs rarely repeat and a
+  // sparse memo costs more than it saves (measured on Porcupine's kv histories).
   const rows: Array<Int32Array | undefined> = [];
   let denseCells = 0;
-  const memo = new PairMemo();
   const stepId = (sid: number, op: number): number => {
     let row = rows[sid];
     if (row === undefined && denseCells + n <= maxDenseMemoCells) {
@@ -133,15 +134,11 @@ export function checkPartition<S, I, O>(
     if (row !== undefined) {
       const hit = row[op]!;
       if (hit !== 0) return hit - 2;
-    } else {
-      const hit = memo.get(sid, op);
-      if (hit !== PairMemo.missing) return hit;
     }
     const o = ops[op]!;
     const s2 = model.step(states[sid]!, o.input, o.output);
     const id = s2 === undefined ? -1 : intern(s2);
     if (row !== undefined) row[op] = id + 2;
-    else memo.set(sid, op, id);
     return id;
   };
   const isRequired = new Uint8Array(n);

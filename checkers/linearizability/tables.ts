@@ -1,10 +1,8 @@
 /**
- * Allocation-free integer hash tables for the search's hot paths (open addressing, linear probing,
- * doubling at half load; no deletion).
- * - `StateIndex`: interned states; `find(hash, isEqual)` returns the id of an equal state or -1, and
- *   `insert(hash, id)` records a new one. Ids are the caller's, hashes are int32.
- * - `PairMemo`: (a, b) -> int32 value for non-negative int32 a, b; `get` returns `missing` when absent.
- * Invariant: every inserted key is found again until the table is dropped.
+ * An allocation-free index of interned states for the search's hot path (open addressing, linear
+ * probing, doubling at half load; no deletion). `find(hash, isEqual)` returns the id of an equal state
+ * or -1, and `insert(hash, id)` records a new one; ids are the caller's, hashes are int32 (a Map keyed
+ * by int32 would box half of them). Invariant: every inserted id is found again under its hash.
  */
 
 function spread(h: number): number {
@@ -45,49 +43,5 @@ export class StateIndex {
     this.ids = new Int32Array(ids.length * 2).fill(-1);
     this.hashes = new Int32Array(ids.length * 2);
     for (let i = 0; i < ids.length; i++) if (ids[i] !== -1) this.place(hashes[i]!, ids[i]!);
-  }
-}
-
-export class PairMemo {
-  static readonly missing = -0x7fffffff;
-  private as: Int32Array = new Int32Array(1024).fill(-1);
-  private bs: Int32Array = new Int32Array(1024);
-  private vals: Int32Array = new Int32Array(1024);
-  private count = 0;
-
-  get size(): number {
-    return this.count;
-  }
-
-  get(a: number, b: number): number {
-    const mask = this.as.length - 1;
-    for (let slot = spread(Math.imul(a, 0x9e3779b1) ^ b) & mask; ; slot = (slot + 1) & mask) {
-      const k = this.as[slot]!;
-      if (k === -1) return PairMemo.missing;
-      if (k === a && this.bs[slot] === b) return this.vals[slot]!;
-    }
-  }
-
-  set(a: number, b: number, value: number): void {
-    if ((this.count + 1) * 2 > this.as.length) this.grow();
-    this.place(a, b, value);
-    this.count++;
-  }
-
-  private place(a: number, b: number, value: number): void {
-    const mask = this.as.length - 1;
-    let slot = spread(Math.imul(a, 0x9e3779b1) ^ b) & mask;
-    while (this.as[slot] !== -1) slot = (slot + 1) & mask;
-    this.as[slot] = a;
-    this.bs[slot] = b;
-    this.vals[slot] = value;
-  }
-
-  private grow(): void {
-    const { as, bs, vals } = this;
-    this.as = new Int32Array(as.length * 2).fill(-1);
-    this.bs = new Int32Array(as.length * 2);
-    this.vals = new Int32Array(as.length * 2);
-    for (let i = 0; i < as.length; i++) if (as[i] !== -1) this.place(as[i]!, bs[i]!, vals[i]!);
   }
 }

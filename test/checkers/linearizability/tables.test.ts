@@ -1,12 +1,12 @@
 /**
  * The search's tables against plain JS references on random operation sequences: ExploredCache is a
- * set of (bit words, state id); PairMemo a map of (a, b) -> value; StateIndex finds exactly the ids
+ * set of (bit words, state id); StateIndex finds exactly the ids
  * inserted under a hash whose state the predicate accepts. Small tables force collisions and growth.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ExploredCache } from '../../../checkers/linearizability/cache.ts';
-import { PairMemo, StateIndex } from '../../../checkers/linearizability/tables.ts';
+import { StateIndex } from '../../../checkers/linearizability/tables.ts';
 
 describe('ExploredCache', () => {
   it('add returns true exactly for pairs not added before', () => {
@@ -24,25 +24,6 @@ describe('ExploredCache', () => {
         expect(cache.size).toBe(seen.size);
       }),
       { numRuns: 300 },
-    );
-  });
-});
-
-describe('PairMemo', () => {
-  it('behaves as a Map of pairs', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(50), fc.nat(50), fc.integer({ min: -1, max: 1000 })), { maxLength: 400 }), (sets) => {
-        const memo = new PairMemo();
-        const ref = new Map<string, number>();
-        for (const [a, b, v] of sets) {
-          if (ref.has(`${a},${b}`)) continue; // the search sets each pair once
-          memo.set(a, b, v);
-          ref.set(`${a},${b}`, v);
-        }
-        for (let a = 0; a <= 50; a += 5) for (let b = 0; b <= 50; b += 3) expect(memo.get(a, b)).toBe(ref.get(`${a},${b}`) ?? PairMemo.missing);
-        expect(memo.size).toBe(ref.size);
-      }),
-      { numRuns: 100 },
     );
   });
 });
