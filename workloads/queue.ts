@@ -182,6 +182,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
   const probeProcess = o.concurrency + o.consumers;
   const drainProcess = probeProcess + 1;
   let admin: Admin | null = null;
+  let consumersStopping = false;
 
   function newProducer(retries: number, idempotent: boolean): Producer {
     return kafka.producer({
@@ -236,7 +237,9 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
       heartbeatInterval: 500,
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 },
+      // after stopConsumers() a crashed consumer must not restart: with the cluster going away, a
+      // restarted kafkajs 2.2.4 runner can leave a fetcher spinning on microtasks (starving timers)
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000, restartOnFailure: async () => !consumersStopping },
     });
     c.on(c.events.GROUP_JOIN, (e) => {
       const assigned = e.payload.memberAssignment[o.topic] ?? [];
@@ -361,6 +364,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
       }
     },
     async stopConsumers() {
+      consumersStopping = true;
       await Promise.all(consumers.map((c) => bounded(c.stop(), 5000)));
     },
     async invoke(process, op) {

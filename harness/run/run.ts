@@ -195,7 +195,11 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   let workload: QueueWorkload | null = null;
   let nemesis: NemesisHandle | null = null;
   const nemesisAbort = new AbortController();
-  const onAbort = (): void => nemesisAbort.abort();
+  // On an interrupt the consumers stop at once, before the cluster goes away under them.
+  const onAbort = (): void => {
+    nemesisAbort.abort();
+    if (workload !== null) void workload.client.stopConsumers().catch(() => undefined);
+  };
   deps.signal.addEventListener('abort', onAbort, { once: true });
 
   try {
