@@ -1,9 +1,11 @@
 /**
  * End to end: a short real `faultline run` on 3 local nodes with `--nemesis kill` leaves a complete run
  * directory, prints exactly one JSON object with --json, exits by its verdict, leaves no broker process
- * behind, and `faultline check` on that directory reaches the same verdict and anomaly counts.
+ * behind, and `faultline check` on that directory reaches the same verdict and anomaly counts; and a
+ * run interrupted with SIGINT mid-load still stops the cluster, writes results from the partial history
+ * and exits 2 (or 1 if the partial history already proves a violation).
  */
-import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -46,5 +48,36 @@ describe('faultline run + check', () => {
     expect(again.valid).toEqual(results.valid);
     for (const [t, a] of Object.entries(results.anomalies)) expect(again.anomalies[t]?.count, t).toBe(a.count);
     expect(again.stats).toEqual(results.stats);
+  });
+
+  it('on SIGINT stops the load and the cluster, writes partial results and exits 2 or 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-int-sigint-'));
+    const child = execa('node', [bin, 'run', '--nemesis', 'kill', '--nemesis-interval', '3', '--time-limit', '60', '--seed', '6', '--out', out], {
+      reject: false,
+      timeout: 120_000,
+    });
+    const started = Date.now();
+    const maxWaitMs = 60_000;
+    while (Date.now() - started < maxWaitMs && !sendsStarted(out)) await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill('SIGINT');
+    const r = await child;
+    expect(Date.now() - started).toBeLessThan(90_000);
+    expect(r.stderr).toMatch(/SIGINT: stopping the load/);
+    const results = JSON.parse(readFileSync(join(out, 'latest', 'results.json'), 'utf8')) as { valid: unknown; interrupted: boolean; stats: Record<string, number> };
+    expect(results.interrupted).toBe(true);
+    expect(results.valid).not.toBe(true);
+    expect(r.exitCode).toBe(results.valid === false ? 1 : 2);
+    expect(results.stats['sends']).toBeGreaterThan(0);
+    expect(await processesMentioning(out)).toEqual([]);
+
+    function sendsStarted(dir: string): boolean {
+      const testDir = join(dir, 'queue-acksall-kill');
+      if (!existsSync(testDir)) return false;
+      return readdirSync(testDir).some((d) => {
+        const h = join(testDir, d, 'history.jsonl');
+        return existsSync(h) && readFileSync(h, 'utf8').includes('"f":"send"');
+      });
+    }
   });
 });
