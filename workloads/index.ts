@@ -3,10 +3,11 @@
  * builds a workload object `{ client, generator, finalGenerator, checker }` from options;
  * `workloadCheckers` gives each workload's checker without building a client (`faultline check`).
  */
+import { log, logChecker } from './log.ts';
 import { queue, queueChecker } from './queue.ts';
 
-export const workloads = { queue } as const;
+export const workloads = { queue, log } as const;
 
 export type WorkloadName = keyof typeof workloads;
 
-export const workloadCheckers = { queue: queueChecker } as const satisfies Record<WorkloadName, unknown>;
+export const workloadCheckers = { queue: queueChecker, log: logChecker } as const satisfies Record<WorkloadName, unknown>;

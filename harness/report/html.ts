@@ -92,6 +92,15 @@ function timelineSvg(history: History, availability: unknown): string {
 <p class="legend"><span style="color:#5cb85c">&#9632; ok</span> <span style="color:#f0ad4e">&#9632; info</span> <span style="color:#d9534f">&#9632; fail</span> sends per second; lanes below: fault windows</p>`;
 }
 
+/** The log workload's linearizability verdict, linking to its HTML view when the check did not pass. */
+function linSection(r: ReportInput): string {
+  const lin = (r as { linearizability?: { valid?: unknown } }).linearizability;
+  if (lin === undefined) return '';
+  const v = lin.valid === true ? 'linearizable' : lin.valid === false ? 'NOT linearizable' : 'unknown (bound reached)';
+  const link = lin.valid === true ? '' : ' &mdash; <a href="linearizability.html">failing history, partial linearization and the op that cannot be placed</a>';
+  return `<h2>Linearizability (log model)</h2><p>${v}${link}</p>`;
+}
+
 export function renderReport(r: ReportInput, history: History): string {
   const verdict = r.valid === true ? 'valid' : r.valid === false ? 'INVALID' : 'unknown';
   const cls = r.valid === true ? 'ok' : r.valid === false ? 'bad' : 'unk';
@@ -125,6 +134,7 @@ ${r.error === undefined ? '' : `<p><b>harness error:</b> ${escapeHtml(r.error)}<
 ${r.interrupted === true ? '<p><b>interrupted</b>: results are from a partial history.</p>' : ''}
 <h2>Timeline</h2>
 ${timelineSvg(history, r.availability)}
+${linSection(r)}
 <h2>Anomalies</h2>
 <table><tr><th>type</th><th>count</th><th>examples</th></tr>${anomalyRows}</table>
 <h2>Stats</h2>

@@ -11,7 +11,7 @@ import { faults } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
 
 export const backends = ['local', 'docker'] as const;
-export const workloadNames = ['queue'] as const;
+export const workloadNames = ['queue', 'log'] as const;
 export const acksValues = ['0', '1', 'all'] as const;
 /** every fault the nemesis registry knows (kill, kill-leader, pause, partition-halves, ...) */
 export const nemesisFaults = Object.keys(faults) as FaultName[];
@@ -90,7 +90,7 @@ export const runFlagSpec = {
 export const runUsage = `usage: faultline run [options]
   --backend local|docker     cluster backend (default local; docker is not available in this build)
   --nodes N                  broker nodes, 1..9 (default 3)
-  --workload queue           workload (default queue)
+  --workload queue|log       workload (default queue; log also checks linearizability of the partition logs)
   --acks 0|1|all             producer acks (default all)
   --replication-factor N     topic replication factor, 1..nodes (default 3)
   --min-insync N             topic min.insync.replicas, 1..replication-factor (default 2)

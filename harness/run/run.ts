@@ -26,6 +26,8 @@ import { HistoryWriter } from '../store/history-writer.ts';
 import type { HistoryRecorder, OpInput } from '../store/history-writer.ts';
 import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from '../store/run-dir.ts';
 import type { QueueWorkload } from '../../workloads/queue.ts';
+import type { LogWorkload } from '../../workloads/log.ts';
+import { logHistoryHtml } from '../../checkers/linearizability/log-history.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import { runLoad } from './load.ts';
@@ -70,7 +72,7 @@ export type TestJson = ReturnType<typeof testOptions> & {
 export interface RunDeps {
   createBackend(o: RunOptions): Promise<Backend>;
   startNemesis: StartNemesis;
-  createWorkload(a: WorkloadArgs): QueueWorkload;
+  createWorkload(a: WorkloadArgs): QueueWorkload | LogWorkload;
   check(history: History, test: TestJson): CheckerResults;
   renderReport(results: RunResults, history: History): string;
   versions: Record<string, string>;
@@ -192,7 +194,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   let error: string | undefined;
   let backend: Backend | null = null;
   let nodes: NodeInfo[] = [];
-  let workload: QueueWorkload | null = null;
+  let workload: QueueWorkload | LogWorkload | null = null;
   let nemesis: NemesisHandle | null = null;
   const nemesisAbort = new AbortController();
   // On an interrupt the consumers stop at once, before the cluster goes away under them.
@@ -306,6 +308,10 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     ...(error === undefined ? {} : { error }),
   };
   writeJson(join(runDir, runFiles.results), results);
+  // A linearizability failure (log workload) gets its own view: ops per process on a time axis, the
+  // longest partial linearization and the op that cannot be placed; report.html links to it.
+  const lin = (checked as { linearizability?: { valid: unknown } }).linearizability;
+  if (lin !== undefined && lin.valid !== true) writeFileAtomic(join(runDir, 'linearizability.html'), logHistoryHtml(ops, test.name));
   writeFileAtomic(join(runDir, runFiles.report), deps.renderReport(results, ops));
   updateLatest(o.out, runDir);
   return { runDir, results, exitCode: exitCodeOf(results.valid) };
