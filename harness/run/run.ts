@@ -28,6 +28,7 @@ import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from
 import type { QueueWorkload } from '../../workloads/queue.ts';
 import type { LogWorkload } from '../../workloads/log.ts';
 import { logHistoryHtml } from '../../checkers/linearizability/log-history.ts';
+import { checkFaultsSupported, parseFaults } from '../../nemesis/faults.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import { runLoad } from './load.ts';
@@ -206,6 +207,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
 
   try {
     backend = await deps.createBackend(o);
+    // Refuse a fault this backend cannot inject before any node starts (e.g. partitions without root).
+    checkFaultsSupported(parseFaults(o.nemesis), backend);
     log(`starting ${o.nodes} ${backend.name} nodes`);
     nodes = await backend.start({ nodes: o.nodes, brokerSettings: brokerSettings(o), workDir: join(runDir, runFiles.nodes), runId });
     if (deps.signal.aborted) throw new Error('interrupted');

@@ -115,7 +115,7 @@ describe('local backend, loopback mode (any user)', () => {
       expect(await echoes(n1.kafkaAddress)).toBe(true);
       await b.kill('n1');
       expect(isAlive(pid1)).toBe(false);
-      expect(await tryConnect('127.0.0.1', splitHostPort(n1.kafkaAddress).port)).toBe(false);
+      // (Not asserting the port is closed: a free port can be taken by another process at once.)
       await b.restart('n1');
       expect(b.pidOf('n1')).not.toBe(pid1);
       expect(await echoes(n1.kafkaAddress)).toBe(true);
