@@ -15,9 +15,9 @@ import { CliError, UsageError } from '../errors.ts';
 import { renderReport } from '../report/html.ts';
 import { summarize } from '../report/summary.ts';
 import { parseFlags } from '../run/options.ts';
-import { exitCodeOf, finalVerdict } from '../run/run.ts';
+import { exitCodeOf, writeResults } from '../run/run.ts';
 import type { RunResults, TestJson } from '../run/run.ts';
-import { readJson, runFiles, writeFileAtomic, writeJson } from '../store/run-dir.ts';
+import { readJson, runFiles } from '../store/run-dir.ts';
 
 const checkFlagSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
@@ -42,21 +42,8 @@ export function recheck(runDir: string): Rechecked {
   const checked = workloadCheckers[workload as WorkloadName](history, test);
   const previous = existsSync(join(runDir, runFiles.results)) ? (readJson(join(runDir, runFiles.results)) as Partial<RunResults>) : {};
   const phases = previous.phases ?? { load: 'unknown', recover: 'unknown', drain: 'unknown' };
-  const interrupted = previous.interrupted === true;
   const error = typeof previous.error === 'string' ? previous.error : undefined;
-  const complete = error === undefined && !interrupted && phases.drain === 'done';
-  const results: RunResults = {
-    ...checked,
-    valid: finalVerdict(checked.valid, checked.anomalies, complete, test.idempotence === true),
-    checkerValid: checked.valid,
-    test,
-    runDir,
-    phases,
-    interrupted,
-    ...(error === undefined ? {} : { error }),
-  };
-  writeJson(join(runDir, runFiles.results), results);
-  writeFileAtomic(join(runDir, runFiles.report), renderReport(results, history));
+  const results = writeResults({ runDir, checked, test, phases, interrupted: previous.interrupted === true, error, history, renderReport });
   return { results, exitCode: exitCodeOf(results.valid) };
 }
 

@@ -112,6 +112,40 @@ export interface RunOutcome {
   exitCode: 0 | 1 | 2;
 }
 
+/**
+ * Turns a checker's output and the run's outcome into results.json and writes it with report.html
+ * (and, when the log workload's linearizability check did not pass, linearizability.html: ops per
+ * process on a time axis, the longest partial linearization, the op that cannot be placed). Shared
+ * by `run` and `check`, so a re-check decides and writes exactly as the run did.
+ */
+export function writeResults(a: {
+  runDir: string;
+  checked: CheckerResults;
+  test: TestJson;
+  phases: RunResults['phases'];
+  interrupted: boolean;
+  error: string | undefined;
+  history: History;
+  renderReport(results: RunResults, history: History): string;
+}): RunResults {
+  const complete = a.error === undefined && !a.interrupted && a.phases.drain === 'done';
+  const results: RunResults = {
+    ...a.checked,
+    valid: finalVerdict(a.checked.valid, a.checked.anomalies, complete, a.test.idempotence === true),
+    checkerValid: a.checked.valid,
+    test: a.test,
+    runDir: a.runDir,
+    phases: a.phases,
+    interrupted: a.interrupted,
+    ...(a.error === undefined ? {} : { error: a.error }),
+  };
+  writeJson(join(a.runDir, runFiles.results), results);
+  const lin = (a.checked as { linearizability?: { valid: unknown } }).linearizability;
+  if (lin !== undefined && lin.valid !== true) writeFileAtomic(join(a.runDir, 'linearizability.html'), logHistoryHtml(a.history, a.test.name));
+  writeFileAtomic(join(a.runDir, runFiles.report), a.renderReport(results, a.history));
+  return results;
+}
+
 export function exitCodeOf(v: Validity): 0 | 1 | 2 {
   return v === true ? 0 : v === false ? 1 : 2;
 }
@@ -297,25 +331,16 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   }
 
   const ops = history.ops() as History;
-  const checked = deps.check(ops, test);
-  const interrupted = deps.signal.aborted;
-  const complete = error === undefined && !interrupted && phases.drain === 'done';
-  const results: RunResults = {
-    ...checked,
-    valid: finalVerdict(checked.valid, checked.anomalies, complete, o.idempotence),
-    checkerValid: checked.valid,
-    test,
+  const results = writeResults({
     runDir,
+    checked: deps.check(ops, test),
+    test,
     phases,
-    interrupted,
-    ...(error === undefined ? {} : { error }),
-  };
-  writeJson(join(runDir, runFiles.results), results);
-  // A linearizability failure (log workload) gets its own view: ops per process on a time axis, the
-  // longest partial linearization and the op that cannot be placed; report.html links to it.
-  const lin = (checked as { linearizability?: { valid: unknown } }).linearizability;
-  if (lin !== undefined && lin.valid !== true) writeFileAtomic(join(runDir, 'linearizability.html'), logHistoryHtml(ops, test.name));
-  writeFileAtomic(join(runDir, runFiles.report), deps.renderReport(results, ops));
+    interrupted: deps.signal.aborted,
+    error,
+    history: ops,
+    renderReport: deps.renderReport,
+  });
   updateLatest(o.out, runDir);
   return { runDir, results, exitCode: exitCodeOf(results.valid) };
 }
