@@ -254,5 +254,9 @@ export function brokerSettings(o: RunOptions): Record<string, string> {
     'controller.quorum.election.timeout.ms': '1000',
     'controller.quorum.fetch.timeout.ms': '2000',
     'group.min.session.timeout.ms': '1000',
+    // Followers retry fast and give up on a silent leader within seconds, so ISRs recover soon after
+    // a fault heals (Kafka's 1 s backoff and 30 s socket timeout would hide recovery behind waits).
+    'replica.fetch.backoff.ms': '100',
+    'replica.socket.timeout.ms': '5000',
   };
 }
