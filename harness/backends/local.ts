@@ -16,8 +16,8 @@
  *   `<workDir>/<node>/data`, kept across restarts.
  * - kill = SIGKILL to the group, then a bounded wait for exit; pause/resume = SIGSTOP/SIGCONT to the group;
  *   restart = spawn again and wait (bounded by startTimeoutMs) until the Kafka port accepts connections.
- * - Cleanup is total: `stop()`, a failed `start()`, SIGINT/SIGTERM (handlers installed once per process)
- *   and process exit (synchronous best effort) all remove every process, namespace, veth, bridge and
+ * - Cleanup is total: `stop()`, a failed `start()`, SIGINT/SIGTERM (handlers installed once per process;
+ *   when another handler listens, such as the run orchestrator, the signal is left to it) and process exit (synchronous best effort) all remove every process, namespace, veth, bridge and
  *   rule of the run. The state file (state.ts) is written before anything is created, and
  *   `cleanupLeftovers()` (called at every start) removes what runs with dead owners left behind.
  */
@@ -92,12 +92,14 @@ function installHandlersOnce(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   const onSignal = (signal: NodeJS.Signals, code: number): void => {
+    // Someone else handles this signal (the run orchestrator): it stops its clients first and then the
+    // backend. Stopping the nodes here too would pull the cluster from under live kafkajs consumers,
+    // which can spin the event loop; the 'exit' handler below stays the backstop.
+    if (process.listenerCount(signal) > 1) return;
     const all = [...liveBackends].map((b) => b.stop());
     const bound = new Promise<void>((r) => setTimeout(r, stopAllBoundMs).unref());
-    void Promise.race([Promise.allSettled(all), bound]).then(() => {
-      // if nobody else handles this signal, behave as the default action would have: exit
-      if (process.listenerCount(signal) <= 1) process.exit(code);
-    });
+    // nobody else handles this signal: behave as the default action would have, after cleaning up
+    void Promise.race([Promise.allSettled(all), bound]).then(() => process.exit(code));
   };
   process.on('SIGINT', () => onSignal('SIGINT', 130));
   process.on('SIGTERM', () => onSignal('SIGTERM', 143));

@@ -201,7 +201,7 @@ describe('shutdown', () => {
       const t0 = Date.now();
       await cluster.kill(1, 'SIGTERM');
       expect(cluster.broker(1).lastExit).toEqual({ code: 0, signal: null });
-      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(Date.now() - t0).toBeLessThan(20_000); // a liveness bound, not a speed claim
       expect(readFileSync(cluster.broker(1).logFile, 'utf8')).toMatch(/shutting down \(SIGTERM\)/);
       await cluster.restart(1);
       const seen = await consumeAll(client(cluster.bootstrap), 'term', 'after-term', 100);

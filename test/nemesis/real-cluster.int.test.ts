@@ -74,11 +74,12 @@ describe('nemesis on a real local cluster', () => {
       const after = await fetchRoles(bootstrap, ['t'], { timeoutMs: 10_000 });
       expect(Object.keys(after.leaders).sort()).toEqual(['t-0', 't-1']);
 
-      // a paused node does not hold up the majority answer (its own fetch would take the full 4 s bound)
+      // a paused node does not hold up the majority answer: its own fetch would take the full 30 s
+      // bound, the majority answers long before (the margin is wide so a loaded machine cannot flake it)
       await backend.pause('n1');
       const t0 = Date.now();
-      const majority = await fetchRolesByMajority(bootstrap, ['t'], { timeoutMs: 4_000 });
-      expect(Date.now() - t0).toBeLessThan(3_000);
+      const majority = await fetchRolesByMajority(bootstrap, ['t'], { timeoutMs: 30_000 });
+      expect(Date.now() - t0).toBeLessThan(20_000);
       expect(Object.keys(majority.leaders).sort()).toEqual(['t-0', 't-1']);
       await backend.resume('n1');
     } finally {
