@@ -19,7 +19,7 @@ const MAX_FETCH_WAIT_MS = 60_000;
 
 export async function handleProduce(ctx: BrokerContext, version: number, req: Body): Promise<Body | null> {
   if (req.transactionalId !== null && req.transactionalId !== undefined) {
-    // Transactions are not implemented: refuse every partition rather than pretend.
+    // This broker has no transactions: refuse every partition rather than pretend.
     return {
       responses: (req.topicData as Body[]).map((t) => ({
         name: t.name,
