@@ -79,6 +79,16 @@ async function main(): Promise<void> {
     admin.close();
     const conns = await leaderConnections(cluster);
 
+    // Warm-up: one acks=all batch per partition, so followers are fetching before the clock starts
+    // (a follower that asked a leader before the leader knew of its leadership backs off first).
+    const warm = buildBatch({ compression: 'none', records: [{ key: null, value: Buffer.from('warm-up') }] });
+    await Promise.all(
+      [...conns.entries()].map(async ([p, conn]) => {
+        const res: any = await conn.request(ApiKeys.Produce, 8, { transactionalId: null, acks: -1, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: p, records: warm }] }] }, 35_000);
+        if (res.responses[0].partitionResponses[0].errorCode !== 0) throw new Error(`warm-up produce to partition ${p} failed: ${res.responses[0].partitionResponses[0].errorCode}`);
+      }),
+    );
+
     const value = Buffer.alloc(size, 0x61);
     const template = buildBatch({ compression: 'none', records: Array.from({ length: perBatch }, () => ({ key: null, value })) });
     const batches = Math.ceil(total / perBatch);
@@ -138,7 +148,13 @@ async function main(): Promise<void> {
     if (latencies.length) console.log(`produce latency per request of ${perBatch} messages: p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (n=${latencies.length})`);
     else console.log('produce latency: n/a with acks=0 (no responses)');
 
-    // Consume everything back from offset 0.
+    // Consume everything back from offset 0, up to the log ends after the produce phase (with acks 0/1
+    // the high watermark may still trail them; the fetch loop waits for it).
+    const ends = new Map<number, number>();
+    for (const [p, c] of conns) {
+      const r: any = await c.request(ApiKeys.ListOffsets, 1, { replicaId: -2, topics: [{ name: TOPIC, partitions: [{ partitionIndex: p, timestamp: -1 }] }] }, 5000);
+      ends.set(p, Number(r.topics[0].partitions[0].offset));
+    }
     const t1 = process.hrtime.bigint();
     let read = 0;
     let bytes = 0;
@@ -154,7 +170,7 @@ async function main(): Promise<void> {
           );
           const part = res.responses[0].partitions[0];
           const recs: Buffer = part.records ?? Buffer.alloc(0);
-          if (recs.length === 0 && offset >= Number(part.highWatermark)) break;
+          if (offset >= ends.get(p)!) break;
           let pos = 0;
           while (pos + 61 <= recs.length) {
             const h = readBatchHeader(recs, pos);

@@ -452,7 +452,8 @@ export class ReplicaManager {
     const r = this.get(topic, partition)!;
     const hw = r.leader!.highWatermark;
     if (timestamp === -2) return { errorCode: 0, offset: r.log.logStartOffset, timestamp: -1, leaderEpoch: r.leaderEpoch };
-    if (timestamp === -1) return { errorCode: 0, offset: replicaId >= 0 ? r.log.logEndOffset : hw, timestamp: -1, leaderEpoch: r.leaderEpoch };
+    // Kafka: only the consumer id (-1) is held to the high watermark; followers and the debugging id (-2) see the log end.
+    if (timestamp === -1) return { errorCode: 0, offset: replicaId === -1 ? hw : r.log.logEndOffset, timestamp: -1, leaderEpoch: r.leaderEpoch };
     if (timestamp < 0) return { errorCode: ErrorCode.INVALID_REQUEST, offset: -1, timestamp: -1, leaderEpoch: -1 };
     const found = r.log.offsetForTimestamp(timestamp);
     if (!found || found.offset >= hw) return { errorCode: 0, offset: -1, timestamp: -1, leaderEpoch: -1 };
