@@ -9,8 +9,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaConnection } from '../../broker/client.ts';
+import { writeBatchCrc } from '../../broker/protocol/batch-header.ts';
+import { ApiKeys } from '../../broker/protocol/codec.ts';
+import { ErrorCode } from '../../broker/protocol/errors.ts';
+import { buildBatch } from '../../broker/protocol/records.ts';
 import { TestCluster } from '../helpers/broker-process.ts';
 
 const run = promisify(execFile);
@@ -118,6 +123,43 @@ describe('single broker with real clients', () => {
     expect([...again.keys()].sort()).toEqual(['late-1', 'late-2']);
     await producer.disconnect();
     await admin.disconnect();
+  });
+
+  it('stores gzip batches and serves them back to consumers', async () => {
+    const producer = kafka.producer();
+    await producer.connect();
+    const values = Array.from({ length: 300 }, (_, i) => `gzip-${i}-${'x'.repeat(i % 50)}`);
+    await producer.send({ topic: 'gzipped', acks: -1, compression: CompressionTypes.GZIP, messages: values.map((value) => ({ value })) });
+    await producer.disconnect();
+    const seen = await consumeAll(kafka, 'gzipped', 'g-gzip', values.length);
+    expect([...seen.keys()].sort()).toEqual([...values].sort());
+  });
+
+  it('refuses snappy, lz4 and zstd batches with UNSUPPORTED_COMPRESSION_TYPE and a bad CRC with CORRUPT_MESSAGE', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'codecs', numPartitions: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    const [host, port] = cluster.bootstrap[0]!.split(':') as [string, string];
+    const conn = await KafkaConnection.connect(host, Number(port));
+    try {
+      const produce = async (records: Buffer) => {
+        const res: any = await conn.request(ApiKeys.Produce, 7, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'codecs', partitionData: [{ index: 0, records }] }] }, 10_000);
+        return res.responses[0].partitionResponses[0].errorCode as number;
+      };
+      expect(await produce(buildBatch({ compression: 'none', records: [{ key: null, value: Buffer.from('plain') }] }))).toBe(0);
+      for (const codec of [2, 3, 4]) {
+        const b = buildBatch({ compression: 'none', records: [{ key: null, value: Buffer.from('x') }] });
+        b.writeInt16BE((b.readInt16BE(21) & ~0x07) | codec, 21);
+        writeBatchCrc(b, 0, b.length);
+        expect(await produce(b)).toBe(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+      }
+      const corrupt = buildBatch({ compression: 'none', records: [{ key: null, value: Buffer.from('y') }] });
+      corrupt.writeUInt8(corrupt.readUInt8(corrupt.length - 1) ^ 0xff, corrupt.length - 1);
+      expect(await produce(corrupt)).toBe(ErrorCode.CORRUPT_MESSAGE);
+    } finally {
+      conn.close();
+    }
   });
 
   it('kcat (librdkafka) produces and consumes', async () => {
