@@ -8,7 +8,8 @@
  *   --advertise HOST:PORT      address given to clients in Metadata (default: --listen)
  *   --data-dir DIR             partition logs, Raft log and state
  *   --controller-listen H:P    the Raft quorum's own listener (required with --voters of more than one node)
- *   --voters 1@H:P,2@H:P,...   the quorum's voters (default: this node alone)
+ *   --voters 1@H:P,2@H:P,...   the quorum's voters (default: this node alone); a node whose --id is not
+ *                              among them is a broker-only observer that pulls the metadata log
  *   --config FILE              Kafka-style properties file
  *   --set key=value            one setting (repeatable), wins over --config
  *   --log-level L              debug|info|warn|error (default info)
@@ -94,8 +95,10 @@ export function parseBrokerArgs(argv: string[]): BrokerOptions {
   const listen = parseHostPort('--listen', values.listen);
   const controllerListen = values['controller-listen'] ? parseHostPort('--controller-listen', values['controller-listen']) : null;
   const voters = values.voters ? parseVoterList(values.voters) : [{ id, host: controllerListen?.host ?? listen.host, port: controllerListen?.port ?? 0 }];
-  if (!voters.some((v) => v.id === id)) throw new BrokerUsageError(`--voters must include this node's --id ${id}, got '${values.voters}'`);
-  if (voters.length > 1 && controllerListen === null) throw new BrokerUsageError('--controller-listen HOST:PORT is required with more than one voter');
+  // A node not among the voters is a broker-only observer: it pulls the metadata log from the voters.
+  const observer = !voters.some((v) => v.id === id);
+  if (!observer && voters.length > 1 && controllerListen === null) throw new BrokerUsageError('--controller-listen HOST:PORT is required with more than one voter');
+  if (observer && controllerListen !== null) throw new BrokerUsageError(`--controller-listen is only for voters; broker ${id} is not in --voters '${values.voters}'`);
   const logLevel = (values['log-level'] ?? 'info') as Level;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new BrokerUsageError(`--log-level expects debug|info|warn|error, got '${logLevel}'`);
   let config: BrokerConfig;

@@ -11,6 +11,10 @@
  *   previous leaders committed (Raft's leader completeness).
  * - Brokers reach the active controller over the controller listener's RPCs, or directly when it is
  *   this node; a non-leader answers NOT_CONTROLLER with the leader it knows, and callers retry.
+ * - A node whose id is not among the voters is an observer (a broker-only node, as KRaft brokers that
+ *   are not controllers): it takes no part in elections and pulls the committed metadata entries from
+ *   any voter (`fetchMetadata`, a long poll); committed entries are the same on every voter (Raft's
+ *   state-machine safety), so it needs no leader for that, only for the controller RPCs.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -67,7 +71,14 @@ export type ControllerMethod = keyof typeof operations;
 export class MetadataService {
   readonly image = new MetadataImage();
   private readonly opts: MetadataServiceOptions;
-  private readonly raft: RaftNode;
+  /** null on an observer. */
+  private readonly raft: RaftNode | null;
+  /** Every applied metadata entry, for observers to pull (metadata is small; the Raft log keeps it all too). */
+  private readonly applied: Array<{ index: number; payload: string }> = [];
+  private readonly appliedWaiters = new Set<() => void>();
+  /** An observer's view of the Raft leader, from the voters' fetchMetadata answers. */
+  private observedLeader: number | null = null;
+  private lastAppliedIndex = 0;
   private readonly rpc = new RpcClient();
   private controller: Controller | null = null;
   private activeTerm = -1;
@@ -86,7 +97,12 @@ export class MetadataService {
   constructor(opts: MetadataServiceOptions) {
     this.opts = opts;
     const c = opts.config;
-    this.raft = new RaftNode({
+    this.isObserver = !opts.voters.some((v) => v.id === opts.id);
+    if (this.isObserver) {
+      this.raft = null;
+      return;
+    }
+    const raft = new RaftNode({
       id: opts.id,
       voters: opts.voters.map((v) => ({ id: v.id, host: v.host, port: v.port })),
       ...(opts.controllerListen ? { listen: opts.controllerListen } : {}),
@@ -96,10 +112,64 @@ export class MetadataService {
       requestTimeoutMs: c['controller.quorum.request.timeout.ms'],
       logger: opts.logger.child('raft'),
     });
-    this.raft.onApply((entry) => this.applyEntry(entry.index, entry.payload));
-    this.raft.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
+    this.raft = raft;
+    raft.onApply((entry) => this.applyEntry(entry.index, entry.payload));
+    raft.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
     for (const method of Object.keys(operations) as ControllerMethod[]) {
-      this.raft.onRpc(method, (params: unknown) => this.handle(method, params));
+      raft.onRpc(method, (params: unknown) => this.handle(method, params));
+    }
+    raft.onRpc('fetchMetadata', (params: unknown) => this.serveMetadata(params as { fromIndex: number; maxWaitMs: number }));
+  }
+
+  readonly isObserver: boolean;
+
+  /** The Raft leader as this node knows it (an observer learns it from the voters). */
+  private leaderId(): number | null {
+    return this.raft ? this.raft.leaderId : this.observedLeader;
+  }
+
+  /** Answers an observer's long poll with the applied entries from `fromIndex` on (bounded in count and time). */
+  private async serveMetadata(p: { fromIndex: number; maxWaitMs: number }): Promise<{ entries: Array<{ index: number; payload: string }>; leaderId: number | null }> {
+    const from = Number(p.fromIndex);
+    if (this.lastAppliedIndex < from) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.appliedWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, Math.min(Number(p.maxWaitMs) || 0, 2000)));
+        this.appliedWaiters.add(done);
+      });
+    }
+    let lo = 0;
+    let hi = this.applied.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.applied[mid]!.index < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return { entries: this.applied.slice(lo, lo + 500), leaderId: this.leaderId() };
+  }
+
+  /** An observer's pull loop: long-polls the voters in turn for committed metadata. */
+  private async observe(): Promise<void> {
+    let voter = Math.floor(Math.random() * this.opts.voters.length);
+    while (!this.stopped) {
+      const v = this.opts.voters[voter % this.opts.voters.length]!;
+      try {
+        const res = (await this.rpc.call(`${v.host}:${v.port}`, 'fetchMetadata', { fromIndex: this.lastAppliedIndex + 1, maxWaitMs: 500 }, 3000)) as {
+          entries: Array<{ index: number; payload: string }>;
+          leaderId: number | null;
+        };
+        this.observedLeader = res.leaderId;
+        for (const e of res.entries) if (e.index > this.lastAppliedIndex) this.applyEntry(e.index, e.payload);
+      } catch (err) {
+        if (this.stopped) break;
+        this.opts.logger.debug(`metadata pull from voter ${v.id} failed: ${(err as Error).message}`);
+        voter++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 
@@ -109,7 +179,7 @@ export class MetadataService {
 
   /** The active controller's id as clients see it in Metadata, or -1. */
   controllerId(): number {
-    return this.raft.leaderId ?? -1;
+    return this.leaderId() ?? -1;
   }
 
   get isActiveController(): boolean {
@@ -117,7 +187,8 @@ export class MetadataService {
   }
 
   async start(): Promise<void> {
-    await this.raft.start();
+    if (this.raft) await this.raft.start();
+    else void this.observe();
     this.tickTimer = setInterval(() => this.controllerTick(), 100);
     this.register();
   }
@@ -128,7 +199,8 @@ export class MetadataService {
     if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
     this.controller = null;
     this.rpc.close();
-    await this.raft.stop();
+    for (const w of [...this.appliedWaiters]) w();
+    await this.raft?.stop();
   }
 
   private applyEntry(index: number, payload: string | null): void {
@@ -141,6 +213,9 @@ export class MetadataService {
       return;
     }
     if (records.length === 0) return;
+    this.lastAppliedIndex = index;
+    this.applied.push({ index, payload });
+    for (const w of [...this.appliedWaiters]) w();
     for (const r of records) this.image.apply(r, index);
     for (const l of this.imageListeners) {
       try {
@@ -167,9 +242,10 @@ export class MetadataService {
     }
     // Barrier: commit an empty entry of our term first, so the image holds every committed record.
     this.activeTerm = term;
-    this.raft.propose(['[]']).then(
+    const raft = this.raft!;
+    raft.propose(['[]']).then(
       () => {
-        if (this.activeTerm !== term || this.raft.leaderId !== this.opts.id) return;
+        if (this.activeTerm !== term || raft.leaderId !== this.opts.id) return;
         const c = this.opts.config;
         const config: ControllerConfig = {
           sessionTimeoutMs: c['broker.session.timeout.ms'],
@@ -195,7 +271,7 @@ export class MetadataService {
   private handle(method: ControllerMethod, params: unknown): Promise<unknown> {
     const run = async () => {
       const controller = this.controller;
-      if (!controller) throw new NotControllerError(this.raft.leaderId);
+      if (!controller || !this.raft) throw new NotControllerError(this.leaderId());
       const decision = operations[method](controller, params as never, Date.now()) as { records: MetadataRecord[]; reply: unknown };
       if (decision.records.length > 0) await this.raft.propose([JSON.stringify(decision.records)]);
       if (method === 'registerBroker') return { ...(decision.reply as object), brokerEpoch: this.image.broker((params as { brokerId: number }).brokerId)?.epoch ?? -1 };
@@ -210,7 +286,7 @@ export class MetadataService {
     const controller = this.controller;
     if (!controller) return;
     const run = async () => {
-      if (this.controller !== controller) return;
+      if (this.controller !== controller || !this.raft) return;
       const d = controller.tick(Date.now());
       if (d.records.length > 0) await this.raft.propose([JSON.stringify(d.records)]);
     };
@@ -222,7 +298,7 @@ export class MetadataService {
     const deadline = Date.now() + timeoutMs;
     let lastError: Error = new ControllerRequestError('CONTROLLER_UNAVAILABLE', 'no active controller');
     while (!this.stopped && Date.now() < deadline) {
-      const leaderId = this.raft.leaderId;
+      const leaderId = this.leaderId();
       try {
         if (leaderId === this.opts.id) return await this.handle(method, params);
         if (leaderId !== null) {

@@ -28,6 +28,40 @@ describe('partition reassignment', () => {
     await cluster?.stopAll();
   });
 
+  it('moves a partition onto a newly added broker (not a Raft voter) with its data', async () => {
+    const c = await TestCluster.start(3, { 'min.insync.replicas': '1' });
+    try {
+      const kafka = new Kafka({ brokers: c.bootstrap, clientId: 'grow', logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 50 } });
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'grow', numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: 'grow', acks: -1, messages: Array.from({ length: 300 }, (_, i) => ({ value: `g${i}` })) });
+      const added = await c.addBroker();
+      // The new broker registers through the metadata log it pulls from the voters.
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && !(await admin.describeCluster()).brokers.some((b) => b.nodeId === added.id)) await new Promise((r) => setTimeout(r, 200));
+      expect((await admin.describeCluster()).brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3, added.id]);
+      const before = (await admin.fetchTopicMetadata({ topics: ['grow'] })).topics[0]!.partitions[0]!;
+      const target = [added.id, ...before.replicas.filter((r) => r !== before.leader)];
+      const { stderr } = await run(process.execPath, [BIN, 'admin', '--bootstrap', c.bootstrap[0]!, 'reassign', '--topic', 'grow', '--partition', '0', '--replicas', target.join(','), '--wait', '30'], { timeout: 60_000 });
+      expect(stderr).toMatch(/reassignment of grow-0 done/);
+      await producer.send({ topic: 'grow', acks: -1, messages: [{ value: 'after' }] });
+      await producer.disconnect();
+      const after = (await admin.fetchTopicMetadata({ topics: ['grow'] })).topics[0]!.partitions[0]!;
+      expect([...after.replicas].sort()).toEqual([...target].sort());
+      await admin.disconnect();
+      const dir = join(added.dataDir, 'partitions', 'grow-0');
+      const end = Date.now() + 10_000;
+      const other = join(c.broker(target[1]!).dataDir, 'partitions', 'grow-0');
+      while (digest(dir) !== digest(other) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      expect(digest(dir)).toBe(digest(other));
+    } finally {
+      await c.stopAll();
+    }
+  });
+
   it('moves a partition to another broker with its data, while writes continue', async () => {
     cluster = await TestCluster.start(3, { 'min.insync.replicas': '1' });
     const c = cluster;

@@ -49,6 +49,8 @@ export interface BrokerProc {
   child: ChildProcess | null;
   /** Exit code and signal of the last process that ended. */
   lastExit: { code: number | null; signal: NodeJS.Signals | null } | null;
+  /** A Raft voter, or a broker-only observer. */
+  voter: boolean;
 }
 
 /** Test timeouts: short, so failovers happen within a test's patience (every one is a broker setting). */
@@ -77,10 +79,22 @@ export class TestCluster {
   static async start(n: number, settings: Record<string, string> = {}): Promise<TestCluster> {
     const c = new TestCluster(mkdtempSync(join(tmpdir(), 'fl-cluster-')), settings);
     for (let i = 1; i <= n; i++) {
-      c.brokers.push({ id: i, port: await freePort(), controllerPort: await freePort(), dataDir: join(c.dir, `n${i}`), logFile: join(c.dir, `n${i}.log`), child: null, lastExit: null });
+      c.brokers.push(await c.newBroker(i, true));
     }
     await Promise.all(c.brokers.map((b) => c.launch(b)));
     return c;
+  }
+
+  private async newBroker(id: number, voter: boolean): Promise<BrokerProc> {
+    return { id, port: await freePort(), controllerPort: await freePort(), dataDir: join(this.dir, `n${id}`), logFile: join(this.dir, `n${id}.log`), child: null, lastExit: null, voter };
+  }
+
+  /** Adds and starts a broker-only node (not a Raft voter), as one adds brokers to a running cluster. */
+  async addBroker(): Promise<BrokerProc> {
+    const b = await this.newBroker(Math.max(...this.brokers.map((x) => x.id)) + 1, false);
+    this.brokers.push(b);
+    await this.launch(b);
+    return b;
   }
 
   get bootstrap(): string[] {
@@ -94,8 +108,9 @@ export class TestCluster {
   }
 
   private async launch(b: BrokerProc): Promise<void> {
-    const voters = this.brokers.map((x) => `${x.id}@127.0.0.1:${x.controllerPort}`).join(',');
-    const args = [BIN, 'broker', '--id', String(b.id), '--listen', `127.0.0.1:${b.port}`, '--data-dir', b.dataDir, '--controller-listen', `127.0.0.1:${b.controllerPort}`, '--voters', voters];
+    const voters = this.brokers.filter((x) => x.voter).map((x) => `${x.id}@127.0.0.1:${x.controllerPort}`).join(',');
+    const args = [BIN, 'broker', '--id', String(b.id), '--listen', `127.0.0.1:${b.port}`, '--data-dir', b.dataDir, '--voters', voters];
+    if (b.voter) args.push('--controller-listen', `127.0.0.1:${b.controllerPort}`);
     for (const [k, v] of Object.entries({ ...fastSettings, ...this.settings })) args.push('--set', `${k}=${v}`);
     const out = createWriteStream(b.logFile, { flags: 'a' });
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAULTLINE_PARENT_PID: String(process.pid) } });
