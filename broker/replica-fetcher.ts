@@ -135,7 +135,13 @@ class SourceFetcher {
           const sent = asked.find((a) => a.replica.topic === t.topic && a.replica.partition === p.partitionIndex);
           // Stale: reassigned, new epoch, or the log moved (truncated/appended) since we asked.
           if (!mine || !sent || mine.leaderEpoch !== sent.leaderEpoch || mine.replica !== sent.replica) continue;
-          if (mine.replica.role !== 'follower' || mine.replica.log.logEndOffset !== sent.fetchOffset) continue;
+          if (mine.replica.role !== 'follower') {
+            // No longer following (promoted, or the leader changed): drop it from this loop, never spin on it.
+            this.partitions.delete(key);
+            backoff = true;
+            continue;
+          }
+          if (mine.replica.log.logEndOffset !== sent.fetchOffset) continue;
           try {
             const outcome = this.deps.replicas.applyFetched(mine.replica, {
               errorCode: p.errorCode,

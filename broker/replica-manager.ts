@@ -124,6 +124,9 @@ export class Replica {
   }
 }
 
+/** How often idle producer ids are checked against producer.id.expiration.ms. */
+const PRODUCER_EXPIRY_CHECK_MS = 10_000;
+
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
@@ -146,6 +149,7 @@ export class ReplicaManager {
   private readonly listeners: LeadershipListener[] = [];
   private readonly followerListeners: Array<(changed: Replica[]) => void> = [];
   private timer: NodeJS.Timeout | null = null;
+  private lastProducerExpiryMs = 0;
 
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
@@ -223,7 +227,12 @@ export class ReplicaManager {
       }
       r.minInsync = topicSetting(this.opts.config, topicConfigs, 'min.insync.replicas');
       if (state.leader === this.brokerId) {
-        if (r.role !== 'leader' || r.leaderEpoch !== state.leaderEpoch) this.becomeLeader(r, state, now);
+        if (r.role !== 'leader' || r.leaderEpoch !== state.leaderEpoch) {
+          const wasFollower = r.role === 'follower';
+          this.becomeLeader(r, state, now);
+          // A promoted follower must leave the old leader's fetch loop.
+          if (wasFollower) followersChanged.push(r);
+        }
         else if (r.partitionEpoch !== state.partitionEpoch) {
           r.partitionEpoch = state.partitionEpoch;
           r.leader!.onIsrCommitted({ replicas: state.replicas, isr: state.isr, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch }, now);
@@ -338,7 +347,13 @@ export class ReplicaManager {
       const check = r.log.producerState.check(first.producerId, first.producerEpoch, first.baseSequence, lastSeq);
       if (check.kind === 'error') return fail(ErrorCode[check.error as keyof typeof ErrorCode]);
       if (check.kind === 'duplicate') {
-        return { errorCode: ErrorCode.NONE, baseOffset: check.firstOffset, logAppendTimeMs: -1, logStartOffset: r.log.logStartOffset, errorMessage: null };
+        // A retry of a batch already in the log: answer with its original offsets, but under acks=all
+        // only once the high watermark passes it, exactly as the first attempt would have been
+        // (Kafka's DelayedProduce); the first attempt may have timed out before replication.
+        const dup: ProduceResult = { errorCode: ErrorCode.NONE, baseOffset: check.firstOffset, logAppendTimeMs: -1, logStartOffset: r.log.logStartOffset, errorMessage: null };
+        if (acks !== -1) return dup;
+        const code = await this.awaitReplication(r, leader, check.lastOffset + 1, timeoutMs);
+        return code === 'NONE' ? dup : { ...dup, errorCode: ErrorCode[code], baseOffset: -1 };
       }
     }
     let appended;
@@ -355,12 +370,17 @@ export class ReplicaManager {
       this.completeAcks(r);
       return ok;
     }
-    const code = await new Promise<AckError>((resolve) => {
-      const accepted = leader.addWaiter({ requiredOffset: appended.lastOffset + 1, deadlineMs: this.now() + timeoutMs, token: resolve });
+    const code = await this.awaitReplication(r, leader, appended.lastOffset + 1, timeoutMs);
+    return code === 'NONE' ? ok : { ...ok, errorCode: ErrorCode[code], baseOffset: -1 };
+  }
+
+  /** acks=all: resolves once the high watermark reaches `requiredOffset`, or with why it cannot. */
+  private awaitReplication(r: Replica, leader: LeaderReplicaState<AckToken>, requiredOffset: number, timeoutMs: number): Promise<AckError> {
+    return new Promise<AckError>((resolve) => {
+      const accepted = leader.addWaiter({ requiredOffset, deadlineMs: this.now() + timeoutMs, token: resolve });
       if (!accepted) resolve('REQUEST_TIMED_OUT');
       this.completeAcks(r);
     });
-    return code === 'NONE' ? ok : { ...ok, errorCode: ErrorCode[code], baseOffset: -1 };
   }
 
   private completeAcks(r: Replica): void {
@@ -427,6 +447,8 @@ export class ReplicaManager {
     const withOffsets = { ...base, highWatermark: hw, lastStableOffset: hw, logStartOffset: log.logStartOffset };
     const limit = isFollower ? log.logEndOffset : hw;
     if (p.fetchOffset >= limit && p.fetchOffset <= log.logEndOffset) return { ...withOffsets, records: Buffer.alloc(0) };
+    // A spent request budget returns no data (the caller lets only its first partition with data exceed it).
+    if (maxBytes <= 0) return { ...withOffsets, records: Buffer.alloc(0) };
     try {
       const read = log.read(p.fetchOffset, Math.min(maxBytes, p.partitionMaxBytes), limit);
       return { ...withOffsets, records: read.records };
@@ -503,9 +525,13 @@ export class ReplicaManager {
     return 'ok';
   }
 
-  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes. */
+  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry. */
   tick(): void {
     const now = this.now();
+    if (now - this.lastProducerExpiryMs >= PRODUCER_EXPIRY_CHECK_MS) {
+      this.lastProducerExpiryMs = now;
+      for (const r of this.partitions.values()) r.log.producerState.removeExpired(now, this.opts.config['producer.id.expiration.ms']);
+    }
     for (const r of this.partitions.values()) {
       if (r.leader) {
         this.proposeIsr(r, r.leader.maybeShrinkIsr(now, r.log.logEndOffset));

@@ -143,13 +143,14 @@ function readAll(ctx: BrokerContext, replicaId: number, parts: FetchPartitionReq
   });
 }
 
+/** Kafka's completion rule for a fetch: any error or divergence, or at least minBytes of data (0 answers at once). */
 function satisfied(results: FetchPartitionResult[], minBytes: number): boolean {
   let bytes = 0;
   for (const r of results) {
     if (r.errorCode !== 0 || r.divergingEpoch) return true;
     bytes += r.records?.length ?? 0;
   }
-  return bytes >= Math.max(minBytes, 1) || (minBytes <= 0 && results.length === 0);
+  return bytes >= minBytes;
 }
 
 export function handleListOffsets(ctx: BrokerContext, version: number, req: Body): Body {
