@@ -7,12 +7,14 @@
  * - `intrinsic`: the broker rejects the request itself (bad acks, corrupt/oversized/invalid records, a
  *   topic name that cannot exist, no authorisation). Every attempt of the same send carries the same
  *   bytes and gets the same answer, so no attempt wrote anything: `fail`, whatever the retry count.
- * - `rejected`: this attempt was refused before the leader appended (NOT_LEADER_OR_FOLLOWER,
- *   NOT_ENOUGH_REPLICAS checked up front, LEADER_NOT_AVAILABLE, fenced/unknown leader epoch,
- *   UNKNOWN_TOPIC_OR_PARTITION which a non-replica answers during failover). That proves nothing about
+ * - `rejected`: this attempt was refused before the leader appended (NOT_ENOUGH_REPLICAS checked up
+ *   front, LEADER_NOT_AVAILABLE, fenced/unknown leader epoch, UNKNOWN_TOPIC_OR_PARTITION which a
+ *   non-replica answers during failover). That proves nothing about
  *   earlier attempts: with retries, attempt 1 may have timed out after the leader appended. So `fail`
  *   only when the send made exactly one attempt; otherwise `info`.
  * - `maybe`: the leader may have appended (NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT,
+ *   NOT_LEADER_OR_FOLLOWER: Kafka, and our broker, also answer it to acks=all requests parked after
+ *   the append when leadership moves, and a new leader may commit what they wrote,
  *   NETWORK_EXCEPTION, KAFKA_STORAGE_ERROR, UNKNOWN_SERVER_ERROR, idempotence sequence errors), and every
  *   client-side timeout, dropped connection or unknown error: `info`.
  * Names are Kafka's current names; kafkajs 2.2.4 reports a few under older names, mapped by `kafkaName`.
@@ -32,7 +34,7 @@ export const brokerErrors = {
   POLICY_VIOLATION: 'intrinsic',
   UNSUPPORTED_VERSION: 'intrinsic',
   UNKNOWN_TOPIC_OR_PARTITION: 'rejected',
-  NOT_LEADER_OR_FOLLOWER: 'rejected',
+  NOT_LEADER_OR_FOLLOWER: 'maybe',
   LEADER_NOT_AVAILABLE: 'rejected',
   NOT_ENOUGH_REPLICAS: 'rejected',
   FENCED_LEADER_EPOCH: 'rejected',

@@ -137,6 +137,11 @@ export class LocalBackend implements Backend {
   protected plan: NetworkPlan | null = null;
   private stopping: Promise<void> | null = null;
 
+  /** Faults after stop() would act on a torn-down cluster (or start a broker nobody stops): refuse them. */
+  protected assertNotStopped(action: string): void {
+    if (this.stopping !== null) throw new Error(`local backend is stopped: cannot ${action}`);
+  }
+
   constructor(mode: LocalMode) {
     this.mode = mode.mode;
     this.limitations = mode.mode === 'loopback' ? [`network partitions need ${mode.missing.join(', ')}`] : [];
@@ -297,6 +302,7 @@ export class LocalBackend implements Backend {
   }
 
   async kill(node: string): Promise<void> {
+    this.assertNotStopped(`kill ${node}`);
     const r = this.runtime(node);
     if (r.pid === null || r.exited) return;
     signalGroup(r.pid, 'SIGKILL');
@@ -306,6 +312,7 @@ export class LocalBackend implements Backend {
   }
 
   async restart(node: string): Promise<void> {
+    this.assertNotStopped(`restart ${node}`);
     const r = this.runtime(node);
     if (r.pid !== null && !r.exited) {
       if (!(await terminate(r.pid, stopGraceMs, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) would not stop for a restart`);
@@ -315,6 +322,7 @@ export class LocalBackend implements Backend {
   }
 
   async pause(node: string): Promise<void> {
+    this.assertNotStopped(`pause ${node}`);
     const r = this.runtime(node);
     if (r.pid === null || r.exited) throw new Error(`cannot pause node ${node}: it is not running`);
     signalGroup(r.pid, 'SIGSTOP');
@@ -387,6 +395,7 @@ export class LocalNetnsBackend extends LocalBackend implements Partitioner {
   private grudge: Grudge | null = null;
 
   async partition(grudge: Grudge): Promise<void> {
+    this.assertNotStopped('partition');
     if (this.plan === null) throw new Error('local backend: not started');
     await applyGrudge(this.plan, grudge);
     this.grudge = structuredClone(grudge);

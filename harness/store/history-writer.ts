@@ -42,11 +42,16 @@ export class HistoryWriter implements HistoryRecorder {
     this.#startNs = clock();
   }
 
+  /**
+   * Appends one op to the file and the in-memory history. After close() an op is not recorded at all
+   * (a late completion of an abandoned op), so what the run checks is exactly what is on disk.
+   */
   append(op: OpInput): Op {
     const elapsed = Number(this.#clock() - this.#startNs);
     this.#lastNs = Math.max(this.#lastNs, elapsed);
     const full: Op = { index: this.#ops.length, timeNs: this.#lastNs, process: op.process, type: op.type, f: op.f, value: op.value };
-    if (this.#fd !== null) writeSync(this.#fd, JSON.stringify(full) + '\n');
+    if (this.#fd === null) return full;
+    writeSync(this.#fd, JSON.stringify(full) + '\n');
     this.#ops.push(full);
     return full;
   }

@@ -24,8 +24,13 @@ describe('send error classification', () => {
     const afterRetries = retriesExceeded(protocolError('NOT_ENOUGH_REPLICAS'), 3);
     expect(classifySendError(afterRetries, 3)).toEqual({ type: 'info', error: 'NOT_ENOUGH_REPLICAS' });
     // with retries configured and no retry count we cannot tell how many attempts ran
-    expect(classifySendError(nonRetriable(protocolError('NOT_LEADER_FOR_PARTITION')), 2).type).toBe('info');
-    expect(classifySendError(nonRetriable(protocolError('NOT_LEADER_FOR_PARTITION')), 0).type).toBe('fail');
+    expect(classifySendError(nonRetriable(protocolError('LEADER_NOT_AVAILABLE')), 2).type).toBe('info');
+    expect(classifySendError(nonRetriable(protocolError('LEADER_NOT_AVAILABLE')), 0).type).toBe('fail');
+  });
+
+  it('NOT_LEADER_OR_FOLLOWER is never a definite fail: acks=all requests parked after the append get it too', () => {
+    expect(classifySendError(nonRetriable(protocolError('NOT_LEADER_FOR_PARTITION')), 0)).toEqual({ type: 'info', error: 'NOT_LEADER_OR_FOLLOWER' });
+    expect(classifySendError(retriesExceeded(protocolError('NOT_LEADER_FOR_PARTITION'), 0), 3).type).toBe('info');
   });
 
   it('request-intrinsic errors are definite whatever the retries', () => {

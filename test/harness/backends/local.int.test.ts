@@ -123,6 +123,10 @@ describe('local backend, loopback mode (any user)', () => {
       const state = b.runState()!;
       await b.stop();
       expect(await leftovers(state)).toEqual([]);
+      // A late nemesis action cannot act on (or restart) a stopped cluster.
+      await expect(b.restart('n1')).rejects.toThrow(/stopped: cannot restart n1/);
+      await expect(b.kill('n2')).rejects.toThrow(/stopped/);
+      expect(await leftovers(state)).toEqual([]);
     } finally {
       await b.stop();
     }
