@@ -221,12 +221,33 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     }
   }
 
+  /** Per process: the keys of its last assignment, and per key the offset after its last read. */
+  const assignedKeys = new Map<number, string[]>();
+  const nextOffset = new Map<number, Map<string, number>>();
+
   function recordBatch(process: number, payload: EachBatchPayload): void {
     const { batch } = payload;
-    const value = pollValueOf(keyOf(batch.topic, batch.partition), batch.messages);
+    const key = keyOf(batch.topic, batch.partition);
+    const value = pollValueOf(key, batch.messages);
     if (Object.keys(value).length === 0) return;
+    // The client itself repositioned (kafkajs resets to the earliest offset on OFFSET_OUT_OF_RANGE
+    // without a rebalance): record it as an `assign`, as design.md says for a seek, so the checker
+    // does not take the client's jump for the broker's. A jump inside what the broker returned for
+    // the requested offset is still the broker's and still counts.
+    // kafkajs 2.2.4 keeps the offset it asked for on the batch (not in its type declarations).
+    const fetched = (batch as typeof batch & { fetchedOffset?: string }).fetchedOffset;
+    const expected = nextOffset.get(process)?.get(key);
+    if (expected !== undefined && fetched !== undefined && Number(fetched) !== expected) {
+      history.append({ process, type: 'ok', f: 'assign', value: { keys: assignedKeys.get(process) ?? [key], seek: { key, from: expected, to: Number(fetched) } } });
+    }
     history.append({ process, type: 'invoke', f: 'poll', value: null });
     history.append({ process, type: 'ok', f: 'poll', value });
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) {
+      const perKey = nextOffset.get(process) ?? new Map<string, number>();
+      perKey.set(key, Number(last.offset) + 1);
+      nextOffset.set(process, perKey);
+    }
   }
 
   function newConsumer(process: number, groupId: string): Consumer {
@@ -243,7 +264,10 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     });
     c.on(c.events.GROUP_JOIN, (e) => {
       const assigned = e.payload.memberAssignment[o.topic] ?? [];
-      history.append({ process, type: 'ok', f: 'assign', value: { keys: [...assigned].sort((a, b) => a - b).map((p) => keyOf(o.topic, p)) } });
+      const keys = [...assigned].sort((a, b) => a - b).map((p) => keyOf(o.topic, p));
+      assignedKeys.set(process, keys);
+      nextOffset.delete(process);
+      history.append({ process, type: 'ok', f: 'assign', value: { keys } });
     });
     return c;
   }
