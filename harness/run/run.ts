@@ -289,7 +289,12 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     if (!deps.signal.aborted) {
       for (const op of wl.finalGenerator()) {
         const budget = op.f === 'recover' ? timing.recoverTimeoutMs : timing.drainTimeoutMs;
-        const ok = await wl.client.final(op, Date.now() + budget, deps.signal);
+        // The phase keeps its own deadline; this outer bound (budget + a margin for client setup and
+        // in-flight requests) makes sure a stuck client cannot hold the run past it.
+        const ok = await withDeadline(wl.client.final(op, Date.now() + budget, deps.signal), budget + 15_000, `the ${op.f} phase`).catch((e: unknown) => {
+          log(String(e));
+          return false;
+        });
         phases[op.f] = deps.signal.aborted ? 'interrupted' : ok ? 'done' : `incomplete after ${budget} ms`;
         log(`${op.f}: ${phases[op.f]}`);
         if (op.f === 'recover' && !ok) {
