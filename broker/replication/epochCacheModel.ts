@@ -11,18 +11,11 @@
  * - truncateFromEnd(offset) drops entries starting at or after offset.
  */
 
-export const UNDEFINED_EPOCH = -1;
-export const UNDEFINED_OFFSET = -1;
+import { UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET, type EpochEndOffset, type EpochEntry } from '../log/epoch-cache.ts';
 
-export interface EpochEntry {
-  epoch: number;
-  startOffset: number;
-}
-
-export interface EpochEndOffset {
-  epoch: number;
-  endOffset: number;
-}
+// One definition of the sentinels and shapes: the on-disk cache's.
+export { UNDEFINED_EPOCH, type EpochEndOffset, type EpochEntry };
+export const UNDEFINED_OFFSET = UNDEFINED_EPOCH_OFFSET;
 
 /** What follower.ts and the leader's divergence check need from an epoch cache. */
 export interface EpochCacheView {
