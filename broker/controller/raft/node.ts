@@ -201,6 +201,8 @@ export class RaftNode {
       onRaftMessage: (from, message) => {
         if (this.core) this.process(this.core.step(from, message, monotonicNowMs()));
       },
+      // A peer that answers nothing for a fetch timeout while we talk to it gets a fresh connection.
+      staleMs: this.electionTimeoutMinMs,
       logger: this.log,
     });
   }

@@ -136,10 +136,27 @@ export type RaftTransportOptions = {
   reconnectMaxMs?: number;
   maxBufferedBytes?: number;
   maxInFlightRpcs?: number;
+  /**
+   * The receiving side of a Raft connection acknowledges traffic on that same connection (a tiny
+   * `ack` frame, at most every staleMs/4). An outbound connection that carried messages but brought
+   * no ack for this long is reset: after a partition heals, a TCP connection whose segments were
+   * dropped can stay silent for many seconds (retransmission back-off), while a fresh one gets
+   * through at once.
+   */
+  staleMs?: number;
   logger?: TransportLogger;
 };
 
-type Peer = { addr: HostPort; socket: net.Socket | null; connected: boolean; backoffMs: number; timer: NodeJS.Timeout | null };
+type Peer = {
+  addr: HostPort;
+  socket: net.Socket | null;
+  connected: boolean;
+  backoffMs: number;
+  timer: NodeJS.Timeout | null;
+  connectedAtMs: number;
+  lastSentMs: number;
+  lastAckMs: number;
+};
 
 /** The controller listener plus outbound Raft connections to every peer. */
 export class RaftTransport {
@@ -149,6 +166,7 @@ export class RaftTransport {
   private readonly inbound = new Set<net.Socket>();
   private server: net.Server | null = null;
   private stopped = false;
+  private staleTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: RaftTransportOptions) {
     this.opts = {
@@ -156,11 +174,25 @@ export class RaftTransport {
       reconnectMaxMs: 1000,
       maxBufferedBytes: 16 * 1024 * 1024,
       maxInFlightRpcs: 1024,
+      staleMs: 2000,
       ...opts,
       logger: opts.logger,
     };
     for (const [id, addr] of opts.peers) {
-      if (id !== opts.nodeId) this.peers.set(id, { addr, socket: null, connected: false, backoffMs: this.opts.reconnectMinMs, timer: null });
+      if (id !== opts.nodeId) this.peers.set(id, { addr, socket: null, connected: false, backoffMs: this.opts.reconnectMinMs, timer: null, connectedAtMs: 0, lastSentMs: 0, lastAckMs: 0 });
+    }
+  }
+
+  /** Resets outbound connections that carried messages but brought no ack back for staleMs. */
+  private checkStale(): void {
+    const now = Date.now();
+    for (const [id, p] of this.peers) {
+      if (!p.connected || !p.socket) continue;
+      const ackedSince = Math.max(p.lastAckMs, p.connectedAtMs);
+      if (p.lastSentMs > ackedSince && now - ackedSince > this.opts.staleMs) {
+        this.opts.logger?.debug(`no ack from controller ${id} for ${now - ackedSince} ms while sending to it: reconnecting`);
+        p.socket.destroy();
+      }
     }
   }
 
@@ -187,10 +219,13 @@ export class RaftTransport {
     server.on('error', (err) => this.opts.logger?.warn(`controller listener: ${err.message}`));
     this.server = server;
     for (const id of this.peers.keys()) this.dial(id);
+    this.staleTimer = setInterval(() => this.checkStale(), Math.max(50, Math.floor(this.opts.staleMs / 4)));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.staleTimer = null;
     for (const p of this.peers.values()) {
       if (p.timer) clearTimeout(p.timer);
       p.timer = null;
@@ -211,6 +246,7 @@ export class RaftTransport {
     if (!p || !p.connected || !p.socket) return false;
     if (p.socket.writableLength > this.opts.maxBufferedBytes) return false;
     p.socket.write(encodeFrame({ kind: 'raft', from: this.opts.nodeId, message }));
+    p.lastSentMs = Date.now();
     return true;
   }
 
@@ -226,12 +262,23 @@ export class RaftTransport {
     const s = net.connect({ host: p.addr.host, port: p.addr.port });
     p.socket = s;
     s.setNoDelay(true);
+    // A SYN lost to a partition is retried by the kernel after 1 s, 3 s, 7 s...: give up on the
+    // attempt after staleMs and dial afresh instead, so a healed network is used at once.
+    const connectTimer = setTimeout(() => {
+      if (p.socket === s && !p.connected) s.destroy();
+    }, this.opts.staleMs);
+    s.once('close', () => clearTimeout(connectTimer));
     s.on('connect', () => {
+      clearTimeout(connectTimer);
       p.connected = true;
+      p.connectedAtMs = Date.now();
       p.backoffMs = this.opts.reconnectMinMs;
       this.opts.logger?.debug(`connected to controller ${id}`);
     });
-    s.on('data', () => undefined); // peers never answer on this connection
+    s.on('data', () => {
+      // The only thing a peer sends back on this connection is an ack frame: any byte proves it is alive.
+      p.lastAckMs = Date.now();
+    });
     s.on('error', () => undefined); // 'close' follows
     s.on('close', () => {
       if (p.socket !== s) return;
@@ -258,6 +305,7 @@ export class RaftTransport {
     s.setNoDelay(true);
     const decoder = new FrameDecoder();
     let inFlight = 0;
+    let lastAckSentMs = 0;
     const fail = (why: string) => {
       this.opts.logger?.warn(`closing controller connection from ${s.remoteAddress}:${s.remotePort}: ${why}`);
       s.destroy();
@@ -281,6 +329,11 @@ export class RaftTransport {
           if (typeof from !== 'number' || !this.peers.has(from) || message === null) {
             fail('malformed raft frame');
             return;
+          }
+          const now = Date.now();
+          if (now - lastAckSentMs >= this.opts.staleMs / 4) {
+            lastAckSentMs = now;
+            s.write(encodeFrame({ kind: 'ack' }));
           }
           this.opts.onRaftMessage(from, message);
         } else if (o['kind'] === 'rpc') {
