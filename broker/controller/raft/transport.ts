@@ -381,7 +381,8 @@ export class RaftTransport {
 }
 
 type Pending = { method: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-type ClientConn = { socket: net.Socket; pending: Map<number, Pending> };
+/** `lastDataMs`: when bytes last arrived on the connection (a timed-out call on a silent connection drops it). */
+type ClientConn = { socket: net.Socket; pending: Map<number, Pending>; lastDataMs: number };
 
 export type RpcClientOptions = { maxPendingCalls?: number };
 
@@ -414,8 +415,12 @@ export class RpcClient {
         return reject(err as Error);
       }
       const conn = this.connection(hp);
+      const sentAtMs = Date.now();
       const timer = setTimeout(() => {
         if (conn.pending.delete(id)) this.pendingCount--;
+        // Nothing at all came back on this connection since the call went out: it may be stalled
+        // (segments lost to a partition); drop it so the next call dials afresh.
+        if (conn.lastDataMs < sentAtMs) conn.socket.destroy();
         reject(new RpcTimeoutError(method, timeoutMs));
       }, timeoutMs);
       conn.pending.set(id, { method, resolve, reject, timer });
@@ -435,7 +440,7 @@ export class RpcClient {
     if (existing && !existing.socket.destroyed) return existing;
     const socket = net.connect({ host: hp.host, port: hp.port });
     socket.setNoDelay(true);
-    const conn: ClientConn = { socket, pending: new Map() };
+    const conn: ClientConn = { socket, pending: new Map(), lastDataMs: Date.now() };
     this.conns.set(key, conn);
     const decoder = new FrameDecoder();
     let failure = `connection to ${key} closed`;
@@ -452,6 +457,7 @@ export class RpcClient {
       }
     });
     socket.on('data', (chunk: Buffer) => {
+      conn.lastDataMs = Date.now();
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);
