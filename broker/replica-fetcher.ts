@@ -37,6 +37,11 @@ class SourceFetcher {
     this.done = this.loop();
   }
 
+  /** Ends a back-off or idle sleep early: a partition was just assigned to this loop. */
+  kick(): void {
+    this.wake?.();
+  }
+
   stop(): void {
     this.running = false;
     this.conn?.close();
@@ -233,6 +238,8 @@ export class ReplicaFetcherManager {
         this.sources.set(r.leaderId, s);
       }
       s.partitions.set(key, { replica: r, leaderEpoch: r.leaderEpoch });
+      // The loop may be idling (it had emptied itself) or backing off: new work starts now.
+      s.kick();
     }
     for (const [id, s] of this.sources) {
       if (s.partitions.size === 0) {

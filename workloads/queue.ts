@@ -85,6 +85,9 @@ export interface QueueWorkload {
   checker: (history: History, test: Record<string, unknown>) => RunResults;
 }
 
+/** How long the drain keeps reading past the reported high watermark for offsets the run has seen. */
+const DRAIN_BEYOND_HW_GRACE_MS = 5000;
+
 export function keyOf(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
@@ -214,11 +217,18 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
       const m = meta.find((r) => r.partition === partitionOf(key));
       const offset = m?.baseOffset === undefined ? undefined : Number(m.baseOffset);
       if (ackCode === 0 || offset === undefined || !Number.isInteger(offset) || offset < 0) return { type: 'ok', value: { key, value } };
+      noteSeen(partitionOf(key), offset);
       return { type: 'ok', value: { key, value, offset } };
     } catch (err) {
       const c = classifySendError(err, retries);
       return { type: c.type, value: { key, value, error: c.error } };
     }
+  }
+
+  /** Per partition, the highest offset any acknowledgement or read has shown: the drain reads up to it. */
+  const highestSeen = new Map<number, number>();
+  function noteSeen(partition: number, offset: number): void {
+    if (offset > (highestSeen.get(partition) ?? -1)) highestSeen.set(partition, offset);
   }
 
   /** Per process: the keys of its last assignment, and per key the offset after its last read. */
@@ -243,6 +253,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     history.append({ process, type: 'invoke', f: 'poll', value: null });
     history.append({ process, type: 'ok', f: 'poll', value });
     const last = batch.messages[batch.messages.length - 1];
+    if (last) noteSeen(batch.partition, Number(last.offset));
     if (last) {
       const perKey = nextOffset.get(process) ?? new Map<string, number>();
       perKey.set(key, Number(last.offset) + 1);
@@ -330,11 +341,22 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     });
     const maxChecks = 100_000;
     let done = false;
+    let atHwSinceMs: number | null = null;
     for (let i = 0; i < maxChecks && Date.now() < deadlineMs && !signal.aborted; i++) {
       await sleep(300, signal);
       const hw = await highWatermarks();
       if (hw === null) continue;
-      done = [...wanted].every((p) => (hw.get(p) ?? 0) === 0 || (read.get(p) ?? -1) >= (hw.get(p) ?? 0) - 1);
+      // design.md: read every partition up to the highest offset seen in the run (acknowledged or
+      // read). Offsets beyond the high watermark the cluster reports may be lost for good (acks=0/1),
+      // or only hidden by a broker's stale view: once the reported high watermark is reached, keep
+      // reading for a bounded grace period before taking the reported end as the end.
+      const atHw = [...wanted].every((p) => (read.get(p) ?? -1) >= (hw.get(p) ?? 0) - 1);
+      const atSeen = [...wanted].every((p) => (read.get(p) ?? -1) >= (highestSeen.get(p) ?? -1));
+      if (atHw && atSeen) done = true;
+      else if (atHw) {
+        atHwSinceMs ??= Date.now();
+        done = Date.now() - atHwSinceMs >= DRAIN_BEYOND_HW_GRACE_MS;
+      } else atHwSinceMs = null;
       if (done) break;
     }
     await bounded(consumer.stop(), 5000);

@@ -44,25 +44,31 @@ export async function waitForPort(
 }
 
 /** Ask the kernel for `count` distinct free TCP ports on host (held open together, then released). */
+const handedOut = new Set<number>();
+
+/**
+ * `count` distinct free ports on `host` for brokers to bind later. Drawn below Linux's ephemeral
+ * range (32768+), so no client connection's local port can take one between this check and the
+ * broker's bind (port 0 would hand out ephemeral ports, which outgoing connections reuse), and never
+ * the same port twice in a process.
+ */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const servers = [];
-  try {
-    for (let i = 0; i < count; i++) {
+  const out: number[] = [];
+  for (let attempt = 0; attempt < 200 * count && out.length < count; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    const ok = await new Promise<boolean>((resolve) => {
       const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, host, () => resolve());
-      });
-    }
-    return servers.map((s) => {
-      const addr = s.address();
-      if (addr === null || typeof addr === 'string') throw new Error('free port: unexpected address');
-      return addr.port;
+      server.once('error', () => resolve(false));
+      server.listen(port, host, () => server.close(() => resolve(true)));
     });
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    if (ok) {
+      handedOut.add(port);
+      out.push(port);
+    }
   }
+  if (out.length < count) throw new Error(`free ports: found ${out.length} of ${count} in 20000-31999 on ${host}`);
+  return out;
 }
 
 export function splitHostPort(address: string): { host: string; port: number } {

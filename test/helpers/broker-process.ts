@@ -9,18 +9,14 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../../harness/proc/net.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
 
+/** A free loopback port for a broker to bind later (see harness/proc/net.ts for why not port 0). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
+  const [port] = await freePorts(1);
+  return port!;
 }
 
 export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
