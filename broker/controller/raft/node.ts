@@ -37,7 +37,7 @@
  *
  * `onLeaderChange(cb)`: called with (leaderId | null, term) whenever either changes.
  */
-import { RaftConfigError, RaftCore, validateRaftConfig } from './core.ts';
+import { RaftConfigError, RaftCore, validateRaftConfig, type RaftConfig } from './core.ts';
 import type { Ready, Role } from './core.ts';
 import type { Entry } from './messages.ts';
 import { RaftStorage } from './storage.ts';
@@ -151,6 +151,8 @@ export class RaftNode {
   private readonly proposeTimeoutMs: number;
   private readonly tickIntervalMs: number;
   private readonly maxEntriesPerAppend: number;
+  /** The core's configuration, validated once at construction and used at start. */
+  private readonly coreConfig: RaftConfig;
   private readonly maxPendingProposals: number;
   private readonly random: () => number;
 
@@ -184,14 +186,15 @@ export class RaftNode {
     this.maxEntriesPerAppend = opts.maxEntriesPerAppend ?? 256;
     this.maxPendingProposals = opts.maxPendingProposals ?? 10_000;
     this.random = opts.random ?? Math.random;
-    validateRaftConfig({
+    this.coreConfig = {
       id: this.id,
       voters: this.voters.map((v) => v.id),
       electionTimeoutMinMs: this.electionTimeoutMinMs,
       electionTimeoutMaxMs: this.electionTimeoutMaxMs,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       maxEntriesPerAppend: this.maxEntriesPerAppend,
-    });
+    };
+    validateRaftConfig(this.coreConfig);
     this.log = opts.logger ?? silent;
     this.storage = new RaftStorage(opts.dataDir);
     this.transport = new RaftTransport({
@@ -252,14 +255,7 @@ export class RaftNode {
       const persisted = this.storage.load();
       if (persisted.droppedBytes > 0) this.log.warn(`dropped ${persisted.droppedBytes} bytes of torn or corrupt log tail`);
       this.core = new RaftCore(
-        {
-          id: this.id,
-          voters: this.voters.map((v) => v.id),
-          electionTimeoutMinMs: this.electionTimeoutMinMs,
-          electionTimeoutMaxMs: this.electionTimeoutMaxMs,
-          heartbeatIntervalMs: this.heartbeatIntervalMs,
-          maxEntriesPerAppend: this.maxEntriesPerAppend,
-        },
+        this.coreConfig,
         persisted,
         this.random,
         monotonicNowMs(),
