@@ -13,6 +13,9 @@
  *   topic is created (Kafka refuses instead), so a single node can host consumer groups.
  * - `group.initial.rebalance.delay.ms` defaults to 0 here (Kafka: 3000) so tests do not wait.
  * - `offsets.topic.num.partitions` defaults to 10 here (Kafka: 50).
+ * - `controlled.shutdown.timeout.ms` (ours; Kafka's KRaft broker waits up to 5 minutes without a
+ *   setting): how long a stopping broker waits for the controller to move its leaderships away
+ *   (docs/controller.md). Default 5000.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -49,6 +52,8 @@ export const brokerConfigSchema = z
     'controller.quorum.election.timeout.ms': int(1).default(1000),
     'controller.quorum.fetch.timeout.ms': int(1).default(2000),
     'controller.quorum.request.timeout.ms': int(1).default(2000),
+    'controlled.shutdown.enable': bool.default(true),
+    'controlled.shutdown.timeout.ms': int(0).default(5000),
     'auto.leader.rebalance.enable': bool.default(true),
     'leader.imbalance.check.interval.seconds': int(1).default(300),
     'group.initial.rebalance.delay.ms': int(0).default(0),

@@ -152,7 +152,8 @@ export async function runBroker(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       logger.info(`shutting down (${why})`);
-      const hard = setTimeout(() => resolve(1), 10_000);
+      // Bounded: controlled shutdown has its own bound, the rest of the stop gets 10 s.
+      const hard = setTimeout(() => resolve(1), (opts.config['controlled.shutdown.enable'] ? opts.config['controlled.shutdown.timeout.ms'] : 0) + 10_000);
       hard.unref();
       node.stop().then(
         () => resolve(0),

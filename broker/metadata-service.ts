@@ -5,10 +5,13 @@
  * - Every committed Raft entry holds a JSON array of metadata records; a node applies them, in log
  *   order, to its MetadataImage with the entry's index as their offset (so a broker's epoch is the
  *   index of the entry that registered it) and then tells its listeners (the replica manager).
- * - Only the Raft leader runs controller decisions, one at a time: a decision reads the committed
- *   image, proposes its records, and replies once they are committed and applied. Before its first
+ * - Only the Raft leader runs controller decisions (controller/controller-host.ts): each reads the
+ *   controller's uncommitted view (the committed image plus every batch proposed and not seen to
+ *   fail), proposes its records, and replies once they are committed and applied. Before its first
  *   decision a new leader commits an empty entry of its own term, so its image holds everything the
- *   previous leaders committed (Raft's leader completeness).
+ *   previous leaders committed (Raft's leader completeness); a failed write makes it renounce and
+ *   start again from the committed image the same way.
+ * - This broker's registration, heartbeats and controlled shutdown: controller/broker-lifecycle.ts.
  * - Brokers reach the active controller over the controller listener's RPCs, or directly when it is
  *   this node; a non-leader answers NOT_CONTROLLER with the leader it knows, and callers retry.
  * - A node whose id is not among the voters is an observer (a broker-only node, as KRaft brokers that
@@ -19,9 +22,12 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
-import { Controller, type ControllerConfig } from './controller/controller.ts';
+import type { ControllerConfig } from './controller/controller.ts';
+import { BrokerLifecycle } from './controller/broker-lifecycle.ts';
+import { ControllerHost, controllerOperations, type ControllerMethod } from './controller/controller-host.ts';
 import { MetadataImage } from './controller/image.ts';
 import type { MetadataRecord } from './controller/records.ts';
+export type { ControllerMethod } from './controller/controller-host.ts';
 import { RaftNode } from './controller/raft/node.ts';
 import { RpcClient, RpcError } from './controller/raft/transport.ts';
 import type { Logger } from './logger.ts';
@@ -54,20 +60,6 @@ export interface MetadataServiceOptions {
   logger: Logger;
 }
 
-/** Controller operations reachable by RPC: name -> (controller, params, now) => decision. */
-const operations = {
-  registerBroker: (c: Controller, p: any, now: number) => c.registerBroker(p, now),
-  heartbeat: (c: Controller, p: any, now: number) => c.heartbeat(p, now),
-  alterPartition: (c: Controller, p: any) => c.alterPartition(p),
-  createTopics: (c: Controller, p: any) => c.createTopics(p),
-  deleteTopics: (c: Controller, p: any) => c.deleteTopics(p),
-  reassignPartitions: (c: Controller, p: any) => c.reassignPartitions(p),
-  listReassignments: (c: Controller) => ({ records: [] as MetadataRecord[], reply: c.ongoingReassignments() }),
-  electLeaders: (c: Controller, p: any) => c.electLeaders(p),
-  allocateProducerIds: (c: Controller, p: any) => c.allocateProducerIds(p.brokerId, p.brokerEpoch),
-} as const;
-export type ControllerMethod = keyof typeof operations;
-
 export class MetadataService {
   readonly image = new MetadataImage();
   private readonly opts: MetadataServiceOptions;
@@ -80,16 +72,13 @@ export class MetadataService {
   private observedLeader: number | null = null;
   private lastAppliedIndex = 0;
   private readonly rpc = new RpcClient();
-  private controller: Controller | null = null;
-  private activeTerm = -1;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** null on an observer. */
+  private readonly host: ControllerHost | null = null;
+  private readonly lifecycle: BrokerLifecycle;
   private readonly imageListeners: Array<(image: MetadataImage) => void> = [];
   private tickTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   readonly incarnationId = randomUUID();
-  brokerEpoch = -1;
-  private registering = false;
   private currentLeader: number | null = null;
   /** The last Raft leader we lost contact with, and a time it has been silent since at the latest. */
   private leaderSilentSince: { id: number; sinceMs: number } | null = null;
@@ -98,6 +87,15 @@ export class MetadataService {
     this.opts = opts;
     const c = opts.config;
     this.isObserver = !opts.voters.some((v) => v.id === opts.id);
+    this.lifecycle = new BrokerLifecycle({
+      brokerId: opts.id,
+      incarnationId: this.incarnationId,
+      advertise: opts.advertise,
+      heartbeatIntervalMs: c['broker.heartbeat.interval.ms'],
+      call: (method, params, timeoutMs) => this.call(method, params, timeoutMs),
+      image: () => this.image,
+      logger: opts.logger,
+    });
     if (this.isObserver) {
       this.raft = null;
       return;
@@ -113,9 +111,19 @@ export class MetadataService {
       logger: opts.logger.child('raft'),
     });
     this.raft = raft;
+    const config: ControllerConfig = {
+      sessionTimeoutMs: c['broker.session.timeout.ms'],
+      minInsyncReplicas: c['min.insync.replicas'],
+      defaultReplicationFactor: c['default.replication.factor'],
+      numPartitions: c['num.partitions'],
+      uncleanLeaderElection: c['unclean.leader.election.enable'],
+      autoLeaderRebalance: c['auto.leader.rebalance.enable'],
+      leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
+    };
+    this.host = new ControllerHost({ config, log: raft, committed: () => this.image, newTopicId: () => randomUUID(), nowMs: Date.now, logger: opts.logger });
     raft.onApply((entry) => this.applyEntry(entry.index, entry.payload));
     raft.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
-    for (const method of Object.keys(operations) as ControllerMethod[]) {
+    for (const method of Object.keys(controllerOperations) as ControllerMethod[]) {
       raft.onRpc(method, (params: unknown) => this.handle(method, params));
     }
     raft.onRpc('fetchMetadata', (params: unknown) => this.serveMetadata(params as { fromIndex: number; maxWaitMs: number }));
@@ -183,21 +191,34 @@ export class MetadataService {
   }
 
   get isActiveController(): boolean {
-    return this.controller !== null;
+    return this.host?.active ?? false;
+  }
+
+  /** This broker's epoch (the offset of its registration), -1 until registered. */
+  get brokerEpoch(): number {
+    return this.lifecycle.brokerEpoch;
+  }
+
+  /**
+   * Controlled shutdown (controller/broker-lifecycle.ts): resolves true once the controller has
+   * moved this broker's leaderships away and allows it to stop, false after `timeoutMs`.
+   */
+  controlledShutdown(timeoutMs: number): Promise<boolean> {
+    return this.lifecycle.controlledShutdown(timeoutMs);
   }
 
   async start(): Promise<void> {
     if (this.raft) await this.raft.start();
     else void this.observe();
-    this.tickTimer = setInterval(() => this.controllerTick(), 100);
-    this.register();
+    this.tickTimer = setInterval(() => this.host?.tick(), 100);
+    this.lifecycle.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
-    this.controller = null;
+    this.lifecycle.stop();
+    this.host?.deactivate();
     this.rpc.close();
     for (const w of [...this.appliedWaiters]) w();
     await this.raft?.stop();
@@ -236,61 +257,18 @@ export class MetadataService {
       this.leaderSilentSince = { id: previous, sinceMs: Date.now() - this.opts.config['controller.quorum.fetch.timeout.ms'] };
     }
     if (leaderId !== this.opts.id) {
-      this.controller = null;
-      this.activeTerm = -1;
+      this.host?.deactivate();
       return;
     }
-    // Barrier: commit an empty entry of our term first, so the image holds every committed record.
-    this.activeTerm = term;
-    const raft = this.raft!;
-    raft.propose(['[]']).then(
-      () => {
-        if (this.activeTerm !== term || raft.leaderId !== this.opts.id) return;
-        const c = this.opts.config;
-        const config: ControllerConfig = {
-          sessionTimeoutMs: c['broker.session.timeout.ms'],
-          minInsyncReplicas: c['min.insync.replicas'],
-          defaultReplicationFactor: c['default.replication.factor'],
-          numPartitions: c['num.partitions'],
-          uncleanLeaderElection: c['unclean.leader.election.enable'],
-          autoLeaderRebalance: c['auto.leader.rebalance.enable'],
-          leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
-        };
-        const controller = new Controller({ config, image: this.image, newTopicId: () => randomUUID() });
-        const silent = new Map<number, number>();
-        if (this.leaderSilentSince) silent.set(this.leaderSilentSince.id, this.leaderSilentSince.sinceMs);
-        controller.activate(Date.now(), silent);
-        this.controller = controller;
-        this.opts.logger.info(`active controller for term ${term}`);
-      },
-      (err: unknown) => this.opts.logger.warn(`controller barrier failed in term ${term}: ${(err as Error).message}`),
-    );
+    const silent = new Map<number, number>();
+    if (this.leaderSilentSince) silent.set(this.leaderSilentSince.id, this.leaderSilentSince.sinceMs);
+    this.host?.activate(silent);
   }
 
-  /** Runs one controller operation: decisions are serialised and reply after their records commit. */
+  /** Runs one controller operation on this node's host (NOT_CONTROLLER when it is not active). */
   private handle(method: ControllerMethod, params: unknown): Promise<unknown> {
-    const run = async () => {
-      const controller = this.controller;
-      if (!controller || !this.raft) throw new NotControllerError(this.leaderId());
-      const decision = operations[method](controller, params as never, Date.now()) as { records: MetadataRecord[]; reply: unknown };
-      if (decision.records.length > 0) await this.raft.propose([JSON.stringify(decision.records)]);
-      if (method === 'registerBroker') return { ...(decision.reply as object), brokerEpoch: this.image.broker((params as { brokerId: number }).brokerId)?.epoch ?? -1 };
-      return decision.reply;
-    };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private controllerTick(): void {
-    const controller = this.controller;
-    if (!controller) return;
-    const run = async () => {
-      if (this.controller !== controller || !this.raft) return;
-      const d = controller.tick(Date.now());
-      if (d.records.length > 0) await this.raft.propose([JSON.stringify(d.records)]);
-    };
-    this.queue = this.queue.then(run, run).catch((err: unknown) => this.opts.logger.debug(`controller tick: ${(err as Error).message}`));
+    if (!this.host?.active) return Promise.reject(new NotControllerError(this.leaderId()));
+    return this.host.run(method, params);
   }
 
   /** Calls the active controller (locally or by RPC), retrying NOT_CONTROLLER and network errors until the deadline. */
@@ -308,55 +286,11 @@ export class MetadataService {
       } catch (err) {
         lastError = err as Error;
         const code = (err as { code?: string }).code;
-        const retriable = err instanceof NotControllerError || code === 'NOT_CONTROLLER' || !(err instanceof RpcError) || code === 'NOT_LEADER' || code === 'TIMEOUT' || code === 'LEADERSHIP_LOST';
+        const retriable = err instanceof NotControllerError || code === 'NOT_CONTROLLER' || code === 'CONTROLLER_BUSY' || !(err instanceof RpcError) || code === 'NOT_LEADER' || code === 'TIMEOUT' || code === 'LEADERSHIP_LOST';
         if (!retriable) throw err;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
     throw lastError;
-  }
-
-  /** Registers this broker with the controller, then heartbeats; re-registers when the epoch goes stale. */
-  private register(): void {
-    if (this.stopped || this.registering) return;
-    this.registering = true;
-    const { host, port } = this.opts.advertise;
-    this.call('registerBroker', { brokerId: this.opts.id, incarnationId: this.incarnationId, host, port }, 10_000).then(
-      (reply: { brokerEpoch: number }) => {
-        this.registering = false;
-        this.brokerEpoch = reply.brokerEpoch;
-        this.opts.logger.info(`registered with broker epoch ${this.brokerEpoch}`);
-        this.scheduleHeartbeat(0);
-      },
-      (err: unknown) => {
-        this.registering = false;
-        this.opts.logger.debug(`registration failed, retrying: ${(err as Error).message}`);
-        if (!this.stopped) this.heartbeatTimer = setTimeout(() => this.register(), 200);
-      },
-    );
-  }
-
-  private scheduleHeartbeat(delayMs: number): void {
-    if (this.stopped) return;
-    this.heartbeatTimer = setTimeout(() => this.heartbeat(), delayMs);
-  }
-
-  private heartbeat(): void {
-    const interval = this.opts.config['broker.heartbeat.interval.ms'];
-    const req = { brokerId: this.opts.id, brokerEpoch: this.brokerEpoch, currentMetadataOffset: this.image.lastOffset, wantShutDown: false };
-    this.call('heartbeat', req, Math.max(interval, 500)).then(
-      (reply: { errorCode: string; isFenced: boolean }) => {
-        if (reply.errorCode === 'STALE_BROKER_EPOCH') {
-          this.opts.logger.warn('controller says our broker epoch is stale; registering again');
-          this.register();
-          return;
-        }
-        this.scheduleHeartbeat(interval);
-      },
-      (err: unknown) => {
-        this.opts.logger.debug(`heartbeat failed: ${(err as Error).message}`);
-        this.scheduleHeartbeat(Math.min(interval, 200));
-      },
-    );
   }
 }

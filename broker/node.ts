@@ -6,7 +6,9 @@
  * applied to the replica manager, which opens logs and takes the leader or follower role for each local
  * partition), wait (bounded) until the controller has unfenced this broker, then open the Kafka
  * listener.
- * Stop order is the reverse; SIGTERM leads here through broker/main.ts.
+ * Stop: first controlled shutdown (when `controlled.shutdown.enable`): the controller moves this
+ * broker's leaderships away while it still serves, bounded by `controlled.shutdown.timeout.ms`;
+ * then the start order reversed. SIGTERM leads here through broker/main.ts.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -69,6 +71,7 @@ export class BrokerNode {
       logger: logger.child('fetcher'),
       replicas: this.replicas,
       image: () => this.metadata.image,
+      brokerEpoch: () => this.metadata.brokerEpoch,
     });
     this.groups = new GroupCoordinator({
       nowMs: Date.now,
@@ -149,6 +152,11 @@ export class BrokerNode {
   }
 
   async stop(): Promise<void> {
+    if (this.opts.config['controlled.shutdown.enable']) {
+      const startedMs = Date.now();
+      const approved = await this.metadata.controlledShutdown(this.opts.config['controlled.shutdown.timeout.ms']);
+      if (approved) this.logger.info(`controlled shutdown approved after ${Date.now() - startedMs} ms`);
+    }
     if (this.groupTimer) clearInterval(this.groupTimer);
     await this.server?.close();
     await this.fetchers.stop();

@@ -18,6 +18,7 @@ import type { Logger } from './logger.ts';
 import { ApiKeys } from './protocol/codec.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { partitionKey, type Replica, type ReplicaManager } from './replica-manager.ts';
+import { replicaClientId } from './replication/replica-identity.ts';
 
 /** The Fetch version followers use: the first with LastFetchedEpoch/DivergingEpoch. */
 export const FOLLOWER_FETCH_VERSION = 12;
@@ -26,6 +27,8 @@ class SourceFetcher {
   readonly leaderId: number;
   readonly partitions = new Map<string, { replica: Replica; leaderEpoch: number }>();
   private conn: KafkaConnection | null = null;
+  /** The broker epoch `conn` names in its client id (replication/replica-identity.ts). */
+  private connEpoch = -1;
   private running = true;
   private wake: (() => void) | null = null;
   private readonly deps: FetcherDeps;
@@ -64,12 +67,15 @@ class SourceFetcher {
   }
 
   private async connection(): Promise<KafkaConnection | null> {
-    if (this.conn && !this.conn.closed) return this.conn;
+    const epoch = this.deps.brokerEpoch();
+    if (this.conn && !this.conn.closed && this.connEpoch === epoch) return this.conn;
+    this.conn?.close();
     const broker = this.deps.image()?.broker(this.leaderId);
     if (!broker) return null;
     try {
+      this.connEpoch = epoch;
       this.conn = await KafkaConnection.connect(broker.host, broker.port, {
-        clientId: `replica-fetcher-${this.deps.brokerId}`,
+        clientId: replicaClientId(this.deps.brokerId, epoch),
         connectTimeoutMs: Math.min(this.deps.config['replica.socket.timeout.ms'], 5000),
       });
       return this.conn;
@@ -215,6 +221,8 @@ interface FetcherDeps {
   logger: Logger;
   replicas: ReplicaManager;
   image: () => MetadataImage | null;
+  /** This broker's current epoch, named in every fetch (KIP-903; replication/replica-identity.ts). */
+  brokerEpoch: () => number;
 }
 
 export class ReplicaFetcherManager {

@@ -409,8 +409,9 @@ export class ReplicaManager {
   /**
    * Reads for a Fetch request: consumers (replicaId < 0) below the high watermark, followers up to
    * the log end. A follower's fetch offset is its acknowledgement: it advances the high watermark.
+   * `replicaEpoch`: the follower's broker epoch as its fetch names it (-1 unknown; KIP-903).
    */
-  readPartition(replicaId: number, p: FetchPartitionRequest, maxBytes: number, recordProgress: boolean): FetchPartitionResult {
+  readPartition(replicaId: number, p: FetchPartitionRequest, maxBytes: number, recordProgress: boolean, replicaEpoch = -1): FetchPartitionResult {
     const r = this.get(p.topic, p.partition);
     const base: FetchPartitionResult = {
       topic: p.topic,
@@ -437,7 +438,7 @@ export class ReplicaManager {
     }
     if (isFollower && recordProgress && p.fetchOffset <= log.logEndOffset && p.fetchOffset >= log.logStartOffset) {
       const hwBefore = leader.highWatermark;
-      const proposal = leader.onFollowerFetch(replicaId, p.fetchOffset, this.now(), log.logEndOffset);
+      const proposal = leader.onFollowerFetch(replicaId, p.fetchOffset, this.now(), log.logEndOffset, replicaEpoch);
       this.proposeIsr(r!, proposal);
       this.completeAcks(r!);
       // A higher high watermark releases consumers parked in a long poll.

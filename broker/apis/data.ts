@@ -13,6 +13,7 @@
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection } from '../server.ts';
 import type { FetchPartitionRequest, FetchPartitionResult } from '../replica-manager.ts';
+import { replicaEpochFromClientId } from '../replication/replica-identity.ts';
 import type { Body, BrokerContext } from './context.ts';
 
 const MAX_FETCH_WAIT_MS = 60_000;
@@ -63,8 +64,10 @@ export async function handleProduce(ctx: BrokerContext, version: number, req: Bo
   return { responses, throttleTimeMs: 0 };
 }
 
-export async function handleFetch(ctx: BrokerContext, version: number, req: Body): Promise<Body> {
+export async function handleFetch(ctx: BrokerContext, version: number, req: Body, clientId: string | null = null): Promise<Body> {
   const replicaId = version >= 15 ? (req.replicaState?.replicaId ?? -1) : Number(req.replicaId ?? -1);
+  // KIP-903: the follower's incarnation (replication/replica-identity.ts).
+  const replicaEpoch = version >= 15 ? Number(req.replicaState?.replicaEpoch ?? -1) : replicaEpochFromClientId(clientId, replicaId);
   if (version >= 7 && Number(req.sessionId) !== 0) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
   }
@@ -87,7 +90,7 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
   const deadline = Date.now() + maxWaitMs;
 
   // The follower's fetch offsets count once, on arrival; long-poll rounds only re-read.
-  let results = readAll(ctx, replicaId, parts, maxBytes, true);
+  let results = readAll(ctx, replicaId, parts, maxBytes, true, replicaEpoch);
   while (!satisfied(results, minBytes) && Date.now() < deadline) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
@@ -98,7 +101,7 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
         resolve();
       }
     });
-    results = readAll(ctx, replicaId, parts, maxBytes, false);
+    results = readAll(ctx, replicaId, parts, maxBytes, false, replicaEpoch);
   }
   const byTopic = new Map<string, FetchPartitionResult[]>();
   for (const r of results) {
@@ -128,12 +131,12 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
   };
 }
 
-function readAll(ctx: BrokerContext, replicaId: number, parts: FetchPartitionRequest[], maxBytes: number, recordProgress: boolean): FetchPartitionResult[] {
+function readAll(ctx: BrokerContext, replicaId: number, parts: FetchPartitionRequest[], maxBytes: number, recordProgress: boolean, replicaEpoch: number): FetchPartitionResult[] {
   let budget = maxBytes;
   let first = true;
   return parts.map((p) => {
     // Kafka's rule: the first non-empty partition may exceed the budget by one batch, so progress is always possible.
-    const r = ctx.replicas.readPartition(replicaId, p, first ? Math.max(budget, 1) : budget, recordProgress);
+    const r = ctx.replicas.readPartition(replicaId, p, first ? Math.max(budget, 1) : budget, recordProgress, replicaEpoch);
     const n = r.records?.length ?? 0;
     if (n > 0) {
       first = false;

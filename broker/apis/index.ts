@@ -43,7 +43,7 @@ async function handle(ctx: BrokerContext, rc: RequestContext, req: Body): Promis
     case ApiKeys.Produce:
       return handleProduce(ctx, v, req);
     case ApiKeys.Fetch:
-      return handleFetch(ctx, v, req);
+      return handleFetch(ctx, v, req, rc.clientId);
     case ApiKeys.ListOffsets:
       return handleListOffsets(ctx, v, req);
     case ApiKeys.OffsetForLeaderEpoch:

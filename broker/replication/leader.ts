@@ -31,6 +31,13 @@
  *   completes NONE once HW >= requiredOffset; NOT_ENOUGH_REPLICAS_AFTER_APPEND if, before that, the
  *   committed ISR is below minInsync; REQUEST_TIMED_OUT at its deadline; NOT_LEADER_OR_FOLLOWER
  *   on leadership loss. The waiter queue is bounded (maxWaiters).
+ * - KIP-903: each follower's progress belongs to one incarnation, named by the broker epoch its
+ *   fetches carry. A fetch with a newer epoch than the one recorded starts the progress afresh (the
+ *   new incarnation may have lost what the old one had: it must catch up again before it counts as
+ *   caught up); a fetch with an older epoch (a delayed fetch of a previous incarnation) is ignored.
+ *   Every proposal names, for each ISR member, the epoch recorded for it (`newIsrWithEpochs`; -1
+ *   when unknown), and the controller refuses a member whose epoch is not its current
+ *   registration's, so an expansion computed from incarnation 1's fetches cannot admit incarnation 2.
  */
 
 export const UNKNOWN_OFFSET = -1;
@@ -59,6 +66,8 @@ export interface AlterPartitionProposal {
   leaderEpoch: number;
   partitionEpoch: number;
   newIsr: number[];
+  /** KIP-903: the broker epoch of each ISR member's fetches as the leader saw them (-1: unknown). */
+  newIsrWithEpochs?: Array<{ brokerId: number; brokerEpoch: number }>;
 }
 
 export interface CommittedPartitionState {
@@ -73,6 +82,8 @@ export interface FollowerProgress {
   lastCaughtUpTimeMs: number;
   lastFetchTimeMs: number;
   lastFetchLeaderLogEndOffset: number;
+  /** The broker epoch (incarnation) the follower's fetches carry; -1 until one says. */
+  brokerEpoch: number;
 }
 
 export type AckError = 'NONE' | 'NOT_ENOUGH_REPLICAS_AFTER_APPEND' | 'REQUEST_TIMED_OUT' | 'NOT_LEADER_OR_FOLLOWER';
@@ -89,6 +100,12 @@ export interface CompletedAck<T = unknown> {
   token: T;
   requiredOffset: number;
   errorCode: AckError;
+}
+
+function copyProposal(p: AlterPartitionProposal): AlterPartitionProposal {
+  const out: AlterPartitionProposal = { leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [...p.newIsr] };
+  if (p.newIsrWithEpochs !== undefined) out.newIsrWithEpochs = p.newIsrWithEpochs.map((e) => ({ ...e }));
+  return out;
 }
 
 export class LeaderReplicaState<T = unknown> {
@@ -134,6 +151,7 @@ export class LeaderReplicaState<T = unknown> {
       lastCaughtUpTimeMs: this.#isr.includes(id) ? nowMs : 0,
       lastFetchTimeMs: 0,
       lastFetchLeaderLogEndOffset: UNKNOWN_OFFSET,
+      brokerEpoch: -1,
     };
   }
 
@@ -175,11 +193,17 @@ export class LeaderReplicaState<T = unknown> {
 
   /**
    * A follower fetched at `fetchOffset` (its LEO; its ack) while the leader's LEO was
-   * `leaderLogEndOffset`. Returns an ISR expansion to send, if one is due.
+   * `leaderLogEndOffset`, from the incarnation with broker epoch `followerBrokerEpoch` (-1: the
+   * fetch did not say). Returns an ISR expansion to send, if one is due.
    */
-  onFollowerFetch(followerId: number, fetchOffset: number, nowMs: number, leaderLogEndOffset: number): AlterPartitionProposal | null {
+  onFollowerFetch(followerId: number, fetchOffset: number, nowMs: number, leaderLogEndOffset: number, followerBrokerEpoch = -1): AlterPartitionProposal | null {
     const f = this.#followers.get(followerId);
     if (f === undefined) return null;
+    if (followerBrokerEpoch !== -1 && followerBrokerEpoch !== f.brokerEpoch) {
+      if (followerBrokerEpoch < f.brokerEpoch) return null;
+      if (f.brokerEpoch !== -1) Object.assign(f, this.#freshFollower(followerId, 0));
+      f.brokerEpoch = followerBrokerEpoch;
+    }
     if (fetchOffset >= leaderLogEndOffset) {
       f.lastCaughtUpTimeMs = Math.max(f.lastCaughtUpTimeMs, nowMs);
     } else if (fetchOffset >= f.lastFetchLeaderLogEndOffset) {
@@ -220,7 +244,7 @@ export class LeaderReplicaState<T = unknown> {
     if (this.#pending !== null) {
       if (nowMs - this.#pendingSentAtMs < this.alterRetryMs) return null;
       this.#pendingSentAtMs = nowMs;
-      return { ...this.#pending, newIsr: [...this.#pending.newIsr] };
+      return copyProposal(this.#pending);
     }
     const out = this.outOfSyncReplicas(nowMs);
     if (out.length === 0) return null;
@@ -228,9 +252,10 @@ export class LeaderReplicaState<T = unknown> {
   }
 
   #propose(newIsr: number[], nowMs: number): AlterPartitionProposal {
-    this.#pending = { leaderEpoch: this.leaderEpoch, partitionEpoch: this.#partitionEpoch, newIsr };
+    const newIsrWithEpochs = newIsr.map((brokerId) => ({ brokerId, brokerEpoch: this.#followers.get(brokerId)?.brokerEpoch ?? -1 }));
+    this.#pending = { leaderEpoch: this.leaderEpoch, partitionEpoch: this.#partitionEpoch, newIsr, newIsrWithEpochs };
     this.#pendingSentAtMs = nowMs;
-    return { ...this.#pending, newIsr: [...newIsr] };
+    return copyProposal(this.#pending);
   }
 
   /**

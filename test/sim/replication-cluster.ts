@@ -81,7 +81,7 @@ type Msg =
   | { kind: 'heartbeatReply'; error: string; snapshot: Snapshot }
   | { kind: 'alter'; brokerEpoch: number; proposal: AlterPartitionProposal }
   | { kind: 'alterReply'; error: string; leaderEpoch: number; snapshot: Snapshot }
-  | { kind: 'fetch'; leaderEpoch: number; fetchOffset: number; lastFetchedEpoch: number; id: number }
+  | { kind: 'fetch'; leaderEpoch: number; fetchOffset: number; lastFetchedEpoch: number; id: number; brokerEpoch: number }
   | { kind: 'fetchReply'; id: number; leaderEpoch: number; error: string; records: LogEntry[]; baseOffset: number; hw: number; diverging: EpochEndOffset | null }
   | { kind: 'produce'; value: number }
   | { kind: 'produceReply'; value: number; error: string; offset: number };
@@ -378,7 +378,7 @@ export class ReplicationCluster {
         f.sentAtMs = now;
         this.net.send(b.id, f.leaderId, now, {
           kind: 'fetch', id: f.inFlightId, leaderEpoch: f.leaderEpoch, fetchOffset: b.log.length,
-          lastFetchedEpoch: b.cache.latestEpoch(),
+          lastFetchedEpoch: b.cache.latestEpoch(), brokerEpoch: b.brokerEpoch,
         });
       }
     }
@@ -476,7 +476,7 @@ export class ReplicationCluster {
     const div = divergingEpoch(b.cache, leo, msg.fetchOffset, msg.lastFetchedEpoch);
     if (div !== null) return reply('NONE', [], div, l.highWatermark);
     if (msg.fetchOffset > leo) return reply('OFFSET_OUT_OF_RANGE', [], null, l.highWatermark);
-    const proposal = l.onFollowerFetch(from, msg.fetchOffset, now, leo);
+    const proposal = l.onFollowerFetch(from, msg.fetchOffset, now, leo, msg.brokerEpoch);
     if (proposal !== null) this.#sendAlter(b, proposal);
     b.hw = l.highWatermark;
     reply('NONE', b.log.slice(msg.fetchOffset, msg.fetchOffset + this.options.maxFetchRecords), null, l.highWatermark);

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NO_LEADER } from '../../../broker/controller/records.ts';
 import { Controller, isValidTopicName, placeReplicas, topicMinInsync } from '../../../broker/controller/controller.ts';
-import type { ControllerConfig, Decision } from '../../../broker/controller/controller.ts';
+import type { AlterPartitionReply, AlterPartitionRequest, ControllerConfig, Decision } from '../../../broker/controller/controller.ts';
 import { MetadataImage } from '../../../broker/controller/image.ts';
 import type { PartitionState } from '../../../broker/controller/image.ts';
 
@@ -29,6 +29,8 @@ interface TestCluster {
   register(brokerId: number, incarnation: string, nowMs: number): number;
   unfence(brokerId: number, nowMs: number): void;
   partition(topic: string, partition: number): PartitionState;
+  /** alterPartition naming each new ISR member's current broker epoch (KIP-903), unless req names them. */
+  alter(req: AlterPartitionRequest): Decision<AlterPartitionReply>;
 }
 
 function makeCluster(brokerCount: number, config: Partial<ControllerConfig> = {}): TestCluster {
@@ -60,6 +62,9 @@ function makeCluster(brokerCount: number, config: Partial<ControllerConfig> = {}
       const epoch = epochs.get(brokerId) ?? -1;
       const reply = t.commit(controller.heartbeat({ brokerId, brokerEpoch: epoch, currentMetadataOffset: image.lastOffset, wantShutDown: false }, nowMs));
       if (reply.isFenced) throw new Error(`broker ${brokerId} still fenced`);
+    },
+    alter(req) {
+      return controller.alterPartition({ newIsrWithEpochs: req.newIsr.map((brokerId) => ({ brokerId, brokerEpoch: epochs.get(brokerId) ?? -1 })), ...req });
     },
     partition(topic, partition) {
       const p = image.partition(topic, partition);
@@ -207,7 +212,7 @@ describe('heartbeats, fencing and election', () => {
     withTopic(t);
     const p0 = t.partition('t', 0);
     const [a, b, c] = p0.replicas as [number, number, number];
-    t.commit(t.controller.alterPartition({ brokerId: a, brokerEpoch: t.epochs.get(a) as number, topic: 't', partition: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsr: [a] }));
+    t.commit(t.alter({ brokerId: a, brokerEpoch: t.epochs.get(a) as number, topic: 't', partition: 0, leaderEpoch: p0.leaderEpoch, partitionEpoch: p0.partitionEpoch, newIsr: [a] }));
     tickAt(t, 1500, [a]);
     tickAt(t, 2100, [a]);
     const p = t.partition('t', 0);
@@ -232,7 +237,7 @@ describe('heartbeats, fencing and election', () => {
         // Shrink each partition's ISR to its leader and second replica.
         for (const { partition, state } of [...t.image.allPartitions()]) {
           const [l, f] = state.replicas as [number, number];
-          t.commit(t.controller.alterPartition({ brokerId: l, brokerEpoch: t.epochs.get(l) as number, topic: 't', partition, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newIsr: [l, f] }));
+          t.commit(t.alter({ brokerId: l, brokerEpoch: t.epochs.get(l) as number, topic: 't', partition, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newIsr: [l, f] }));
         }
         const isrBefore = [...t.image.allPartitions()].map((p) => [...p.state.isr]);
         tickAt(t, 900, []);
@@ -260,7 +265,7 @@ describe('heartbeats, fencing and election', () => {
     withTopic(t, 't', 3, 1, { 'unclean.leader.election.enable': unclean });
     const p = t.partition('t', 0);
     const [a, b, c] = p.replicas as [number, number, number];
-    t.commit(t.controller.alterPartition({ brokerId: a, brokerEpoch: t.epochs.get(a) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [a, b] }));
+    t.commit(t.alter({ brokerId: a, brokerEpoch: t.epochs.get(a) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [a, b] }));
     tickAt(t, 900, []);
     tickAt(t, 1950, [a, b]);
     const after = t.partition('t', 0);
@@ -283,12 +288,30 @@ describe('heartbeats, fencing and election', () => {
     expect(r.errorCode).toBe('STALE_BROKER_EPOCH');
   });
 
-  it('controlled shutdown fences the broker and moves its leaderships', () => {
+  it('controlled shutdown fences the broker, moves its leaderships, and allows the shutdown once every live broker has seen that', () => {
     const t = makeCluster(3);
     withTopic(t, 't', 3, 3);
-    const r = t.commit(t.controller.heartbeat({ brokerId: 2, brokerEpoch: t.epochs.get(2) as number, currentMetadataOffset: t.image.lastOffset, wantShutDown: true }, 5));
-    expect(r).toMatchObject({ isFenced: true, shouldShutDown: true });
+    expect(t.image.partitionsLedBy(2).length).toBeGreaterThan(0);
+    const shutdown = () => t.commit(t.controller.heartbeat({ brokerId: 2, brokerEpoch: t.epochs.get(2) as number, currentMetadataOffset: t.image.lastOffset, wantShutDown: true }, 5));
+    expect(shutdown()).toMatchObject({ isFenced: true, shouldShutDown: false });
     expect(t.image.partitionsLedBy(2)).toEqual([]);
+    for (const { state } of t.image.allPartitions()) expect(state.isr).not.toContain(2);
+    // Broker 2 has seen the change, but brokers 1 and 3 have not reported it yet.
+    expect(shutdown()).toMatchObject({ shouldShutDown: false });
+    tickAt(t, 6, [2]);
+    expect(shutdown()).toMatchObject({ isFenced: true, shouldShutDown: true });
+  });
+
+  it('controlled shutdown keeps the broker as the last ISR member and leaderless partitions stay so', () => {
+    const t = makeCluster(3);
+    withTopic(t, 't', 1, 3);
+    const ref = [...t.image.allPartitions()].find((p) => p.state.replicas[0] === 2);
+    expect(ref).toBeDefined();
+    t.commit(t.controller.heartbeat({ brokerId: 2, brokerEpoch: t.epochs.get(2) as number, currentMetadataOffset: t.image.lastOffset, wantShutDown: true }, 5));
+    expect(t.partition('t', ref!.partition)).toMatchObject({ leader: NO_LEADER, isr: [2] });
+    tickAt(t, 6, [2]);
+    const r = t.commit(t.controller.heartbeat({ brokerId: 2, brokerEpoch: t.epochs.get(2) as number, currentMetadataOffset: t.image.lastOffset, wantShutDown: true }, 7));
+    expect(r.shouldShutDown).toBe(true);
   });
 
   it('activate restarts every session at the activation time', () => {
@@ -338,7 +361,7 @@ describe('alterPartition', () => {
   it('accepts an ISR change from the current leader with current epochs and returns the new state', () => {
     const { t, leader, followers } = setup();
     const p = t.partition('t', 0);
-    const reply = t.commit(t.controller.alterPartition({ brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, followers[0] as number] }));
+    const reply = t.commit(t.alter({ brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, followers[0] as number] }));
     expect(reply.errorCode).toBe('NONE');
     expect(reply.state).toMatchObject({ isr: [leader, followers[0]], partitionEpoch: p.partitionEpoch + 1, leaderEpoch: p.leaderEpoch });
     expect(t.partition('t', 0)).toEqual(reply.state);
@@ -349,23 +372,23 @@ describe('alterPartition', () => {
     const [f1, f2] = followers as [number, number];
     const p = t.partition('t', 0);
     const req = { brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, f1] };
-    expect(t.commit(t.controller.alterPartition({ ...req, brokerEpoch: 0 === req.brokerEpoch ? 99 : 0 })).errorCode).toBe('STALE_BROKER_EPOCH');
-    expect(t.commit(t.controller.alterPartition({ ...req, partitionEpoch: p.partitionEpoch + 1 })).errorCode).toBe('INVALID_UPDATE_VERSION');
-    expect(t.commit(t.controller.alterPartition({ ...req, brokerId: f1, brokerEpoch: t.epochs.get(f1) as number })).errorCode).toBe('NOT_LEADER_OR_FOLLOWER');
-    expect(t.commit(t.controller.alterPartition({ ...req, newIsr: [f1] })).errorCode).toBe('INVALID_REQUEST');
+    expect(t.commit(t.alter({ ...req, brokerEpoch: 0 === req.brokerEpoch ? 99 : 0 })).errorCode).toBe('STALE_BROKER_EPOCH');
+    expect(t.commit(t.alter({ ...req, partitionEpoch: p.partitionEpoch + 1 })).errorCode).toBe('INVALID_UPDATE_VERSION');
+    expect(t.commit(t.alter({ ...req, brokerId: f1, brokerEpoch: t.epochs.get(f1) as number })).errorCode).toBe('NOT_LEADER_OR_FOLLOWER');
+    expect(t.commit(t.alter({ ...req, newIsr: [f1] })).errorCode).toBe('INVALID_REQUEST');
     // Shrink to [leader, f1], then fence f2, then the leader tries to add it back.
-    t.commit(t.controller.alterPartition(req));
+    t.commit(t.alter(req));
     tickAt(t, 900, []);
     tickAt(t, 1950, [f2]);
     const q = t.partition('t', 0);
-    const add = t.commit(t.controller.alterPartition({ ...req, leaderEpoch: q.leaderEpoch, partitionEpoch: q.partitionEpoch, newIsr: [leader, f1, f2] }));
+    const add = t.commit(t.alter({ ...req, leaderEpoch: q.leaderEpoch, partitionEpoch: q.partitionEpoch, newIsr: [leader, f1, f2] }));
     expect(add.errorCode).toBe('INELIGIBLE_REPLICA');
     // Leadership moves (the leader is fenced): the old leader's request now carries a stale epoch.
     tickAt(t, 2500, [leader, f2]);
     tickAt(t, 3100, [leader, f2]);
     const r = t.partition('t', 0);
     expect(r.leader).toBe(f1);
-    const stale = t.commit(t.controller.alterPartition({ ...req, leaderEpoch: q.leaderEpoch, partitionEpoch: r.partitionEpoch, newIsr: [leader] }));
+    const stale = t.commit(t.alter({ ...req, leaderEpoch: q.leaderEpoch, partitionEpoch: r.partitionEpoch, newIsr: [leader] }));
     expect(stale.errorCode).toBe('FENCED_LEADER_EPOCH');
     expect(t.partition('t', 0)).toEqual(r);
   });
@@ -389,7 +412,7 @@ describe('reassignment', () => {
     t.commit(t.controller.tick(10));
     expect(t.controller.ongoingReassignments()).toHaveLength(1);
     // The leader reports the newcomer caught up.
-    const done = t.commit(t.controller.alterPartition({ brokerId: mid.leader, brokerEpoch: t.epochs.get(mid.leader) as number, topic: 't', partition: 0, leaderEpoch: mid.leaderEpoch, partitionEpoch: mid.partitionEpoch, newIsr: [...mid.isr, newcomer] }));
+    const done = t.commit(t.alter({ brokerId: mid.leader, brokerEpoch: t.epochs.get(mid.leader) as number, topic: 't', partition: 0, leaderEpoch: mid.leaderEpoch, partitionEpoch: mid.partitionEpoch, newIsr: [...mid.isr, newcomer] }));
     expect(done.errorCode).toBe('NONE');
     const end = t.partition('t', 0);
     expect(end.replicas).toEqual(target);
@@ -429,7 +452,7 @@ describe('preferred leaders and producer ids', () => {
     expect(t.commit(t.controller.electLeaders([{ topic: 't', partition: 0 }]))[0]?.errorCode).toBe('PREFERRED_LEADER_NOT_AVAILABLE');
     t.unfence(first, 0);
     const q = t.partition('t', 0);
-    t.commit(t.controller.alterPartition({ brokerId: q.leader, brokerEpoch: t.epochs.get(q.leader) as number, topic: 't', partition: 0, leaderEpoch: q.leaderEpoch, partitionEpoch: q.partitionEpoch, newIsr: [...q.isr, first] }));
+    t.commit(t.alter({ brokerId: q.leader, brokerEpoch: t.epochs.get(q.leader) as number, topic: 't', partition: 0, leaderEpoch: q.leaderEpoch, partitionEpoch: q.partitionEpoch, newIsr: [...q.isr, first] }));
     expect(t.commit(t.controller.electLeaders(null))[0]?.errorCode).toBe('NONE');
     expect(t.partition('t', 0)).toMatchObject({ leader: first, leaderEpoch: q.leaderEpoch + 1 });
     expect(t.commit(t.controller.electLeaders([{ topic: 't', partition: 0 }]))[0]?.errorCode).toBe('ELECTION_NOT_NEEDED');
@@ -442,7 +465,7 @@ describe('preferred leaders and producer ids', () => {
     t.register(first, 'again', 0);
     t.unfence(first, 0);
     const q = t.partition('t', 0);
-    t.commit(t.controller.alterPartition({ brokerId: q.leader, brokerEpoch: t.epochs.get(q.leader) as number, topic: 't', partition: 0, leaderEpoch: q.leaderEpoch, partitionEpoch: q.partitionEpoch, newIsr: [...q.isr, first] }));
+    t.commit(t.alter({ brokerId: q.leader, brokerEpoch: t.epochs.get(q.leader) as number, topic: 't', partition: 0, leaderEpoch: q.leaderEpoch, partitionEpoch: q.partitionEpoch, newIsr: [...q.isr, first] }));
     t.commit(t.controller.tick(299));
     expect(t.partition('t', 0).leader).not.toBe(first);
     t.commit(t.controller.tick(300));
@@ -500,7 +523,7 @@ describe('invariants under random operation sequences (property)', () => {
             if (p.leader === NO_LEADER) continue;
             const others = p.replicas.filter((r) => r !== p.leader);
             const newIsr = o.kind === 'shrink' ? [p.leader] : [p.leader, ...others];
-            t.commit(t.controller.alterPartition({ brokerId: p.leader, brokerEpoch: t.epochs.get(p.leader) as number, topic: 't', partition: o.partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr }));
+            t.commit(t.alter({ brokerId: p.leader, brokerEpoch: t.epochs.get(p.leader) as number, topic: 't', partition: o.partition, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr }));
           }
           for (const b of t.image.brokers()) {
             if ((silentUntil.get(b.brokerId) ?? 0) > now) continue;

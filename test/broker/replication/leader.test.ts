@@ -46,7 +46,7 @@ describe('high watermark', () => {
     l.onLocalAppend(5);
     expect(l.highWatermark).toBe(0);
     const proposal = l.onFollowerFetch(2, 5, 1, 5);
-    expect(proposal).toEqual({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2] });
+    expect(proposal).toMatchObject({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2] });
     expect(l.highWatermark).toBe(0);
     l.onIsrCommitted({ replicas: [1, 2], isr: [1, 2], leaderEpoch: 5, partitionEpoch: 8 }, 2);
     expect(l.highWatermark).toBe(5);
@@ -116,7 +116,7 @@ describe('ISR proposals', () => {
     l.onFollowerFetch(2, 12, 90, 12);
     expect(l.maybeShrinkIsr(100, 12)).toBeNull();
     const p = l.maybeShrinkIsr(101, 12);
-    expect(p).toEqual({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2] });
+    expect(p).toMatchObject({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2] });
     expect(l.maybeShrinkIsr(300, 12)).toBeNull();
     // Until committed, the old ISR still counts.
     expect(l.isr).toEqual([1, 2, 3]);
@@ -163,7 +163,27 @@ describe('ISR proposals', () => {
     expect(l.leaderEpochStartOffset).toBe(10);
     l.onFollowerFetch(2, 10, 1, 10);
     expect(l.onFollowerFetch(3, 8, 1, 10)).toBeNull();
-    expect(l.onFollowerFetch(3, 10, 2, 10)).toEqual({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2, 3] });
+    expect(l.onFollowerFetch(3, 10, 2, 10)).toMatchObject({ leaderEpoch: 5, partitionEpoch: 7, newIsr: [1, 2, 3] });
+  });
+
+  it('KIP-903: names the epoch each member fetched with; a new incarnation starts over, an old one is ignored', () => {
+    const l = leader({ isr: [1, 2], logEndOffset: 10, highWatermark: 10 });
+    expect(l.onFollowerFetch(2, 10, 1, 10, 20)).toBeNull();
+    // Incarnation 40 of broker 3 caught up: the expansion names epoch 40.
+    const p = l.onFollowerFetch(3, 10, 2, 10, 40);
+    expect(p?.newIsrWithEpochs).toEqual([
+      { brokerId: 1, brokerEpoch: -1 },
+      { brokerId: 2, brokerEpoch: 20 },
+      { brokerId: 3, brokerEpoch: 40 },
+    ]);
+    l.onAlterPartitionFailed('INELIGIBLE_REPLICA');
+    // Broker 3 restarts as epoch 50 and fetches from offset 0: its progress restarts.
+    expect(l.onFollowerFetch(3, 0, 3, 10, 50)).toBeNull();
+    expect(l.follower(3)).toMatchObject({ logEndOffset: 0, brokerEpoch: 50 });
+    // A delayed fetch of incarnation 40 (at the log end) says nothing about incarnation 50.
+    expect(l.onFollowerFetch(3, 10, 4, 10, 40)).toBeNull();
+    expect(l.follower(3)).toMatchObject({ logEndOffset: 0, brokerEpoch: 50 });
+    expect(l.onFollowerFetch(3, 10, 5, 10, 50)?.newIsrWithEpochs?.[2]).toEqual({ brokerId: 3, brokerEpoch: 50 });
   });
 
   it('ignores committed states not newer than its partition epoch and rejects another leader epoch', () => {
