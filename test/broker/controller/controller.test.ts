@@ -367,6 +367,41 @@ describe('alterPartition', () => {
     expect(t.partition('t', 0)).toEqual(reply.state);
   });
 
+  it('KIP-903: an expansion computed from incarnation 1 is refused for incarnation 2', () => {
+    const { t, leader, followers } = setup();
+    const [f1, f2] = followers as [number, number];
+    const inc1 = t.epochs.get(f2) as number;
+    let p = t.partition('t', 0);
+    // The leader shrinks f2 out; f2 restarts as a new incarnation (new epoch) and is unfenced.
+    t.commit(t.alter({ brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, f1] }));
+    const inc2 = t.register(f2, 'inc-2b', 10);
+    t.unfence(f2, 10);
+    expect(inc2).not.toBe(inc1);
+    p = t.partition('t', 0);
+    const grow = { brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, f1, f2] };
+    const named = (epoch: number) => [{ brokerId: leader, brokerEpoch: -1 }, { brokerId: f1, brokerEpoch: t.epochs.get(f1) as number }, { brokerId: f2, brokerEpoch: epoch }];
+    // Computed from incarnation 1's fetches: refused, nothing written.
+    const stale = t.controller.alterPartition({ ...grow, newIsrWithEpochs: named(inc1) });
+    expect(stale).toMatchObject({ records: [], reply: { errorCode: 'INELIGIBLE_REPLICA' } });
+    // An addition whose epoch the leader does not know is refused too.
+    expect(t.controller.alterPartition({ ...grow, newIsrWithEpochs: named(-1) }).reply.errorCode).toBe('INELIGIBLE_REPLICA');
+    expect(t.controller.alterPartition({ ...grow, newIsrWithEpochs: undefined }).reply.errorCode).toBe('INELIGIBLE_REPLICA');
+    // Incarnation 2's own fetches: accepted.
+    expect(t.commit(t.controller.alterPartition({ ...grow, newIsrWithEpochs: named(inc2) })).errorCode).toBe('NONE');
+    expect(t.partition('t', 0).isr).toEqual([leader, f1, f2]);
+  });
+
+  it('KIP-903: a broker in controlled shutdown is not added to an ISR', () => {
+    const { t, leader, followers } = setup();
+    const [f1, f2] = followers as [number, number];
+    let p = t.partition('t', 0);
+    t.commit(t.alter({ brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, f1] }));
+    t.commit(t.controller.heartbeat({ brokerId: f2, brokerEpoch: t.epochs.get(f2) as number, currentMetadataOffset: t.image.lastOffset, wantShutDown: true }, 5));
+    p = t.partition('t', 0);
+    const r = t.commit(t.alter({ brokerId: leader, brokerEpoch: t.epochs.get(leader) as number, topic: 't', partition: 0, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newIsr: [leader, f1, f2] }));
+    expect(r.errorCode).toBe('INELIGIBLE_REPLICA');
+  });
+
   it('rejects a stale leader, a stale partition epoch, a stale broker epoch and fenced additions', () => {
     const { t, leader, followers } = setup();
     const [f1, f2] = followers as [number, number];
