@@ -7,6 +7,7 @@
  * pending ISR. Also: a definite failure makes the host renounce and start over from the committed
  * image behind a new barrier.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ControllerHost, type ControllerLog, type ControllerMethod } from '../../../broker/controller/controller-host.ts';
 import type { ControllerConfig } from '../../../broker/controller/controller.ts';
@@ -220,5 +221,104 @@ describe('controller host: decisions see batches whose proposal timed out', () =
     const b = await r.decide('allocateProducerIds', { brokerId: 1, brokerEpoch: r.epochs.get(1) });
     expect(b.firstId).toBe(0);
     expect(r.host.controller!.view.nextProducerId).toBe(r.log.committed.nextProducerId);
+  });
+});
+
+/** Everything a decision can read, for comparing the view with the committed image. */
+function dump(image: MetadataImage): unknown {
+  return { brokers: image.brokers(), partitions: [...image.allPartitions()], nextProducerId: image.nextProducerId, topics: image.topicNames() };
+}
+
+type Op =
+  | { kind: 'allocate'; broker: number }
+  | { kind: 'heartbeat'; broker: number }
+  | { kind: 'silence'; broker: number }
+  | { kind: 'tick'; advanceMs: number }
+  | { kind: 'alter'; partition: number; drop: boolean; member: number }
+  | { kind: 'elect' }
+  | { kind: 'register'; broker: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('allocate' as const), broker: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('heartbeat' as const), broker: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('silence' as const), broker: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('tick' as const), advanceMs: fc.integer({ min: 0, max: 700 }) }),
+  fc.record({ kind: fc.constant('alter' as const), partition: fc.integer({ min: 0, max: 2 }), drop: fc.boolean(), member: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('elect' as const) }),
+  fc.record({ kind: fc.constant('register' as const), broker: fc.integer({ min: 1, max: 3 }) }),
+);
+
+describe('controller host: property', () => {
+  it('with proposals timing out and committing later, the log never holds overlapping producer-id blocks or a leader outside its ISR, and the view ends equal to the committed image', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(opArb, fc.constantFrom('commit', 'timeout', 'pending')), { minLength: 1, maxLength: 40 }), async (steps) => {
+        const r = await rig(3);
+        await r.decide('createTopics', [{ name: 't', numPartitions: 3, replicationFactor: 3, configs: {} }]);
+        const silent = new Set<number>();
+        const later: Array<Promise<unknown>> = [];
+        let incarnation = 0;
+        for (const [op, fate] of steps) {
+          const view = r.host.controller!.view;
+          const before = r.log.lastIndex;
+          let p: Promise<unknown> | null = null;
+          switch (op.kind) {
+            case 'allocate':
+              p = r.host.run('allocateProducerIds', { brokerId: op.broker, brokerEpoch: r.epochs.get(op.broker) });
+              break;
+            case 'heartbeat':
+              silent.delete(op.broker);
+              p = r.host.run('heartbeat', { brokerId: op.broker, brokerEpoch: r.epochs.get(op.broker), currentMetadataOffset: r.log.lastIndex, wantShutDown: false });
+              break;
+            case 'silence':
+              silent.add(op.broker);
+              break;
+            case 'tick':
+              r.nowMs.value += op.advanceMs;
+              for (const id of [1, 2, 3]) if (!silent.has(id)) later.push(r.host.run('heartbeat', { brokerId: id, brokerEpoch: r.epochs.get(id), currentMetadataOffset: r.log.lastIndex, wantShutDown: false }).catch(() => undefined));
+              r.host.tick();
+              break;
+            case 'alter': {
+              // The partition's leader proposes a change against what it last saw (the view), naming current epochs.
+              const s = view.partition('t', op.partition)!;
+              if (s.leader < 0) break;
+              const isr = op.drop ? s.isr.filter((x) => x !== op.member || x === s.leader) : [...new Set([...s.isr, op.member])];
+              p = r.host.run('alterPartition', {
+                brokerId: s.leader, brokerEpoch: r.epochs.get(s.leader), topic: 't', partition: op.partition,
+                leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch, newIsr: isr, newIsrWithEpochs: withEpochs(r, isr),
+              });
+              break;
+            }
+            case 'elect':
+              p = r.host.run('electLeaders', null);
+              break;
+            case 'register': {
+              const reply = r.host.run('registerBroker', { brokerId: op.broker, incarnationId: `x${++incarnation}`, host: 'h', port: 1 });
+              p = reply.then((x: any) => r.epochs.set(op.broker, x.brokerEpoch));
+              break;
+            }
+          }
+          const proposed = r.log.lastIndex > before;
+          if (proposed && fate === 'timeout') r.log.timeOutLast();
+          if (fate === 'commit') r.log.commitAll();
+          if (p !== null) {
+            const settled = p.catch(() => undefined);
+            if (fate === 'pending' && proposed) later.push(settled);
+            else await settled;
+          }
+        }
+        r.log.commitAll();
+        await Promise.all(later);
+        await flush();
+        expect(r.host.renounces).toBe(0);
+        const blocks = r.log.all.flatMap((e) => e.records).filter((x): x is ProducerIdsBlockRecord => x.type === 'ProducerIdsBlock');
+        for (const [i, a] of blocks.entries()) for (const b of blocks.slice(i + 1)) expect(a.firstId + a.size <= b.firstId || b.firstId + b.size <= a.firstId).toBe(true);
+        for (const { state } of r.log.committed.allPartitions()) {
+          expect(state.isr.length).toBeGreaterThan(0);
+          if (state.leader >= 0) expect(state.isr).toContain(state.leader);
+        }
+        expect(dump(r.host.controller!.view)).toEqual(dump(r.log.committed));
+      }),
+      { numRuns: 150 },
+    );
   });
 });
