@@ -27,11 +27,12 @@ import { BrokerLifecycle } from './controller/broker-lifecycle.ts';
 import { ControllerHost, controllerOperations, type ControllerMethod } from './controller/controller-host.ts';
 import { MetadataImage } from './controller/image.ts';
 import type { MetadataRecord } from './controller/records.ts';
-export type { ControllerMethod } from './controller/controller-host.ts';
 import { RaftNode } from './controller/raft/node.ts';
 import { RpcClient, RpcError } from './controller/raft/transport.ts';
 import type { Logger } from './logger.ts';
 import type { HostPort } from './main.ts';
+
+export type { ControllerMethod } from './controller/controller-host.ts';
 
 export class NotControllerError extends Error {
   readonly code = 'NOT_CONTROLLER';
