@@ -61,6 +61,16 @@ export interface Partitioner {
   heal(): Promise<void>;
 }
 
+/** Optional: a graceful stop of one node (SIGTERM, so the broker's controlled shutdown runs). */
+export interface NodeStopper {
+  /** SIGTERM one node and wait (bounded) until it exits; SIGKILL after the grace period. */
+  stopNode(node: string): Promise<void>;
+}
+
+export function canStopNode(b: Backend): b is Backend & NodeStopper {
+  return typeof (b as Partial<NodeStopper>).stopNode === 'function';
+}
+
 export function canPartition(b: Backend): b is Backend & Partitioner {
   return typeof (b as Partial<Partitioner>).partition === 'function';
 }

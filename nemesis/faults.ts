@@ -1,42 +1,66 @@
 /**
  * The fault packages and the registry that validates `--nemesis` names.
  *
- * Registry keys (`faults`): `kill`, `pause` (target role drawn by the rng from leader, controller,
- * follower, random), `kill-<role>`, `pause-<role>` (fixed role), `partition` (shape drawn by the rng),
+ * Registry keys (`faults`): `kill`, `stop`, `pause` (target role drawn by the rng from leader,
+ * controller, follower, random), `kill-<target>`, `stop-<target>`, `pause-<target>` for every single
+ * role and group target (minority, majority, all: types.ts), `partition` (shape drawn by the rng),
  * `partition-<shape>` for every shape in shapes.ts. Each key maps to a package (types.ts).
  *
- * - kill: start `kill` (SIGKILL) of one node, end `restart` (same data dir).
+ * - kill: start `kill` (SIGKILL) of the target nodes, end `restart` (same data dir).
+ * - stop: start `stop` (SIGTERM, so the broker's controlled shutdown runs; SIGKILL after a grace), end
+ *   `restart`. Needs a NodeStopper.
  * - pause: start `pause` (SIGSTOP), end `resume` (SIGCONT).
+ * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
  * - partition: start `partition` with a grudge, end `heal`. Needs a Partitioner; at most one grudge is in
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canPartition, type Backend } from '../harness/backend.ts';
+import { canPartition, canStopNode, type Backend } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { bridge, halves, isolate, majoritiesRing } from './shapes.ts';
-import { pickTarget } from './targets.ts';
-import { roles as allRoles, shapes as allShapes, type FaultPackage, type NemesisEnv, type NemesisOp, type PlanContext, type PlannedFault, type Role, type Shape } from './types.ts';
+import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
+import { groupTargets, roles as singleRoles, shapes as allShapes, type FaultPackage, type NemesisEnv, type NemesisOp, type PlanContext, type PlannedFault, type Role, type Shape } from './types.ts';
 
-function processFault(kind: 'kill' | 'pause', role: Role | null): FaultPackage {
-  const endF = kind === 'kill' ? 'restart' : 'resume';
+type NodeFaultKind = 'kill' | 'stop' | 'pause';
+const endOf = { kill: 'restart', stop: 'restart', pause: 'resume' } as const;
+
+/** Pure: the nodes a node fault hits now, or null when every node is busy. */
+export function planNodeTargets(wanted: Role, ctx: PlanContext): { nodes: string[]; role: Role; note?: string } | null {
+  if (isGroupTarget(wanted)) {
+    const g = pickGroup(wanted, ctx.nodes, ctx.busy, ctx.rng);
+    return g === null ? null : { nodes: g.nodes, role: wanted, ...(g.note === undefined ? {} : { note: g.note }) };
+  }
+  const t = pickTarget(wanted, ctx.roles, ctx.nodes, ctx.topic, ctx.busy, ctx.rng);
+  return t === null ? null : { nodes: [t.node], role: t.role, ...(t.note === undefined ? {} : { note: t.note }) };
+}
+
+function nodeFault(kind: NodeFaultKind, role: Role | null): FaultPackage {
+  const endF = endOf[kind];
   return {
     handles: [kind, endF],
     needsPartitioner: false,
+    needsStopper: kind === 'stop',
     generator(ctx: PlanContext): PlannedFault | null {
-      const wanted = role ?? ctx.rng.pick(allRoles);
-      const t = pickTarget(wanted, ctx.roles, ctx.nodes, ctx.topic, ctx.busy, ctx.rng);
+      const wanted = role ?? ctx.rng.pick(singleRoles);
+      const t = planNodeTargets(wanted, ctx);
       if (t === null) return null;
-      const value = { nodes: [t.node], role: t.role, ...(t.note === undefined ? {} : { note: t.note }) };
-      return { start: { f: kind, value }, end: { f: endF, value: { nodes: [t.node], role: t.role } } };
+      const value = { nodes: t.nodes, role: t.role, ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: kind, value }, end: { f: endF, value: { nodes: t.nodes, role: t.role } } };
     },
     async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
-      for (const node of op.value.nodes) {
-        if (op.f === 'kill') await env.backend.kill(node);
-        else if (op.f === 'restart') await env.backend.restart(node);
-        else if (op.f === 'pause') await env.backend.pause(node);
-        else if (op.f === 'resume') await env.backend.resume(node);
-        else throw new Error(`${kind} nemesis cannot do '${op.f}'`);
-      }
+      // several nodes at once (minority, majority, all) are hit together, as a power cut or a bad deploy would
+      await Promise.all(
+        op.value.nodes.map(async (node) => {
+          if (op.f === 'kill') await env.backend.kill(node);
+          else if (op.f === 'stop') {
+            if (env.stopper === null) throw new Error('this backend cannot stop one node gracefully');
+            await env.stopper.stopNode(node);
+          } else if (op.f === 'restart') await env.backend.restart(node);
+          else if (op.f === 'pause') await env.backend.pause(node);
+          else if (op.f === 'resume') await env.backend.resume(node);
+          else throw new Error(`${kind} nemesis cannot do '${op.f}'`);
+        }),
+      );
     },
     finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
       return active.filter((op) => op.f === endF);
@@ -85,17 +109,19 @@ function partitionFault(shape: Shape | null): FaultPackage {
   };
 }
 
+const nodeTargets = [...singleRoles, ...groupTargets] as const;
+type NodeFaultName = NodeFaultKind | `${NodeFaultKind}-${(typeof nodeTargets)[number]}`;
+
+function nodeFaults(kind: NodeFaultKind): Record<NodeFaultName, FaultPackage> {
+  const out: Record<string, FaultPackage> = { [kind]: nodeFault(kind, null) };
+  for (const t of nodeTargets) out[`${kind}-${t}`] = nodeFault(kind, t);
+  return out as Record<NodeFaultName, FaultPackage>;
+}
+
 export const faults = {
-  kill: processFault('kill', null),
-  'kill-leader': processFault('kill', 'leader'),
-  'kill-controller': processFault('kill', 'controller'),
-  'kill-follower': processFault('kill', 'follower'),
-  'kill-random': processFault('kill', 'random'),
-  pause: processFault('pause', null),
-  'pause-leader': processFault('pause', 'leader'),
-  'pause-controller': processFault('pause', 'controller'),
-  'pause-follower': processFault('pause', 'follower'),
-  'pause-random': processFault('pause', 'random'),
+  ...nodeFaults('kill'),
+  ...nodeFaults('stop'),
+  ...nodeFaults('pause'),
   partition: partitionFault(null),
   'partition-one': partitionFault('one'),
   'partition-leader': partitionFault('leader'),
@@ -121,6 +147,10 @@ export function parseFaults(names: readonly string[]): FaultName[] {
 
 /** Refuse faults this backend cannot inject, naming what is missing. */
 export function checkFaultsSupported(names: readonly FaultName[], backend: Backend): void {
+  const needStop = names.filter((n) => (faults[n] as FaultPackage).needsStopper === true);
+  if (needStop.length > 0 && !canStopNode(backend)) {
+    throw new UsageError(`nemesis ${needStop.join(', ')} cannot run: the ${backend.name} backend cannot stop one node gracefully`);
+  }
   const needPart = names.filter((n) => faults[n].needsPartitioner);
   if (needPart.length === 0 || canPartition(backend)) return;
   const limits = (backend as { limitations?: unknown }).limitations;

@@ -25,7 +25,7 @@ import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClusterSpec, Grudge, NodeInfo, Partitioner } from '../backend.ts';
+import type { Backend, ClusterSpec, Grudge, NodeInfo, NodeStopper, Partitioner } from '../backend.ts';
 import { hasExecutable, runCommand } from '../proc/exec.ts';
 import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
 import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
@@ -80,6 +80,8 @@ interface NodeRuntime {
 }
 
 const stopGraceMs = 3_000;
+/** A `stop` fault's grace: long enough for a controlled shutdown to move leaderships away first. */
+const stopNodeGraceMs = 10_000;
 const killWaitMs = 5_000;
 const stopAllBoundMs = 20_000;
 const signalWaitMs = 2_000;
@@ -126,7 +128,7 @@ function tailFile(path: string, maxBytes: number): string {
   }
 }
 
-export class LocalBackend implements Backend {
+export class LocalBackend implements Backend, NodeStopper {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -307,6 +309,16 @@ export class LocalBackend implements Backend {
     if (r.pid === null || r.exited) return;
     signalGroup(r.pid, 'SIGKILL');
     if (!(await waitForExit(r.pid, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) survived SIGKILL for ${killWaitMs} ms`);
+    r.exited = true;
+    r.paused = false;
+  }
+
+  /** SIGTERM (the broker's controlled shutdown), then SIGKILL after stopGraceMs; restart() brings it back. */
+  async stopNode(node: string): Promise<void> {
+    this.assertNotStopped(`stop ${node}`);
+    const r = this.runtime(node);
+    if (r.pid === null || r.exited) return;
+    if (!(await terminate(r.pid, stopNodeGraceMs, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) would not stop`);
     r.exited = true;
     r.paused = false;
   }

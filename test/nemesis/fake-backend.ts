@@ -44,6 +44,12 @@ export class FakeBackend implements Backend {
     this.killed.add(node);
     this.paused.delete(node);
   }
+  /** graceful stop (NodeStopper): like a kill for the fake, but recorded as 'stop' */
+  async stopNode(node: string): Promise<void> {
+    this.act('stop', node);
+    this.killed.add(node);
+    this.paused.delete(node);
+  }
   async restart(node: string): Promise<void> {
     this.act('restart', node);
     this.killed.delete(node);
