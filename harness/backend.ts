@@ -54,11 +54,30 @@ export interface Backend {
   logs(node: string, maxBytes?: number): Promise<string>;
 }
 
+/** Which traffic a grudge cuts: everything, or only the controller (Raft) listeners' links. */
+export type LinkScope = 'all' | 'controller';
+
 export interface Partitioner {
-  /** Drop traffic as the grudge says (silently, like a real partition); replaces any earlier grudge. */
-  partition(grudge: Grudge): Promise<void>;
-  /** Remove every drop rule. */
+  /**
+   * Drop traffic as the grudge says (silently, like a real partition); replaces any earlier grudge and
+   * any link degradation. `scope: 'controller'` cuts only the controller listeners' links, so broker
+   * (Kafka and replication) traffic still flows.
+   */
+  partition(grudge: Grudge, scope?: LinkScope): Promise<void>;
+  /** Remove every drop rule and every link degradation. */
   heal(): Promise<void>;
+}
+
+/** A degradation of every link between nodes (not the harness's clients' links). */
+export type LinkDegradation = { kind: 'packet-loss'; probability: number } | { kind: 'bandwidth'; rateKbit: number };
+
+/** Optional: degrade the links between nodes; `Partitioner.heal()` undoes it. */
+export interface LinkDegrader {
+  degrade(d: LinkDegradation): Promise<void>;
+}
+
+export function canDegrade(b: Backend): b is Backend & Partitioner & LinkDegrader {
+  return canPartition(b) && typeof (b as Partial<LinkDegrader>).degrade === 'function';
 }
 
 /** Optional: a graceful stop of one node (SIGTERM, so the broker's controlled shutdown runs). */

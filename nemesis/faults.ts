@@ -11,11 +11,13 @@
  *   `restart`. Needs a NodeStopper.
  * - pause: start `pause` (SIGSTOP), end `resume` (SIGCONT).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
+ * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
+ * - packet-loss, bandwidth: every link between nodes degraded (linkFault below); end `heal`.
  * - partition: start `partition` with a grudge, end `heal`. Needs a Partitioner; at most one grudge is in
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canPartition, canStopNode, type Backend } from '../harness/backend.ts';
+import { canDegrade, canPartition, canStopNode, type Backend } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { bridge, halves, isolate, majoritiesRing } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
@@ -72,8 +74,8 @@ function nodeFault(kind: NodeFaultKind, role: Role | null): FaultPackage {
 export function planPartition(shape: Shape, ctx: PlanContext): { grudge: NonNullable<ReturnType<typeof halves>>; nodes: string[]; role?: Role; note?: string } | { skip: string } {
   const names = ctx.nodes.map((n) => n.name);
   if (names.length < 2) return { skip: 'a partition needs at least 2 nodes' };
-  if (shape === 'one' || shape === 'leader' || shape === 'controller') {
-    const role: Role = shape === 'one' ? 'random' : shape;
+  if (shape === 'one' || shape === 'leader' || shape === 'controller' || shape === 'controller-link') {
+    const role: Role = shape === 'one' ? 'random' : shape === 'controller-link' ? 'controller' : shape;
     // isolating a node does not care whether it is busy (killed or paused) elsewhere
     const t = pickTarget(role, ctx.roles, ctx.nodes, ctx.topic, new Set(), ctx.rng);
     if (t === null) return { skip: 'no node to isolate' };
@@ -97,7 +99,7 @@ function partitionFault(shape: Shape | null): FaultPackage {
     },
     async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
       if (env.partitioner === null) throw new Error('this backend cannot partition the network');
-      if (op.f === 'partition') await env.partitioner.partition(op.value.grudge ?? {});
+      if (op.f === 'partition') await env.partitioner.partition(op.value.grudge ?? {}, op.value.shape === 'controller-link' ? 'controller' : 'all');
       else if (op.f === 'heal') await env.partitioner.heal();
       else throw new Error(`partition nemesis cannot do '${op.f}'`);
     },
@@ -105,6 +107,43 @@ function partitionFault(shape: Shape | null): FaultPackage {
       const heals = active.filter((op) => op.f === 'heal');
       if (heals.length === 0) return [];
       return [{ f: 'heal', value: { nodes: [...new Set(heals.flatMap((h) => h.value.nodes))].sort(), shape: heals[heals.length - 1]!.value.shape ?? 'one' } }];
+    },
+  };
+}
+
+/** Probabilities and rates a link fault draws from (recorded in the op's value). */
+const lossProbabilities = [0.05, 0.2, 0.5] as const;
+const ratesKbit = [32, 128, 512] as const;
+
+/**
+ * Link faults between every pair of nodes (never the harness's clients): `packet-loss` drops each packet
+ * with a drawn probability (iptables statistic), `bandwidth` limits each node's traffic to the others to
+ * a drawn rate (tc htb). Both end with `heal`, so they share the network lane with partitions.
+ */
+function linkFault(kind: 'packet-loss' | 'bandwidth'): FaultPackage {
+  return {
+    handles: [kind, 'heal'],
+    needsPartitioner: true,
+    needsDegrader: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      const nodes = ctx.nodes.map((n) => n.name);
+      if (nodes.length < 2) return null;
+      const value = kind === 'packet-loss' ? { nodes, probability: ctx.rng.pick(lossProbabilities) } : { nodes, rateKbit: ctx.rng.pick(ratesKbit) };
+      return { start: { f: kind, value }, end: { f: 'heal', value: { nodes } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      if (op.f === 'heal') {
+        if (env.partitioner === null) throw new Error('this backend cannot heal the network');
+        await env.partitioner.heal();
+        return;
+      }
+      if (env.degrader === null) throw new Error(`this backend cannot degrade links (${kind})`);
+      if (op.f === 'packet-loss') await env.degrader.degrade({ kind: 'packet-loss', probability: op.value.probability ?? 0.2 });
+      else if (op.f === 'bandwidth') await env.degrader.degrade({ kind: 'bandwidth', rateKbit: op.value.rateKbit ?? 128 });
+      else throw new Error(`${kind} nemesis cannot do '${op.f}'`);
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.some((op) => op.f === 'heal') ? [{ f: 'heal', value: { nodes: [...new Set(active.flatMap((op) => op.value.nodes))].sort() } }] : [];
     },
   };
 }
@@ -129,6 +168,9 @@ export const faults = {
   'partition-halves': partitionFault('halves'),
   'partition-majorities-ring': partitionFault('majorities-ring'),
   'partition-bridge': partitionFault('bridge'),
+  'partition-controller-link': partitionFault('controller-link'),
+  'packet-loss': linkFault('packet-loss'),
+  bandwidth: linkFault('bandwidth'),
 } as const satisfies Record<string, FaultPackage>;
 
 export type FaultName = keyof typeof faults;
@@ -150,6 +192,10 @@ export function checkFaultsSupported(names: readonly FaultName[], backend: Backe
   const needStop = names.filter((n) => (faults[n] as FaultPackage).needsStopper === true);
   if (needStop.length > 0 && !canStopNode(backend)) {
     throw new UsageError(`nemesis ${needStop.join(', ')} cannot run: the ${backend.name} backend cannot stop one node gracefully`);
+  }
+  const needDegrade = names.filter((n) => (faults[n] as FaultPackage).needsDegrader === true);
+  if (needDegrade.length > 0 && canPartition(backend) && !canDegrade(backend)) {
+    throw new UsageError(`nemesis ${needDegrade.join(', ')} cannot run: the ${backend.name} backend cannot degrade links between nodes`);
   }
   const needPart = names.filter((n) => faults[n].needsPartitioner);
   if (needPart.length === 0 || canPartition(backend)) return;

@@ -10,7 +10,7 @@
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
  */
-import type { Backend, Grudge, NodeInfo, NodeStopper, Partitioner, Roles } from '../harness/backend.ts';
+import type { Backend, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
 
 /** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
@@ -23,16 +23,20 @@ export const groupTargets = ['minority', 'majority', 'all'] as const;
 export type GroupTarget = (typeof groupTargets)[number];
 export type Role = (typeof roles)[number] | GroupTarget;
 
-export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge'] as const;
+export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge', 'controller-link'] as const;
 export type Shape = (typeof shapes)[number];
 
-export type NemesisF = 'kill' | 'stop' | 'restart' | 'pause' | 'resume' | 'partition' | 'heal';
+export type NemesisF = 'kill' | 'stop' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal';
 
 export interface NemesisValue {
   nodes: string[];
   role?: Role;
   shape?: Shape;
   grudge?: Grudge;
+  /** packet-loss: the probability that each packet between two nodes is dropped */
+  probability?: number;
+  /** bandwidth: the rate every link between nodes is limited to */
+  rateKbit?: number;
   /** why the requested role or shape was not used as asked (e.g. roles unknown -> random node) */
   note?: string;
   /** set on the recorded op when the backend action failed */
@@ -62,6 +66,7 @@ export interface PlanContext {
 export interface NemesisEnv {
   backend: Backend;
   partitioner: Partitioner | null;
+  degrader: LinkDegrader | null;
   stopper: NodeStopper | null;
 }
 
@@ -74,4 +79,6 @@ export interface FaultPackage {
   needsPartitioner: boolean;
   /** needs a NodeStopper (graceful SIGTERM of one node) */
   needsStopper?: boolean;
+  /** needs a LinkDegrader (packet loss, bandwidth) */
+  needsDegrader?: boolean;
 }

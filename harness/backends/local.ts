@@ -25,7 +25,7 @@ import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClusterSpec, Grudge, NodeInfo, NodeStopper, Partitioner } from '../backend.ts';
+import type { Backend, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, NodeStopper, Partitioner } from '../backend.ts';
 import { hasExecutable, runCommand } from '../proc/exec.ts';
 import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
 import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
@@ -37,7 +37,8 @@ import {
   createNetwork,
   destroyNetwork,
   destroyNetworkSync,
-  flushRules,
+  applyDegradation,
+  healNetwork,
   forwardRuleFor,
   kafkaPortInNamespace,
   planNetwork,
@@ -401,21 +402,28 @@ export class LocalBackend implements Backend, NodeStopper {
   }
 }
 
-/** The local backend with namespaces: adds partitions (Partitioner). */
-export class LocalNetnsBackend extends LocalBackend implements Partitioner {
+/** The local backend with namespaces: adds partitions (Partitioner) and link degradation (LinkDegrader). */
+export class LocalNetnsBackend extends LocalBackend implements Partitioner, LinkDegrader {
   /** the grudge in force, or null when healed */
   private grudge: Grudge | null = null;
 
-  async partition(grudge: Grudge): Promise<void> {
+  async partition(grudge: Grudge, scope: LinkScope = 'all'): Promise<void> {
     this.assertNotStopped('partition');
     if (this.plan === null) throw new Error('local backend: not started');
-    await applyGrudge(this.plan, grudge);
+    await applyGrudge(this.plan, grudge, scope);
     this.grudge = structuredClone(grudge);
+  }
+
+  async degrade(d: LinkDegradation): Promise<void> {
+    this.assertNotStopped(d.kind);
+    if (this.plan === null) throw new Error('local backend: not started');
+    await applyDegradation(this.plan, d);
+    this.grudge = null;
   }
 
   async heal(): Promise<void> {
     if (this.plan === null) return;
-    await flushRules(this.plan);
+    await healNetwork(this.plan);
     this.grudge = null;
   }
 

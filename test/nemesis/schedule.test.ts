@@ -67,7 +67,7 @@ function checkPaired(records: NemesisRecord[]): void {
     }
   }
   for (const [k, v] of open) expect(v, `unended ${k}`).toBe(0);
-  const parts = records.filter((r) => r.f === 'partition' || r.f === 'heal');
+  const parts = records.filter((r) => r.f === 'partition' || r.f === 'packet-loss' || r.f === 'bandwidth' || r.f === 'heal');
   if (parts.length > 0) expect(parts[parts.length - 1]!.f).toBe('heal');
 }
 
@@ -114,6 +114,7 @@ describe('nemesis schedule', () => {
         expect(o.backend.killed.size).toBe(0);
         expect(o.backend.paused.size).toBe(0);
         expect(o.backend.grudge).toEqual({});
+        expect(o.backend.degraded).toBe(null);
       }),
       { numRuns: 40 },
     );
