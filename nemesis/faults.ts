@@ -194,8 +194,12 @@ export function checkFaultsSupported(names: readonly FaultName[], backend: Backe
     throw new UsageError(`nemesis ${needStop.join(', ')} cannot run: the ${backend.name} backend cannot stop one node gracefully`);
   }
   const needDegrade = names.filter((n) => (faults[n] as FaultPackage).needsDegrader === true);
-  if (needDegrade.length > 0 && canPartition(backend) && !canDegrade(backend)) {
-    throw new UsageError(`nemesis ${needDegrade.join(', ')} cannot run: the ${backend.name} backend cannot degrade links between nodes`);
+  if (needDegrade.length > 0 && canPartition(backend)) {
+    const offered = (backend as { linkDegradations?: readonly string[] }).linkDegradations;
+    const missing = canDegrade(backend) ? needDegrade.filter((n) => offered !== undefined && !offered.includes(n)) : needDegrade;
+    if (missing.length > 0) {
+      throw new UsageError(`nemesis ${missing.join(', ')} cannot run: the ${backend.name} backend cannot ${canDegrade(backend) ? 'limit bandwidth here (tc, Debian package iproute2, is missing)' : 'degrade links between nodes'}`);
+    }
   }
   const needPart = names.filter((n) => faults[n].needsPartitioner);
   if (needPart.length === 0 || canPartition(backend)) return;

@@ -58,6 +58,8 @@ export interface LocalMode {
   mode: 'netns' | 'loopback';
   /** what is missing for netns mode (empty in netns mode) */
   missing: string[];
+  /** `tc` (iproute2) is there, for bandwidth limits */
+  tc?: boolean;
 }
 
 /** Root, `ip` and `iptables` -> netns; otherwise loopback with the reasons. */
@@ -66,7 +68,7 @@ export async function detectLocalMode(): Promise<LocalMode> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) missing.push('root (run as root: namespaces and iptables need CAP_NET_ADMIN)');
   if (!(await hasExecutable('ip'))) missing.push('ip (Debian package iproute2)');
   if (!(await hasExecutable('iptables'))) missing.push('iptables (Debian package iptables)');
-  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing };
+  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing, tc: await hasExecutable('tc') };
 }
 
 interface NodeRuntime {
@@ -139,6 +141,7 @@ export class LocalBackend implements Backend, NodeStopper {
   protected state: RunState | null = null;
   protected plan: NetworkPlan | null = null;
   private stopping: Promise<void> | null = null;
+  protected readonly localMode: LocalMode;
 
   /** Faults after stop() would act on a torn-down cluster (or start a broker nobody stops): refuse them. */
   protected assertNotStopped(action: string): void {
@@ -146,6 +149,7 @@ export class LocalBackend implements Backend, NodeStopper {
   }
 
   constructor(mode: LocalMode) {
+    this.localMode = mode;
     this.mode = mode.mode;
     this.limitations = mode.mode === 'loopback' ? [`network partitions need ${mode.missing.join(', ')}`] : [];
   }
@@ -406,6 +410,11 @@ export class LocalBackend implements Backend, NodeStopper {
 export class LocalNetnsBackend extends LocalBackend implements Partitioner, LinkDegrader {
   /** the grudge in force, or null when healed */
   private grudge: Grudge | null = null;
+
+  /** the link degradations this machine can do (bandwidth needs tc) */
+  get linkDegradations(): ReadonlyArray<LinkDegradation['kind']> {
+    return this.localMode.tc === false ? ['packet-loss'] : ['packet-loss', 'bandwidth'];
+  }
 
   async partition(grudge: Grudge, scope: LinkScope = 'all'): Promise<void> {
     this.assertNotStopped('partition');
