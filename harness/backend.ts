@@ -31,6 +31,11 @@ export interface ClusterSpec {
   brokerCommand?: string[];
   /** How long start/restart wait for a node's Kafka port to accept connections (default 30000). */
   startTimeoutMs?: number;
+  /**
+   * Put every node's data directory behind a layer that can lose unsynced writes (PowerLosser), so
+   * `power-loss` faults can run. Off by default: the layer costs a little speed.
+   */
+  powerLoss?: boolean;
 }
 
 /** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */
@@ -84,6 +89,17 @@ export function canDegrade(b: Backend): b is Backend & Partitioner & LinkDegrade
 export interface NodeStopper {
   /** SIGTERM one node and wait (bounded) until it exits; SIGKILL after the grace period. */
   stopNode(node: string): Promise<void>;
+}
+
+/** Optional: a power failure of one node: SIGKILL, and every write it had not fsynced is lost. */
+export interface PowerLosser {
+  /** what this machine lacks for power loss (empty when it can do it); needs `powerLoss` in the spec too */
+  readonly powerLossMissing: readonly string[];
+  powerLoss(node: string): Promise<void>;
+}
+
+export function canPowerLoss(b: Backend): b is Backend & PowerLosser {
+  return typeof (b as Partial<PowerLosser>).powerLoss === 'function' && ((b as Partial<PowerLosser>).powerLossMissing ?? ['?']).length === 0;
 }
 
 export function canStopNode(b: Backend): b is Backend & NodeStopper {

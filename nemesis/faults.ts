@@ -1,8 +1,8 @@
 /**
  * The fault packages and the registry that validates `--nemesis` names.
  *
- * Registry keys (`faults`): `kill`, `stop`, `pause` (target role drawn by the rng from leader,
- * controller, follower, random), `kill-<target>`, `stop-<target>`, `pause-<target>` for every single
+ * Registry keys (`faults`): `kill`, `stop`, `pause`, `power-loss` (target role drawn by the rng from leader,
+ * controller, follower, random), `kill-<target>`, `stop-<target>`, `pause-<target>`, `power-loss-<target>` for every single
  * role and group target (minority, majority, all: types.ts), `partition` (shape drawn by the rng),
  * `partition-<shape>` for every shape in shapes.ts. Each key maps to a package (types.ts).
  *
@@ -10,6 +10,9 @@
  * - stop: start `stop` (SIGTERM, so the broker's controlled shutdown runs; SIGKILL after a grace), end
  *   `restart`. Needs a NodeStopper.
  * - pause: start `pause` (SIGSTOP), end `resume` (SIGCONT).
+ * - power-loss: start `power-loss` (SIGKILL, and every write the node had not fsynced is lost: its data
+ *   dir sits on the backend's lazyfs layer), end `restart`. Needs a PowerLosser and a cluster started
+ *   with `powerLoss` (`needsPowerLossLayer`).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
  * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
  * - packet-loss, bandwidth: every link between nodes degraded (linkFault below); end `heal`.
@@ -17,14 +20,14 @@
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canDegrade, canPartition, canStopNode, type Backend } from '../harness/backend.ts';
+import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { bridge, halves, isolate, majoritiesRing } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
 import { groupTargets, roles as singleRoles, shapes as allShapes, type FaultPackage, type NemesisEnv, type NemesisOp, type PlanContext, type PlannedFault, type Role, type Shape } from './types.ts';
 
-type NodeFaultKind = 'kill' | 'stop' | 'pause';
-const endOf = { kill: 'restart', stop: 'restart', pause: 'resume' } as const;
+type NodeFaultKind = 'kill' | 'stop' | 'pause' | 'power-loss';
+const endOf = { kill: 'restart', stop: 'restart', pause: 'resume', 'power-loss': 'restart' } as const;
 
 /** Pure: the nodes a node fault hits now, or null when every node is busy. */
 export function planNodeTargets(wanted: Role, ctx: PlanContext): { nodes: string[]; role: Role; note?: string } | null {
@@ -42,6 +45,7 @@ function nodeFault(kind: NodeFaultKind, role: Role | null): FaultPackage {
     handles: [kind, endF],
     needsPartitioner: false,
     needsStopper: kind === 'stop',
+    needsPowerLoss: kind === 'power-loss',
     generator(ctx: PlanContext): PlannedFault | null {
       const wanted = role ?? ctx.rng.pick(singleRoles);
       const t = planNodeTargets(wanted, ctx);
@@ -54,6 +58,10 @@ function nodeFault(kind: NodeFaultKind, role: Role | null): FaultPackage {
       await Promise.all(
         op.value.nodes.map(async (node) => {
           if (op.f === 'kill') await env.backend.kill(node);
+          else if (op.f === 'power-loss') {
+            if (env.powerLosser === null) throw new Error('this backend cannot cut the power of a node');
+            await env.powerLosser.powerLoss(node);
+          }
           else if (op.f === 'stop') {
             if (env.stopper === null) throw new Error('this backend cannot stop one node gracefully');
             await env.stopper.stopNode(node);
@@ -161,6 +169,7 @@ export const faults = {
   ...nodeFaults('kill'),
   ...nodeFaults('stop'),
   ...nodeFaults('pause'),
+  ...nodeFaults('power-loss'),
   partition: partitionFault(null),
   'partition-one': partitionFault('one'),
   'partition-leader': partitionFault('leader'),
@@ -187,8 +196,18 @@ export function parseFaults(names: readonly string[]): FaultName[] {
   return out;
 }
 
+/** Whether these faults need the cluster started with its power-loss layer (ClusterSpec.powerLoss). */
+export function needsPowerLossLayer(names: readonly string[]): boolean {
+  return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsPowerLoss === true);
+}
+
 /** Refuse faults this backend cannot inject, naming what is missing. */
 export function checkFaultsSupported(names: readonly FaultName[], backend: Backend): void {
+  const needPower = names.filter((n) => (faults[n] as FaultPackage).needsPowerLoss === true);
+  if (needPower.length > 0 && !canPowerLoss(backend)) {
+    const missing = (backend as { powerLossMissing?: readonly string[] }).powerLossMissing;
+    throw new UsageError(`nemesis ${needPower.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `power-loss needs ${missing.join(', ')}` : `the ${backend.name} backend cannot cut a node's power`} (faultline doctor shows what this machine supports)`);
+  }
   const needStop = names.filter((n) => (faults[n] as FaultPackage).needsStopper === true);
   if (needStop.length > 0 && !canStopNode(backend)) {
     throw new UsageError(`nemesis ${needStop.join(', ')} cannot run: the ${backend.name} backend cannot stop one node gracefully`);

@@ -19,7 +19,7 @@
  * decide; null when unknown).
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
- * kill/stop/restart/pause/resume/partition/packet-loss/bandwidth/heal and value { nodes, role?, shape?,
+ * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal and value { nodes, role?, shape?,
  * grudge?, probability?, rateKbit?, note?, error? }
  * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
@@ -41,7 +41,7 @@
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { canDegrade, canPartition, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
@@ -172,6 +172,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     partitioner: canPartition(args.backend) ? args.backend : null,
     stopper: canStopNode(args.backend) ? args.backend : null,
     degrader: canDegrade(args.backend) ? args.backend : null,
+    powerLosser: canPowerLoss(args.backend) ? args.backend : null,
   };
   const roles =
     args.roles ??

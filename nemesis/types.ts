@@ -10,7 +10,7 @@
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
  */
-import type { Backend, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, Roles } from '../harness/backend.ts';
+import type { Backend, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
 
 /** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
@@ -26,7 +26,7 @@ export type Role = (typeof roles)[number] | GroupTarget;
 export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge', 'controller-link'] as const;
 export type Shape = (typeof shapes)[number];
 
-export type NemesisF = 'kill' | 'stop' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal';
+export type NemesisF = 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal';
 
 export interface NemesisValue {
   nodes: string[];
@@ -67,6 +67,7 @@ export interface NemesisEnv {
   backend: Backend;
   partitioner: Partitioner | null;
   degrader: LinkDegrader | null;
+  powerLosser: PowerLosser | null;
   stopper: NodeStopper | null;
 }
 
@@ -81,4 +82,6 @@ export interface FaultPackage {
   needsStopper?: boolean;
   /** needs a LinkDegrader (packet loss, bandwidth) */
   needsDegrader?: boolean;
+  /** needs a PowerLosser and a cluster started with its power-loss layer */
+  needsPowerLoss?: boolean;
 }

@@ -27,8 +27,10 @@ export interface RunState {
   vethHost: string[];
   /** root-namespace FORWARD rule allowing traffic across the bridge, if installed */
   forwardRule: string[] | null;
-  /** node name -> last spawned pid (a process group leader) */
+  /** node name -> last spawned pid (a process group leader); `lazyfs-<node>` for power-loss layers */
   pids: Record<string, number>;
+  /** FUSE mountpoints (power-loss layers) to unmount */
+  mounts?: string[];
 }
 
 const sharedStateDir = '/tmp/faultline-state';

@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:net';
 import { faults } from '../../nemesis/faults.ts';
+import { lazyfsSupport } from '../backends/lazyfs/lazyfs.ts';
 import { UsageError } from '../errors.ts';
 import { runCommand } from '../proc/exec.ts';
 import { freePorts } from '../proc/net.ts';
@@ -89,6 +90,13 @@ export async function runChecks(): Promise<Check[]> {
   } else {
     checks.push({ name: 'docker engine', ok: false, detail: 'no docker client', fix: 'apt-get install docker.io, then start dockerd as root' });
   }
+  const lazy = await lazyfsSupport();
+  checks.push({
+    name: 'fuse',
+    ok: lazy.ok,
+    detail: lazy.ok ? '/dev/fuse, fusermount3, gcc and libfuse3 headers (power-loss layer)' : `power-loss unavailable: missing ${lazy.missing.join(', ')}`,
+    ...(lazy.ok ? {} : { fix: 'apt-get install fuse3 libfuse3-dev pkg-config gcc, and run as root' }),
+  });
   const kcat = await probe('kcat', ['-V']);
   checks.push({ name: 'kcat', ok: kcat.ok, detail: kcat.ok ? first(kcat.out) : `not usable: ${kcat.out}`, ...(kcat.ok ? {} : { fix: 'apt-get install kcat (optional: a second, librdkafka-based client)' }) });
 
@@ -128,6 +136,7 @@ export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boole
     { faults: family('kill'), ok: true, why: 'SIGKILL, restart later' },
     { faults: family('stop'), ok: true, why: 'SIGTERM (controlled shutdown), restart later' },
     { faults: family('pause'), ok: true, why: 'SIGSTOP / SIGCONT' },
+    { faults: family('power-loss'), ok: ok('fuse'), why: ok('fuse') ? 'SIGKILL and unsynced writes dropped (lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
     { faults: family('partition'), ok: partitions, why: netWhy },
     { faults: 'packet-loss', ok: partitions, why: partitions ? 'iptables -m statistic between nodes' : netWhy },
     { faults: 'bandwidth', ok: partitions && ok('tc htb'), why: partitions && ok('tc htb') ? 'tc htb between nodes' : partitions ? 'needs tc with htb' : netWhy },

@@ -44,6 +44,13 @@ export class FakeBackend implements Backend {
     this.killed.add(node);
     this.paused.delete(node);
   }
+  readonly powerLossMissing: string[] = [];
+  /** power loss (PowerLosser): like a kill for the fake, recorded as 'power-loss' */
+  async powerLoss(node: string): Promise<void> {
+    this.act('power-loss', node);
+    this.killed.add(node);
+    this.paused.delete(node);
+  }
   /** graceful stop (NodeStopper): like a kill for the fake, but recorded as 'stop' */
   async stopNode(node: string): Promise<void> {
     this.act('stop', node);
