@@ -106,6 +106,7 @@ export function readState(path: string): RunState | null {
       vethHost: Array.isArray(parsed.vethHost) ? parsed.vethHost.filter((x) => typeof x === 'string') : [],
       forwardRule: Array.isArray(parsed.forwardRule) ? parsed.forwardRule.filter((x) => typeof x === 'string') : null,
       pids: typeof parsed.pids === 'object' && parsed.pids !== null ? (parsed.pids as Record<string, number>) : {},
+      mounts: Array.isArray(parsed.mounts) ? parsed.mounts.filter((x) => typeof x === 'string') : [],
     };
   } catch {
     return null;
