@@ -31,6 +31,11 @@ export interface ClusterSpec {
   brokerCommand?: string[];
   /** How long start/restart wait for a node's Kafka port to accept connections (default 30000). */
   startTimeoutMs?: number;
+  /**
+   * Put every node's data directory behind a layer that can lose unsynced writes (PowerLosser), so
+   * `power-loss` faults can run. Off by default: the layer costs a little speed.
+   */
+  powerLoss?: boolean;
 }
 
 /** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */
@@ -54,11 +59,51 @@ export interface Backend {
   logs(node: string, maxBytes?: number): Promise<string>;
 }
 
+/** Which traffic a grudge cuts: everything, or only the controller (Raft) listeners' links. */
+export type LinkScope = 'all' | 'controller';
+
 export interface Partitioner {
-  /** Drop traffic as the grudge says (silently, like a real partition); replaces any earlier grudge. */
-  partition(grudge: Grudge): Promise<void>;
-  /** Remove every drop rule. */
+  /**
+   * Drop traffic as the grudge says (silently, like a real partition); replaces any earlier grudge and
+   * any link degradation. `scope: 'controller'` cuts only the controller listeners' links, so broker
+   * (Kafka and replication) traffic still flows.
+   */
+  partition(grudge: Grudge, scope?: LinkScope): Promise<void>;
+  /** Remove every drop rule and every link degradation. */
   heal(): Promise<void>;
+}
+
+/** A degradation of every link between nodes (not the harness's clients' links). */
+export type LinkDegradation = { kind: 'packet-loss'; probability: number } | { kind: 'bandwidth'; rateKbit: number };
+
+/** Optional: degrade the links between nodes; `Partitioner.heal()` undoes it. */
+export interface LinkDegrader {
+  degrade(d: LinkDegradation): Promise<void>;
+}
+
+export function canDegrade(b: Backend): b is Backend & Partitioner & LinkDegrader {
+  return canPartition(b) && typeof (b as Partial<LinkDegrader>).degrade === 'function';
+}
+
+/** Optional: a graceful stop of one node (SIGTERM, so the broker's controlled shutdown runs). */
+export interface NodeStopper {
+  /** SIGTERM one node and wait (bounded) until it exits; SIGKILL after the grace period. */
+  stopNode(node: string): Promise<void>;
+}
+
+/** Optional: a power failure of one node: SIGKILL, and every write it had not fsynced is lost. */
+export interface PowerLosser {
+  /** what this machine lacks for power loss (empty when it can do it); needs `powerLoss` in the spec too */
+  readonly powerLossMissing: readonly string[];
+  powerLoss(node: string): Promise<void>;
+}
+
+export function canPowerLoss(b: Backend): b is Backend & PowerLosser {
+  return typeof (b as Partial<PowerLosser>).powerLoss === 'function' && ((b as Partial<PowerLosser>).powerLossMissing ?? ['?']).length === 0;
+}
+
+export function canStopNode(b: Backend): b is Backend & NodeStopper {
+  return typeof (b as Partial<NodeStopper>).stopNode === 'function';
 }
 
 export function canPartition(b: Backend): b is Backend & Partitioner {

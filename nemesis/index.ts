@@ -6,19 +6,32 @@
  *   ...load...
  *   await n.stop();   // ends the schedule, then the final generator heals everything
  *
- * Schedule: quiet period, one fault, fault period, its end, repeat. Each period lasts intervalMs times a
- * factor drawn uniformly from [0.5, 1.5) (so about intervalMs on average). Each fault round draws one
- * package uniformly among the requested ones (the next in order if it cannot act now); the package's
- * generator picks targets from the cluster's roles (`roles()`, default `fetchRolesByMajority` on the
- * nodes' Kafka addresses, so a partitioned node's stale view does not decide; null when unknown). Every random choice comes from the one `rng`, so the same seed,
- * the same roles answers and the same backend results give the same sequence of faults.
+ * Lanes (Jepsen's combined nemesis): every requested fault runs on its own schedule, concurrently with the
+ * others, so faults overlap in time (a node killed while another is cut off, a pause followed by a kill).
+ * Faults that act on the network share one lane, because the network holds one grudge at a time and a
+ * heal ends every cut. A lane's schedule: quiet period, one fault, fault period, its end, repeat. Each
+ * period lasts intervalMs times a factor drawn uniformly from [0.5, 1.5). A lane with several faults (the
+ * network lane) draws one uniformly each round (the next in order if it cannot act now). Each lane draws
+ * from its own stream `rng.fork('lane:<name>')`, so adding a lane never changes another's choices. Node
+ * faults never pick a node that another lane has killed, stopped or paused (`busy`); isolating a node
+ * does not care. The package's generator picks targets from the cluster's roles (`roles()`, default
+ * `fetchRolesByMajority` on the nodes' Kafka addresses, so a partitioned node's stale view does not
+ * decide; null when unknown).
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
- * kill/restart/pause/resume/partition/heal and value { nodes, role?, shape?, grudge?, note?, error? }
- * (`error` when the backend action failed).
+ * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal and value { nodes, role?, shape?,
+ * grudge?, probability?, rateKbit?, note?, error? }
+ * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
+ * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
+ *
+ * Replay (`replay`: a stored schedule): each lane plays its recorded faults at their recorded times, in
+ * order, instead of drawing new ones. Targets chosen by role (leader, controller, follower) are chosen
+ * again by that role against the live cluster (the leader then may be another node); random and group
+ * targets, and the grudges of random shapes, are the recorded nodes. A fault whose end was left to the
+ * final generator stays in force until stop().
  *
  * Invariants:
- * - at most one fault round is in progress at a time; a fault whose end failed stays active;
+ * - at most one fault is in progress per lane at a time; a fault whose end failed stays active;
  * - `stop()` (idempotent) ends the schedule (it aborts the current wait and lets the current backend
  *   action finish, each bounded by opTimeoutMs), then runs every package's final generator: heal
  *   partitions, resume paused nodes, restart killed nodes. Afterwards every recorded fault start has a
@@ -28,11 +41,12 @@
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { canPartition, type Backend, type Roles } from '../harness/backend.ts';
+import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
 import { checkFaultsSupported, faults, parseFaults, type FaultName } from './faults.ts';
-import type { FaultPackage, NemesisEnv, NemesisOp, NemesisValue } from './types.ts';
+import type { FaultPackage, NemesisEnv, NemesisOp, NemesisValue, PlannedFault } from './types.ts';
 
 export { faults, parseFaults, checkFaultsSupported, type FaultName } from './faults.ts';
 export type { NemesisOp, NemesisValue, Role, Shape } from './types.ts';
@@ -61,10 +75,53 @@ export interface StartNemesisArgs {
   opTimeoutMs?: number;
   /** injectable wait, for tests; must resolve early when signal aborts */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** injectable monotonic clock in ms, for tests (default performance.now) */
+  now?: () => number;
+  /** play this stored schedule instead of drawing faults (see Replay above) */
+  replay?: NemesisSchedule;
 }
 
 export interface NemesisHandle {
   stop(): Promise<void>;
+  /** the faults carried out so far, in start order */
+  schedule(): NemesisSchedule;
+}
+
+/** One fault as it was carried out: what test.json stores and `--replay` plays again. */
+export interface ScheduledFault {
+  lane: string;
+  fault: FaultName;
+  /** ms since the nemesis started, when the start op began */
+  startMs: number;
+  /** ms since the nemesis started, when the end op began; null when the final generator ended it */
+  endMs: number | null;
+  start: NemesisOp;
+  end: NemesisOp;
+}
+
+export interface NemesisSchedule {
+  faults: ScheduledFault[];
+}
+
+/** Validate a stored schedule (test.json's `nemesisSchedule`), naming what is wrong. */
+export function parseSchedule(raw: unknown): NemesisSchedule {
+  const bad = (why: string): never => {
+    throw new UsageError(`the stored nemesis schedule is not usable: ${why}`);
+  };
+  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { faults?: unknown }).faults)) bad('expected { faults: [...] }');
+  const out: ScheduledFault[] = [];
+  for (const [i, f] of ((raw as { faults: unknown[] }).faults).entries()) {
+    const x = f as Partial<ScheduledFault>;
+    if (typeof x !== 'object' || x === null) bad(`fault ${i} is not an object`);
+    if (typeof x.lane !== 'string' || typeof x.fault !== 'string' || !Object.hasOwn(faults, x.fault)) bad(`fault ${i} has no known lane/fault`);
+    if (typeof x.startMs !== 'number' || !(x.endMs === null || typeof x.endMs === 'number')) bad(`fault ${i} has no startMs/endMs`);
+    for (const k of ['start', 'end'] as const) {
+      const op = x[k];
+      if (typeof op !== 'object' || op === null || typeof op.f !== 'string' || !Array.isArray(op.value?.nodes)) bad(`fault ${i} has no ${k} op`);
+    }
+    out.push(x as ScheduledFault);
+  }
+  return { faults: out };
 }
 
 const defaultSleep = async (ms: number, signal: AbortSignal): Promise<void> => {
@@ -86,14 +143,37 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** Final actions run heals first, then resumes, then restarts. */
 const finalOrder: Record<string, number> = { heal: 0, resume: 1, restart: 2 };
 
+/** Pure: the lanes for a list of faults: network faults share the lane `network`, others one each. */
+export function planLanes(names: readonly FaultName[]): Array<{ lane: string; names: FaultName[] }> {
+  const lanes: Array<{ lane: string; names: FaultName[] }> = [];
+  const network = names.filter((n) => faults[n].needsPartitioner);
+  for (const n of names) if (!faults[n].needsPartitioner) lanes.push({ lane: n, names: [n] });
+  if (network.length > 0) lanes.push({ lane: 'network', names: network });
+  return lanes;
+}
+
+/** Roles whose targets a replay chooses again against the live cluster. */
+const rechosenRoles: ReadonlySet<string> = new Set(['leader', 'controller', 'follower']);
+
 export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandle> {
   const names: FaultName[] = parseFaults(args.faults);
   checkFaultsSupported(names, args.backend);
   if (!(args.intervalMs > 0)) throw new RangeError(`nemesis interval must be > 0 ms, got ${args.intervalMs}`);
+  const replay = args.replay ?? null;
+  if (replay !== null) checkFaultsSupported(parseFaults([...new Set(replay.faults.map((f) => f.fault))]), args.backend);
   const log = args.log ?? (() => {});
   const sleep = args.sleep ?? defaultSleep;
+  const now = args.now ?? (() => performance.now());
+  const t0 = now();
+  const elapsedMs = (): number => Math.round(now() - t0);
   const opTimeoutMs = args.opTimeoutMs ?? 60_000;
-  const env: NemesisEnv = { backend: args.backend, partitioner: canPartition(args.backend) ? args.backend : null };
+  const env: NemesisEnv = {
+    backend: args.backend,
+    partitioner: canPartition(args.backend) ? args.backend : null,
+    stopper: canStopNode(args.backend) ? args.backend : null,
+    degrader: canDegrade(args.backend) ? args.backend : null,
+    powerLosser: canPowerLoss(args.backend) ? args.backend : null,
+  };
   const roles =
     args.roles ??
     (() => fetchRolesByMajority(args.backend.nodes().map((n) => n.kafkaAddress), [args.topic]).catch(() => null));
@@ -101,7 +181,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   const onAbort = (): void => stopCtl.abort();
   args.signal?.addEventListener('abort', onAbort, { once: true });
   if (args.signal?.aborted) stopCtl.abort();
-  const active: Array<{ pkg: FaultPackage; end: NemesisOp }> = [];
+  const active: Array<{ pkg: FaultPackage; end: NemesisOp; entry: ScheduledFault }> = [];
+  const done: ScheduledFault[] = [];
 
   const exec = async (pkg: FaultPackage, op: NemesisOp): Promise<boolean> => {
     let error: string | undefined;
@@ -114,36 +195,80 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     args.record({ process: 'nemesis', type: 'info', f: op.f, value: error === undefined ? op.value : { ...op.value, error } });
     return error === undefined;
   };
-  const jitter = (): number => args.intervalMs * (0.5 + args.rng.next());
+  /** Nodes under a node fault of any lane (killed, stopped, paused), which node faults avoid. */
+  const busyNodes = (): Set<string> => new Set(active.flatMap((a) => (a.end.f === 'heal' ? [] : a.end.value.nodes)));
 
-  const loop = async (): Promise<void> => {
-    if (names.length === 0) return;
+  /** Carry out one planned fault: start, fault period (until `endAt` returns), end. */
+  const runFault = async (lane: string, fault: FaultName, planned: PlannedFault, waitForEnd: () => Promise<boolean>): Promise<void> => {
+    const pkg = faults[fault];
+    const entry: ScheduledFault = { lane, fault, startMs: elapsedMs(), endMs: null, start: planned.start, end: planned.end };
+    const a = { pkg, end: planned.end, entry };
+    active.push(a); // before acting: a half-done start still gets its end
+    done.push(entry);
+    await exec(pkg, planned.start);
+    if (!(await waitForEnd())) return;
+    entry.endMs = elapsedMs();
+    if (await exec(pkg, planned.end)) active.splice(active.indexOf(a), 1);
+    else entry.endMs = null;
+  };
+
+  const drawLane = async (lane: string, laneNames: readonly FaultName[]): Promise<void> => {
+    const rng = args.rng.fork(`lane:${lane}`);
+    const jitter = (): number => args.intervalMs * (0.5 + rng.next());
     for (let round = 0; !stopCtl.signal.aborted; round++) {
       await sleep(jitter(), stopCtl.signal);
       if (stopCtl.signal.aborted) return;
       const r = await roles();
       if (stopCtl.signal.aborted) return;
-      const busy = new Set(active.flatMap((a) => (a.end.f === 'heal' ? [] : a.end.value.nodes)));
-      const first = args.rng.int(names.length);
-      let chosen: { pkg: FaultPackage; start: NemesisOp; end: NemesisOp } | null = null;
-      for (let i = 0; i < names.length && chosen === null; i++) {
-        const pkg = faults[names[(first + i) % names.length]!];
-        const planned = pkg.generator({ rng: args.rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy });
-        if (planned !== null) chosen = { pkg, ...planned };
+      const busy = busyNodes();
+      const first = rng.int(laneNames.length);
+      let chosen: { fault: FaultName; planned: PlannedFault } | null = null;
+      for (let i = 0; i < laneNames.length && chosen === null; i++) {
+        const fault = laneNames[(first + i) % laneNames.length]!;
+        const planned = faults[fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy });
+        if (planned !== null) chosen = { fault, planned };
       }
       if (chosen === null) {
-        log(`nemesis round ${round}: no fault can act now`);
+        log(`nemesis ${lane} round ${round}: no fault can act now`);
         continue;
       }
-      const entry = { pkg: chosen.pkg, end: chosen.end };
-      active.push(entry); // before acting: a half-done start still gets its end
-      await exec(chosen.pkg, chosen.start);
-      await sleep(jitter(), stopCtl.signal);
-      if (stopCtl.signal.aborted) return;
-      if (await exec(chosen.pkg, chosen.end)) active.splice(active.indexOf(entry), 1);
+      await runFault(lane, chosen.fault, chosen.planned, async () => {
+        await sleep(jitter(), stopCtl.signal);
+        return !stopCtl.signal.aborted;
+      });
     }
   };
-  const running = loop().catch((err: unknown) => log(`nemesis schedule failed: ${String(err)}`));
+
+  const sleepUntil = async (atMs: number): Promise<boolean> => {
+    const wait = atMs - elapsedMs();
+    if (wait > 0) await sleep(wait, stopCtl.signal);
+    return !stopCtl.signal.aborted;
+  };
+  const replayLane = async (lane: string, recorded: readonly ScheduledFault[]): Promise<void> => {
+    const rng = args.rng.fork(`replay:${lane}`);
+    for (const f of recorded) {
+      if (!(await sleepUntil(f.startMs))) return;
+      let planned: PlannedFault = { start: f.start, end: f.end };
+      const role = f.start.value.role;
+      if (role !== undefined && rechosenRoles.has(role)) {
+        const r = await roles();
+        if (stopCtl.signal.aborted) return;
+        const again = faults[f.fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes() });
+        if (again !== null) planned = again;
+      }
+      await runFault(lane, f.fault, planned, async () => (f.endMs === null ? false : sleepUntil(f.endMs)));
+    }
+  };
+
+  const lanes: Array<Promise<void>> = [];
+  if (replay !== null) {
+    const byLane = new Map<string, ScheduledFault[]>();
+    for (const f of [...replay.faults].sort((a, b) => a.startMs - b.startMs)) byLane.set(f.lane, [...(byLane.get(f.lane) ?? []), f]);
+    for (const [lane, recorded] of byLane) lanes.push(replayLane(lane, recorded));
+  } else {
+    for (const { lane, names: laneNames } of planLanes(names)) lanes.push(drawLane(lane, laneNames));
+  }
+  const running = Promise.all(lanes.map((l) => l.catch((err: unknown) => log(`nemesis schedule failed: ${String(err)}`))));
 
   let stopping: Promise<void> | null = null;
   const finish = async (): Promise<void> => {
@@ -166,5 +291,6 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   };
   return {
     stop: () => (stopping ??= finish()),
+    schedule: () => ({ faults: done.map((f) => structuredClone(f)) }),
   };
 }

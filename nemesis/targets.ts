@@ -10,7 +10,8 @@
  */
 import type { NodeInfo, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
-import type { Role } from './types.ts';
+import { shuffle } from './shapes.ts';
+import type { GroupTarget, Role } from './types.ts';
 
 export interface Target {
   node: string;
@@ -28,9 +29,32 @@ function topicKeys(roles: Roles, topic: string): string[] {
     .sort((a, b) => Number(a.slice(topic.length + 1)) - Number(b.slice(topic.length + 1)));
 }
 
-/** Candidate node names for a role (before excluding busy nodes), or a reason there are none. */
+/** How many nodes a group target takes out of n (Jepsen's minority/majority/all). */
+export function groupSize(target: GroupTarget, n: number): number {
+  if (target === 'all') return n;
+  if (target === 'majority') return Math.floor(n / 2) + 1;
+  return Math.max(1, Math.floor((n - 1) / 2));
+}
+
+export function isGroupTarget(role: Role): role is GroupTarget {
+  return role === 'minority' || role === 'majority' || role === 'all';
+}
+
+/**
+ * The nodes a group target hits: `groupSize` nodes drawn at random among the free ones (sorted), or
+ * null when no node is free. When fewer are free than the target asks, all free ones, and `note` says so.
+ */
+export function pickGroup(target: GroupTarget, nodes: readonly NodeInfo[], busy: ReadonlySet<string>, rng: Rng): { nodes: string[]; note?: string } | null {
+  const free = nodes.map((n) => n.name).filter((n) => !busy.has(n));
+  if (free.length === 0) return null;
+  const want = groupSize(target, nodes.length);
+  const chosen = shuffle(free, rng).slice(0, want).sort();
+  return chosen.length < want ? { nodes: chosen, note: `${target} wants ${want} nodes but only ${free.length} are free` } : { nodes: chosen };
+}
+
+/** Candidate node names for a single-node role (before excluding busy nodes), or a reason there are none. */
 export function candidates(role: Role, roles: Roles | null, nodes: readonly NodeInfo[], topic: string): string[] | string {
-  if (role === 'random') return nodes.map((n) => n.name);
+  if (role === 'random' || isGroupTarget(role)) return nodes.map((n) => n.name);
   if (roles === null) return `${role} unknown (cluster metadata unavailable)`;
   if (role === 'controller') {
     const name = roles.controller === null ? undefined : nameOf(nodes, roles.controller);

@@ -10,22 +10,33 @@
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
  */
-import type { Backend, Grudge, NodeInfo, Partitioner, Roles } from '../harness/backend.ts';
+import type { Backend, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
 
+/** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
 export const roles = ['leader', 'controller', 'follower', 'random'] as const;
-export type Role = (typeof roles)[number];
+/**
+ * Group targets (Jepsen's :minority, :majority, :all): `minority` = a random floor((n-1)/2) nodes (at
+ * least 1), `majority` = a random floor(n/2)+1 nodes, `all` = every node. Drawn among the free nodes.
+ */
+export const groupTargets = ['minority', 'majority', 'all'] as const;
+export type GroupTarget = (typeof groupTargets)[number];
+export type Role = (typeof roles)[number] | GroupTarget;
 
-export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge'] as const;
+export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge', 'controller-link'] as const;
 export type Shape = (typeof shapes)[number];
 
-export type NemesisF = 'kill' | 'restart' | 'pause' | 'resume' | 'partition' | 'heal';
+export type NemesisF = 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal';
 
 export interface NemesisValue {
   nodes: string[];
   role?: Role;
   shape?: Shape;
   grudge?: Grudge;
+  /** packet-loss: the probability that each packet between two nodes is dropped */
+  probability?: number;
+  /** bandwidth: the rate every link between nodes is limited to */
+  rateKbit?: number;
   /** why the requested role or shape was not used as asked (e.g. roles unknown -> random node) */
   note?: string;
   /** set on the recorded op when the backend action failed */
@@ -55,6 +66,9 @@ export interface PlanContext {
 export interface NemesisEnv {
   backend: Backend;
   partitioner: Partitioner | null;
+  degrader: LinkDegrader | null;
+  powerLosser: PowerLosser | null;
+  stopper: NodeStopper | null;
 }
 
 export interface FaultPackage {
@@ -64,4 +78,10 @@ export interface FaultPackage {
   /** the `f` values this package's nemesis handles */
   handles: readonly NemesisF[];
   needsPartitioner: boolean;
+  /** needs a NodeStopper (graceful SIGTERM of one node) */
+  needsStopper?: boolean;
+  /** needs a LinkDegrader (packet loss, bandwidth) */
+  needsDegrader?: boolean;
+  /** needs a PowerLosser and a cluster started with its power-loss layer */
+  needsPowerLoss?: boolean;
 }

@@ -4,13 +4,14 @@
  * Spec: for every state file in the state directory whose owner (pid + start time) is dead:
  * SIGKILL each recorded node process group whose environment still carries that run's
  * FAULTLINE_RUN_ID (a recycled pid is never touched), kill whatever still lives in the run's
- * namespaces, delete the namespaces, veths, bridge and FORWARD rule, release the subnet claim,
+ * namespaces, unmount its power-loss layers, delete the namespaces, veths, bridge and FORWARD rule, release the subnet claim,
  * then delete the state file. Runs with a live owner are never touched, nor (unless we are root)
  * runs of other users. Returns what was removed.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, processEnv, signalGroup, waitForExit } from '../proc/process.ts';
+import { unmountLazyfs } from './lazyfs/lazyfs.ts';
 import { destroyNetwork, releaseSubnet } from './netns.ts';
 import { listStates, ownerAlive, removeState, stateDir, statePath } from './state.ts';
 
@@ -38,6 +39,7 @@ export async function cleanupLeftovers(): Promise<CleanupReport> {
         report.removed.push(`process ${node} (pid ${pid})`);
       }
     }
+    for (const m of s.mounts ?? []) if (await unmountLazyfs(m)) report.removed.push(`mount ${m}`);
     if (s.mode === 'netns') {
       report.removed.push(...(await destroyNetwork({ namespaces: s.namespaces, vethHost: s.vethHost, bridge: s.bridge, forwardRule: s.forwardRule })));
       if (s.subnetIndex !== null) releaseSubnet(s.subnetIndex);

@@ -21,12 +21,13 @@
  *   rule of the run. The state file (state.ts) is written before anything is created, and
  *   `cleanupLeftovers()` (called at every start) removes what runs with dead owners left behind.
  */
-import { closeSync, mkdirSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, fstatSync, renameSync, rmdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClusterSpec, Grudge, NodeInfo, Partitioner } from '../backend.ts';
-import { hasExecutable, runCommand } from '../proc/exec.ts';
+import type { Backend, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import { clearUnsynced, lazyfsSupport, mountLazyfs, unmountLazyfs, type LazyMount } from './lazyfs/lazyfs.ts';
+import { hasExecutable, runCommand, runCommandSync } from '../proc/exec.ts';
 import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
 import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
 import { cleanupLeftovers } from './cleanup.ts';
@@ -37,7 +38,8 @@ import {
   createNetwork,
   destroyNetwork,
   destroyNetworkSync,
-  flushRules,
+  applyDegradation,
+  healNetwork,
   forwardRuleFor,
   kafkaPortInNamespace,
   planNetwork,
@@ -57,6 +59,10 @@ export interface LocalMode {
   mode: 'netns' | 'loopback';
   /** what is missing for netns mode (empty in netns mode) */
   missing: string[];
+  /** `tc` (iproute2) is there, for bandwidth limits */
+  tc?: boolean;
+  /** what power loss (the lazyfs layer) lacks here; empty when it works */
+  powerLossMissing?: string[];
 }
 
 /** Root, `ip` and `iptables` -> netns; otherwise loopback with the reasons. */
@@ -65,7 +71,8 @@ export async function detectLocalMode(): Promise<LocalMode> {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) missing.push('root (run as root: namespaces and iptables need CAP_NET_ADMIN)');
   if (!(await hasExecutable('ip'))) missing.push('ip (Debian package iproute2)');
   if (!(await hasExecutable('iptables'))) missing.push('iptables (Debian package iptables)');
-  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing };
+  const lazy = await lazyfsSupport();
+  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing, tc: await hasExecutable('tc'), powerLossMissing: lazy.ok ? [] : lazy.missing };
 }
 
 interface NodeRuntime {
@@ -80,6 +87,8 @@ interface NodeRuntime {
 }
 
 const stopGraceMs = 3_000;
+/** A `stop` fault's grace: long enough for a controlled shutdown to move leaderships away first. */
+const stopNodeGraceMs = 10_000;
 const killWaitMs = 5_000;
 const stopAllBoundMs = 20_000;
 const signalWaitMs = 2_000;
@@ -126,7 +135,7 @@ function tailFile(path: string, maxBytes: number): string {
   }
 }
 
-export class LocalBackend implements Backend {
+export class LocalBackend implements Backend, NodeStopper, PowerLosser {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -136,13 +145,21 @@ export class LocalBackend implements Backend {
   protected state: RunState | null = null;
   protected plan: NetworkPlan | null = null;
   private stopping: Promise<void> | null = null;
+  protected readonly localMode: LocalMode;
+  /** node name -> its power-loss layer (when the spec asked for power loss) */
+  private readonly mounts = new Map<string, LazyMount>();
 
   /** Faults after stop() would act on a torn-down cluster (or start a broker nobody stops): refuse them. */
   protected assertNotStopped(action: string): void {
     if (this.stopping !== null) throw new Error(`local backend is stopped: cannot ${action}`);
   }
 
+  get powerLossMissing(): readonly string[] {
+    return this.localMode.powerLossMissing ?? [];
+  }
+
   constructor(mode: LocalMode) {
+    this.localMode = mode;
     this.mode = mode.mode;
     this.limitations = mode.mode === 'loopback' ? [`network partitions need ${mode.missing.join(', ')}`] : [];
   }
@@ -249,6 +266,47 @@ export class LocalBackend implements Backend {
       ];
       this.runtimes.set(name, { info, args, namespace: a.namespace, pid: null, exited: true, paused: false });
     }
+    if (spec.powerLoss === true) await this.mountPowerLossLayers(spec);
+  }
+
+  /**
+   * Each node's data dir becomes a lazyfs mount over `<node>/data.durable` (what survives a power cut).
+   * The state file lists the mountpoints before any exists, so a crashed harness's mounts get removed.
+   */
+  private async mountPowerLossLayers(spec: ClusterSpec): Promise<void> {
+    if (this.powerLossMissing.length > 0) throw new Error(`power-loss needs ${this.powerLossMissing.join(', ')}`);
+    const s = this.state!;
+    s.mounts = [...this.runtimes.values()].map((r) => r.info.dataDir);
+    writeState(s);
+    for (const r of this.runtimes.values()) {
+      const m = await mountLazyfs(`${r.info.dataDir}.durable`, r.info.dataDir, { ...process.env, FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name } as Record<string, string>);
+      this.mounts.set(r.info.name, m);
+      s.pids[`lazyfs-${r.info.name}`] = m.pid;
+      writeState(s);
+    }
+  }
+
+  /** A power cut: SIGKILL, then every write the node had not fsynced is gone. restart() reboots it. */
+  async powerLoss(node: string): Promise<void> {
+    const m = this.mounts.get(node);
+    if (m === undefined) throw new Error(`node ${node} has no power-loss layer (the cluster was started without powerLoss)`);
+    await this.kill(node);
+    clearUnsynced(m);
+  }
+
+  /** Unmount the layers (a clean unmount writes everything through), then put the data back at dataDir. */
+  private async unmountPowerLossLayers(): Promise<void> {
+    for (const [, m] of this.mounts) {
+      await unmountLazyfs(m.mountpoint);
+      await waitForExit(m.pid, killWaitMs);
+      try {
+        rmdirSync(m.mountpoint);
+        renameSync(m.backing, m.mountpoint);
+      } catch {
+        // still busy or already moved: the data stays in `<node>/data.durable`
+      }
+    }
+    this.mounts.clear();
   }
 
   private runtime(node: string): NodeRuntime {
@@ -311,6 +369,16 @@ export class LocalBackend implements Backend {
     r.paused = false;
   }
 
+  /** SIGTERM (the broker's controlled shutdown), then SIGKILL after stopGraceMs; restart() brings it back. */
+  async stopNode(node: string): Promise<void> {
+    this.assertNotStopped(`stop ${node}`);
+    const r = this.runtime(node);
+    if (r.pid === null || r.exited) return;
+    if (!(await terminate(r.pid, stopNodeGraceMs, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) would not stop`);
+    r.exited = true;
+    r.paused = false;
+  }
+
   async restart(node: string): Promise<void> {
     this.assertNotStopped(`restart ${node}`);
     const r = this.runtime(node);
@@ -361,6 +429,7 @@ export class LocalBackend implements Backend {
           r.exited = true;
         }),
       );
+      await this.unmountPowerLossLayers();
       const s = this.state;
       if (s !== null) {
         if (s.mode === 'netns') {
@@ -377,6 +446,7 @@ export class LocalBackend implements Backend {
   /** Synchronous best-effort teardown for process exit. */
   stopSync(): void {
     for (const r of this.runtimes.values()) if (r.pid !== null && !r.exited) signalGroup(r.pid, 'SIGKILL');
+    for (const [, m] of this.mounts) runCommandSync('fusermount3', ['-u', '-z', m.mountpoint], 3_000);
     const s = this.state;
     if (s !== null) {
       if (s.mode === 'netns') {
@@ -389,21 +459,33 @@ export class LocalBackend implements Backend {
   }
 }
 
-/** The local backend with namespaces: adds partitions (Partitioner). */
-export class LocalNetnsBackend extends LocalBackend implements Partitioner {
+/** The local backend with namespaces: adds partitions (Partitioner) and link degradation (LinkDegrader). */
+export class LocalNetnsBackend extends LocalBackend implements Partitioner, LinkDegrader {
   /** the grudge in force, or null when healed */
   private grudge: Grudge | null = null;
 
-  async partition(grudge: Grudge): Promise<void> {
+  /** the link degradations this machine can do (bandwidth needs tc) */
+  get linkDegradations(): ReadonlyArray<LinkDegradation['kind']> {
+    return this.localMode.tc === false ? ['packet-loss'] : ['packet-loss', 'bandwidth'];
+  }
+
+  async partition(grudge: Grudge, scope: LinkScope = 'all'): Promise<void> {
     this.assertNotStopped('partition');
     if (this.plan === null) throw new Error('local backend: not started');
-    await applyGrudge(this.plan, grudge);
+    await applyGrudge(this.plan, grudge, scope);
     this.grudge = structuredClone(grudge);
+  }
+
+  async degrade(d: LinkDegradation): Promise<void> {
+    this.assertNotStopped(d.kind);
+    if (this.plan === null) throw new Error('local backend: not started');
+    await applyDegradation(this.plan, d);
+    this.grudge = null;
   }
 
   async heal(): Promise<void> {
     if (this.plan === null) return;
-    await flushRules(this.plan);
+    await healNetwork(this.plan);
     this.grudge = null;
   }
 

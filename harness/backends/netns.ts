@@ -21,7 +21,7 @@ import { openSync, closeSync, readFileSync, rmSync, mkdirSync, writeSync } from 
 import { join } from 'node:path';
 import { runCommand, runChecked, runCommandSync } from '../proc/exec.ts';
 import { ownerAlive, processStartTicks, stateDir } from './state.ts';
-import type { Grudge } from '../backend.ts';
+import type { Grudge, LinkDegradation, LinkScope } from '../backend.ts';
 
 export const kafkaPortInNamespace = 9092;
 export const controllerPortInNamespace = 9093;
@@ -225,8 +225,13 @@ export function destroyNetworkSync(res: NetworkResources): void {
   }
 }
 
-/** Pure: the iptables commands (per namespace) that realise a grudge, after a flush. */
-export function grudgeRules(plan: NetworkPlan, grudge: Grudge): Array<{ namespace: string; args: string[] }> {
+/**
+ * Pure: the iptables commands (per namespace) that realise a grudge, after a flush. With scope
+ * `controller`, only TCP to or from the controller port is dropped (the peer dialling our controller
+ * listener, and the answers of the peer's controller listener to our dials): Kafka and replication
+ * traffic still flows.
+ */
+export function grudgeRules(plan: NetworkPlan, grudge: Grudge, scope: LinkScope = 'all'): Array<{ namespace: string; args: string[] }> {
   const byName = new Map(plan.nodes.map((n) => [n.node, n]));
   const rules: Array<{ namespace: string; args: string[] }> = [];
   for (const [target, sources] of Object.entries(grudge)) {
@@ -236,20 +241,82 @@ export function grudgeRules(plan: NetworkPlan, grudge: Grudge): Array<{ namespac
       const s = byName.get(source);
       if (s === undefined) throw new Error(`grudge names unknown node '${source}'; nodes are ${[...byName.keys()].join(', ')}`);
       if (s.node === t.node) continue;
-      rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-j', 'DROP'] });
+      if (scope === 'controller') {
+        for (const dir of ['--dport', '--sport']) {
+          rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-p', 'tcp', dir, String(controllerPortInNamespace), '-j', 'DROP'] });
+        }
+      } else rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-j', 'DROP'] });
     }
   }
   return rules;
+}
+
+/**
+ * Pure: random packet loss on every link between nodes (iptables `-m statistic`): each namespace drops
+ * each packet from each other node with the given probability. The bridge address (the harness's
+ * clients) is never matched.
+ */
+export function packetLossRules(plan: NetworkPlan, probability: number): Array<{ namespace: string; args: string[] }> {
+  if (!(probability > 0 && probability < 1)) throw new RangeError(`packet loss probability must be in (0, 1), got ${probability}`);
+  const rules: Array<{ namespace: string; args: string[] }> = [];
+  for (const t of plan.nodes) {
+    for (const s of plan.nodes) {
+      if (s.node === t.node) continue;
+      rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'] });
+    }
+  }
+  return rules;
+}
+
+/**
+ * Pure: a bandwidth limit on every link between nodes (`tc` htb on each node's eth0): traffic to the
+ * bridge address (the harness's clients) goes to an unlimited class 1:10, everything else (the other
+ * nodes) to class 1:20 limited to rateKbit. No netem here, so no delay: only a rate.
+ */
+export function bandwidthCommands(plan: NetworkPlan, rateKbit: number): Array<{ namespace: string; args: string[] }> {
+  if (!(Number.isInteger(rateKbit) && rateKbit >= 8)) throw new RangeError(`bandwidth must be an integer of at least 8 kbit/s, got ${rateKbit}`);
+  const cmds: Array<{ namespace: string; args: string[] }> = [];
+  for (const n of plan.nodes) {
+    cmds.push({ namespace: n.namespace, args: ['qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '20'] });
+    cmds.push({ namespace: n.namespace, args: ['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit'] });
+    cmds.push({ namespace: n.namespace, args: ['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${rateKbit}kbit`, 'ceil', `${rateKbit}kbit`] });
+    cmds.push({ namespace: n.namespace, args: ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'u32', 'match', 'ip', 'dst', `${plan.bridgeAddress}/32`, 'flowid', '1:10'] });
+  }
+  return cmds;
 }
 
 export async function flushRules(plan: NetworkPlan): Promise<void> {
   await Promise.all(plan.nodes.map((n) => runChecked('ip', ['netns', 'exec', n.namespace, 'iptables', '-w', iptablesWaitS, '-F', 'INPUT'], 10_000)));
 }
 
-export async function applyGrudge(plan: NetworkPlan, grudge: Grudge): Promise<void> {
-  const rules = grudgeRules(plan, grudge); // validate before touching anything
+/** Remove any bandwidth limit (a namespace with none answers an error, which is fine). */
+export async function clearShaping(plan: NetworkPlan): Promise<void> {
+  await Promise.all(plan.nodes.map((n) => runCommand('ip', ['netns', 'exec', n.namespace, 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root'], 10_000)));
+}
+
+/** Every network fault undone: drop rules flushed, shaping removed. */
+export async function healNetwork(plan: NetworkPlan): Promise<void> {
   await flushRules(plan);
+  await clearShaping(plan);
+}
+
+export async function applyGrudge(plan: NetworkPlan, grudge: Grudge, scope: LinkScope = 'all'): Promise<void> {
+  const rules = grudgeRules(plan, grudge, scope); // validate before touching anything
+  await healNetwork(plan);
   for (const r of rules) await runChecked('ip', ['netns', 'exec', r.namespace, 'iptables', ...r.args], 10_000);
+}
+
+export async function applyDegradation(plan: NetworkPlan, d: LinkDegradation): Promise<void> {
+  const iptables = d.kind === 'packet-loss' ? packetLossRules(plan, d.probability) : [];
+  const tc = d.kind === 'bandwidth' ? bandwidthCommands(plan, d.rateKbit) : [];
+  await healNetwork(plan);
+  for (const r of iptables) await runChecked('ip', ['netns', 'exec', r.namespace, 'iptables', ...r.args], 10_000);
+  for (const c of tc) await runChecked('ip', ['netns', 'exec', c.namespace, 'tc', ...c.args], 10_000);
+}
+
+/** The tc classes of a namespace's eth0, as `tc class show` prints them (for tests and status). */
+export async function shapingClasses(namespace: string): Promise<string> {
+  return runChecked('ip', ['netns', 'exec', namespace, 'tc', 'class', 'show', 'dev', 'eth0'], 10_000);
 }
 
 /** DROP rules currently in a namespace's INPUT chain, as `-s` source addresses (for tests and status). */

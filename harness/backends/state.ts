@@ -27,8 +27,10 @@ export interface RunState {
   vethHost: string[];
   /** root-namespace FORWARD rule allowing traffic across the bridge, if installed */
   forwardRule: string[] | null;
-  /** node name -> last spawned pid (a process group leader) */
+  /** node name -> last spawned pid (a process group leader); `lazyfs-<node>` for power-loss layers */
   pids: Record<string, number>;
+  /** FUSE mountpoints (power-loss layers) to unmount */
+  mounts?: string[];
 }
 
 const sharedStateDir = '/tmp/faultline-state';
@@ -104,6 +106,7 @@ export function readState(path: string): RunState | null {
       vethHost: Array.isArray(parsed.vethHost) ? parsed.vethHost.filter((x) => typeof x === 'string') : [],
       forwardRule: Array.isArray(parsed.forwardRule) ? parsed.forwardRule.filter((x) => typeof x === 'string') : null,
       pids: typeof parsed.pids === 'object' && parsed.pids !== null ? (parsed.pids as Record<string, number>) : {},
+      mounts: Array.isArray(parsed.mounts) ? parsed.mounts.filter((x) => typeof x === 'string') : [],
     };
   } catch {
     return null;

@@ -3,9 +3,12 @@
  * about a no. Checks really try things where that is cheap and safe (a namespace and a bridge are
  * created and removed again under names unique to this process); every probe is time-bounded.
  * Exit code 0 always (it reports; it does not judge). `--json` prints one object on stdout:
- * { checks: [{ name, ok, detail, fix? }], local: { mode, partitions } }.
+ * { checks: [{ name, ok, detail, fix? }], local: { mode, partitions }, faults: [{ faults, ok, why }] }
+ * (`faults`: each family of the nemesis registry and whether the local backend offers it here, and why).
  */
 import { createServer } from 'node:net';
+import { faults } from '../../nemesis/faults.ts';
+import { lazyfsSupport } from '../backends/lazyfs/lazyfs.ts';
 import { UsageError } from '../errors.ts';
 import { runCommand } from '../proc/exec.ts';
 import { freePorts } from '../proc/net.ts';
@@ -56,11 +59,16 @@ export async function runChecks(): Promise<Check[]> {
     const lo = add.ok ? await probe('ip', ['-n', tag, 'link', 'set', 'lo', 'up']) : add;
     if (add.ok) await runCommand('ip', ['netns', 'del', tag], 5_000);
     checks.push({ name: 'ip netns', ok: lo.ok, detail: lo.ok ? 'created and removed a namespace' : `cannot create a namespace: ${lo.out}`, ...(lo.ok ? {} : { fix: 'a kernel with network namespaces and CAP_SYS_ADMIN (not inside an unprivileged container)' }) });
+    const ns = add.ok ? await probe('ip', ['netns', 'add', `${tag}t`]) : add;
+    const htb = ns.ok ? await probe('ip', ['netns', 'exec', `${tag}t`, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb']) : ns;
+    if (ns.ok) await runCommand('ip', ['netns', 'del', `${tag}t`], 5_000);
+    checks.push({ name: 'tc htb', ok: htb.ok, detail: htb.ok ? 'added an htb qdisc in a namespace (bandwidth faults)' : `cannot shape traffic: ${htb.out}`, ...(htb.ok ? {} : { fix: 'apt-get install iproute2 and a kernel with sch_htb' }) });
     const br = await probe('ip', ['link', 'add', `${tag}b`, 'type', 'bridge']);
     if (br.ok) await runCommand('ip', ['link', 'del', `${tag}b`], 5_000);
     checks.push({ name: 'bridge', ok: br.ok, detail: br.ok ? 'created and removed a bridge' : `cannot create a bridge: ${br.out}`, ...(br.ok ? {} : { fix: 'a kernel with the bridge module (modprobe bridge) and CAP_NET_ADMIN' }) });
   } else {
     checks.push({ name: 'ip netns', ok: false, detail: 'not tried (needs root and ip)', fix: 'run as root with iproute2 installed' });
+    checks.push({ name: 'tc htb', ok: false, detail: 'not tried (needs root and ip)', fix: 'run as root with iproute2 installed' });
     checks.push({ name: 'bridge', ok: false, detail: 'not tried (needs root and ip)', fix: 'run as root with iproute2 installed' });
   }
   const ipt = await probe('iptables', ['-V']);
@@ -82,6 +90,13 @@ export async function runChecks(): Promise<Check[]> {
   } else {
     checks.push({ name: 'docker engine', ok: false, detail: 'no docker client', fix: 'apt-get install docker.io, then start dockerd as root' });
   }
+  const lazy = await lazyfsSupport();
+  checks.push({
+    name: 'fuse',
+    ok: lazy.ok,
+    detail: lazy.ok ? '/dev/fuse, fusermount3, gcc and libfuse3 headers (power-loss layer)' : `power-loss unavailable: missing ${lazy.missing.join(', ')}`,
+    ...(lazy.ok ? {} : { fix: 'apt-get install fuse3 libfuse3-dev pkg-config gcc, and run as root' }),
+  });
   const kcat = await probe('kcat', ['-V']);
   checks.push({ name: 'kcat', ok: kcat.ok, detail: kcat.ok ? first(kcat.out) : `not usable: ${kcat.out}`, ...(kcat.ok ? {} : { fix: 'apt-get install kcat (optional: a second, librdkafka-based client)' }) });
 
@@ -108,15 +123,33 @@ export function localSummary(checks: Check[]): { mode: 'netns' | 'loopback'; par
   return { mode: netns ? 'netns' : 'loopback', partitions: netns };
 }
 
+/** Pure: which fault families of the registry the local backend offers on a machine with these checks, and why not. */
+export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boolean; why: string }> {
+  const ok = (n: string): boolean => checks.find((c) => c.name === n)?.ok === true;
+  const { partitions } = localSummary(checks);
+  const netWhy = partitions ? 'network namespaces and iptables' : 'needs root, ip netns, a bridge and iptables';
+  const family = (prefix: string): string => {
+    const names = Object.keys(faults).filter((f) => f === prefix || f.startsWith(`${prefix}-`));
+    return names.length > 3 ? `${prefix}, ${prefix}-{${names.filter((f) => f !== prefix).map((f) => f.slice(prefix.length + 1)).join(',')}}` : names.join(', ');
+  };
+  return [
+    { faults: family('kill'), ok: true, why: 'SIGKILL, restart later' },
+    { faults: family('stop'), ok: true, why: 'SIGTERM (controlled shutdown), restart later' },
+    { faults: family('pause'), ok: true, why: 'SIGSTOP / SIGCONT' },
+    { faults: family('power-loss'), ok: ok('fuse'), why: ok('fuse') ? 'SIGKILL and unsynced writes dropped (lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
+    { faults: family('partition'), ok: partitions, why: netWhy },
+    { faults: 'packet-loss', ok: partitions, why: partitions ? 'iptables -m statistic between nodes' : netWhy },
+    { faults: 'bandwidth', ok: partitions && ok('tc htb'), why: partitions && ok('tc htb') ? 'tc htb between nodes' : partitions ? 'needs tc with htb' : netWhy },
+  ];
+}
+
 export function formatChecks(checks: Check[]): string {
   const lines = checks.map((c) => `${c.ok ? 'yes' : 'no '}  ${c.name.padEnd(15)} ${c.detail}${c.ok || c.fix === undefined ? '' : `\n     ${''.padEnd(15)} -> ${c.fix}`}`);
   const s = localSummary(checks);
   lines.push('');
-  lines.push(
-    s.partitions
-      ? 'local backend: network namespaces per node; faults kill, pause and partition'
-      : 'local backend: plain processes on 127.0.0.1; faults kill and pause (partition needs root, ip netns, a bridge and iptables)',
-  );
+  lines.push(s.partitions ? 'local backend: network namespaces per node' : 'local backend: plain processes on 127.0.0.1');
+  lines.push('faults on the local backend:');
+  for (const f of faultSupport(checks)) lines.push(`${f.ok ? 'yes' : 'no '}  ${f.faults}  (${f.why})`);
   return lines.join('\n');
 }
 
@@ -130,7 +163,7 @@ export async function run(argv: string[]): Promise<number> {
     } else throw new UsageError(`unknown option '${a}'; allowed: --json`);
   }
   const checks = await runChecks();
-  if (json) process.stdout.write(JSON.stringify({ checks, local: localSummary(checks) }) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ checks, local: localSummary(checks), faults: faultSupport(checks) }) + '\n');
   else process.stdout.write(formatChecks(checks) + '\n');
   return 0;
 }

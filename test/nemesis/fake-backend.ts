@@ -1,6 +1,6 @@
 // An in-memory Backend (+ Partitioner when asked) that tracks which nodes are killed or paused and the
 // grudge in force, and can be told to fail chosen actions: the nemesis tests drive it.
-import type { Backend, ClusterSpec, Grudge, NodeInfo, Partitioner } from '../../harness/backend.ts';
+import type { Backend, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, Partitioner } from '../../harness/backend.ts';
 
 export type FakeCall = { f: string; node?: string; grudge?: Grudge };
 
@@ -44,6 +44,19 @@ export class FakeBackend implements Backend {
     this.killed.add(node);
     this.paused.delete(node);
   }
+  readonly powerLossMissing: string[] = [];
+  /** power loss (PowerLosser): like a kill for the fake, recorded as 'power-loss' */
+  async powerLoss(node: string): Promise<void> {
+    this.act('power-loss', node);
+    this.killed.add(node);
+    this.paused.delete(node);
+  }
+  /** graceful stop (NodeStopper): like a kill for the fake, but recorded as 'stop' */
+  async stopNode(node: string): Promise<void> {
+    this.act('stop', node);
+    this.killed.add(node);
+    this.paused.delete(node);
+  }
   async restart(node: string): Promise<void> {
     this.act('restart', node);
     this.killed.delete(node);
@@ -63,16 +76,27 @@ export class FakeBackend implements Backend {
   }
 }
 
-export class FakePartitionBackend extends FakeBackend implements Partitioner {
+export class FakePartitionBackend extends FakeBackend implements Partitioner, LinkDegrader {
   grudge: Grudge = {};
-  async partition(grudge: Grudge): Promise<void> {
+  scope: LinkScope = 'all';
+  degraded: LinkDegradation | null = null;
+  async partition(grudge: Grudge, scope: LinkScope = 'all'): Promise<void> {
     this.calls.push({ f: 'partition', grudge });
     if (this.failing.has('partition')) throw new Error('partition failed (fake)');
     this.grudge = structuredClone(grudge);
+    this.scope = scope;
+    this.degraded = null;
+  }
+  async degrade(d: LinkDegradation): Promise<void> {
+    this.calls.push({ f: d.kind });
+    if (this.failing.has(d.kind)) throw new Error(`${d.kind} failed (fake)`);
+    this.grudge = {};
+    this.degraded = { ...d };
   }
   async heal(): Promise<void> {
     this.calls.push({ f: 'heal' });
     if (this.failing.has('heal')) throw new Error('heal failed (fake)');
     this.grudge = {};
+    this.degraded = null;
   }
 }

@@ -57,7 +57,8 @@ function checkPaired(records: NemesisRecord[]): void {
   const open = new Map<string, number>();
   for (const r of records) {
     const key = (f: string): string => `${f}:${r.value.nodes.join(',')}`;
-    if (r.f === 'kill' || r.f === 'pause') open.set(key(r.f), (open.get(key(r.f)) ?? 0) + 1);
+    const kind = (f: string): string => (f === 'stop' || f === 'power-loss' ? 'kill' : f);
+    if (r.f === 'kill' || r.f === 'stop' || r.f === 'power-loss' || r.f === 'pause') open.set(key(kind(r.f)), (open.get(key(kind(r.f))) ?? 0) + 1);
     if (r.f === 'restart' || r.f === 'resume') {
       const start = r.f === 'restart' ? 'kill' : 'pause';
       const k = `${start}:${r.value.nodes.join(',')}`;
@@ -66,7 +67,7 @@ function checkPaired(records: NemesisRecord[]): void {
     }
   }
   for (const [k, v] of open) expect(v, `unended ${k}`).toBe(0);
-  const parts = records.filter((r) => r.f === 'partition' || r.f === 'heal');
+  const parts = records.filter((r) => r.f === 'partition' || r.f === 'packet-loss' || r.f === 'bandwidth' || r.f === 'heal');
   if (parts.length > 0) expect(parts[parts.length - 1]!.f).toBe('heal');
 }
 
@@ -113,6 +114,7 @@ describe('nemesis schedule', () => {
         expect(o.backend.killed.size).toBe(0);
         expect(o.backend.paused.size).toBe(0);
         expect(o.backend.grudge).toEqual({});
+        expect(o.backend.degraded).toBe(null);
       }),
       { numRuns: 40 },
     );

@@ -1,11 +1,12 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canPartition } from '../../../harness/backend.ts';
 import { cleanupLeftovers } from '../../../harness/backends/cleanup.ts';
+import { lazyfsSupport } from '../../../harness/backends/lazyfs/lazyfs.ts';
 import { createLocalBackend, detectLocalMode, LocalNetnsBackend, type LocalBackend } from '../../../harness/backends/local.ts';
 import { dropSources } from '../../../harness/backends/netns.ts';
 import { statePath, type RunState } from '../../../harness/backends/state.ts';
@@ -18,6 +19,7 @@ import { isAlive, processState } from '../../../harness/proc/process.ts';
 const echoServer = new URL('./fixtures/echo-server.mjs', import.meta.url).pathname;
 const ownerRun = new URL('./fixtures/owner-run.ts', import.meta.url).pathname;
 const mode = await detectLocalMode();
+const lazy = await lazyfsSupport();
 // the namespace tests need root, ip and iptables; without them they are reported as not run, with the reason
 const netnsPossible = mode.mode === 'netns';
 const workRoot = mkdtempSync(join(tmpdir(), 'fl-backend-'));
@@ -73,14 +75,16 @@ async function leftovers(state: RunState): Promise<string[]> {
     if (rules.includes(`-i ${state.bridge} -o ${state.bridge}`)) found.push('forward rule');
   }
   for (const [node, pid] of Object.entries(state.pids)) if (isAlive(pid)) found.push(`process ${node} ${pid}`);
+  const mounts = readFileSync('/proc/self/mounts', 'utf8');
+  for (const m of state.mounts ?? []) if (mounts.split('\n').some((line) => line.split(' ')[1] === m)) found.push(`mount ${m}`);
   if (existsSync(statePath(state.runId))) found.push('state file');
   return found;
 }
 
 
 /** Start fixtures/owner-run.ts (a harness owning a 2-node run) and wait for its READY line. */
-async function startOwner(runId: string, mode: 'netns' | 'loopback', then = 'wait') {
-  const child = execa(process.execPath, ['--import', 'tsx', ownerRun, runId, join(workRoot, runId), mode, then], { reject: false, timeout: 60_000 });
+async function startOwner(runId: string, mode: 'netns' | 'loopback', then = 'wait', layer = 'plain') {
+  const child = execa(process.execPath, ['--import', 'tsx', ownerRun, runId, join(workRoot, runId), mode, then, layer], { reject: false, timeout: 60_000 });
   const state = await new Promise<RunState>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -236,6 +240,19 @@ describe.runIf(netnsPossible)('local backend, namespaces (root with ip and iptab
     expect(left).toContain('state file');
     const report = await cleanupLeftovers();
     expect(report.runs).toContain(runId);
+    expect(await leftovers(state)).toEqual([]);
+  });
+
+  it.runIf(lazy.ok)('the power-loss layers of a SIGKILLed owner are unmounted by cleanupLeftovers', async () => {
+    const runId = `crashpl${process.pid}`;
+    const { child, state } = await startOwner(runId, 'netns', 'wait', 'power-loss');
+    expect(state.mounts?.length).toBe(2);
+    child.kill('SIGKILL');
+    await child;
+    const left = await leftovers(state);
+    expect(left.filter((x) => x.startsWith('mount')).length).toBe(2);
+    expect(left.filter((x) => x.startsWith('process lazyfs')).length).toBe(2);
+    await cleanupLeftovers();
     expect(await leftovers(state)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { grudgeRules, planNetwork, runTag } from '../../../harness/backends/netns.ts';
+import { bandwidthCommands, grudgeRules, packetLossRules, planNetwork, runTag } from '../../../harness/backends/netns.ts';
 
 describe('network plan (pure)', () => {
   it('interface names fit IFNAMSIZ, addresses are unique and inside 10.208.X.0/24, names carry the run id', () => {
@@ -43,5 +43,36 @@ describe('network plan (pure)', () => {
     expect(rules.some((r) => r.args.includes(p.bridgeAddress))).toBe(false); // the harness's clients keep flowing
     expect(() => grudgeRules(p, { n4: ['n1'] })).toThrow(/unknown node 'n4'/);
     expect(() => grudgeRules(p, { n1: ['x'] })).toThrow(/unknown node 'x'/);
+  });
+});
+
+describe('link faults as rules (pure)', () => {
+  const plan = planNetwork('run1', 7, 3);
+  it('controller scope drops only TCP to and from the controller port', () => {
+    const rules = grudgeRules(plan, { n1: ['n2'] }, 'controller');
+    expect(rules.map((r) => r.args.slice(2).join(' '))).toEqual([
+      '-A INPUT -s 10.208.7.12 -p tcp --dport 9093 -j DROP',
+      '-A INPUT -s 10.208.7.12 -p tcp --sport 9093 -j DROP',
+    ]);
+    expect(rules.every((r) => r.namespace === plan.nodes[0]!.namespace)).toBe(true);
+  });
+  it('packet loss: one statistic rule per ordered pair of nodes, never the bridge', () => {
+    const rules = packetLossRules(plan, 0.2);
+    expect(rules.length).toBe(6);
+    for (const r of rules) {
+      expect(r.args).toContain('statistic');
+      expect(r.args).not.toContain(plan.bridgeAddress);
+    }
+    expect(() => packetLossRules(plan, 1)).toThrow(RangeError);
+  });
+  it('bandwidth: the clients (bridge address) get the unlimited class, the rest the limited default', () => {
+    const cmds = bandwidthCommands(plan, 128).filter((c) => c.namespace === plan.nodes[1]!.namespace).map((c) => c.args.join(' '));
+    expect(cmds).toEqual([
+      'qdisc add dev eth0 root handle 1: htb default 20',
+      'class add dev eth0 parent 1: classid 1:10 htb rate 10gbit',
+      'class add dev eth0 parent 1: classid 1:20 htb rate 128kbit ceil 128kbit',
+      `filter add dev eth0 parent 1: protocol ip u32 match ip dst ${plan.bridgeAddress}/32 flowid 1:10`,
+    ]);
+    expect(() => bandwidthCommands(plan, 0)).toThrow(RangeError);
   });
 });

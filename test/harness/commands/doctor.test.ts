@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { formatChecks, localSummary, run, runChecks, type Check } from '../../../harness/commands/doctor.ts';
+import { faultSupport, formatChecks, localSummary, run, runChecks, type Check } from '../../../harness/commands/doctor.ts';
+import { faults } from '../../../nemesis/faults.ts';
 import { UsageError } from '../../../harness/errors.ts';
 import { runCommand } from '../../../harness/proc/exec.ts';
 
@@ -19,15 +20,27 @@ describe('faultline doctor', () => {
       const text = formatChecks(checks);
       expect(text).toMatch(new RegExp(`^no +${missing.replace(/[()]/g, '\\$&')} `, 'm'));
       expect(text).toContain(`-> install ${missing}`);
-      expect(text).toMatch(/partition needs root/);
+      expect(text).toMatch(/^no +partition, .*needs root, ip netns, a bridge and iptables/m);
+      expect(text).toMatch(/^yes +kill, /m);
     }
+  });
+
+  it('fault support follows the checks: bandwidth needs tc htb, partitions and packet loss need namespaces', () => {
+    const withTc = [...allOk, check('tc htb', true), check('fuse', true)];
+    const by = (cs: Check[]) => Object.fromEntries(faultSupport(cs).map((f) => [f.faults.split(',')[0], f.ok]));
+    expect(by(withTc)).toEqual({ kill: true, stop: true, pause: true, 'power-loss': true, partition: true, 'packet-loss': true, bandwidth: true });
+    expect(by(allOk)).toMatchObject({ partition: true, 'packet-loss': true, bandwidth: false, 'power-loss': false });
+    expect(by(allOk.map((c) => (c.name === 'root' ? check('root', false) : c)))).toEqual({ kill: true, stop: true, pause: true, 'power-loss': false, partition: false, 'packet-loss': false, bandwidth: false });
+    // every registered fault is in some family
+    const listed = faultSupport(withTc).map((f) => f.faults).join(', ');
+    for (const name of Object.keys(faults)) expect(listed.includes(name.split('-')[0]!)).toBe(true);
   });
 
   it('--json prints one object with every check, exit 0; bad flags are a usage error', async () => {
     const r = await execa(process.execPath, [bin, 'doctor', '--json'], { reject: false, timeout: 60_000 });
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout) as { checks: Check[]; local: { mode: string } };
-    expect(out.checks.map((c) => c.name)).toEqual(['root', 'node', 'ip (iproute2)', 'ip netns', 'bridge', 'iptables', 'docker client', 'docker engine', 'kcat', 'free ports']);
+    expect(out.checks.map((c) => c.name)).toEqual(['root', 'node', 'ip (iproute2)', 'ip netns', 'tc htb', 'bridge', 'iptables', 'docker client', 'docker engine', 'fuse', 'kcat', 'free ports']);
     for (const c of out.checks) {
       expect(typeof c.ok).toBe('boolean');
       if (!c.ok) expect(c.fix).toBeTruthy();
