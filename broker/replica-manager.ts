@@ -20,7 +20,8 @@
  *   start takes min(checkpointed HW, log end) (and at least its log start), so a restarted last ISR
  *   member re-elected leader with the ISR below min.insync.replicas still serves what was committed.
  *   Checkpointed entries of partitions not (yet) opened are carried into the next write until an
- *   applied image says this node holds no replica of them.
+ *   applied image knows the topic and gives this node no replica of the partition (an image met
+ *   while catching up on the metadata log may not know the topic yet).
  * - KIP-207: while a leader's HW is below its leader-epoch start offset (the log end when it became
  *   leader), a consumer's ListOffsets(latest), and by-timestamp lookups that find nothing below the
  *   HW, answer OFFSET_NOT_AVAILABLE instead of an offset that could go backwards (Kafka's
@@ -297,7 +298,9 @@ export class ReplicaManager {
         r.partitionEpoch = state.partitionEpoch;
       }
     }
-    for (const key of this.checkpointedHw.keys()) if (!mine.has(key)) this.checkpointedHw.delete(key);
+    // An image met while catching up may not know a topic yet: only a known topic's partition
+    // that this node does not hold drops its checkpointed HW.
+    for (const [key, e] of this.checkpointedHw) if (!mine.has(key) && image.topic(e.topic)) this.checkpointedHw.delete(key);
     for (const [key, r] of this.partitions) {
       if (mine.has(key)) continue;
       // No longer a replica (topic deleted or reassigned away): stop serving and delete the data.

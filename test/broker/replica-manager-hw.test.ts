@@ -69,6 +69,18 @@ describe('high watermark checkpoint', () => {
     expect(consume(again).records!.length).toBeGreaterThan(0);
   });
 
+  it('keeps a checkpointed HW through an image that does not know the topic yet (catching up on the metadata log)', async () => {
+    const dataDir = await committed(4);
+    managers.pop()!.stop();
+    const rm = new ReplicaManager({ brokerId: 1, dataDir, config: buildConfig({}), logger: quiet, isr: { alterPartition: async () => undefined } });
+    managers.push(rm);
+    rm.applyImage(new MetadataImage());
+    rm.checkpointHighWatermarks();
+    expect(readFileSync(join(dataDir, 'replication-offset-checkpoint'), 'utf8')).toBe('0\n1\nt 0 4\n');
+    managers.pop()!.stop();
+    expect(node(dataDir, [1], 1).get('t', 0)!.highWatermark).toBe(4);
+  });
+
   it('is written once replica.high.watermark.checkpoint.interval.ms has passed', async () => {
     let now = 1_000;
     const dataDir = mkdtempSync(join(tmpdir(), 'fl-hw-'));
