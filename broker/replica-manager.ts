@@ -486,6 +486,9 @@ export class ReplicaManager {
     if (isFollower && !leader.replicas.includes(replicaId)) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     if (p.lastFetchedEpoch >= 0) {
       const div = divergingEpoch(epochView(log), log.logEndOffset, p.fetchOffset, p.lastFetchedEpoch);
+      // Kafka: when the end of the follower's last epoch is unknown here, no DivergingEpoch can say
+      // so ({-1,-1} reads as "none" on the wire): answer OFFSET_OUT_OF_RANGE, which the fetcher resolves.
+      if (div && div.epoch < 0) return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark: leader.highWatermark, logStartOffset: log.logStartOffset };
       if (div) {
         return { ...base, highWatermark: leader.highWatermark, lastStableOffset: leader.highWatermark, logStartOffset: log.logStartOffset, divergingEpoch: div };
       }

@@ -130,3 +130,13 @@ describe('KIP-207: OFFSET_NOT_AVAILABLE while the HW lags the leader epoch start
     expect(latest(again)).toMatchObject({ errorCode: 0, offset: 4 });
   });
 });
+
+describe('leader answer to a follower whose last epoch it cannot place', () => {
+  it('is OFFSET_OUT_OF_RANGE (as Kafka), never a DivergingEpoch of {-1,-1} that reads as "none" on the wire', async () => {
+    await committed(2);
+    const rm = managers.at(-1)!;
+    const res = rm.readPartition(2, { topic: 't', partition: 0, fetchOffset: 2, currentLeaderEpoch: -1, lastFetchedEpoch: 5, partitionMaxBytes: 1 << 20 }, 1 << 20, true);
+    expect(res.errorCode).toBe(ErrorCode.OFFSET_OUT_OF_RANGE);
+    expect(res.divergingEpoch).toBeNull();
+  });
+});
