@@ -18,7 +18,7 @@
  *   its old leader's end would lose acknowledged writes).
  * - The loop never spins: every round either waits in the leader's long poll, makes progress
  *   (records, a divergence truncation), or sleeps `replica.fetch.backoff.ms`. A round answered
- *   before `replica.fetch.wait.max.ms` with no records, no error and no divergence is degenerate
+ *   within half of `replica.fetch.wait.max.ms` with no records, no error and no divergence is degenerate
  *   (a leader that answered a DivergingEpoch of {-1,-1}, which on the wire cannot be told from "no
  *   divergence"): it backs off too.
  */
@@ -217,7 +217,8 @@ class SourceFetcher {
       }
       if (res.errorCode) backoff = true;
       // An early answer that carried nothing: the leader did not long-poll, so asking again at once would spin.
-      if (!backoff && !progressed && this.now() - askedAtMs < cfg['replica.fetch.wait.max.ms']) {
+      // (Half the wait, so a long poll that ends a timer tick early is never taken for one.)
+      if (!backoff && !progressed && this.now() - askedAtMs < cfg['replica.fetch.wait.max.ms'] / 2) {
         this.deps.logger.debug(`fetcher to ${this.leaderId}: empty answer after ${this.now() - askedAtMs} ms; backing off`);
         backoff = true;
       }
