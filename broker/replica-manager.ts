@@ -27,7 +27,7 @@
  *   HW, answer OFFSET_NOT_AVAILABLE instead of an offset that could go backwards (Kafka's
  *   Partition.fetchOffsetForTimestamp).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { topicSetting } from './config.ts';
@@ -35,6 +35,7 @@ import type { MetadataImage, PartitionState } from './controller/image.ts';
 import { NO_LEADER } from './controller/records.ts';
 import type { Logger } from './logger.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
+import { mkdirDurable } from './log/fs-util.ts';
 import { readOffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT_FILE, writeOffsetCheckpoint, type PartitionOffset } from './log/offset-checkpoint.ts';
 import { OffsetOutOfRangeError } from './log/errors.ts';
 import { ErrorCode } from './protocol/errors.ts';
@@ -172,7 +173,7 @@ export class ReplicaManager {
     this.opts = opts;
     this.brokerId = opts.brokerId;
     this.now = opts.nowMs ?? Date.now;
-    mkdirSync(join(opts.dataDir, 'partitions'), { recursive: true });
+    mkdirDurable(join(opts.dataDir, 'partitions'));
     this.lastHwCheckpointMs = this.now();
     const read = readOffsetCheckpoint(this.hwCheckpointFile);
     if (read.corrupt !== null) opts.logger.warn(`${this.hwCheckpointFile} is corrupt (${read.corrupt}); high watermarks start at 0`);
