@@ -47,6 +47,7 @@ export const brokerConfigSchema = z
     'replica.fetch.max.bytes': int(1024).default(1_048_576),
     'replica.fetch.backoff.ms': int(0).default(1000),
     'replica.socket.timeout.ms': int(1).default(30_000),
+    'replica.high.watermark.checkpoint.interval.ms': int(1).default(5000),
     'broker.heartbeat.interval.ms': int(1).default(2000),
     'broker.session.timeout.ms': int(1).default(9000),
     'controller.quorum.election.timeout.ms': int(1).default(1000),

@@ -10,6 +10,17 @@
  *
  * A response is applied only if the partition is still assigned to this loop with the same leader
  * epoch; anything else is stale and dropped. Errors back off by `replica.fetch.backoff.ms`.
+ *
+ * Invariants:
+ * - Nothing truncates a log after an `await` unless, checked after that await (stillFollowing), the
+ *   replica is still this loop's follower of the same leader at the same leader epoch: a role or
+ *   epoch change while a request was out makes its answer stale (a promoted leader truncating to
+ *   its old leader's end would lose acknowledged writes).
+ * - The loop never spins: every round either waits in the leader's long poll, makes progress
+ *   (records, a divergence truncation), or sleeps `replica.fetch.backoff.ms`. A round answered
+ *   within half of `replica.fetch.wait.max.ms` with no records, no error and no divergence is degenerate
+ *   (a leader that answered a DivergingEpoch of {-1,-1}, which on the wire cannot be told from "no
+ *   divergence"): it backs off too.
  */
 import type { BrokerConfig } from './config.ts';
 import type { MetadataImage } from './controller/image.ts';
@@ -20,23 +31,35 @@ import { ErrorCode } from './protocol/errors.ts';
 import { partitionKey, type Replica, type ReplicaManager } from './replica-manager.ts';
 import { replicaClientId } from './replication/replica-identity.ts';
 
+/** What the fetcher needs of a connection to a leader (KafkaConnection; a fake in tests). */
+export interface LeaderConnection {
+  readonly closed: boolean;
+  request(apiKey: number, apiVersion: number, body: object, timeoutMs: number): Promise<any>;
+  close(): void;
+}
+
+/** What the fetcher needs of the replica manager. */
+export type FetcherReplicas = Pick<ReplicaManager, 'get' | 'applyFetched'>;
+
 /** The Fetch version followers use: the first with LastFetchedEpoch/DivergingEpoch. */
 export const FOLLOWER_FETCH_VERSION = 12;
 
 class SourceFetcher {
   readonly leaderId: number;
   readonly partitions = new Map<string, { replica: Replica; leaderEpoch: number }>();
-  private conn: KafkaConnection | null = null;
+  private conn: LeaderConnection | null = null;
   /** The broker epoch `conn` names in its client id (replication/replica-identity.ts). */
   private connEpoch = -1;
   private running = true;
   private wake: (() => void) | null = null;
   private readonly deps: FetcherDeps;
+  private readonly now: () => number;
   readonly done: Promise<void>;
 
   constructor(leaderId: number, deps: FetcherDeps) {
     this.leaderId = leaderId;
     this.deps = deps;
+    this.now = deps.nowMs ?? Date.now;
     this.done = this.loop();
   }
 
@@ -66,23 +89,46 @@ class SourceFetcher {
     });
   }
 
-  private async connection(): Promise<KafkaConnection | null> {
+  private async connection(): Promise<LeaderConnection | null> {
     const epoch = this.deps.brokerEpoch();
     if (this.conn && !this.conn.closed && this.connEpoch === epoch) return this.conn;
     this.conn?.close();
-    const broker = this.deps.image()?.broker(this.leaderId);
-    if (!broker) return null;
+    this.conn = null;
     try {
       this.connEpoch = epoch;
-      this.conn = await KafkaConnection.connect(broker.host, broker.port, {
-        clientId: replicaClientId(this.deps.brokerId, epoch),
-        connectTimeoutMs: Math.min(this.deps.config['replica.socket.timeout.ms'], 5000),
-      });
+      this.conn = await (this.deps.connect ?? this.dialFromImage)(this.leaderId, epoch);
       return this.conn;
     } catch (err) {
       this.deps.logger.debug(`fetcher to ${this.leaderId}: connect failed: ${(err as Error).message}`);
       return null;
     }
+  }
+
+  private readonly dialFromImage = async (leaderId: number, brokerEpoch: number): Promise<LeaderConnection | null> => {
+    const broker = this.deps.image()?.broker(leaderId);
+    if (!broker) return null;
+    return KafkaConnection.connect(broker.host, broker.port, {
+      clientId: replicaClientId(this.deps.brokerId, brokerEpoch),
+      connectTimeoutMs: Math.min(this.deps.config['replica.socket.timeout.ms'], 5000),
+    });
+  };
+
+  /**
+   * Whether `r`, checked now (after an await), is still this loop's follower of the same leader at
+   * `leaderEpoch`; only then may an answer to a request made before the await change its log.
+   */
+  private stillFollowing(r: Replica, leaderEpoch: number): boolean {
+    const mine = this.partitions.get(partitionKey(r.topic, r.partition));
+    return (
+      this.running &&
+      mine !== undefined &&
+      mine.replica === r &&
+      mine.leaderEpoch === leaderEpoch &&
+      r.role === 'follower' &&
+      r.leaderId === this.leaderId &&
+      r.leaderEpoch === leaderEpoch &&
+      this.deps.replicas.get(r.topic, r.partition) === r
+    );
   }
 
   private async loop(): Promise<void> {
@@ -113,6 +159,7 @@ class SourceFetcher {
         byTopic.set(p.replica.topic, list);
       }
       let res: any;
+      const askedAtMs = this.now();
       try {
         res = await conn.request(
           ApiKeys.Fetch,
@@ -139,6 +186,7 @@ class SourceFetcher {
         continue;
       }
       let backoff = false;
+      let progressed = false;
       for (const t of res.responses ?? []) {
         for (const p of t.partitions ?? []) {
           const key = partitionKey(t.topic, p.partitionIndex);
@@ -146,9 +194,10 @@ class SourceFetcher {
           const sent = asked.find((a) => a.replica.topic === t.topic && a.replica.partition === p.partitionIndex);
           // Stale: reassigned, new epoch, or the log moved (truncated/appended) since we asked.
           if (!mine || !sent || mine.leaderEpoch !== sent.leaderEpoch || mine.replica !== sent.replica) continue;
-          if (mine.replica.role !== 'follower') {
+          if (p.records && p.records.length > 0) progressed = true;
+          if (!this.stillFollowing(mine.replica, mine.leaderEpoch)) {
             // No longer following (promoted, or the leader changed): drop it from this loop, never spin on it.
-            this.partitions.delete(key);
+            if (mine.replica.role !== 'follower') this.partitions.delete(key);
             backoff = true;
             continue;
           }
@@ -161,6 +210,7 @@ class SourceFetcher {
               records: p.records ?? null,
               divergingEpoch: p.divergingEpoch && p.divergingEpoch.epoch >= 0 ? { epoch: p.divergingEpoch.epoch, endOffset: Number(p.divergingEpoch.endOffset) } : null,
             });
+            if (outcome === 'diverged') progressed = true;
             if (outcome === 'error') {
               backoff = true;
               if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) await this.resolveOutOfRange(conn, mine.replica, mine.leaderEpoch);
@@ -173,6 +223,12 @@ class SourceFetcher {
         }
       }
       if (res.errorCode) backoff = true;
+      // An early answer that carried nothing: the leader did not long-poll, so asking again at once would spin.
+      // (Half the wait, so a long poll that ends a timer tick early is never taken for one.)
+      if (!backoff && !progressed && this.now() - askedAtMs < cfg['replica.fetch.wait.max.ms'] / 2) {
+        this.deps.logger.debug(`fetcher to ${this.leaderId}: empty answer after ${this.now() - askedAtMs} ms; backing off`);
+        backoff = true;
+      }
       if (backoff && this.running) await this.sleep(cfg['replica.fetch.backoff.ms']);
     }
     this.conn?.close();
@@ -181,8 +237,9 @@ class SourceFetcher {
   /**
    * The leader says our fetch offset is out of its range. Below its log start: start over at its
    * log start. Above its log end (only after an unclean election): truncate to its log end.
+   * Each answer is acted on only if the replica is still following this leader at `leaderEpoch`.
    */
-  private async resolveOutOfRange(conn: KafkaConnection, r: Replica, leaderEpoch: number): Promise<void> {
+  private async resolveOutOfRange(conn: LeaderConnection, r: Replica, leaderEpoch: number): Promise<void> {
     const res: any = await conn.request(
       ApiKeys.ListOffsets,
       4,
@@ -194,7 +251,7 @@ class SourceFetcher {
       this.deps.config['replica.socket.timeout.ms'],
     ).catch(() => null);
     const latest = res?.topics?.[0]?.partitions?.[0];
-    if (!latest || latest.errorCode !== 0) return;
+    if (!latest || latest.errorCode !== 0 || !this.stillFollowing(r, leaderEpoch)) return;
     const leaderEnd = Number(latest.offset);
     if (r.log.logEndOffset > leaderEnd) {
       this.deps.logger.warn(`${r.topic}-${r.partition}: log end ${r.log.logEndOffset} beyond leader's ${leaderEnd}; truncating`);
@@ -207,7 +264,8 @@ class SourceFetcher {
         this.deps.config['replica.socket.timeout.ms'],
       ).catch(() => null);
       const start = earliest?.topics?.[0]?.partitions?.[0];
-      if (start && start.errorCode === 0 && r.log.logEndOffset < Number(start.offset)) {
+      if (!start || start.errorCode !== 0 || !this.stillFollowing(r, leaderEpoch)) return;
+      if (r.log.logEndOffset < Number(start.offset)) {
         this.deps.logger.warn(`${r.topic}-${r.partition}: log end ${r.log.logEndOffset} below leader's log start ${start.offset}; starting over there`);
         r.log.truncateFullyAndStartAt(Number(start.offset));
       }
@@ -215,14 +273,17 @@ class SourceFetcher {
   }
 }
 
-interface FetcherDeps {
+export interface FetcherDeps {
   brokerId: number;
   config: BrokerConfig;
   logger: Logger;
-  replicas: ReplicaManager;
+  replicas: FetcherReplicas;
   image: () => MetadataImage | null;
   /** This broker's current epoch, named in every fetch (KIP-903; replication/replica-identity.ts). */
   brokerEpoch: () => number;
+  /** Dials the leader naming this broker's epoch; by default its address from the image, over KafkaConnection. */
+  connect?: (leaderId: number, brokerEpoch: number) => Promise<LeaderConnection | null>;
+  nowMs?: () => number;
 }
 
 export class ReplicaFetcherManager {

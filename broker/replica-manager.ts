@@ -14,8 +14,20 @@
  *   (KIP-101/279/595), never to its own high watermark.
  * - ISR changes are proposed to the controller and take effect only when the committed metadata
  *   carries them back (LeaderReplicaState.onIsrCommitted).
+ * - High watermarks survive restarts (Kafka's replication-offset-checkpoint): every
+ *   `replica.high.watermark.checkpoint.interval.ms` and at clean shutdown, each replica's HW is
+ *   written to `<data dir>/replication-offset-checkpoint` (atomically, durably); a replica opened at
+ *   start takes min(checkpointed HW, log end) (and at least its log start), so a restarted last ISR
+ *   member re-elected leader with the ISR below min.insync.replicas still serves what was committed.
+ *   Checkpointed entries of partitions not (yet) opened are carried into the next write until an
+ *   applied image knows the topic and gives this node no replica of the partition (an image met
+ *   while catching up on the metadata log may not know the topic yet).
+ * - KIP-207: while a leader's HW is below its leader-epoch start offset (the log end when it became
+ *   leader), a consumer's ListOffsets(latest), and by-timestamp lookups that find nothing below the
+ *   HW, answer OFFSET_NOT_AVAILABLE instead of an offset that could go backwards (Kafka's
+ *   Partition.fetchOffsetForTimestamp).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { topicSetting } from './config.ts';
@@ -23,6 +35,8 @@ import type { MetadataImage, PartitionState } from './controller/image.ts';
 import { NO_LEADER } from './controller/records.ts';
 import type { Logger } from './logger.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
+import { mkdirDurable } from './log/fs-util.ts';
+import { readOffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT_FILE, writeOffsetCheckpoint, type PartitionOffset } from './log/offset-checkpoint.ts';
 import { OffsetOutOfRangeError } from './log/errors.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { validateBatches } from './protocol/records.ts';
@@ -150,12 +164,49 @@ export class ReplicaManager {
   private readonly followerListeners: Array<(changed: Replica[]) => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private lastProducerExpiryMs = 0;
+  /** High watermarks read from the checkpoint at start and not yet taken by an opened replica. */
+  private readonly checkpointedHw = new Map<string, PartitionOffset>();
+  private lastHwCheckpointMs: number;
+  private lastHwCheckpointText: string | null = null;
 
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
     this.brokerId = opts.brokerId;
     this.now = opts.nowMs ?? Date.now;
-    mkdirSync(join(opts.dataDir, 'partitions'), { recursive: true });
+    mkdirDurable(join(opts.dataDir, 'partitions'));
+    this.lastHwCheckpointMs = this.now();
+    const read = readOffsetCheckpoint(this.hwCheckpointFile);
+    if (read.corrupt !== null) opts.logger.warn(`${this.hwCheckpointFile} is corrupt (${read.corrupt}); high watermarks start at 0`);
+    for (const e of read.entries) this.checkpointedHw.set(partitionKey(e.topic, e.partition), e);
+  }
+
+  private get hwCheckpointFile(): string {
+    return join(this.opts.dataDir, REPLICATION_OFFSET_CHECKPOINT_FILE);
+  }
+
+  /**
+   * Writes every replica's high watermark, plus checkpointed ones not yet claimed, to the
+   * replication-offset checkpoint (Kafka's checkpointHighWatermarks); skipped when nothing changed.
+   */
+  checkpointHighWatermarks(): void {
+    const entries = new Map(this.checkpointedHw);
+    for (const [key, r] of this.partitions) entries.set(key, { topic: r.topic, partition: r.partition, offset: r.highWatermark });
+    const list = [...entries.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    const text = JSON.stringify(list);
+    if (text === this.lastHwCheckpointText) return;
+    try {
+      writeOffsetCheckpoint(this.hwCheckpointFile, list);
+      this.lastHwCheckpointText = text;
+    } catch (err) {
+      this.opts.logger.error(`writing ${this.hwCheckpointFile} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** The HW a freshly opened replica starts with: the checkpointed one, within [log start, log end]. */
+  private takeCheckpointedHw(key: string, log: PartitionLog): number {
+    const hw = this.checkpointedHw.get(key)?.offset ?? 0;
+    this.checkpointedHw.delete(key);
+    return Math.max(log.logStartOffset, Math.min(hw, log.logEndOffset));
   }
 
   onLeadership(l: LeadershipListener): void {
@@ -174,6 +225,7 @@ export class ReplicaManager {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.checkpointHighWatermarks();
     for (const r of this.partitions.values()) {
       if (r.leader) for (const c of r.leader.onLeadershipLost()) c.token(c.errorCode);
       r.log.close();
@@ -223,6 +275,7 @@ export class ReplicaManager {
           this.opts.logger.warn(`${ref.topic}-${ref.partition}: recovery truncated ${log.recovery.bytesTruncated} bytes (${log.recovery.badReason ?? ''})`);
         }
         r = new Replica(ref.topic, ref.partition, log);
+        r.followerHw = this.takeCheckpointedHw(key, log);
         this.partitions.set(key, r);
       }
       r.minInsync = topicSetting(this.opts.config, topicConfigs, 'min.insync.replicas');
@@ -246,6 +299,9 @@ export class ReplicaManager {
         r.partitionEpoch = state.partitionEpoch;
       }
     }
+    // An image met while catching up may not know a topic yet: only a known topic's partition
+    // that this node does not hold drops its checkpointed HW.
+    for (const [key, e] of this.checkpointedHw) if (!mine.has(key) && image.topic(e.topic)) this.checkpointedHw.delete(key);
     for (const [key, r] of this.partitions) {
       if (mine.has(key)) continue;
       // No longer a replica (topic deleted or reassigned away): stop serving and delete the data.
@@ -432,6 +488,9 @@ export class ReplicaManager {
     if (isFollower && !leader.replicas.includes(replicaId)) return { ...base, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     if (p.lastFetchedEpoch >= 0) {
       const div = divergingEpoch(epochView(log), log.logEndOffset, p.fetchOffset, p.lastFetchedEpoch);
+      // Kafka: when the end of the follower's last epoch is unknown here, no DivergingEpoch can say
+      // so ({-1,-1} reads as "none" on the wire): answer OFFSET_OUT_OF_RANGE, which the fetcher resolves.
+      if (div && div.epoch < 0) return { ...base, errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark: leader.highWatermark, logStartOffset: log.logStartOffset };
       if (div) {
         return { ...base, highWatermark: leader.highWatermark, lastStableOffset: leader.highWatermark, logStartOffset: log.logStartOffset, divergingEpoch: div };
       }
@@ -473,13 +532,20 @@ export class ReplicaManager {
     const err = this.leaderError(topic, partition, currentLeaderEpoch);
     if (err !== ErrorCode.NONE) return { errorCode: err, offset: -1, timestamp: -1, leaderEpoch: -1 };
     const r = this.get(topic, partition)!;
-    const hw = r.leader!.highWatermark;
+    const leader = r.leader!;
+    const hw = leader.highWatermark;
+    const notAvailable = { errorCode: ErrorCode.OFFSET_NOT_AVAILABLE, offset: -1, timestamp: -1, leaderEpoch: -1 };
+    // KIP-207: only a consumer's request, and only while the HW lags this epoch's start offset.
+    const hwLagsEpochStart = replicaId === -1 && hw < leader.leaderEpochStartOffset;
     if (timestamp === -2) return { errorCode: 0, offset: r.log.logStartOffset, timestamp: -1, leaderEpoch: r.leaderEpoch };
     // Kafka: only the consumer id (-1) is held to the high watermark; followers and the debugging id (-2) see the log end.
-    if (timestamp === -1) return { errorCode: 0, offset: replicaId === -1 ? hw : r.log.logEndOffset, timestamp: -1, leaderEpoch: r.leaderEpoch };
+    if (timestamp === -1) {
+      if (hwLagsEpochStart) return notAvailable;
+      return { errorCode: 0, offset: replicaId === -1 ? hw : r.log.logEndOffset, timestamp: -1, leaderEpoch: r.leaderEpoch };
+    }
     if (timestamp < 0) return { errorCode: ErrorCode.INVALID_REQUEST, offset: -1, timestamp: -1, leaderEpoch: -1 };
     const found = r.log.offsetForTimestamp(timestamp);
-    if (!found || found.offset >= hw) return { errorCode: 0, offset: -1, timestamp: -1, leaderEpoch: -1 };
+    if (!found || found.offset >= hw) return hwLagsEpochStart ? notAvailable : { errorCode: 0, offset: -1, timestamp: -1, leaderEpoch: -1 };
     return { errorCode: 0, offset: found.offset, timestamp: found.timestampMs, leaderEpoch: r.leaderEpoch };
   }
 
@@ -526,9 +592,13 @@ export class ReplicaManager {
     return 'ok';
   }
 
-  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry. */
+  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry, HW checkpoints. */
   tick(): void {
     const now = this.now();
+    if (now - this.lastHwCheckpointMs >= this.opts.config['replica.high.watermark.checkpoint.interval.ms']) {
+      this.lastHwCheckpointMs = now;
+      this.checkpointHighWatermarks();
+    }
     if (now - this.lastProducerExpiryMs >= PRODUCER_EXPIRY_CHECK_MS) {
       this.lastProducerExpiryMs = now;
       for (const r of this.partitions.values()) r.log.producerState.removeExpired(now, this.opts.config['producer.id.expiration.ms']);

@@ -17,8 +17,8 @@
  *                      before it is gone, and the follower truncates to that start at most.
  *   requested > every known epoch (cannot happen on a leader)   -> UNDEFINED (-1, -1)
  */
-import * as fs from 'node:fs';
-import { writeFileAtomic } from './fs-util.ts';
+import { nodeFileSystem, type FileSystem } from './fs.ts';
+import { readFileIfExists, writeFileAtomic } from './fs-util.ts';
 
 export const UNDEFINED_EPOCH = -1;
 export const UNDEFINED_EPOCH_OFFSET = -1;
@@ -35,11 +35,13 @@ export interface EpochEndOffset {
 
 export class LeaderEpochCache {
   readonly file: string | null;
+  readonly #fs: FileSystem;
   #entries: EpochEntry[] = [];
 
   /** `file` null keeps the cache in memory only (tests, simulations). */
-  constructor(file: string | null, entries: readonly EpochEntry[] = []) {
+  constructor(file: string | null, entries: readonly EpochEntry[] = [], fsys: FileSystem = nodeFileSystem) {
     this.file = file;
+    this.#fs = fsys;
     for (const e of entries) this.#insert(e.epoch, e.startOffset);
   }
 
@@ -47,17 +49,12 @@ export class LeaderEpochCache {
    * Loads the checkpoint at `file`. Returns `corrupt: true` (and an empty cache) when the file
    * exists but does not parse; the caller then rebuilds the cache from the log's batches.
    */
-  static load(file: string): { cache: LeaderEpochCache; corrupt: boolean } {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { cache: new LeaderEpochCache(file), corrupt: false };
-      throw err;
-    }
-    const entries = parseCheckpoint(text);
-    if (entries === null) return { cache: new LeaderEpochCache(file), corrupt: true };
-    return { cache: new LeaderEpochCache(file, entries), corrupt: false };
+  static load(file: string, fsys: FileSystem = nodeFileSystem): { cache: LeaderEpochCache; corrupt: boolean } {
+    const data = readFileIfExists(file, fsys);
+    if (data === null) return { cache: new LeaderEpochCache(file, [], fsys), corrupt: false };
+    const entries = parseCheckpoint(data.toString('utf8'));
+    if (entries === null) return { cache: new LeaderEpochCache(file, [], fsys), corrupt: true };
+    return { cache: new LeaderEpochCache(file, entries, fsys), corrupt: false };
   }
 
   get entries(): readonly EpochEntry[] {
@@ -125,7 +122,7 @@ export class LeaderEpochCache {
   }
 
   clear(): void {
-    if (this.#entries.length === 0 && (this.file === null || fs.existsSync(this.file))) return;
+    if (this.#entries.length === 0 && (this.file === null || this.#fs.exists(this.file))) return;
     this.#entries = [];
     this.#persist();
   }
@@ -143,7 +140,7 @@ export class LeaderEpochCache {
   #persist(): void {
     if (this.file === null) return;
     const lines = ['0', String(this.#entries.length), ...this.#entries.map((e) => `${e.epoch} ${e.startOffset}`)];
-    writeFileAtomic(this.file, Buffer.from(lines.join('\n') + '\n'));
+    writeFileAtomic(this.file, Buffer.from(lines.join('\n') + '\n'), this.#fs);
   }
 }
 

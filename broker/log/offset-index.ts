@@ -12,40 +12,47 @@
  * The index is derived data: the in-memory arrays are authoritative while open; the file is
  * rewritten from a log scan on recovery whenever it is missing or disagrees with the scan.
  */
-import * as fs from 'node:fs';
-import { writeFully } from './fs-util.ts';
+import { nodeFileSystem, type FileSystem } from './fs.ts';
+import { readFileIfExists, writeFully } from './fs-util.ts';
 
 export const INDEX_ENTRY_BYTES = 8;
 
 export class OffsetIndex {
   readonly path: string;
   readonly #fd: number;
+  readonly #fs: FileSystem;
   #relOffsets: number[] = [];
   #positions: number[] = [];
 
-  private constructor(path: string, fd: number) {
+  private constructor(path: string, fd: number, fsys: FileSystem) {
     this.path = path;
     this.#fd = fd;
+    this.#fs = fsys;
   }
 
   /** Opens (creating if needed) the index file and replaces its content with `entries`, unless equal. */
-  static openWith(path: string, relOffsets: number[], positions: number[]): { index: OffsetIndex; rewritten: boolean } {
-    const fd = fs.openSync(path, fs.existsSync(path) ? 'r+' : 'w+');
-    const index = new OffsetIndex(path, fd);
+  static openWith(path: string, relOffsets: number[], positions: number[], fsys: FileSystem = nodeFileSystem): { index: OffsetIndex; rewritten: boolean } {
+    const fd = fsys.open(path, fsys.exists(path) ? 'r+' : 'w+');
+    const index = new OffsetIndex(path, fd, fsys);
     index.#relOffsets = relOffsets;
     index.#positions = positions;
     const wanted = encode(relOffsets, positions);
-    const existing = fs.fstatSync(fd).size === wanted.length ? fs.readFileSync(path) : null;
+    const existing = fsys.size(fd) === wanted.length ? readFileIfExists(path, fsys) : null;
     const rewritten = existing === null || !existing.equals(wanted);
     if (rewritten) {
-      fs.ftruncateSync(fd, 0);
-      writeFully(fd, wanted, 0);
+      fsys.truncate(fd, 0);
+      writeFully(fd, wanted, 0, fsys);
     }
     return { index, rewritten };
   }
 
   get entryCount(): number {
     return this.#relOffsets.length;
+  }
+
+  /** Position of the last entry, or null when there is none. */
+  get lastPosition(): number | null {
+    return this.#positions.at(-1) ?? null;
   }
 
   append(relOffset: number, position: number): void {
@@ -56,7 +63,7 @@ export class OffsetIndex {
     const buf = Buffer.allocUnsafe(INDEX_ENTRY_BYTES);
     buf.writeInt32BE(relOffset, 0);
     buf.writeInt32BE(position, 4);
-    writeFully(this.#fd, buf, n * INDEX_ENTRY_BYTES);
+    writeFully(this.#fd, buf, n * INDEX_ENTRY_BYTES, this.#fs);
     this.#relOffsets.push(relOffset);
     this.#positions.push(position);
   }
@@ -83,15 +90,15 @@ export class OffsetIndex {
     if (n === this.#positions.length) return;
     this.#positions.length = n;
     this.#relOffsets.length = n;
-    fs.ftruncateSync(this.#fd, n * INDEX_ENTRY_BYTES);
+    this.#fs.truncate(this.#fd, n * INDEX_ENTRY_BYTES);
   }
 
   flush(): void {
-    fs.fsyncSync(this.#fd);
+    this.#fs.fsync(this.#fd);
   }
 
   close(): void {
-    fs.closeSync(this.#fd);
+    this.#fs.close(this.#fd);
   }
 }
 

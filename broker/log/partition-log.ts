@@ -21,6 +21,15 @@
  * page cache) but not a machine crash, and replication is what makes it durable. As Kafka does,
  * a segment is fsynced when it is rolled, and everything is fsynced on close().
  *
+ * File-operation durability (fs.ts states the disk contract): a name is durable only after its
+ * directory is fsynced, so the directory is fsynced after every segment creation (roll, first
+ * segment, full truncation), after segment deletions, and after every rename (writeFileAtomic);
+ * a cut segment is fsynced before the epoch checkpoint describing the cut is written. With
+ * flushIntervalMessages=1, every append that returned therefore survives a power loss at any
+ * later point, across rolls and truncations (test/broker/log/power-loss.property.test.ts). None of
+ * this adds a syscall to an append that does not roll: that stays one write, plus one fsync when
+ * the flush policy asks for it. The log directory itself is created durably (mkdirDurable).
+ *
  * Recovery (open): every segment is walked batch by batch (segment.ts scanBatches); the last,
  * active segment also has each CRC-32C checked (older ones were fsynced at roll). At the first bad
  * batch the file is truncated there and every later segment is deleted; a segment whose base does
@@ -32,13 +41,19 @@
  * Truncation deletes later segments from the highest down, then cuts the containing one, so a crash
  * in between still leaves a contiguous log. truncateFullyAndStartAt writes the log-start checkpoint
  * first; open() treats a first segment that does not start there as an unfinished full truncation.
+ * Its cost is what it removes: the deleted segments' unlinks, the cut segment's truncate (an index
+ * lookup and one header read, segment.ts), the index entries past the cut; nothing kept is re-read,
+ * except that the producer state, when some producer's retained batches lie past the cut, is
+ * replayed from its copy at the cut segment's base over the kept part of that one segment (as
+ * Kafka reloads from the latest snapshot below the point). One copy per segment is kept in memory,
+ * bounded like the segment count.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Attr, BATCH_HEADER_BYTES, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
 import { LeaderEpochCache } from './epoch-cache.ts';
 import { CorruptBatchError, LogError, NonContiguousAppendError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.ts';
-import { writeFileAtomic } from './fs-util.ts';
+import { nodeFileSystem, type FileSystem } from './fs.ts';
+import { mkdirDurable, readFileIfExists, writeFileAtomic } from './fs-util.ts';
 import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts';
 import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
 
@@ -104,7 +119,10 @@ export class PartitionLog {
   readonly config: LogConfig;
   readonly recovery: RecoveryInfo;
   readonly epochCache: LeaderEpochCache;
-  readonly producerState = new ProducerState();
+  readonly #fs: FileSystem;
+  #producerState = new ProducerState();
+  /** The producer state as it was at each segment's base offset (keyed by base), for truncation. */
+  #producerAtSegmentStart = new Map<number, ProducerState>();
   readonly #now: () => number;
   #segments: Segment[] = [];
   #unflushedMessages = 0;
@@ -112,8 +130,9 @@ export class PartitionLog {
   #fsyncCount = 0;
   #closed = false;
 
-  private constructor(dir: string, config: LogConfig, now: () => number, epochCache: LeaderEpochCache, recovery: RecoveryInfo) {
+  private constructor(dir: string, config: LogConfig, now: () => number, epochCache: LeaderEpochCache, recovery: RecoveryInfo, fsys: FileSystem) {
     this.dir = dir;
+    this.#fs = fsys;
     this.config = config;
     this.#now = now;
     this.epochCache = epochCache;
@@ -121,13 +140,13 @@ export class PartitionLog {
     this.#lastFlushMs = now();
   }
 
-  static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = Date.now): PartitionLog {
+  static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = Date.now, fsys: FileSystem = nodeFileSystem): PartitionLog {
     validateConfig(config);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const f of fs.readdirSync(dir)) {
+    mkdirDurable(dir, fsys);
+    for (const f of fsys.list(dir)) {
       // Leftovers of an interrupted atomic write, and indexes whose segment was already deleted.
-      const orphanIndex = f.endsWith('.index') && !fs.existsSync(path.join(dir, f.replace(/\.index$/, '.log')));
-      if (f.endsWith('.tmp') || orphanIndex) fs.rmSync(path.join(dir, f), { force: true });
+      const orphanIndex = f.endsWith('.index') && !fsys.exists(path.join(dir, f.replace(/\.index$/, '.log')));
+      if (f.endsWith('.tmp') || orphanIndex) fsys.unlink(path.join(dir, f));
     }
 
     const recovery: RecoveryInfo = {
@@ -139,22 +158,24 @@ export class PartitionLog {
       epochCacheRebuilt: false,
       badReason: null,
     };
-    const startCheckpoint = readLogStart(dir);
-    let bases = listSegmentBases(dir);
+    const startCheckpoint = readLogStart(dir, fsys);
+    let bases = listSegmentBases(dir, fsys);
     let fullTruncationUnfinished = false;
     if (startCheckpoint !== null && bases.length > 0 && bases[0] !== startCheckpoint) {
       // A truncateFullyAndStartAt was cut short: finish it.
-      for (const b of bases.reverse()) recovery.bytesTruncated += deleteSegmentFiles(dir, b);
+      for (const b of bases.reverse()) recovery.bytesTruncated += deleteSegmentFiles(dir, b, fsys);
       recovery.segmentsDeleted += bases.length;
       bases = [];
       fullTruncationUnfinished = true;
     }
-    const loaded = LeaderEpochCache.load(path.join(dir, EPOCH_CHECKPOINT_FILE));
-    const log = new PartitionLog(dir, config, now, loaded.cache, recovery);
+    const loaded = LeaderEpochCache.load(path.join(dir, EPOCH_CHECKPOINT_FILE), fsys);
+    const log = new PartitionLog(dir, config, now, loaded.cache, recovery, fsys);
     if (fullTruncationUnfinished) log.epochCache.clear();
     recovery.epochCacheRebuilt = loaded.corrupt;
 
     if (bases.length === 0) bases = [startCheckpoint ?? 0];
+    // Segment files created or deleted here are durable only after the directory is fsynced.
+    let namesChanged = recovery.segmentsDeleted > 0;
     let stopped = false;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
@@ -164,12 +185,14 @@ export class PartitionLog {
         recovery.badReason = `segment ${base} does not continue the log at ${prev.nextOffset}`;
       }
       if (stopped) {
-        recovery.bytesTruncated += deleteSegmentFiles(dir, base);
+        recovery.bytesTruncated += deleteSegmentFiles(dir, base, fsys);
         recovery.segmentsDeleted++;
         continue;
       }
       const isLast = i === bases.length - 1;
-      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b));
+      log.#producerAtSegmentStart.set(base, log.#producerState.copy());
+      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b), fsys);
+      if (res.created) namesChanged = true;
       log.#segments.push(res.segment);
       recovery.batchesRecovered += res.batches;
       recovery.bytesTruncated += res.truncatedBytes;
@@ -180,10 +203,17 @@ export class PartitionLog {
       }
     }
     recovery.segments = log.#segments.length;
+    if (recovery.segmentsDeleted > 0) namesChanged = true;
+    if (namesChanged) fsys.fsyncDir(dir);
     log.epochCache.truncateFromEnd(log.logEndOffset);
     if (loaded.corrupt) log.epochCache.persist();
-    if (startCheckpoint === null || fullTruncationUnfinished) writeLogStart(dir, log.logStartOffset);
+    if (startCheckpoint === null || fullTruncationUnfinished) writeLogStart(dir, log.logStartOffset, fsys);
     return log;
+  }
+
+  /** Idempotent-producer state derived from the batch headers (see the module docstring). */
+  get producerState(): ProducerState {
+    return this.#producerState;
   }
 
   get logStartOffset(): number {
@@ -319,11 +349,20 @@ export class PartitionLog {
       return;
     }
     const idx = this.#floorSegment(offset);
-    for (let i = this.#segments.length - 1; i > idx; i--) this.#segments[i]!.delete();
-    this.#segments.length = idx + 1;
-    const newEnd = this.#segments[idx]!.truncateTo(offset);
+    if (idx < this.#segments.length - 1) {
+      for (let i = this.#segments.length - 1; i > idx; i--) {
+        const seg = this.#segments[i]!;
+        seg.delete();
+        this.#producerAtSegmentStart.delete(seg.baseOffset);
+      }
+      this.#segments.length = idx + 1;
+      // The deletions are durable before the cut and the checkpoint that follow.
+      this.#fs.fsyncDir(this.dir);
+    }
+    const cut = this.#segments[idx]!;
+    const newEnd = cut.truncateTo(offset);
     this.epochCache.truncateFromEnd(newEnd);
-    this.#rebuildProducerState();
+    this.#truncateProducerState(cut, newEnd);
   }
 
   /** Deletes the whole log and starts it empty at `offset` (epoch cache and producer state cleared). */
@@ -336,10 +375,12 @@ export class PartitionLog {
       return;
     }
     this.epochCache.clear();
-    writeLogStart(this.dir, offset);
+    writeLogStart(this.dir, offset, this.#fs);
     for (let i = this.#segments.length - 1; i >= 0; i--) this.#segments[i]!.delete();
-    this.#segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes)];
-    this.producerState.clear();
+    // Segment.create fsyncs the directory: the deletions and the new segment become durable together.
+    this.#segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes, this.#fs)];
+    this.#producerState.clear();
+    this.#producerAtSegmentStart = new Map([[offset, new ProducerState()]]);
     this.#unflushedMessages = 0;
   }
 
@@ -428,8 +469,9 @@ export class PartitionLog {
     ) {
       if (active.flush()) this.#fsyncCount++;
       active.flushIndex();
-      active = Segment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes);
+      active = Segment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes, this.#fs);
       this.#segments.push(active);
+      this.#snapshotProducerState(active.baseOffset);
     }
     const appendTimeMs = this.#now();
     active.append(buf, batches);
@@ -464,12 +506,27 @@ export class PartitionLog {
   ): void {
     if (producerId < 0 || (attributes & Attr.control) !== 0) return;
     const lastSeq = incrementSequence(baseSequence, lastOffsetDelta);
-    this.producerState.update(producerId, producerEpoch, baseSequence, lastSeq, firstOffset, lastOffset, timestampMs);
+    this.#producerState.update(producerId, producerEpoch, baseSequence, lastSeq, firstOffset, lastOffset, timestampMs);
   }
 
-  #rebuildProducerState(): void {
-    this.producerState.clear();
-    for (const seg of this.#segments) {
+  /** Keeps a copy of the producer state at a new segment's base; forgets copies of segments gone. */
+  #snapshotProducerState(base: number): void {
+    for (const k of this.#producerAtSegmentStart.keys()) if (k < this.logStartOffset) this.#producerAtSegmentStart.delete(k);
+    this.#producerAtSegmentStart.set(base, this.#producerState.copy());
+  }
+
+  /**
+   * Makes the producer state equal a replay of the log as it now ends at `newEnd` (`cut` being the
+   * last segment), reading no more than the part of `cut` that is kept: nothing when no producer's
+   * retained batches reach `newEnd` (the state is then unchanged), else replaying `cut` from the
+   * state copied at its base (Kafka's truncateAndReload from the latest snapshot below the point).
+   */
+  #truncateProducerState(cut: Segment, newEnd: number): void {
+    if (!this.#producerState.hasBatchFrom(newEnd)) return;
+    const atBase = this.#producerAtSegmentStart.get(cut.baseOffset);
+    this.#producerState = atBase ? atBase.copy() : new ProducerState();
+    const from = atBase ? this.#segments.length - 1 : 0;
+    for (const seg of this.#segments.slice(from)) {
       seg.forEachBatch((b) => {
         const h = b.header;
         this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
@@ -489,26 +546,27 @@ function validateConfig(c: LogConfig): void {
   check('flushIntervalMs', 0, Number.MAX_SAFE_INTEGER);
 }
 
-function readLogStart(dir: string): number | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, LOG_START_CHECKPOINT_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+function readLogStart(dir: string, fsys: FileSystem): number | null {
+  const data = readFileIfExists(path.join(dir, LOG_START_CHECKPOINT_FILE), fsys);
+  if (data === null) return null;
+  const text = data.toString('utf8');
   return /^\d+\n$/.test(text) ? Number(text.trim()) : null;
 }
 
-function writeLogStart(dir: string, offset: number): void {
-  writeFileAtomic(path.join(dir, LOG_START_CHECKPOINT_FILE), Buffer.from(`${offset}\n`));
+function writeLogStart(dir: string, offset: number, fsys: FileSystem): void {
+  writeFileAtomic(path.join(dir, LOG_START_CHECKPOINT_FILE), Buffer.from(`${offset}\n`), fsys);
 }
 
-/** Deletes a segment's files; returns the bytes of log data removed. */
-function deleteSegmentFiles(dir: string, base: number): number {
+/** Deletes a segment's files (durable once the caller fsyncs `dir`); returns the bytes of log data removed. */
+function deleteSegmentFiles(dir: string, base: number, fsys: FileSystem): number {
   const logPath = path.join(dir, segmentFileName(base, '.log'));
-  const size = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
-  fs.rmSync(logPath, { force: true });
-  fs.rmSync(path.join(dir, segmentFileName(base, '.index')), { force: true });
+  let size = 0;
+  if (fsys.exists(logPath)) {
+    const fd = fsys.open(logPath, 'r');
+    size = fsys.size(fd);
+    fsys.close(fd);
+  }
+  fsys.unlink(logPath);
+  fsys.unlink(path.join(dir, segmentFileName(base, '.index')));
   return size;
 }

@@ -106,4 +106,20 @@ export class ProducerState {
   clear(): void {
     this.#producers.clear();
   }
+
+  /** An independent copy (a PartitionLog keeps one per segment start, to truncate without a full replay). */
+  copy(): ProducerState {
+    const c = new ProducerState();
+    for (const [id, e] of this.#producers) c.#producers.set(id, { producerEpoch: e.producerEpoch, lastTimestampMs: e.lastTimestampMs, batches: e.batches.map((b) => ({ ...b })) });
+    return c;
+  }
+
+  /**
+   * Whether some retained batch ends at or after `offset`. When none does, dropping the log from
+   * `offset` on leaves this state as it is: every producer's last batches and epoch lie before it.
+   */
+  hasBatchFrom(offset: number): boolean {
+    for (const e of this.#producers.values()) if (e.batches.some((b) => b.lastOffset >= offset)) return true;
+    return false;
+  }
 }

@@ -15,7 +15,6 @@
  * batch's last offset + 1, and (when asked) CRC-32C. It stops at the first batch that fails, or
  * early when the callback returns false. It reads in 1 MiB chunks (or one batch, if larger).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   BATCH_HEADER_BYTES,
@@ -24,6 +23,7 @@ import {
   readBatchHeader,
   type BatchHeader,
 } from '../protocol/batch-header.ts';
+import { nodeFileSystem, type FileSystem } from './fs.ts';
 import { readFully, writeFully } from './fs-util.ts';
 import { OffsetIndex } from './offset-index.ts';
 
@@ -36,9 +36,9 @@ export function segmentFileName(baseOffset: number, suffix: '.log' | '.index'): 
 }
 
 /** Base offsets of the `.log` files in `dir`, ascending. */
-export function listSegmentBases(dir: string): number[] {
-  return fs
-    .readdirSync(dir)
+export function listSegmentBases(dir: string, fsys: FileSystem = nodeFileSystem): number[] {
+  return fsys
+    .list(dir)
     .filter((f) => /^\d{20}\.log$/.test(f))
     .map((f) => Number(f.slice(0, 20)))
     .sort((a, b) => a - b);
@@ -64,6 +64,7 @@ export function scanBatches(
   firstOffset: number,
   verifyCrc: boolean,
   onBatch: (b: ScannedBatch) => boolean | void,
+  fsys: FileSystem = nodeFileSystem,
 ): ScanResult {
   let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK_BYTES, Math.max(fileSize, BATCH_LOG_OVERHEAD)));
   let bufStart = 0;
@@ -73,7 +74,7 @@ export function scanBatches(
     const want = Math.max(n, Math.min(SCAN_CHUNK_BYTES, fileSize - pos));
     if (buf.length < want) buf = Buffer.allocUnsafe(want);
     bufStart = pos;
-    bufLen = readFully(fd, buf, 0, want, pos);
+    bufLen = readFully(fd, buf, 0, want, pos, fsys);
     return bufLen >= n;
   };
   let pos = 0;
@@ -107,6 +108,8 @@ export interface SegmentOpenResult {
   batches: number;
   badReason: string | null;
   indexRewritten: boolean;
+  /** The .log file did not exist and was created: its name is durable only after a directory fsync. */
+  created: boolean;
 }
 
 /** Metadata of one batch being appended, positions relative to the appended buffer. */
@@ -123,6 +126,7 @@ export class Segment {
   readonly logPath: string;
   readonly indexIntervalBytes: number;
   readonly #fd: number;
+  readonly #fs: FileSystem;
   readonly #index: OffsetIndex;
   #size: number;
   #nextOffset: number;
@@ -141,10 +145,12 @@ export class Segment {
     bytesSinceIndexEntry: number,
     maxTimestampMs: number | null,
     indexIntervalBytes: number,
+    fsys: FileSystem,
   ) {
     this.baseOffset = baseOffset;
     this.logPath = logPath;
     this.#fd = fd;
+    this.#fs = fsys;
     this.#index = index;
     this.#size = size;
     this.#nextOffset = nextOffset;
@@ -155,7 +161,9 @@ export class Segment {
 
   /**
    * Opens an existing segment (or creates an empty one), validates it batch by batch, truncates the
-   * file at the first bad batch, and makes the index agree with what was scanned.
+   * file at the first bad batch (and fsyncs the cut, so the bad bytes cannot come back under data
+   * appended later), and makes the index agree with what was scanned. The caller fsyncs the
+   * directory when `created`.
    */
   static open(
     dir: string,
@@ -163,10 +171,12 @@ export class Segment {
     indexIntervalBytes: number,
     verifyCrc: boolean,
     onBatch: (b: ScannedBatch) => void,
+    fsys: FileSystem = nodeFileSystem,
   ): SegmentOpenResult {
     const logPath = path.join(dir, segmentFileName(baseOffset, '.log'));
-    const fd = fs.openSync(logPath, fs.existsSync(logPath) ? 'r+' : 'w+');
-    const fileSize = fs.fstatSync(fd).size;
+    const created = !fsys.exists(logPath);
+    const fd = fsys.open(logPath, created ? 'w+' : 'r+');
+    const fileSize = fsys.size(fd);
     const relOffsets: number[] = [];
     const positions: number[] = [];
     let sinceEntry = 0;
@@ -180,27 +190,36 @@ export class Segment {
       sinceEntry += b.size;
       maxTs = Math.max(maxTs, b.header.maxTimestamp);
       onBatch(b);
-    });
-    if (scan.validBytes < fileSize) fs.ftruncateSync(fd, scan.validBytes);
-    const { index, rewritten } = OffsetIndex.openWith(path.join(dir, segmentFileName(baseOffset, '.index')), relOffsets, positions);
-    const segment = new Segment(baseOffset, logPath, fd, index, scan.validBytes, scan.nextOffset, sinceEntry, maxTs, indexIntervalBytes);
+    }, fsys);
+    if (scan.validBytes < fileSize) {
+      fsys.truncate(fd, scan.validBytes);
+      fsys.fsync(fd);
+    }
+    const { index, rewritten } = OffsetIndex.openWith(path.join(dir, segmentFileName(baseOffset, '.index')), relOffsets, positions, fsys);
+    const segment = new Segment(baseOffset, logPath, fd, index, scan.validBytes, scan.nextOffset, sinceEntry, maxTs, indexIntervalBytes, fsys);
     return {
       segment,
       truncatedBytes: fileSize - scan.validBytes,
       batches: scan.batches,
       badReason: scan.badReason,
       indexRewritten: rewritten,
+      created,
     };
   }
 
-  /** Creates a fresh, empty segment, replacing any files of that name. */
-  static create(dir: string, baseOffset: number, indexIntervalBytes: number): Segment {
+  /**
+   * Creates a fresh, empty segment, replacing any files of that name, and fsyncs the directory so
+   * the new names are durable before anything is acknowledged from the segment (data fsynced into
+   * a file whose name is not durable is lost with the name).
+   */
+  static create(dir: string, baseOffset: number, indexIntervalBytes: number, fsys: FileSystem = nodeFileSystem): Segment {
     const logPath = path.join(dir, segmentFileName(baseOffset, '.log'));
-    const fd = fs.openSync(logPath, 'w+');
+    const fd = fsys.open(logPath, 'w+');
     const indexPath = path.join(dir, segmentFileName(baseOffset, '.index'));
-    fs.rmSync(indexPath, { force: true });
-    const { index } = OffsetIndex.openWith(indexPath, [], []);
-    return new Segment(baseOffset, logPath, fd, index, 0, baseOffset, 0, -1, indexIntervalBytes);
+    fsys.unlink(indexPath);
+    const { index } = OffsetIndex.openWith(indexPath, [], [], fsys);
+    fsys.fsyncDir(dir);
+    return new Segment(baseOffset, logPath, fd, index, 0, baseOffset, 0, -1, indexIntervalBytes, fsys);
   }
 
   get size(): number {
@@ -218,7 +237,7 @@ export class Segment {
   /** Appends `buf`, whose batches are described by `batches` (contiguous, starting at nextOffset). */
   append(buf: Buffer, batches: readonly AppendBatch[]): void {
     const start = this.#size;
-    writeFully(this.#fd, buf, start);
+    writeFully(this.#fd, buf, start, this.#fs);
     for (const b of batches) {
       if (this.#bytesSinceIndexEntry >= this.indexIntervalBytes) {
         this.#index.append(b.baseOffset - this.baseOffset, start + b.position);
@@ -240,7 +259,7 @@ export class Segment {
     let pos = this.#index.lookup(offset - this.baseOffset);
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
     while (pos < this.#size) {
-      if (readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos) < WALK_HEADER_BYTES) break;
+      if (readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos, this.#fs) < WALK_HEADER_BYTES) break;
       const last = Number(hdr.readBigInt64BE(0)) + hdr.readInt32BE(23);
       if (last >= offset) return pos;
       pos += BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
@@ -262,14 +281,14 @@ export class Segment {
     const empty = { records: Buffer.alloc(0), batches: 0, nextOffset: -1 };
     if (position >= this.#size) return empty;
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
-    readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, position);
+    readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, position, this.#fs);
     const firstSize = BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
     const firstLast = Number(hdr.readBigInt64BE(0)) + hdr.readInt32BE(23);
     if (firstLast >= maxOffsetExclusive) return empty;
     if (firstSize > maxBytes && !firstRegardless) return empty;
     const want = Math.min(this.#size - position, Math.max(firstSize, maxBytes));
     const buf = Buffer.allocUnsafe(want);
-    const got = readFully(this.#fd, buf, 0, want, position);
+    const got = readFully(this.#fd, buf, 0, want, position, this.#fs);
     let end = 0;
     let batches = 0;
     let nextOffset = -1;
@@ -299,38 +318,44 @@ export class Segment {
 
   /** Calls `fn` for every batch in order until it returns false (headers checked structurally, no CRC). */
   forEachBatch(fn: (b: ScannedBatch) => boolean | void): void {
-    const scan = scanBatches(this.#fd, this.#size, this.baseOffset, false, fn);
+    const scan = scanBatches(this.#fd, this.#size, this.baseOffset, false, fn, this.#fs);
     if (scan.badReason !== null) throw new Error(`segment ${this.baseOffset} changed under us: ${scan.badReason}`);
   }
 
   /**
    * Drops every batch at or after `offset`; if `offset` falls inside a batch, that whole batch goes
    * too (the log ends on batch boundaries). Returns the new nextOffset.
+   *
+   * The cut is fsynced before this returns: the caller then writes an epoch checkpoint that
+   * describes the shorter log, and a cut undone by a power loss under a durable checkpoint would
+   * put the old batches back under epochs the checkpoint assigns to other data.
+   *
+   * Cost: the index lookup plus a walk of at most one index interval to find the batch, one header
+   * read, one truncate and one fsync. Nothing kept is read again: the new end is the cut batch's
+   * base, and the index spacing follows from the last index entry kept.
    */
   truncateTo(offset: number): number {
     const pos = this.positionOf(Math.max(offset, this.baseOffset));
     if (pos === null) return this.#nextOffset;
-    fs.ftruncateSync(this.#fd, pos);
+    const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
+    readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos, this.#fs);
+    const next = Number(hdr.readBigInt64BE(0));
+    this.#fs.truncate(this.#fd, pos);
+    this.#fs.fsync(this.#fd);
+    this.#unflushed = false;
     this.#index.truncateToPosition(pos);
     this.#size = pos;
     this.#maxTimestampMs = null;
-    // Recompute the end offset and index spacing from what is left (bounded by the segment size).
-    let next = this.baseOffset;
-    let since = 0;
-    this.forEachBatch((b) => {
-      next = b.header.baseOffset + b.header.lastOffsetDelta + 1;
-      since = since >= this.indexIntervalBytes ? b.size : since + b.size;
-    });
     this.#nextOffset = next;
-    this.#bytesSinceIndexEntry = since;
-    this.#unflushed = true;
+    // Bytes appended since the last index entry kept (or since the segment start when none is).
+    this.#bytesSinceIndexEntry = pos - (this.#index.lastPosition ?? 0);
     return next;
   }
 
   /** fsyncs the log file; returns whether an fsync was issued. */
   flush(): boolean {
     if (!this.#unflushed) return false;
-    fs.fsyncSync(this.#fd);
+    this.#fs.fsync(this.#fd);
     this.#unflushed = false;
     return true;
   }
@@ -340,13 +365,14 @@ export class Segment {
   }
 
   close(): void {
-    fs.closeSync(this.#fd);
+    this.#fs.close(this.#fd);
     this.#index.close();
   }
 
+  /** Closes and unlinks both files; the deletion is durable once the caller fsyncs the directory. */
   delete(): void {
     this.close();
-    fs.rmSync(this.logPath, { force: true });
-    fs.rmSync(this.#index.path, { force: true });
+    this.#fs.unlink(this.logPath);
+    this.#fs.unlink(this.#index.path);
   }
 }
