@@ -28,7 +28,7 @@ describe('RaftStorage', () => {
   it('starts empty, then round-trips hard state, appends and truncations across reopen', () => {
     const dir = tempDir();
     const s = new RaftStorage(dir);
-    expect(s.load()).toEqual({ term: 0, votedFor: null, entries: [], droppedBytes: 0 });
+    expect(s.load()).toEqual({ term: 0, votedFor: null, entries: [], base: { index: 0, term: 0 }, snapshot: null, droppedBytes: 0, ignoredSnapshots: [] });
     s.saveHardState({ term: 3, votedFor: 2 });
     s.append(entries(1, 5, 2));
     s.truncateFrom(4);
