@@ -386,3 +386,37 @@ export class RaftStorage {
     return this.fd;
   }
 }
+
+/**
+ * The newest valid snapshot among the snapshot files in `dir` (for a node that keeps snapshots
+ * without a Raft log, such as an observer), and the names of the torn or corrupt ones skipped.
+ */
+export function readNewestSnapshot(dir: string): { snapshot: Snapshot | null; ignored: string[] } {
+  const ignored: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => parseSnapshotName(n) !== null).sort().reverse();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { snapshot: null, ignored };
+    throw err;
+  }
+  for (const name of names) {
+    let snap: Snapshot | null = null;
+    try {
+      snap = decodeSnapshot(fs.readFileSync(path.join(dir, name)), parseSnapshotName(name)!);
+    } catch {
+      snap = null;
+    }
+    if (snap !== null) return { snapshot: snap, ignored };
+    ignored.push(name);
+  }
+  return { snapshot: null, ignored };
+}
+
+/** Writes a snapshot into `dir` and deletes every older one but the previous (kept as a fallback). */
+export function saveSnapshotFile(dir: string, s: Snapshot): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path.join(dir, snapshotFileName(s.index, s.term)), encodeSnapshot(s));
+  const older = fs.readdirSync(dir).filter((n) => { const id = parseSnapshotName(n); return id !== null && id.index < s.index; }).sort().reverse();
+  for (const name of older.slice(1)) fs.rmSync(path.join(dir, name), { force: true });
+}
