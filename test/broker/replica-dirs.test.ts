@@ -74,6 +74,16 @@ describe('ReplicaManager partition directories and topic ids', () => {
     expect(readFileSync(join(dataDir, 'partitions', 't-0', PARTITION_METADATA_FILE), 'utf8')).toContain(ID_NEW);
   });
 
+  it('a running replica whose topic the next image shows re-created (a snapshot jumped over the delete) is replaced, not reused', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'fl-dirs-'));
+    const rm = manager(dataDir);
+    rm.applyImage(imageWith([{ name: 't', topicId: ID_OLD, replicas: [1] }]));
+    await write(rm, 't', 'old');
+    rm.applyImage(imageWith([{ name: 't', topicId: ID_NEW, replicas: [1] }]));
+    expect(rm.get('t', 0)!.topicId).toBe(ID_NEW);
+    expect(rm.get('t', 0)!.log.logEndOffset).toBe(0);
+  });
+
   it('deletes strays on the first image (id gone, or not assigned here), adopts a directory without a file, moves an unreadable one aside', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'fl-dirs-'));
     const dir = (name: string, id: string | null, text?: string) => {
