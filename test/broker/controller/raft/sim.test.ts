@@ -302,6 +302,24 @@ describe('raft core: directed scenarios', () => {
     expect(sim.node(follower).core!.highWatermark).toBeNull();
     sim.runFor(300);
     expect(sim.node(follower).core!.highWatermark).toBe(sim.node(leader).core!.commitIndex);
+    // Every node restarts: a new leader's commit index (0) says nothing until its no-op commits.
+    for (const n of sim.nodes) sim.crash(n.id);
+    for (const n of sim.nodes) sim.restart(n.id);
+    let sawUncommittedNoop = false;
+    for (let i = 0; i < 500 && !sim.leaders().some((n) => n.core!.highWatermark !== null); i++) {
+      sim.step();
+      for (const n of sim.leaders()) {
+        if (n.core!.commitIndex < n.core!.lastIndex) {
+          sawUncommittedNoop = true;
+          expect(n.core!.highWatermark).toBeNull();
+        }
+      }
+      for (const n of sim.alive()) if (n.core!.role === 'follower' && n.core!.commitIndex < 6) expect(n.core!.highWatermark).toBeNull();
+    }
+    expect(sawUncommittedNoop).toBe(true);
+    const l2 = sim.leaders()[0]!.core!;
+    expect(l2.highWatermark).toBe(l2.lastIndex);
+    expect(l2.highWatermark!).toBeGreaterThanOrEqual(7);
   });
 
   it('a minority cannot commit: proposals on an isolated leader stay uncommitted and are replaced', () => {
