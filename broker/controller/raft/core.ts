@@ -6,8 +6,8 @@
  * and `propose(payloads, nowMs)`; randomness comes from the `random` function given at construction.
  * Every call returns a `Ready` which the driver must handle IN THIS ORDER:
  *   1. write `persist` (term, votedFor) durably, 2. write `snapshot` durably (a new newest
- *   snapshot), 3. replace the durable log by `resetLog` when present (a new log start after a
- *   compaction or an installed snapshot), then truncate the durable log from
+ *   snapshot), 3. replace the durable log by `resetLog` when present (an installed snapshot), drop
+ *   the durable entries up to `compactLog.index` when present (a compaction), then truncate the durable log from
  *   `appendEntries.fromIndex` and append `appendEntries.entries` durably, 4. send `messages`,
  *   5. reset the state machine to `restore` when present, 6. apply `committed` (newly committed
  *   entries, in index order, each exactly once per core).
@@ -89,6 +89,8 @@ export type Ready = {
   snapshot?: Snapshot;
   /** Replace the whole durable log by these entries after `base`; before `appendEntries` and messages. */
   resetLog?: { base: LogBase; entries: Entry[] };
+  /** Drop the durable entries up to and including `index` (the log then starts after this base). */
+  compactLog?: LogBase;
   /** The state machine must reset to this snapshot before applying `committed`. */
   restore?: Snapshot;
   /** Newly committed entries, in index order. */
@@ -181,6 +183,7 @@ export class RaftCore {
   private dirtyFromIndex: number | null = null;
   private snapshotDirty = false;
   private logResetDirty = false;
+  private compactDirty = false;
   private restorePending: Snapshot | null = null;
 
   constructor(cfg: RaftConfig, persisted: PersistedState, random: () => number, nowMs: number) {
@@ -269,7 +272,7 @@ export class RaftCore {
     if (previous !== null && previous.index > this.base.index) {
       this.log = this.log.slice(previous.index - this.base.index);
       this.base = { index: previous.index, term: previous.term };
-      this.logResetDirty = true;
+      this.compactDirty = true;
     }
     return this.takeReady();
   }
@@ -654,7 +657,10 @@ export class RaftCore {
       ready.resetLog = { base: { ...this.base }, entries: this.log.map((e) => ({ ...e })) };
       this.logResetDirty = false;
       this.dirtyFromIndex = null;
+    } else if (this.compactDirty) {
+      ready.compactLog = { ...this.base };
     }
+    this.compactDirty = false;
     if (this.dirtyFromIndex !== null) {
       const from = this.dirtyFromIndex;
       ready.appendEntries = { fromIndex: from, entries: this.log.slice(from - 1 - this.base.index).map((e) => ({ ...e })) };

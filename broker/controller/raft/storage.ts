@@ -247,6 +247,40 @@ export class RaftStorage {
   }
 
   /**
+   * Drops the entries up to and including `base.index`, atomically: the file's bytes after them are
+   * copied behind a new base frame (no entry is decoded), then older snapshots are deleted.
+   */
+  compactTo(base: LogBase): void {
+    if (base.index <= this.base.index) return;
+    if (base.index >= this.lastIndex) {
+      this.resetLog(base, []);
+      return;
+    }
+    const fd = this.requireOpen();
+    const from = this.offsets[base.index - this.base.index]!;
+    const end = this.offsets[this.offsets.length - 1]!;
+    const tail = Buffer.allocUnsafe(end - from);
+    let read = 0;
+    while (read < tail.length) read += fs.readSync(fd, tail, read, tail.length - read, from + read);
+    const head = encodeBaseFrame(base);
+    this.close();
+    const logPath = path.join(this.dir, LOG_FILE);
+    writeFileAtomic(logPath, Buffer.concat([head, tail]));
+    this.fd = fs.openSync(logPath, fs.constants.O_RDWR, 0o644);
+    const shift = head.length - from;
+    this.offsets = this.offsets.slice(base.index - this.base.index).map((o) => o + shift);
+    this.base = { ...base };
+    this.deleteSnapshotsBefore(base.index);
+  }
+
+  private deleteSnapshotsBefore(index: number): void {
+    for (const name of fs.readdirSync(this.dir)) {
+      const id = parseSnapshotName(name);
+      if (id !== null && id.index < index) fs.rmSync(path.join(this.dir, name), { force: true });
+    }
+  }
+
+  /**
    * Replaces the log by `entries` after `base`, atomically, then deletes the snapshots the log no
    * longer needs (older than its base).
    */
@@ -271,10 +305,7 @@ export class RaftStorage {
     }
     this.base = { ...base };
     this.lastTerm = term;
-    for (const name of fs.readdirSync(this.dir)) {
-      const id = parseSnapshotName(name);
-      if (id !== null && id.index < base.index) fs.rmSync(path.join(this.dir, name), { force: true });
-    }
+    this.deleteSnapshotsBefore(base.index);
   }
 
   /** Atomically replaces the hard state (tmp + fsync + rename + directory fsync). */
@@ -326,6 +357,7 @@ export class RaftStorage {
     if (ready.persist) this.saveHardState(ready.persist);
     if (ready.snapshot) this.saveSnapshot(ready.snapshot);
     if (ready.resetLog) this.resetLog(ready.resetLog.base, ready.resetLog.entries);
+    if (ready.compactLog) this.compactTo(ready.compactLog);
     if (ready.appendEntries) {
       this.truncateFrom(ready.appendEntries.fromIndex);
       this.append(ready.appendEntries.entries);

@@ -266,6 +266,15 @@ export class Simulator {
         disk.entries.push({ ...e });
       }
     }
+    if (ready.compactLog) {
+      const base = ready.compactLog;
+      if (disk.snapshot === null || disk.snapshot.index < base.index) throw new SimViolation(`node ${n.id} log compacted to ${base.index} that no snapshot covers`);
+      if (base.index > disk.base.index) {
+        if (diskTermAt(base.index) !== base.term) throw new SimViolation(`node ${n.id} log compacted to ${base.index}@${base.term}, the disk says term ${diskTermAt(base.index)}`);
+        disk.entries = disk.entries.slice(base.index - disk.base.index);
+        disk.base = { ...base };
+      }
+    }
     if (ready.appendEntries) {
       const { fromIndex, entries } = ready.appendEntries;
       const diskLast = disk.base.index + disk.entries.length;

@@ -147,7 +147,7 @@ describe('RaftStorage snapshots and compaction', () => {
     s.saveHardState({ term: 2, votedFor: 1 });
     s.append(entries(1, 30, 2));
     s.persistReady({ messages: [], committed: [], snapshot: { index: 10, term: 2, data: 'state@10' } });
-    s.persistReady({ messages: [], committed: [], snapshot: { index: 20, term: 2, data: 'state@20' }, resetLog: { base: { index: 10, term: 2 }, entries: entries(11, 20, 2) } });
+    s.persistReady({ messages: [], committed: [], snapshot: { index: 20, term: 2, data: 'state@20' }, compactLog: { index: 10, term: 2 } });
     s.append(entries(31, 2, 2));
     s.close();
     return dir;
@@ -160,7 +160,7 @@ describe('RaftStorage snapshots and compaction', () => {
     const loaded = new RaftStorage(dir).load();
     expect(loaded.snapshot).toEqual({ index: 20, term: 2, data: 'state@20' });
     expect(loaded.base).toEqual({ index: 10, term: 2 });
-    expect(loaded.entries).toEqual([...entries(11, 20, 2), ...entries(31, 2, 2)]);
+    expect(loaded.entries).toEqual([...entries(1, 30, 2).slice(10), ...entries(31, 2, 2)]);
     expect(loaded.ignoredSnapshots).toEqual([]);
   });
 
@@ -176,7 +176,7 @@ describe('RaftStorage snapshots and compaction', () => {
       }
       const loaded = new RaftStorage(dir).load();
       expect(loaded.snapshot).toEqual({ index: 10, term: 2, data: 'state@10' });
-      expect(loaded.entries).toEqual([...entries(11, 20, 2), ...entries(31, 2, 2)]);
+      expect(loaded.entries).toEqual([...entries(1, 30, 2).slice(10), ...entries(31, 2, 2)]);
       expect(loaded.ignoredSnapshots).toEqual([snapshotFileName(20, 2)]);
     }
   });
