@@ -16,6 +16,10 @@
  * - `controlled.shutdown.timeout.ms` (ours; Kafka's KRaft broker waits up to 5 minutes without a
  *   setting): how long a stopping broker waits for the controller to move its leaderships away
  *   (docs/controller.md). Default 5000.
+ * - `metadata.log.max.record.bytes.between.snapshots` defaults to 1 MiB here (Kafka: 20 MiB), so a
+ *   node's metadata log is snapshotted and compacted well before restarts get slow;
+ *   `metadata.log.max.snapshot.interval.ms` is Kafka's (1 h): a snapshot at least that often when
+ *   records arrived since the last one.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -64,6 +68,8 @@ export const brokerConfigSchema = z
     'offsets.topic.replication.factor': int(1, 32).default(3),
     'offsets.commit.timeout.ms': int(1).default(5000),
     'producer.id.expiration.ms': int(1).default(86_400_000),
+    'metadata.log.max.record.bytes.between.snapshots': int(1).default(1_048_576),
+    'metadata.log.max.snapshot.interval.ms': int(1).default(3_600_000),
   })
   .strict();
 

@@ -2,9 +2,10 @@
  * The control plane of one node: the Raft quorum's metadata log, the metadata image every node builds
  * from it, the active controller (on the Raft leader), and this broker's registration and heartbeats.
  *
- * - Every committed Raft entry holds a JSON array of metadata records; a node applies them, in log
- *   order, to its MetadataImage with the entry's index as their offset (so a broker's epoch is the
- *   index of the entry that registered it) and then tells its listeners (the replica manager).
+ * - Every committed Raft entry holds a JSON array of metadata records; the MetadataLoader
+ *   (controller/metadata-loader.ts) applies them, in log order, to the MetadataImage with the
+ *   entry's index as their offset (so a broker's epoch is the index of the entry that registered it),
+ *   snapshots the image, and tells its listeners (the replica manager) only once caught up.
  * - Only the Raft leader runs controller decisions (controller/controller-host.ts): each reads the
  *   controller's uncommitted view (the committed image plus every batch proposed and not seen to
  *   fail), proposes its records, and replies once they are committed and applied. Before its first
@@ -16,8 +17,9 @@
  *   this node; a non-leader answers NOT_CONTROLLER with the leader it knows, and callers retry.
  * - A node whose id is not among the voters is an observer (a broker-only node, as KRaft brokers that
  *   are not controllers): it takes no part in elections and pulls the committed metadata entries from
- *   any voter (`fetchMetadata`, a long poll); committed entries are the same on every voter (Raft's
- *   state-machine safety), so it needs no leader for that, only for the controller RPCs.
+ *   the voters (`fetchMetadata`, a long poll, answered with the voter's snapshot when it asks below
+ *   the voter's log start); committed entries are the same on every voter (Raft's state-machine
+ *   safety); it takes the high watermark, and so its catch-up point, only from the leader.
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -25,7 +27,8 @@ import type { BrokerConfig } from './config.ts';
 import type { ControllerConfig } from './controller/controller.ts';
 import { BrokerLifecycle } from './controller/broker-lifecycle.ts';
 import { ControllerHost, controllerOperations, type ControllerMethod } from './controller/controller-host.ts';
-import { MetadataImage } from './controller/image.ts';
+import type { MetadataImage } from './controller/image.ts';
+import { MetadataLoader, observeMetadata, observerSnapshots, serveMetadata } from './controller/metadata-loader.ts';
 import type { MetadataRecord } from './controller/records.ts';
 import { RaftNode } from './controller/raft/node.ts';
 import { RpcClient, RpcError } from './controller/raft/transport.ts';
@@ -62,21 +65,17 @@ export interface MetadataServiceOptions {
 }
 
 export class MetadataService {
-  readonly image = new MetadataImage();
+  readonly loader: MetadataLoader;
+  readonly image: MetadataImage;
   private readonly opts: MetadataServiceOptions;
   /** null on an observer. */
   private readonly raft: RaftNode | null;
-  /** Every applied metadata entry, for observers to pull (metadata is small; the Raft log keeps it all too). */
-  private readonly applied: Array<{ index: number; payload: string }> = [];
-  private readonly appliedWaiters = new Set<() => void>();
   /** An observer's view of the Raft leader, from the voters' fetchMetadata answers. */
   private observedLeader: number | null = null;
-  private lastAppliedIndex = 0;
   private readonly rpc = new RpcClient();
   /** null on an observer. */
   private readonly host: ControllerHost | null = null;
   private readonly lifecycle: BrokerLifecycle;
-  private readonly imageListeners: Array<(image: MetadataImage) => void> = [];
   private tickTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   readonly incarnationId = randomUUID();
@@ -87,6 +86,13 @@ export class MetadataService {
   constructor(opts: MetadataServiceOptions) {
     this.opts = opts;
     const c = opts.config;
+    this.loader = new MetadataLoader({
+      dir: join(opts.dataDir, 'metadata'),
+      maxRecordBytesBetweenSnapshots: c['metadata.log.max.record.bytes.between.snapshots'],
+      maxSnapshotIntervalMs: c['metadata.log.max.snapshot.interval.ms'],
+      logger: opts.logger.child('loader'),
+    });
+    this.image = this.loader.image;
     this.isObserver = !opts.voters.some((v) => v.id === opts.id);
     this.lifecycle = new BrokerLifecycle({
       brokerId: opts.id,
@@ -99,6 +105,8 @@ export class MetadataService {
     });
     if (this.isObserver) {
       this.raft = null;
+      const snapshot = observerSnapshots(this.loader, join(opts.dataDir, 'metadata'), opts.logger);
+      if (snapshot) this.loader.restore(snapshot);
       return;
     }
     const raft = new RaftNode({
@@ -122,12 +130,16 @@ export class MetadataService {
       leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
     };
     this.host = new ControllerHost({ config, log: raft, committed: () => this.image, newTopicId: () => randomUUID(), nowMs: Date.now, logger: opts.logger });
-    raft.onApply((entry) => this.applyEntry(entry.index, entry.payload));
+    const loader = this.loader;
+    raft.onRestore((snapshot) => loader.restore(snapshot));
+    raft.onApply((entry) => loader.apply(entry));
+    raft.onHighWatermark((hw) => loader.setHighWatermark(hw));
+    loader.setSnapshotSink((index, _term, data) => raft.snapshot(index, data));
     raft.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
     for (const method of Object.keys(controllerOperations) as ControllerMethod[]) {
       raft.onRpc(method, (params: unknown) => this.handle(method, params));
     }
-    raft.onRpc('fetchMetadata', (params: unknown) => this.serveMetadata(params as { fromIndex: number; maxWaitMs: number }));
+    raft.onRpc('fetchMetadata', (params: unknown) => serveMetadata(loader, raft, params as { fromIndex: number; maxWaitMs: number }));
   }
 
   readonly isObserver: boolean;
@@ -137,53 +149,14 @@ export class MetadataService {
     return this.raft ? this.raft.leaderId : this.observedLeader;
   }
 
-  /** Answers an observer's long poll with the applied entries from `fromIndex` on (bounded in count and time). */
-  private async serveMetadata(p: { fromIndex: number; maxWaitMs: number }): Promise<{ entries: Array<{ index: number; payload: string }>; leaderId: number | null }> {
-    const from = Number(p.fromIndex);
-    if (this.lastAppliedIndex < from) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.appliedWaiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, Math.max(0, Math.min(Number(p.maxWaitMs) || 0, 2000)));
-        this.appliedWaiters.add(done);
-      });
-    }
-    let lo = 0;
-    let hi = this.applied.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.applied[mid]!.index < from) lo = mid + 1;
-      else hi = mid;
-    }
-    return { entries: this.applied.slice(lo, lo + 500), leaderId: this.leaderId() };
-  }
-
-  /** An observer's pull loop: long-polls the voters in turn for committed metadata. */
-  private async observe(): Promise<void> {
-    let voter = Math.floor(Math.random() * this.opts.voters.length);
-    while (!this.stopped) {
-      const v = this.opts.voters[voter % this.opts.voters.length]!;
-      try {
-        const res = (await this.rpc.call(`${v.host}:${v.port}`, 'fetchMetadata', { fromIndex: this.lastAppliedIndex + 1, maxWaitMs: 500 }, 3000)) as {
-          entries: Array<{ index: number; payload: string }>;
-          leaderId: number | null;
-        };
-        this.observedLeader = res.leaderId;
-        for (const e of res.entries) if (e.index > this.lastAppliedIndex) this.applyEntry(e.index, e.payload);
-      } catch (err) {
-        if (this.stopped) break;
-        this.opts.logger.debug(`metadata pull from voter ${v.id} failed: ${(err as Error).message}`);
-        voter++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  }
-
+  /** Subscribes to published images: only once caught up, then after every change (metadata-loader.ts). */
   onImage(cb: (image: MetadataImage) => void): void {
-    this.imageListeners.push(cb);
+    this.loader.onPublish(cb);
+  }
+
+  /** Resolves once this node's metadata has caught up and been published, or after `timeoutMs`. */
+  whenCaughtUp(timeoutMs: number): Promise<void> {
+    return this.loader.whenCaughtUp(timeoutMs);
   }
 
   /** The active controller's id as clients see it in Metadata, or -1. */
@@ -209,8 +182,20 @@ export class MetadataService {
   }
 
   async start(): Promise<void> {
+    this.loader.start();
     if (this.raft) await this.raft.start();
-    else void this.observe();
+    else {
+      void observeMetadata({
+        loader: this.loader,
+        rpc: this.rpc,
+        voters: this.opts.voters,
+        stopped: () => this.stopped,
+        onLeader: (leaderId) => {
+          this.observedLeader = leaderId;
+        },
+        logger: this.opts.logger,
+      });
+    }
     this.tickTimer = setInterval(() => this.host?.tick(), 100);
     this.lifecycle.start();
   }
@@ -221,31 +206,8 @@ export class MetadataService {
     this.lifecycle.stop();
     this.host?.deactivate();
     this.rpc.close();
-    for (const w of [...this.appliedWaiters]) w();
+    this.loader.stop();
     await this.raft?.stop();
-  }
-
-  private applyEntry(index: number, payload: string | null): void {
-    if (payload === null || payload === '') return;
-    let records: MetadataRecord[];
-    try {
-      records = JSON.parse(payload) as MetadataRecord[];
-    } catch (err) {
-      this.opts.logger.error(`metadata entry ${index} is not JSON: ${(err as Error).message}`);
-      return;
-    }
-    if (records.length === 0) return;
-    this.lastAppliedIndex = index;
-    this.applied.push({ index, payload });
-    for (const w of [...this.appliedWaiters]) w();
-    for (const r of records) this.image.apply(r, index);
-    for (const l of this.imageListeners) {
-      try {
-        l(this.image);
-      } catch (err) {
-        this.opts.logger.error(`applying metadata ${index}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      }
-    }
   }
 
   private onLeaderChange(leaderId: number | null, term: number): void {

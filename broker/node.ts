@@ -2,10 +2,11 @@
  * One broker node: the Kafka listener, the control plane (Raft metadata log, controller, registration),
  * the partitions it replicates, the follower fetchers and the group coordinator, wired together.
  *
- * Start order: start the metadata service (Raft, registration, heartbeats; every committed image is
- * applied to the replica manager, which opens logs and takes the leader or follower role for each local
- * partition), wait (bounded) until the controller has unfenced this broker, then open the Kafka
- * listener.
+ * Start order: start the metadata service (Raft, registration, heartbeats; once the node's metadata
+ * has caught up, every committed image is published to the replica manager, which opens logs and
+ * takes the leader or follower role for each local partition), wait (bounded) until the metadata has
+ * caught up and the controller has unfenced this broker, then open the Kafka listener. Before
+ * catch-up the broker serves nothing (Kafka keeps it fenced), so no client sees an old image.
  * Stop: first controlled shutdown (when `controlled.shutdown.enable`): the controller moves this
  * broker's leaderships away while it still serves, bounded by `controlled.shutdown.timeout.ms`;
  * then the start order reversed. SIGTERM leads here through broker/main.ts.
@@ -144,8 +145,11 @@ export class BrokerNode {
     // Like Kafka's broker, serve clients only once registered and unfenced in our own metadata image,
     // so the first Metadata answer a client gets names a controller and this broker.
     const deadline = Date.now() + this.opts.config['broker.session.timeout.ms'] * 4;
-    while (Date.now() < deadline && !this.metadata.image.isUnfenced(this.opts.id)) await new Promise((r) => setTimeout(r, 20));
-    if (!this.metadata.image.isUnfenced(this.opts.id)) this.logger.warn('not yet unfenced by the controller; serving anyway');
+    await this.metadata.whenCaughtUp(Math.max(0, deadline - Date.now()));
+    const ready = () => this.metadata.loader.caughtUp && this.metadata.image.isUnfenced(this.opts.id);
+    while (Date.now() < deadline && !ready()) await new Promise((r) => setTimeout(r, 20));
+    if (!this.metadata.loader.caughtUp) this.logger.warn('metadata not yet caught up; listening, but holding no replica until it is');
+    else if (!ready()) this.logger.warn('not yet unfenced by the controller; serving anyway');
     const addr = await this.server.listen();
     this.groupTimer = setInterval(() => this.groups.tick(), 100);
     this.logger.info(`broker ${this.opts.id} listening on ${addr.host}:${addr.port} (advertised ${this.opts.advertise.host}:${this.opts.advertise.port}), data in ${this.opts.dataDir}`);

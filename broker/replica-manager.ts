@@ -26,12 +26,27 @@
  *   leader), a consumer's ListOffsets(latest), and by-timestamp lookups that find nothing below the
  *   HW, answer OFFSET_NOT_AVAILABLE instead of an offset that could go backwards (Kafka's
  *   Partition.fetchOffsetForTimestamp).
+ *
+ * Local replicas and topic ids (KIP-516; Kafka's LogManager and PartitionMetadataFile):
+ * - `applyImage` is only ever given caught-up images, in order (metadata-loader.ts), so every image
+ *   it sees is at least as new as any it acted on before, in this process or an earlier one.
+ * - Each partition directory `partitions/<topic>-<partition>` holds `partition.metadata`
+ *   (`version: 0` / `topic_id: <id>`), written durably (tmp, fsync, rename, fsync dir) before the log
+ *   is opened, so no data is ever written to a directory that does not name its incarnation.
+ * - A directory is used as topic T's data only when its topic id is T's id in the image. One whose id
+ *   is not in the image, or whose partition is not assigned to this broker, is a stray (its topic
+ *   was deleted, or it was moved away, while this node was down or before the image caught up) and
+ *   is deleted on the first publish; afterwards a replica is deleted when a published image no
+ *   longer assigns its (topic id, partition) here. A directory without the file (written before
+ *   topic ids) is adopted by the topic of its name if that topic is assigned here, else a stray.
+ *   A file that cannot be read as a topic id is moved aside, never used, never deleted.
  */
-import { rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { topicSetting } from './config.ts';
 import type { MetadataImage, PartitionState } from './controller/image.ts';
+import { writeFileAtomic } from './controller/raft/storage.ts';
 import { NO_LEADER } from './controller/records.ts';
 import type { Logger } from './logger.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
@@ -107,8 +122,30 @@ export interface LeadershipListener {
 
 type AckToken = (code: AckError) => void;
 
+export const PARTITION_METADATA_FILE = 'partition.metadata';
+
+/** Kafka's partition.metadata text for a topic id. */
+export function formatPartitionMetadata(topicId: string): string {
+  return `version: 0\ntopic_id: ${topicId}\n`;
+}
+
+/** The topic id in a partition directory's partition.metadata; null when absent; 'malformed' when unreadable. */
+export function readPartitionMetadata(dir: string): string | null | 'malformed' {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, PARTITION_METADATA_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
+  const m = /^version: 0\ntopic_id: (\S+)\n?$/.exec(text);
+  return m ? m[1]! : 'malformed';
+}
+
 export class Replica {
   readonly topic: string;
+  /** The incarnation this replica's data belongs to (KIP-516). */
+  readonly topicId: string;
   readonly partition: number;
   readonly log: PartitionLog;
   role: 'leader' | 'follower' = 'follower';
@@ -123,8 +160,9 @@ export class Replica {
   alterInFlight = false;
   readonly waiters = new Set<() => void>();
 
-  constructor(topic: string, partition: number, log: PartitionLog) {
+  constructor(topic: string, topicId: string, partition: number, log: PartitionLog) {
     this.topic = topic;
+    this.topicId = topicId;
     this.partition = partition;
     this.log = log;
   }
@@ -168,6 +206,8 @@ export class ReplicaManager {
   private readonly checkpointedHw = new Map<string, PartitionOffset>();
   private lastHwCheckpointMs: number;
   private lastHwCheckpointText: string | null = null;
+  /** Whether the directories on disk were checked against the first published image. */
+  private straysRemoved = false;
 
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
@@ -256,26 +296,93 @@ export class ReplicaManager {
     return join(this.opts.dataDir, 'partitions', `${topic}-${partition}`);
   }
 
-  /** Brings local roles in line with a newly applied metadata image. */
+  /**
+   * The first published image decides which directories on disk are strays (see the module
+   * docstring) and deletes them: their topic id is not in the image, or not assigned here.
+   */
+  private removeStrayLogs(image: MetadataImage): void {
+    const root = join(this.opts.dataDir, 'partitions');
+    for (const name of readdirSync(root)) {
+      const dash = name.lastIndexOf('-');
+      const partition = Number(name.slice(dash + 1));
+      if (dash <= 0 || !/^\d+$/.test(name.slice(dash + 1)) || name.includes('.unreadable-topic-id-')) continue;
+      const dir = join(root, name);
+      const id = readPartitionMetadata(dir);
+      if (id === 'malformed') {
+        this.moveAside(dir);
+        continue;
+      }
+      const topic = id === null ? image.topic(name.slice(0, dash)) : image.topicById(id);
+      const assigned = topic !== undefined && topic.name === name.slice(0, dash) && (topic.partitions[partition]?.replicas.includes(this.brokerId) ?? false);
+      if (assigned) continue;
+      rmSync(dir, { recursive: true, force: true });
+      this.opts.logger.info(`${name}: deleted stray log (topic id ${id ?? 'none'} ${topic === undefined ? 'is not in the metadata' : 'is not assigned to this broker'})`);
+    }
+  }
+
+  /** A partition.metadata that is not a topic id: keep the data out of the way, unused, for a person to look at. */
+  private moveAside(dir: string): void {
+    const aside = `${dir}.unreadable-topic-id-${this.now()}`;
+    renameSync(dir, aside);
+    this.opts.logger.error(`${dir}: ${PARTITION_METADATA_FILE} is not a topic id; moved to ${aside}, not used`);
+  }
+
+  /** Opens (or creates) the local replica of one partition of incarnation `topicId`. */
+  private openReplica(topic: string, topicId: string, partition: number, topicConfigs: Record<string, string> | undefined): Replica {
+    const dir = this.dirOf(topic, partition);
+    const onDisk = readPartitionMetadata(dir);
+    if (onDisk === 'malformed') this.moveAside(dir);
+    else if (onDisk !== null && onDisk !== topicId) {
+      // The caught-up image maps the name to another id, so this directory's incarnation is gone.
+      rmSync(dir, { recursive: true, force: true });
+      this.opts.logger.info(`${topic}-${partition}: deleted the log of earlier incarnation ${onDisk} (now ${topicId})`);
+    }
+    if (onDisk !== topicId) {
+      mkdirDurable(dir);
+      writeFileAtomic(join(dir, PARTITION_METADATA_FILE), formatPartitionMetadata(topicId));
+    }
+    const log = PartitionLog.open(dir, this.logConfig(topicConfigs), this.now);
+    if (log.recovery.bytesTruncated > 0) {
+      this.opts.logger.warn(`${topic}-${partition}: recovery truncated ${log.recovery.bytesTruncated} bytes (${log.recovery.badReason ?? ''})`);
+    }
+    return new Replica(topic, topicId, partition, log);
+  }
+
+  /** Stops serving a local replica and deletes its data (the published image no longer assigns it here). */
+  private removeReplica(key: string, r: Replica, why: string): void {
+    this.resign(r);
+    r.log.close();
+    this.partitions.delete(key);
+    rmSync(r.log.dir, { recursive: true, force: true });
+    this.opts.logger.info(`${r.topic}-${r.partition}: removed local replica of ${r.topicId} (${why})`);
+  }
+
+  /** Brings local replicas and roles in line with a newly published (caught-up) metadata image. */
   applyImage(image: MetadataImage): void {
     this.image = image;
+    if (!this.straysRemoved) {
+      this.straysRemoved = true;
+      this.removeStrayLogs(image);
+    }
     const now = this.now();
     const mine = new Set<string>();
     const followersChanged: Replica[] = [];
     for (const ref of image.partitionsWithReplica(this.brokerId)) {
       const state = image.partition(ref.topic, ref.partition);
-      if (!state) continue;
+      const topic = image.topic(ref.topic);
+      if (!state || !topic) continue;
       const key = partitionKey(ref.topic, ref.partition);
       mine.add(key);
-      const topicConfigs = image.topic(ref.topic)?.configs;
+      const topicConfigs = topic.configs;
       let r = this.partitions.get(key);
+      if (r && r.topicId !== topic.topicId) {
+        this.removeReplica(key, r, `the topic was deleted and re-created as ${topic.topicId}`);
+        followersChanged.push(r);
+        r = undefined;
+      }
       if (!r) {
-        const log = PartitionLog.open(this.dirOf(ref.topic, ref.partition), this.logConfig(topicConfigs), this.now);
-        if (log.recovery.bytesTruncated > 0) {
-          this.opts.logger.warn(`${ref.topic}-${ref.partition}: recovery truncated ${log.recovery.bytesTruncated} bytes (${log.recovery.badReason ?? ''})`);
-        }
-        r = new Replica(ref.topic, ref.partition, log);
-        r.followerHw = this.takeCheckpointedHw(key, log);
+        r = this.openReplica(ref.topic, topic.topicId, ref.partition, topicConfigs);
+        r.followerHw = this.takeCheckpointedHw(key, r.log);
         this.partitions.set(key, r);
       }
       r.minInsync = topicSetting(this.opts.config, topicConfigs, 'min.insync.replicas');
@@ -305,11 +412,7 @@ export class ReplicaManager {
     for (const [key, r] of this.partitions) {
       if (mine.has(key)) continue;
       // No longer a replica (topic deleted or reassigned away): stop serving and delete the data.
-      this.resign(r);
-      r.log.close();
-      this.partitions.delete(key);
-      rmSync(r.log.dir, { recursive: true, force: true });
-      this.opts.logger.info(`${r.topic}-${r.partition}: removed local replica`);
+      this.removeReplica(key, r, image.topicById(r.topicId) ? 'reassigned away' : 'topic deleted');
       followersChanged.push(r);
     }
     if (followersChanged.length > 0) for (const cb of this.followerListeners) cb(followersChanged);

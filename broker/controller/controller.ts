@@ -605,8 +605,9 @@ export class Controller {
   deleteTopics(names: string[]): Decision<{ name: string; errorCode: ControllerErrorCode }[]> {
     const s = this.#stage();
     const reply = names.map((name) => {
-      if (s.image.topic(name) === undefined) return { name, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' as const };
-      s.emit({ type: 'RemoveTopic', name });
+      const topic = s.image.topic(name);
+      if (topic === undefined) return { name, errorCode: 'UNKNOWN_TOPIC_OR_PARTITION' as const };
+      s.emit({ type: 'RemoveTopic', name, topicId: topic.topicId });
       return { name, errorCode: 'NONE' as const };
     });
     return { records: s.records, reply };

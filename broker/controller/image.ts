@@ -8,14 +8,20 @@
  * - RegisterBroker at offset o sets the broker's epoch to o, its endpoint and incarnation, and marks
  *   it fenced (a new registration always starts fenced; UnfenceBroker lifts it).
  * - Topic creates the topic (partitions arrive as Partition records); RemoveTopic drops the topic
- *   and its partitions.
+ *   and its partitions, and only the incarnation whose topic id it names (KIP-516): a RemoveTopic
+ *   whose id is not the current one of that name is refused (MetadataImageError).
  * - PartitionChange merges a delta: absent fields are unchanged; a leader different from the current
  *   one bumps leaderEpoch by one; every PartitionChange bumps partitionEpoch by one.
  * - ProducerIdsBlock advances nextProducerId to firstId + size (it never moves backwards).
  * - A record that names an unknown broker, topic or partition is a bug in whoever wrote the log:
  *   apply throws MetadataImageError and leaves the image unchanged.
  * - Offsets must strictly increase (except provisional copies made by clone(), see controller.ts).
- * Queries return copies or readonly views; callers never mutate the image except through apply.
+ * Queries return copies or readonly views; callers never mutate the image except through apply
+ * and restore.
+ * - Snapshots: `toSnapshot()` serialises the whole image (brokers with their epochs, topics with ids,
+ *   configs and partition states, the producer-id high mark, lastOffset) as JSON;
+ *   `restore(data)` replaces this image's state with a snapshot's, in place (holders of the object
+ *   keep a valid reference). `restore(x.toSnapshot())` yields an image equal to x.
  */
 import { NO_LEADER } from './records.ts';
 import type { MetadataRecord, PartitionRecord } from './records.ts';
@@ -53,6 +59,16 @@ export interface TopicPartitionRef {
   topic: string;
   partition: number;
 }
+
+const SNAPSHOT_VERSION = 1;
+
+type SnapshotShape = {
+  version: number;
+  lastOffset: number;
+  nextProducerId: number;
+  brokers: Array<BrokerRegistration & { rack?: string | null }>;
+  topics: TopicImage[];
+};
 
 export class MetadataImageError extends Error {
   readonly code = 'METADATA_IMAGE_INCONSISTENT';
@@ -156,6 +172,9 @@ export class MetadataImage {
       }
       case 'RemoveTopic': {
         const t = this.#topic(record.name, record.type);
+        if (record.topicId !== undefined && record.topicId !== t.topicId) {
+          throw new MetadataImageError(`RemoveTopic: ${record.name} is incarnation ${t.topicId}, not ${record.topicId}`);
+        }
         this.#topics.delete(record.name);
         this.#topicIds.delete(t.topicId);
         break;
@@ -165,6 +184,43 @@ export class MetadataImage {
         break;
     }
     this.#lastOffset = Math.max(this.#lastOffset, offset);
+  }
+
+  /** The whole image as JSON (see the module docstring). */
+  toSnapshot(): string {
+    return JSON.stringify({
+      version: SNAPSHOT_VERSION,
+      lastOffset: this.#lastOffset,
+      nextProducerId: this.#nextProducerId,
+      brokers: [...this.#brokers.values()],
+      topics: [...this.#topics.values()],
+    });
+  }
+
+  /** Replaces this image's state with the snapshot's; throws MetadataImageError (image unchanged) when malformed. */
+  restore(data: string): void {
+    let o: SnapshotShape;
+    try {
+      o = JSON.parse(data) as SnapshotShape;
+    } catch (err) {
+      throw new MetadataImageError(`metadata snapshot is not JSON: ${(err as Error).message}`);
+    }
+    if (o === null || typeof o !== 'object' || o.version !== SNAPSHOT_VERSION || !Array.isArray(o.brokers) || !Array.isArray(o.topics) || !Number.isSafeInteger(o.lastOffset)) {
+      throw new MetadataImageError(`metadata snapshot has an unknown shape (version ${String((o as { version?: unknown } | null)?.version)})`);
+    }
+    const brokers = new Map<number, BrokerRegistration>();
+    for (const b of o.brokers) brokers.set(b.brokerId, { ...b, rack: b.rack ?? undefined });
+    const topics = new Map<string, TopicImage>();
+    const ids = new Map<string, string>();
+    for (const t of o.topics) {
+      topics.set(t.name, { name: t.name, topicId: t.topicId, configs: { ...t.configs }, partitions: t.partitions.map((p) => ({ ...p })) });
+      ids.set(t.topicId, t.name);
+    }
+    this.#brokers = brokers;
+    this.#topics = topics;
+    this.#topicIds = ids;
+    this.#nextProducerId = o.nextProducerId;
+    this.#lastOffset = o.lastOffset;
   }
 
   #applyPartition(record: PartitionRecord): void {

@@ -11,6 +11,11 @@
  * - The ISR is never empty while the partition has replicas (KRaft: the last ISR member stays so it
  *   stays electable); `leader` is NO_LEADER (-1) when no eligible leader exists.
  * - ProducerIdsBlock hands out [firstId, firstId + size) to one broker; blocks never overlap.
+ * - Topic ids (KIP-516): a Topic record gives each incarnation of a name a fresh UUID; RemoveTopic
+ *   names the incarnation it removes by id, so it can never remove a later incarnation of the same
+ *   name. Partition and PartitionChange name the topic: in log order a name denotes exactly one
+ *   incarnation at each offset, and the image resolves it there (no record is ever applied out of
+ *   order, and a restart starts from a snapshot, never replays records onto a newer image).
  */
 
 export const NO_LEADER = -1;
@@ -74,6 +79,11 @@ export interface PartitionChangeRecord {
 export interface RemoveTopicRecord {
   type: 'RemoveTopic';
   name: string;
+  /**
+   * The incarnation removed (KIP-516). Required of every writer; logs written before topic ids were
+   * carried here lack it, and then the name's current incarnation is meant.
+   */
+  topicId: string;
 }
 
 export interface ProducerIdsBlockRecord {

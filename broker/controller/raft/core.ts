@@ -5,12 +5,37 @@
  * No timers, sockets, files or Math.random: the driver calls `tick(nowMs)`, `step(from, msg, nowMs)`
  * and `propose(payloads, nowMs)`; randomness comes from the `random` function given at construction.
  * Every call returns a `Ready` which the driver must handle IN THIS ORDER:
- *   1. write `persist` (term, votedFor) durably, 2. truncate the durable log from
- *   `appendEntries.fromIndex` and append `appendEntries.entries` durably, 3. send `messages`,
- *   4. apply `committed` (newly committed entries, in index order, each exactly once per core).
+ *   1. write `persist` (term, votedFor) durably, 2. write `snapshot` durably (a new newest
+ *   snapshot), 3. replace the durable log by `resetLog` when present (an installed snapshot), drop
+ *   the durable entries up to `compactLog.index` when present (a compaction), then truncate the durable log from
+ *   `appendEntries.fromIndex` and append `appendEntries.entries` durably, 4. send `messages`,
+ *   5. reset the state machine to `restore` when present, 6. apply `committed` (newly committed
+ *   entries, in index order, each exactly once per core).
  * A core rebuilt from what was persisted this way (after a crash) keeps all of Raft's safety
- * properties. commitIndex is not persisted: a restarted core learns it again from the leader
- * (or, as sole voter, by committing its own no-op), and re-emits committed entries from index 1.
+ * properties. commitIndex is not persisted: a restarted core starts from its newest snapshot
+ * (committed by construction: the first Ready restores it), learns the rest of the commit index
+ * again from the leader (or, as sole voter, by committing its own no-op), and re-emits the
+ * committed entries after the snapshot.
+ *
+ * Snapshots and compaction (Raft §7; KRaft's `__cluster_metadata` snapshots):
+ * - `compact(index, data)` records the state machine's image at an applied index as the newest
+ *   snapshot and drops the log up to the PREVIOUS snapshot's index: one snapshot interval of log
+ *   stays behind the newest snapshot, so a torn or corrupt newest snapshot file falls back to the
+ *   older one plus the log (storage.ts).
+ * - The log holds the entries after `base` (index and term of the entry just before the first
+ *   one kept); `base` is always a snapshot's index, so `base.index <= snapshot.index <= commit`.
+ * - A leader whose follower needs an entry at or below `base` sends its newest snapshot
+ *   (`snapshot-req`) instead, waits up to `electionTimeoutMinMs` for its answer before sending it
+ *   again, and keeps heartbeating meanwhile. A follower installs a snapshot only beyond its commit
+ *   index: it keeps the log suffix after the snapshot when the entry at the snapshot's index has
+ *   the snapshot's term (log matching says the suffix then agrees), else drops its whole log (none
+ *   of it is committed beyond its commit index, so nothing committed is lost).
+ *
+ * High watermark (KRaft: a follower learns the HW from the leader; the metadata loader publishes
+ * only once caught up to it): `highWatermark` is the commit index once it is known to cover every
+ * entry committed before this core was built, i.e. the entry at the commit index has the current
+ * term (leader completeness puts every entry committed in an earlier term before it) and a follower
+ * has reached the leader's commit index it was last told; null until then.
  *
  * Invariants kept here (checked by test/broker/controller/raft/sim.test.ts):
  * - Election safety: a node votes at most once per term (votedFor is persisted before the vote is
@@ -36,13 +61,21 @@
  * Election timeouts are drawn uniformly from [electionTimeoutMinMs, electionTimeoutMaxMs) on every
  * (re)arm of the timer.
  */
-import type { AppendRequest, AppendResponse, Entry, Message, VoteRequest, VoteResponse } from './messages.ts';
+import type { AppendRequest, AppendResponse, Entry, Message, Snapshot, SnapshotRequest, VoteRequest, VoteResponse } from './messages.ts';
 
 export type Role = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
 export type HardState = { term: number; votedFor: number | null };
 
-export type PersistedState = HardState & { entries: Entry[] };
+/** Index and term of the entry just before the first one in a log (0/0 for a log from index 1). */
+export type LogBase = { index: number; term: number };
+
+/**
+ * What a core is rebuilt from: the hard state, the newest snapshot (if any), and the log of the
+ * entries after `base` (absent: from index 1). When `base.index > 0` a snapshot at or above it is
+ * required (the entries before it exist nowhere else).
+ */
+export type PersistedState = HardState & { entries: Entry[]; base?: LogBase; snapshot?: Snapshot | null };
 
 export type Outgoing = { to: number; message: Message };
 
@@ -52,6 +85,14 @@ export type Ready = {
   persist?: HardState;
   /** Truncate the durable log from `fromIndex`, then append `entries`; before sending `messages`. */
   appendEntries?: { fromIndex: number; entries: Entry[] };
+  /** A new newest snapshot to write durably (after `persist`, before the log changes). */
+  snapshot?: Snapshot;
+  /** Replace the whole durable log by these entries after `base`; before `appendEntries` and messages. */
+  resetLog?: { base: LogBase; entries: Entry[] };
+  /** Drop the durable entries up to and including `index` (the log then starts after this base). */
+  compactLog?: LogBase;
+  /** The state machine must reset to this snapshot before applying `committed`. */
+  restore?: Snapshot;
   /** Newly committed entries, in index order. */
   committed: Entry[];
 };
@@ -102,7 +143,13 @@ export function validateRaftConfig(c: RaftConfig): void {
   }
 }
 
-type Progress = { nextIndex: number; matchIndex: number; lastHeardMs: number };
+type Progress = {
+  nextIndex: number;
+  matchIndex: number;
+  lastHeardMs: number;
+  /** A snapshot sent to this peer is awaited until then: rejections meanwhile do not resend it. */
+  snapshotAwaitedUntilMs: number;
+};
 
 export class RaftCore {
   private readonly cfg: RaftConfig;
@@ -112,9 +159,14 @@ export class RaftCore {
 
   private currentTerm: number;
   private votedFor: number | null;
-  private readonly log: Entry[];
+  /** Entries base.index+1 .. lastIndex. */
+  private log: Entry[];
+  private base: LogBase;
+  private snap: Snapshot | null;
   private commit = 0;
   private applied = 0;
+  /** The leaderCommit of the last AppendEntries from this term's leader (Infinity until one arrives). */
+  private leaderCommitSeen = Number.POSITIVE_INFINITY;
   private roleNow: Role = 'follower';
   private leader: number | null = null;
 
@@ -129,6 +181,10 @@ export class RaftCore {
   private outMessages: Outgoing[] = [];
   private hardStateDirty = false;
   private dirtyFromIndex: number | null = null;
+  private snapshotDirty = false;
+  private logResetDirty = false;
+  private compactDirty = false;
+  private restorePending: Snapshot | null = null;
 
   constructor(cfg: RaftConfig, persisted: PersistedState, random: () => number, nowMs: number) {
     validateRaftConfig(cfg);
@@ -138,12 +194,28 @@ export class RaftCore {
     this.quorum = Math.floor(cfg.voters.length / 2) + 1;
     this.currentTerm = persisted.term;
     this.votedFor = persisted.votedFor;
+    this.base = { ...(persisted.base ?? { index: 0, term: 0 }) };
+    this.snap = persisted.snapshot ? { ...persisted.snapshot } : null;
     this.log = persisted.entries.map((e) => ({ ...e }));
     this.log.forEach((e, i) => {
-      if (e.index !== i + 1) throw new RaftConfigError(`persisted log is not contiguous at position ${i}: index ${e.index}`);
+      if (e.index !== this.base.index + i + 1) throw new RaftConfigError(`persisted log is not contiguous at position ${i}: index ${e.index}`);
       if (e.term > this.currentTerm) throw new RaftConfigError(`persisted entry ${e.index} has term ${e.term} > hard-state term`);
-      if (i > 0 && e.term < this.log[i - 1]!.term) throw new RaftConfigError(`persisted entry terms decrease at index ${e.index}`);
+      const prevTerm = i > 0 ? this.log[i - 1]!.term : this.base.term;
+      if (e.term < prevTerm) throw new RaftConfigError(`persisted entry terms decrease at index ${e.index}`);
     });
+    if (this.base.index > 0 && (this.snap === null || this.snap.index < this.base.index)) {
+      throw new RaftConfigError(`persisted log starts after index ${this.base.index} but no snapshot covers it`);
+    }
+    if (this.snap !== null) {
+      if (this.snap.index > this.lastIndex) throw new RaftConfigError(`persisted snapshot at ${this.snap.index} is beyond the log end ${this.lastIndex}`);
+      if (this.termAt(this.snap.index) !== this.snap.term) {
+        throw new RaftConfigError(`persisted snapshot at ${this.snap.index} has term ${this.snap.term}, the log says ${this.termAt(this.snap.index)}`);
+      }
+      // A snapshot holds committed state only: it is committed and applied from the start.
+      this.commit = this.snap.index;
+      this.applied = this.snap.index;
+      this.restorePending = this.snap;
+    }
     this.nowMs = nowMs;
     this.electionDeadlineMs = nowMs + this.randomElectionTimeoutMs();
   }
@@ -161,14 +233,48 @@ export class RaftCore {
     return this.commit;
   }
   get lastIndex(): number {
-    return this.log.length;
+    return this.base.index + this.log.length;
+  }
+  /** The first index still in the log (entries before it exist only in the snapshot). */
+  get logStartIndex(): number {
+    return this.base.index + 1;
+  }
+  /** The newest snapshot, if any. For drivers (serving observers) and tests; do not mutate. */
+  get latestSnapshot(): Snapshot | null {
+    return this.snap;
+  }
+  /** See the module docstring: the commit index once it covers everything committed before; else null. */
+  get highWatermark(): number | null {
+    if (this.termAt(this.commit) !== this.currentTerm) return null;
+    if (this.roleNow === 'leader') return this.commit;
+    if (this.roleNow === 'follower' && this.leader !== null && this.commit >= this.leaderCommitSeen) return this.commit;
+    return null;
   }
   get id(): number {
     return this.cfg.id;
   }
   /** The entry at `index` (1-based), if present. For drivers and tests; do not mutate. */
   entryAt(index: number): Entry | undefined {
-    return index >= 1 ? this.log[index - 1] : undefined;
+    return index > this.base.index ? this.log[index - this.base.index - 1] : undefined;
+  }
+
+  /**
+   * Takes the state machine's image `data` at applied index `index` as the newest snapshot and
+   * compacts the log up to the previous snapshot (see the module docstring). Ignored (empty Ready)
+   * unless `index` is applied and above the current snapshot.
+   */
+  compact(index: number, data: string, nowMs: number): Ready {
+    this.nowMs = Math.max(this.nowMs, nowMs);
+    if (!Number.isSafeInteger(index) || index > this.applied || index <= (this.snap?.index ?? 0) || index <= this.base.index) return this.takeReady();
+    const previous = this.snap;
+    this.snap = { index, term: this.termAt(index), data };
+    this.snapshotDirty = true;
+    if (previous !== null && previous.index > this.base.index) {
+      this.log = this.log.slice(previous.index - this.base.index);
+      this.base = { index: previous.index, term: previous.term };
+      this.compactDirty = true;
+    }
+    return this.takeReady();
   }
 
   /** Advances time: election timeouts (followers, candidates), heartbeats and check-quorum (leaders). */
@@ -219,12 +325,12 @@ export class RaftCore {
       } else if (msg.type === 'vote-resp' && msg.pre && msg.granted) {
         // A granted pre-vote echoes the term we proposed; it does not move our term.
       } else {
-        this.becomeFollower(msg.term, msg.type === 'append-req' ? from : null);
+        this.becomeFollower(msg.term, msg.type === 'append-req' || msg.type === 'snapshot-req' ? from : null);
       }
     } else if (msg.term < this.currentTerm) {
       // Tell stale senders our term so they step down; a stale leader learns of the newer term here
       // even though our vote requests may be filtered out by its lease.
-      if (msg.type === 'append-req') {
+      if (msg.type === 'append-req' || msg.type === 'snapshot-req') {
         this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: 0 });
       } else if (msg.type === 'vote-req') {
         this.send(from, { type: 'vote-resp', term: this.currentTerm, granted: false, pre: msg.pre });
@@ -243,6 +349,9 @@ export class RaftCore {
         return;
       case 'append-resp':
         this.onAppendResponse(from, msg);
+        return;
+      case 'snapshot-req':
+        this.onSnapshotRequest(from, msg);
         return;
     }
   }
@@ -290,13 +399,25 @@ export class RaftCore {
     if (this.roleNow !== 'follower') this.becomeFollower(this.currentTerm, from);
     this.leader = from;
     this.lastLeaderContactMs = this.nowMs;
+    this.leaderCommitSeen = msg.leaderCommit;
     this.resetElectionTimer();
 
-    if (msg.prevLogIndex > this.lastIndex) {
+    let prevLogIndex = msg.prevLogIndex;
+    let entries = msg.entries;
+    if (prevLogIndex < this.base.index) {
+      // Entries up to our base are in our snapshot, hence committed, hence the leader's: skip them.
+      const skip = this.base.index - prevLogIndex;
+      if (skip >= entries.length) {
+        const matchIndex = prevLogIndex + entries.length;
+        this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
+        return;
+      }
+      entries = entries.slice(skip);
+      prevLogIndex = this.base.index;
+    } else if (msg.prevLogIndex > this.lastIndex) {
       this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: this.lastIndex });
       return;
-    }
-    if (this.termAt(msg.prevLogIndex) !== msg.prevLogTerm) {
+    } else if (this.termAt(msg.prevLogIndex) !== msg.prevLogTerm) {
       // Skip back over the whole conflicting term; the leader retries from just before it.
       const conflictTerm = this.termAt(msg.prevLogIndex);
       let hint = msg.prevLogIndex - 1;
@@ -304,7 +425,7 @@ export class RaftCore {
       this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: hint });
       return;
     }
-    for (const e of msg.entries) {
+    for (const e of entries) {
       if (e.index <= this.lastIndex) {
         if (this.termAt(e.index) === e.term) continue;
         this.truncateFrom(e.index);
@@ -312,10 +433,33 @@ export class RaftCore {
       this.log.push({ term: e.term, index: e.index, payload: e.payload });
       this.markDirty(e.index);
     }
-    const matchIndex = msg.prevLogIndex + msg.entries.length;
+    const matchIndex = prevLogIndex + entries.length;
     const newCommit = Math.min(msg.leaderCommit, matchIndex);
     if (newCommit > this.commit) this.commit = newCommit;
     this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
+  }
+
+  private onSnapshotRequest(from: number, msg: SnapshotRequest): void {
+    // msg.term === currentTerm: `from` is the leader of this term.
+    if (this.roleNow === 'leader') throw new Error(`raft: two leaders in term ${this.currentTerm} (${this.cfg.id}, ${from})`);
+    if (this.roleNow !== 'follower') this.becomeFollower(this.currentTerm, from);
+    this.leader = from;
+    this.lastLeaderContactMs = this.nowMs;
+    this.resetElectionTimer();
+    if (msg.index > this.commit) {
+      const keep = this.termAt(msg.index) === msg.lastTerm ? this.log.slice(msg.index - this.base.index) : [];
+      this.log = keep;
+      this.base = { index: msg.index, term: msg.lastTerm };
+      this.snap = { index: msg.index, term: msg.lastTerm, data: msg.data };
+      this.commit = msg.index;
+      this.applied = msg.index;
+      this.restorePending = this.snap;
+      this.snapshotDirty = true;
+      this.logResetDirty = true;
+      this.dirtyFromIndex = null;
+    }
+    // Either way the entry at msg.index is committed here, so it matches the leader's.
+    this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex: msg.index, hintIndex: msg.index });
   }
 
   private onAppendResponse(from: number, msg: AppendResponse): void {
@@ -324,11 +468,14 @@ export class RaftCore {
     pr.lastHeardMs = this.nowMs;
     if (msg.success) {
       if (msg.matchIndex > pr.matchIndex) pr.matchIndex = Math.min(msg.matchIndex, this.lastIndex);
+      if (this.snap !== null && pr.matchIndex >= this.snap.index) pr.snapshotAwaitedUntilMs = 0;
       if (pr.nextIndex <= pr.matchIndex) pr.nextIndex = pr.matchIndex + 1;
       this.maybeAdvanceCommit();
       if (pr.matchIndex < this.lastIndex && pr.nextIndex <= this.lastIndex) this.sendAppend(from);
       return;
     }
+    // A follower still waiting for the snapshot we sent rejects our heartbeats: do not resend it yet.
+    if (msg.hintIndex < this.base.index && this.nowMs < pr.snapshotAwaitedUntilMs) return;
     // Rejection (possibly stale or reordered): never go below what is known to match.
     const next = Math.max(pr.matchIndex + 1, Math.min(pr.nextIndex - 1, msg.hintIndex + 1));
     pr.nextIndex = Math.max(1, next);
@@ -383,7 +530,7 @@ export class RaftCore {
     this.leader = this.cfg.id;
     this.progress = new Map();
     for (const p of this.peers) {
-      this.progress.set(p, { nextIndex: this.lastIndex + 1, matchIndex: 0, lastHeardMs: this.nowMs });
+      this.progress.set(p, { nextIndex: this.lastIndex + 1, matchIndex: 0, lastHeardMs: this.nowMs, snapshotAwaitedUntilMs: 0 });
     }
     this.appendLocal(null);
     this.nextHeartbeatMs = this.nowMs + this.cfg.heartbeatIntervalMs;
@@ -398,6 +545,7 @@ export class RaftCore {
       this.hardStateDirty = true;
     }
     this.roleNow = 'follower';
+    this.leaderCommitSeen = Number.POSITIVE_INFINITY;
     this.leader = leaderId;
     if (leaderId !== null) this.lastLeaderContactMs = this.nowMs;
     this.votes = new Map();
@@ -417,9 +565,12 @@ export class RaftCore {
     return lastLogTerm > myTerm || (lastLogTerm === myTerm && lastLogIndex >= this.lastIndex);
   }
 
+  /** The term of the entry at `index`; -1 when unknown (beyond the log, or compacted away). */
   private termAt(index: number): number {
-    if (index === 0) return 0;
-    return this.log[index - 1]?.term ?? -1;
+    if (index === this.base.index) return this.base.term;
+    if (this.snap !== null && index === this.snap.index) return this.snap.term;
+    if (index < this.base.index) return -1;
+    return this.log[index - this.base.index - 1]?.term ?? -1;
   }
 
   private appendLocal(payload: string | null): void {
@@ -432,7 +583,7 @@ export class RaftCore {
     if (index <= this.commit) {
       throw new Error(`raft: node ${this.cfg.id} asked to truncate committed entry ${index} (commit ${this.commit})`);
     }
-    this.log.length = index - 1;
+    this.log.length = index - 1 - this.base.index;
     this.markDirty(index);
   }
 
@@ -442,8 +593,18 @@ export class RaftCore {
 
   private sendAppend(to: number): void {
     const pr = this.progress.get(to)!;
-    const prevLogIndex = Math.min(pr.nextIndex - 1, this.lastIndex);
-    const entries = this.log.slice(prevLogIndex, prevLogIndex + this.cfg.maxEntriesPerAppend);
+    let prevLogIndex = Math.min(pr.nextIndex - 1, this.lastIndex);
+    if (prevLogIndex < this.base.index) {
+      const snap = this.snap!;
+      if (this.nowMs >= pr.snapshotAwaitedUntilMs) {
+        this.send(to, { type: 'snapshot-req', term: this.currentTerm, index: snap.index, lastTerm: snap.term, data: snap.data });
+        pr.snapshotAwaitedUntilMs = this.nowMs + this.cfg.electionTimeoutMinMs;
+      }
+      // Meanwhile (and right behind the snapshot) heartbeats continue from the snapshot's index.
+      prevLogIndex = snap.index;
+    }
+    const from = prevLogIndex - this.base.index;
+    const entries = this.log.slice(from, from + this.cfg.maxEntriesPerAppend);
     this.send(to, {
       type: 'append-req',
       term: this.currentTerm,
@@ -487,13 +648,30 @@ export class RaftCore {
       ready.persist = { term: this.currentTerm, votedFor: this.votedFor };
       this.hardStateDirty = false;
     }
+    if (this.snapshotDirty && this.snap !== null) {
+      ready.snapshot = { ...this.snap };
+      this.snapshotDirty = false;
+    }
+    if (this.logResetDirty) {
+      // The whole log goes in the reset: it already holds whatever was dirty.
+      ready.resetLog = { base: { ...this.base }, entries: this.log.map((e) => ({ ...e })) };
+      this.logResetDirty = false;
+      this.dirtyFromIndex = null;
+    } else if (this.compactDirty) {
+      ready.compactLog = { ...this.base };
+    }
+    this.compactDirty = false;
     if (this.dirtyFromIndex !== null) {
       const from = this.dirtyFromIndex;
-      ready.appendEntries = { fromIndex: from, entries: this.log.slice(from - 1).map((e) => ({ ...e })) };
+      ready.appendEntries = { fromIndex: from, entries: this.log.slice(from - 1 - this.base.index).map((e) => ({ ...e })) };
       this.dirtyFromIndex = null;
     }
+    if (this.restorePending !== null) {
+      ready.restore = { ...this.restorePending };
+      this.restorePending = null;
+    }
     if (this.commit > this.applied) {
-      ready.committed = this.log.slice(this.applied, this.commit).map((e) => ({ ...e }));
+      ready.committed = this.log.slice(this.applied - this.base.index, this.commit - this.base.index).map((e) => ({ ...e }));
       this.applied = this.commit;
     }
     return ready;

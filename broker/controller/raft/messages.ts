@@ -11,6 +11,7 @@
  * - `append-req`: AppendEntries (also the heartbeat), push-based from the leader.
  * - `append-resp`: `success` with the highest index known to match, or a rejection with `hintIndex`,
  *   the follower's guess of the last index that may still match.
+ * - `snapshot-req`: InstallSnapshot, for a follower that needs entries the leader has compacted away.
  *
  * `parseMessage` validates untrusted input from the wire once, at the boundary (house style 8).
  */
@@ -28,8 +29,19 @@ export type AppendRequest = {
   leaderCommit: number;
 };
 export type AppendResponse = { type: 'append-resp'; term: number; success: boolean; matchIndex: number; hintIndex: number };
+/**
+ * InstallSnapshot (Raft §7; KRaft's FetchSnapshot, pushed instead of pulled): the leader's newest
+ * snapshot, sent to a follower whose next index lies below the leader's log start. `data` is the
+ * state machine's opaque image at `index`, whose entry has term `lastTerm`. The follower answers
+ * with an `append-resp` (success, matchIndex = index). One message carries the whole snapshot
+ * (metadata images are small; the transport bounds a frame at 64 MiB).
+ */
+export type SnapshotRequest = { type: 'snapshot-req'; term: number; index: number; lastTerm: number; data: string };
 
-export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse;
+export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse | SnapshotRequest;
+
+/** A state-machine snapshot at a committed index (`term` is that entry's term). */
+export type Snapshot = { index: number; term: number; data: string };
 
 function isNat(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -77,6 +89,11 @@ export function parseMessage(x: unknown): Message | null {
       const { success, matchIndex, hintIndex } = m;
       if (typeof success !== 'boolean' || !isNat(matchIndex) || !isNat(hintIndex)) return null;
       return { type: 'append-resp', term, success, matchIndex, hintIndex };
+    }
+    case 'snapshot-req': {
+      const { index, lastTerm, data } = m;
+      if (!isNat(index) || index < 1 || !isNat(lastTerm) || lastTerm < 1 || lastTerm > term || typeof data !== 'string') return null;
+      return { type: 'snapshot-req', term, index, lastTerm, data };
     }
     default:
       return null;

@@ -30,16 +30,23 @@
  *
  * `onApply(cb)`: called for every committed entry, in index order, exactly once per RaftNode
  * (a RaftNode cannot be started twice; a restarted process builds a new one). Leader no-ops come
- * through with `payload: null`. commitIndex is not persisted (classic Raft), so after a restart
- * nothing is applied until the node learns the commit index from the current leader (or commits
- * its own no-op as leader); the committed prefix is then re-applied from index 1 — the layer
- * above rebuilds its state from the log each process lifetime.
+ * through with `payload: null`. `onRestore(cb)`: the state machine must reset to a snapshot; called
+ * once at start when a snapshot is on disk (before any onApply) and whenever the leader installs a
+ * newer one. After a restart the node re-applies the committed entries after its newest snapshot,
+ * as it learns the commit index from the current leader (or commits its own no-op as leader).
+ *
+ * `snapshot(index, data)`: the layer above hands in its image at an applied index; the node makes it
+ * the newest snapshot and compacts the log (core.ts). `highWatermark` (and `onHighWatermark(cb)`,
+ * called when it changes): the commit index once it covers everything committed before this node
+ * started, null until then; the metadata loader publishes only from there on.
+ * `readCommitted(fromIndex, max)`: committed entries from `fromIndex` for observers, or the newest
+ * snapshot when `fromIndex` lies before the log start.
  *
  * `onLeaderChange(cb)`: called with (leaderId | null, term) whenever either changes.
  */
 import { RaftConfigError, RaftCore, validateRaftConfig, type RaftConfig } from './core.ts';
 import type { Ready, Role } from './core.ts';
-import type { Entry } from './messages.ts';
+import type { Entry, Snapshot } from './messages.ts';
 import { RaftStorage } from './storage.ts';
 import { RaftTransport } from './transport.ts';
 import type { HostPort, RpcHandler } from './transport.ts';
@@ -163,6 +170,9 @@ export class RaftNode {
   private processing = false;
   private readonly pending = new Map<number, PendingProposal>();
   private readonly applyCbs: Array<(entry: Entry) => void> = [];
+  private readonly restoreCbs: Array<(snapshot: Snapshot) => void> = [];
+  private readonly hwCbs: Array<(highWatermark: number) => void> = [];
+  private lastHighWatermark: number | null = null;
   private readonly leaderCbs: Array<(leaderId: number | null, term: number) => void> = [];
   private lastLeader: number | null = null;
   private lastTerm = -1;
@@ -214,6 +224,43 @@ export class RaftNode {
     this.applyCbs.push(cb);
   }
 
+  onRestore(cb: (snapshot: Snapshot) => void): void {
+    this.restoreCbs.push(cb);
+  }
+
+  onHighWatermark(cb: (highWatermark: number) => void): void {
+    this.hwCbs.push(cb);
+  }
+
+  get highWatermark(): number | null {
+    return this.core?.highWatermark ?? null;
+  }
+
+  /** The newest snapshot's index, 0 when none. */
+  get snapshotIndex(): number {
+    return this.core?.latestSnapshot?.index ?? 0;
+  }
+
+  /** Makes `data`, the state machine's image at applied index `index`, the newest snapshot. */
+  snapshot(index: number, data: string): void {
+    if (this.core) this.process(this.core.compact(index, data, monotonicNowMs()));
+  }
+
+  /** Up to `max` committed entries from `fromIndex`, or the newest snapshot if `fromIndex` is compacted away. */
+  readCommitted(fromIndex: number, max: number): { snapshot: Snapshot | null; entries: Entry[] } {
+    const core = this.core;
+    if (!core) return { snapshot: null, entries: [] };
+    const snap = core.latestSnapshot;
+    if (snap !== null && fromIndex < core.logStartIndex) return { snapshot: { ...snap }, entries: [] };
+    const entries: Entry[] = [];
+    const end = Math.min(this.applied, fromIndex + max - 1);
+    for (let i = Math.max(1, fromIndex); i <= end; i++) {
+      const e = core.entryAt(i);
+      if (e) entries.push({ ...e });
+    }
+    return { snapshot: null, entries };
+  }
+
   onLeaderChange(cb: (leaderId: number | null, term: number) => void): void {
     this.leaderCbs.push(cb);
   }
@@ -254,14 +301,17 @@ export class RaftNode {
     try {
       const persisted = this.storage.load();
       if (persisted.droppedBytes > 0) this.log.warn(`dropped ${persisted.droppedBytes} bytes of torn or corrupt log tail`);
+      for (const name of persisted.ignoredSnapshots) this.log.warn(`ignored snapshot ${name} (torn, corrupt, or older than the log)`);
       this.core = new RaftCore(
         this.coreConfig,
         persisted,
         this.random,
         monotonicNowMs(),
       );
-      this.log.info(`raft node ${this.id} starting at term ${persisted.term} with ${persisted.entries.length} log entries`);
+      this.log.info(`raft node ${this.id} starting at term ${persisted.term} with ${persisted.snapshot ? `the snapshot at ${persisted.snapshot.index} and ` : ''}${persisted.entries.length} log entries`);
       await this.transport.start();
+      // The snapshot restores before anything is applied (the core's first Ready carries it).
+      this.process(this.core.tick(monotonicNowMs()));
     } catch (err) {
       this.state = 'stopped';
       this.core = null;
@@ -340,12 +390,24 @@ export class RaftNode {
           return;
         }
         for (const { to, message } of r.messages) this.transport.send(to, message);
+        if (r.restore) this.restore(r.restore);
         for (const e of r.committed) this.apply(e);
       }
     } finally {
       this.processing = false;
     }
     this.noticeChanges();
+  }
+
+  private restore(s: Snapshot): void {
+    this.applied = s.index;
+    for (const cb of this.restoreCbs) {
+      try {
+        cb(s);
+      } catch (err) {
+        this.log.error(`onRestore callback failed at index ${s.index}: ${(err as Error).message}`);
+      }
+    }
   }
 
   private apply(e: Entry): void {
@@ -373,6 +435,17 @@ export class RaftNode {
           cb(core.leaderId, core.term);
         } catch (err) {
           this.log.error(`onLeaderChange callback failed: ${(err as Error).message}`);
+        }
+      }
+    }
+    const hw = core.highWatermark;
+    if (hw !== null && hw !== this.lastHighWatermark) {
+      this.lastHighWatermark = hw;
+      for (const cb of this.hwCbs) {
+        try {
+          cb(hw);
+        } catch (err) {
+          this.log.error(`onHighWatermark callback failed: ${(err as Error).message}`);
         }
       }
     }

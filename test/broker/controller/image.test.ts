@@ -46,10 +46,30 @@ describe('MetadataImage', () => {
   });
 
   it('removes a topic with its partitions and id', () => {
-    const image = build([...topic, { type: 'RemoveTopic', name: 't' }]);
+    const image = build([...topic, { type: 'RemoveTopic', name: 't', topicId: 'id-t' }]);
     expect(image.topic('t')).toBeUndefined();
     expect(image.topicById('id-t')).toBeUndefined();
     expect(image.partitionsWithReplica(1)).toEqual([]);
+  });
+
+  it('refuses a RemoveTopic naming another incarnation of the topic (KIP-516)', () => {
+    const image = build(topic);
+    expect(() => image.apply({ type: 'RemoveTopic', name: 't', topicId: 'id-old' }, 100)).toThrow(MetadataImageError);
+    expect(image.topic('t')?.topicId).toBe('id-t');
+  });
+
+  it('round-trips through a snapshot, in place', () => {
+    const image = build([...topic, { type: 'PartitionChange', topic: 't', partition: 0, leader: 2, isr: [2] }, { type: 'ProducerIdsBlock', brokerId: 1, firstId: 0, size: 1000 }]);
+    const copy = new MetadataImage();
+    copy.apply({ type: 'Topic', name: 'gone', topicId: 'id-gone', numPartitions: 0, configs: {} }, 1);
+    copy.restore(image.toSnapshot());
+    expect(copy.toSnapshot()).toBe(image.toSnapshot());
+    expect(copy.topic('gone')).toBeUndefined();
+    expect(copy.topicById('id-t')?.name).toBe('t');
+    expect(copy.broker(1)).toEqual(image.broker(1));
+    expect(copy.lastOffset).toBe(image.lastOffset);
+    expect(() => copy.restore('{"version":99}')).toThrow(MetadataImageError);
+    expect(copy.topic('t')).toBeDefined();
   });
 
   it('advances nextProducerId past every block', () => {

@@ -17,9 +17,9 @@ const CHAOS_MS = 3000;
 /** Bound on recovery after everything is healed: a leader is elected and a proposal commits everywhere. */
 const LIVENESS_BOUND_MS = 12_000;
 
-type SeedStats = { elections: number; proposals: number; committed: number; recoveryMs: number; nodes: number };
+type SeedStats = { elections: number; proposals: number; committed: number; recoveryMs: number; nodes: number; snapshotsInstalled: number };
 
-type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; oneWay: number; heal: number; propose: number };
+type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; oneWay: number; heal: number; propose: number; compact: number };
 
 function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity } {
   const r = mulberry32(seed ^ 0x5bd1e995);
@@ -42,8 +42,8 @@ function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: 
     maxInFlight: 20_000,
     trace,
     intensity: calm
-      ? { reboot: 0.004, crash: 0.004, restart: 0.03, partition: 0.004, isolate: 0.004, oneWay: 0.004, heal: 0.012, propose: 0.3 }
-      : { reboot: 0.05, crash: 0.03, restart: 0.08, partition: 0.02, isolate: 0.02, oneWay: 0.02, heal: 0.05, propose: 0.5 },
+      ? { reboot: 0.004, crash: 0.004, restart: 0.03, partition: 0.004, isolate: 0.004, oneWay: 0.004, heal: 0.012, propose: 0.3, compact: 0.02 }
+      : { reboot: 0.05, crash: 0.03, restart: 0.08, partition: 0.02, isolate: 0.02, oneWay: 0.02, heal: 0.05, propose: 0.5, compact: 0.05 },
   };
 }
 
@@ -61,6 +61,10 @@ export function runSeed(seed: number, trace = false): SeedStats {
       if (r() < p.propose) {
         const n = pick(sim.alive());
         if (n) sim.propose(n.id, `v${k++}`);
+      }
+      if (r() < p.compact) {
+        const n = pick(sim.alive());
+        if (n) sim.compact(n.id);
       }
       let f = r();
       if ((f -= p.reboot) < 0) {
@@ -125,6 +129,7 @@ export function runSeed(seed: number, trace = false): SeedStats {
       committed: sim.committed.size,
       recoveryMs: sim.nowMs - healedAt,
       nodes: sim.nodes.length,
+      snapshotsInstalled: sim.snapshotsInstalled,
     };
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
@@ -153,15 +158,19 @@ describe('raft core under randomized simulation', () => {
     let elections = 0;
     let committed = 0;
     let maxRecoveryMs = 0;
+    let installs = 0;
     for (let i = 0; i < count; i++) {
       const s = runSeed((base + i) >>> 0);
       elections += s.elections;
       committed += s.committed;
+      installs += s.snapshotsInstalled;
       maxRecoveryMs = Math.max(maxRecoveryMs, s.recoveryMs);
     }
     const wallMs = Math.round(performance.now() - t0);
-    console.log(`raft sim: ${count} seeds in ${wallMs} ms; ${elections} elections, ${committed} committed entries, worst recovery ${maxRecoveryMs} ms simulated`);
+    console.log(`raft sim: ${count} seeds in ${wallMs} ms; ${elections} elections, ${committed} committed entries, ${installs} snapshots installed, worst recovery ${maxRecoveryMs} ms simulated`);
     expect(committed).toBeGreaterThan(count);
+    // The schedule really made followers catch up through snapshots (a test that checks its own power).
+    if (count >= 100) expect(installs).toBeGreaterThan(0);
   });
 });
 
@@ -249,6 +258,68 @@ describe('raft core: directed scenarios', () => {
     sim.runFor(500);
     for (const n of sim.nodes) expect(n.core!.commitIndex).toBe(before + 2);
     for (let i = 1; i <= 10; i++) expect(sim.committed.get(i + 1)?.payload).toBe(`c${i - 1}`);
+  });
+
+  it('a follower that lagged behind the leader\'s log start catches up through a snapshot, and restarts from its own', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const sim = reliable(3, seed);
+      const leader = stableLeader(sim);
+      const lagging = sim.nodes.find((n) => n.id !== leader)!.id;
+      sim.partition(new Map([[lagging, 1]]));
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 10; i++) sim.propose(leader, `s${round}-${i}`);
+        sim.runFor(300);
+        // Two snapshots: the log then starts after the first, beyond anything the lagging node has.
+        expect(sim.compact(leader)).toBe(true);
+      }
+      const l = sim.node(leader).core!;
+      expect(l.logStartIndex).toBeGreaterThan(sim.node(lagging).core!.lastIndex + 1);
+      sim.heal();
+      sim.runFor(1000);
+      expect(sim.snapshotsInstalled).toBeGreaterThanOrEqual(1);
+      const f = sim.node(lagging).core!;
+      expect(f.commitIndex).toBe(l.commitIndex);
+      expect(f.latestSnapshot?.index).toBeGreaterThan(0);
+      expect(f.highWatermark).toBe(l.commitIndex);
+      // It restarts from the installed snapshot, and still agrees with everyone.
+      sim.crash(lagging);
+      sim.restart(lagging);
+      sim.propose(leader, 'after-restart');
+      sim.runFor(500);
+      expect(sim.node(lagging).core!.commitIndex).toBe(sim.node(leader).core!.commitIndex);
+      sim.checkDurability();
+    }
+  });
+
+  it('the high watermark is unknown after a restart until the commit index reaches an entry of the current term', () => {
+    const sim = reliable(3, 5);
+    const leader = stableLeader(sim);
+    for (let i = 0; i < 5; i++) sim.propose(leader, `h${i}`);
+    sim.runFor(300);
+    const follower = sim.nodes.find((n) => n.id !== leader)!.id;
+    sim.crash(follower);
+    sim.restart(follower);
+    expect(sim.node(follower).core!.highWatermark).toBeNull();
+    sim.runFor(300);
+    expect(sim.node(follower).core!.highWatermark).toBe(sim.node(leader).core!.commitIndex);
+    // Every node restarts: a new leader's commit index (0) says nothing until its no-op commits.
+    for (const n of sim.nodes) sim.crash(n.id);
+    for (const n of sim.nodes) sim.restart(n.id);
+    let sawUncommittedNoop = false;
+    for (let i = 0; i < 500 && !sim.leaders().some((n) => n.core!.highWatermark !== null); i++) {
+      sim.step();
+      for (const n of sim.leaders()) {
+        if (n.core!.commitIndex < n.core!.lastIndex) {
+          sawUncommittedNoop = true;
+          expect(n.core!.highWatermark).toBeNull();
+        }
+      }
+      for (const n of sim.alive()) if (n.core!.role === 'follower' && n.core!.commitIndex < 6) expect(n.core!.highWatermark).toBeNull();
+    }
+    expect(sawUncommittedNoop).toBe(true);
+    const l2 = sim.leaders()[0]!.core!;
+    expect(l2.highWatermark).toBe(l2.lastIndex);
+    expect(l2.highWatermark!).toBeGreaterThanOrEqual(7);
   });
 
   it('a minority cannot commit: proposals on an isolated leader stay uncommitted and are replaced', () => {

@@ -21,10 +21,18 @@
  *   each life applies a contiguous prefix from index 1; a payload is committed at one index only;
  * - durability: every committed entry is on a majority of disks (checked at crashes and at the end);
  * - persistence contract: a live core's log length equals its disk's log length after every Ready.
+ * - snapshots: each node's state machine is a running digest of the entries it applied; a
+ *   snapshot carries that digest, and a snapshot a node restores (at boot, or installed from a
+ *   leader) must hold exactly the digest of the committed entries up to its index; after a restore
+ *   the node applies from the snapshot's index on. A disk holds a committed entry when its log has
+ *   it or its snapshot covers it.
+ *
+ * `compact(id)` snapshots a node's state machine at its applied index (the core drops the log up
+ * to its previous snapshot), so lagging followers must catch up through InstallSnapshot.
  */
 import { RaftCore } from '../../../../broker/controller/raft/core.ts';
-import type { RaftConfig, Ready } from '../../../../broker/controller/raft/core.ts';
-import type { Entry, Message } from '../../../../broker/controller/raft/messages.ts';
+import type { LogBase, RaftConfig, Ready } from '../../../../broker/controller/raft/core.ts';
+import type { Entry, Message, Snapshot } from '../../../../broker/controller/raft/messages.ts';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -64,8 +72,16 @@ export type SimOptions = {
   trace: boolean;
 };
 
-type Disk = { term: number; votedFor: number | null; entries: Entry[] };
-type SimNode = { id: number; core: RaftCore | null; disk: Disk; appliedThisLife: number; lives: number };
+type Disk = { term: number; votedFor: number | null; base: LogBase; snapshot: Snapshot | null; entries: Entry[] };
+type SimNode = { id: number; core: RaftCore | null; disk: Disk; appliedThisLife: number; lives: number; digest: string; bootRestorePending: boolean };
+
+/** The state machine's digest after applying `e` (FNV-1a over the previous digest and the entry). */
+export function digestStep(prev: string, e: Entry): string {
+  let h = 0x811c9dc5;
+  const text = `${prev}|${e.index}/${e.term}/${e.payload ?? '\u0000'}`;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16);
+}
 type InFlight = { from: number; to: number; message: Message; deliverAtMs: number; seq: number };
 
 export class Simulator {
@@ -90,6 +106,11 @@ export class Simulator {
   readonly traceLines: string[] = [];
   proposalsAccepted = 0;
   elections = 0;
+  /** Snapshots taken by compact(), and installed on followers from a leader. */
+  snapshotsTaken = 0;
+  snapshotsInstalled = 0;
+  /** Digest of the committed prefix up to each index, as first reported by any node. */
+  private readonly digestAt = new Map<number, string>([[0, '']]);
 
   constructor(opts: SimOptions) {
     this.opts = opts;
@@ -97,7 +118,7 @@ export class Simulator {
     this.network = { ...opts.network };
     this.crashInReadyRate = opts.crashInReadyRate;
     this.ids = Array.from({ length: opts.nodes }, (_, i) => i + 1);
-    this.nodes = this.ids.map((id) => ({ id, core: null, disk: { term: 0, votedFor: null, entries: [] }, appliedThisLife: 0, lives: 0 }));
+    this.nodes = this.ids.map((id) => ({ id, core: null, disk: { term: 0, votedFor: null, base: { index: 0, term: 0 }, snapshot: null, entries: [] }, appliedThisLife: 0, lives: 0, digest: '', bootRestorePending: false }));
     for (const n of this.nodes) this.boot(n);
   }
 
@@ -171,6 +192,17 @@ export class Simulator {
     return r.lastIndex;
   }
 
+  /** Snapshots node `id`'s state machine at its applied index and compacts its log; false if nothing to do. */
+  compact(id: number): boolean {
+    const n = this.node(id);
+    if (n.core === null || n.appliedThisLife <= (n.core.latestSnapshot?.index ?? 0)) return false;
+    const index = n.appliedThisLife;
+    this.trace(`compact ${id} at ${index}`);
+    this.snapshotsTaken++;
+    this.handleReady(n, n.core.compact(index, JSON.stringify({ index, digest: n.digest }), this.nowMs));
+    return true;
+  }
+
   // --- time ------------------------------------------------------------------------------------
 
   /** Advances simulated time by one tick: delivers due messages, ticks every live node, checks. */
@@ -202,8 +234,11 @@ export class Simulator {
   private boot(n: SimNode): void {
     const cfg: RaftConfig = { ...this.opts.raft, id: n.id, voters: this.ids };
     const seed = Math.floor(this.rand() * 2 ** 32);
-    n.core = new RaftCore(cfg, { term: n.disk.term, votedFor: n.disk.votedFor, entries: n.disk.entries.map((e) => ({ ...e })) }, mulberry32(seed), this.nowMs);
+    const d = n.disk;
+    n.core = new RaftCore(cfg, { term: d.term, votedFor: d.votedFor, base: { ...d.base }, snapshot: d.snapshot, entries: d.entries.map((e) => ({ ...e })) }, mulberry32(seed), this.nowMs);
     n.appliedThisLife = 0;
+    n.digest = '';
+    n.bootRestorePending = d.snapshot !== null;
     n.lives++;
   }
 
@@ -215,19 +250,44 @@ export class Simulator {
       n.disk.term = ready.persist.term;
       n.disk.votedFor = ready.persist.votedFor;
     }
+    const disk = n.disk;
+    const diskTermAt = (i: number): number => (i === disk.base.index ? disk.base.term : disk.entries[i - disk.base.index - 1]!.term);
+    if (ready.snapshot) {
+      if (disk.snapshot !== null && ready.snapshot.index < disk.snapshot.index) throw new SimViolation(`node ${n.id} snapshot went back ${disk.snapshot.index} -> ${ready.snapshot.index}`);
+      disk.snapshot = { ...ready.snapshot };
+    }
+    if (ready.resetLog) {
+      const { base, entries } = ready.resetLog;
+      if (disk.snapshot === null || disk.snapshot.index < base.index) throw new SimViolation(`node ${n.id} log reset to base ${base.index} that no snapshot covers`);
+      disk.base = { ...base };
+      disk.entries = [];
+      for (const e of entries) {
+        this.recordLedger(n.id, e, e.index - 1 === base.index ? base.term : disk.entries[disk.entries.length - 1]!.term);
+        disk.entries.push({ ...e });
+      }
+    }
+    if (ready.compactLog) {
+      const base = ready.compactLog;
+      if (disk.snapshot === null || disk.snapshot.index < base.index) throw new SimViolation(`node ${n.id} log compacted to ${base.index} that no snapshot covers`);
+      if (base.index > disk.base.index) {
+        if (diskTermAt(base.index) !== base.term) throw new SimViolation(`node ${n.id} log compacted to ${base.index}@${base.term}, the disk says term ${diskTermAt(base.index)}`);
+        disk.entries = disk.entries.slice(base.index - disk.base.index);
+        disk.base = { ...base };
+      }
+    }
     if (ready.appendEntries) {
       const { fromIndex, entries } = ready.appendEntries;
-      if (fromIndex < 1 || fromIndex > n.disk.entries.length + 1) {
-        throw new SimViolation(`node ${n.id} appendEntries fromIndex ${fromIndex} leaves a gap (disk has ${n.disk.entries.length})`);
+      const diskLast = disk.base.index + disk.entries.length;
+      if (fromIndex <= disk.base.index || fromIndex > diskLast + 1) {
+        throw new SimViolation(`node ${n.id} appendEntries fromIndex ${fromIndex} leaves a gap or cuts below the base (disk has ${disk.base.index + 1}..${diskLast})`);
       }
-      n.disk.entries.length = fromIndex - 1;
+      disk.entries.length = fromIndex - 1 - disk.base.index;
       const keep = crashNow ? Math.floor(this.rand() * (entries.length + 1)) : entries.length;
       for (let i = 0; i < keep; i++) {
         const e = entries[i]!;
         if (e.index !== fromIndex + i) throw new SimViolation(`node ${n.id} appendEntries not contiguous at ${e.index}`);
-        const prevTerm = e.index === 1 ? 0 : n.disk.entries[e.index - 2]!.term;
-        this.recordLedger(n.id, e, prevTerm);
-        n.disk.entries.push({ ...e });
+        this.recordLedger(n.id, e, diskTermAt(e.index - 1));
+        disk.entries.push({ ...e });
       }
     }
     if (crashNow) {
@@ -236,11 +296,26 @@ export class Simulator {
       this.checkDurability();
       return;
     }
-    if (core.lastIndex !== n.disk.entries.length) {
-      throw new SimViolation(`node ${n.id} core log length ${core.lastIndex} != disk ${n.disk.entries.length}: Ready lost a log change`);
+    if (core.lastIndex !== disk.base.index + disk.entries.length) {
+      throw new SimViolation(`node ${n.id} core log end ${core.lastIndex} != disk ${disk.base.index + disk.entries.length}: Ready lost a log change`);
     }
     for (const { to, message } of ready.messages) this.send(n.id, to, message);
+    if (ready.restore) this.restore(n, ready.restore);
     for (const e of ready.committed) this.recordCommitted(n, e);
+  }
+
+  /** The state machine takes a snapshot's state: it must be exactly the committed prefix's. */
+  private restore(n: SimNode, s: Snapshot): void {
+    const { index, digest } = JSON.parse(s.data) as { index: number; digest: string };
+    if (index !== s.index) throw new SimViolation(`node ${n.id} restored a snapshot labelled ${s.index} holding state at ${index}`);
+    const expected = this.digestAt.get(index);
+    if (expected === undefined) throw new SimViolation(`node ${n.id} restored a snapshot at ${index}, beyond anything committed`);
+    if (expected !== digest) throw new SimViolation(`state-machine safety: node ${n.id} restored a snapshot at ${index} whose state differs from the committed prefix`);
+    if (n.bootRestorePending) n.bootRestorePending = false;
+    else this.snapshotsInstalled++;
+    this.trace(`restore ${n.id} at ${index}`);
+    n.appliedThisLife = index;
+    n.digest = digest;
   }
 
   private send(from: number, to: number, message: Message): void {
@@ -269,6 +344,10 @@ export class Simulator {
       throw new SimViolation(`node ${n.id} applied index ${e.index} after ${n.appliedThisLife} (not contiguous)`);
     }
     n.appliedThisLife = e.index;
+    n.digest = digestStep(n.digest, e);
+    const known = this.digestAt.get(e.index);
+    if (known === undefined) this.digestAt.set(e.index, n.digest);
+    else if (known !== n.digest) throw new SimViolation(`state-machine safety: node ${n.id} state after ${e.index} differs from another node's`);
     const prior = this.committed.get(e.index);
     if (prior === undefined) {
       this.committed.set(e.index, { ...e });
@@ -296,6 +375,7 @@ export class Simulator {
       this.elections++;
       this.trace(`leader ${n.id} term ${core.term}`);
       for (const [index, e] of this.committed) {
+        if (index <= (core.latestSnapshot?.index ?? 0) && index < core.logStartIndex) continue;
         const mine = core.entryAt(index);
         if (mine === undefined || mine.term !== e.term || mine.payload !== e.payload) {
           throw new SimViolation(`leader completeness: leader ${n.id} of term ${core.term} lacks committed entry ${index}@${e.term}`);
@@ -310,8 +390,8 @@ export class Simulator {
     for (const [index, e] of this.committed) {
       let copies = 0;
       for (const n of this.nodes) {
-        const d = n.disk.entries[index - 1];
-        if (d !== undefined && d.term === e.term) copies++;
+        const d = n.disk.entries[index - n.disk.base.index - 1];
+        if ((d !== undefined && d.term === e.term) || (n.disk.snapshot !== null && n.disk.snapshot.index >= index)) copies++;
       }
       if (copies < majority) throw new SimViolation(`durability: committed entry ${index}@${e.term} is on ${copies} disks only`);
     }

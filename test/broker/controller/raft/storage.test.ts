@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LOG_FILE, RaftStorage, RaftStorageError, STATE_FILE, encodeEntryFrame } from '../../../../broker/controller/raft/storage.ts';
+import { LOG_FILE, RaftStorage, RaftStorageError, SNAPSHOT_SUFFIX, STATE_FILE, encodeEntryFrame, snapshotFileName } from '../../../../broker/controller/raft/storage.ts';
 import type { Entry } from '../../../../broker/controller/raft/messages.ts';
 
 const dirs: string[] = [];
@@ -28,7 +28,7 @@ describe('RaftStorage', () => {
   it('starts empty, then round-trips hard state, appends and truncations across reopen', () => {
     const dir = tempDir();
     const s = new RaftStorage(dir);
-    expect(s.load()).toEqual({ term: 0, votedFor: null, entries: [], droppedBytes: 0 });
+    expect(s.load()).toEqual({ term: 0, votedFor: null, entries: [], base: { index: 0, term: 0 }, snapshot: null, droppedBytes: 0, ignoredSnapshots: [] });
     s.saveHardState({ term: 3, votedFor: 2 });
     s.append(entries(1, 5, 2));
     s.truncateFrom(4);
@@ -135,5 +135,64 @@ describe('RaftStorage', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('RaftStorage snapshots and compaction', () => {
+  /** A node's life: 30 entries, a snapshot at 10, another at 20 (the log then starts after 10). */
+  function compactedDir(): string {
+    const dir = tempDir();
+    const s = new RaftStorage(dir);
+    s.load();
+    s.saveHardState({ term: 2, votedFor: 1 });
+    s.append(entries(1, 30, 2));
+    s.persistReady({ messages: [], committed: [], snapshot: { index: 10, term: 2, data: 'state@10' } });
+    s.persistReady({ messages: [], committed: [], snapshot: { index: 20, term: 2, data: 'state@20' }, compactLog: { index: 10, term: 2 } });
+    s.append(entries(31, 2, 2));
+    s.close();
+    return dir;
+  }
+  const snapshotFiles = (dir: string) => fs.readdirSync(dir).filter((f) => f.endsWith(SNAPSHOT_SUFFIX)).sort();
+
+  it('starts from the newest snapshot with the log after the older one, and keeps no older snapshot', () => {
+    const dir = compactedDir();
+    expect(snapshotFiles(dir)).toEqual([snapshotFileName(10, 2), snapshotFileName(20, 2)]);
+    const loaded = new RaftStorage(dir).load();
+    expect(loaded.snapshot).toEqual({ index: 20, term: 2, data: 'state@20' });
+    expect(loaded.base).toEqual({ index: 10, term: 2 });
+    expect(loaded.entries).toEqual([...entries(1, 30, 2).slice(10), ...entries(31, 2, 2)]);
+    expect(loaded.ignoredSnapshots).toEqual([]);
+  });
+
+  it('ignores a torn or corrupt newest snapshot in favour of the older one and the log', () => {
+    for (const damage of ['torn', 'flipped'] as const) {
+      const dir = compactedDir();
+      const file = path.join(dir, snapshotFileName(20, 2));
+      const buf = fs.readFileSync(file);
+      if (damage === 'torn') fs.writeFileSync(file, buf.subarray(0, buf.length - 3));
+      else {
+        buf.writeUInt8(buf.readUInt8(buf.length - 2) ^ 0x40, buf.length - 2);
+        fs.writeFileSync(file, buf);
+      }
+      const loaded = new RaftStorage(dir).load();
+      expect(loaded.snapshot).toEqual({ index: 10, term: 2, data: 'state@10' });
+      expect(loaded.entries).toEqual([...entries(1, 30, 2).slice(10), ...entries(31, 2, 2)]);
+      expect(loaded.ignoredSnapshots).toEqual([snapshotFileName(20, 2)]);
+    }
+  });
+
+  it('a snapshot installed beyond the log end restarts the log after it', () => {
+    const dir = tempDir();
+    const s = new RaftStorage(dir);
+    s.load();
+    s.saveHardState({ term: 4, votedFor: null });
+    s.append(entries(1, 3, 1));
+    s.persistReady({ messages: [], committed: [], snapshot: { index: 50, term: 4, data: 'x' }, resetLog: { base: { index: 50, term: 4 }, entries: [] } });
+    s.append(entries(51, 2, 4));
+    s.close();
+    const loaded = new RaftStorage(dir).load();
+    expect(loaded.snapshot?.index).toBe(50);
+    expect(loaded.base).toEqual({ index: 50, term: 4 });
+    expect(loaded.entries).toEqual(entries(51, 2, 4));
   });
 });
