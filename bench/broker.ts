@@ -16,6 +16,7 @@
  * figures are the broker's, not a client library's. Figures on a shared 2-core machine are noisy:
  * compare runs made side by side.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KafkaConnection } from '../broker/client.ts';
 import { ApiKeys } from '../broker/protocol/codec.ts';
@@ -60,6 +61,22 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc (Linux); NaN where unreadable. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS_PER_S = 100;
+
+/** The nodes that lead at least one partition of the bench topic. */
+const leaderIds = new Set<number>();
+
 async function leaderConnections(cluster: TestCluster): Promise<Map<number, KafkaConnection>> {
   const boot = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
   const deadline = Date.now() + 30_000;
@@ -75,6 +92,7 @@ async function leaderConnections(cluster: TestCluster): Promise<Map<number, Kafk
   const byPartition = new Map<number, KafkaConnection>();
   for (const p of md.topics[0].partitions) {
     const b = md.brokers.find((x: any) => x.nodeId === p.leaderId);
+    leaderIds.add(p.leaderId);
     byPartition.set(p.partitionIndex, await KafkaConnection.connect(b.host, b.port, { clientId: `bench-${p.partitionIndex}` }));
   }
   return byPartition;
@@ -163,15 +181,22 @@ async function main(): Promise<void> {
       return stored;
     };
     const storedBefore = acks === 0 ? await storedNow() : 0;
+    const cpuBefore = cluster.brokers.map((b) => cpuSeconds(b.child?.pid));
+    const selfBefore = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const { sent, errors } = await produceRun(batches, latencies);
     // acks=0: wait until the log ends show every batch, so the rate counts what the broker stored.
     if (acks === 0) while ((await storedNow()) - storedBefore < sent) await new Promise((r) => setTimeout(r, 5));
     const produceS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpuUsed = cluster.brokers.map((b, i) => cpuSeconds(b.child?.pid) - cpuBefore[i]!);
+    const self = process.cpuUsage(selfBefore);
+    const usPerMsg = (cpuS: number) => ((cpuS * 1e6) / sent).toFixed(1);
     const mb = (sent * size) / 1e6;
     console.log(`produce: ${sent} messages in ${produceS.toFixed(2)} s = ${Math.round(sent / produceS)} msg/s, ${(mb / produceS).toFixed(1)} MB/s (payload), errors ${errors}`);
     if (latencies.length) console.log(`produce latency per request of ${perBatch} messages: p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (n=${latencies.length})`);
     else console.log('produce latency: n/a with acks=0 (no responses)');
+    // CPU per message is steadier than msg/s on a shared machine: it counts work, not waiting for a core.
+    console.log(`cpu per message (timed phase): ${cluster.brokers.map((b, i) => `node ${b.id}${leaderIds.has(b.id) ? ' (leader)' : ''} ${usPerMsg(cpuUsed[i]!)} us`).join(', ')}; all brokers ${usPerMsg(cpuUsed.reduce((a, b) => a + b, 0))} us; load generator ${usPerMsg((self.user + self.system) / 1e6)} us`);
     if (latencies.length) {
       console.log(`summary nodes=${nodes} acks=${acksFlag} batch=${perBatch} inflight=${inflight} partitions=${partitions} size=${size}: ${Math.round(sent / produceS)} msg/s p50=${pct(latencies, 50).toFixed(3)} ms p99=${pct(latencies, 99).toFixed(3)} ms`);
     }
