@@ -40,6 +40,13 @@ export class CloseConnection extends Error {
   }
 }
 
+/**
+ * Requests of one connection handled at once by default. A pipelining producer keeps many acks=all
+ * requests open while they wait for replication; below its window the rest wait unread in the socket
+ * and each replication round can complete at most this many (64 capped a 256-deep window at a quarter).
+ */
+export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 512;
+
 export interface ServerOptions {
   host: string;
   port: number;
@@ -107,7 +114,7 @@ class Connection {
     this.opts = opts;
     this.onClose = onClose;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.maxInFlight = opts.maxInFlightPerConnection ?? 64;
+    this.maxInFlight = opts.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION;
     socket.on('data', (d) => this.onData(d));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
