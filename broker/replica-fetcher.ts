@@ -133,11 +133,13 @@ class SourceFetcher {
         continue;
       }
       let backoff = false;
+      // By key, so applying a response is O(partitions), not a scan of `asked` per partition.
+      const askedByKey = new Map(asked.map((a) => [partitionKey(a.replica.topic, a.replica.partition), a]));
       for (const t of res.responses ?? []) {
         for (const p of t.partitions ?? []) {
           const key = partitionKey(t.topic, p.partitionIndex);
           const mine = this.partitions.get(key);
-          const sent = asked.find((a) => a.replica.topic === t.topic && a.replica.partition === p.partitionIndex);
+          const sent = askedByKey.get(key);
           // Stale: reassigned, new epoch, or the log moved (truncated/appended) since we asked.
           if (!mine || !sent || mine.leaderEpoch !== sent.leaderEpoch || mine.replica !== sent.replica) continue;
           if (mine.replica.role !== 'follower') {
