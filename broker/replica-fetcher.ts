@@ -93,6 +93,8 @@ class SourceFetcher {
         continue;
       }
       const asked = [...this.partitions.values()].map((p) => ({ ...p, fetchOffset: p.replica.log.logEndOffset }));
+      // By key, so applying a response is O(partitions), not a scan of `asked` per partition.
+      const askedByKey = new Map(asked.map((a) => [partitionKey(a.replica.topic, a.replica.partition), a]));
       const byTopic = new Map<string, any[]>();
       for (const p of asked) {
         const list = byTopic.get(p.replica.topic) ?? [];
@@ -133,8 +135,6 @@ class SourceFetcher {
         continue;
       }
       let backoff = false;
-      // By key, so applying a response is O(partitions), not a scan of `asked` per partition.
-      const askedByKey = new Map(asked.map((a) => [partitionKey(a.replica.topic, a.replica.partition), a]));
       for (const t of res.responses ?? []) {
         for (const p of t.partitions ?? []) {
           const key = partitionKey(t.topic, p.partitionIndex);
