@@ -62,7 +62,9 @@ async function main(): Promise<void> {
   for (let p = 0; p < partitions; p++) {
     apply({ type: 'Partition', topic: 'f', partition: p, replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 0, partitionEpoch: 0, addingReplicas: [], removingReplicas: [] });
   }
-  const fetcher = new ReplicaFetcherManager({ brokerId: 2, config, logger: quiet, replicas: follower, image: () => image });
+  // Built apart from the call, so a broker epoch (-1: unknown) is passed where the fetcher takes one (KIP-903).
+  const deps = { brokerId: 2, config, logger: quiet, replicas: follower, image: () => image, brokerEpoch: () => -1 };
+  const fetcher = new ReplicaFetcherManager(deps);
   follower.onFollowersChanged((changed) => fetcher.update(changed));
   leader.applyImage(image);
   follower.applyImage(image);
