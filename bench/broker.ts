@@ -1,5 +1,11 @@
 /**
- * `npm run bench:broker [-- --nodes 1|3 --acks 0|1|all --messages N --size BYTES --batch N --inflight N --partitions N]`
+ * `npm run bench:broker [-- --nodes 1|3 --acks 0|1|all --messages N --size BYTES --batch N --inflight N --partitions N
+ *                        --warmup N --consume true|false]`
+ *
+ * The three shapes issue 9 compares with the NATS JetStream anchor (3 nodes, acks=all, 100-byte messages):
+ * - batched:              `--nodes 3 --acks all --batch 1000 --inflight 8 --partitions 4 --messages 1000000`
+ * - one per request:      `--nodes 3 --acks all --batch 1 --inflight 256 --partitions 1 --messages 200000`
+ * - one at a time:        `--nodes 3 --acks all --batch 1 --inflight 1 --partitions 1 --messages 10000`
  *
  * Starts the brokers as separate processes (this process is only the load generator), then:
  * - produce: pre-built RecordBatches of `--batch` records of `--size` bytes, `--inflight` Produce
@@ -10,6 +16,7 @@
  * figures are the broker's, not a client library's. Figures on a shared 2-core machine are noisy:
  * compare runs made side by side.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KafkaConnection } from '../broker/client.ts';
 import { ApiKeys } from '../broker/protocol/codec.ts';
@@ -27,6 +34,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1000' },
     inflight: { type: 'string', default: '8' },
     partitions: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '5000' },
+    consume: { type: 'string', default: 'true' },
   },
 });
 const nodes = Number(values.nodes);
@@ -38,6 +47,12 @@ const size = Number(values.size);
 const perBatch = Number(values.batch);
 const inflight = Number(values.inflight);
 const partitions = Number(values.partitions);
+const warmupMessages = Number(values.warmup);
+const consume = values.consume !== 'false';
+for (const [name, v] of Object.entries({ nodes, messages: total, size, batch: perBatch, inflight, partitions })) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(v)}`);
+}
+if (!Number.isInteger(warmupMessages) || warmupMessages < 0) throw new Error(`--warmup must be a non-negative integer, got ${values.warmup}`);
 const TOPIC = 'bench';
 
 function pct(xs: number[], p: number): number {
@@ -45,6 +60,22 @@ function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
+
+/** CPU seconds (user + system) a process used so far, from /proc (Linux); NaN where unreadable. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS_PER_S = 100;
+
+/** The nodes that lead at least one partition of the bench topic. */
+const leaderIds = new Set<number>();
 
 async function leaderConnections(cluster: TestCluster): Promise<Map<number, KafkaConnection>> {
   const boot = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
@@ -61,6 +92,7 @@ async function leaderConnections(cluster: TestCluster): Promise<Map<number, Kafk
   const byPartition = new Map<number, KafkaConnection>();
   for (const p of md.topics[0].partitions) {
     const b = md.brokers.find((x: any) => x.nodeId === p.leaderId);
+    leaderIds.add(p.leaderId);
     byPartition.set(p.partitionIndex, await KafkaConnection.connect(b.host, b.port, { clientId: `bench-${p.partitionIndex}` }));
   }
   return byPartition;
@@ -72,12 +104,14 @@ async function main(): Promise<void> {
   Object.assign(settings, { 'replica.fetch.wait.max.ms': '500', 'replica.fetch.backoff.ms': '1000', 'replica.lag.time.max.ms': '30000', 'broker.session.timeout.ms': '9000', 'broker.heartbeat.interval.ms': '2000', 'replica.fetch.max.bytes': String(4 << 20) });
   process.stderr.write(`starting ${nodes} broker process(es)...\n`);
   const cluster = await TestCluster.start(nodes, settings);
+  let conns: Map<number, KafkaConnection> | undefined;
   try {
     const admin = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
     const created: any = await admin.request(ApiKeys.CreateTopics, 4, { topics: [{ name: TOPIC, numPartitions: partitions, replicationFactor: nodes, assignments: [], configs: [] }], timeoutMs: 10_000, validateOnly: false }, 15_000);
     if (created.topics[0].errorCode !== 0) throw new Error(`create topic failed: ${created.topics[0].errorCode}`);
     admin.close();
-    const conns = await leaderConnections(cluster);
+    const leaders = await leaderConnections(cluster);
+    conns = leaders;
 
     // Warm-up: one acks=all batch per partition, so followers are fetching before the clock starts
     // (a follower that asked a leader before the leader knew of its leadership backs off first).
@@ -91,62 +125,82 @@ async function main(): Promise<void> {
 
     const value = Buffer.alloc(size, 0x61);
     const template = buildBatch({ compression: 'none', records: Array.from({ length: perBatch }, () => ({ key: null, value })) });
+
+    /** Sends `batches` Produce requests of `template`, `inflight` outstanding per partition connection. */
+    async function produceRun(batches: number, latencies: number[]): Promise<{ sent: number; errors: number }> {
+      let sent = 0;
+      let errors = 0;
+      await Promise.all(
+        [...Array(partitions).keys()].map(async (p) => {
+          const conn = leaders.get(p)!;
+          const mine = Math.floor(batches / partitions) + (p < batches % partitions ? 1 : 0);
+          let issued = 0;
+          const window = new Set<Promise<void>>();
+          while (issued < mine) {
+            while (window.size < inflight && issued < mine) {
+              issued++;
+              const body = { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: p, records: template }] }] };
+              if (acks === 0) {
+                conn.send(ApiKeys.Produce, 8, body);
+                sent += perBatch;
+                continue;
+              }
+              const start = process.hrtime.bigint();
+              const pr = conn.request(ApiKeys.Produce, 8, body, 60_000).then((res: any) => {
+                latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+                if (res.responses[0].partitionResponses[0].errorCode !== 0) errors++;
+                else sent += perBatch;
+              });
+              const tracked: Promise<void> = pr.finally(() => window.delete(tracked));
+              window.add(tracked);
+            }
+            if (window.size > 0) await Promise.race(window);
+            else await new Promise((r) => setImmediate(r));
+          }
+          await Promise.all(window);
+        }),
+      );
+      return { sent, errors };
+    }
+
+    // Warm-up in the same shape (JIT, buffers, the replication pipeline); not counted.
+    if (warmupMessages > 0) {
+      const w = await produceRun(Math.max(partitions, Math.ceil(warmupMessages / perBatch)), []);
+      if (w.errors > 0) throw new Error(`warm-up: ${w.errors} produce requests failed`);
+    }
     const batches = Math.ceil(total / perBatch);
     const latencies: number[] = [];
-    let sent = 0;
-    let errors = 0;
     process.stderr.write(`producing ${batches * perBatch} messages of ${size} bytes, acks=${acksFlag}, ${perBatch}/batch, ${inflight} in flight per partition, ${partitions} partitions, ${nodes} node(s)\n`);
-    const t0 = process.hrtime.bigint();
-    await Promise.all(
-      [...Array(partitions).keys()].map(async (p) => {
-        const conn = conns.get(p)!;
-        const mine = Math.ceil(batches / partitions) - (p < batches % partitions || batches % partitions === 0 ? 0 : 1);
-        let issued = 0;
-        const window = new Set<Promise<void>>();
-        while (issued < mine) {
-          while (window.size < inflight && issued < mine) {
-            issued++;
-            const body = { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: p, records: template }] }] };
-            if (acks === 0) {
-              conn.send(ApiKeys.Produce, 8, body);
-              sent += perBatch;
-              continue;
-            }
-            const start = process.hrtime.bigint();
-            const pr = conn.request(ApiKeys.Produce, 8, body, 60_000).then((res: any) => {
-              latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-              if (res.responses[0].partitionResponses[0].errorCode !== 0) errors++;
-              else sent += perBatch;
-            });
-            const tracked: Promise<void> = pr.finally(() => window.delete(tracked));
-            window.add(tracked);
-          }
-          if (window.size > 0) await Promise.race(window);
-          else await new Promise((r) => setImmediate(r));
-        }
-        await Promise.all(window);
-      }),
-    );
-    // acks=0: wait until the log ends show every batch, so the rate counts what the broker stored.
-    if (acks === 0) {
-      const probe = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
-      for (;;) {
-        const conns2 = [...conns.entries()];
-        let stored = 0;
-        for (const [p, c] of conns2) {
-          const r: any = await c.request(ApiKeys.ListOffsets, 1, { replicaId: -1, topics: [{ name: TOPIC, partitions: [{ partitionIndex: p, timestamp: -1 }] }] }, 5000);
-          stored += Number(r.topics[0].partitions[0].offset);
-        }
-        if (stored >= sent) break;
-        await new Promise((r) => setTimeout(r, 5));
+    /** The sum of the partitions' high watermarks. */
+    const storedNow = async (): Promise<number> => {
+      let stored = 0;
+      for (const [p, c] of leaders) {
+        const r: any = await c.request(ApiKeys.ListOffsets, 1, { replicaId: -1, topics: [{ name: TOPIC, partitions: [{ partitionIndex: p, timestamp: -1 }] }] }, 5000);
+        stored += Number(r.topics[0].partitions[0].offset);
       }
-      probe.close();
-    }
+      return stored;
+    };
+    const storedBefore = acks === 0 ? await storedNow() : 0;
+    const cpuBefore = cluster.brokers.map((b) => cpuSeconds(b.child?.pid));
+    const selfBefore = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const { sent, errors } = await produceRun(batches, latencies);
+    // acks=0: wait until the log ends show every batch, so the rate counts what the broker stored.
+    if (acks === 0) while ((await storedNow()) - storedBefore < sent) await new Promise((r) => setTimeout(r, 5));
     const produceS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpuUsed = cluster.brokers.map((b, i) => cpuSeconds(b.child?.pid) - cpuBefore[i]!);
+    const self = process.cpuUsage(selfBefore);
+    const usPerMsg = (cpuS: number) => ((cpuS * 1e6) / sent).toFixed(1);
     const mb = (sent * size) / 1e6;
     console.log(`produce: ${sent} messages in ${produceS.toFixed(2)} s = ${Math.round(sent / produceS)} msg/s, ${(mb / produceS).toFixed(1)} MB/s (payload), errors ${errors}`);
     if (latencies.length) console.log(`produce latency per request of ${perBatch} messages: p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms (n=${latencies.length})`);
     else console.log('produce latency: n/a with acks=0 (no responses)');
+    // CPU per message is steadier than msg/s on a shared machine: it counts work, not waiting for a core.
+    console.log(`cpu per message (timed phase): ${cluster.brokers.map((b, i) => `node ${b.id}${leaderIds.has(b.id) ? ' (leader)' : ''} ${usPerMsg(cpuUsed[i]!)} us`).join(', ')}; all brokers ${usPerMsg(cpuUsed.reduce((a, b) => a + b, 0))} us; load generator ${usPerMsg((self.user + self.system) / 1e6)} us`);
+    if (latencies.length) {
+      console.log(`summary nodes=${nodes} acks=${acksFlag} batch=${perBatch} inflight=${inflight} partitions=${partitions} size=${size}: ${Math.round(sent / produceS)} msg/s p50=${pct(latencies, 50).toFixed(3)} ms p99=${pct(latencies, 99).toFixed(3)} ms`);
+    }
+    if (!consume) return;
 
     // Consume everything back from offset 0, up to the log ends after the produce phase (with acks 0/1
     // the high watermark may still trail them; the fetch loop waits for it).
@@ -188,8 +242,10 @@ async function main(): Promise<void> {
     );
     const consumeS = Number(process.hrtime.bigint() - t1) / 1e9;
     console.log(`consume: ${read} messages in ${consumeS.toFixed(2)} s = ${Math.round(read / consumeS)} msg/s, ${(bytes / 1e6 / consumeS).toFixed(1)} MB/s (payload)`);
-    for (const c of conns.values()) c.close();
   } finally {
+    for (const c of conns?.values() ?? []) c.close();
+    // SIGTERM first, so brokers run with --cpu-prof (NODE_OPTIONS) write their profiles; bounded.
+    await Promise.race([Promise.all(cluster.brokers.map((b) => cluster.kill(b.id, 'SIGTERM'))), new Promise((r) => setTimeout(r, 15_000).unref())]);
     await cluster.stopAll();
   }
 }

@@ -145,6 +145,8 @@ class SourceFetcher {
         continue;
       }
       const asked = [...this.partitions.values()].map((p) => ({ ...p, fetchOffset: p.replica.log.logEndOffset }));
+      // By key, so applying a response is O(partitions), not a scan of `asked` per partition.
+      const askedByKey = new Map(asked.map((a) => [partitionKey(a.replica.topic, a.replica.partition), a]));
       const byTopic = new Map<string, any[]>();
       for (const p of asked) {
         const list = byTopic.get(p.replica.topic) ?? [];
@@ -191,7 +193,7 @@ class SourceFetcher {
         for (const p of t.partitions ?? []) {
           const key = partitionKey(t.topic, p.partitionIndex);
           const mine = this.partitions.get(key);
-          const sent = asked.find((a) => a.replica.topic === t.topic && a.replica.partition === p.partitionIndex);
+          const sent = askedByKey.get(key);
           // Stale: reassigned, new epoch, or the log moved (truncated/appended) since we asked.
           if (!mine || !sent || mine.leaderEpoch !== sent.leaderEpoch || mine.replica !== sent.replica) continue;
           if (p.records && p.records.length > 0) progressed = true;

@@ -533,12 +533,18 @@ export class ReplicaManager {
     return code === 'NONE' ? ok : { ...ok, errorCode: ErrorCode[code], baseOffset: -1 };
   }
 
-  /** acks=all: resolves once the high watermark reaches `requiredOffset`, or with why it cannot. */
+  /**
+   * acks=all: resolves once the high watermark reaches `requiredOffset`, or with why it cannot.
+   * The waiters are polled here only when the new one can complete at once (high watermark already
+   * there, ISR below min.insync.replicas, no time left): every other completion is found where its
+   * cause happens (a follower fetch or ISR change moving the high watermark, the tick for deadlines),
+   * and polling all parked waiters on every produce made each request cost O(requests in flight).
+   */
   private awaitReplication(r: Replica, leader: LeaderReplicaState<AckToken>, requiredOffset: number, timeoutMs: number): Promise<AckError> {
     return new Promise<AckError>((resolve) => {
       const accepted = leader.addWaiter({ requiredOffset, deadlineMs: this.now() + timeoutMs, token: resolve });
       if (!accepted) resolve('REQUEST_TIMED_OUT');
-      this.completeAcks(r);
+      else if (leader.highWatermark >= requiredOffset || leader.isr.length < leader.minInsync || timeoutMs <= 0) this.completeAcks(r);
     });
   }
 

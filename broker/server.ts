@@ -7,6 +7,9 @@
  *   correlation id), whatever order the handlers finish in.
  * - At most `maxInFlightPerConnection` requests of one connection are being handled; beyond that the
  *   socket stops being read (TCP back-pressure) until a response is written.
+ * - Responses that become ready in the same turn of the event loop leave in one write (the socket is
+ *   corked at the first and uncorked on the next tick): with many requests in flight, acks=all
+ *   completes a whole run of waiters at once, and one writev replaces a send() per response.
  * - A frame that cannot be parsed, an unknown API key, an unsupported version (other than ApiVersions,
  *   which is answered in v0 with UNSUPPORTED_VERSION as Kafka does) or a size beyond
  *   `socket.request.max.bytes` closes that connection only; the broker logs it and serves the rest.
@@ -36,6 +39,13 @@ export class CloseConnection extends Error {
     this.name = 'CloseConnection';
   }
 }
+
+/**
+ * Requests of one connection handled at once by default. A pipelining producer keeps many acks=all
+ * requests open while they wait for replication; below its window the rest wait unread in the socket
+ * and each replication round can complete at most this many (64 capped a 256-deep window at a quarter).
+ */
+export const DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION = 512;
 
 export interface ServerOptions {
   host: string;
@@ -90,6 +100,7 @@ class Connection {
   private readonly queue: Array<{ done: boolean; out: HandlerResult }> = [];
   private inFlight = 0;
   private closed = false;
+  private corked = false;
   private readonly remote: string;
   private readonly maxInFlight: number;
   private readonly id: number;
@@ -103,7 +114,7 @@ class Connection {
     this.opts = opts;
     this.onClose = onClose;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.maxInFlight = opts.maxInFlightPerConnection ?? 64;
+    this.maxInFlight = opts.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT_PER_CONNECTION;
     socket.on('data', (d) => this.onData(d));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
@@ -211,12 +222,25 @@ class Connection {
     while (this.queue.length > 0 && this.queue[0]!.done) {
       const slot = this.queue.shift()!;
       this.inFlight--;
-      if (slot.out && !this.closed) this.socket.write(slot.out);
+      if (slot.out && !this.closed) this.write(slot.out);
     }
     if (!this.closed && this.inFlight < this.maxInFlight) {
       this.socket.resume();
       this.drainFrames();
     }
+  }
+
+  /** Writes `out`, batching every write of this tick into one (see the class invariants). */
+  private write(out: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(out);
   }
 }
 

@@ -94,7 +94,15 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
   while (!satisfied(results, minBytes) && Date.now() < deadline) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
-      const unwatch = ctx.replicas.watch(parts, done);
+      // A wake-up re-reads after the current I/O phase (setImmediate), not at once: produce requests
+      // read in the same poll are all appended first, so one follower round carries them all instead
+      // of a round per request (the wait it adds is one turn of the event loop).
+      let woken = false;
+      const unwatch = ctx.replicas.watch(parts, () => {
+        if (woken) return;
+        woken = true;
+        setImmediate(done);
+      });
       function done() {
         clearTimeout(timer);
         unwatch();

@@ -21,7 +21,7 @@ afterEach(() => {
   for (const m of managers.splice(0)) m.stop();
 });
 
-function setup(leader = 1) {
+function setup(leader = 1, opts: { start?: boolean } = {}) {
   const rm = new ReplicaManager({ brokerId: 1, dataDir: mkdtempSync(join(tmpdir(), 'fl-rm-')), config: buildConfig({ 'min.insync.replicas': '2' }), logger: quiet, isr: { alterPartition: async () => undefined } });
   managers.push(rm);
   const image = new MetadataImage();
@@ -33,10 +33,12 @@ function setup(leader = 1) {
   }
   apply({ type: 'Topic', name: 't', topicId: '00000000-0000-0000-0000-000000000001', numPartitions: 1, configs: {} });
   apply({ type: 'Partition', topic: 't', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader, leaderEpoch: 0, partitionEpoch: 0, addingReplicas: [], removingReplicas: [] });
+  apply({ type: 'Topic', name: 'solo', topicId: '00000000-0000-0000-0000-000000000002', numPartitions: 1, configs: { 'min.insync.replicas': '1' } });
+  apply({ type: 'Partition', topic: 'solo', partition: 0, replicas: [1], isr: [1], leader: 1, leaderEpoch: 0, partitionEpoch: 0, addingReplicas: [], removingReplicas: [] });
   const changed: Replica[][] = [];
   rm.onFollowersChanged((c) => changed.push(c));
   rm.applyImage(image);
-  rm.start();
+  if (opts.start !== false) rm.start();
   return { rm, image, apply, changed };
 }
 
@@ -78,6 +80,19 @@ describe('ReplicaManager', () => {
     follow(rm, 3, 1);
     expect((await pending).errorCode).toBe(0);
     expect(rm.get('t', 0)!.highWatermark).toBe(1);
+  });
+
+  it('acks=all answers as soon as the high watermark passes, without the periodic tick: at once for a leader-only ISR, and every parked request on the fetch that completes the ISR', async () => {
+    const { rm } = setup(1, { start: false });
+    const plain = () => buildBatch({ compression: 'none', records: [{ key: null, value: Buffer.from('x') }] });
+    // The ISR is the leader alone: its own append is the high watermark.
+    const solo = await rm.produce('solo', 0, plain(), -1, 60_000);
+    expect(solo.errorCode).toBe(0);
+    expect(rm.get('solo', 0)!.highWatermark).toBe(1);
+    const parked = [rm.produce('t', 0, plain(), -1, 60_000), rm.produce('t', 0, plain(), -1, 60_000), rm.produce('t', 0, plain(), -1, 60_000)];
+    follow(rm, 2, 3);
+    follow(rm, 3, 3);
+    expect((await Promise.all(parked)).map((r) => [r.errorCode, r.baseOffset])).toEqual([[0, 0], [0, 1], [0, 2]]);
   });
 
   it('tells the fetcher about a follower promoted to leader, so it leaves the old leader loop', () => {
