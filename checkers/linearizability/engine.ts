@@ -33,8 +33,12 @@ export const defaultMaxCacheEntries = 4_000_000;
 export const defaultMaxCacheBytes = 1 << 30;
 /** Cache budget of the first round over the partitions. */
 const firstRoundCacheEntries = 20_000;
-/** Step-memo cells kept in dense per-state rows (4 bytes each) before falling back to a Map. */
-const maxDenseMemoCells = 1 << 20;
+/** Step-memo slots: 32 per op, a power of two within [2^8, 2^16] (12 bytes each). */
+function memoSlots(ops: number): number {
+  let size = 1 << 8;
+  while (size < ops * 32 && size < 1 << 16) size <<= 1;
+  return size;
+}
 
 type PartitionOutcome =
   | { valid: true; cacheEntries: number }
@@ -118,27 +122,21 @@ export function checkPartition<S, I, O>(
     index.insert(h, states.length - 1);
     return states.length - 1;
   };
-  // Step memo: (state id, op) -> next state id, -1 when illegal, in dense rows (one Int32Array per
-  // state, holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`. States beyond are
-  // stepped and interned afresh: when states are that many, (state, op) pairs rarely repeat and a
-  // sparse memo costs more than it saves (measured on Porcupine's kv histories).
-  const rows: Array<Int32Array | undefined> = [];
-  let denseCells = 0;
+  // Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
+  // (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
+  // memory does not grow with the states. A miss only costs a model step and an intern.
+  const memoMask = memoSlots(n) - 1;
+  // Slot k holds [state id + 1 (0: empty), op, next state id] at 3k.
+  const memo = new Int32Array(3 * (memoMask + 1));
   const stepId = (sid: number, op: number): number => {
-    let row = rows[sid];
-    if (row === undefined && denseCells + n <= maxDenseMemoCells) {
-      row = new Int32Array(n);
-      rows[sid] = row;
-      denseCells += n;
-    }
-    if (row !== undefined) {
-      const hit = row[op]!;
-      if (hit !== 0) return hit - 2;
-    }
+    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & memoMask);
+    if (memo[at] === sid + 1 && memo[at + 1] === op) return memo[at + 2]!;
     const o = ops[op]!;
     const s2 = model.step(states[sid]!, o.input, o.output);
     const id = s2 === undefined ? -1 : intern(s2);
-    if (row !== undefined) row[op] = id + 2;
+    memo[at] = sid + 1;
+    memo[at + 1] = op;
+    memo[at + 2] = id;
     return id;
   };
   const isRequired = new Uint8Array(n);
