@@ -58,6 +58,259 @@ function zobristWords(n: number): Int32Array {
   return z;
 }
 
+/**
+ * One partition's search, resumable: `run` advances it by at most `maxIterations` steps of the list
+ * walk and returns the outcome once it is decided (then again on every later call), else undefined.
+ * Pausing changes nothing but when the work is done: a search run in slices reaches the same
+ * outcome, with the same cache, as one run at once (only the time limit depends on the clock).
+ * A class, not closures: the walk's call sites (step memo, intern, lift) then have one target for
+ * every partition, so the optimiser inlines them (closures made per partition defeated that).
+ */
+export class PartitionSearch<S, I, O> {
+  private readonly n: number;
+  private readonly required: number;
+  private readonly head: number;
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly position: Int32Array;
+  private readonly isRequired: Uint8Array;
+  /** Interned states: equal states share one id, so the cache compares ids. */
+  private readonly states: S[] = [];
+  private readonly index = new StateIndex();
+  private probe: S | undefined;
+  private readonly equalsProbe = (id: number): boolean => this.model.equal(this.states[id]!, this.probe!);
+  /**
+   * Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
+   * (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
+   * memory does not grow with the states. A miss only costs a model step and an intern. Slot k
+   * holds [state id + 1 (0: empty), op, next state id] at 3k.
+   */
+  private readonly memo: Int32Array;
+  private readonly memoMask: number;
+  private readonly bits: Uint32Array;
+  private readonly z: Int32Array;
+  private readonly cache: ExploredCache;
+  /** Each entry costs its bit words, the state id, a hash and about two table slots. */
+  private readonly entryBytes: number;
+  private readonly cacheCap: number;
+  private readonly stackEntry: Int32Array;
+  private readonly stackState: Int32Array;
+  // The walk's position between slices (`run` works on local copies and stores them back).
+  private depth = 0;
+  private placedRequired = 0;
+  private stateId: number;
+  private bitsHash = 0;
+  private entry: number;
+  private iterations = 0;
+  private decided: PartitionOutcome | undefined;
+  // The deepest partial linearization so far, for the failure report.
+  private bestDepth = -1;
+  private bestStack = new Int32Array(0);
+  private bestStates = new Int32Array(0);
+  private bestBlocking = -1;
+
+  private readonly model: Model<S, I, O>;
+  private readonly ops: readonly LinOp<I, O>[];
+
+  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes) {
+    this.model = model;
+    this.ops = ops;
+    const n = ops.length;
+    this.n = n;
+    let required = 0;
+    for (const op of ops) if (op.output !== undefined) required++;
+    this.required = required;
+    // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
+    const time = (e: number): number => {
+      const op = ops[e >> 1]!;
+      if (e & 1) return op.output === undefined ? Infinity : Math.max(op.ret, op.call);
+      return op.call;
+    };
+    const order = new Int32Array(2 * n);
+    for (let e = 0; e < 2 * n; e++) order[e] = e;
+    order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+    const head = 2 * n;
+    const next = new Int32Array(2 * n + 1);
+    const prev = new Int32Array(2 * n + 1);
+    const position = new Int32Array(2 * n);
+    let last = head;
+    for (let k = 0; k < 2 * n; k++) {
+      const e = order[k]!;
+      position[e] = k;
+      next[last] = e;
+      prev[e] = last;
+      last = e;
+    }
+    next[last] = -1;
+    this.head = head;
+    this.next = next;
+    this.prev = prev;
+    this.position = position;
+    this.isRequired = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
+    this.memoMask = memoSlots(n) - 1;
+    this.memo = new Int32Array(3 * (this.memoMask + 1));
+    const words = (n + 31) >>> 5;
+    this.bits = new Uint32Array(words);
+    this.z = zobristWords(n);
+    this.cache = new ExploredCache(words);
+    this.entryBytes = (words + 1) * 4 + 12;
+    this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
+    this.stackEntry = new Int32Array(n);
+    this.stackState = new Int32Array(n);
+    this.stateId = this.intern(model.init());
+    this.entry = next[head]!;
+  }
+
+  /** Approximate bytes held by the search cache so far. */
+  get cacheBytes(): number {
+    return this.cache.size * this.entryBytes;
+  }
+
+  private intern(s: S): number {
+    const h = this.model.hash(s) | 0;
+    this.probe = s;
+    const found = this.index.find(h, this.equalsProbe);
+    if (found >= 0) return found;
+    this.states.push(s);
+    this.index.insert(h, this.states.length - 1);
+    return this.states.length - 1;
+  }
+
+  private stepId(sid: number, op: number): number {
+    const memo = this.memo;
+    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
+    if (memo[at] === sid + 1 && memo[at + 1] === op) return memo[at + 2]!;
+    const o = this.ops[op]!;
+    const s2 = this.model.step(this.states[sid]!, o.input, o.output);
+    const id = s2 === undefined ? -1 : this.intern(s2);
+    memo[at] = sid + 1;
+    memo[at + 1] = op;
+    memo[at + 2] = id;
+    return id;
+  }
+
+  run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
+    if (this.decided) return this.decided;
+    const { next, prev, head, bits, z, cache, cacheCap, stackEntry, stackState, isRequired, required } = this;
+    let depth = this.depth;
+    let placedRequired = this.placedRequired;
+    let stateId = this.stateId;
+    let bitsHash = this.bitsHash;
+    let entry = this.entry;
+    let iter = this.iterations;
+    let deepest = this.bestDepth;
+    const stopAt = iter + maxIterations;
+    let outcome: PartitionOutcome | undefined;
+    for (;;) {
+      if (placedRequired === required) {
+        outcome = { valid: true, cacheEntries: cache.size };
+        break;
+      }
+      if (iter >= stopAt) break;
+      if ((++iter & 4095) === 0 && performance.now() > deadlineMs) {
+        outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
+        break;
+      }
+      if ((entry & 1) === 0) {
+        const op = entry >> 1;
+        const nextState = this.stepId(stateId, op);
+        if (nextState >= 0) {
+          bits[op >>> 5]! |= 1 << (op & 31);
+          bitsHash ^= z[op]!;
+          if (cache.add(bits, bitsHash, nextState)) {
+            if (cache.size > cacheCap) {
+              outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
+              break;
+            }
+            stackEntry[depth] = entry;
+            stackState[depth] = stateId;
+            depth++;
+            stateId = nextState;
+            placedRequired += isRequired[op]!;
+            // Lift the op's call and return out of the list.
+            const r = entry + 1;
+            next[prev[entry]!] = next[entry]!;
+            if (next[entry]! !== -1) prev[next[entry]!] = prev[entry]!;
+            next[prev[r]!] = next[r]!;
+            if (next[r]! !== -1) prev[next[r]!] = prev[r]!;
+            entry = next[head]!;
+            continue;
+          }
+          bits[op >>> 5]! &= ~(1 << (op & 31));
+          bitsHash ^= z[op]!;
+        }
+        entry = next[entry]!;
+      } else {
+        if (depth > deepest) {
+          deepest = depth;
+          this.recordDeepest(depth, stateId, entry >> 1);
+        }
+        if (depth === 0) {
+          outcome = this.explainFailure(stateId);
+          break;
+        }
+        depth--;
+        const c = stackEntry[depth]!;
+        const op = c >> 1;
+        stateId = stackState[depth]!;
+        bits[op >>> 5]! &= ~(1 << (op & 31));
+        bitsHash ^= z[op]!;
+        placedRequired -= isRequired[op]!;
+        // Put the op's return and call back, in the reverse order of the lift.
+        const r = c + 1;
+        if (next[r]! !== -1) prev[next[r]!] = r;
+        next[prev[r]!] = r;
+        if (next[c]! !== -1) prev[next[c]!] = c;
+        next[prev[c]!] = c;
+        entry = next[c]!;
+      }
+    }
+    this.depth = depth;
+    this.placedRequired = placedRequired;
+    this.stateId = stateId;
+    this.bitsHash = bitsHash;
+    this.entry = entry;
+    this.iterations = iter;
+    this.decided = outcome;
+    return outcome;
+  }
+
+  private recordDeepest(depth: number, stateId: number, blocking: number): void {
+    this.bestDepth = depth;
+    this.bestStack = this.stackEntry.slice(0, depth);
+    this.bestStates = new Int32Array(depth);
+    for (let k = 0; k < depth; k++) this.bestStates[k] = k + 1 < depth ? this.stackState[k + 1]! : stateId;
+    this.bestBlocking = blocking;
+  }
+
+  /** Not linearizable: explain the deepest partial linearization. */
+  private explainFailure(stateId: number): PartitionOutcome {
+    const { n, ops, model, states, position, bestStack, bestStates, bestDepth, bestBlocking } = this;
+    const placed = new Uint8Array(n);
+    for (const e of bestStack) placed[e >> 1] = 1;
+    const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
+    const blockPos = position[2 * bestBlocking + 1]!;
+    const unplaceable: FailureWindow['unplaceable'] = [];
+    for (let op = 0; op < n; op++) {
+      if (placed[op] || position[2 * op]! > blockPos) continue;
+      const o = ops[op]!;
+      const legal = model.step(states[finalState]!, o.input, o.output) !== undefined;
+      unplaceable.push({ op: o.id, reason: legal ? 'dead-end' : 'illegal-step' });
+    }
+    return {
+      valid: false,
+      cacheEntries: this.cache.size,
+      failure: {
+        linearized: Array.from(bestStack, (e, k) => ({ op: ops[e >> 1]!.id, state: model.describeState(states[bestStates[k]!]!) })),
+        blockingOp: ops[bestBlocking]!.id,
+        unplaceable,
+      },
+    };
+  }
+}
+
+/** Search one partition to the end (or to a bound). */
 export function checkPartition<S, I, O>(
   model: Model<S, I, O>,
   ops: readonly LinOp<I, O>[],
@@ -65,171 +318,7 @@ export function checkPartition<S, I, O>(
   maxCacheEntries: number,
   maxCacheBytes: number = defaultMaxCacheBytes,
 ): PartitionOutcome {
-  const n = ops.length;
-  let required = 0;
-  for (const op of ops) if (op.output !== undefined) required++;
-  if (required === 0) return { valid: true, cacheEntries: 0 };
-
-  // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
-  const time = (e: number): number => {
-    const op = ops[e >> 1]!;
-    if (e & 1) return op.output === undefined ? Infinity : Math.max(op.ret, op.call);
-    return op.call;
-  };
-  const order = new Int32Array(2 * n);
-  for (let e = 0; e < 2 * n; e++) order[e] = e;
-  order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
-  const head = 2 * n;
-  const next = new Int32Array(2 * n + 1);
-  const prev = new Int32Array(2 * n + 1);
-  const position = new Int32Array(2 * n);
-  let last = head;
-  for (let k = 0; k < 2 * n; k++) {
-    const e = order[k]!;
-    position[e] = k;
-    next[last] = e;
-    prev[e] = last;
-    last = e;
-  }
-  next[last] = -1;
-
-  const lift = (c: number): void => {
-    const r = c + 1;
-    next[prev[c]!] = next[c]!;
-    if (next[c]! !== -1) prev[next[c]!] = prev[c]!;
-    next[prev[r]!] = next[r]!;
-    if (next[r]! !== -1) prev[next[r]!] = prev[r]!;
-  };
-  const unlift = (c: number): void => {
-    const r = c + 1;
-    if (next[r]! !== -1) prev[next[r]!] = r;
-    next[prev[r]!] = r;
-    if (next[c]! !== -1) prev[next[c]!] = c;
-    next[prev[c]!] = c;
-  };
-
-  // Interned states: equal states share one id, so the cache compares ids.
-  const states: S[] = [];
-  const index = new StateIndex();
-  let probe: S;
-  const equalsProbe = (id: number): boolean => model.equal(states[id]!, probe);
-  const intern = (s: S): number => {
-    const h = model.hash(s) | 0;
-    probe = s;
-    const found = index.find(h, equalsProbe);
-    if (found >= 0) return found;
-    states.push(s);
-    index.insert(h, states.length - 1);
-    return states.length - 1;
-  };
-  // Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
-  // (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
-  // memory does not grow with the states. A miss only costs a model step and an intern.
-  const memoMask = memoSlots(n) - 1;
-  // Slot k holds [state id + 1 (0: empty), op, next state id] at 3k.
-  const memo = new Int32Array(3 * (memoMask + 1));
-  const stepId = (sid: number, op: number): number => {
-    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & memoMask);
-    if (memo[at] === sid + 1 && memo[at + 1] === op) return memo[at + 2]!;
-    const o = ops[op]!;
-    const s2 = model.step(states[sid]!, o.input, o.output);
-    const id = s2 === undefined ? -1 : intern(s2);
-    memo[at] = sid + 1;
-    memo[at + 1] = op;
-    memo[at + 2] = id;
-    return id;
-  };
-  const isRequired = new Uint8Array(n);
-  for (let i = 0; i < n; i++) isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
-
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(words);
-  const z = zobristWords(n);
-  let bitsHash = 0;
-  const cache = new ExploredCache(words);
-  // Each entry costs its bit words, the state id, a hash and about two table slots.
-  const cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / ((words + 1) * 4 + 12)));
-  const stackEntry = new Int32Array(n);
-  const stackState = new Int32Array(n);
-  let depth = 0;
-  let placedRequired = 0;
-  let stateId = intern(model.init());
-
-  let bestDepth = -1;
-  let bestStack = new Int32Array(0);
-  let bestStates = new Int32Array(0);
-  let bestBlocking = -1;
-
-  let entry = next[head]!;
-  let iterations = 0;
-  for (;;) {
-    if (placedRequired === required) return { valid: true, cacheEntries: cache.size };
-    if ((++iterations & 4095) === 0 && performance.now() > deadlineMs) {
-      return { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
-    }
-    if ((entry & 1) === 0) {
-      const op = entry >> 1;
-      const nextState = stepId(stateId, op);
-      if (nextState >= 0) {
-        bits[op >>> 5]! |= 1 << (op & 31);
-        bitsHash ^= z[op]!;
-        if (cache.add(bits, bitsHash, nextState)) {
-          if (cache.size > cacheCap) return { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
-          stackEntry[depth] = entry;
-          stackState[depth] = stateId;
-          depth++;
-          stateId = nextState;
-          placedRequired += isRequired[op]!;
-          lift(entry);
-          entry = next[head]!;
-          continue;
-        }
-        bits[op >>> 5]! &= ~(1 << (op & 31));
-        bitsHash ^= z[op]!;
-      }
-      entry = next[entry]!;
-    } else {
-      if (depth > bestDepth) {
-        bestDepth = depth;
-        bestStack = stackEntry.slice(0, depth);
-        bestStates = new Int32Array(depth);
-        for (let k = 0; k < depth; k++) bestStates[k] = k + 1 < depth ? stackState[k + 1]! : stateId;
-        bestBlocking = entry >> 1;
-      }
-      if (depth === 0) break;
-      depth--;
-      const c = stackEntry[depth]!;
-      const op = c >> 1;
-      stateId = stackState[depth]!;
-      bits[op >>> 5]! &= ~(1 << (op & 31));
-      bitsHash ^= z[op]!;
-      placedRequired -= isRequired[op]!;
-      unlift(c);
-      entry = next[c]!;
-    }
-  }
-
-  // Not linearizable: explain the deepest partial linearization.
-  const placed = new Uint8Array(n);
-  for (const e of bestStack) placed[e >> 1] = 1;
-  const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
-  const blockPos = position[2 * bestBlocking + 1]!;
-  const unplaceable: FailureWindow['unplaceable'] = [];
-  for (let op = 0; op < n; op++) {
-    if (placed[op] || position[2 * op]! > blockPos) continue;
-    const o = ops[op]!;
-    const legal = model.step(states[finalState]!, o.input, o.output) !== undefined;
-    unplaceable.push({ op: o.id, reason: legal ? 'dead-end' : 'illegal-step' });
-  }
-  return {
-    valid: false,
-    cacheEntries: cache.size,
-    failure: {
-      linearized: Array.from(bestStack, (e, k) => ({ op: ops[e >> 1]!.id, state: model.describeState(states[bestStates[k]!]!) })),
-      blockingOp: ops[bestBlocking]!.id,
-      unplaceable,
-    },
-  };
+  return new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes).run(Infinity, deadlineMs)!;
 }
 
 /**
