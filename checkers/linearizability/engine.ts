@@ -31,8 +31,12 @@ import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionSta
 export const defaultTimeLimitMs = 60_000;
 export const defaultMaxCacheEntries = 4_000_000;
 export const defaultMaxCacheBytes = 1 << 30;
-/** Cache budget of the first round over the partitions. */
-const firstRoundCacheEntries = 20_000;
+/** Steps of the list walk a partition gets per turn while several are searched in turn. */
+const sliceIterations = 1024;
+/** Partitions searched in turn at once; each holds its cache until it is decided. */
+const maxLiveSearches = 16;
+/** Cache bytes the partitions searched in turn may hold together (64 MiB). */
+const maxInterleavedCacheBytes = 1 << 26;
 /** Step-memo slots: 32 per op, a power of two within [2^8, 2^16] (12 bytes each). */
 function memoSlots(ops: number): number {
   let size = 1 << 8;
@@ -83,9 +87,12 @@ export class PartitionSearch<S, I, O> {
    * Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
    * (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
    * memory does not grow with the states. A miss only costs a model step and an intern. Slot k
-   * holds [state id + 1 (0: empty), op, next state id] at 3k.
+   * holds [state id + 1 (0: empty), op, next state id] at 3k. Ops whose steps have so far only been
+   * illegal or returned the state unchanged (`readLike`, reads) skip it: such a step costs less than
+   * a memo probe (a random access) and needs no intern.
    */
   private readonly memo: Int32Array;
+  private readonly readLike: Uint8Array;
   private readonly memoMask: number;
   private readonly bits: Uint32Array;
   private readonly z: Int32Array;
@@ -150,6 +157,7 @@ export class PartitionSearch<S, I, O> {
     for (let i = 0; i < n; i++) this.isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
     this.memoMask = memoSlots(n) - 1;
     this.memo = new Int32Array(3 * (this.memoMask + 1));
+    this.readLike = new Uint8Array(n).fill(1);
     const words = (n + 31) >>> 5;
     this.bits = new Uint32Array(words);
     this.z = zobristWords(n);
@@ -178,15 +186,28 @@ export class PartitionSearch<S, I, O> {
   }
 
   private stepId(sid: number, op: number): number {
+    const o = this.ops[op]!;
+    if (this.readLike[op] === 1) {
+      // Every step of this op so far was illegal or kept the state: stepping is cheaper than the memo.
+      const s = this.states[sid]!;
+      const s2 = this.model.step(s, o.input, o.output);
+      if (s2 === undefined) return -1;
+      if (s2 === s) return sid;
+      this.readLike[op] = 0;
+      return this.remember(sid, op, this.intern(s2));
+    }
     const memo = this.memo;
     const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
     if (memo[at] === sid + 1 && memo[at + 1] === op) return memo[at + 2]!;
-    const o = this.ops[op]!;
     const s2 = this.model.step(this.states[sid]!, o.input, o.output);
-    const id = s2 === undefined ? -1 : this.intern(s2);
-    memo[at] = sid + 1;
-    memo[at + 1] = op;
-    memo[at + 2] = id;
+    return this.remember(sid, op, s2 === undefined ? -1 : this.intern(s2));
+  }
+
+  private remember(sid: number, op: number, id: number): number {
+    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
+    this.memo[at] = sid + 1;
+    this.memo[at + 1] = op;
+    this.memo[at + 2] = id;
     return id;
   }
 
@@ -364,53 +385,90 @@ export function shortestFailingPrefix<S, I, O>(
   };
 }
 
-/** Check a whole history: partition it, search each partition, rank false over unknown over true. */
+/**
+ * Check a whole history: partition it, search each partition, rank false over unknown over true.
+ *
+ * Partitions are searched in turn, `sliceIterations` steps each, up to `maxLiveSearches` at once (the
+ * next waiting one starts when one is decided), so one hard partition cannot starve an easy failing
+ * one: like Porcupine's partitions in parallel goroutines where the first illegal one wins, and no
+ * work is thrown away (a paused search resumes where it stopped). The first partition found
+ * illegal ends the check. Memory: the searches in turn hold at most `maxInterleavedCacheBytes` of
+ * cache together (or maxCacheBytes if lower); past it the largest is dropped and searched again
+ * alone once the others are decided, so the peak is about what one partition may hold.
+ */
 export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], options: CheckOptions = {}): LinResult {
   const start = performance.now();
   const deadlineMs = start + (options.timeLimitMs ?? defaultTimeLimitMs);
   const maxCacheEntries = options.maxCacheEntries ?? defaultMaxCacheEntries;
+  const maxCacheBytes = options.maxCacheBytes ?? defaultMaxCacheBytes;
+  const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
-  // Partitions are searched in rounds with a growing cache budget (x4 per round, from a small start up
-  // to maxCacheEntries), so one hard partition cannot starve an easy failing one: like Porcupine's
-  // parallel partitions where the first illegal one wins, at most 1/3 extra work for the restarts.
-  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number };
-  let pending: Pending[] = groups.map((group, index) => {
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined };
+  const waiting: Pending[] = groups.map((group, index) => {
     const sub = group.map((i) => ops[i]!);
-    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0 };
+    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined };
   });
   const stats: Array<PartitionStat | undefined> = new Array(groups.length);
   let failure: FailureWindow | undefined;
   let unknownReason: string | undefined;
-  let budget = Math.min(maxCacheEntries, firstRoundCacheEntries);
-  while (pending.length > 0 && failure === undefined) {
-    if (pending.length === 1) budget = maxCacheEntries; // nothing to interleave with
-    const retry: Pending[] = [];
-    for (const p of pending) {
-      const t0 = performance.now();
-      const outcome = t0 > deadlineMs
-        ? ({ valid: 'unknown', cacheEntries: 0, reason: 'time-limit' } as const)
-        : checkPartition(model, p.ops, deadlineMs, budget, options.maxCacheBytes ?? defaultMaxCacheBytes);
-      p.elapsedMs += performance.now() - t0;
-      if (outcome.valid === 'unknown' && outcome.reason === 'cache-limit' && budget < maxCacheEntries) {
-        retry.push(p);
-        continue;
-      }
-      const stat: PartitionStat = { partition: p.label, ops: p.ops.length, valid: outcome.valid, cacheEntries: outcome.cacheEntries, elapsedMs: p.elapsedMs };
-      if (outcome.valid === 'unknown') {
-        stat.reason = outcome.reason;
-        unknownReason ??= `${outcome.reason} reached in partition ${p.label}`;
-      }
-      stats[p.index] = stat;
-      if (outcome.valid === false) {
-        const window =
-          options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, options.maxCacheBytes ?? defaultMaxCacheBytes);
-        failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
-        if (window) failure.prefix = window;
-        break;
+
+  /** Advance p's search by `iterations` steps (starting it if need be); true once p is decided. */
+  const advance = (p: Pending, iterations: number): boolean => {
+    const t0 = performance.now();
+    let outcome: PartitionOutcome | undefined;
+    if (t0 > deadlineMs) outcome = { valid: 'unknown', cacheEntries: 0, reason: 'time-limit' };
+    else {
+      p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes);
+      outcome = p.search.run(iterations, deadlineMs);
+    }
+    p.elapsedMs += performance.now() - t0;
+    if (outcome === undefined) return false;
+    p.search = undefined;
+    const stat: PartitionStat = { partition: p.label, ops: p.ops.length, valid: outcome.valid, cacheEntries: outcome.cacheEntries, elapsedMs: p.elapsedMs };
+    if (outcome.valid === 'unknown') {
+      stat.reason = outcome.reason;
+      unknownReason ??= `${outcome.reason} reached in partition ${p.label}`;
+    }
+    stats[p.index] = stat;
+    if (outcome.valid === false) {
+      const window = options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, maxCacheBytes);
+      failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
+      if (window) failure.prefix = window;
+    }
+    return true;
+  };
+
+  let live: Pending[] = [];
+  const alone: Pending[] = [];
+  let nextWaiting = 0;
+  while (failure === undefined) {
+    while (live.length < maxLiveSearches && nextWaiting < waiting.length) live.push(waiting[nextWaiting++]!);
+    if (live.length === 0) break;
+    // The last undecided partition runs to its end: there is nothing left to take turns with.
+    const iterations = live.length === 1 && nextWaiting === waiting.length ? Infinity : sliceIterations;
+    const undecided: Pending[] = [];
+    let liveBytes = 0;
+    for (const p of live) {
+      if (advance(p, iterations)) {
+        if (failure !== undefined) break;
+      } else {
+        undecided.push(p);
+        liveBytes += p.search!.cacheBytes;
       }
     }
-    pending = retry;
-    budget = Math.min(maxCacheEntries, budget * 4);
+    live = undecided;
+    while (live.length > 1 && liveBytes > interleavedBytes) {
+      let largest = 0;
+      for (let k = 1; k < live.length; k++) if (live[k]!.search!.cacheBytes > live[largest]!.search!.cacheBytes) largest = k;
+      const [p] = live.splice(largest, 1);
+      liveBytes -= p!.search!.cacheBytes;
+      p!.search = undefined;
+      alone.push(p!);
+    }
+  }
+  for (const p of alone) {
+    if (failure !== undefined) break;
+    advance(p, Infinity);
   }
   const partitions = stats.filter((s): s is PartitionStat => s !== undefined);
   const result: LinResult = {
