@@ -1,5 +1,5 @@
 /**
- * `npm run bench:lin`: checks every reference history of ../shared/testdata/porcupine with its
+ * `npm run bench:lin`: checks every reference history of test/fixtures/porcupine with its
  * EXPECTED.tsv model and prints per-file and total times (parsing excluded from the check time,
  * as in Porcupine's Go benchmarks; wall time and process CPU time, the latter steadier on a shared
  * machine) and whether each verdict matched. Verdicts only, like Porcupine's benchmark: the search
@@ -13,7 +13,7 @@ import { toLinOps, type ModelSpec } from '../checkers/linearizability/models/com
 import { historyFormats } from '../checkers/linearizability/check.ts';
 import { pairEvents } from '../checkers/linearizability/parse/ops.ts';
 
-const dir = new URL('../../shared/testdata/porcupine/', import.meta.url);
+const dir = new URL('../test/fixtures/porcupine/', import.meta.url);
 const argv = process.argv.slice(2);
 const repeatArg = argv.indexOf('--repeat');
 const repeat = repeatArg >= 0 ? Math.max(1, Number(argv[repeatArg + 1]) || 1) : 3;

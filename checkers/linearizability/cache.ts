@@ -60,7 +60,8 @@ export class ExploredCache {
     if ((this.n + 1) * stride > pool.length) this.growPool();
     const idx = this.n++;
     const base = idx * stride;
-    this.pool.set(bits.subarray(0, words), base);
+    const dst = this.pool;
+    for (let w = 0; w < words; w++) dst[base + w] = bits[w]!;
     this.pool[base + words] = stateId;
     this.hashes[idx] = h;
     this.table[slot] = idx + 1;

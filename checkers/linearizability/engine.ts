@@ -31,10 +31,18 @@ import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionSta
 export const defaultTimeLimitMs = 60_000;
 export const defaultMaxCacheEntries = 4_000_000;
 export const defaultMaxCacheBytes = 1 << 30;
-/** Cache budget of the first round over the partitions. */
-const firstRoundCacheEntries = 20_000;
-/** Step-memo cells kept in dense per-state rows (4 bytes each) before falling back to a Map. */
-const maxDenseMemoCells = 1 << 20;
+/** Steps of the list walk a partition gets per turn while several are searched in turn. */
+const sliceIterations = 1024;
+/** Partitions searched in turn at once; each holds its cache until it is decided. */
+const maxLiveSearches = 16;
+/** Cache bytes the partitions searched in turn may hold together (64 MiB). */
+const maxInterleavedCacheBytes = 1 << 26;
+/** Step-memo slots: 32 per op, a power of two within [2^8, 2^16] (12 bytes each). */
+function memoSlots(ops: number): number {
+  let size = 1 << 8;
+  while (size < ops * 32 && size < 1 << 16) size <<= 1;
+  return size;
+}
 
 type PartitionOutcome =
   | { valid: true; cacheEntries: number }
@@ -54,6 +62,276 @@ function zobristWords(n: number): Int32Array {
   return z;
 }
 
+/**
+ * One partition's search, resumable: `run` advances it by at most `maxIterations` steps of the list
+ * walk and returns the outcome once it is decided (then again on every later call), else undefined.
+ * Pausing changes nothing but when the work is done: a search run in slices reaches the same
+ * outcome, with the same cache, as one run at once (only the time limit depends on the clock).
+ * A class, not closures: the walk's call sites (step memo, intern, lift) then have one target for
+ * every partition, so the optimiser inlines them (closures made per partition defeated that).
+ */
+export class PartitionSearch<S, I, O> {
+  private readonly n: number;
+  private readonly required: number;
+  private readonly head: number;
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly position: Int32Array;
+  private readonly isRequired: Uint8Array;
+  /** Interned states: equal states share one id, so the cache compares ids. */
+  private readonly states: S[] = [];
+  private readonly index = new StateIndex();
+  private probe: S | undefined;
+  private readonly equalsProbe = (id: number): boolean => this.model.equal(this.states[id]!, this.probe!);
+  /**
+   * Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
+   * (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
+   * memory does not grow with the states. A miss only costs a model step and an intern. Slot k
+   * holds [state id + 1 (0: empty), op, next state id] at 3k. Ops whose steps have so far only been
+   * illegal or returned the state unchanged (`readLike`, reads) skip it: such a step costs less than
+   * a memo probe (a random access) and needs no intern.
+   */
+  private readonly memo: Int32Array;
+  private readonly readLike: Uint8Array;
+  private readonly memoMask: number;
+  private readonly bits: Uint32Array;
+  private readonly z: Int32Array;
+  private readonly cache: ExploredCache;
+  /** Each entry costs its bit words, the state id, a hash and about two table slots. */
+  private readonly entryBytes: number;
+  private readonly cacheCap: number;
+  private readonly stackEntry: Int32Array;
+  private readonly stackState: Int32Array;
+  // The walk's position between slices (`run` works on local copies and stores them back).
+  private depth = 0;
+  private placedRequired = 0;
+  private stateId: number;
+  private bitsHash = 0;
+  private entry: number;
+  private iterations = 0;
+  private decided: PartitionOutcome | undefined;
+  // The deepest partial linearization so far, for the failure report.
+  private bestDepth = -1;
+  private bestStack = new Int32Array(0);
+  private bestStates = new Int32Array(0);
+  private bestBlocking = -1;
+
+  private readonly model: Model<S, I, O>;
+  private readonly ops: readonly LinOp<I, O>[];
+
+  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes) {
+    this.model = model;
+    this.ops = ops;
+    const n = ops.length;
+    this.n = n;
+    let required = 0;
+    for (const op of ops) if (op.output !== undefined) required++;
+    this.required = required;
+    // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
+    const time = (e: number): number => {
+      const op = ops[e >> 1]!;
+      if (e & 1) return op.output === undefined ? Infinity : Math.max(op.ret, op.call);
+      return op.call;
+    };
+    const order = new Int32Array(2 * n);
+    for (let e = 0; e < 2 * n; e++) order[e] = e;
+    order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+    const head = 2 * n;
+    const next = new Int32Array(2 * n + 1);
+    const prev = new Int32Array(2 * n + 1);
+    const position = new Int32Array(2 * n);
+    let last = head;
+    for (let k = 0; k < 2 * n; k++) {
+      const e = order[k]!;
+      position[e] = k;
+      next[last] = e;
+      prev[e] = last;
+      last = e;
+    }
+    next[last] = -1;
+    this.head = head;
+    this.next = next;
+    this.prev = prev;
+    this.position = position;
+    this.isRequired = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
+    this.memoMask = memoSlots(n) - 1;
+    this.memo = new Int32Array(3 * (this.memoMask + 1));
+    this.readLike = new Uint8Array(n).fill(1);
+    const words = (n + 31) >>> 5;
+    this.bits = new Uint32Array(words);
+    this.z = zobristWords(n);
+    this.cache = new ExploredCache(words);
+    this.entryBytes = (words + 1) * 4 + 12;
+    this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
+    this.stackEntry = new Int32Array(n);
+    this.stackState = new Int32Array(n);
+    this.stateId = this.intern(model.init());
+    this.entry = next[head]!;
+  }
+
+  /** Approximate bytes held by the search cache so far. */
+  get cacheBytes(): number {
+    return this.cache.size * this.entryBytes;
+  }
+
+  private intern(s: S): number {
+    const h = this.model.hash(s) | 0;
+    this.probe = s;
+    const found = this.index.find(h, this.equalsProbe);
+    if (found >= 0) return found;
+    this.states.push(s);
+    this.index.insert(h, this.states.length - 1);
+    return this.states.length - 1;
+  }
+
+  private stepId(sid: number, op: number): number {
+    const o = this.ops[op]!;
+    if (this.readLike[op] === 1) {
+      // Every step of this op so far was illegal or kept the state: stepping is cheaper than the memo.
+      const s = this.states[sid]!;
+      const s2 = this.model.step(s, o.input, o.output);
+      if (s2 === undefined) return -1;
+      if (s2 === s) return sid;
+      this.readLike[op] = 0;
+      return this.remember(sid, op, this.intern(s2));
+    }
+    const memo = this.memo;
+    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
+    if (memo[at] === sid + 1 && memo[at + 1] === op) return memo[at + 2]!;
+    const s2 = this.model.step(this.states[sid]!, o.input, o.output);
+    return this.remember(sid, op, s2 === undefined ? -1 : this.intern(s2));
+  }
+
+  private remember(sid: number, op: number, id: number): number {
+    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
+    this.memo[at] = sid + 1;
+    this.memo[at + 1] = op;
+    this.memo[at + 2] = id;
+    return id;
+  }
+
+  run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
+    if (this.decided) return this.decided;
+    const { next, prev, head, bits, z, cache, cacheCap, stackEntry, stackState, isRequired, required } = this;
+    let depth = this.depth;
+    let placedRequired = this.placedRequired;
+    let stateId = this.stateId;
+    let bitsHash = this.bitsHash;
+    let entry = this.entry;
+    let iter = this.iterations;
+    let deepest = this.bestDepth;
+    const stopAt = iter + maxIterations;
+    let outcome: PartitionOutcome | undefined;
+    for (;;) {
+      if (placedRequired === required) {
+        outcome = { valid: true, cacheEntries: cache.size };
+        break;
+      }
+      if (iter >= stopAt) break;
+      if ((++iter & 4095) === 0 && performance.now() > deadlineMs) {
+        outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
+        break;
+      }
+      if ((entry & 1) === 0) {
+        const op = entry >> 1;
+        const nextState = this.stepId(stateId, op);
+        if (nextState >= 0) {
+          bits[op >>> 5]! |= 1 << (op & 31);
+          bitsHash ^= z[op]!;
+          if (cache.add(bits, bitsHash, nextState)) {
+            if (cache.size > cacheCap) {
+              outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
+              break;
+            }
+            stackEntry[depth] = entry;
+            stackState[depth] = stateId;
+            depth++;
+            stateId = nextState;
+            placedRequired += isRequired[op]!;
+            // Lift the op's call and return out of the list.
+            const r = entry + 1;
+            next[prev[entry]!] = next[entry]!;
+            if (next[entry]! !== -1) prev[next[entry]!] = prev[entry]!;
+            next[prev[r]!] = next[r]!;
+            if (next[r]! !== -1) prev[next[r]!] = prev[r]!;
+            entry = next[head]!;
+            continue;
+          }
+          bits[op >>> 5]! &= ~(1 << (op & 31));
+          bitsHash ^= z[op]!;
+        }
+        entry = next[entry]!;
+      } else {
+        if (depth > deepest) {
+          deepest = depth;
+          this.recordDeepest(depth, stateId, entry >> 1);
+        }
+        if (depth === 0) {
+          outcome = this.explainFailure(stateId);
+          break;
+        }
+        depth--;
+        const c = stackEntry[depth]!;
+        const op = c >> 1;
+        stateId = stackState[depth]!;
+        bits[op >>> 5]! &= ~(1 << (op & 31));
+        bitsHash ^= z[op]!;
+        placedRequired -= isRequired[op]!;
+        // Put the op's return and call back, in the reverse order of the lift.
+        const r = c + 1;
+        if (next[r]! !== -1) prev[next[r]!] = r;
+        next[prev[r]!] = r;
+        if (next[c]! !== -1) prev[next[c]!] = c;
+        next[prev[c]!] = c;
+        entry = next[c]!;
+      }
+    }
+    this.depth = depth;
+    this.placedRequired = placedRequired;
+    this.stateId = stateId;
+    this.bitsHash = bitsHash;
+    this.entry = entry;
+    this.iterations = iter;
+    this.decided = outcome;
+    return outcome;
+  }
+
+  private recordDeepest(depth: number, stateId: number, blocking: number): void {
+    this.bestDepth = depth;
+    this.bestStack = this.stackEntry.slice(0, depth);
+    this.bestStates = new Int32Array(depth);
+    for (let k = 0; k < depth; k++) this.bestStates[k] = k + 1 < depth ? this.stackState[k + 1]! : stateId;
+    this.bestBlocking = blocking;
+  }
+
+  /** Not linearizable: explain the deepest partial linearization. */
+  private explainFailure(stateId: number): PartitionOutcome {
+    const { n, ops, model, states, position, bestStack, bestStates, bestDepth, bestBlocking } = this;
+    const placed = new Uint8Array(n);
+    for (const e of bestStack) placed[e >> 1] = 1;
+    const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
+    const blockPos = position[2 * bestBlocking + 1]!;
+    const unplaceable: FailureWindow['unplaceable'] = [];
+    for (let op = 0; op < n; op++) {
+      if (placed[op] || position[2 * op]! > blockPos) continue;
+      const o = ops[op]!;
+      const legal = model.step(states[finalState]!, o.input, o.output) !== undefined;
+      unplaceable.push({ op: o.id, reason: legal ? 'dead-end' : 'illegal-step' });
+    }
+    return {
+      valid: false,
+      cacheEntries: this.cache.size,
+      failure: {
+        linearized: Array.from(bestStack, (e, k) => ({ op: ops[e >> 1]!.id, state: model.describeState(states[bestStates[k]!]!) })),
+        blockingOp: ops[bestBlocking]!.id,
+        unplaceable,
+      },
+    };
+  }
+}
+
+/** Search one partition to the end (or to a bound). */
 export function checkPartition<S, I, O>(
   model: Model<S, I, O>,
   ops: readonly LinOp<I, O>[],
@@ -61,177 +339,7 @@ export function checkPartition<S, I, O>(
   maxCacheEntries: number,
   maxCacheBytes: number = defaultMaxCacheBytes,
 ): PartitionOutcome {
-  const n = ops.length;
-  let required = 0;
-  for (const op of ops) if (op.output !== undefined) required++;
-  if (required === 0) return { valid: true, cacheEntries: 0 };
-
-  // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
-  const time = (e: number): number => {
-    const op = ops[e >> 1]!;
-    if (e & 1) return op.output === undefined ? Infinity : Math.max(op.ret, op.call);
-    return op.call;
-  };
-  const order = new Int32Array(2 * n);
-  for (let e = 0; e < 2 * n; e++) order[e] = e;
-  order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
-  const head = 2 * n;
-  const next = new Int32Array(2 * n + 1);
-  const prev = new Int32Array(2 * n + 1);
-  const position = new Int32Array(2 * n);
-  let last = head;
-  for (let k = 0; k < 2 * n; k++) {
-    const e = order[k]!;
-    position[e] = k;
-    next[last] = e;
-    prev[e] = last;
-    last = e;
-  }
-  next[last] = -1;
-
-  const lift = (c: number): void => {
-    const r = c + 1;
-    next[prev[c]!] = next[c]!;
-    if (next[c]! !== -1) prev[next[c]!] = prev[c]!;
-    next[prev[r]!] = next[r]!;
-    if (next[r]! !== -1) prev[next[r]!] = prev[r]!;
-  };
-  const unlift = (c: number): void => {
-    const r = c + 1;
-    if (next[r]! !== -1) prev[next[r]!] = r;
-    next[prev[r]!] = r;
-    if (next[c]! !== -1) prev[next[c]!] = c;
-    next[prev[c]!] = c;
-  };
-
-  // Interned states: equal states share one id, so the cache compares ids.
-  const states: S[] = [];
-  const index = new StateIndex();
-  let probe: S;
-  const equalsProbe = (id: number): boolean => model.equal(states[id]!, probe);
-  const intern = (s: S): number => {
-    const h = model.hash(s) | 0;
-    probe = s;
-    const found = index.find(h, equalsProbe);
-    if (found >= 0) return found;
-    states.push(s);
-    index.insert(h, states.length - 1);
-    return states.length - 1;
-  };
-  // Step memo: (state id, op) -> next state id, -1 when illegal, in dense rows (one Int32Array per
-  // state, holding id + 2, 0 = not computed) while they fit in `maxDenseMemoCells`. States beyond are
-  // stepped and interned afresh: when states are that many, (state, op) pairs rarely repeat and a
-  // sparse memo costs more than it saves (measured on Porcupine's kv histories).
-  const rows: Array<Int32Array | undefined> = [];
-  let denseCells = 0;
-  const stepId = (sid: number, op: number): number => {
-    let row = rows[sid];
-    if (row === undefined && denseCells + n <= maxDenseMemoCells) {
-      row = new Int32Array(n);
-      rows[sid] = row;
-      denseCells += n;
-    }
-    if (row !== undefined) {
-      const hit = row[op]!;
-      if (hit !== 0) return hit - 2;
-    }
-    const o = ops[op]!;
-    const s2 = model.step(states[sid]!, o.input, o.output);
-    const id = s2 === undefined ? -1 : intern(s2);
-    if (row !== undefined) row[op] = id + 2;
-    return id;
-  };
-  const isRequired = new Uint8Array(n);
-  for (let i = 0; i < n; i++) isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
-
-  const words = (n + 31) >>> 5;
-  const bits = new Uint32Array(words);
-  const z = zobristWords(n);
-  let bitsHash = 0;
-  const cache = new ExploredCache(words);
-  // Each entry costs its bit words, the state id, a hash and about two table slots.
-  const cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / ((words + 1) * 4 + 12)));
-  const stackEntry = new Int32Array(n);
-  const stackState = new Int32Array(n);
-  let depth = 0;
-  let placedRequired = 0;
-  let stateId = intern(model.init());
-
-  let bestDepth = -1;
-  let bestStack = new Int32Array(0);
-  let bestStates = new Int32Array(0);
-  let bestBlocking = -1;
-
-  let entry = next[head]!;
-  let iterations = 0;
-  for (;;) {
-    if (placedRequired === required) return { valid: true, cacheEntries: cache.size };
-    if ((++iterations & 4095) === 0 && performance.now() > deadlineMs) {
-      return { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
-    }
-    if ((entry & 1) === 0) {
-      const op = entry >> 1;
-      const nextState = stepId(stateId, op);
-      if (nextState >= 0) {
-        bits[op >>> 5]! |= 1 << (op & 31);
-        bitsHash ^= z[op]!;
-        if (cache.add(bits, bitsHash, nextState)) {
-          if (cache.size > cacheCap) return { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
-          stackEntry[depth] = entry;
-          stackState[depth] = stateId;
-          depth++;
-          stateId = nextState;
-          placedRequired += isRequired[op]!;
-          lift(entry);
-          entry = next[head]!;
-          continue;
-        }
-        bits[op >>> 5]! &= ~(1 << (op & 31));
-        bitsHash ^= z[op]!;
-      }
-      entry = next[entry]!;
-    } else {
-      if (depth > bestDepth) {
-        bestDepth = depth;
-        bestStack = stackEntry.slice(0, depth);
-        bestStates = new Int32Array(depth);
-        for (let k = 0; k < depth; k++) bestStates[k] = k + 1 < depth ? stackState[k + 1]! : stateId;
-        bestBlocking = entry >> 1;
-      }
-      if (depth === 0) break;
-      depth--;
-      const c = stackEntry[depth]!;
-      const op = c >> 1;
-      stateId = stackState[depth]!;
-      bits[op >>> 5]! &= ~(1 << (op & 31));
-      bitsHash ^= z[op]!;
-      placedRequired -= isRequired[op]!;
-      unlift(c);
-      entry = next[c]!;
-    }
-  }
-
-  // Not linearizable: explain the deepest partial linearization.
-  const placed = new Uint8Array(n);
-  for (const e of bestStack) placed[e >> 1] = 1;
-  const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
-  const blockPos = position[2 * bestBlocking + 1]!;
-  const unplaceable: FailureWindow['unplaceable'] = [];
-  for (let op = 0; op < n; op++) {
-    if (placed[op] || position[2 * op]! > blockPos) continue;
-    const o = ops[op]!;
-    const legal = model.step(states[finalState]!, o.input, o.output) !== undefined;
-    unplaceable.push({ op: o.id, reason: legal ? 'dead-end' : 'illegal-step' });
-  }
-  return {
-    valid: false,
-    cacheEntries: cache.size,
-    failure: {
-      linearized: Array.from(bestStack, (e, k) => ({ op: ops[e >> 1]!.id, state: model.describeState(states[bestStates[k]!]!) })),
-      blockingOp: ops[bestBlocking]!.id,
-      unplaceable,
-    },
-  };
+  return new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes).run(Infinity, deadlineMs)!;
 }
 
 /**
@@ -277,53 +385,90 @@ export function shortestFailingPrefix<S, I, O>(
   };
 }
 
-/** Check a whole history: partition it, search each partition, rank false over unknown over true. */
+/**
+ * Check a whole history: partition it, search each partition, rank false over unknown over true.
+ *
+ * Partitions are searched in turn, `sliceIterations` steps each, up to `maxLiveSearches` at once (the
+ * next waiting one starts when one is decided), so one hard partition cannot starve an easy failing
+ * one: like Porcupine's partitions in parallel goroutines where the first illegal one wins, and no
+ * work is thrown away (a paused search resumes where it stopped). The first partition found
+ * illegal ends the check. Memory: the searches in turn hold at most `maxInterleavedCacheBytes` of
+ * cache together (or maxCacheBytes if lower); past it the largest is dropped and searched again
+ * alone once the others are decided, so the peak is about what one partition may hold.
+ */
 export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], options: CheckOptions = {}): LinResult {
   const start = performance.now();
   const deadlineMs = start + (options.timeLimitMs ?? defaultTimeLimitMs);
   const maxCacheEntries = options.maxCacheEntries ?? defaultMaxCacheEntries;
+  const maxCacheBytes = options.maxCacheBytes ?? defaultMaxCacheBytes;
+  const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
-  // Partitions are searched in rounds with a growing cache budget (x4 per round, from a small start up
-  // to maxCacheEntries), so one hard partition cannot starve an easy failing one: like Porcupine's
-  // parallel partitions where the first illegal one wins, at most 1/3 extra work for the restarts.
-  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number };
-  let pending: Pending[] = groups.map((group, index) => {
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined };
+  const waiting: Pending[] = groups.map((group, index) => {
     const sub = group.map((i) => ops[i]!);
-    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0 };
+    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined };
   });
   const stats: Array<PartitionStat | undefined> = new Array(groups.length);
   let failure: FailureWindow | undefined;
   let unknownReason: string | undefined;
-  let budget = Math.min(maxCacheEntries, firstRoundCacheEntries);
-  while (pending.length > 0 && failure === undefined) {
-    if (pending.length === 1) budget = maxCacheEntries; // nothing to interleave with
-    const retry: Pending[] = [];
-    for (const p of pending) {
-      const t0 = performance.now();
-      const outcome = t0 > deadlineMs
-        ? ({ valid: 'unknown', cacheEntries: 0, reason: 'time-limit' } as const)
-        : checkPartition(model, p.ops, deadlineMs, budget, options.maxCacheBytes ?? defaultMaxCacheBytes);
-      p.elapsedMs += performance.now() - t0;
-      if (outcome.valid === 'unknown' && outcome.reason === 'cache-limit' && budget < maxCacheEntries) {
-        retry.push(p);
-        continue;
-      }
-      const stat: PartitionStat = { partition: p.label, ops: p.ops.length, valid: outcome.valid, cacheEntries: outcome.cacheEntries, elapsedMs: p.elapsedMs };
-      if (outcome.valid === 'unknown') {
-        stat.reason = outcome.reason;
-        unknownReason ??= `${outcome.reason} reached in partition ${p.label}`;
-      }
-      stats[p.index] = stat;
-      if (outcome.valid === false) {
-        const window =
-          options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, options.maxCacheBytes ?? defaultMaxCacheBytes);
-        failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
-        if (window) failure.prefix = window;
-        break;
+
+  /** Advance p's search by `iterations` steps (starting it if need be); true once p is decided. */
+  const advance = (p: Pending, iterations: number): boolean => {
+    const t0 = performance.now();
+    let outcome: PartitionOutcome | undefined;
+    if (t0 > deadlineMs) outcome = { valid: 'unknown', cacheEntries: 0, reason: 'time-limit' };
+    else {
+      p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes);
+      outcome = p.search.run(iterations, deadlineMs);
+    }
+    p.elapsedMs += performance.now() - t0;
+    if (outcome === undefined) return false;
+    p.search = undefined;
+    const stat: PartitionStat = { partition: p.label, ops: p.ops.length, valid: outcome.valid, cacheEntries: outcome.cacheEntries, elapsedMs: p.elapsedMs };
+    if (outcome.valid === 'unknown') {
+      stat.reason = outcome.reason;
+      unknownReason ??= `${outcome.reason} reached in partition ${p.label}`;
+    }
+    stats[p.index] = stat;
+    if (outcome.valid === false) {
+      const window = options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, maxCacheBytes);
+      failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
+      if (window) failure.prefix = window;
+    }
+    return true;
+  };
+
+  let live: Pending[] = [];
+  const alone: Pending[] = [];
+  let nextWaiting = 0;
+  while (failure === undefined) {
+    while (live.length < maxLiveSearches && nextWaiting < waiting.length) live.push(waiting[nextWaiting++]!);
+    if (live.length === 0) break;
+    // The last undecided partition runs to its end: there is nothing left to take turns with.
+    const iterations = live.length === 1 && nextWaiting === waiting.length ? Infinity : sliceIterations;
+    const undecided: Pending[] = [];
+    let liveBytes = 0;
+    for (const p of live) {
+      if (advance(p, iterations)) {
+        if (failure !== undefined) break;
+      } else {
+        undecided.push(p);
+        liveBytes += p.search!.cacheBytes;
       }
     }
-    pending = retry;
-    budget = Math.min(maxCacheEntries, budget * 4);
+    live = undecided;
+    while (live.length > 1 && liveBytes > interleavedBytes) {
+      let largest = 0;
+      for (let k = 1; k < live.length; k++) if (live[k]!.search!.cacheBytes > live[largest]!.search!.cacheBytes) largest = k;
+      const [p] = live.splice(largest, 1);
+      liveBytes -= p!.search!.cacheBytes;
+      p!.search = undefined;
+      alone.push(p!);
+    }
+  }
+  for (const p of alone) {
+    if (failure !== undefined) break;
+    advance(p, Infinity);
   }
   const partitions = stats.filter((s): s is PartitionStat => s !== undefined);
   const result: LinResult = {

@@ -16,16 +16,23 @@ import { badOp, scalar, type ModelOp, type ModelSpec } from './common.ts';
 export type KvInput = { f: 'get' | 'put' | 'append'; key: string; value: string };
 export type KvOutput = string | true;
 /**
- * Values by key slot (slots are numbered per model instance in order of first use, so a state is a
- * small array, cheap to copy) with each value's polynomial hash (h(s + t) continues h(s) over t, so an
- * append hashes in O(|t|)). Missing slots are "". `hash` is the XOR over non-empty slots of
- * mix(slot, value hash). Immutable.
+ * Values by key slot (slots are numbered per model instance in order of first use) with each value's
+ * polynomial hash (h(s + t) continues h(s) over t, so an append hashes in O(|t|)). Missing keys are
+ * "". `hash` is the XOR over non-empty keys of mix(slot, value hash). Immutable. Two forms of one
+ * meaning: while at most one key is non-empty the state is that key alone (`values` null; `slot`,
+ * `value`, `valueHash`; one object per step, and a partition by key never leaves this form), else
+ * `values`/`hashes` by slot (`slot`, `value` unused). `equal` compares meanings, across forms.
  */
 export interface KvState {
-  readonly values: readonly string[];
-  readonly hashes: readonly number[];
+  readonly slot: number;
+  readonly value: string;
+  readonly valueHash: number;
+  readonly values: readonly string[] | null;
+  readonly hashes: readonly number[] | null;
   readonly hash: number;
 }
+
+const emptyState: KvState = { slot: -1, value: '', valueHash: 0, values: null, hashes: null, hash: 0 };
 
 function extend(h: number, t: string): number {
   for (let i = 0; i < t.length; i++) h = (Math.imul(h, 0x01000193) + t.charCodeAt(i)) | 0;
@@ -36,45 +43,84 @@ function slotHash(slot: number, value: string, h: number): number {
   return value === '' ? 0 : combine(mix32(slot + 0x3c6ef372), h);
 }
 
+function valueAt(s: KvState, slot: number): string {
+  if (s.values === null) return s.slot === slot ? s.value : '';
+  return s.values[slot] ?? '';
+}
+
+function hashAt(s: KvState, slot: number): number {
+  if (s.values === null) return s.slot === slot ? s.valueHash : 0;
+  return s.hashes![slot] ?? 0;
+}
+
+/** One past the highest slot a state may hold a non-empty value in. */
+function slotsOf(s: KvState): number {
+  return s.values === null ? s.slot + 1 : s.values.length;
+}
+
+/** `s` with key `slot` set to `value` (polynomial hash `h`). */
+function withValue(s: KvState, slot: number, value: string, h: number): KvState {
+  const hash = s.hash ^ slotHash(slot, valueAt(s, slot), hashAt(s, slot)) ^ slotHash(slot, value, h);
+  if (s.values === null && (s.slot === slot || s.value === '')) return { slot, value, valueHash: h, values: null, hashes: null, hash };
+  let values: string[];
+  let hashes: number[];
+  if (s.values !== null) {
+    values = s.values.slice();
+    hashes = s.hashes!.slice();
+    while (values.length <= slot) {
+      values.push('');
+      hashes.push(0);
+    }
+  } else {
+    values = new Array<string>(Math.max(s.slot, slot) + 1).fill('');
+    hashes = new Array<number>(values.length).fill(0);
+    if (s.slot >= 0) {
+      values[s.slot] = s.value;
+      hashes[s.slot] = s.valueHash;
+    }
+  }
+  values[slot] = value;
+  hashes[slot] = h;
+  return { slot: -1, value: '', valueHash: 0, values, hashes, hash };
+}
+
 function stateEqual(a: KvState, b: KvState): boolean {
   if (a.hash !== b.hash) return false;
-  const n = Math.max(a.values.length, b.values.length);
-  for (let i = 0; i < n; i++) if ((a.values[i] ?? '') !== (b.values[i] ?? '')) return false;
+  if (a.values === null && b.values === null) return a.value === b.value && (a.slot === b.slot || a.value === '');
+  const n = Math.max(slotsOf(a), slotsOf(b));
+  for (let i = 0; i < n; i++) if (valueAt(a, i) !== valueAt(b, i)) return false;
   return true;
 }
 
 export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
   const slots = new Map<string, number>();
   const keys: string[] = [];
+  // The last key looked up: a partition's steps all use one key.
+  let lastKey: string | undefined;
+  let lastSlot = -1;
   const slotOf = (key: string): number => {
+    if (key === lastKey) return lastSlot;
     let s = slots.get(key);
     if (s === undefined) {
       s = keys.length;
       slots.set(key, s);
       keys.push(key);
     }
+    lastKey = key;
+    lastSlot = s;
     return s;
   };
   const model: Model<KvState, KvInput, KvOutput> = {
     name: partitioned ? 'kv' : 'kv (unpartitioned)',
-    init: () => ({ values: [], hashes: [], hash: 0 }),
+    init: () => emptyState,
     step(state, input, output) {
       const slot = slotOf(input.key);
-      const cur = state.values[slot] ?? '';
+      const cur = valueAt(state, slot);
       if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
       if (input.value === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === input.value) return state;
-      const curHash = state.hashes[slot] ?? 0;
       const value = input.f === 'put' ? input.value : cur + input.value;
-      const h = input.f === 'put' ? extend(0, input.value) : extend(curHash, input.value);
-      const values = state.values.slice();
-      const hashes = state.hashes.slice();
-      while (values.length <= slot) {
-        values.push('');
-        hashes.push(0);
-      }
-      values[slot] = value;
-      hashes[slot] = h;
-      return { values, hashes, hash: state.hash ^ slotHash(slot, cur, curHash) ^ slotHash(slot, value, h) };
+      const h = input.f === 'put' ? extend(0, input.value) : extend(hashAt(state, slot), input.value);
+      return withValue(state, slot, value, h);
     },
     hash: (s) => s.hash,
     equal: stateEqual,
@@ -83,7 +129,8 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
       return `${input.f} ${input.key} ${JSON.stringify(input.value)}`;
     },
     describeState(s) {
-      const parts = s.values.map((v, i): [string, string] => [keys[i] ?? String(i), v]).filter(([, v]) => v !== '');
+      const parts: Array<[string, string]> = [];
+      for (let i = 0; i < slotsOf(s); i++) if (valueAt(s, i) !== '') parts.push([keys[i] ?? String(i), valueAt(s, i)]);
       parts.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return `{${parts.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ')}}`;
     },

@@ -1,5 +1,5 @@
 /**
- * Every history of Porcupine's test data (../shared/testdata/porcupine) gets the verdict of its
+ * Every history of Porcupine's test data (test/fixtures/porcupine) gets the verdict of its
  * EXPECTED.tsv: etcd Jepsen logs against the cas-register model, kv EDN histories against the kv
  * model with and without per-key partitioning.
  */
@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkHistoryText } from '../../../checkers/linearizability/check.ts';
 
-const dir = new URL('../../../../shared/testdata/porcupine/', import.meta.url);
+const dir = new URL('../../fixtures/porcupine/', import.meta.url);
 const rows = readFileSync(new URL('EXPECTED.tsv', dir), 'utf8')
   .trim()
   .split('\n')

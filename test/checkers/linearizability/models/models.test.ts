@@ -67,6 +67,16 @@ describe('kv', () => {
     expect(m.equal(s2, s3) && m.hash(s2) === m.hash(s3)).toBe(true);
     expect(m.equal(m.init(), m.step(m.init(), { f: 'put', key: 'b', value: '' }, true)!)).toBe(true);
   });
+  it('a one-key state and a many-key state of the same meaning are equal and hash equal', () => {
+    const one = m.step(m.init(), { f: 'append', key: 'a', value: 'x' }, true)!;
+    const many = m.step(m.step(one, { f: 'put', key: 'b', value: 'y' }, true)!, { f: 'put', key: 'b', value: '' }, true)!;
+    expect(many.values).not.toBeNull();
+    expect(one.values).toBeNull();
+    expect(m.equal(one, many) && m.equal(many, one) && m.hash(one) === m.hash(many)).toBe(true);
+    expect(m.step(many, { f: 'get', key: 'a', value: '' }, 'x')).toBe(many);
+    const other = m.step(m.init(), { f: 'append', key: 'b', value: 'x' }, true)!;
+    expect(m.equal(one, other)).toBe(false);
+  });
 });
 
 describe('fifo-queue', () => {
