@@ -246,6 +246,7 @@ export class LocalBackend implements Backend {
         '--voters', voters,
         '--advertise', a.kafka,
         ...settings,
+        ...(spec.bug === undefined ? [] : ['--bug', spec.bug]),
       ];
       this.runtimes.set(name, { info, args, namespace: a.namespace, pid: null, exited: true, paused: false });
     }
