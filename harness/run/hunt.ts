@@ -38,7 +38,7 @@ export interface HuntPlan {
  * catalogue name must have a plan (checked by the type).
  */
 export const huntPlans = {
-  'ack-before-replication': { cells: [['kill-leader'], ['partition-leader']] },
+  'ack-before-replication': { cells: [['partition-leader'], ['kill-leader']] },
   'hw-counts-sent-records': { cells: [['kill-leader'], ['partition-leader']] },
   'hw-ignores-min-insync': { cells: [['partition-one', 'kill-leader'], ['pause-follower', 'kill-leader']], needs: 'power-loss (a lone ISR member killed loses nothing it wrote to the page cache)' },
   'truncate-to-hw': { cells: [['kill-random'], ['kill-leader', 'kill-follower']] },
