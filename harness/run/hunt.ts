@@ -42,7 +42,7 @@ export const huntPlans = {
   'hw-counts-sent-records': { cells: [['kill-leader'], ['partition-leader']] },
   'hw-ignores-min-insync': { cells: [['partition-one', 'kill-leader'], ['pause-follower', 'kill-leader']], needs: 'power-loss (a lone ISR member killed loses nothing it wrote to the page cache)' },
   'truncate-to-hw': { cells: [['kill-random'], ['kill-leader', 'kill-follower']] },
-  'elect-outside-isr': { cells: [['partition-one', 'kill-leader'], ['pause-follower', 'kill-leader']] },
+  'elect-outside-isr': { cells: [['partition-majorities-ring', 'kill-leader'], ['partition-bridge', 'kill-leader'], ['partition-one', 'kill-leader']] },
   'epoch-not-bumped': { cells: [['partition-leader'], ['kill-leader'], ['pause-leader']] },
   'isr-join-below-hw': { cells: [['kill-leader'], ['kill-random']] },
   'consumer-reads-past-hw': { cells: [['partition-leader'], ['kill-leader']] },

@@ -45,7 +45,7 @@ describe('hunt loop', () => {
     const { deps, calls } = fake((_o, i) => (i === 2 ? false : true));
     const b = await huntBug('ack-before-replication', config(), deps);
     expect(calls.length).toBe(3);
-    expect(b).toMatchObject({ name: 'ack-before-replication', caught: true, runs: 3, secondsToDetection: 30, anomalies: { 'lost-write': 3 }, nemesis: 'kill-leader', runDir: 'results/run-2' });
+    expect(b).toMatchObject({ name: 'ack-before-replication', caught: true, runs: 3, secondsToDetection: 30, anomalies: { 'lost-write': 3 }, nemesis: 'partition-leader', runDir: 'results/run-2' });
   });
 
   it('cycles the fault mix and the seed, passes the bug and the options the bug needs', async () => {
@@ -97,7 +97,7 @@ describe('hunt loop', () => {
     expect(s.exitCode).toBe(1);
     const table = formatHuntTable(s).split('\n');
     expect(table).toHaveLength(4);
-    expect(table[1]).toMatch(/^ack-before-replication\s+yes\s+1\s+10\s+lost-write:3\s+kill-leader$/);
+    expect(table[1]).toMatch(/^ack-before-replication\s+yes\s+1\s+10\s+lost-write:3\s+partition-leader$/);
     expect(table[2]).toMatch(/^offsets-acks-1\s+NO\s+2/);
     const junit = huntJunitXml(s);
     expect(junit.match(/<testcase /g)).toHaveLength(3);
