@@ -13,6 +13,7 @@
  *   --config FILE              Kafka-style properties file
  *   --set key=value            one setting (repeatable), wins over --config
  *   --log-level L              debug|info|warn|error (default info)
+ *   --bug NAME                 plant one defect of the planted-bug catalogue (broker/bugs.ts); never default
  *
  * If the environment names FAULTLINE_PARENT_PID, the node exits when that process is gone, so a
  * crashed harness leaves no broker behind.
@@ -20,6 +21,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type BrokerConfig } from './config.ts';
 import { createLogger, type Level } from './logger.ts';
+import { BugUsageError, parseBugName, plantBug, type BugName } from './bugs.ts';
 
 export class BrokerUsageError extends Error {
   readonly code = 'BROKER_USAGE';
@@ -43,11 +45,13 @@ export interface BrokerOptions {
   voters: Array<{ id: number } & HostPort>;
   config: BrokerConfig;
   logLevel: Level;
+  /** the planted bug (`--bug`), null for the clean broker */
+  bug: BugName | null;
 }
 
 export const brokerUsage = `usage: faultline broker --id N --listen HOST:PORT --data-dir DIR
          [--advertise HOST:PORT] [--controller-listen HOST:PORT --voters 1@HOST:PORT,2@HOST:PORT,...]
-         [--config FILE] [--set key=value ...] [--log-level debug|info|warn|error]`;
+         [--config FILE] [--set key=value ...] [--log-level debug|info|warn|error] [--bug NAME]`;
 
 export function parseHostPort(flag: string, s: string): HostPort {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -83,6 +87,7 @@ export function parseBrokerArgs(argv: string[]): BrokerOptions {
         config: { type: 'string' },
         set: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
+        bug: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -101,6 +106,13 @@ export function parseBrokerArgs(argv: string[]): BrokerOptions {
   if (observer && controllerListen !== null) throw new BrokerUsageError(`--controller-listen is only for voters; broker ${id} is not in --voters '${values.voters}'`);
   const logLevel = (values['log-level'] ?? 'info') as Level;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new BrokerUsageError(`--log-level expects debug|info|warn|error, got '${logLevel}'`);
+  let bug: BugName | null = null;
+  try {
+    bug = values.bug === undefined ? null : parseBugName(values.bug);
+  } catch (err) {
+    if (err instanceof BugUsageError) throw new BrokerUsageError(err.message);
+    throw err;
+  }
   let config: BrokerConfig;
   try {
     config = loadConfig({ file: values.config, sets: values.set ?? [] });
@@ -117,6 +129,7 @@ export function parseBrokerArgs(argv: string[]): BrokerOptions {
     voters,
     config,
     logLevel,
+    bug,
   };
 }
 
@@ -137,6 +150,8 @@ export async function runBroker(argv: string[]): Promise<number> {
     throw err;
   }
   const logger = createLogger(`broker ${opts.id}`, opts.logLevel);
+  plantBug(opts.bug);
+  if (opts.bug !== null) logger.warn(`planted bug '${opts.bug}' is active: this broker is deliberately broken`);
   const { BrokerNode } = await import('./node.ts');
   const node = new BrokerNode(opts, logger);
   try {

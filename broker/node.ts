@@ -24,6 +24,7 @@ import { buildBatch, decodeRecords } from './protocol/records.ts';
 import { ReplicaFetcherManager } from './replica-fetcher.ts';
 import { AlterPartitionRejected, ReplicaManager, type Replica } from './replica-manager.ts';
 import { KafkaServer } from './server.ts';
+import { bugActive } from './bugs.ts';
 
 export class BrokerNode {
   private readonly opts: BrokerOptions;
@@ -83,7 +84,7 @@ export class BrokerNode {
       offsetLog: {
         append: async (partition, records) => {
           const batch = buildBatch({ baseOffset: 0, compression: 'none', records: records.map((r) => ({ key: r.key, value: r.value })) });
-          const res = await this.replicas.produce(OFFSETS_TOPIC, partition, batch, -1, opts.config['offsets.commit.timeout.ms']);
+          const res = await this.replicas.produce(OFFSETS_TOPIC, partition, batch, bugActive('offsets-acks-1') ? 1 : -1, opts.config['offsets.commit.timeout.ms']);
           if (res.errorCode !== ErrorCode.NONE) throw Object.assign(new Error(`offsets append failed: ${res.errorCode}`), { kafkaErrorCode: res.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : res.errorCode });
         },
       },

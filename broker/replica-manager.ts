@@ -59,6 +59,7 @@ import { readBatchHeader } from './protocol/batch-header.ts';
 import { LeaderReplicaState, type AlterPartitionProposal, type AckError } from './replication/leader.ts';
 import { divergingEpoch, followerHighWatermark, resolveTruncation } from './replication/follower.ts';
 import type { EpochCacheView } from './replication/epochCacheModel.ts';
+import { bugActive } from './bugs.ts';
 
 /** The log's epoch cache seen through the interface the sans-I/O replica logic uses. */
 function epochView(log: PartitionLog): EpochCacheView {
@@ -421,7 +422,7 @@ export class ReplicaManager {
   private becomeLeader(r: Replica, state: PartitionState, now: number): void {
     const wasLeader = r.role === 'leader';
     if (r.leader) for (const c of r.leader.onLeadershipLost()) c.token(c.errorCode);
-    const hw = Math.min(wasLeader ? r.leader!.highWatermark : r.followerHw, r.log.logEndOffset);
+    const hw = bugActive('new-leader-hw-at-leo') ? r.log.logEndOffset : Math.min(wasLeader ? r.leader!.highWatermark : r.followerHw, r.log.logEndOffset);
     r.role = 'leader';
     r.leaderId = this.brokerId;
     r.leaderEpoch = state.leaderEpoch;
@@ -454,6 +455,7 @@ export class ReplicaManager {
     r.leaderEpoch = state.leaderEpoch;
     r.partitionEpoch = state.partitionEpoch;
     r.followerHw = Math.min(r.followerHw, r.log.logEndOffset);
+    if (bugActive('truncate-to-hw')) r.log.truncateTo(r.followerHw);
     this.opts.logger.info(`${r.topic}-${r.partition}: follower of ${state.leader} at epoch ${state.leaderEpoch}`);
   }
 
@@ -529,6 +531,7 @@ export class ReplicaManager {
       this.completeAcks(r);
       return ok;
     }
+    if (bugActive('ack-before-replication')) return ok;
     const code = await this.awaitReplication(r, leader, appended.lastOffset + 1, timeoutMs);
     return code === 'NONE' ? ok : { ...ok, errorCode: ErrorCode[code], baseOffset: -1 };
   }
@@ -606,7 +609,7 @@ export class ReplicaManager {
     }
     if (isFollower && recordProgress && p.fetchOffset <= log.logEndOffset && p.fetchOffset >= log.logStartOffset) {
       const hwBefore = leader.highWatermark;
-      const proposal = leader.onFollowerFetch(replicaId, p.fetchOffset, this.now(), log.logEndOffset, replicaEpoch);
+      const proposal = leader.onFollowerFetch(replicaId, bugActive('hw-counts-sent-records') ? log.logEndOffset : p.fetchOffset, this.now(), log.logEndOffset, replicaEpoch);
       this.proposeIsr(r!, proposal);
       this.completeAcks(r!);
       // A higher high watermark releases consumers parked in a long poll.
@@ -614,7 +617,7 @@ export class ReplicaManager {
     }
     const hw = leader.highWatermark;
     const withOffsets = { ...base, highWatermark: hw, lastStableOffset: hw, logStartOffset: log.logStartOffset };
-    const limit = isFollower ? log.logEndOffset : hw;
+    const limit = isFollower || bugActive('consumer-reads-past-hw') ? log.logEndOffset : hw;
     if (p.fetchOffset >= limit && p.fetchOffset <= log.logEndOffset) return { ...withOffsets, records: Buffer.alloc(0) };
     // A spent request budget returns no data (the caller lets only its first partition with data exceed it).
     if (maxBytes <= 0) return { ...withOffsets, records: Buffer.alloc(0) };

@@ -29,6 +29,8 @@ export interface ClusterSpec {
    * `node bin/faultline.mjs broker`. Tests substitute small servers that take the same flags.
    */
   brokerCommand?: string[];
+  /** A planted bug every node starts with (`--bug NAME`, broker/bugs.ts); absent for the clean broker. */
+  bug?: string;
   /** How long start/restart wait for a node's Kafka port to accept connections (default 30000). */
   startTimeoutMs?: number;
   /**

@@ -11,6 +11,7 @@ export const commands = {
   broker: { summary: 'start one broker node (the system under test)', module: './commands/broker.ts' },
   run: { summary: 'run one test: cluster, workload, nemesis, checkers', module: './commands/run.ts' },
   campaign: { summary: 'run a matrix of tests (acks x nemesis x repeats) and compare', module: './commands/campaign.ts' },
+  hunt: { summary: 'measure the harness: runs against each planted bug until caught, and the clean broker', module: './commands/hunt.ts' },
   check: { summary: 're-run the checkers on a stored run directory', module: './commands/check.ts' },
   lin: { summary: 'check a history for linearizability against a model', module: './commands/lin.ts' },
   cluster: { summary: 'start, stop or inspect a cluster to explore by hand', module: './commands/cluster.ts' },

@@ -55,6 +55,7 @@
 import type { BrokerRegistration, MetadataImage, PartitionState, TopicPartitionRef } from './image.ts';
 import { NO_LEADER } from './records.ts';
 import type { MetadataRecord, PartitionChangeRecord, PartitionRecord } from './records.ts';
+import { bugActive } from '../bugs.ts';
 
 export interface ControllerConfig {
   sessionTimeoutMs: number;
@@ -425,7 +426,7 @@ export class Controller {
     if (leader !== NO_LEADER && isr.includes(leader) && replicas.includes(leader) && image.isUnfenced(leader)) {
       return { leader, isr };
     }
-    const clean = replicas.find((r) => isr.includes(r) && image.isUnfenced(r));
+    const clean = replicas.find((r) => (isr.includes(r) || bugActive('elect-outside-isr')) && image.isUnfenced(r));
     if (clean !== undefined) return { leader: clean, isr };
     if (this.#uncleanFor(image, topic)) {
       const any = replicas.find((r) => image.isUnfenced(r));

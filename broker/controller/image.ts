@@ -25,6 +25,7 @@
  */
 import { NO_LEADER } from './records.ts';
 import type { MetadataRecord, PartitionRecord } from './records.ts';
+import { bugActive } from '../bugs.ts';
 
 export interface BrokerRegistration {
   brokerId: number;
@@ -163,7 +164,7 @@ export class MetadataImage {
           replicas: record.replicas ?? p.replicas,
           isr: record.isr ?? p.isr,
           leader,
-          leaderEpoch: leader !== p.leader ? p.leaderEpoch + 1 : p.leaderEpoch,
+          leaderEpoch: leader !== p.leader && !bugActive('epoch-not-bumped') ? p.leaderEpoch + 1 : p.leaderEpoch,
           partitionEpoch: p.partitionEpoch + 1,
           addingReplicas: record.addingReplicas ?? p.addingReplicas,
           removingReplicas: record.removingReplicas ?? p.removingReplicas,

@@ -56,6 +56,7 @@ import { nodeFileSystem, type FileSystem } from './fs.ts';
 import { mkdirDurable, readFileIfExists, writeFileAtomic } from './fs-util.ts';
 import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts';
 import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
+import { bugActive } from '../bugs.ts';
 
 export interface LogConfig {
   /** Roll to a new segment when an append would take the active one past this size. */
@@ -480,7 +481,7 @@ export class PartitionLog {
       this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, b.baseOffset, b.lastOffset, h.maxTimestamp);
     }
     this.#unflushedMessages += last.lastOffset - first.baseOffset + 1;
-    if (this.#unflushedMessages >= this.config.flushIntervalMessages) this.flush();
+    if (this.#unflushedMessages >= this.config.flushIntervalMessages && !bugActive('flush-skipped')) this.flush();
     return { baseOffset: first.baseOffset, lastOffset: last.lastOffset, appendTimeMs };
   }
 

@@ -17,6 +17,8 @@
  * The map is bounded by expiry: removeExpired(nowMs, expirationMs) drops producers whose last batch
  * timestamp is older (Kafka's producer.id.expiration.ms); the owner calls it on a timer.
  */
+import { bugActive } from '../bugs.ts';
+
 export const RETAINED_BATCHES = 5;
 export const INT32_MAX = 0x7fffffff;
 
@@ -58,6 +60,7 @@ export class ProducerState {
     const entry = this.#producers.get(producerId);
     if (entry === undefined) return { kind: 'append' };
     if (producerEpoch === entry.producerEpoch) {
+      if (bugActive('idempotent-replay-appended')) return { kind: 'append' };
       const dup = entry.batches.find((b) => b.firstSeq === baseSequence && b.lastSeq === lastSequence);
       if (dup) return { kind: 'duplicate', firstOffset: dup.firstOffset, lastOffset: dup.lastOffset };
     }

@@ -18,6 +18,7 @@
  */
 import { UNDEFINED_EPOCH, UNDEFINED_OFFSET } from './epochCacheModel.ts';
 import type { EpochCacheView, EpochEndOffset } from './epochCacheModel.ts';
+import { bugActive } from '../bugs.ts';
 
 export type TruncationDecision =
   | { kind: 'truncate'; offset: number }
@@ -51,6 +52,6 @@ export function followerHighWatermark(leaderHighWatermark: number, logEndOffset:
 export function divergingEpoch(leaderCache: EpochCacheView, leaderLogEndOffset: number, fetchOffset: number, lastFetchedEpoch: number): EpochEndOffset | null {
   if (lastFetchedEpoch === UNDEFINED_EPOCH) return null;
   const end = leaderCache.endOffsetFor(lastFetchedEpoch, leaderLogEndOffset);
-  if (end.epoch < lastFetchedEpoch || end.endOffset < fetchOffset) return end;
+  if (end.epoch < lastFetchedEpoch || (end.endOffset < fetchOffset && !bugActive('divergence-epoch-only'))) return end;
   return null;
 }

@@ -40,6 +40,8 @@
  *   registration's, so an expansion computed from incarnation 1's fetches cannot admit incarnation 2.
  */
 
+import { bugActive } from '../bugs.ts';
+
 export const UNKNOWN_OFFSET = -1;
 
 export interface LeaderInit {
@@ -220,7 +222,7 @@ export class LeaderReplicaState<T = unknown> {
 
   #maybeExpandIsr(followerId: number, f: FollowerProgress, nowMs: number): AlterPartitionProposal | null {
     if (this.#pending !== null || this.#isr.includes(followerId)) return null;
-    if (f.logEndOffset < this.#highWatermark || f.logEndOffset < this.leaderEpochStartOffset) return null;
+    if ((f.logEndOffset < this.#highWatermark || f.logEndOffset < this.leaderEpochStartOffset) && !bugActive('isr-join-below-hw')) return null;
     return this.#propose([...this.#isr, followerId], nowMs);
   }
 
@@ -286,7 +288,7 @@ export class LeaderReplicaState<T = unknown> {
   }
 
   #maybeAdvanceHw(): void {
-    if (this.#isr.length < this.minInsync) return;
+    if (this.#isr.length < this.minInsync && !bugActive('hw-ignores-min-insync')) return;
     let candidate = this.#logEndOffset;
     for (const id of this.maximalIsr) {
       if (id === this.localId) continue;

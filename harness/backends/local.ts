@@ -263,6 +263,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
         '--voters', voters,
         '--advertise', a.kafka,
         ...settings,
+        ...(spec.bug === undefined ? [] : ['--bug', spec.bug]),
       ];
       this.runtimes.set(name, { info, args, namespace: a.namespace, pid: null, exited: true, paused: false });
     }

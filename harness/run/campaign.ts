@@ -180,7 +180,7 @@ export function formatTable(cs: CellRow[], gate: boolean): string {
   return [line(header), ...body.map(line)].join('\n');
 }
 
-function xml(s: string): string {
+export function xml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 }
 

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { faults } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
+import { BugUsageError, parseBugName, type BugName } from '../../broker/bugs.ts';
 
 export const backends = ['local', 'docker'] as const;
 export const workloadNames = ['queue', 'log'] as const;
@@ -40,6 +41,8 @@ export interface RunOptions {
   rate: number;
   concurrency: number;
   seed: number;
+  /** the planted bug every node runs with (`--bug`), null for the clean broker */
+  bug: BugName | null;
   out: string;
   json: boolean;
 }
@@ -62,7 +65,7 @@ export const runDefaults = {
   concurrency: 4,
   out: 'results',
   json: false,
-} as const satisfies Omit<RunOptions, 'seed' | 'nemesis'> & { nemesis: readonly NemesisFault[] };
+} as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug'> & { nemesis: readonly NemesisFault[] };
 
 /** Flags shared by `run` and `campaign` (parseArgs config); values stay strings until validated. */
 export const runFlagSpec = {
@@ -82,6 +85,7 @@ export const runFlagSpec = {
   rate: { type: 'string' },
   concurrency: { type: 'string' },
   seed: { type: 'string' },
+  bug: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -104,6 +108,7 @@ export const runUsage = `usage: faultline run [options]
   --rate N                   total ops per second (default 100)
   --concurrency N            client processes, 1..64 (default 4)
   --seed N                   seed for every random choice, 0..4294967295 (default random)
+  --bug NAME                 plant one defect of the catalogue (docs/bugs.md) in every node; never default
   --out DIR                  results folder (default results)
   --json                     print the results as one JSON object on stdout`;
 
@@ -138,6 +143,16 @@ function oneOf<T extends string>(flags: RawFlags, name: keyof typeof runFlagSpec
     throw new UsageError(`--${name} '${s}' is not allowed; allowed: ${allowed.join(', ')}`);
   }
   return s as T;
+}
+
+function bugFlag(flags: RawFlags): BugName | null {
+  if (flags.bug === undefined) return null;
+  try {
+    return parseBugName(String(flags.bug).trim());
+  } catch (err) {
+    if (err instanceof BugUsageError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 /** Parse one nemesis value: `none`, or faults joined by `,` (run) or `+` (a campaign cell). */
@@ -205,6 +220,7 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     rate: numFlag(flags, 'rate', runDefaults.rate, 0.1, 10000),
     concurrency: intFlag(flags, 'concurrency', runDefaults.concurrency, 1, 64),
     seed: flags.seed === undefined ? seed() : intFlag(flags, 'seed', 0, 0, 0xffff_ffff),
+    bug: bugFlag(flags),
     out,
     json: flags.json === true,
   };

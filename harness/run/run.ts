@@ -244,7 +244,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     // Refuse a fault this backend cannot inject before any node starts (e.g. partitions without root).
     checkFaultsSupported(parseFaults(o.nemesis), backend);
     log(`starting ${o.nodes} ${backend.name} nodes`);
-    nodes = await backend.start({ nodes: o.nodes, brokerSettings: brokerSettings(o), workDir: join(runDir, runFiles.nodes), runId });
+    nodes = await backend.start({ nodes: o.nodes, brokerSettings: brokerSettings(o), workDir: join(runDir, runFiles.nodes), runId, ...(o.bug === null ? {} : { bug: o.bug }) });
     if (deps.signal.aborted) throw new Error('interrupted');
     workload = deps.createWorkload({
       options: o,

@@ -1,0 +1,238 @@
+/**
+ * A hunt (design.md "CLI", "hunt.json"): for each planted bug, and for the clean broker, repeated runs
+ * until the first invalid run or the budget, to measure whether and how fast the harness catches
+ * known defects.
+ *
+ * Rules:
+ * - Target t (a bug, or the clean broker) gets `budgetS` seconds of wall time. A run is started only
+ *   while less than the budget has elapsed since the target's first run started; a started run
+ *   finishes (so the last run may overshoot the budget by one run's length).
+ * - A bug target stops at its first run whose verdict is `false`: caught, with the runs and seconds
+ *   (from the target's start to the end of that run) it took. `unknown` runs do not count as
+ *   detection.
+ * - The clean broker runs for its own budget (`cleanBudgetS`; default the per-bug budget, 0 skips it)
+ *   and never stops early: its runs, invalid and unknown verdicts are counted; any invalid one fails
+ *   the hunt (a false alarm of the harness, or a real broker bug).
+ * - Run i of a target (0-based) uses seed (seed + i) mod 2^32 and fault-mix cell i mod cells, so one
+ *   hunt seed reproduces every run, and every bug sees the same seeds.
+ * - Every run is an ordinary `faultline run` (its own run directory) at the hunt's base options:
+ *   acks=all, min.insync=2, RF=3 unless the flags say otherwise, idempotence where the bug needs it.
+ * Exit code: 0 when every bug was caught and the clean broker never invalid, 1 otherwise (2, a
+ * harness error, is the caller's).
+ */
+import type { BugName } from '../../broker/bugs.ts';
+import type { Validity } from '../../checkers/result.ts';
+import { nemesisLabel, xml } from './campaign.ts';
+import type { NemesisFault, RunOptions } from './options.ts';
+
+/** How a hunt goes after one bug: the fault-mix cells it cycles, and run options the bug needs. */
+export interface HuntPlan {
+  cells: NemesisFault[][];
+  idempotence?: boolean;
+  /** a fault or setting the bug needs that this build cannot provide yet (reported, never dropped) */
+  needs?: string;
+}
+
+/**
+ * The fault mix for each bug, chosen from how the bug breaks (docs/bugs.md has the reasoning). Every
+ * catalogue name must have a plan (checked by the type).
+ */
+export const huntPlans = {
+  'ack-before-replication': { cells: [['partition-leader'], ['kill-leader']] },
+  'hw-counts-sent-records': { cells: [['kill-leader'], ['partition-leader']] },
+  'hw-ignores-min-insync': { cells: [['partition-one', 'kill-leader'], ['pause-follower', 'kill-leader']], needs: 'power-loss (a lone ISR member killed loses nothing it wrote to the page cache)' },
+  'truncate-to-hw': { cells: [['kill-random'], ['kill-leader', 'kill-follower']] },
+  'elect-outside-isr': { cells: [['partition-majorities-ring', 'kill-leader'], ['partition-bridge', 'kill-leader'], ['partition-one', 'kill-leader']] },
+  'epoch-not-bumped': { cells: [['partition-leader'], ['kill-leader'], ['pause-leader']] },
+  'isr-join-below-hw': { cells: [['kill-leader'], ['kill-random']] },
+  'consumer-reads-past-hw': { cells: [['partition-leader'], ['kill-leader']] },
+  'new-leader-hw-at-leo': { cells: [['kill-leader'], ['partition-leader']] },
+  'divergence-epoch-only': { cells: [['partition-leader'], ['kill-leader']] },
+  'idempotent-replay-appended': { cells: [['pause-leader'], ['partition-leader']], idempotence: true },
+  'offsets-acks-1': { cells: [['kill-leader'], ['kill-random']], needs: 'a checker of committed offsets (the queue checker does not judge commits: re-reads are at-least-once)' },
+  'flush-skipped': { cells: [['kill-random'], ['kill-leader']], needs: 'power-loss with --set log.flush.interval.messages=1 (the nemesis branch adds power-loss)' },
+} as const satisfies Record<BugName, { cells: readonly (readonly NemesisFault[])[]; idempotence?: boolean; needs?: string }>;
+
+/** The clean broker's mix: every fault the bug plans use, so a false alarm under any of them shows. */
+export const cleanCells: NemesisFault[][] = [['kill-leader'], ['partition-leader'], ['pause-leader'], ['kill-random'], ['partition-one', 'kill-leader']];
+
+/** What the hunt needs from one finished run. */
+export interface HuntRunResult {
+  valid: Validity;
+  anomalies: Record<string, { count: number }>;
+  runDir: string;
+  error?: string;
+}
+
+export type HuntRunner = (o: RunOptions) => Promise<HuntRunResult>;
+
+export interface BugOutcome {
+  name: BugName;
+  caught: boolean;
+  runs: number;
+  secondsToDetection: number | null;
+  /** the detecting run's anomaly counts (non-zero only); empty when not caught */
+  anomalies: Record<string, number>;
+  /** the detecting run's fault mix; when not caught, the cells cycled, comma-joined */
+  nemesis: string;
+  /** the detecting run's directory; when not caught, the last run's (null: no run) */
+  runDir: string | null;
+  /** seconds the target ran in total */
+  elapsedS: number;
+  invalid: number;
+  unknown: number;
+  needs?: string;
+  error?: string;
+}
+
+export interface CleanOutcome {
+  runs: number;
+  invalid: number;
+  unknown: number;
+  elapsedS: number;
+  /** run directories of the invalid runs (false alarms to look at) */
+  invalidRunDirs: string[];
+}
+
+export interface HuntSummary {
+  budgetS: number;
+  cleanBudgetS: number;
+  seed: number;
+  startedAt: string;
+  bugs: BugOutcome[];
+  clean: CleanOutcome;
+  exitCode: 0 | 1;
+}
+
+export interface HuntConfig {
+  base: RunOptions;
+  bugs: BugName[];
+  budgetS: number;
+  cleanBudgetS: number;
+  /** fault-mix cells for every target instead of the per-bug plans (`--nemesis`) */
+  cellsOverride: NemesisFault[][] | null;
+}
+
+export interface HuntDeps {
+  runner: HuntRunner;
+  /** monotonic seconds */
+  nowS: () => number;
+  log: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+function nonZero(anomalies: Record<string, { count: number }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [t, a] of Object.entries(anomalies)) if (a.count > 0) out[t] = a.count;
+  return out;
+}
+
+/** The options of run i of a target. */
+export function runOptionsFor(base: RunOptions, bug: BugName | null, cells: NemesisFault[][], i: number, idempotence: boolean): RunOptions {
+  return { ...base, bug, nemesis: cells[i % cells.length]!, seed: (base.seed + i) >>> 0, idempotence: base.idempotence || idempotence, json: false };
+}
+
+/** Runs one bug's target until the first invalid run or the budget. */
+export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promise<BugOutcome> {
+  const plan: HuntPlan = huntPlans[name] as unknown as HuntPlan;
+  const cells = c.cellsOverride ?? plan.cells;
+  const t0 = d.nowS();
+  let runs = 0;
+  let invalid = 0;
+  let unknown = 0;
+  let last: HuntRunResult | null = null;
+  while (d.nowS() - t0 < c.budgetS && d.signal?.aborted !== true) {
+    const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true);
+    const r = await d.runner(o);
+    runs++;
+    last = r;
+    d.log(`hunt ${name}: run ${runs} (${nemesisLabel(o.nemesis)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
+    if (r.valid === 'unknown') unknown++;
+    if (r.valid === false) {
+      invalid++;
+      return {
+        name, caught: true, runs, secondsToDetection: round1(d.nowS() - t0), anomalies: nonZero(r.anomalies), nemesis: nemesisLabel(o.nemesis),
+        runDir: r.runDir, elapsedS: round1(d.nowS() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }),
+      };
+    }
+  }
+  return {
+    name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map(nemesisLabel).join(','), runDir: last?.runDir ?? null,
+    elapsedS: round1(d.nowS() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }), ...(last?.error === undefined ? {} : { error: last.error }),
+  };
+}
+
+/** Runs the clean broker for its budget, counting invalid and unknown verdicts. */
+export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcome> {
+  const cells = c.cellsOverride ?? cleanCells;
+  const t0 = d.nowS();
+  const out: CleanOutcome = { runs: 0, invalid: 0, unknown: 0, elapsedS: 0, invalidRunDirs: [] };
+  while (d.nowS() - t0 < c.cleanBudgetS && d.signal?.aborted !== true) {
+    const o = runOptionsFor(c.base, null, cells, out.runs, false);
+    const r = await d.runner(o);
+    out.runs++;
+    d.log(`hunt clean: run ${out.runs} (${nemesisLabel(o.nemesis)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
+    if (r.valid === false) {
+      out.invalid++;
+      out.invalidRunDirs.push(r.runDir);
+    } else if (r.valid === 'unknown') out.unknown++;
+  }
+  out.elapsedS = round1(d.nowS() - t0);
+  return out;
+}
+
+export function huntExitCode(bugs: BugOutcome[], clean: CleanOutcome): 0 | 1 {
+  return bugs.every((b) => b.caught) && clean.invalid === 0 ? 0 : 1;
+}
+
+export async function runHunt(c: HuntConfig, d: HuntDeps, startedAt: Date): Promise<HuntSummary> {
+  const bugs: BugOutcome[] = [];
+  for (const name of c.bugs) {
+    if (d.signal?.aborted === true) break;
+    bugs.push(await huntBug(name, c, d));
+  }
+  const clean = await huntClean(c, d);
+  return { budgetS: c.budgetS, cleanBudgetS: c.cleanBudgetS, seed: c.base.seed, startedAt: startedAt.toISOString(), bugs, clean, exitCode: huntExitCode(bugs, clean) };
+}
+
+function round1(s: number): number {
+  return Math.round(s * 10) / 10;
+}
+
+function anomalyText(a: Record<string, number>): string {
+  const parts = Object.entries(a).map(([t, n]) => `${t}:${n}`);
+  return parts.length === 0 ? '-' : parts.join(' ');
+}
+
+/** The table printed at the end (and pasted in the README): one row per bug, then the clean broker. */
+export function formatHuntTable(s: Pick<HuntSummary, 'bugs' | 'clean'>): string {
+  const header = ['bug', 'caught', 'runs', 'seconds', 'anomalies', 'fault mix'];
+  const body = s.bugs.map((b) => [b.name, b.caught ? 'yes' : 'NO', String(b.runs), b.secondsToDetection === null ? `-(${b.elapsedS})` : String(b.secondsToDetection), anomalyText(b.anomalies), b.nemesis]);
+  body.push(['(clean broker)', s.clean.invalid === 0 ? 'no false alarm' : `${s.clean.invalid} INVALID`, String(s.clean.runs), String(s.clean.elapsedS), `unknown:${s.clean.unknown}`, '']);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...body.map(line)].join('\n');
+}
+
+/** JUnit XML: one testcase per bug (failure when not caught) and one for the clean broker (failure when any run was invalid). */
+export function huntJunitXml(s: HuntSummary): string {
+  const cases = s.bugs.map((b) => {
+    const summary = b.caught
+      ? `caught after ${b.runs} runs, ${b.secondsToDetection} s (${anomalyText(b.anomalies)}) under ${b.nemesis}`
+      : `not caught in ${b.runs} runs, ${b.elapsedS} s, under ${b.nemesis}${b.needs === undefined ? '' : `; needs ${b.needs}`}`;
+    const body = b.caught ? '' : `<failure message="${xml(summary)}">${xml(b.runDir ?? '')}</failure>`;
+    return `    <testcase classname="faultline.hunt" name="${xml(b.name)}" time="${b.elapsedS.toFixed(1)}">${body}<system-out>${xml(`${summary}\n${b.runDir ?? ''}`)}</system-out></testcase>`;
+  });
+  const cleanSummary = `${s.clean.runs} runs: ${s.clean.invalid} invalid, ${s.clean.unknown} unknown`;
+  const cleanBody = s.clean.invalid === 0 ? '' : `<failure message="${xml(cleanSummary)}">${xml(s.clean.invalidRunDirs.join('\n'))}</failure>`;
+  cases.push(`    <testcase classname="faultline.hunt" name="clean broker" time="${s.clean.elapsedS.toFixed(1)}">${cleanBody}<system-out>${xml(cleanSummary)}</system-out></testcase>`);
+  const failures = s.bugs.filter((b) => !b.caught).length + (s.clean.invalid > 0 ? 1 : 0);
+  const time = s.bugs.reduce((t, b) => t + b.elapsedS, s.clean.elapsedS);
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites tests="${cases.length}" failures="${failures}" errors="0" time="${time.toFixed(1)}">
+  <testsuite name="faultline hunt" tests="${cases.length}" failures="${failures}" errors="0" time="${time.toFixed(1)}">
+${cases.join('\n')}
+  </testsuite>
+</testsuites>
+`;
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { bugNames } from '../../../broker/bugs.ts';
+import { nemesisFaults, validateRunFlags } from '../../../harness/run/options.ts';
+import type { RunOptions } from '../../../harness/run/options.ts';
+import { cleanCells, formatHuntTable, huntBug, huntExitCode, huntJunitXml, huntPlans, runHunt } from '../../../harness/run/hunt.ts';
+import type { HuntConfig, HuntDeps, HuntRunResult } from '../../../harness/run/hunt.ts';
+import { parseBugList, parseHuntFlags } from '../../../harness/commands/hunt.ts';
+
+const base: RunOptions = validateRunFlags({ nemesis: 'none', seed: '100' });
+
+/** A fake runner over a fake clock: each run takes `runS` seconds; `verdict` decides each run. */
+function fake(verdict: (o: RunOptions, i: number) => HuntRunResult['valid'], runS = 10): { deps: HuntDeps; calls: RunOptions[] } {
+  let t = 0;
+  const calls: RunOptions[] = [];
+  return {
+    calls,
+    deps: {
+      nowS: () => t,
+      log: () => undefined,
+      runner: async (o) => {
+        const i = calls.length;
+        calls.push(o);
+        t += runS;
+        const valid = verdict(o, i);
+        const anomalies: Record<string, { count: number }> = valid === false ? { 'lost-write': { count: 3 }, unseen: { count: 0 } } : { 'lost-write': { count: 0 } };
+        return { valid, runDir: `results/run-${i}`, anomalies };
+      },
+    },
+  };
+}
+
+const config = (over: Partial<HuntConfig> = {}): HuntConfig => ({ base, bugs: ['ack-before-replication'], budgetS: 60, cleanBudgetS: 30, cellsOverride: null, ...over });
+
+describe('hunt loop', () => {
+  it('every bug has a plan whose faults exist, and the clean mix covers the faults of the plans', () => {
+    for (const n of bugNames) {
+      const cells = huntPlans[n].cells;
+      expect(cells.length, n).toBeGreaterThan(0);
+      for (const cell of cells) for (const f of cell) expect(nemesisFaults).toContain(f);
+    }
+    for (const cell of cleanCells) for (const f of cell) expect(nemesisFaults).toContain(f);
+  });
+
+  it('stops a bug at its first invalid run, with runs, seconds, anomalies, fault mix and run dir of that run', async () => {
+    const { deps, calls } = fake((_o, i) => (i === 2 ? false : true));
+    const b = await huntBug('ack-before-replication', config(), deps);
+    expect(calls.length).toBe(3);
+    expect(b).toMatchObject({ name: 'ack-before-replication', caught: true, runs: 3, secondsToDetection: 30, anomalies: { 'lost-write': 3 }, nemesis: 'partition-leader', runDir: 'results/run-2' });
+  });
+
+  it('cycles the fault mix and the seed, passes the bug and the options the bug needs', async () => {
+    const { deps, calls } = fake(() => true);
+    await huntBug('idempotent-replay-appended', config({ budgetS: 35 }), deps);
+    expect(calls.map((c) => c.nemesis.join('+'))).toEqual(['pause-leader', 'partition-leader', 'pause-leader', 'partition-leader']);
+    expect(calls.map((c) => c.seed)).toEqual([100, 101, 102, 103]);
+    expect(calls.every((c) => c.bug === 'idempotent-replay-appended' && c.idempotence && c.acks === 'all' && c.minInsync === 2 && c.replicationFactor === 3)).toBe(true);
+  });
+
+  it('respects the budget: starts no run once it is spent; unknown is not detection', async () => {
+    const { deps, calls } = fake(() => 'unknown', 25);
+    const b = await huntBug('truncate-to-hw', config({ budgetS: 60 }), deps);
+    expect(calls.length).toBe(3); // starts at 0, 25, 50; not at 75
+    expect(b).toMatchObject({ caught: false, runs: 3, secondsToDetection: null, anomalies: {}, unknown: 3, runDir: 'results/run-2' });
+    expect(b.nemesis).toBe('kill-random,kill-leader+kill-follower');
+  });
+
+  it('the clean broker runs its whole budget without a bug, counting invalid and unknown', async () => {
+    const { deps, calls } = fake((o, i) => (o.bug !== null ? false : i === 2 ? false : i === 3 ? 'unknown' : true));
+    const s = await runHunt(config({ cleanBudgetS: 50 }), deps, new Date(0));
+    expect(s.bugs.map((b) => b.caught)).toEqual([true]);
+    const clean = calls.slice(1);
+    expect(clean.length).toBe(5);
+    expect(clean.every((c) => c.bug === null)).toBe(true);
+    expect(s.clean).toMatchObject({ runs: 5, invalid: 1, unknown: 1, invalidRunDirs: ['results/run-2'] });
+    expect(s.exitCode).toBe(1);
+  });
+
+  it('exit code: 0 only when every bug is caught and the clean broker never invalid', () => {
+    const caught = { caught: true } as never;
+    const missed = { caught: false } as never;
+    const clean = { runs: 3, invalid: 0, unknown: 1, elapsedS: 1, invalidRunDirs: [] };
+    expect(huntExitCode([caught, caught], clean)).toBe(0);
+    expect(huntExitCode([caught, missed], clean)).toBe(1);
+    expect(huntExitCode([caught], { ...clean, invalid: 1 })).toBe(1);
+  });
+
+  it('hunt.json has the design.md shape; table and JUnit have one row / testcase per bug', async () => {
+    const { deps } = fake((o) => (o.bug === 'ack-before-replication' ? false : true));
+    const s = await runHunt(config({ bugs: ['ack-before-replication', 'offsets-acks-1'], budgetS: 20, cleanBudgetS: 10 }), deps, new Date(0));
+    const json = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
+    expect(json['budgetS']).toBe(20);
+    expect(json['clean']).toMatchObject({ runs: 1, invalid: 0, unknown: 0 });
+    for (const b of json['bugs'] as Array<Record<string, unknown>>) {
+      for (const k of ['name', 'caught', 'runs', 'secondsToDetection', 'anomalies', 'nemesis', 'runDir']) expect(b).toHaveProperty(k);
+    }
+    expect(s.bugs[1]).toMatchObject({ name: 'offsets-acks-1', caught: false, runs: 2, secondsToDetection: null });
+    expect(s.exitCode).toBe(1);
+    const table = formatHuntTable(s).split('\n');
+    expect(table).toHaveLength(4);
+    expect(table[1]).toMatch(/^ack-before-replication\s+yes\s+1\s+10\s+lost-write:3\s+partition-leader$/);
+    expect(table[2]).toMatch(/^offsets-acks-1\s+NO\s+2/);
+    const junit = huntJunitXml(s);
+    expect(junit.match(/<testcase /g)).toHaveLength(3);
+    expect(junit.match(/<failure /g)).toHaveLength(1);
+    expect(junit).toContain('name="offsets-acks-1"');
+  });
+});
+
+describe('hunt flags', () => {
+  it('--bugs all or a list, validated against the catalogue', () => {
+    expect(parseBugList(undefined)).toEqual(bugNames);
+    expect(parseBugList('all')).toEqual(bugNames);
+    expect(parseBugList('truncate-to-hw, epoch-not-bumped')).toEqual(['truncate-to-hw', 'epoch-not-bumped']);
+    expect(() => parseBugList('truncate-to-hw,nope')).toThrow(/--bugs: 'nope' is not in the planted-bug catalogue; allowed: ack-before-replication/);
+    expect(() => parseBugList(',')).toThrow(/--bugs is empty/);
+  });
+
+  it('defaults: acks=all, min.insync=2, RF=3, 300 s budget, clean budget = budget, short runs; --bug is refused', () => {
+    const p = parseHuntFlags(['--seed', '7']);
+    if (p === 'help') throw new Error('help');
+    expect(p).toMatchObject({ budgetS: 300, cleanBudgetS: 300, cellsOverride: null, junit: null });
+    expect(p.base).toMatchObject({ acks: 'all', minInsync: 2, replicationFactor: 3, seed: 7, timeLimit: 12, nemesisInterval: 3, bug: null });
+    const q = parseHuntFlags(['--budget', '20', '--clean-budget', '0', '--nemesis', 'kill,kill+pause', '--time-limit', '5']);
+    if (q === 'help') throw new Error('help');
+    expect(q).toMatchObject({ budgetS: 20, cleanBudgetS: 0, cellsOverride: [['kill'], ['kill', 'pause']] });
+    expect(q.base.timeLimit).toBe(5);
+    expect(() => parseHuntFlags(['--budget', '0'])).toThrow(/--budget must be a number of seconds from 1/);
+    expect(() => parseHuntFlags(['--bug', 'truncate-to-hw'])).toThrow(/Unknown option '--bug'/);
+  });
+});
