@@ -157,9 +157,9 @@ describe('queue checker on a simulated correct broker', () => {
         lastPollOf(history, key)!.value[key]!.push([log.length, value]);
         const r = checkQueue(history, { idempotent, acks: o.acks });
         expect(counts(r)).toEqual(only({ duplicate: 1 }));
-        expect(r.anomalies.duplicate.examples[0]).toEqual({
+        expect(r.anomalies.duplicate.examples[0]).toMatchObject({
           value,
-          at: [{ key, offset: log.indexOf(value) }, { key, offset: log.length }],
+          at: [{ key, offset: log.indexOf(value) }, { key, offset: log.length, line: lastPollOf(history, key)!.index + 1 }],
         });
         expect(r.valid).toBe(idempotent ? false : true);
       }),
@@ -178,8 +178,10 @@ describe('queue checker on a simulated correct broker', () => {
         const offset = pairs[i]![0];
         pairs[i] = [offset, 1e9 + 7]; // a value no send carried: a diverged replica's
         const r = checkQueue(history, { idempotent: true, acks: o.acks });
-        expect(counts(r)).toEqual(only({ 'inconsistent-offsets': 1 }));
+        // A value no send carried is also an unexpected read.
+        expect(counts(r)).toEqual(only({ 'inconsistent-offsets': 1, 'unexpected-read': 1 }));
         expect(r.anomalies['inconsistent-offsets'].examples[0]).toMatchObject({ key, offset });
+        expect(r.anomalies['unexpected-read'].examples[0]).toMatchObject({ key, offset, value: 1e9 + 7 });
         expect(r.stats.readsOfUnknownValues).toBe(1);
         expect(r.valid).toBe(false);
       }),
@@ -220,7 +222,7 @@ describe('queue checker on a simulated correct broker', () => {
         const r = checkQueue(history, { idempotent: true, acks: o.acks });
         expect(counts(r)).toEqual(only({ 'poll-skip': 1 }));
         expect(r.anomalies['poll-skip'].examples[0]).toEqual({
-          process: op.process, key, fromOffset: skipped![0] - 1, toOffset: skipped![0] + 1, skipped: 1, index: op.index,
+          process: op.process, key, fromOffset: skipped![0] - 1, toOffset: skipped![0] + 1, skipped: 1, line: op.index + 1,
         });
         expect(r.valid).toBe(false);
       }),

@@ -87,13 +87,15 @@ describe('checkQueue edge cases', () => {
     const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), [op(1, 'invoke', 'send', { key: 7 })], poll(5, { k: [[0, 1], ['x', 2] as unknown as [number, number]] })), { idempotent: false });
     expect(r.valid).toBe('unknown');
     expect(r.stats.malformedOps).toBe(2);
-    expect(r.malformed).toMatch(/^op 2: /);
+    expect(r.malformed).toMatch(/^line 3: /);
+    expect(r.malformedLines?.map((m) => m.line)).toEqual([3, 5]);
   });
 
-  it('values read that no send carried are counted', () => {
+  it('values read that no send carried are unexpected reads, and break validity', () => {
     const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), poll(5, { k: [[0, 1], [1, 99]] })), { idempotent: false });
     expect(r.stats.readsOfUnknownValues).toBe(1);
-    expect(r.valid).toBe(true);
+    expect(r.anomalies['unexpected-read']).toEqual({ count: 1, examples: [{ key: 'k', offset: 1, value: 99, integer: true, line: 4 }] });
+    expect(r.valid).toBe(false);
   });
 
   it('never throws, whatever the input', () => {
