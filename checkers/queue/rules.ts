@@ -294,7 +294,9 @@ export function commitRegressions(ix: QueueIndex, max: number): Anomaly {
 }
 
 /**
- * resume-mismatch (resumptions): after an `ok` assign that gives process p key k, p's first read of k
+ * resume-mismatch (resumptions): only processes that commit are members of the run's consumer group
+ * (all committing consumers of a run are in one group; a consumer that never commits, such as the final
+ * drain, reads from where it likes). After an `ok` assign that gives such a process p key k, p's first read of k
  * (at offset r, in the poll completing at line L) does not start where the group's committed offset
  * allows. With the commits for k (`fail` commits never happened; `info` and never-completed ones may
  * have):
@@ -314,6 +316,7 @@ export function resumeMismatches(ix: QueueIndex, max: number): Anomaly {
   const byKey = commitsByKey(ix);
   const last = new Map<Process, Map<number, number>>();
   const awaiting = new Map<Process, Map<number, { assignLine: number; carried: number | undefined }>>();
+  const members = new Set(ix.commits.map((c) => c.process));
   const check = (e: Extract<ConsumerEvent, { kind: 'poll' }>, k: number, r: number, w: { assignLine: number; carried: number | undefined }): void => {
     if (w.carried !== undefined && r > w.carried && knownBetween(ix, k, w.carried + 1, r) === 0) return;
     const list = byKey.get(k);
@@ -354,6 +357,7 @@ export function resumeMismatches(ix: QueueIndex, max: number): Anomaly {
       awaiting.set(e.process, wait);
     }
     if (e.kind === 'assign') {
+      if (!members.has(e.process)) continue;
       const next = new Map<number, { assignLine: number; carried: number | undefined }>();
       for (const k of e.keys) next.set(k, { assignLine: e.line, carried: lastP.get(k) });
       awaiting.set(e.process, next);
