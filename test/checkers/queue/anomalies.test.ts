@@ -2,6 +2,8 @@
  * The per-anomaly verdict data (checkers/queue/anomalies.ts) keeps the invariants the verdicts rely on,
  * and the run's final verdict and the checker's read it rather than lists of their own.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ANOMALIES, ANOMALY_TYPES, breakingAnomalies } from '../../../checkers/queue.ts';
 import { finalVerdict } from '../../../harness/run/run.ts';
@@ -42,5 +44,22 @@ describe('ANOMALIES', () => {
       }
     }
     expect(finalVerdict('unknown', one('aborted-read'), false, false)).toBe('unknown');
+  });
+
+  it('docs/gate.md lists every anomaly exactly as the table says, and docs/results.md defines every type', () => {
+    const docs = join(import.meta.dirname, '../../../docs');
+    const rows = new Map<string, string[]>();
+    for (const line of readFileSync(join(docs, 'gate.md'), 'utf8').split('\n')) {
+      const m = /^\| `([a-z-]+)` \|(.*)\|$/.exec(line);
+      if (m !== null) rows.set(m[1]!, m[2]!.split(' | ').map((c) => c.trim()));
+    }
+    const yn = (b: boolean): string => (b ? 'yes' : 'no');
+    expect([...rows.keys()]).toEqual([...ANOMALY_TYPES]);
+    for (const t of ANOMALY_TYPES) {
+      const a = ANOMALIES[t];
+      expect([t, ...rows.get(t)!]).toEqual([t, a.unit, a.breaksValidity, yn(a.explainableByIncompleteDrain), yn(a.explainableByDiscardedLines), yn(a.excusedUnderWeakAcks), a.weakAcksReason]);
+    }
+    const results = readFileSync(join(docs, 'results.md'), 'utf8');
+    for (const t of ANOMALY_TYPES) expect(results).toContain(`| \`${t}\` | ${ANOMALIES[t].unit} |`);
   });
 });
