@@ -262,32 +262,32 @@ function commitsByKey(ix: QueueIndex): Map<number, KeyCommit[]> {
 }
 
 /**
- * commit-regress (key-commits): an `ok` commit whose offset for a key is lower than the highest offset
- * for that key of the `ok` commits that completed before it was invoked. Only real-time precedence
- * counts: two commits in flight together may be applied in either order, whatever order their
- * acknowledgements came in.
+ * commit-regress (key-commits): an `ok` commit c whose offset for a key is lower than every value the
+ * key's committed offset could hold just before c was applied. Those values are: the offset of `last`,
+ * the `ok` commit for the key that completed latest before c was invoked, and the offsets of the commits
+ * that may have been applied between `last` and c (`ok` or indeterminate, invoked before c completed, and
+ * not completed before `last` was invoked). Only real-time precedence counts: commits in flight together
+ * may be applied in either order, whatever order their acknowledgements came in; a client that commits
+ * lower and then higher again regressed once. Cost: per key, O(commits^2) at worst.
  */
 export function commitRegressions(ix: QueueIndex, max: number): Anomaly {
   const out = new Bounded(max);
   for (const [k, list] of commitsByKey(ix)) {
-    const steps: Array<{ line: number; done: boolean; c: KeyCommit }> = [];
     for (const c of list) {
       if (c.status !== 'ok') continue;
-      steps.push({ line: c.invokeLine, done: false, c }, { line: c.line, done: true, c });
-    }
-    steps.sort((a, b) => a.line - b.line);
-    let high: KeyCommit | undefined;
-    const before = new Map<KeyCommit, KeyCommit | undefined>();
-    for (const s of steps) {
-      if (!s.done) {
-        before.set(s.c, high);
-        continue;
+      let last: KeyCommit | undefined;
+      for (const x of list) if (x.status === 'ok' && x.line !== -1 && x.line < c.invokeLine && (last === undefined || x.line > last.line)) last = x;
+      if (last === undefined) continue;
+      let low = last;
+      for (const x of list) {
+        if (x === c || x === last || x.status === 'fail' || x.invokeLine >= c.line) continue;
+        if (x.line !== -1 && x.line < last.invokeLine) continue;
+        if (x.offset < low.offset) low = x;
       }
-      const h = before.get(s.c);
-      if (h !== undefined && s.c.offset < h.offset) {
-        out.add(() => ({ process: s.c.process, key: ix.keyNames[k], offset: s.c.offset, previousOffset: h.offset, previousLine: h.line, line: s.c.line }));
+      if (c.offset < low.offset) {
+        const prev = low;
+        out.add(() => ({ process: c.process, key: ix.keyNames[k], offset: c.offset, previousOffset: prev.offset, previousLine: prev.line === -1 ? prev.invokeLine : prev.line, line: c.line }));
       }
-      if (high === undefined || s.c.offset > high.offset) high = s.c;
     }
   }
   return out.done();
