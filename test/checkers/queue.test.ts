@@ -127,6 +127,14 @@ describe('resume-mismatch boundaries', () => {
     expect(r.valid).toBe(true);
   });
 
+  it('commits in flight together may be stored in either order: a commit above the lower of them is no regress', () => {
+    const overlap = [op(7, 'invoke', 'commit', { k: 0 }), op(5, 'invoke', 'commit', { k: 3 }), op(7, 'ok', 'commit', { k: 0 }), op(5, 'ok', 'commit', { k: 3 })];
+    const regress = (hist: History) => checkQueue(hist, { idempotent: false }).anomalies['commit-regress'];
+    expect(regress(h(...three(), overlap, commit(6, { k: 1 }))).count).toBe(0);
+    expect(regress(h(...three(), commit(7, { k: 0 }), commit(5, { k: 3 }), commit(6, { k: 1 }))).count).toBe(1);
+    expect(regress(h(...three(), commit(5, { k: 3 }), commit(6, { k: 1 }, 'info'), commit(6, { k: 2 }))).count).toBe(0);
+  });
+
   it('a member that keeps its position for a key it keeps is no mismatch; starting anywhere else is', () => {
     const base = [...three(), assign(5, ['k']), poll(5, { k: [[0, 1]] }), commit(5, { k: 0 }), assign(5, ['k'])];
     expect(mismatches(h(...base, poll(5, { k: [[1, 2]] })))).toBe(0);

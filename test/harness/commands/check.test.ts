@@ -71,6 +71,8 @@ describe('faultline check', () => {
     const r = recheck(dir);
     expect(r.results.anomalies.unseen.count).toBe(1);
     expect(r.results.valid).toBe('unknown');
+    expect(r.results.phases.drain).toBe('timeout'); // the history's word, not the earlier results.json's
+    expect(r.notes).toEqual([]);
     expect(r.exitCode).toBe(2);
   });
 
