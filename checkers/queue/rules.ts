@@ -7,6 +7,8 @@
 import type { Process } from '../history.ts';
 import type { ConsumerEvent, QueueIndex, Val } from './index-history.ts';
 import { knownBetween, OFFSET_SPAN } from './index-history.ts';
+import { KeyCommits } from './commits.ts';
+import type { KeyCommit } from './commits.ts';
 
 export interface Anomaly {
   count: number;
@@ -237,28 +239,19 @@ export function repositions(ix: QueueIndex, max: number): Anomaly {
   return out.done();
 }
 
-interface KeyCommit {
-  offset: number;
-  status: 'ok' | 'fail' | 'info';
-  process: Process;
-  invokeLine: number;
-  /** -1 when never completed */
-  line: number;
-}
-
-function commitsByKey(ix: QueueIndex): Map<number, KeyCommit[]> {
-  const out = new Map<number, KeyCommit[]>();
+function commitsByKey(ix: QueueIndex): Map<number, KeyCommits> {
+  const lists = new Map<number, KeyCommit[]>();
   for (const c of ix.commits) {
     for (const [k, offset] of c.offsets) {
-      let l = out.get(k);
+      let l = lists.get(k);
       if (l === undefined) {
         l = [];
-        out.set(k, l);
+        lists.set(k, l);
       }
       l.push({ offset, status: c.status, process: c.process, invokeLine: c.invokeLine, line: c.line });
     }
   }
-  return out;
+  return new Map([...lists].map(([k, l]) => [k, new KeyCommits(l)]));
 }
 
 /**
@@ -268,25 +261,18 @@ function commitsByKey(ix: QueueIndex): Map<number, KeyCommit[]> {
  * that may have been applied between `last` and c (`ok` or indeterminate, invoked before c completed, and
  * not completed before `last` was invoked). Only real-time precedence counts: commits in flight together
  * may be applied in either order, whatever order their acknowledgements came in; a client that commits
- * lower and then higher again regressed once. Cost: per key, O(commits^2) at worst.
+ * lower and then higher again regressed once. Cost: O(log n + processes) per commit (commits.ts).
  */
 export function commitRegressions(ix: QueueIndex, max: number): Anomaly {
   const out = new Bounded(max);
-  for (const [k, list] of commitsByKey(ix)) {
-    for (const c of list) {
+  for (const [k, commits] of commitsByKey(ix)) {
+    for (const c of commits.list) {
       if (c.status !== 'ok') continue;
-      let last: KeyCommit | undefined;
-      for (const x of list) if (x.status === 'ok' && x.line !== -1 && x.line < c.invokeLine && (last === undefined || x.line > last.line)) last = x;
+      const last = commits.lastOkBefore(c.invokeLine);
       if (last === undefined) continue;
-      let low = last;
-      for (const x of list) {
-        if (x === c || x === last || x.status === 'fail' || x.invokeLine >= c.line) continue;
-        if (x.line !== -1 && x.line < last.invokeLine) continue;
-        if (x.offset < low.offset) low = x;
-      }
+      const low = commits.lowestMaybeAppliedAfter(last, c.line, c);
       if (c.offset < low.offset) {
-        const prev = low;
-        out.add(() => ({ process: c.process, key: ix.keyNames[k], offset: c.offset, previousOffset: prev.offset, previousLine: prev.line === -1 ? prev.invokeLine : prev.line, line: c.line }));
+        out.add(() => ({ process: c.process, key: ix.keyNames[k], offset: c.offset, previousOffset: low.offset, previousLine: low.line === -1 ? low.invokeLine : low.line, line: c.line }));
       }
     }
   }
@@ -319,25 +305,16 @@ export function resumeMismatches(ix: QueueIndex, max: number): Anomaly {
   const members = new Set(ix.commits.map((c) => c.process));
   const check = (e: Extract<ConsumerEvent, { kind: 'poll' }>, k: number, r: number, w: { assignLine: number; carried: number | undefined }): void => {
     if (w.carried !== undefined && r > w.carried && knownBetween(ix, k, w.carried + 1, r) === 0) return;
-    const list = byKey.get(k);
-    if (list === undefined) return;
-    let hc: KeyCommit | undefined;
-    let u: KeyCommit | undefined;
-    for (const c of list) {
-      if (c.status === 'ok' && c.line !== -1 && c.line < w.assignLine && (hc === undefined || c.offset > hc.offset || (c.offset === hc.offset && c.invokeLine > hc.invokeLine))) hc = c;
-      if (c.status !== 'fail' && c.invokeLine < e.line && (u === undefined || c.offset > u.offset)) u = c;
-    }
+    const commits = byKey.get(k);
+    if (commits === undefined) return;
+    const hc = commits.highestOkBefore(w.assignLine);
+    const u = commits.highestInvokedBefore(e.line);
     const example = (direction: 'regress' | 'skip', committed: KeyCommit, bound: number) => () => ({
       process: e.process, key: ix.keyNames[k], offset: r, direction, committedOffset: bound, commitLine: committed.line === -1 ? committed.invokeLine : committed.line,
       assignLine: w.assignLine, line: e.line,
     });
     if (hc !== undefined) {
-      let low = hc;
-      for (const c of list) {
-        if (c === hc || c.status === 'fail' || c.invokeLine >= e.line) continue;
-        if (c.line !== -1 && c.line < hc.invokeLine) continue;
-        if (c.offset < low.offset) low = c;
-      }
+      const low = commits.lowestMaybeAppliedAfter(hc, e.line);
       if (r < low.offset) {
         out.add(example('regress', low, low.offset));
         return;
