@@ -46,14 +46,9 @@ export interface SendRec {
   ackNs: number | null;
 }
 
-export interface Read {
-  key: number;
-  offset: number;
-  value: Val;
-}
-
 export type ConsumerEvent =
-  | { kind: 'poll'; process: Process; line: number; reads: Read[] }
+  /** `reads`: key, offset, key, offset, ... in the order returned (flat, to keep a big history's garbage small) */
+  | { kind: 'poll'; process: Process; line: number; reads: number[] }
   | { kind: 'assign'; process: Process; line: number; keys: number[] }
   | { kind: 'reposition'; process: Process; line: number; key: number; from: number | null; to: number | null; reason: string | null };
 
@@ -156,7 +151,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
   };
 
   const versions: Array<Map<number, Val>> = [];
-  const firstLine = new Map<number, number>(); // position -> line of its first value
+  const firstLines: Array<Map<number, number>> = []; // per key: offset -> line of its first value
   const conflicts = new Map<number, Map<Val, number>>();
   const firstPos = new Map<Val, [number, number]>(); // value -> [position, line]
   const morePositions = new Map<Val, Map<number, number>>();
@@ -170,11 +165,16 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
     const pos = k * OFFSET_SPAN + offset;
     if (cur === undefined) {
       vk.set(offset, value);
-      firstLine.set(pos, line);
+      let fl = firstLines[k];
+      if (fl === undefined) {
+        fl = new Map();
+        firstLines[k] = fl;
+      }
+      fl.set(offset, line);
     } else if (cur !== value) {
       let m = conflicts.get(pos);
       if (m === undefined) {
-        m = new Map([[cur, firstLine.get(pos)!]]);
+        m = new Map([[cur, firstLines[k]!.get(offset)!]]);
         conflicts.set(pos, m);
       }
       if (!m.has(value)) m.set(value, line);
@@ -198,8 +198,9 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
   const events: ConsumerEvent[] = [];
   const commits: CommitRec[] = [];
   const phases: PhaseEvent[] = [];
-  const pending = new Map<string, { op: Op; rec: SendRec | CommitRec | null }>();
-  const pendingKey = (p: Process, f: string): string => `${typeof p}:${String(p)}:${f}`;
+  // Pending invokes by process, one map per f (a completion pairs with its process's invoke of that f).
+  const pendingSends = new Map<Process, { op: Op; rec: SendRec | null }>();
+  const pendingCommits = new Map<Process, { op: Op; rec: CommitRec | null }>();
   let missingLines = 0;
   let nextIndex = 0;
   let endNs = 0;
@@ -235,25 +236,23 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
           continue;
         }
         counts.sends++;
-        const pk = pendingKey(o.process, 'send');
-        if (pending.has(pk)) bad(o, `process ${o.process} invoked a send with one in flight`);
+        if (pendingSends.has(o.process)) bad(o, `process ${o.process} invoked a send with one in flight`);
         let rec: SendRec | null = null;
         if (sends.has(v.value)) bad(o, `value ${v.value} sent twice`);
         else {
           rec = { key: keyId(v.key), status: 'info', offset: -1, process: o.process, invokeLine: line, line, ackNs: null };
           sends.set(v.value, rec);
         }
-        pending.set(pk, { op: o, rec });
+        pendingSends.set(o.process, { op: o, rec });
         continue;
       }
-      const pk = pendingKey(o.process, 'send');
-      const inv = pending.get(pk);
+      const inv = pendingSends.get(o.process);
       if (inv === undefined) {
         bad(o, 'send completion without an invoke');
         continue;
       }
-      pending.delete(pk);
-      const rec = inv.rec as SendRec | null;
+      pendingSends.delete(o.process);
+      const rec = inv.rec;
       if (rec === null) continue; // a repeated value: reported at its invoke
       rec.line = line;
       if (o.type === 'ok') {
@@ -288,7 +287,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
         bad(o, 'ok poll without a key -> pairs object');
         continue;
       }
-      const reads: Read[] = [];
+      const reads: number[] = [];
       for (const [name, pairs] of Object.entries(pv as Record<string, unknown>)) {
         if (!Array.isArray(pairs)) {
           bad(o, `poll value for ${name} is not a list`);
@@ -303,7 +302,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
           const offset = pair[0];
           const value = readVal(pair[1]);
           counts.readsTotal++;
-          reads.push({ key: k, offset, value });
+          reads.push(k, offset);
           // Only reads place values so far: the same value at the same offset again is a re-read.
           if (versions[k]?.get(offset) !== value) place(k, offset, value, line);
           if (!firstRead.has(value)) firstRead.set(value, { line, timeNs: o.timeNs, key: k, offset });
@@ -342,30 +341,29 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
     }
 
     if (o.f === 'commit') {
-      const pk = pendingKey(o.process, 'commit');
       if (o.type === 'invoke') {
         const v = o.value as Record<string, unknown> | null;
         const offsets = new Map<number, number>();
         if (v === null || typeof v !== 'object' || Array.isArray(v) || !Object.values(v).every(isOffset)) {
           bad(o, 'commit invoke without {key: offset, ...}');
-          pending.set(pk, { op: o, rec: null });
+          pendingCommits.set(o.process, { op: o, rec: null });
           continue;
         }
         for (const [name, off] of Object.entries(v)) offsets.set(keyId(name), off as number);
-        if (pending.has(pk)) bad(o, `process ${o.process} invoked a commit with one in flight`);
+        if (pendingCommits.has(o.process)) bad(o, `process ${o.process} invoked a commit with one in flight`);
         const rec: CommitRec = { process: o.process, status: 'info', offsets, invokeLine: line, line: -1 };
         counts.commits++;
         commits.push(rec);
-        pending.set(pk, { op: o, rec });
+        pendingCommits.set(o.process, { op: o, rec });
         continue;
       }
-      const inv = pending.get(pk);
+      const inv = pendingCommits.get(o.process);
       if (inv === undefined) {
         bad(o, 'commit completion without an invoke');
         continue;
       }
-      pending.delete(pk);
-      const rec = inv.rec as CommitRec | null;
+      pendingCommits.delete(o.process);
+      const rec = inv.rec;
       if (rec === null) continue;
       rec.line = line;
       rec.status = o.type === 'ok' ? 'ok' : o.type === 'fail' ? 'fail' : 'info';
@@ -377,11 +375,8 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
     // other client fs (the log workload's, future ones) are not the queue checker's
   }
   // Sends and commits still pending at the end never completed: indeterminate.
-  for (const { rec } of pending.values()) {
-    if (rec === null) continue;
-    if ('ackNs' in rec) counts.sendIndeterminate++;
-    else counts.commitsIndeterminate++;
-  }
+  for (const { rec } of pendingSends.values()) if (rec !== null) counts.sendIndeterminate++;
+  for (const { rec } of pendingCommits.values()) if (rec !== null) counts.commitsIndeterminate++;
 
   // Acknowledged offsets join the version order now, after the reads (so the reads could tell re-reads).
   for (const [value, rec] of sends) if (rec.status === 'ok' && rec.offset >= 0) place(rec.key, rec.offset, value, rec.line);

@@ -180,10 +180,12 @@ export function consumerJumps(ix: QueueIndex, visit: (j: Jump) => void): void {
       pos = new Map();
       positions.set(e.process, pos);
     }
-    for (const r of e.reads) {
-      const a = pos.get(r.key);
-      if (a !== undefined) visit({ process: e.process, key: r.key, from: a, to: r.offset, line: e.line });
-      pos.set(r.key, r.offset);
+    for (let i = 0; i < e.reads.length; i += 2) {
+      const key = e.reads[i]!;
+      const offset = e.reads[i + 1]!;
+      const a = pos.get(key);
+      if (a !== undefined) visit({ process: e.process, key, from: a, to: offset, line: e.line });
+      pos.set(key, offset);
     }
   }
 }
@@ -347,13 +349,15 @@ export function resumeMismatches(ix: QueueIndex, max: number): Anomaly {
       else lastP.delete(e.key);
       continue;
     }
-    for (const r of e.reads) {
-      const w = wait.get(r.key);
+    for (let i = 0; i < e.reads.length; i += 2) {
+      const key = e.reads[i]!;
+      const offset = e.reads[i + 1]!;
+      const w = wait.get(key);
       if (w !== undefined) {
-        wait.delete(r.key);
-        check(e, r.key, r.offset, w);
+        wait.delete(key);
+        check(e, key, offset, w);
       }
-      lastP.set(r.key, r.offset);
+      lastP.set(key, offset);
     }
   }
   return out.done();
