@@ -3,12 +3,14 @@
  * Composes the queue checker (stats, anomalies) and the perf checker (availability, latencyMs); the
  * verdict is `mergeValid` of the two (false over unknown over true). `test` (the contents of
  * test.json) is echoed in and read for `idempotence` (boolean; anything else counts as false) and
- * `acks` ("0", "1" or "all"; anything else is ignored), and optionally `settleMs`. Pure; never throws.
+ * `acks` ("0", "1" or "all"; anything else is ignored), and optionally `settleMs`. `input` carries what
+ * the history reader left out (malformed lines), so a verdict never rests on discarded data. Pure;
+ * never throws.
  */
-import type { History } from './history.ts';
+import type { History, MalformedLine } from './history.ts';
 import type { Availability, LatencyMs } from './perf.ts';
 import { checkPerf } from './perf.ts';
-import type { Anomalies, QueueStats } from './queue.ts';
+import type { Anomalies, AnomalyType, ConsumerLag, HistoryPhases, QueueStats } from './queue.ts';
 import { checkQueue } from './queue.ts';
 import { mergeValid } from './result.ts';
 import type { Validity } from './result.ts';
@@ -20,9 +22,21 @@ export interface RunResults {
   anomalies: Anomalies;
   availability: Availability;
   latencyMs: LatencyMs;
+  /** the anomaly types that made the queue verdict false */
+  breaking: AnomalyType[];
+  /** the phases the history's own phase lines record */
+  historyPhases: HistoryPhases;
+  /** consumer lag in real time and unseen values over time */
+  lag: ConsumerLag;
   /** present when a checker could not decide: what went wrong */
   errors?: string[];
   malformed?: string;
+  malformedLines?: MalformedLine[];
+}
+
+/** What the history reader learned that the ops do not say (lines it left out). */
+export interface HistoryInput {
+  malformedLines?: readonly MalformedLine[];
 }
 
 function acksOf(test: Record<string, unknown>): '0' | '1' | 'all' | undefined {
@@ -30,9 +44,13 @@ function acksOf(test: Record<string, unknown>): '0' | '1' | 'all' | undefined {
   return a === '0' || a === '1' || a === 'all' ? a : undefined;
 }
 
-export function checkRun(history: History, test: Record<string, unknown>): RunResults {
+export function checkRun(history: History, test: Record<string, unknown>, input: HistoryInput = {}): RunResults {
   const acks = acksOf(test);
-  const queue = checkQueue(history, { idempotent: test['idempotence'] === true, ...(acks !== undefined ? { acks } : {}) });
+  const queue = checkQueue(history, {
+    idempotent: test['idempotence'] === true,
+    ...(acks !== undefined ? { acks } : {}),
+    ...(input.malformedLines !== undefined ? { malformedLines: input.malformedLines } : {}),
+  });
   const settle = test['settleMs'];
   const perf = checkPerf(history, typeof settle === 'number' && settle >= 0 ? { settleMs: settle } : {});
   const out: RunResults = {
@@ -42,9 +60,13 @@ export function checkRun(history: History, test: Record<string, unknown>): RunRe
     anomalies: queue.anomalies,
     availability: perf.availability,
     latencyMs: perf.latencyMs,
+    breaking: queue.breaking,
+    historyPhases: queue.phases,
+    lag: queue.lag,
   };
   const errors = [queue.error, perf.error].filter((e): e is string => e !== undefined);
   if (errors.length > 0) out.errors = errors;
   if (queue.malformed !== undefined) out.malformed = queue.malformed;
+  if (queue.malformedLines !== undefined) out.malformedLines = queue.malformedLines;
   return out;
 }

@@ -14,6 +14,15 @@
  * `kill`/`restart` windows; for `failoverMs` after a kill every send fails or times out, as during a
  * leader failover. The final phase completes every op in flight, heals, and has every consumer assign
  * all keys from offset 0 and poll until it has read every log to its end.
+ *
+ * Consumer groups and repositions (both on by default): the last consumer is the group's committer. Now
+ * and then it commits its positions (`commit` ops, `{key: offset}`: the next offset to consume), which
+ * end `ok` (stored), `fail` (not stored) or `info` (stored with probability 1/2); every assign of the
+ * committer resumes each key at the group's stored offset (0 when none), as a Kafka consumer does after
+ * a rebalance. It reads only in the load phase, so the drain's assigns from 0 are not resumptions.
+ * Other consumers now and then reposition themselves on a key (`reposition` info op, as after an
+ * OFFSET_OUT_OF_RANGE answer) to any offset in [0, log end]. Harness `phase` lines mark the load, heal
+ * and drain phases (`start` and `done`), so the history is self-describing.
  * Every loop is bounded by `ops` and the logs' total size.
  */
 import type { Op, Process } from './history.ts';
@@ -37,6 +46,10 @@ export interface SimOptions {
   faultEverySteps?: number;
   faultDurationMs?: number;
   failoverMs?: number;
+  /** probability that the committer's next idle op is a commit (default 1/8; 0: no commits) */
+  commitP?: number;
+  /** probability that another consumer's next idle op is a reposition (default 1/64; 0: none) */
+  repositionP?: number;
 }
 
 export interface SimResult {
@@ -58,9 +71,10 @@ function prng(seed: number): () => number {
 }
 
 interface Pending {
-  f: 'send' | 'poll';
+  f: 'send' | 'poll' | 'commit';
   key?: string;
   value?: number;
+  offsets?: Record<string, number>;
 }
 
 export function simulateQueue(o: SimOptions): SimResult {
@@ -70,6 +84,8 @@ export function simulateQueue(o: SimOptions): SimResult {
   const infoP = o.infoP ?? 0.05;
   const maxBatch = o.maxBatch ?? 8;
   const assignP = o.assignP ?? 1 / 32;
+  const commitP = o.commitP ?? 1 / 8;
+  const repositionP = o.repositionP ?? 1 / 64;
   const faultEvery = o.faultEverySteps ?? 0;
   const faultDurationNs = (o.faultDurationMs ?? 2000) * 1e6;
   const failoverNs = (o.failoverMs ?? 300) * 1e6;
@@ -83,6 +99,10 @@ export function simulateQueue(o: SimOptions): SimResult {
   };
 
   const nProc = o.producers + o.consumers;
+  // The group's committer (the last consumer, when commits are on and there is another consumer to drain).
+  const committer = commitP > 0 && o.consumers >= 2 ? nProc - 1 : -1;
+  const committed = new Map<string, number>();
+  const phase = (name: string, status: string): void => emit('harness', 'info', 'phase', { name, status });
   const pending: Array<Pending | null> = new Array<Pending | null>(nProc).fill(null);
   const positions: Array<Map<string, number>> = Array.from({ length: nProc }, () => new Map());
   for (let c = o.producers; c < nProc; c++) {
@@ -137,19 +157,50 @@ export function simulateQueue(o: SimOptions): SimResult {
       if (!all && rnd() >= 0.5) continue;
       const end = logs.get(k)!.length;
       const choice = all ? 1 : int(3);
-      next.set(k, choice === 0 ? (old.get(k) ?? 0) : choice === 1 ? 0 : int(end + 1));
+      if (p === committer) next.set(k, committed.get(k) ?? 0);
+      else next.set(k, choice === 0 ? (old.get(k) ?? 0) : choice === 1 ? 0 : int(end + 1));
     }
-    if (next.size === 0) next.set(keyNames[int(o.keys)]!, 0);
+    if (next.size === 0) {
+      const k = keyNames[int(o.keys)]!;
+      next.set(k, p === committer ? (committed.get(k) ?? 0) : 0);
+    }
     positions[p] = next;
     emit(p, 'ok', 'assign', { keys: [...next.keys()] });
+  };
+
+  const completeCommit = (p: number, op: Pending): void => {
+    const offsets = op.offsets!;
+    const r = rnd();
+    const store = (): void => {
+      for (const [k, off] of Object.entries(offsets)) committed.set(k, off);
+    };
+    if (r < 0.1) emit(p, 'fail', 'commit', { ...offsets, error: 'COORDINATOR_NOT_AVAILABLE' });
+    else if (r < 0.2) {
+      if (rnd() < 0.5) store();
+      emit(p, 'info', 'commit', { ...offsets, error: 'REQUEST_TIMED_OUT' });
+    } else {
+      store();
+      emit(p, 'ok', 'commit', offsets);
+    }
+  };
+
+  const reposition = (p: number): void => {
+    const held = [...positions[p]!.keys()];
+    const key = held[int(held.length)]!;
+    const to = int(logs.get(key)!.length + 1);
+    emit(p, 'info', 'reposition', { key, from: positions[p]!.get(key)!, to, reason: 'OFFSET_OUT_OF_RANGE' });
+    positions[p]!.set(key, to);
   };
 
   const complete = (p: number): void => {
     const op = pending[p]!;
     pending[p] = null;
     if (op.f === 'send') completeSend(p, op);
+    else if (op.f === 'commit') completeCommit(p, op);
     else completePoll(p);
   };
+
+  phase('load', 'start');
 
   while (history.length < o.ops) {
     timeNs += 50_000 + int(1_000_000);
@@ -176,6 +227,12 @@ export function simulateQueue(o: SimOptions): SimResult {
       emit(p, 'invoke', 'send', { key, value });
     } else if (rnd() < assignP) {
       assign(p, false);
+    } else if (p === committer && rnd() < commitP) {
+      const offsets = Object.fromEntries(positions[p]!);
+      pending[p] = { f: 'commit', offsets };
+      emit(p, 'invoke', 'commit', offsets);
+    } else if (p !== committer && rnd() < repositionP) {
+      reposition(p);
     } else {
       pending[p] = { f: 'poll' };
       emit(p, 'invoke', 'poll', null);
@@ -188,14 +245,19 @@ export function simulateQueue(o: SimOptions): SimResult {
     timeNs += 100_000;
     complete(p);
   }
+  phase('load', 'done');
+  phase('heal', 'start');
   if (faultUntilNs >= 0) {
     timeNs += 100_000;
     emit('nemesis', 'info', 'restart', { nodes: [faultNode] });
     faultStartNs = -1;
   }
+  phase('heal', 'done');
+  phase('drain', 'start');
   let total = 0;
   for (const log of logs.values()) total += log.length;
   for (let c = o.producers; c < nProc; c++) {
+    if (c === committer) continue;
     timeNs += 100_000;
     assign(c, true);
     // Each poll reads at least one offset of some unfinished key, so `total + 1` polls suffice.
@@ -219,5 +281,6 @@ export function simulateQueue(o: SimOptions): SimResult {
       emit(c, 'ok', 'poll', out);
     }
   }
+  phase('drain', 'done');
   return { history, logs };
 }

@@ -40,13 +40,13 @@
  * - faults a backend cannot inject (partition without a Partitioner) are refused at start with a
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
 import { checkFaultsSupported, faults, parseFaults, type FaultName } from './faults.ts';
 import type { FaultPackage, NemesisEnv, NemesisOp, NemesisValue, PlannedFault } from './types.ts';
+import { sleep as sleepFor, withDeadline } from '../harness/util/time.ts';
 
 export { faults, parseFaults, checkFaultsSupported, type FaultName } from './faults.ts';
 export type { NemesisOp, NemesisValue, Role, Shape } from './types.ts';
@@ -124,21 +124,7 @@ export function parseSchedule(raw: unknown): NemesisSchedule {
   return { faults: out };
 }
 
-const defaultSleep = async (ms: number, signal: AbortSignal): Promise<void> => {
-  try {
-    await sleepFor(ms, undefined, { signal });
-  } catch {
-    // aborted: the schedule is ending
-  }
-};
-
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => sleepFor(ms, signal);
 
 /** Final actions run heals first, then resumes, then restarts. */
 const finalOrder: Record<string, number> = { heal: 0, resume: 1, restart: 2 };

@@ -17,7 +17,7 @@
  * The check is bounded by `linTimeLimitMs` in test.json (default 60 s) and yields 'unknown' beyond.
  */
 import type { History } from '../checkers/history.ts';
-import type { RunResults } from '../checkers/index.ts';
+import type { HistoryInput, RunResults } from '../checkers/index.ts';
 import { mergeValid } from '../checkers/result.ts';
 import { checkLogHistory } from '../checkers/linearizability/log-history.ts';
 import type { LinResult } from '../checkers/linearizability/types.ts';
@@ -29,8 +29,8 @@ export type LogResults = RunResults & { linearizability: LinResult };
 
 export const defaultLinTimeLimitMs = 60_000;
 
-export function logChecker(history: History, test: Record<string, unknown>): LogResults {
-  const base = queueChecker(history, test);
+export function logChecker(history: History, test: Record<string, unknown>, input?: HistoryInput): LogResults {
+  const base = queueChecker(history, test, input);
   const limit = test['linTimeLimitMs'];
   const linearizability = checkLogHistory(history, { timeLimitMs: typeof limit === 'number' && limit > 0 ? limit : defaultLinTimeLimitMs });
   return { ...base, valid: mergeValid([base.valid, linearizability.valid]), linearizability };
@@ -38,7 +38,7 @@ export function logChecker(history: History, test: Record<string, unknown>): Log
 
 export type LogWorkload = Omit<QueueWorkload, 'name' | 'checker'> & {
   name: 'log';
-  checker: (history: History, test: Record<string, unknown>) => LogResults;
+  checker: (history: History, test: Record<string, unknown>, input?: HistoryInput) => LogResults;
 };
 
 /** The log workload for one run: the queue workload's client and generators, the log checker. */

@@ -23,7 +23,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { History, PollValue, SendValue } from '../checkers/history.ts';
 import { checkRun } from '../checkers/index.ts';
-import type { RunResults } from '../checkers/index.ts';
+import type { HistoryInput, RunResults } from '../checkers/index.ts';
 import type { HistoryRecorder } from '../harness/store/history-writer.ts';
 import type { Rng } from '../harness/rng.ts';
 import { classifySendError, errorName } from './errors.ts';
@@ -458,4 +458,4 @@ export function queue(o: QueueOptions, history: HistoryRecorder, rng: Rng): Queu
 }
 
 /** The queue workload's checker, usable without building the workload (`faultline check`). */
-export const queueChecker: (history: History, test: Record<string, unknown>) => RunResults = checkRun;
+export const queueChecker: (history: History, test: Record<string, unknown>, input?: HistoryInput) => RunResults = checkRun;

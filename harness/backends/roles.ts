@@ -15,6 +15,7 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Roles } from '../backend.ts';
+import { withDeadline } from '../util/time.ts';
 
 export class RolesError extends Error {
   readonly code = 'FAULTLINE_ROLES';
@@ -54,11 +55,7 @@ export function rolesFromMetadata(
 }
 
 function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RolesError(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(p, timeoutMs, what, (m) => new RolesError(m));
 }
 
 export async function fetchRoles(bootstrap: string[], topics?: string[], opts: FetchRolesOptions = {}): Promise<Roles> {

@@ -16,6 +16,7 @@ import { KafkaConnection } from '../../broker/client.ts';
 import { ApiKeys } from '../../broker/protocol/codec.ts';
 import { errorName } from '../../broker/protocol/errors.ts';
 import { UsageError } from '../errors.ts';
+import { waitUntil } from '../util/time.ts';
 
 const usage = `usage: faultline admin --bootstrap HOST:PORT <describe|reassign|cancel-reassignment|reassignments|elect-preferred> [options]
   describe             [--topic T] [--json]      topics, partitions, leaders, ISR and the active controller
@@ -139,16 +140,15 @@ async function alter(conn: KafkaConnection, topic: string, partition: number, re
 }
 
 async function waitDone(conn: KafkaConnection, topic: string, partition: number, target: number[], timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  let p: any;
+  const done = await waitUntil(async () => {
     const md = await metadata(conn, topic);
-    const p = md.topics[0]?.partitions.find((x: any) => x.partitionIndex === partition);
-    const done = p && p.replicaNodes.length === target.length && target.every((r) => p.replicaNodes.includes(r)) && target.every((r) => p.isrNodes.includes(r));
-    if (done) {
-      process.stderr.write(`reassignment of ${topic}-${partition} done: replicas [${p.replicaNodes.join(',')}], isr [${p.isrNodes.join(',')}], leader ${p.leaderId}\n`);
-      return 0;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    p = md.topics[0]?.partitions.find((x: any) => x.partitionIndex === partition);
+    return p !== undefined && p.replicaNodes.length === target.length && target.every((r) => p.replicaNodes.includes(r)) && target.every((r) => p.isrNodes.includes(r));
+  }, { timeoutMs, pollMs: 200 });
+  if (done) {
+    process.stderr.write(`reassignment of ${topic}-${partition} done: replicas [${p.replicaNodes.join(',')}], isr [${p.isrNodes.join(',')}], leader ${p.leaderId}\n`);
+    return 0;
   }
   process.stderr.write(`reassignment of ${topic}-${partition} not finished after ${timeoutMs / 1000} s\n`);
   return 1;

@@ -31,7 +31,8 @@ export const campaignUsage = `usage: faultline campaign [run flags] [--repeat N]
   --nemesis LIST             comma list of cells; a cell is none or faults joined by + (default kill)
   --repeat N                 runs per cell, 1..100 (default 1)
   --gate                     exit by expectations: acks=all with min.insync>=2, RF>=3, no unclean
-                             election must be valid; loss under acks=0/1 is reported, not failed
+                             election must be valid; under weaker settings loss is reported, and only
+                             anomalies weak acks do not excuse fail (docs/gate.md)
   --junit FILE               write JUnit XML, one testcase per run
 ${runUsage.split('\n').slice(1).filter((l) => !/--acks|--nemesis /.test(l)).join('\n')}`;
 

@@ -7,7 +7,7 @@
  * reaches the node and anything it forked.
  */
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '../util/time.ts';
 
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -52,23 +52,13 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 }
 
 /** Wait until pid is dead, at most timeoutMs. Returns whether it died. */
-export async function waitForExit(pid: number, timeoutMs: number, pollMs = 25): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(pollMs);
-  }
-  return true;
+export function waitForExit(pid: number, timeoutMs: number, pollMs = 25): Promise<boolean> {
+  return waitUntil(() => !isAlive(pid), { timeoutMs, pollMs });
 }
 
 /** Wait until the process's /proc state letter satisfies ok (null: no such process), at most timeoutMs. */
-export async function waitForState(pid: number, ok: (state: string | null) => boolean, timeoutMs: number, pollMs = 10): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok(processState(pid))) {
-    if (Date.now() >= deadline) return false;
-    await sleep(pollMs);
-  }
-  return true;
+export function waitForState(pid: number, ok: (state: string | null) => boolean, timeoutMs: number, pollMs = 10): Promise<boolean> {
+  return waitUntil(() => ok(processState(pid)), { timeoutMs, pollMs });
 }
 
 /** SIGCONT (in case it is stopped), SIGTERM, wait graceMs, then SIGKILL and wait killWaitMs. */

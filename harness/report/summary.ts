@@ -1,6 +1,7 @@
 /**
  * The human summary of a run printed to stderr at the end of `faultline run` and `faultline check`:
- * verdict, the anomaly counts that are non-zero, the main stats, availability and send latency.
+ * verdict, the anomaly counts that are non-zero, the main stats, what the history reader left out,
+ * the worst consumer lag, availability and send latency.
  * Pure: a function of results.json's contents.
  */
 
@@ -11,6 +12,8 @@ export interface SummaryInput {
   anomalies?: Record<string, { count: number }>;
   availability?: unknown;
   latencyMs?: unknown;
+  lag?: { worstMs: number | null; overTime?: { points?: Array<{ unseen: number }> } };
+  malformed?: string;
   error?: string;
   interrupted?: boolean;
   runDir?: string;
@@ -34,6 +37,11 @@ export function summarize(r: SummaryInput): string {
   lines.push(`  sends ${num(s['sends'])}: acked ${num(s['acked'])}, failed ${num(s['sendFailed'])}, indeterminate ${num(s['sendIndeterminate'])}; polls ${num(s['polls'])}, values read ${num(s['valuesRead'])}`);
   const hits = Object.entries(r.anomalies ?? {}).filter(([, a]) => a.count > 0);
   lines.push(hits.length === 0 ? '  anomalies: none' : `  anomalies: ${hits.map(([t, a]) => `${t} ${a.count}`).join(', ')}`);
+  if (r.malformed !== undefined) lines.push(`  history: ${r.malformed} (a verdict that lost data could explain is unknown)`);
+  if (r.lag !== undefined && r.lag.worstMs !== null) {
+    const last = r.lag.overTime?.points?.at(-1);
+    lines.push(`  consumer lag: worst ${num(r.lag.worstMs)} ms from ack to first read${last === undefined ? '' : `; unread at the end ${last.unseen}`}`);
+  }
   const a = (r.availability ?? {}) as { overall?: { ratio?: unknown }; maxUnavailableMs?: unknown };
   const ratio = a.overall?.ratio;
   const l = (r.latencyMs ?? {}) as { send?: { p50?: unknown; p99?: unknown; max?: unknown } };

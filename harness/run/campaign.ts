@@ -5,8 +5,12 @@
  *
  * Expectations (`--gate`): a run is strict when acks=all, min.insync >= 2, replication factor >= 3 and
  * unclean election off; a strict run must be valid (false fails the expectation, unknown leaves it
- * unknown). Under acks=0/1 (or weaker topic settings) loss is expected: it is reported, never failed;
- * such a run's expectation is unknown only when the harness itself failed (an `error` in its results).
+ * unknown). Under acks=0/1 (or weaker topic settings) loss is expected: it is reported, not failed.
+ * Which anomaly types weak acks excuse, and why, is the checker's `ANOMALIES[t].excusedUnderWeakAcks`
+ * (docs/gate.md lists them): a weak run whose verdict is false because of an anomaly that is not
+ * excused (aborted-read, unexpected-read, poll-skip, nonmonotonic-poll, resume-mismatch, and duplicate
+ * for an idempotent producer) fails its expectation; otherwise it is met, or unknown when the harness
+ * itself failed (an `error` in its results).
  * Exit code: with `--gate`, 1 if any expectation failed, else 2 if any is unknown, else 0; without it,
  * the runs' verdicts ranked false over unknown over true (1, 2, 0).
  *
@@ -15,6 +19,8 @@
  */
 import type { Validity } from '../../checkers/result.ts';
 import { mergeValid } from '../../checkers/result.ts';
+import { ANOMALIES, breakingAnomalies } from '../../checkers/queue/anomalies.ts';
+import type { AnomalyType } from '../../checkers/queue/anomalies.ts';
 import { exitCodeOf } from './run.ts';
 import type { RunResults } from './run.ts';
 import type { Acks, NemesisFault, RunOptions } from './options.ts';
@@ -42,8 +48,23 @@ export function isStrict(t: Pick<RunOptions, 'acks' | 'minInsync' | 'replication
   return t.acks === 'all' && t.minInsync >= 2 && t.replicationFactor >= 3 && !t.uncleanElection;
 }
 
-export function expectationOf(r: Pick<RunResults, 'valid' | 'error'> & { test: Pick<RunOptions, 'acks' | 'minInsync' | 'replicationFactor' | 'uncleanElection'> }): Expectation {
+type GateInput = Pick<RunResults, 'valid' | 'error'> & {
+  test: Pick<RunOptions, 'acks' | 'minInsync' | 'replicationFactor' | 'uncleanElection'> & { idempotence?: boolean };
+  anomalies?: Record<string, { count: number }>;
+  /** the anomaly types that made the checker's verdict false */
+  breaking?: readonly AnomalyType[];
+};
+
+/** The anomaly types behind a false verdict that weak acks do not excuse. */
+export function unexcused(r: GateInput): AnomalyType[] {
+  if (r.valid !== false) return [];
+  const breaking = r.breaking ?? breakingAnomalies(r.anomalies ?? {}, { idempotent: r.test.idempotence === true, drainComplete: true, discardedLines: 0 });
+  return breaking.filter((t) => !ANOMALIES[t].excusedUnderWeakAcks);
+}
+
+export function expectationOf(r: GateInput): Expectation {
   if (isStrict(r.test)) return r.valid === true ? 'met' : r.valid === false ? 'failed' : 'unknown';
+  if (unexcused(r).length > 0) return 'failed';
   return r.error === undefined ? 'met' : 'unknown';
 }
 

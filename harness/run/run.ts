@@ -20,6 +20,7 @@ import type { Backend, NodeInfo } from '../backend.ts';
 import type { History } from '../../checkers/history.ts';
 import type { Validity } from '../../checkers/result.ts';
 import type { RunResults as CheckerResults } from '../../checkers/index.ts';
+import { breakingAnomalies } from '../../checkers/queue/anomalies.ts';
 import type { Rng } from '../rng.ts';
 import { createRng } from '../rng.ts';
 import { HistoryWriter } from '../store/history-writer.ts';
@@ -152,14 +153,16 @@ export function exitCodeOf(v: Validity): 0 | 1 | 2 {
 
 /**
  * The verdict of a run. A complete run (no harness error, no interrupt, drain finished) keeps the
- * checker's verdict. An incomplete run never reads everything back, so `unseen` may be an artefact and
- * "nothing found" proves little: it is `false` only when an anomaly other than `unseen` that breaks the
- * guarantee was found (duplicate and nonmonotonic-send only for an idempotent producer), else `unknown`.
+ * checker's verdict. An incomplete run never reads everything back, so "nothing found" proves little:
+ * it is `false` only when the checker found it false and some anomaly that breaks the guarantee (for
+ * this producer) is one an incomplete drain cannot explain (the checker's `ANOMALIES` table), else
+ * `unknown`. A checker `false` already excludes anomalies that discarded lines explain, and those
+ * include every one an incomplete drain explains, so both reasons compose.
  */
 export function finalVerdict(checkerValid: Validity, anomalies: Record<string, { count: number }>, complete: boolean, idempotent: boolean): Validity {
   if (complete) return checkerValid;
-  const bad = ['lost-write', 'inconsistent-offsets', 'aborted-read', 'poll-skip', 'nonmonotonic-poll', ...(idempotent ? ['duplicate', 'nonmonotonic-send'] : [])];
-  return bad.some((t) => (anomalies[t]?.count ?? 0) > 0) ? false : 'unknown';
+  if (checkerValid !== false) return 'unknown';
+  return breakingAnomalies(anomalies, { idempotent, drainComplete: false, discardedLines: 0 }).length > 0 ? false : 'unknown';
 }
 
 function dataListing(dir: string, maxEntries = 10_000): string {

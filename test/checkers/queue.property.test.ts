@@ -2,11 +2,14 @@
  * Property tests of the queue checker against histories of a simulated correct broker
  * (checkers/simulate.ts): a clean history checks valid with every anomaly count 0; planting exactly one
  * anomaly of a kind is caught with the right count, and no other kind is reported (except the poll-skip
- * that a lost write in the middle of a key necessarily causes, each of which must straddle the hole).
+ * and resume-mismatch skips that a lost write in the middle of a key necessarily causes, each of which
+ * must straddle the hole). `reposition` is a finding the simulator makes on purpose: its count must equal
+ * the reposition ops.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Op } from '../../checkers/history.ts';
+import { readHistory } from '../../checkers/history.ts';
 import { ANOMALY_TYPES, checkQueue } from '../../checkers/queue.ts';
 import type { AnomalyType, QueueResult } from '../../checkers/queue.ts';
 import { simulateQueue } from '../../checkers/simulate.ts';
@@ -29,12 +32,15 @@ const ackedArb = simArb.map((o) => ({ ...o, acks: o.acks === '0' ? ('1' as const
 
 const RUNS = { numRuns: 40 };
 
-function counts(r: QueueResult): Record<AnomalyType, number> {
-  return Object.fromEntries(ANOMALY_TYPES.map((t) => [t, r.anomalies[t].count])) as Record<AnomalyType, number>;
+/** The simulator repositions consumers on purpose: `reposition` is a finding, checked on its own. */
+const COUNTED = ANOMALY_TYPES.filter((t) => t !== 'reposition');
+
+function counts(r: QueueResult): Partial<Record<AnomalyType, number>> {
+  return Object.fromEntries(COUNTED.map((t) => [t, r.anomalies[t].count]));
 }
 
-function only(expected: Partial<Record<AnomalyType, number>>): Record<AnomalyType, number> {
-  return Object.fromEntries(ANOMALY_TYPES.map((t) => [t, expected[t] ?? 0])) as Record<AnomalyType, number>;
+function only(expected: Partial<Record<AnomalyType, number>>): Partial<Record<AnomalyType, number>> {
+  return Object.fromEntries(COUNTED.map((t) => [t, expected[t] ?? 0]));
 }
 
 function okPolls(history: Op[]): Array<Op & { value: PollMap }> {
@@ -71,6 +77,13 @@ function lastPollOf(history: Op[], key: string): (Op & { value: PollMap }) | und
   return undefined;
 }
 
+/** How many pairs of the ok polls read each value (a planted change to one read must not hide its value). */
+function readCounts(history: Op[]): Map<number, number> {
+  const n = new Map<number, number>();
+  for (const p of okPolls(history)) for (const pairs of Object.values(p.value)) for (const [, v] of pairs) n.set(v, (n.get(v) ?? 0) + 1);
+  return n;
+}
+
 function sim(o: SimOptions): { history: Op[]; logs: Map<string, number[]> } {
   return simulateQueue(o);
 }
@@ -82,7 +95,9 @@ describe('queue checker on a simulated correct broker', () => {
         const { history, logs } = sim(o);
         const r = checkQueue(history, { idempotent, acks: o.acks });
         expect(counts(r)).toEqual(only({}));
+        expect(r.anomalies.reposition.count).toBe(history.filter((op) => op.f === 'reposition').length);
         expect(r.valid).toBe(true);
+        expect(r.phases.drainComplete).toBe(true);
         expect(r.stats.malformedOps).toBe(0);
         let logged = 0;
         for (const l of logs.values()) logged += l.length;
@@ -106,10 +121,16 @@ describe('queue checker on a simulated correct broker', () => {
         }
         const r = checkQueue(history, { idempotent: false, acks: o.acks });
         const c = counts(r);
-        expect({ ...c, 'poll-skip': 0 }).toEqual(only({ 'lost-write': 1 }));
+        expect({ ...c, 'poll-skip': 0, 'resume-mismatch': 0 }).toEqual(only({ 'lost-write': 1 }));
+        // The group's committer resuming exactly at the hole now starts past it: a skip over it.
+        for (const e of r.anomalies['resume-mismatch'].examples as Array<{ key: string; direction: string; committedOffset: number; offset: number }>) {
+          expect(e).toMatchObject({ key: s.key, direction: 'skip' });
+          expect(e.committedOffset).toBeLessThanOrEqual(s.offset!);
+          expect(e.offset).toBeGreaterThan(s.offset!);
+        }
         expect(r.anomalies['lost-write'].examples[0]).toMatchObject({ key: s.key, value: s.value, offset: s.offset });
-        // Each consumer's final drain reads across the hole, unless the hole is at offset 0.
-        if (s.offset! > 0) expect(c['poll-skip']).toBeGreaterThanOrEqual(o.consumers);
+        // Each draining consumer (all but the group's committer) reads across the hole, unless it is at offset 0.
+        if (s.offset! > 0) expect(c['poll-skip']).toBeGreaterThanOrEqual(o.consumers - 1);
         for (const e of r.anomalies['poll-skip'].examples as Array<{ key: string; fromOffset: number; toOffset: number }>) {
           expect(e.key).toBe(s.key);
           expect(e.fromOffset).toBeLessThan(s.offset!);
@@ -157,9 +178,9 @@ describe('queue checker on a simulated correct broker', () => {
         lastPollOf(history, key)!.value[key]!.push([log.length, value]);
         const r = checkQueue(history, { idempotent, acks: o.acks });
         expect(counts(r)).toEqual(only({ duplicate: 1 }));
-        expect(r.anomalies.duplicate.examples[0]).toEqual({
+        expect(r.anomalies.duplicate.examples[0]).toMatchObject({
           value,
-          at: [{ key, offset: log.indexOf(value) }, { key, offset: log.length }],
+          at: [{ key, offset: log.indexOf(value) }, { key, offset: log.length, line: lastPollOf(history, key)!.index + 1 }],
         });
         expect(r.valid).toBe(idempotent ? false : true);
       }),
@@ -172,14 +193,17 @@ describe('queue checker on a simulated correct broker', () => {
       fc.property(simArb, fc.nat(), (o, pick) => {
         const { history } = sim(o);
         const reads: Array<{ pairs: Pairs; i: number; key: string }> = [];
-        for (const p of okPolls(history)) for (const [key, pairs] of Object.entries(p.value)) pairs.forEach((_, i) => reads.push({ pairs, i, key }));
+        const read = readCounts(history);
+        for (const p of okPolls(history)) for (const [key, pairs] of Object.entries(p.value)) pairs.forEach(([, v], i) => { if (read.get(v)! > 1) reads.push({ pairs, i, key }); });
         fc.pre(reads.length > 0);
         const { pairs, i, key } = reads[pick % reads.length]!;
         const offset = pairs[i]![0];
         pairs[i] = [offset, 1e9 + 7]; // a value no send carried: a diverged replica's
         const r = checkQueue(history, { idempotent: true, acks: o.acks });
-        expect(counts(r)).toEqual(only({ 'inconsistent-offsets': 1 }));
+        // A value no send carried is also an unexpected read.
+        expect(counts(r)).toEqual(only({ 'inconsistent-offsets': 1, 'unexpected-read': 1 }));
         expect(r.anomalies['inconsistent-offsets'].examples[0]).toMatchObject({ key, offset });
+        expect(r.anomalies['unexpected-read'].examples[0]).toMatchObject({ key, offset, value: 1e9 + 7 });
         expect(r.stats.readsOfUnknownValues).toBe(1);
         expect(r.valid).toBe(false);
       }),
@@ -210,17 +234,19 @@ describe('queue checker on a simulated correct broker', () => {
     fc.assert(
       fc.property(simArb, fc.nat(), (o, pick) => {
         const { history } = sim(o);
-        const cands: Array<{ op: Op & { value: PollMap }; key: string }> = [];
-        for (const p of okPolls(history)) for (const [key, pairs] of Object.entries(p.value)) if (pairs.length >= 3) cands.push({ op: p, key });
+        const cands: Array<{ op: Op & { value: PollMap }; key: string; i: number }> = [];
+        const read = readCounts(history);
+        for (const p of okPolls(history)) {
+          for (const [key, pairs] of Object.entries(p.value)) for (let i = 1; i < pairs.length - 1; i++) if (read.get(pairs[i]![1])! > 1) cands.push({ op: p, key, i });
+        }
         fc.pre(cands.length > 0);
-        const { op, key } = cands[pick % cands.length]!;
+        const { op, key, i } = cands[pick % cands.length]!;
         const pairs = op.value[key]!;
-        const i = 1 + (pick % (pairs.length - 2));
         const [skipped] = pairs.splice(i, 1);
         const r = checkQueue(history, { idempotent: true, acks: o.acks });
         expect(counts(r)).toEqual(only({ 'poll-skip': 1 }));
         expect(r.anomalies['poll-skip'].examples[0]).toEqual({
-          process: op.process, key, fromOffset: skipped![0] - 1, toOffset: skipped![0] + 1, skipped: 1, index: op.index,
+          process: op.process, key, fromOffset: skipped![0] - 1, toOffset: skipped![0] + 1, skipped: 1, line: op.index + 1,
         });
         expect(r.valid).toBe(false);
       }),
@@ -272,6 +298,155 @@ describe('queue checker on a simulated correct broker', () => {
         expect(counts(r)).toEqual(only({ 'nonmonotonic-send': 1 }));
         expect(r.anomalies['nonmonotonic-send'].examples[0]).toMatchObject({ process: a.process, key: a.key, value: a.value, offset: a.offset, previousOffset: b.offset });
         expect(r.valid).toBe(idempotent ? false : true);
+      }),
+      RUNS,
+    );
+  });
+  it('reading a value no send carried, or a payload that is not an integer, is one unexpected-read', () => {
+    fc.assert(
+      fc.property(simArb, fc.nat(), fc.constantFrom<unknown>(1e9 + 7, 'not a number', null, { raw: 'bytes' }), (o, pick, payload) => {
+        const { history, logs } = sim(o);
+        const keys = [...logs.keys()].filter((k) => logs.get(k)!.length > 0);
+        fc.pre(keys.length > 0);
+        const key = keys[pick % keys.length]!;
+        const log = logs.get(key)!;
+        const poll = lastPollOf(history, key)!;
+        (poll.value[key] as unknown[]).push([log.length, payload]);
+        const r = checkQueue(history, { idempotent: true, acks: o.acks });
+        expect(counts(r)).toEqual(only({ 'unexpected-read': 1 }));
+        expect(r.anomalies['unexpected-read'].examples[0]).toEqual({ key, offset: log.length, value: payload, integer: typeof payload === 'number', line: poll.index + 1 });
+        expect(r.valid).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('an ok commit below one that completed before it was invoked is one commit-regress, and keeps the verdict', () => {
+    fc.assert(
+      fc.property(simArb, (o) => {
+        const { history } = sim(o);
+        const commits = history.filter((op) => op.f === 'commit');
+        fc.pre(commits.length > 0);
+        const member = commits[0]!.process;
+        // The highest ok-committed offset per key; the member commits one below it at the very end
+        // (no assign follows, so no resumption is judged against the planted value).
+        const high = new Map<string, number>();
+        for (const c of commits) if (c.type === 'ok') for (const [k, off] of Object.entries(c.value as Record<string, number>)) high.set(k, Math.max(high.get(k) ?? 0, off));
+        const keys = [...high.keys()].filter((k) => high.get(k)! > 0);
+        fc.pre(keys.length > 0);
+        const key = keys[0]!;
+        const below = high.get(key)! - 1;
+        let t = history[history.length - 1]!.timeNs;
+        for (const type of ['invoke', 'ok'] as const) history.push({ index: history.length, timeNs: (t += 1000), process: member, type, f: 'commit', value: { [key]: below } });
+        const r = checkQueue(history, { idempotent: true, acks: o.acks });
+        expect(counts(r)).toEqual(only({ 'commit-regress': 1 }));
+        expect(r.anomalies['commit-regress'].examples[0]).toMatchObject({ process: member, key, offset: below, previousOffset: below + 1, line: history.length });
+        expect(r.valid).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a group member resuming below the committed offset, or past it over data, is one resume-mismatch', () => {
+    fc.assert(
+      fc.property(simArb, fc.boolean(), (o, regress) => {
+        const { history, logs } = sim(o);
+        const commits = history.filter((op) => op.f === 'commit');
+        fc.pre(commits.length > 0);
+        const member = commits[0]!.process;
+        // The group's committed offset per key at the end: the last ok commit (the simulated committer never regresses).
+        const committed = new Map<string, number>();
+        for (const c of commits) if (c.type === 'ok') for (const [k, off] of Object.entries(c.value as Record<string, number>)) committed.set(k, off);
+        // Highest offset of any commit that was not a definite failure (info commits may have been stored).
+        const upper = new Map<string, number>();
+        for (const c of commits) if (c.type === 'invoke') for (const [k, off] of Object.entries(c.value as Record<string, number>)) upper.set(k, Math.max(upper.get(k) ?? 0, off));
+        // The member's last read of each key: resuming right after it is a kept position, not a mismatch.
+        const lastRead = new Map<string, number>();
+        for (const p of okPolls(history)) if (p.process === member) for (const [k, pairs] of Object.entries(p.value)) if (pairs.length > 0) lastRead.set(k, pairs.at(-1)![0]);
+        const keys = [...committed.keys()].filter((k) => {
+          if (regress) return committed.get(k)! > 0;
+          const end = logs.get(k)!.length - 1;
+          return upper.get(k)! < end && lastRead.get(k) !== end - 1;
+        });
+        fc.pre(keys.length > 0);
+        const key = keys[0]!;
+        const log = logs.get(key)!;
+        const at = regress ? 0 : log.length - 1;
+        let t = history[history.length - 1]!.timeNs;
+        const add = (type: Op['type'], f: string, value: unknown): void => {
+          history.push({ index: history.length, timeNs: (t += 1000), process: member, type, f, value });
+        };
+        add('ok', 'assign', { keys: [key] });
+        add('invoke', 'poll', null);
+        add('ok', 'poll', { [key]: [[at, log[at]!]] });
+        const r = checkQueue(history, { idempotent: true, acks: o.acks });
+        expect(counts(r)).toEqual(only({ 'resume-mismatch': 1 }));
+        expect(r.anomalies['resume-mismatch'].examples[0]).toMatchObject({ process: member, key, offset: at, direction: regress ? 'regress' : 'skip', line: history.length });
+        expect(r.valid).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a reposition is a boundary: reading back after one is no nonmonotonic-poll, and it is counted', () => {
+    fc.assert(
+      fc.property(simArb, fc.nat(), fc.boolean(), (o, pick, withReposition) => {
+        const { history, logs } = sim(o);
+        const keys = [...logs.keys()].filter((k) => logs.get(k)!.length > 0);
+        fc.pre(keys.length > 0);
+        const key = keys[pick % keys.length]!;
+        const poll = lastPollOf(history, key)!;
+        const last = poll.value[key]!.at(-1)!;
+        const before = history.filter((op) => op.f === 'reposition').length;
+        let t = history[history.length - 1]!.timeNs;
+        const add = (type: Op['type'], f: string, value: unknown): void => {
+          history.push({ index: history.length, timeNs: (t += 1000), process: poll.process, type, f, value });
+        };
+        if (withReposition) add('info', 'reposition', { key, from: last[0] + 1, to: 0, reason: 'OFFSET_OUT_OF_RANGE' });
+        add('invoke', 'poll', null);
+        add('ok', 'poll', { [key]: [[0, logs.get(key)![0]!]] });
+        const r = checkQueue(history, { idempotent: true, acks: o.acks });
+        expect(counts(r)).toEqual(only(withReposition ? {} : { 'nonmonotonic-poll': 1 }));
+        expect(r.anomalies.reposition.count).toBe(before + (withReposition ? 1 : 0));
+        expect(r.valid).toBe(!withReposition ? false : true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('an unread value in a history whose drain timed out is unknown, not false; with the drain done it is false', () => {
+    fc.assert(
+      fc.property(simArb, fc.boolean(), (o, timedOut) => {
+        const { history, logs } = sim(o);
+        const tails = okSends(history).filter((s) => logs.get(s.key)!.at(-1) === s.value);
+        fc.pre(tails.length > 0);
+        const s = tails[0]!;
+        for (const p of okPolls(history)) if (p.value[s.key] !== undefined) p.value[s.key] = p.value[s.key]!.filter(([, v]) => v !== s.value);
+        const last = history[history.length - 1]!;
+        expect(last.value).toEqual({ name: 'drain', status: 'done' });
+        if (timedOut) last.value = { name: 'drain', status: 'timeout' };
+        const r = checkQueue(history, { idempotent: true, acks: o.acks });
+        expect(counts(r)).toEqual(only({ unseen: 1 }));
+        expect(r.phases.drainComplete).toBe(!timedOut);
+        expect(r.valid).toBe(timedOut ? 'unknown' : false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a clean history with any one line malformed or missing is unknown, never false', () => {
+    fc.assert(
+      fc.property(simArb, fc.nat(), fc.boolean(), (o, pick, missing) => {
+        const { history } = sim(o);
+        const lines = history.map((op) => JSON.stringify(op));
+        const i = pick % lines.length;
+        if (missing) lines.splice(i, 1);
+        else lines[i] = lines[i]!.slice(0, lines[i]!.length - 1);
+        const parsed = readHistory(lines.join('\n') + '\n');
+        expect(parsed.malformed.length).toBe(missing ? 0 : 1);
+        const r = checkQueue(parsed.ops, { idempotent: true, acks: o.acks, malformedLines: parsed.malformed });
+        expect(r.stats.malformedOps + r.stats.missingLines).toBeGreaterThan(0);
+        expect(r.valid).toBe('unknown');
       }),
       RUNS,
     );

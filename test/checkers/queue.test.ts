@@ -23,6 +23,9 @@ const send = (p: number, key: string, value: number, type: Op['type'] = 'ok', of
 ];
 const poll = (p: number, reads: Record<string, Array<[number, number]>>): Op[] => [op(p, 'invoke', 'poll', null), op(p, 'ok', 'poll', reads)];
 const assign = (p: number, keys: string[]): Op[] => [op(p, 'ok', 'assign', { keys })];
+const commit = (p: number, offsets: Record<string, number>, type: Op['type'] = 'ok'): Op[] => [op(p, 'invoke', 'commit', offsets), op(p, type, 'commit', offsets)];
+const reposition = (p: number, key: string, from: number, to: number): Op[] => [op(p, 'info', 'reposition', { key, from, to, reason: 'OFFSET_OUT_OF_RANGE' })];
+const three = (): Op[][] => [send(0, 'k', 1, 'ok', 0), send(0, 'k', 2, 'ok', 1), send(0, 'k', 3, 'ok', 2)];
 
 describe('checkQueue edge cases', () => {
   it('an empty history is unknown with every anomaly type present at 0', () => {
@@ -87,13 +90,15 @@ describe('checkQueue edge cases', () => {
     const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), [op(1, 'invoke', 'send', { key: 7 })], poll(5, { k: [[0, 1], ['x', 2] as unknown as [number, number]] })), { idempotent: false });
     expect(r.valid).toBe('unknown');
     expect(r.stats.malformedOps).toBe(2);
-    expect(r.malformed).toMatch(/^op 2: /);
+    expect(r.malformed).toMatch(/^line 3: /);
+    expect(r.malformedLines?.map((m) => m.line)).toEqual([3, 5]);
   });
 
-  it('values read that no send carried are counted', () => {
+  it('values read that no send carried are unexpected reads, and break validity', () => {
     const r = checkQueue(h(send(0, 'k', 1, 'ok', 0), poll(5, { k: [[0, 1], [1, 99]] })), { idempotent: false });
     expect(r.stats.readsOfUnknownValues).toBe(1);
-    expect(r.valid).toBe(true);
+    expect(r.anomalies['unexpected-read']).toEqual({ count: 1, examples: [{ key: 'k', offset: 1, value: 99, integer: true, line: 4 }] });
+    expect(r.valid).toBe(false);
   });
 
   it('never throws, whatever the input', () => {
@@ -108,5 +113,44 @@ describe('checkQueue edge cases', () => {
     const r = checkQueue(null as unknown as History, { idempotent: true });
     expect(r.valid).toBe('unknown');
     expect(r.error).toBeTypeOf('string');
+  });
+});
+
+describe('resume-mismatch boundaries', () => {
+  const mismatches = (hist: History) => checkQueue(hist, { idempotent: false }).anomalies['resume-mismatch'].count;
+
+  it('a lower commit the client asked for is a commit-regress, and resuming at it is no mismatch', () => {
+    const hist = h(...three(), assign(5, ['k']), poll(5, { k: [[0, 1], [1, 2], [2, 3]] }), commit(5, { k: 3 }), commit(5, { k: 1 }), assign(6, ['k']), poll(6, { k: [[1, 2]] }), commit(6, { k: 2 }));
+    const r = checkQueue(hist, { idempotent: false });
+    expect(r.anomalies['commit-regress'].count).toBe(1);
+    expect(r.anomalies['resume-mismatch'].count).toBe(0);
+    expect(r.valid).toBe(true);
+  });
+
+  it('commits in flight together may be stored in either order: a commit above the lower of them is no regress', () => {
+    const overlap = [op(7, 'invoke', 'commit', { k: 0 }), op(5, 'invoke', 'commit', { k: 3 }), op(7, 'ok', 'commit', { k: 0 }), op(5, 'ok', 'commit', { k: 3 })];
+    const regress = (hist: History) => checkQueue(hist, { idempotent: false }).anomalies['commit-regress'];
+    expect(regress(h(...three(), overlap, commit(6, { k: 1 }))).count).toBe(0);
+    expect(regress(h(...three(), commit(7, { k: 0 }), commit(5, { k: 3 }), commit(6, { k: 1 }))).count).toBe(1);
+    expect(regress(h(...three(), commit(5, { k: 3 }), commit(6, { k: 1 }, 'info'), commit(6, { k: 2 }))).count).toBe(0);
+  });
+
+  it('a member that keeps its position for a key it keeps is no mismatch; starting anywhere else is', () => {
+    const base = [...three(), assign(5, ['k']), poll(5, { k: [[0, 1]] }), commit(5, { k: 0 }), assign(5, ['k'])];
+    expect(mismatches(h(...base, poll(5, { k: [[1, 2]] })))).toBe(0);
+    expect(mismatches(h(...base, poll(5, { k: [[2, 3]] })))).toBe(1);
+  });
+
+  it('a reposition between the assign and the read, or no commit at all, leaves the read unjudged', () => {
+    const base = [...three(), assign(5, ['k']), poll(5, { k: [[0, 1], [1, 2]] }), commit(5, { k: 2 }), assign(6, ['k'])];
+    expect(mismatches(h(...base, poll(6, { k: [[0, 1]] }), commit(6, { k: 1 })))).toBe(1);
+    expect(mismatches(h(...base, reposition(6, 'k', 2, 0), poll(6, { k: [[0, 1]] }), commit(6, { k: 1 })))).toBe(0);
+    expect(mismatches(h(...three(), commit(7, { j: 0 }), assign(7, ['k']), poll(7, { k: [[2, 3]] })))).toBe(0);
+  });
+
+  it('a failed commit bounds nothing; an indeterminate one may have been stored', () => {
+    const base = [...three(), assign(5, ['k']), poll(5, { k: [[0, 1]] }), commit(5, { k: 1 })];
+    expect(mismatches(h(...base, commit(5, { k: 2 }, 'fail'), assign(6, ['k']), poll(6, { k: [[2, 3]] }), commit(6, { k: 3 })))).toBe(1);
+    expect(mismatches(h(...base, commit(5, { k: 2 }, 'info'), assign(6, ['k']), poll(6, { k: [[2, 3]] }), commit(6, { k: 3 })))).toBe(0);
   });
 });

@@ -22,7 +22,7 @@ describe('simulateQueue', () => {
     history.forEach((op, i) => {
       expect(op.index).toBe(i);
       if (i > 0) expect(op.timeNs).toBeGreaterThanOrEqual(history[i - 1]!.timeNs);
-      if (op.process === 'nemesis' || op.f === 'assign') {
+      if (op.process === 'nemesis' || op.process === 'harness' || op.f === 'assign' || op.f === 'reposition') {
         expect(op.type === 'info' || op.type === 'ok').toBe(true);
         expect(inflight.has(op.process)).toBe(false);
         return;
@@ -44,6 +44,25 @@ describe('simulateQueue', () => {
     expect(types('send')).toEqual(new Set(['ok', 'fail', 'info']));
     expect(types('poll')).toEqual(new Set(['ok', 'info']));
     expect(history.some((o) => o.f === 'assign')).toBe(true);
+    expect(types('commit')).toEqual(new Set(['ok', 'fail', 'info']));
+    expect(history.some((o) => o.f === 'reposition')).toBe(true);
+    expect(history.filter((o) => o.f === 'phase').map((o) => o.value)).toEqual(
+      ['load', 'heal', 'drain'].flatMap((name) => [{ name, status: 'start' }, { name, status: 'done' }]).sort((a, b) => ['load', 'heal', 'drain'].indexOf(a.name) - ['load', 'heal', 'drain'].indexOf(b.name)),
+    );
+    // The committer resumes at the group's stored offsets after an assign, so some resumption starts above 0.
+    const committer = history.find((o) => o.f === 'commit')!.process;
+    const firstAfterAssign: number[] = [];
+    let waiting = new Set<string>();
+    for (const o of history) {
+      if (o.process !== committer) continue;
+      if (o.f === 'assign') waiting = new Set((o.value as { keys: string[] }).keys);
+      if (o.f === 'poll' && o.type === 'ok') {
+        for (const [k, pairs] of Object.entries(o.value as Record<string, Array<[number, number]>>)) {
+          if (waiting.delete(k) && pairs.length > 0) firstAfterAssign.push(pairs[0]![0]);
+        }
+      }
+    }
+    expect(firstAfterAssign.some((off) => off > 0)).toBe(true);
     expect(history.filter((o) => o.process === 'nemesis').map((o) => o.f)).toContain('restart');
     // Indeterminate sends that were appended (later read) and ones that were not.
     const logged = new Set([...logs.values()].flat());

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { recheck } from '../../../harness/commands/check.ts';
 import { CliError } from '../../../harness/errors.ts';
 
-function runDir(lines: object[], test: object, results?: object): string {
+function runDir(lines: object[], test: object | undefined, results?: object): string {
   const dir = mkdtempSync(join(tmpdir(), 'fl-check-'));
-  writeFileSync(join(dir, 'test.json'), JSON.stringify(test));
+  if (test !== undefined) writeFileSync(join(dir, 'test.json'), JSON.stringify(test));
   writeFileSync(join(dir, 'history.jsonl'), lines.map((l, i) => JSON.stringify({ index: i, timeNs: i * 1000, ...l }) + '\n').join(''));
   if (results !== undefined) writeFileSync(join(dir, 'results.json'), JSON.stringify(results));
   return dir;
@@ -55,9 +55,74 @@ describe('faultline check', () => {
     expect(r.exitCode).toBe(2);
   });
 
+  it('judges completeness from the phase lines alone: valid with no results.json beside the history', () => {
+    const phase = (name: string, status: string) => ({ process: 'harness', type: 'info', f: 'phase', value: { name, status } });
+    const dir = runDir([phase('load', 'start'), ...ok.slice(0, 4), phase('load', 'done'), phase('drain', 'start'), ...ok.slice(4), phase('drain', 'done')], test);
+    const r = recheck(dir);
+    expect(r.results.valid).toBe(true);
+    expect(r.results.phases).toEqual({ load: 'done', recover: 'absent', drain: 'done' });
+    expect(r.notes).toEqual([]);
+  });
+
+  it('a drain that timed out, by its phase line, leaves unread values unknown, not false (exit 2)', () => {
+    const phase = (name: string, status: string) => ({ process: 'harness', type: 'info', f: 'phase', value: { name, status } });
+    const partial = ok.map((l) => (l.f === 'poll' && l.type === 'ok' ? { ...l, value: { 't-0': [[0, 1]] } } : l));
+    const dir = runDir([...partial, phase('drain', 'start'), phase('drain', 'timeout')], test, { valid: true, ...done });
+    const r = recheck(dir);
+    expect(r.results.anomalies.unseen.count).toBe(1);
+    expect(r.results.valid).toBe('unknown');
+    expect(r.results.phases.drain).toBe('timeout'); // the history's word, not the earlier results.json's
+    expect(r.notes).toEqual([]);
+    expect(r.exitCode).toBe(2);
+  });
+
+  it('a foreign history with no test.json, no results.json and no phase lines is taken as complete', () => {
+    const dir = runDir(ok, undefined);
+    const r = recheck(dir);
+    expect(r.results.valid).toBe(true);
+    expect(r.notes.join('\n')).toMatch(/no test.json/);
+    expect(r.notes.join('\n')).toMatch(/taken as complete/);
+  });
+
+  it('a malformed line keeps loss it could explain at unknown, but not an inconsistent offset', () => {
+    const lossy = ok.map((l) => (l.f === 'poll' && l.type === 'ok' ? { ...l, value: { 't-0': [[1, 2]] } } : l));
+    const dir = runDir(lossy, test);
+    const text = readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n');
+    text.splice(5, 0, '{"index":5,"timeNs":'); // a torn line in the middle: malformed, not torn
+    writeFileSync(join(dir, 'history.jsonl'), text.map((l, i) => (i > 5 ? l.replace(/"index":(\d+)/, (_, n) => `"index":${Number(n) + 1}`) : l)).join('\n'));
+    const r = recheck(dir);
+    expect(r.results.anomalies['lost-write'].count).toBe(1);
+    expect(r.results.stats.malformedOps).toBe(1);
+    expect(r.results.stats.missingLines).toBe(0);
+    expect(r.results.malformedLines?.[0]?.line).toBe(6);
+    expect(r.results.valid).toBe('unknown');
+    const diverged = runDir([...ok.slice(0, 6), { process: 9, type: 'ok', f: 'poll', value: { 't-0': [[0, 1], [1, 3]] } }, { process: 9, type: 'ok', f: 'poll', value: 7 }], test);
+    const d = recheck(diverged);
+    expect(d.results.anomalies['inconsistent-offsets'].count).toBe(1);
+    expect(d.results.stats.malformedOps).toBe(1);
+    expect(d.results.valid).toBe(false);
+  });
+
+  it('lines missing by index make a clean history unknown', () => {
+    const dir = runDir(ok, test);
+    const lines = readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n');
+    writeFileSync(join(dir, 'history.jsonl'), [...lines.slice(0, 5), ...lines.slice(6)].join('\n')); // the poll's invoke
+    const r = recheck(dir);
+    expect(r.results.stats.missingLines).toBe(1);
+    expect(r.results.stats.malformedOps).toBe(0);
+    expect(r.results.anomalies['lost-write'].count + r.results.anomalies.unseen.count).toBe(0);
+    expect(r.results.valid).toBe('unknown');
+  });
+
   it('refuses a directory that is not a run, naming the missing file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fl-check-'));
     expect(() => recheck(dir)).toThrow(CliError);
-    expect(() => recheck(dir)).toThrow(/test.json is missing/);
+    expect(() => recheck(dir)).toThrow(/history.jsonl is missing/);
+  });
+
+  it('refuses a test.json that is not JSON with a clear error', () => {
+    const dir = runDir(ok, test);
+    writeFileSync(join(dir, 'test.json'), '{');
+    expect(() => recheck(dir)).toThrow(/test.json is not JSON/);
   });
 });

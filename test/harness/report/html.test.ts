@@ -52,5 +52,7 @@ describe('report', () => {
     expect(text.split('\n')[0]).toBe('queue-acks1-kill (seed 5): INVALID');
     expect(text).toMatch(/anomalies: lost-write 1/);
     expect(text).toContain('/r/1/report.html');
+    expect(text).toMatch(/consumer lag: worst \d+(\.\d)? ms from ack to first read; unread at the end 1/);
+    expect(summarize({ ...r, malformed: 'line 3: not JSON' })).toMatch(/history: line 3: not JSON/);
   });
 });

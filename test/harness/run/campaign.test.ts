@@ -34,6 +34,20 @@ describe('campaign', () => {
     expect(expectationOf({ valid: 'unknown', error: 'boom', test: { ...strictTest, acks: '1' } })).toBe('unknown');
   });
 
+  it('a weak run fails its expectation only for an anomaly that weak acks do not excuse', () => {
+    const weak = { ...strictTest, acks: '1' as const };
+    const one = (t: string) => ({ [t]: { count: 1 } });
+    expect(expectationOf({ valid: false, test: weak, anomalies: { ...one('lost-write'), ...one('inconsistent-offsets') } })).toBe('met');
+    expect(expectationOf({ valid: false, test: weak, anomalies: one('aborted-read') })).toBe('failed');
+    expect(expectationOf({ valid: false, test: weak, anomalies: one('unexpected-read') })).toBe('failed');
+    expect(expectationOf({ valid: false, test: weak, anomalies: one('poll-skip'), breaking: ['poll-skip'] })).toBe('failed');
+    // The checker's own account of what broke wins: a poll-skip explained away by discarded lines does not fail.
+    expect(expectationOf({ valid: false, test: weak, anomalies: { ...one('poll-skip'), ...one('lost-write') }, breaking: ['lost-write'] })).toBe('met');
+    expect(expectationOf({ valid: false, test: weak, anomalies: one('duplicate') })).toBe('met');
+    expect(expectationOf({ valid: false, test: { ...weak, idempotence: true }, anomalies: one('duplicate') })).toBe('failed');
+    expect(expectationOf({ valid: 'unknown', test: weak, anomalies: one('aborted-read') })).toBe('met');
+  });
+
   it('gates on expectations and otherwise on verdicts', () => {
     const lossy = row({ acks: '1', valid: false, strict: false, expectation: 'met', lost: 3, name: 'queue-acks1-kill' });
     expect(campaignExitCode([row({}), lossy], true)).toBe(0);
