@@ -4,7 +4,7 @@
  * followed later by one completion of the same process and `f`.
  */
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
-export type Process = number | 'nemesis';
+export type Process = number | 'nemesis' | 'harness';
 
 /** Offsets and values as read by one poll: key -> [[offset, value], ...] in the order returned. */
 export type PollValue = Record<string, Array<[number, number]>>;

@@ -100,7 +100,7 @@ export const defaultTiming: RunTiming = {
 export interface RunResults extends CheckerResults {
   test: TestJson;
   runDir: string;
-  phases: { load: string; recover: string; drain: string };
+  phases: { load: string; heal?: string; recover: string; drain: string };
   interrupted: boolean;
   error?: string;
   checkerValid: Validity;
@@ -188,13 +188,30 @@ function dataListing(dir: string, maxEntries = 10_000): string {
   return lines.join('\n') + '\n';
 }
 
+export type PhaseName = 'load' | 'heal' | 'recover' | 'drain';
+export type PhaseStatus = 'start' | 'done' | 'failed' | 'timeout';
+
+/** Await a phase's promise within `ms`: done with its value, failed with its error, or timed out. */
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<{ status: 'done'; value: T; error?: undefined } | { status: 'failed' | 'timeout'; error: string }> {
+  try {
+    return { status: 'done', value: await withDeadline(p, ms, what) };
+  } catch (err) {
+    if (err instanceof DeadlineError) return { status: 'timeout', error: err.message };
+    return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+class DeadlineError extends Error {
+  readonly code = 'DEADLINE';
+}
+
 async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+        t = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${ms} ms`)), ms);
       }),
     ]);
   } finally {
@@ -225,7 +242,11 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   log(`run directory ${runDir}`);
   const history = new HistoryWriter(join(runDir, runFiles.history));
   const rng = createRng(o.seed);
-  const phases = { load: 'not started', recover: 'not started', drain: 'not started' };
+  const phases: RunResults['phases'] = { load: 'not started', heal: 'not started', recover: 'not started', drain: 'not started' };
+  /** design.md: one `phase` info line per phase event, written by the orchestrator */
+  const phase = (name: PhaseName, status: PhaseStatus): void => {
+    history.append({ process: 'harness', type: 'info', f: 'phase', value: { name, status } });
+  };
   let error: string | undefined;
   let backend: Backend | null = null;
   let nodes: NodeInfo[] = [];
@@ -271,6 +292,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     });
     log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${o.timeLimit} s; nemesis ${o.nemesis.join(',') || 'none'}`);
     phases.load = 'running';
+    phase('load', 'start');
     const load = await runLoad({
       processes: o.concurrency,
       rate: o.rate,
@@ -282,22 +304,32 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       history,
     });
     phases.load = deps.signal.aborted ? 'interrupted' : `done (${load.invoked} ops, ${load.abandoned} abandoned)`;
+    phase('load', 'done');
     log(`load ${phases.load}; healing`);
+    // The consumers stop before the heal: the drain reads with a fresh consumer of its own.
+    await withDeadline(wl.client.stopConsumers(), timing.inFlightWaitMs, 'stopping consumers').catch((e: unknown) => log(String(e)));
     const n = nemesis;
     nemesis = null;
-    await withDeadline(n.stop(), timing.recoverTimeoutMs, 'the nemesis final generator (heal)');
+    // A heal or restart that fails (a node that crashes in recovery) does not end the run: recovery
+    // and the drain still run on the nodes that are up, and the phase says which node failed and why.
+    phase('heal', 'start');
+    const healed = await bounded(n.stop(), timing.recoverTimeoutMs, 'the nemesis final generator (heal)');
+    phases.heal = healed.status === 'done' ? 'done' : `${healed.status}: ${healed.error}`;
+    phase('heal', healed.status);
+    log(`heal: ${phases.heal}`);
     if (!deps.signal.aborted) {
       for (const op of wl.finalGenerator()) {
         const budget = op.f === 'recover' ? timing.recoverTimeoutMs : timing.drainTimeoutMs;
-        // The phase keeps its own deadline; this outer bound (budget + a margin for client setup and
-        // in-flight requests) makes sure a stuck client cannot hold the run past it.
-        const ok = await withDeadline(wl.client.final(op, Date.now() + budget, deps.signal), budget + 15_000, `the ${op.f} phase`).catch((e: unknown) => {
-          log(String(e));
-          return false;
-        });
-        phases[op.f] = deps.signal.aborted ? 'interrupted' : ok ? 'done' : `incomplete after ${budget} ms`;
+        phase(op.f, 'start');
+        // The phase keeps its own deadline; this outer bound (budget + a margin for client start-up
+        // and in-flight requests) makes sure a stuck client cannot hold the run past it: the client
+        // processes are killed on their own deadlines (workloads/client-host.ts) well before.
+        const r = await bounded(wl.client.final(op, Date.now() + budget, deps.signal), budget + 15_000, `the ${op.f} phase`);
+        const status: PhaseStatus = r.status === 'done' ? (r.value === true ? 'done' : 'timeout') : r.status;
+        phases[op.f] = deps.signal.aborted ? 'interrupted' : status === 'done' ? 'done' : status === 'timeout' && r.status === 'done' ? `incomplete after ${budget} ms` : `${status}: ${r.error ?? ''}`;
+        phase(op.f, status);
         log(`${op.f}: ${phases[op.f]}`);
-        if (op.f === 'recover' && !ok) {
+        if (op.f === 'recover' && status !== 'done') {
           log('the cluster did not recover; draining anyway');
         }
       }

@@ -1,0 +1,78 @@
+/**
+ * Real runs on 3 local nodes with the production wiring (harness/run/wiring.ts) and the queue workload's
+ * client processes:
+ * - a consumer and the drain reader planted to spin without yielding (kafkajs issue #1384's shape: a
+ *   promise chain that starves timers) cannot hold the run: each is killed on its deadline, its open
+ *   poll completes as `info` naming the client, and the run reaches a verdict within its bound;
+ * - a clean run records real polls: empty ones as `{}`, a poll p50 well above 0.01 ms and of the
+ *   order of a send's, phase lines for every phase, and a drain that assigns every partition.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startNemesis } from '../../../nemesis/index.ts';
+import { validateRunFlags } from '../../../harness/run/options.ts';
+import { runTest } from '../../../harness/run/run.ts';
+import type { RunDeps } from '../../../harness/run/run.ts';
+import { queueOptions, realDeps } from '../../../harness/run/wiring.ts';
+import { queue } from '../../../workloads/queue.ts';
+import type { Op } from '../../../checkers/history.ts';
+
+function deps(o: ReturnType<typeof validateRunFlags>, logs: string[], plant?: Array<'producer' | 'consumer' | 'drain'>): RunDeps {
+  const d = realDeps(o, new AbortController().signal, (m) => logs.push(m), startNemesis);
+  return {
+    ...d,
+    createWorkload: (a) => queue({ ...queueOptions(o, a), ...(plant ? { plant: { roles: plant, kind: 'spin' as const } } : {}) }, a.history, a.rng),
+    timing: { drainTimeoutMs: 10_000, recoverTimeoutMs: 15_000 },
+  };
+}
+
+function phases(ops: Op[]): string[] {
+  return ops.filter((op) => op.f === 'phase').map((op) => {
+    const v = op.value as { name: string; status: string };
+    return `${v.name}:${v.status}`;
+  });
+}
+
+describe('workload client processes', () => {
+  it('kills a consumer and a drain reader that spin without yielding; the run still reaches its verdict', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-int-spin-'));
+    const o = validateRunFlags({ nemesis: 'none', 'time-limit': '4', rate: '50', seed: '11', consumers: '2', 'consumer-mode': 'assign', 'consumer-crash-interval': '0', out });
+    const logs: string[] = [];
+    const started = Date.now();
+    const r = await runTest(o, deps(o, logs, ['consumer', 'drain']));
+    const tookMs = Date.now() - started;
+    const ops = (await import('node:fs')).readFileSync(join(r.runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Op);
+    const killed = ops.filter((op) => op.type === 'info' && op.f === 'poll' && String((op.value as { error?: string }).error).startsWith('CLIENT_KILLED'));
+    const names = killed.map((op) => (op.value as { error: string }).error);
+    expect(names.some((n) => /client consumer-\d+ killed: stop gave no answer within \d+ ms/.test(n)), names.join('\n')).toBe(true);
+    expect(names.some((n) => /client drain-\d+ killed: drain gave no answer within \d+ ms/.test(n)), names.join('\n')).toBe(true);
+    // every planted client's open poll was completed
+    for (const op of killed) expect(ops.some((x) => x.process === op.process && x.type === 'invoke' && x.f === 'poll' && x.index < op.index)).toBe(true);
+    expect(phases(ops)).toEqual(['load:start', 'load:done', 'heal:start', 'heal:done', 'recover:start', 'recover:done', 'drain:start', 'drain:failed']);
+    expect(r.results.phases.drain).toMatch(/failed: .*drain-\d+ killed/);
+    expect(r.results.valid).toBe('unknown');
+    // setup + 4 s load + consumer stop bound (11 s) + drain bound (10 s + 5 s) + cluster stop, with slack
+    expect(tookMs).toBeLessThan(120_000);
+  });
+
+  it('records real polls: empty ones too, with latencies of the order of a send', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-int-polls-'));
+    const o = validateRunFlags({ nemesis: 'none', 'time-limit': '5', rate: '40', seed: '12', consumers: '2', 'consumer-mode': 'mixed', 'consumer-crash-interval': '0', out });
+    const logs: string[] = [];
+    const r = await runTest(o, deps(o, logs));
+    expect(r.results.phases.drain).toBe('done');
+    const ops = (await import('node:fs')).readFileSync(join(r.runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Op);
+    const polls = ops.filter((op) => op.f === 'poll' && op.type === 'ok');
+    expect(polls.some((op) => Object.keys(op.value as object).length === 0)).toBe(true);
+    const latency = r.results.latencyMs as unknown as Record<string, { p50: number }>;
+    expect(latency['poll']!.p50).toBeGreaterThan(0.5);
+    expect(latency['poll']!.p50).toBeLessThan(latency['send']!.p50 * 50);
+    // the drain assigned every partition and read them from offset 0
+    const drainAssign = ops.filter((op) => op.f === 'assign').at(-1)!;
+    expect((drainAssign.value as { keys: string[] }).keys).toEqual(['faultline-0', 'faultline-1', 'faultline-2']);
+    expect(phases(ops)).toEqual(['load:start', 'load:done', 'heal:start', 'heal:done', 'recover:start', 'recover:done', 'drain:start', 'drain:done']);
+    expect(r.results.valid).toBe(true);
+  });
+});
