@@ -39,6 +39,15 @@ interface Pending {
 
 type OpenOp = { f: string; value: unknown };
 
+/**
+ * Every live client process: killed when the orchestrator exits by any path that runs 'exit' handlers
+ * (a client spinning without yielding never sees its IPC channel close, so it would not exit by itself).
+ */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 /** How long a spawned client may take to load before it is killed. */
 export const CLIENT_START_TIMEOUT_MS = 30_000;
 
@@ -61,6 +70,7 @@ export class ClientHost {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });
+    live.add(this.#child);
     let stderrTail = '';
     this.#child.stderr?.on('data', (d: Buffer) => {
       stderrTail = (stderrTail + d.toString()).slice(-2000);
@@ -93,6 +103,7 @@ export class ClientHost {
     });
     this.exited = new Promise<void>((resolve) => {
       this.#child.on('exit', (code, signal) => {
+        live.delete(this.#child);
         clearTimeout(startTimer);
         const why = this.#dead ?? `exited (${signal ?? `code ${code}`})${stderrTail.trim() ? `: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}` : ''}`;
         this.#die(why);

@@ -258,9 +258,16 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     return out.length > 0 ? out : [rng.int(o.partitions)];
   }
 
-  async function startConsumer(mode: ConsumerMode): Promise<void> {
+  function spawnConsumer(): Promise<ClientHost> {
     const process = nextProcess++;
-    const host = await ClientHost.spawn(spec('consumer', process, `consumer-${process}`), recorder, o.log);
+    return ClientHost.spawn(spec('consumer', process, `consumer-${process}`), recorder, o.log);
+  }
+  /** the first consumers' processes, spawned while the topic is created (loading a client takes a second or two) */
+  let firstConsumers: Array<Promise<ClientHost>> = [];
+
+  async function startConsumer(mode: ConsumerMode, spawned: Promise<ClientHost> = spawnConsumer()): Promise<void> {
+    const host = await spawned;
+    const process = host.spec.process;
     consumers.set(process, { host, mode });
     const args: ConsumeArgs = {
       mode: mode === 'assign' ? 'assign' : 'subscribe',
@@ -344,6 +351,10 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
 
   return {
     async setup(deadlineMs) {
+      // every client process loads while the topic is created; producers connect on their first send
+      const producersReady = Promise.all(Array.from({ length: o.concurrency }, (_, p) => producerFor(p)));
+      firstConsumers = Array.from({ length: o.consumers }, () => spawnConsumer().then((h) => (others.add(h), h)));
+      for (const c of firstConsumers) c.catch(() => undefined);
       const admin = await ClientHost.spawn(spec('admin', -1, 'admin'), recorder, o.log);
       try {
         const topic: TopicSpec = { partitions: o.partitions, replicationFactor: o.replicationFactor, minInsync: o.minInsync, uncleanElection: o.uncleanElection };
@@ -351,11 +362,11 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
       } finally {
         await admin.close(CALL_MARGIN_MS);
       }
-      o.log(`topic ${o.topic} ready; starting ${o.concurrency} producer processes`);
-      await Promise.all(Array.from({ length: o.concurrency }, (_, p) => producerFor(p)));
+      await producersReady;
+      o.log(`topic ${o.topic} ready; ${o.concurrency} producer processes up`);
     },
     async startConsumers() {
-      await Promise.all(Array.from({ length: o.consumers }, (_, i) => startConsumer(consumerModeFor(i))));
+      await Promise.all(firstConsumers.map((spawned, i) => startConsumer(consumerModeFor(i), spawned)));
       o.log(`${o.consumers} consumers started (${o.consumerMode})`);
       scheduleChurn();
     },

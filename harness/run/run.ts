@@ -3,7 +3,8 @@
  *   print seed -> run directory + test.json -> history.jsonl (incremental) -> backend start ->
  *   workload setup -> load + nemesis for the time limit -> nemesis final generator (heal) ->
  *   recovery (every partition has a leader that accepts an acks=all produce, bounded) -> drain ->
- *   stop the cluster -> node data listings -> checker -> results.json, report.html, `latest` -> exit code.
+ *   stop the cluster -> node data listings -> each node's own log read from disk (replicas) ->
+ *   checker -> results.json, report.html, `latest` -> exit code.
  *
  * Invariants:
  * - One seed drives every random choice: the workload and the nemesis get `rng.fork(label)` streams.
@@ -17,7 +18,7 @@
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Backend, NodeInfo } from '../backend.ts';
-import type { History } from '../../checkers/history.ts';
+import type { History, Op } from '../../checkers/history.ts';
 import type { Validity } from '../../checkers/result.ts';
 import type { RunResults as CheckerResults } from '../../checkers/index.ts';
 import type { Rng } from '../rng.ts';
@@ -32,6 +33,9 @@ import { checkFaultsSupported, parseFaults } from '../../nemesis/faults.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import { runLoad } from './load.ts';
+import { readReplicaLogs } from './replica-logs.ts';
+import { checkReplicas } from '../../checkers/replicas.ts';
+import type { ReplicasResult } from '../../checkers/replicas.ts';
 
 /** A running nemesis: `stop()` ends the schedule and runs its final generator (heal everything). */
 export interface NemesisHandle {
@@ -188,6 +192,14 @@ function dataListing(dir: string, maxEntries = 10_000): string {
   return lines.join('\n') + '\n';
 }
 
+/** What each nemesis op that failed says: its fault, nodes and error (e.g. a node that crashed in recovery). */
+function nemesisErrors(ops: readonly Op[]): string[] {
+  return ops.flatMap((op) => {
+    const v = op.value as { nodes?: string[]; error?: string } | null;
+    return op.process === 'nemesis' && v !== null && typeof v === 'object' && typeof v.error === 'string' ? [`${op.f} ${(v.nodes ?? []).join(',')}: ${v.error}`] : [];
+  });
+}
+
 export type PhaseName = 'load' | 'heal' | 'recover' | 'drain';
 export type PhaseStatus = 'start' | 'done' | 'failed' | 'timeout';
 
@@ -313,8 +325,9 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     // A heal or restart that fails (a node that crashes in recovery) does not end the run: recovery
     // and the drain still run on the nodes that are up, and the phase says which node failed and why.
     phase('heal', 'start');
+    const healFrom = history.ops().length;
     const healed = await bounded(n.stop(), timing.recoverTimeoutMs, 'the nemesis final generator (heal)');
-    phases.heal = healed.status === 'done' ? 'done' : `${healed.status}: ${healed.error}`;
+    phases.heal = healed.status === 'done' ? 'done' : `${healed.status}: ${[healed.error, ...nemesisErrors(history.ops().slice(healFrom))].join('; ')}`;
     phase('heal', healed.status);
     log(`heal: ${phases.heal}`);
     if (!deps.signal.aborted) {
@@ -368,9 +381,13 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   }
 
   const ops = history.ops() as History;
+  // Each node's own log, read from its data directory now that every node has stopped (additive
+  // `replicas` section: per-node divergence and lost-on-node; docs/replicas.md).
+  const checked: CheckerResults & { replicas?: ReplicasResult } = deps.check(ops, test);
+  if (nodes.length > 0) checked.replicas = checkReplicas(ops, readReplicaLogs(nodes, topic));
   const results = writeResults({
     runDir,
-    checked: deps.check(ops, test),
+    checked,
     test,
     phases,
     interrupted: deps.signal.aborted,
