@@ -92,6 +92,8 @@ export interface RunTiming {
   recoverTimeoutMs: number;
   drainTimeoutMs: number;
   inFlightWaitMs: number;
+  /** how far past its own deadline a final phase may run before the orchestrator cuts it off */
+  finalMarginMs: number;
 }
 
 export const defaultTiming: RunTiming = {
@@ -99,6 +101,7 @@ export const defaultTiming: RunTiming = {
   recoverTimeoutMs: 30_000,
   drainTimeoutMs: 30_000,
   inFlightWaitMs: 15_000,
+  finalMarginMs: 15_000,
 };
 
 export interface RunResults extends CheckerResults {
@@ -337,7 +340,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
         // The phase keeps its own deadline; this outer bound (budget + a margin for client start-up
         // and in-flight requests) makes sure a stuck client cannot hold the run past it: the client
         // processes are killed on their own deadlines (workloads/client-host.ts) well before.
-        const r = await bounded(wl.client.final(op, Date.now() + budget, deps.signal), budget + 15_000, `the ${op.f} phase`);
+        const r = await bounded(wl.client.final(op, Date.now() + budget, deps.signal), budget + timing.finalMarginMs, `the ${op.f} phase`);
         const status: PhaseStatus = r.status === 'done' ? (r.value === true ? 'done' : 'timeout') : r.status;
         phases[op.f] = deps.signal.aborted ? 'interrupted' : status === 'done' ? 'done' : status === 'timeout' && r.status === 'done' ? `incomplete after ${budget} ms` : `${status}: ${r.error ?? ''}`;
         phase(op.f, status);
