@@ -57,9 +57,9 @@ describe('workload client processes', () => {
     expect(tookMs).toBeLessThan(120_000);
   });
 
-  it('records real polls: empty ones too, with latencies of the order of a send', async () => {
+  it('records real polls (empty ones too, latencies of the order of a send), commits, and consumers that crash and rejoin', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fl-int-polls-'));
-    const o = validateRunFlags({ nemesis: 'none', 'time-limit': '5', rate: '40', seed: '12', consumers: '2', 'consumer-mode': 'mixed', 'consumer-crash-interval': '0', out });
+    const o = validateRunFlags({ nemesis: 'none', 'time-limit': '6', rate: '40', seed: '12', consumers: '2', 'consumer-mode': 'mixed', 'consumer-crash-interval': '1.5', out });
     const logs: string[] = [];
     const r = await runTest(o, deps(o, logs));
     expect(r.results.phases.drain).toBe('done');
@@ -73,6 +73,13 @@ describe('workload client processes', () => {
     const drainAssign = ops.filter((op) => op.f === 'assign').at(-1)!;
     expect((drainAssign.value as { keys: string[] }).keys).toEqual(['faultline-0', 'faultline-1', 'faultline-2']);
     expect(phases(ops)).toEqual(['load:start', 'load:done', 'heal:start', 'heal:done', 'recover:start', 'recover:done', 'drain:start', 'drain:done']);
+    // explicit commits of the subscribe member succeed; the crash-client killed consumers mid-load, and
+    // a consumer under a fresh process id (past the first two, 4 and 5) read after joining
+    expect(ops.some((op) => op.f === 'commit' && op.type === 'ok')).toBe(true);
+    const crashed = ops.filter((op) => op.type === 'info' && /CLIENT_KILLED: client consumer-\d+ crashed by the workload/.test(String((op.value as { error?: string } | null)?.error)));
+    expect(crashed.length).toBeGreaterThan(0);
+    const drainProcess = drainAssign.process as number;
+    expect(ops.some((op) => typeof op.process === 'number' && op.process > 5 && op.process < drainProcess && op.f === 'assign' && ops.some((x) => x.process === op.process && x.f === 'send') === false)).toBe(true);
     expect(r.results.valid).toBe(true);
   });
 });
