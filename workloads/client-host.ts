@@ -71,6 +71,11 @@ export class ClientHost {
       serialization: 'json',
     });
     live.add(this.#child);
+    // A client process never keeps the orchestrator alive: calls keep it alive by their own timers,
+    // and whatever is left at exit is killed by the 'exit' hook above.
+    this.#child.unref();
+    (this.#child.channel as { unref?: () => void } | undefined)?.unref?.();
+    (this.#child.stderr as { unref?: () => void } | null)?.unref?.();
     let stderrTail = '';
     this.#child.stderr?.on('data', (d: Buffer) => {
       stderrTail = (stderrTail + d.toString()).slice(-2000);

@@ -189,6 +189,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
   const plantLeft = new Set(o.plant?.roles ?? []);
   let churnTimer: NodeJS.Timeout | null = null;
   let stopping = false;
+  let tornDown = false;
   const sendTimeoutMs = o.requestTimeoutMs * (o.retries + 1) + 1000 * o.retries + 2 * o.connectionTimeoutMs + CALL_MARGIN_MS;
 
   /** Per partition, the highest offset any acknowledgement or read has shown: the drain reads up to it. */
@@ -239,7 +240,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     const have = producers.get(process);
     if (have?.alive) return have;
     try {
-      const h = await ClientHost.spawn(spec('producer', process, `producer-${process}`), recorder, o.log);
+      const h = await spawnOwned(spec('producer', process, `producer-${process}`));
       producers.set(process, h);
       return h;
     } catch (err) {
@@ -258,9 +259,24 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     return out.length > 0 ? out : [rng.int(o.partitions)];
   }
 
+  /**
+   * Spawn a client process that the workload owns from the start: one that finishes loading after the
+   * consumers were stopped or the client torn down (a crash-client rejoin in flight) is closed at once,
+   * so no client process outlives the run.
+   */
+  async function spawnOwned(s: ClientSpec): Promise<ClientHost> {
+    const h = await ClientHost.spawn(s, recorder, o.log);
+    others.add(h);
+    if (tornDown || (stopping && s.role === 'consumer')) {
+      await h.close(CALL_MARGIN_MS);
+      throw new Error(`client ${s.name} started after the workload stopped its ${tornDown ? 'clients' : 'consumers'}`);
+    }
+    return h;
+  }
+
   function spawnConsumer(): Promise<ClientHost> {
     const process = nextProcess++;
-    return ClientHost.spawn(spec('consumer', process, `consumer-${process}`), recorder, o.log);
+    return spawnOwned(spec('consumer', process, `consumer-${process}`));
   }
   /** the first consumers' processes, spawned while the topic is created (loading a client takes a second or two) */
   let firstConsumers: Array<Promise<ClientHost>> = [];
@@ -315,8 +331,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     let probe: ClientHost | null = null;
     for (let round = 0; round < maxRounds && pending.size > 0 && Date.now() < deadlineMs && !signal.aborted; round++) {
       if (probe === null || !probe.alive) {
-        probe = await ClientHost.spawn(spec('producer', probeProcess, `probe-${probeProcess}`, { retries: 0, idempotent: false, acks: -1 }), recorder, o.log).catch(() => null);
-        if (probe !== null) others.add(probe);
+        probe = await spawnOwned(spec('producer', probeProcess, `probe-${probeProcess}`, { retries: 0, idempotent: false, acks: -1 })).catch(() => null);
       }
       if (probe === null) {
         await abortableSleep(250, signal);
@@ -337,8 +352,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
 
   async function drain(drainKeys: string[], deadlineMs: number): Promise<boolean> {
     const process = nextProcess++;
-    const host = await ClientHost.spawn(spec('drain', process, `drain-${process}`), recorder, o.log);
-    others.add(host);
+    const host = await spawnOwned(spec('drain', process, `drain-${process}`));
     const args: DrainArgs = { partitions: drainKeys.map(partitionOf), highestSeen: { ...highestSeen }, deadlineMs, graceMs: DRAIN_BEYOND_HW_GRACE_MS };
     try {
       const r = await host.call<DrainResult>('drain', args, Math.max(0, deadlineMs - Date.now()) + CALL_MARGIN_MS);
@@ -353,9 +367,9 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     async setup(deadlineMs) {
       // every client process loads while the topic is created; producers connect on their first send
       const producersReady = Promise.all(Array.from({ length: o.concurrency }, (_, p) => producerFor(p)));
-      firstConsumers = Array.from({ length: o.consumers }, () => spawnConsumer().then((h) => (others.add(h), h)));
+      firstConsumers = Array.from({ length: o.consumers }, () => spawnConsumer());
       for (const c of firstConsumers) c.catch(() => undefined);
-      const admin = await ClientHost.spawn(spec('admin', -1, 'admin'), recorder, o.log);
+      const admin = await spawnOwned(spec('admin', -1, 'admin'));
       try {
         const topic: TopicSpec = { partitions: o.partitions, replicationFactor: o.replicationFactor, minInsync: o.minInsync, uncleanElection: o.uncleanElection };
         await admin.call('setupTopic', { topic, deadlineMs }, Math.max(0, deadlineMs - Date.now()) + CALL_MARGIN_MS);
@@ -390,6 +404,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
     },
     async teardown() {
       stopping = true;
+      tornDown = true;
       if (churnTimer !== null) clearTimeout(churnTimer);
       const all = [...producers.values(), ...[...consumers.values()].map((c) => c.host), ...others];
       await Promise.all(all.map((h) => h.close(CALL_MARGIN_MS)));

@@ -67,3 +67,19 @@ export function readReplicaLogs(nodes: ReadonlyArray<{ name: string; dataDir: st
     return { node: n.name, logs, ...(errors.length === 0 ? {} : { error: errors.join('; ') }) };
   });
 }
+
+/**
+ * The nodes of a stored run, as `readReplicaLogs` takes them: `<runDir>/nodes/<node>/data` (for
+ * `faultline check`, which can recompute the `replicas` section from a run directory).
+ */
+export function storedNodes(runDir: string): Array<{ name: string; dataDir: string }> {
+  const root = join(runDir, 'nodes');
+  try {
+    return readdirSync(root)
+      .sort()
+      .filter((n) => statSync(join(root, n, 'data')).isDirectory())
+      .map((n) => ({ name: n, dataDir: join(root, n, 'data') }));
+  } catch {
+    return [];
+  }
+}

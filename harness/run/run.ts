@@ -259,7 +259,9 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   const rng = createRng(o.seed);
   const phases: RunResults['phases'] = { load: 'not started', heal: 'not started', recover: 'not started', drain: 'not started' };
   /** design.md: one `phase` info line per phase event, written by the orchestrator */
+  let openPhase: PhaseName | null = null;
   const phase = (name: PhaseName, status: PhaseStatus): void => {
+    openPhase = status === 'start' ? name : null;
     history.append({ process: 'harness', type: 'info', f: 'phase', value: { name, status } });
   };
   let error: string | undefined;
@@ -319,7 +321,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       history,
     });
     phases.load = deps.signal.aborted ? 'interrupted' : `done (${load.invoked} ops, ${load.abandoned} abandoned)`;
-    phase('load', 'done');
+    phase('load', deps.signal.aborted ? 'failed' : 'done');
     log(`load ${phases.load}; healing`);
     // The consumers stop before the heal: the drain reads with a fresh consumer of its own.
     await withDeadline(wl.client.stopConsumers(), timing.inFlightWaitMs, 'stopping consumers').catch((e: unknown) => log(String(e)));
@@ -353,6 +355,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     log(`error: ${error}`);
+    // the phase the error broke off gets its end line
+    if (openPhase !== null) phase(openPhase, 'failed');
   } finally {
     deps.signal.removeEventListener('abort', onAbort);
     nemesisAbort.abort();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { History, Op } from '../../checkers/history.ts';
 import { checkReplicas } from '../../checkers/replicas.ts';
-import { partitionOfDir, readReplicaLogs } from '../../harness/run/replica-logs.ts';
+import { partitionOfDir, readReplicaLogs, storedNodes } from '../../harness/run/replica-logs.ts';
 import { buildBatch } from '../../broker/protocol/records.ts';
 import { segmentFileName } from '../../broker/log/segment.ts';
 
@@ -77,6 +77,15 @@ describe('readReplicaLogs', () => {
     expect(n!.logs).toEqual({ 'k-0': [[0, 10], [1, 11], [2, 'x']] });
     expect(n!.error).toMatch(/k-0: 00000000000000000003\.log at byte 0/);
     expect(readReplicaLogs([{ name: 'n9', dataDir: join(data, 'missing') }], 'k')[0]!.error).toMatch(/cannot list/);
+  });
+
+  it('finds the nodes of a stored run directory', () => {
+    const run = mkdtempSync(join(tmpdir(), 'fl-run-nodes-'));
+    mkdirSync(join(run, 'nodes', 'n2', 'data'), { recursive: true });
+    mkdirSync(join(run, 'nodes', 'n1', 'data'), { recursive: true });
+    mkdirSync(join(run, 'nodes', 'n3'), { recursive: true });
+    expect(storedNodes(run)).toEqual([{ name: 'n1', dataDir: join(run, 'nodes', 'n1', 'data') }, { name: 'n2', dataDir: join(run, 'nodes', 'n2', 'data') }]);
+    expect(storedNodes(join(run, 'missing'))).toEqual([]);
   });
 
   it('maps partition directory names of the topic only', () => {

@@ -10,6 +10,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { startNemesis } from '../../../nemesis/index.ts';
 import { validateRunFlags } from '../../../harness/run/options.ts';
@@ -26,6 +27,12 @@ function deps(o: ReturnType<typeof validateRunFlags>, logs: string[], plant?: Ar
     createWorkload: (a) => queue({ ...queueOptions(o, a), ...(plant ? { plant: { roles: plant, kind: 'spin' as const } } : {}) }, a.history, a.rng),
     timing: { drainTimeoutMs: 10_000, recoverTimeoutMs: 15_000 },
   };
+}
+
+/** Client processes of runs with this seed still alive (client ids are faultline-r<seed base 36>...). */
+async function clientProcessesOfSeed(seed: number): Promise<string[]> {
+  const ps = await execa('ps', ['-eo', 'args'], { reject: false });
+  return ps.stdout.split('\n').filter((l) => l.includes('client-process.ts') && l.includes(`"clientId":"faultline-r${seed.toString(36)}`));
 }
 
 function phases(ops: Op[]): string[] {
@@ -55,6 +62,7 @@ describe('workload client processes', () => {
     expect(r.results.valid).toBe('unknown');
     // setup + 4 s load + consumer stop bound (11 s) + drain bound (10 s + 5 s) + cluster stop, with slack
     expect(tookMs).toBeLessThan(120_000);
+    expect(await clientProcessesOfSeed(11)).toEqual([]);
   });
 
   it('records real polls (empty ones too, latencies of the order of a send), commits, and consumers that crash and rejoin', async () => {
@@ -81,5 +89,7 @@ describe('workload client processes', () => {
     const drainProcess = drainAssign.process as number;
     expect(ops.some((op) => typeof op.process === 'number' && op.process > 5 && op.process < drainProcess && op.f === 'assign' && ops.some((x) => x.process === op.process && x.f === 'send') === false)).toBe(true);
     expect(r.results.valid).toBe(true);
+    // no client process outlives its run, a rejoin still loading at the end included
+    expect(await clientProcessesOfSeed(12)).toEqual([]);
   });
 });
