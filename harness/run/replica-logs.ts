@@ -74,12 +74,18 @@ export function readReplicaLogs(nodes: ReadonlyArray<{ name: string; dataDir: st
  */
 export function storedNodes(runDir: string): Array<{ name: string; dataDir: string }> {
   const root = join(runDir, 'nodes');
+  const isDir = (p: string): boolean => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  let names: string[];
   try {
-    return readdirSync(root)
-      .sort()
-      .filter((n) => statSync(join(root, n, 'data')).isDirectory())
-      .map((n) => ({ name: n, dataDir: join(root, n, 'data') }));
+    names = readdirSync(root).sort();
   } catch {
     return [];
   }
+  return names.filter((n) => isDir(join(root, n, 'data'))).map((n) => ({ name: n, dataDir: join(root, n, 'data') }));
 }
