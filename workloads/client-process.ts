@@ -117,6 +117,8 @@ export function startClient(spec: ClientSpec): void {
   let member: GroupMember | null = null;
   let running = false;
   let loop: Promise<void> | null = null;
+  /** assign mode: partitions the workload asked this consumer to move to, applied between polls */
+  let pendingAssign: number[] | null = null;
 
   async function setupTopic(t: TopicSpec, deadlineMs: number): Promise<void> {
     const admin = kafka.admin({ retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 } });
@@ -212,6 +214,12 @@ export function startClient(spec: ClientSpec): void {
     let lastCommitMs = Date.now();
     const backoffMs = 100;
     while (running) {
+      // a reassignment asked for by the workload takes effect between polls (one op in flight)
+      if (pendingAssign !== null) {
+        const ps = pendingAssign;
+        pendingAssign = null;
+        await c.assign(ps);
+      }
       if (member !== null && !(await member.maintain().catch(() => false))) {
         await sleep(backoffMs);
         continue;
@@ -266,7 +274,7 @@ export function startClient(spec: ClientSpec): void {
     },
     /** assign mode: take these partitions, seeking each to its start (Jepsen's assign + seek-to-beginning) */
     assign: async (a: { partitions: number[] }) => {
-      if (consumer !== null && member === null) await consumer.assign(a.partitions);
+      if (consumer !== null && member === null) pendingAssign = a.partitions;
     },
     stop: async () => {
       running = false;

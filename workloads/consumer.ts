@@ -107,11 +107,12 @@ export class Consumer {
    * (the log start: Jepsen's seek-to-beginning); records `assign`.
    */
   async assign(partitions: number[], at: Map<number, number> = new Map()): Promise<void> {
+    // the new positions are found first and then take effect at once with the `assign` op, so no
+    // poll can read at a new position before the history says the consumer moved
+    const next = new Map<number, number>();
+    for (const p of partitions) next.set(p, at.get(p) ?? (await this.#earliest(p).catch(() => 0)));
     this.positions.clear();
-    for (const p of partitions) {
-      const given = at.get(p);
-      this.positions.set(p, given ?? (await this.#earliest(p).catch(() => 0)));
-    }
+    for (const [p, o] of next) this.positions.set(p, o);
     this.#c.emit({ type: 'ok', f: 'assign', value: { keys: partitions.map((p) => keyOf(this.#c.topic, p)) } });
   }
 
