@@ -5,28 +5,42 @@
  * Op shapes (design.md "history.jsonl"; a key is "<topic>-<partition>", values are unique integers):
  * - send:   invoke {key, value} -> ok {key, value, offset} (no offset under acks=0)
  *                                 | fail/info {key, value, error}   (workloads/errors.ts decides which)
- * - poll:   one per batch a consumer delivers: invoke null -> ok {key: [[offset, value], ...]}
- * - assign: one ok line {keys} on every consumer group join (the member's partitions), and when the
- *           final drain's consumer starts; reads may restart anywhere after it.
+ * - poll:   one per Fetch a consumer sends (workloads/consumer.ts): invoke null when the request goes
+ *           out -> ok {key: [[offset, value], ...]} when the answer arrives, `{}` when it is empty; a
+ *           payload that is not an integer is recorded as its string; fail {error} for no answer.
+ * - assign: one ok line {keys} whenever a consumer's partitions change (group join, an assign-mode
+ *           seek to the beginning, the drain's assign); reads may restart anywhere after it.
+ * - commit: invoke {key: next offset, ...} -> ok the same | fail/info the same plus `error`; every
+ *           committing consumer of a run commits to the one group `faultline-<runId>`.
+ * - reposition: one info line {key, from, to, reason: "OFFSET_OUT_OF_RANGE"} (no invoke) when a
+ *           consumer reset its own position: how a high watermark moving back shows up.
+ * A client process that is killed (stuck past a deadline, or crashed on purpose) completes its open
+ * op as `info` with `error` "CLIENT_KILLED: client <name> <why>" (workloads/client-host.ts).
  *
- * Processes: producers are 0..concurrency-1 (one kafkajs producer each, one send in flight each);
- * group consumers follow; then the recovery-probe producer and the drain consumer. Every id is an
- * integer and every process has at most one op in flight.
+ * Processes: producers are 0..concurrency-1 (one kafkajs producer, in its own client process, each
+ * with one send in flight); then each consumer (`--consumers N`, in `--consumer-mode subscribe|assign|
+ * mixed`), each consumer that rejoins after a crash under a fresh id, the recovery probe and the drain
+ * reader take the next id. Every process has at most one op in flight.
  *
  * Final phase (`finalGenerator`): `recover` sends one probe value (acks all) to every partition until
  * each succeeds, proving every partition has a leader that accepts writes and its high watermark has
- * passed everything committed before; the probes are ordinary history sends. Then `drain` reads every
- * partition from offset 0 with a fresh consumer group until each partition's read position reaches its
- * high watermark, bounded by a deadline.
+ * passed everything committed before; the probes are ordinary history sends. Then `drain` assigns
+ * every partition to a fresh consumer, seeks each to offset 0 (no group coordination right after the
+ * faults) and reads until each partition's position reaches its high watermark and the highest offset
+ * the run has seen (a bounded grace past the high watermark), bounded by a deadline.
  */
-import { Kafka, logLevel } from 'kafkajs';
-import type { Admin, Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import type { History, PollValue, SendValue } from '../checkers/history.ts';
 import { checkRun } from '../checkers/index.ts';
 import type { HistoryInput, RunResults } from '../checkers/index.ts';
-import type { HistoryRecorder } from '../harness/store/history-writer.ts';
+import type { HistoryRecorder, OpInput } from '../harness/store/history-writer.ts';
 import type { Rng } from '../harness/rng.ts';
-import { classifySendError, errorName } from './errors.ts';
+import { abortableSleep } from '../harness/run/load.ts';
+import { ClientHost, ClientKilledError } from './client-host.ts';
+import type { ClientSpec, ConsumeArgs, DrainArgs, DrainResult, TopicSpec } from './client-process.ts';
+import { errorName } from './errors.ts';
+
+export const consumerModes = ['subscribe', 'assign', 'mixed'] as const;
+export type ConsumerMode = (typeof consumerModes)[number];
 
 export interface QueueOptions {
   brokers: string[];
@@ -39,8 +53,15 @@ export interface QueueOptions {
   idempotence: boolean;
   retries: number;
   concurrency: number;
-  /** group consumers polling during the load */
+  /** consumers polling during the load */
   consumers: number;
+  consumerMode: ConsumerMode;
+  /** mean ms between consumer crashes (kill and rejoin) or assign-mode reassignments; 0: none */
+  consumerCrashIntervalMs: number;
+  /** ms between a consumer's explicit commits; 0: none */
+  commitIntervalMs: number;
+  /** tests only: the first client of each role listed spins without yielding at its first op */
+  plant?: { roles: ReadonlyArray<'producer' | 'consumer' | 'drain'>; kind: 'spin' };
   /** a unique id for this run, used in client and group ids */
   runId: string;
   requestTimeoutMs: number;
@@ -87,6 +108,10 @@ export interface QueueWorkload {
 
 /** How long the drain keeps reading past the reported high watermark for offsets the run has seen. */
 const DRAIN_BEYOND_HW_GRACE_MS = 5000;
+/** How long a broker may hold a consumer's empty Fetch: a poll's latency when nothing is new. */
+const CONSUMER_MAX_WAIT_MS = 250;
+/** A subscribe-mode member's session (and rebalance) timeout: a crashed member leaves the group after it. */
+const CONSUMER_SESSION_TIMEOUT_MS = 6000;
 
 export function keyOf(topic: string, partition: number): string {
   return `${topic}-${partition}`;
@@ -116,16 +141,6 @@ export function queueGenerator(keys: string[], rng: Rng, values: ValueCounter): 
   };
 }
 
-/** A batch as kafkajs delivers it, reduced to the poll op's value; non-integer payloads are skipped. */
-export function pollValueOf(key: string, messages: ReadonlyArray<{ offset: string; value: Buffer | null }>): PollValue {
-  const pairs: Array<[number, number]> = [];
-  for (const m of messages) {
-    const v = m.value === null ? NaN : Number(m.value.toString());
-    if (Number.isInteger(v)) pairs.push([Number(m.offset), v]);
-  }
-  return pairs.length === 0 ? {} : { [key]: pairs };
-}
-
 /** Highest offset per key that any ok send or ok poll in the history reports. */
 export function highestOffsets(history: History): Record<string, number> {
   const hi: Record<string, number> = {};
@@ -143,302 +158,263 @@ export function highestOffsets(history: History): Record<string, number> {
   return hi;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+/** How long a client may take to answer one call beyond its own bounded work. */
+const CALL_MARGIN_MS = 5000;
+
+/** The history ops a client process reported, seen on their way to the history (highest offsets). */
+function observing(history: HistoryRecorder, seen: (op: OpInput) => void): HistoryRecorder {
+  return {
+    append(op, atNs) {
+      seen(op);
+      return history.append(op, atNs);
+    },
+  };
 }
 
-/** Resolve a promise or give up after ms (the promise keeps running; callers only use this on teardown). */
-async function bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<undefined>((r) => (t = setTimeout(() => r(undefined), ms)))]);
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-export function queueClient(o: QueueOptions, history: HistoryRecorder, values: ValueCounter): QueueClient {
-  const kafka = new Kafka({
-    clientId: `faultline-${o.runId}`,
-    brokers: o.brokers,
-    logLevel: logLevel.NOTHING,
-    requestTimeout: o.requestTimeoutMs,
-    connectionTimeout: o.connectionTimeoutMs,
-    retry: { retries: o.retries, initialRetryTime: 100, maxRetryTime: 1000 },
-  });
+/**
+ * The queue workload's client, as the orchestrator sees it: every producer, consumer, the topic admin,
+ * the recovery probe and the drain reader is its own child process (workloads/client-process.ts),
+ * driven through a `ClientHost` whose every call is bounded here. Nothing of kafkajs or of our
+ * consumer runs on this event loop, so no client can keep the run from reaching its verdict.
+ */
+export function queueClient(o: QueueOptions, history: HistoryRecorder, values: ValueCounter, rng: Rng): QueueClient {
   const acks = kafkaAcks(o.acks);
-  const producers = new Map<number, Producer>();
-  const consumers: Consumer[] = [];
   const keys = Array.from({ length: o.partitions }, (_, p) => keyOf(o.topic, p));
-  const firstConsumer = o.concurrency;
-  const probeProcess = o.concurrency + o.consumers;
-  const drainProcess = probeProcess + 1;
-  let admin: Admin | null = null;
-  let consumersStopping = false;
-
-  function newProducer(retries: number, idempotent: boolean): Producer {
-    return kafka.producer({
-      allowAutoTopicCreation: false,
-      idempotent,
-      maxInFlightRequests: idempotent ? 1 : undefined,
-      retry: { retries, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
-  }
-
-  async function producerFor(process: number): Promise<Producer> {
-    let p = producers.get(process);
-    if (p === undefined) {
-      p = newProducer(o.retries, o.idempotence);
-      producers.set(process, p);
-      await p.connect();
-    }
-    return p;
-  }
-
-  async function send(producer: Producer, retries: number, key: string, value: number, ackCode: -1 | 0 | 1): Promise<Completion> {
-    try {
-      const meta = await producer.send({
-        topic: o.topic,
-        acks: ackCode,
-        timeout: o.ackTimeoutMs,
-        messages: [{ partition: partitionOf(key), value: String(value) }],
-      });
-      const m = meta.find((r) => r.partition === partitionOf(key));
-      const offset = m?.baseOffset === undefined ? undefined : Number(m.baseOffset);
-      if (ackCode === 0 || offset === undefined || !Number.isInteger(offset) || offset < 0) return { type: 'ok', value: { key, value } };
-      noteSeen(partitionOf(key), offset);
-      return { type: 'ok', value: { key, value, offset } };
-    } catch (err) {
-      const c = classifySendError(err, retries);
-      return { type: c.type, value: { key, value, error: c.error } };
-    }
-  }
+  const groupId = `faultline-${o.runId}`;
+  const producers = new Map<number, ClientHost>();
+  const consumers = new Map<number, { host: ClientHost; mode: ConsumerMode }>();
+  const others = new Set<ClientHost>();
+  /** process ids past the producers: each new consumer (a rejoin too), the probe and the drain get the next */
+  let nextProcess = o.concurrency;
+  const plantLeft = new Set(o.plant?.roles ?? []);
+  let churnTimer: NodeJS.Timeout | null = null;
+  let stopping = false;
+  let tornDown = false;
+  const sendTimeoutMs = o.requestTimeoutMs * (o.retries + 1) + 1000 * o.retries + 2 * o.connectionTimeoutMs + CALL_MARGIN_MS;
 
   /** Per partition, the highest offset any acknowledgement or read has shown: the drain reads up to it. */
-  const highestSeen = new Map<number, number>();
-  function noteSeen(partition: number, offset: number): void {
-    if (offset > (highestSeen.get(partition) ?? -1)) highestSeen.set(partition, offset);
+  const highestSeen: Record<string, number> = {};
+  function noteSeen(key: string, offset: number): void {
+    const p = String(partitionOf(key));
+    if (offset > (highestSeen[p] ?? -1)) highestSeen[p] = offset;
   }
-
-  /** Per process: the keys of its last assignment, and per key the offset after its last read. */
-  const assignedKeys = new Map<number, string[]>();
-  const nextOffset = new Map<number, Map<string, number>>();
-
-  function recordBatch(process: number, payload: EachBatchPayload): void {
-    const { batch } = payload;
-    const key = keyOf(batch.topic, batch.partition);
-    const value = pollValueOf(key, batch.messages);
-    if (Object.keys(value).length === 0) return;
-    // The client itself repositioned (kafkajs resets to the earliest offset on OFFSET_OUT_OF_RANGE
-    // without a rebalance): record it as an `assign`, as design.md says for a seek, so the checker
-    // does not take the client's jump for the broker's. A jump inside what the broker returned for
-    // the requested offset is still the broker's and still counts.
-    // kafkajs 2.2.4 keeps the offset it asked for on the batch (not in its type declarations).
-    const fetched = (batch as typeof batch & { fetchedOffset?: string }).fetchedOffset;
-    const expected = nextOffset.get(process)?.get(key);
-    if (expected !== undefined && fetched !== undefined && Number(fetched) !== expected) {
-      history.append({ process, type: 'ok', f: 'assign', value: { keys: assignedKeys.get(process) ?? [key], seek: { key, from: expected, to: Number(fetched) } } });
+  const recorder = observing(history, (op) => {
+    if (op.type !== 'ok' || op.f !== 'poll' || op.value === null || typeof op.value !== 'object') return;
+    for (const [k, pairs] of Object.entries(op.value as Record<string, Array<[number, unknown]>>)) {
+      for (const [off] of pairs) noteSeen(k, off);
     }
-    history.append({ process, type: 'invoke', f: 'poll', value: null });
-    history.append({ process, type: 'ok', f: 'poll', value });
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) noteSeen(batch.partition, Number(last.offset));
-    if (last) {
-      const perKey = nextOffset.get(process) ?? new Map<string, number>();
-      perKey.set(key, Number(last.offset) + 1);
-      nextOffset.set(process, perKey);
-    }
+  });
+
+  function spec(role: ClientSpec['role'], process: number, name: string, producer?: { retries: number; idempotent: boolean; acks: -1 | 0 | 1 }): ClientSpec {
+    const planted = plantLeft.delete(role as 'producer' | 'consumer' | 'drain');
+    return {
+      role,
+      process,
+      name,
+      brokers: o.brokers,
+      topic: o.topic,
+      clientId: `faultline-${o.runId}-${name}`,
+      requestTimeoutMs: o.requestTimeoutMs,
+      connectionTimeoutMs: o.connectionTimeoutMs,
+      retries: producer?.retries ?? o.retries,
+      idempotent: producer?.idempotent ?? false,
+      acks: producer?.acks ?? acks,
+      ackTimeoutMs: o.ackTimeoutMs,
+      maxWaitMs: CONSUMER_MAX_WAIT_MS,
+      ...(planted ? { plant: 'spin' as const } : {}),
+    };
   }
 
-  function newConsumer(process: number, groupId: string): Consumer {
-    const c = kafka.consumer({
-      groupId,
-      sessionTimeout: 6000,
-      rebalanceTimeout: 6000,
-      heartbeatInterval: 500,
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
-      // after stopConsumers() a crashed consumer must not restart: with the cluster going away, a
-      // restarted kafkajs 2.2.4 runner can leave a fetcher spinning on microtasks (starving timers)
-      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000, restartOnFailure: async () => !consumersStopping },
-    });
-    c.on(c.events.GROUP_JOIN, (e) => {
-      const assigned = e.payload.memberAssignment[o.topic] ?? [];
-      const keys = [...assigned].sort((a, b) => a - b).map((p) => keyOf(o.topic, p));
-      assignedKeys.set(process, keys);
-      nextOffset.delete(process);
-      history.append({ process, type: 'ok', f: 'assign', value: { keys } });
-    });
-    return c;
-  }
-
-  async function startGroupConsumer(process: number, groupId: string, onBatch: (p: EachBatchPayload) => void): Promise<Consumer> {
-    const c = newConsumer(process, groupId);
-    consumers.push(c);
-    await c.connect();
-    await c.subscribe({ topic: o.topic, fromBeginning: true });
-    await c.run({
-      partitionsConsumedConcurrently: 1,
-      eachBatchAutoResolve: true,
-      eachBatch: async (payload) => onBatch(payload),
-    });
-    return c;
-  }
-
-  async function highWatermarks(): Promise<Map<number, number> | null> {
-    if (admin === null) return null;
+  async function sendVia(host: ClientHost, op: SendInvocation, timeoutMs: number): Promise<Completion> {
     try {
-      const offsets = await admin.fetchTopicOffsets(o.topic);
-      return new Map(offsets.map((x) => [x.partition, Number(x.high)]));
-    } catch {
-      return null;
+      const c = await host.call<Completion>('send', op.value, timeoutMs);
+      if (c.type === 'ok' && typeof c.value.offset === 'number') noteSeen(c.value.key, c.value.offset);
+      return c;
+    } catch (err) {
+      // no answer: the send may or may not have happened
+      return { type: 'info', value: { ...op.value, error: err instanceof ClientKilledError ? `CLIENT_KILLED: ${err.message}` : `CLIENT_ERROR: ${(err as Error).message}` } };
     }
+  }
+
+  async function producerFor(process: number): Promise<ClientHost | string> {
+    const have = producers.get(process);
+    if (have?.alive) return have;
+    try {
+      const h = await spawnOwned(spec('producer', process, `producer-${process}`));
+      producers.set(process, h);
+      return h;
+    } catch (err) {
+      return errorName(err);
+    }
+  }
+
+  function consumerModeFor(i: number): ConsumerMode {
+    if (o.consumerMode !== 'mixed') return o.consumerMode;
+    return i % 2 === 0 ? 'subscribe' : 'assign';
+  }
+
+  /** A seeded non-empty subset of the partitions, for an assign-mode consumer (Jepsen's `assign`). */
+  function randomPartitions(): number[] {
+    const out = Array.from({ length: o.partitions }, (_, p) => p).filter(() => rng.int(2) === 1);
+    return out.length > 0 ? out : [rng.int(o.partitions)];
+  }
+
+  /**
+   * Spawn a client process that the workload owns from the start: one that finishes loading after the
+   * consumers were stopped or the client torn down (a crash-client rejoin in flight) is closed at once,
+   * so no client process outlives the run.
+   */
+  async function spawnOwned(s: ClientSpec): Promise<ClientHost> {
+    const h = await ClientHost.spawn(s, recorder, o.log);
+    others.add(h);
+    if (tornDown || (stopping && s.role === 'consumer')) {
+      await h.close(CALL_MARGIN_MS);
+      throw new Error(`client ${s.name} started after the workload stopped its ${tornDown ? 'clients' : 'consumers'}`);
+    }
+    return h;
+  }
+
+  function spawnConsumer(): Promise<ClientHost> {
+    const process = nextProcess++;
+    return spawnOwned(spec('consumer', process, `consumer-${process}`));
+  }
+  /** the first consumers' processes, spawned while the topic is created (loading a client takes a second or two) */
+  let firstConsumers: Array<Promise<ClientHost>> = [];
+
+  async function startConsumer(mode: ConsumerMode, spawned: Promise<ClientHost> = spawnConsumer()): Promise<void> {
+    const host = await spawned;
+    const process = host.spec.process;
+    consumers.set(process, { host, mode });
+    const args: ConsumeArgs = {
+      mode: mode === 'assign' ? 'assign' : 'subscribe',
+      groupId,
+      partitions: randomPartitions(),
+      partitionCount: o.partitions,
+      commitEveryMs: o.commitIntervalMs,
+      sessionTimeoutMs: CONSUMER_SESSION_TIMEOUT_MS,
+    };
+    await host.call('consume', args, CALL_MARGIN_MS);
+  }
+
+  /**
+   * Jepsen's crash-client generator, on the workload's seeded stream: now and then a consumer process
+   * is killed outright (no LeaveGroup, as a crash) and a new one with a fresh process id joins; or an
+   * assign-mode consumer takes new partitions, seeking each to its start. Rebalances happen all run long.
+   */
+  function churn(): void {
+    if (stopping || consumers.size === 0) return;
+    const ids = [...consumers.keys()];
+    const victim = ids[rng.int(ids.length)]!;
+    const c = consumers.get(victim)!;
+    if (c.mode === 'assign' && rng.int(2) === 0) {
+      void c.host.call('assign', { partitions: randomPartitions() }, CALL_MARGIN_MS).catch(() => undefined);
+    } else {
+      consumers.delete(victim);
+      c.host.kill('crashed by the workload (crash-client)');
+      void startConsumer(c.mode).catch((err: unknown) => o.log(`consumer rejoin: ${errorName(err)}`));
+    }
+    scheduleChurn();
+  }
+
+  function scheduleChurn(): void {
+    if (o.consumerCrashIntervalMs <= 0 || stopping) return;
+    const jitter = 0.5 + rng.next();
+    churnTimer = setTimeout(churn, o.consumerCrashIntervalMs * jitter);
   }
 
   async function recover(recoverKeys: string[], deadlineMs: number, signal: AbortSignal): Promise<boolean> {
     const pending = new Set(recoverKeys);
     const maxRounds = 10_000;
-    try {
-      // a probe only proves liveness: one attempt per send, never idempotent (kafkajs refuses
-      // an idempotent producer without retries), acks=all so the high watermark covers it
-      const probe = newProducer(0, false);
-      producers.set(probeProcess, probe);
-      await bounded(probe.connect(), Math.max(0, deadlineMs - Date.now()));
-      for (let round = 0; round < maxRounds && pending.size > 0 && Date.now() < deadlineMs && !signal.aborted; round++) {
-        for (const key of [...pending]) {
-          const value = values.take();
-          history.append({ process: probeProcess, type: 'invoke', f: 'send', value: { key, value } });
-          const c = await send(probe, 0, key, value, -1);
-          history.append({ process: probeProcess, ...c, f: 'send' });
-          if (c.type === 'ok') pending.delete(key);
-        }
-        if (pending.size > 0) await sleep(250, signal);
+    // a probe only proves liveness: one attempt per send, never idempotent, acks=all so the high
+    // watermark covers it; its own process, respawned if it dies
+    const probeProcess = nextProcess++;
+    let probe: ClientHost | null = null;
+    for (let round = 0; round < maxRounds && pending.size > 0 && Date.now() < deadlineMs && !signal.aborted; round++) {
+      if (probe === null || !probe.alive) {
+        probe = await spawnOwned(spec('producer', probeProcess, `probe-${probeProcess}`, { retries: 0, idempotent: false, acks: -1 })).catch(() => null);
       }
-    } catch (err) {
-      o.log(`recovery probe: ${errorName(err)}`);
+      if (probe === null) {
+        await abortableSleep(250, signal);
+        continue;
+      }
+      for (const key of [...pending]) {
+        if (Date.now() >= deadlineMs || signal.aborted) break;
+        const op: SendInvocation = { f: 'send', value: { key, value: values.take() } };
+        history.append({ process: probeProcess, type: 'invoke', f: 'send', value: op.value });
+        const c = await sendVia(probe, op, Math.max(1000, Math.min(sendTimeoutMs, deadlineMs - Date.now())));
+        history.append({ process: probeProcess, type: c.type, f: 'send', value: c.value });
+        if (c.type === 'ok') pending.delete(key);
+      }
+      if (pending.size > 0) await abortableSleep(250, signal);
     }
     return pending.size === 0;
   }
 
-  async function drain(drainKeys: string[], deadlineMs: number, signal: AbortSignal): Promise<boolean> {
-    const read = new Map<number, number>();
-    const wanted = new Set(drainKeys.map(partitionOf));
-    const consumer = await startGroupConsumer(drainProcess, `faultline-drain-${o.runId}`, (payload) => {
-      recordBatch(drainProcess, payload);
-      const last = payload.batch.messages.at(-1);
-      if (last !== undefined) read.set(payload.batch.partition, Math.max(read.get(payload.batch.partition) ?? -1, Number(last.offset)));
-    });
-    const maxChecks = 100_000;
-    let done = false;
-    let atHwSinceMs: number | null = null;
-    for (let i = 0; i < maxChecks && Date.now() < deadlineMs && !signal.aborted; i++) {
-      await sleep(300, signal);
-      const hw = await highWatermarks();
-      if (hw === null) continue;
-      // design.md: read every partition up to the highest offset seen in the run (acknowledged or
-      // read). Offsets beyond the high watermark the cluster reports may be lost for good (acks=0/1),
-      // or only hidden by a broker's stale view: once the reported high watermark is reached, keep
-      // reading for a bounded grace period before taking the reported end as the end.
-      const atHw = [...wanted].every((p) => (read.get(p) ?? -1) >= (hw.get(p) ?? 0) - 1);
-      const atSeen = [...wanted].every((p) => (read.get(p) ?? -1) >= (highestSeen.get(p) ?? -1));
-      if (atHw && atSeen) done = true;
-      else if (atHw) {
-        atHwSinceMs ??= Date.now();
-        done = Date.now() - atHwSinceMs >= DRAIN_BEYOND_HW_GRACE_MS;
-      } else atHwSinceMs = null;
-      if (done) break;
+  async function drain(drainKeys: string[], deadlineMs: number): Promise<boolean> {
+    const process = nextProcess++;
+    const host = await spawnOwned(spec('drain', process, `drain-${process}`));
+    const args: DrainArgs = { partitions: drainKeys.map(partitionOf), highestSeen: { ...highestSeen }, deadlineMs, graceMs: DRAIN_BEYOND_HW_GRACE_MS };
+    try {
+      const r = await host.call<DrainResult>('drain', args, Math.max(0, deadlineMs - Date.now()) + CALL_MARGIN_MS);
+      o.log(`drain read to ${JSON.stringify(r.positions)} (high watermarks ${JSON.stringify(r.highWatermarks)})`);
+      return r.done;
+    } finally {
+      await host.close(CALL_MARGIN_MS);
     }
-    await bounded(consumer.stop(), 5000);
-    return done;
   }
 
   return {
     async setup(deadlineMs) {
-      admin = kafka.admin({ retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 } });
-      let lastErr: unknown = null;
-      const maxAttempts = 200;
-      for (let i = 0; i < maxAttempts && Date.now() < deadlineMs; i++) {
-        try {
-          await admin.connect();
-          const existing = await admin.listTopics();
-          if (!existing.includes(o.topic)) {
-            await admin.createTopics({
-              waitForLeaders: true,
-              timeout: Math.max(1000, Math.min(10_000, deadlineMs - Date.now())),
-              topics: [
-                {
-                  topic: o.topic,
-                  numPartitions: o.partitions,
-                  replicationFactor: o.replicationFactor,
-                  configEntries: [
-                    { name: 'min.insync.replicas', value: String(o.minInsync) },
-                    { name: 'unclean.leader.election.enable', value: String(o.uncleanElection) },
-                  ],
-                },
-              ],
-            });
-          }
-          const meta = await admin.fetchTopicMetadata({ topics: [o.topic] });
-          const parts = meta.topics[0]?.partitions ?? [];
-          if (parts.length === o.partitions && parts.every((p) => p.leader >= 0)) {
-            for (let p = 0; p < o.concurrency; p++) await producerFor(p);
-            return;
-          }
-          lastErr = new Error(`topic ${o.topic} has ${parts.length} partitions with leaders ${parts.map((p) => p.leader).join(',')}`);
-        } catch (err) {
-          lastErr = err;
-        }
-        await sleep(300);
+      // every client process loads while the topic is created; producers connect on their first send
+      const producersReady = Promise.all(Array.from({ length: o.concurrency }, (_, p) => producerFor(p)));
+      firstConsumers = Array.from({ length: o.consumers }, () => spawnConsumer());
+      for (const c of firstConsumers) c.catch(() => undefined);
+      const admin = await spawnOwned(spec('admin', -1, 'admin'));
+      try {
+        const topic: TopicSpec = { partitions: o.partitions, replicationFactor: o.replicationFactor, minInsync: o.minInsync, uncleanElection: o.uncleanElection };
+        await admin.call('setupTopic', { topic, deadlineMs }, Math.max(0, deadlineMs - Date.now()) + CALL_MARGIN_MS);
+      } finally {
+        await admin.close(CALL_MARGIN_MS);
       }
-      throw new Error(`could not create topic ${o.topic} before the setup deadline: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`);
+      await producersReady;
+      o.log(`topic ${o.topic} ready; ${o.concurrency} producer processes up`);
     },
     async startConsumers() {
-      for (let i = 0; i < o.consumers; i++) {
-        const process = firstConsumer + i;
-        await startGroupConsumer(process, `faultline-${o.runId}`, (payload) => recordBatch(process, payload));
-      }
+      await Promise.all(firstConsumers.map((spawned, i) => startConsumer(consumerModeFor(i), spawned)));
+      o.log(`${o.consumers} consumers started (${o.consumerMode})`);
+      scheduleChurn();
     },
     async stopConsumers() {
-      consumersStopping = true;
-      await Promise.all(consumers.map((c) => bounded(c.stop(), 5000)));
+      stopping = true;
+      if (churnTimer !== null) clearTimeout(churnTimer);
+      await Promise.all([...consumers.values()].map(async ({ host }) => {
+        await host.call('stop', null, CONSUMER_SESSION_TIMEOUT_MS + CALL_MARGIN_MS).catch(() => undefined);
+        await host.close(CALL_MARGIN_MS);
+      }));
+      consumers.clear();
     },
     async invoke(process, op) {
-      let producer: Producer;
-      try {
-        producer = await producerFor(process);
-      } catch (err) {
-        // nothing was sent: the producer never connected; the next op connects afresh
-        producers.delete(process);
-        return { type: 'fail', value: { ...op.value, error: `CONNECT_FAILED:${errorName(err)}` } };
-      }
-      return send(producer, o.retries, op.value.key, op.value.value, acks);
+      const host = await producerFor(process);
+      // nothing was sent: the client process could not start; the next op starts one afresh
+      if (typeof host === 'string') return { type: 'fail', value: { ...op.value, error: `CONNECT_FAILED:${host}` } };
+      return sendVia(host, op, sendTimeoutMs);
     },
     async final(op, deadlineMs, signal) {
-      return op.f === 'recover' ? recover(op.keys, deadlineMs, signal) : drain(op.keys, deadlineMs, signal);
+      return op.f === 'recover' ? recover(op.keys, deadlineMs, signal) : drain(op.keys, deadlineMs);
     },
     async teardown() {
-      const all: Array<Promise<unknown>> = [];
-      for (const c of consumers) all.push(bounded(c.disconnect(), 5000));
-      for (const p of producers.values()) all.push(bounded(p.disconnect(), 5000));
-      if (admin !== null) all.push(bounded(admin.disconnect(), 5000));
-      await Promise.all(all);
-      consumers.length = 0;
+      stopping = true;
+      tornDown = true;
+      if (churnTimer !== null) clearTimeout(churnTimer);
+      const all = [...producers.values(), ...[...consumers.values()].map((c) => c.host), ...others];
+      await Promise.all(all.map((h) => h.close(CALL_MARGIN_MS)));
       producers.clear();
-      admin = null;
+      consumers.clear();
+      others.clear();
     },
   };
 }
+
 
 /** The queue workload for one run. */
 export function queue(o: QueueOptions, history: HistoryRecorder, rng: Rng): QueueWorkload {
@@ -447,7 +423,7 @@ export function queue(o: QueueOptions, history: HistoryRecorder, rng: Rng): Queu
   return {
     name: 'queue',
     keys,
-    client: queueClient(o, history, values),
+    client: queueClient(o, history, values, rng.fork('clients')),
     generator: queueGenerator(keys, rng, values),
     finalGenerator: () => [
       { f: 'recover', keys },

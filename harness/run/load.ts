@@ -8,8 +8,9 @@
  *   never exceeds `rate` (over any window of one period, at most n ops start).
  * - Every invoke is recorded before the client is called and every completion after it returns, with
  *   the same process and f; no new op starts after the deadline or an abort.
- * - Waiting for in-flight ops at the end is bounded by `drainInFlightMs`: an op still running then keeps
- *   its invoke without completion, which the checker treats as indeterminate.
+ * - Waiting for in-flight ops at the end is bounded by `drainInFlightMs`: an op still running then is
+ *   completed at once as `info` (its invoke's value plus `error: "ABANDONED: ..."`), indeterminate, and
+ *   a completion the client gives later is not recorded.
  */
 import type { HistoryRecorder } from '../store/history-writer.ts';
 
@@ -60,6 +61,8 @@ export async function runLoad<I extends { f: string; value: unknown }, C extends
   let invoked = 0;
   let completed = 0;
   let closed = false;
+  /** per process, the op in flight (its invoke's f and value) */
+  const inFlight = new Map<number, I>();
   const maxOpsPerProcess = Math.ceil(o.durationMs / periodMs) + 1;
 
   async function worker(p: number): Promise<void> {
@@ -70,7 +73,9 @@ export async function runLoad<I extends { f: string; value: unknown }, C extends
       const op = o.next(p);
       o.history.append({ process: p, type: 'invoke', f: op.f, value: op.value });
       invoked++;
+      inFlight.set(p, op);
       const c = await o.invoke(p, op);
+      inFlight.delete(p);
       // Past the end-of-load wait the op was abandoned: it stays an invoke without completion
       // (indeterminate), so the history the run checks is the one on disk.
       if (closed) return;
@@ -104,6 +109,10 @@ export async function runLoad<I extends { f: string; value: unknown }, C extends
   });
   await Promise.race([all, endWait]);
   closed = true;
+  for (const [p, op] of inFlight) {
+    const error = `ABANDONED: no answer within ${o.drainInFlightMs} ms after the load ended`;
+    o.history.append({ process: p, type: 'info', f: op.f, value: op.value !== null && typeof op.value === 'object' ? { ...(op.value as object), error } : { error } });
+  }
   clearTimeout(timer);
   return { invoked, completed, abandoned: invoked - completed };
 }

@@ -14,6 +14,7 @@ import { BugUsageError, parseBugName, type BugName } from '../../broker/bugs.ts'
 export const backends = ['local', 'docker'] as const;
 export const workloadNames = ['queue', 'log'] as const;
 export const acksValues = ['0', '1', 'all'] as const;
+export const consumerModeValues = ['subscribe', 'assign', 'mixed'] as const;
 /** every fault the nemesis registry knows (kill, kill-leader, pause, partition-halves, ...) */
 export const nemesisFaults = Object.keys(faults) as FaultName[];
 
@@ -40,6 +41,13 @@ export interface RunOptions {
   /** total ops per second over all processes */
   rate: number;
   concurrency: number;
+  /** consumers reading during the load */
+  consumers: number;
+  consumerMode: (typeof consumerModeValues)[number];
+  /** mean seconds between consumer crashes (kill + rejoin) or reassignments; 0 for none */
+  consumerCrashInterval: number;
+  /** seconds between a consumer's explicit offset commits; 0 for none */
+  commitInterval: number;
   seed: number;
   /** the planted bug every node runs with (`--bug`), null for the clean broker */
   bug: BugName | null;
@@ -63,6 +71,10 @@ export const runDefaults = {
   timeLimit: 30,
   rate: 100,
   concurrency: 4,
+  consumers: 2,
+  consumerMode: 'mixed',
+  consumerCrashInterval: 5,
+  commitInterval: 1,
   out: 'results',
   json: false,
 } as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug'> & { nemesis: readonly NemesisFault[] };
@@ -84,6 +96,10 @@ export const runFlagSpec = {
   'time-limit': { type: 'string' },
   rate: { type: 'string' },
   concurrency: { type: 'string' },
+  consumers: { type: 'string' },
+  'consumer-mode': { type: 'string' },
+  'consumer-crash-interval': { type: 'string' },
+  'commit-interval': { type: 'string' },
   seed: { type: 'string' },
   bug: { type: 'string' },
   out: { type: 'string' },
@@ -106,7 +122,13 @@ export const runUsage = `usage: faultline run [options]
   --nemesis-interval S       seconds between faults (default 5)
   --time-limit S             seconds of load (default 30)
   --rate N                   total ops per second (default 100)
-  --concurrency N            client processes, 1..64 (default 4)
+  --concurrency N            producer processes, 1..64 (default 4)
+  --consumers N              consumers reading during the load, 0..16 (default 2)
+  --consumer-mode M          subscribe (a consumer group), assign (each consumer takes seeded partitions
+                             and seeks to their start), or mixed: half each (default mixed)
+  --consumer-crash-interval S  mean seconds between consumer crashes (killed, a new one joins) or
+                             assign-mode reassignments; 0 for none (default 5)
+  --commit-interval S        seconds between a consumer's explicit offset commits; 0 for none (default 1)
   --seed N                   seed for every random choice, 0..4294967295 (default random)
   --bug NAME                 plant one defect of the catalogue (docs/bugs.md) in every node; never default
   --out DIR                  results folder (default results)
@@ -219,6 +241,10 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     timeLimit: numFlag(flags, 'time-limit', runDefaults.timeLimit, 0.1, 86400),
     rate: numFlag(flags, 'rate', runDefaults.rate, 0.1, 10000),
     concurrency: intFlag(flags, 'concurrency', runDefaults.concurrency, 1, 64),
+    consumers: intFlag(flags, 'consumers', runDefaults.consumers, 0, 16),
+    consumerMode: oneOf(flags, 'consumer-mode', runDefaults.consumerMode, consumerModeValues),
+    consumerCrashInterval: numFlag(flags, 'consumer-crash-interval', runDefaults.consumerCrashInterval, 0, 3600),
+    commitInterval: numFlag(flags, 'commit-interval', runDefaults.commitInterval, 0, 3600),
     seed: flags.seed === undefined ? seed() : intFlag(flags, 'seed', 0, 0, 0xffff_ffff),
     bug: bugFlag(flags),
     out,

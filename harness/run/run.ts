@@ -3,7 +3,8 @@
  *   print seed -> run directory + test.json -> history.jsonl (incremental) -> backend start ->
  *   workload setup -> load + nemesis for the time limit -> nemesis final generator (heal) ->
  *   recovery (every partition has a leader that accepts an acks=all produce, bounded) -> drain ->
- *   stop the cluster -> node data listings -> checker -> results.json, report.html, `latest` -> exit code.
+ *   stop the cluster -> node data listings -> each node's own log read from disk (replicas) ->
+ *   checker -> results.json, report.html, `latest` -> exit code.
  *
  * Invariants:
  * - One seed drives every random choice: the workload and the nemesis get `rng.fork(label)` streams.
@@ -17,7 +18,7 @@
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Backend, NodeInfo } from '../backend.ts';
-import type { History } from '../../checkers/history.ts';
+import type { History, Op } from '../../checkers/history.ts';
 import type { Validity } from '../../checkers/result.ts';
 import type { RunResults as CheckerResults } from '../../checkers/index.ts';
 import { breakingAnomalies } from '../../checkers/queue/anomalies.ts';
@@ -33,6 +34,9 @@ import { checkFaultsSupported, parseFaults } from '../../nemesis/faults.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import { runLoad } from './load.ts';
+import { readReplicaLogs } from './replica-logs.ts';
+import { checkReplicas } from '../../checkers/replicas.ts';
+import type { ReplicasResult } from '../../checkers/replicas.ts';
 
 /** A running nemesis: `stop()` ends the schedule and runs its final generator (heal everything). */
 export interface NemesisHandle {
@@ -89,6 +93,8 @@ export interface RunTiming {
   recoverTimeoutMs: number;
   drainTimeoutMs: number;
   inFlightWaitMs: number;
+  /** how far past its own deadline a final phase may run before the orchestrator cuts it off */
+  finalMarginMs: number;
 }
 
 export const defaultTiming: RunTiming = {
@@ -96,12 +102,13 @@ export const defaultTiming: RunTiming = {
   recoverTimeoutMs: 30_000,
   drainTimeoutMs: 30_000,
   inFlightWaitMs: 15_000,
+  finalMarginMs: 15_000,
 };
 
 export interface RunResults extends CheckerResults {
   test: TestJson;
   runDir: string;
-  phases: { load: string; recover: string; drain: string };
+  phases: { load: string; heal?: string; recover: string; drain: string };
   interrupted: boolean;
   error?: string;
   checkerValid: Validity;
@@ -191,13 +198,38 @@ function dataListing(dir: string, maxEntries = 10_000): string {
   return lines.join('\n') + '\n';
 }
 
+/** What each nemesis op that failed says: its fault, nodes and error (e.g. a node that crashed in recovery). */
+function nemesisErrors(ops: readonly Op[]): string[] {
+  return ops.flatMap((op) => {
+    const v = op.value as { nodes?: string[]; error?: string } | null;
+    return op.process === 'nemesis' && v !== null && typeof v === 'object' && typeof v.error === 'string' ? [`${op.f} ${(v.nodes ?? []).join(',')}: ${v.error}`] : [];
+  });
+}
+
+export type PhaseName = 'load' | 'heal' | 'recover' | 'drain';
+export type PhaseStatus = 'start' | 'done' | 'failed' | 'timeout';
+
+/** Await a phase's promise within `ms`: done with its value, failed with its error, or timed out. */
+async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<{ status: 'done'; value: T; error?: undefined } | { status: 'failed' | 'timeout'; error: string }> {
+  try {
+    return { status: 'done', value: await withDeadline(p, ms, what) };
+  } catch (err) {
+    if (err instanceof DeadlineError) return { status: 'timeout', error: err.message };
+    return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+class DeadlineError extends Error {
+  readonly code = 'DEADLINE';
+}
+
 async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        t = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+        t = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${ms} ms`)), ms);
       }),
     ]);
   } finally {
@@ -228,7 +260,13 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   log(`run directory ${runDir}`);
   const history = new HistoryWriter(join(runDir, runFiles.history));
   const rng = createRng(o.seed);
-  const phases = { load: 'not started', recover: 'not started', drain: 'not started' };
+  const phases: RunResults['phases'] = { load: 'not started', heal: 'not started', recover: 'not started', drain: 'not started' };
+  /** design.md: one `phase` info line per phase event, written by the orchestrator */
+  let openPhase: PhaseName | null = null;
+  const phase = (name: PhaseName, status: PhaseStatus): void => {
+    openPhase = status === 'start' ? name : null;
+    history.append({ process: 'harness', type: 'info', f: 'phase', value: { name, status } });
+  };
   let error: string | undefined;
   let backend: Backend | null = null;
   let nodes: NodeInfo[] = [];
@@ -274,6 +312,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     });
     log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${o.timeLimit} s; nemesis ${o.nemesis.join(',') || 'none'}`);
     phases.load = 'running';
+    phase('load', 'start');
     const load = await runLoad({
       processes: o.concurrency,
       rate: o.rate,
@@ -285,22 +324,33 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       history,
     });
     phases.load = deps.signal.aborted ? 'interrupted' : `done (${load.invoked} ops, ${load.abandoned} abandoned)`;
+    phase('load', deps.signal.aborted ? 'failed' : 'done');
     log(`load ${phases.load}; healing`);
+    // The consumers stop before the heal: the drain reads with a fresh consumer of its own.
+    await withDeadline(wl.client.stopConsumers(), timing.inFlightWaitMs, 'stopping consumers').catch((e: unknown) => log(String(e)));
     const n = nemesis;
     nemesis = null;
-    await withDeadline(n.stop(), timing.recoverTimeoutMs, 'the nemesis final generator (heal)');
+    // A heal or restart that fails (a node that crashes in recovery) does not end the run: recovery
+    // and the drain still run on the nodes that are up, and the phase says which node failed and why.
+    phase('heal', 'start');
+    const healFrom = history.ops().length;
+    const healed = await bounded(n.stop(), timing.recoverTimeoutMs, 'the nemesis final generator (heal)');
+    phases.heal = healed.status === 'done' ? 'done' : `${healed.status}: ${[healed.error, ...nemesisErrors(history.ops().slice(healFrom))].join('; ')}`;
+    phase('heal', healed.status);
+    log(`heal: ${phases.heal}`);
     if (!deps.signal.aborted) {
       for (const op of wl.finalGenerator()) {
         const budget = op.f === 'recover' ? timing.recoverTimeoutMs : timing.drainTimeoutMs;
-        // The phase keeps its own deadline; this outer bound (budget + a margin for client setup and
-        // in-flight requests) makes sure a stuck client cannot hold the run past it.
-        const ok = await withDeadline(wl.client.final(op, Date.now() + budget, deps.signal), budget + 15_000, `the ${op.f} phase`).catch((e: unknown) => {
-          log(String(e));
-          return false;
-        });
-        phases[op.f] = deps.signal.aborted ? 'interrupted' : ok ? 'done' : `incomplete after ${budget} ms`;
+        phase(op.f, 'start');
+        // The phase keeps its own deadline; this outer bound (budget + a margin for client start-up
+        // and in-flight requests) makes sure a stuck client cannot hold the run past it: the client
+        // processes are killed on their own deadlines (workloads/client-host.ts) well before.
+        const r = await bounded(wl.client.final(op, Date.now() + budget, deps.signal), budget + timing.finalMarginMs, `the ${op.f} phase`);
+        const status: PhaseStatus = r.status === 'done' ? (r.value === true ? 'done' : 'timeout') : r.status;
+        phases[op.f] = deps.signal.aborted ? 'interrupted' : status === 'done' ? 'done' : status === 'timeout' && r.status === 'done' ? `incomplete after ${budget} ms` : `${status}: ${r.error ?? ''}`;
+        phase(op.f, status);
         log(`${op.f}: ${phases[op.f]}`);
-        if (op.f === 'recover' && !ok) {
+        if (op.f === 'recover' && status !== 'done') {
           log('the cluster did not recover; draining anyway');
         }
       }
@@ -308,6 +358,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
     log(`error: ${error}`);
+    // the phase the error broke off gets its end line
+    if (openPhase !== null) phase(openPhase, 'failed');
   } finally {
     deps.signal.removeEventListener('abort', onAbort);
     nemesisAbort.abort();
@@ -339,9 +391,13 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   }
 
   const ops = history.ops() as History;
+  // Each node's own log, read from its data directory now that every node has stopped (additive
+  // `replicas` section: per-node divergence and lost-on-node; docs/replicas.md).
+  const checked: CheckerResults & { replicas?: ReplicasResult } = deps.check(ops, test);
+  if (nodes.length > 0) checked.replicas = checkReplicas(ops, readReplicaLogs(nodes, topic));
   const results = writeResults({
     runDir,
-    checked: deps.check(ops, test),
+    checked,
     test,
     phases,
     interrupted: deps.signal.aborted,

@@ -8,9 +8,33 @@ import { createLocalBackend } from '../backends/local.ts';
 import { renderReport } from '../report/html.ts';
 import { workloadCheckers, workloads } from '../../workloads/index.ts';
 import { queueTimeouts } from '../../workloads/queue.ts';
+import type { QueueOptions } from '../../workloads/queue.ts';
 import type { RunOptions } from './options.ts';
-import type { RunDeps, StartNemesis } from './run.ts';
+import type { RunDeps, StartNemesis, WorkloadArgs } from './run.ts';
 import { versions } from './versions.ts';
+
+/** The workload's options for one run: the run flags, the cluster's addresses and the client timeouts. */
+export function queueOptions(o: RunOptions, a: WorkloadArgs): QueueOptions {
+  return {
+    brokers: a.brokers,
+    topic: a.topic,
+    partitions: o.partitions,
+    replicationFactor: o.replicationFactor,
+    minInsync: o.minInsync,
+    uncleanElection: o.uncleanElection,
+    acks: o.acks,
+    idempotence: o.idempotence,
+    retries: o.retries,
+    concurrency: o.concurrency,
+    consumers: o.consumers,
+    consumerMode: o.consumerMode,
+    consumerCrashIntervalMs: o.consumerCrashInterval * 1000,
+    commitIntervalMs: o.commitInterval * 1000,
+    runId: a.runId,
+    ...queueTimeouts,
+    log: a.log,
+  };
+}
 
 export function realDeps(o: RunOptions, signal: AbortSignal, log: (msg: string) => void, startNemesis: StartNemesis): RunDeps {
   return {
@@ -19,27 +43,7 @@ export function realDeps(o: RunOptions, signal: AbortSignal, log: (msg: string) 
       return createLocalBackend();
     },
     startNemesis,
-    createWorkload: (a) =>
-      workloads[o.workload](
-        {
-          brokers: a.brokers,
-          topic: a.topic,
-          partitions: o.partitions,
-          replicationFactor: o.replicationFactor,
-          minInsync: o.minInsync,
-          uncleanElection: o.uncleanElection,
-          acks: o.acks,
-          idempotence: o.idempotence,
-          retries: o.retries,
-          concurrency: o.concurrency,
-          consumers: Math.min(2, o.partitions),
-          runId: a.runId,
-          ...queueTimeouts,
-          log: a.log,
-        },
-        a.history,
-        a.rng,
-      ),
+    createWorkload: (a) => workloads[o.workload](queueOptions(o, a), a.history, a.rng),
     check: (history, test) => workloadCheckers[o.workload](history, test),
     renderReport,
     versions: versions(),

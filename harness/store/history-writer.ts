@@ -19,7 +19,8 @@ export interface OpInput {
 }
 
 export interface HistoryRecorder {
-  append(op: OpInput): Op;
+  /** `atNs`: when the op happened on the writer's clock (`process.hrtime.bigint()`), if not now */
+  append(op: OpInput, atNs?: bigint): Op;
 }
 
 /** A monotonic nanosecond clock; injectable for tests. */
@@ -45,9 +46,11 @@ export class HistoryWriter implements HistoryRecorder {
   /**
    * Appends one op to the file and the in-memory history. After close() an op is not recorded at all
    * (a late completion of an abandoned op), so what the run checks is exactly what is on disk.
+   * An op stamped by a client process (`atNs`, same clock) keeps its own time, raised only as far as
+   * the last line's, so `timeNs` never decreases in file order.
    */
-  append(op: OpInput): Op {
-    const elapsed = Number(this.#clock() - this.#startNs);
+  append(op: OpInput, atNs?: bigint): Op {
+    const elapsed = Number((atNs ?? this.#clock()) - this.#startNs);
     this.#lastNs = Math.max(this.#lastNs, elapsed);
     const full: Op = { index: this.#ops.length, timeNs: this.#lastNs, process: op.process, type: op.type, f: op.f, value: op.value };
     if (this.#fd === null) return full;

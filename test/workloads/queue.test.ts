@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createRng } from '../../harness/rng.ts';
-import { ValueCounter, highestOffsets, kafkaAcks, keyOf, partitionOf, pollValueOf, queueGenerator } from '../../workloads/queue.ts';
+import { ValueCounter, highestOffsets, kafkaAcks, keyOf, partitionOf, queueGenerator } from '../../workloads/queue.ts';
+import { pairsFrom, payloadOf } from '../../workloads/consumer.ts';
+import { buildBatch } from '../../broker/protocol/records.ts';
 import type { History } from '../../checkers/history.ts';
 
 describe('queue workload pieces', () => {
@@ -26,15 +28,21 @@ describe('queue workload pieces', () => {
     for (const k of keys) expect(a.some(([key]) => key === k)).toBe(true);
   });
 
-  it('turns a batch into a poll value in the order returned, skipping foreign payloads', () => {
-    const v = pollValueOf('t-1', [
-      { offset: '5', value: Buffer.from('12') },
-      { offset: '6', value: null },
-      { offset: '7', value: Buffer.from('hello') },
-      { offset: '8', value: Buffer.from('3') },
-    ]);
-    expect(v).toEqual({ 't-1': [[5, 12], [8, 3]] });
-    expect(pollValueOf('t-1', [{ offset: '1', value: null }])).toEqual({});
+  it('records a payload as its integer, or as its text when it is not one (never dropped)', () => {
+    expect(payloadOf(Buffer.from('12'))).toBe(12);
+    expect(payloadOf(Buffer.from('-3'))).toBe(-3);
+    expect(payloadOf(Buffer.from('hello'))).toBe('hello');
+    expect(payloadOf(Buffer.from('1.5'))).toBe('1.5');
+    expect(payloadOf(Buffer.from('99999999999999999999'))).toBe('99999999999999999999');
+    expect(payloadOf(null)).toBe('null');
+  });
+
+  it('turns a Fetch answer into poll pairs in log order, from the fetch position on', () => {
+    const records = buildBatch({ baseOffset: 5, records: ['12', 'x', '3'].map((v) => ({ key: null, value: Buffer.from(v) })) });
+    expect(pairsFrom(records, 0)).toEqual([[5, 12], [6, 'x'], [7, 3]]);
+    expect(pairsFrom(records, 6)).toEqual([[6, 'x'], [7, 3]]);
+    expect(pairsFrom(records.subarray(0, records.length - 1), 0)).toEqual([]);
+    expect(pairsFrom(null, 0)).toEqual([]);
   });
 
   it('finds the highest offset per key from ok sends and ok polls only', () => {

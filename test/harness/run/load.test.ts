@@ -71,5 +71,9 @@ describe('runLoad', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(s.abandoned).toBe(1);
     expect(h.ops.filter((o) => o.type === 'invoke')).toHaveLength(s.invoked);
+    // the abandoned op is completed as info at once, so no process keeps an op open
+    const stuck = h.ops.filter((o) => o.type === 'info' && String((o.value as { error?: string }).error).startsWith('ABANDONED'));
+    expect(stuck).toHaveLength(1);
+    expect(stuck[0]!.value).toMatchObject({ v: 3 });
   });
 });

@@ -23,10 +23,10 @@ describe('run flags', () => {
   it('parses every flag', () => {
     const o = parse(['--nodes', '5', '--acks', '1', '--replication-factor', '3', '--min-insync', '1', '--partitions', '4', '--unclean-election',
       '--nemesis', 'kill,partition', '--nemesis-interval', '2.5', '--time-limit', '15', '--rate', '50', '--concurrency', '3', '--seed', '7',
-      '--out', '/tmp/x', '--json', '--retries', '0', '--bug', 'truncate-to-hw']);
+      '--out', '/tmp/x', '--json', '--retries', '0', '--consumers', '3', '--consumer-mode', 'assign', '--consumer-crash-interval', '2.5', '--commit-interval', '0', '--bug', 'truncate-to-hw']);
     expect(o).toEqual({ backend: 'local', nodes: 5, workload: 'queue', acks: '1', replicationFactor: 3, minInsync: 1, partitions: 4,
       uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisInterval: 2.5, timeLimit: 15, rate: 50,
-      concurrency: 3, seed: 7, bug: 'truncate-to-hw', out: '/tmp/x', json: true });
+      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashInterval: 2.5, commitInterval: 0, seed: 7, bug: 'truncate-to-hw', out: '/tmp/x', json: true });
   });
 
   it('refuses bad values with messages naming what is allowed', () => {
@@ -42,6 +42,8 @@ describe('run flags', () => {
     expect(usageMessage(['--nodes', 'three'])).toMatch(/--nodes must be an integer from 1 to 9, got 'three'/);
     expect(usageMessage(['--rate', '0'])).toMatch(/--rate must be a number/);
     expect(usageMessage(['--seed=-1'])).toMatch(/--seed must be an integer from 0 to 4294967295/);
+    expect(usageMessage(['--consumer-mode', 'both'])).toBe("--consumer-mode 'both' is not allowed; allowed: subscribe, assign, mixed");
+    expect(usageMessage(['--consumers', '17'])).toMatch(/--consumers must be an integer from 0 to 16, got 17/);
     expect(usageMessage(['--bogus'])).toMatch(/allowed flags: --backend/);
     expect(usageMessage(['--bug', 'typo'])).toMatch(/--bug 'typo' is not in the planted-bug catalogue; allowed: ack-before-replication, /);
     expect(usageMessage(['extra'])).toMatch(/unexpected argument|allowed flags/);

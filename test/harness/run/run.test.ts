@@ -174,6 +174,51 @@ describe('runTest', () => {
     expect(d.nemesisCalls).toEqual(['start kill 5000', 'stop']);
   });
 
+  it('writes a phase line at each phase event, in order', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const r = await runTest(options(out), deps(new FakeBackend()));
+    const ops = parseHistory(readFileSync(join(r.runDir, 'history.jsonl'), 'utf8'));
+    const phases = ops.filter((op) => op.f === 'phase').map((op) => {
+      expect(op).toMatchObject({ process: 'harness', type: 'info' });
+      const v = op.value as { name: string; status: string };
+      return `${v.name}:${v.status}`;
+    });
+    expect(phases).toEqual(['load:start', 'load:done', 'heal:start', 'heal:done', 'recover:start', 'recover:done', 'drain:start', 'drain:done']);
+  });
+
+  it('a heal that fails (a node crashing in recovery) still recovers and drains, and names the node and why', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const d = deps(new FakeBackend(), {
+      startNemesis: (n) => ({
+        stop: async () => {
+          n.record({ process: 'nemesis', type: 'info', f: 'restart', value: { nodes: ['n2'], error: 'node n2 exited with code 1 during log recovery' } });
+          throw new Error('nemesis final generator could not restart n2');
+        },
+      }),
+    });
+    const r = await runTest(options(out), d);
+    expect(r.results.phases.heal).toBe('failed: nemesis final generator could not restart n2; restart n2: node n2 exited with code 1 during log recovery');
+    expect(r.results.phases.recover).toBe('done');
+    expect(r.results.phases.drain).toBe('done');
+    const ops = parseHistory(readFileSync(join(r.runDir, 'history.jsonl'), 'utf8'));
+    expect(ops.some((op) => op.f === 'phase' && (op.value as { name: string; status: string }).name === 'heal' && (op.value as { status: string }).status === 'failed')).toBe(true);
+    expect(r.results.error).toBeUndefined();
+  });
+
+  it('a final phase that never settles is cut off by its outer bound and the run reaches its verdict', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const d = deps(new FakeBackend(), {
+      createWorkload: (a) => {
+        const w = fakeWorkload(a);
+        return { ...w, client: { ...w.client, final: (op: FinalOp) => (op.f === 'drain' ? new Promise<boolean>(() => undefined) : Promise.resolve(true)) } };
+      },
+      timing: { drainTimeoutMs: 10, recoverTimeoutMs: 10, finalMarginMs: 50 },
+    });
+    const r = await runTest(options(out), d);
+    expect(r.results.phases.drain).toMatch(/^timeout: the drain phase did not finish within 60 ms/);
+    expect(r.results.valid).toBe('unknown');
+  });
+
   it('finalVerdict trusts only guarantee-breaking anomalies other than unseen in an incomplete run', () => {
     const a = (t: string) => ({ [t]: { count: 1 } });
     expect(finalVerdict(true, {}, true, false)).toBe(true);
