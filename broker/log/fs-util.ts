@@ -49,3 +49,54 @@ export function writeFileAtomic(file: string, data: Buffer): void {
   fs.renameSync(tmp, file);
   fsyncDir(path.dirname(file));
 }
+
+/** The whole file, or null when it does not exist. */
+export function readFileIfExists(file: string): Buffer | null {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Names of the entries of `dir`. */
+export function listDir(dir: string): string[] {
+  return fs.readdirSync(dir);
+}
+
+/** Deletes a file if present (no directory fsync: the caller decides when that must be durable). */
+export function removeFile(file: string): void {
+  fs.rmSync(file, { force: true });
+}
+
+/** Deletes a file if present and fsyncs its directory, so the deletion survives a crash. */
+export function removeFileDurably(file: string): void {
+  if (!fs.existsSync(file)) return;
+  fs.rmSync(file, { force: true });
+  fsyncDir(path.dirname(file));
+}
+
+/** Opens an existing file for reading and writing; returns the fd. */
+export function openReadWrite(file: string): number {
+  return fs.openSync(file, 'r+');
+}
+
+/** Size in bytes of an open file. */
+export function sizeOfFd(fd: number): number {
+  return fs.fstatSync(fd).size;
+}
+
+/** Size in bytes of a file, or null when it does not exist. */
+export function fileSizeIfExists(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export function closeFd(fd: number): void {
+  fs.closeSync(fd);
+}

@@ -26,8 +26,16 @@
  * batch the file is truncated there and every later segment is deleted; a segment whose base does
  * not continue the previous one counts as bad. Indexes are rebuilt where missing or different, the
  * epoch cache is cut to the log end (and rebuilt from batch epochs if missing or corrupt), and the
- * producer state is rebuilt by the same walk. The walk reads the whole log once; a producer-state
- * snapshot (as Kafka keeps) would bound that to the tail.
+ * producer state is rebuilt by the same walk. The walk covers only what recovery-point.ts plans:
+ * segments below the recovery point and the newest producer-state snapshot (producer-snapshot.ts,
+ * written at every roll and at close) are opened without reading them, so a restart reads the
+ * active segment only (none after a clean shutdown); without a usable snapshot it reads everything.
+ * Snapshots above the recovered log end, or below its start, are deleted.
+ *
+ * Retention and compaction (retention.ts, cleaner.ts) act through deleteOldestSegments and
+ * replaceSegment. deleteOldestSegments deletes segment files oldest first and writes the log-start
+ * checkpoint after them, so open() reads a checkpoint below the first segment as an interrupted
+ * deletion (the log starts at its first segment) and one above it as an interrupted full truncation.
  *
  * Truncation deletes later segments from the highest down, then cuts the containing one, so a crash
  * in between still leaves a contiguous log. truncateFullyAndStartAt writes the log-start checkpoint
@@ -38,8 +46,10 @@ import * as path from 'node:path';
 import { Attr, BATCH_HEADER_BYTES, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
 import { LeaderEpochCache } from './epoch-cache.ts';
 import { CorruptBatchError, LogError, NonContiguousAppendError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.ts';
-import { writeFileAtomic } from './fs-util.ts';
+import { fileSizeIfExists, writeFileAtomic } from './fs-util.ts';
 import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts';
+import { deleteSnapshotsAbove, deleteSnapshotsBelow, loadNewestSnapshot, writeSnapshot } from './producer-snapshot.ts';
+import { consumeCleanShutdown, planOpen, writeCleanShutdown } from './recovery-point.ts';
 import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
 
 export interface LogConfig {
@@ -66,7 +76,7 @@ export const LOG_START_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
 
 export interface RecoveryInfo {
   segments: number;
-  /** Batches found valid on open, in all segments. */
+  /** Batches found valid on open, in the segments it scanned (segmentsScanned). */
   batchesRecovered: number;
   /** Bytes cut off: torn or corrupt tails plus deleted later segments. */
   bytesTruncated: number;
@@ -76,6 +86,12 @@ export interface RecoveryInfo {
   epochCacheRebuilt: boolean;
   /** Why recovery cut the log, or null when every byte was good. */
   badReason: string | null;
+  /** Segments read batch by batch on open (the others were opened without reading them). */
+  segmentsScanned: number;
+  /** The producer-state snapshot open() started from, or null (replayed from the log start). */
+  snapshotOffset: number | null;
+  /** True when a clean-shutdown marker matched the files (the recovery point was the log end). */
+  cleanShutdown: boolean;
 }
 
 export interface AppendResult {
@@ -138,11 +154,15 @@ export class PartitionLog {
       indexesRebuilt: 0,
       epochCacheRebuilt: false,
       badReason: null,
+      segmentsScanned: 0,
+      snapshotOffset: null,
+      cleanShutdown: false,
     };
+    const marker = consumeCleanShutdown(dir);
     const startCheckpoint = readLogStart(dir);
     let bases = listSegmentBases(dir);
     let fullTruncationUnfinished = false;
-    if (startCheckpoint !== null && bases.length > 0 && bases[0] !== startCheckpoint) {
+    if (startCheckpoint !== null && bases.length > 0 && bases[0]! < startCheckpoint) {
       // A truncateFullyAndStartAt was cut short: finish it.
       for (const b of bases.reverse()) recovery.bytesTruncated += deleteSegmentFiles(dir, b);
       recovery.segmentsDeleted += bases.length;
@@ -155,6 +175,15 @@ export class PartitionLog {
     recovery.epochCacheRebuilt = loaded.corrupt;
 
     if (bases.length === 0) bases = [startCheckpoint ?? 0];
+    // Epochs are rebuilt from the batches when the checkpoint is corrupt or missing: every batch must be read then.
+    const hasData = bases.length > 1 || (fileSizeIfExists(path.join(dir, segmentFileName(bases[0]!, '.log'))) ?? 0) > 0;
+    const epochCheckpointMissing = hasData && fileSizeIfExists(path.join(dir, EPOCH_CHECKPOINT_FILE)) === null;
+    const plan = planOpen(dir, bases, loaded.corrupt || epochCheckpointMissing || fullTruncationUnfinished, marker);
+    recovery.cleanShutdown = plan.cleanLogEnd !== null;
+    if (plan.snapshot !== null) {
+      log.producerState.restore(plan.snapshot.entries);
+      recovery.snapshotOffset = plan.snapshot.offset;
+    }
     let stopped = false;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
@@ -169,7 +198,18 @@ export class PartitionLog {
         continue;
       }
       const isLast = i === bases.length - 1;
-      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b));
+      if (i < plan.firstScanned) {
+        const trusted = Segment.openTrusted(dir, base, isLast ? plan.cleanLogEnd! : bases[i + 1]!, config.indexIntervalBytes);
+        if (trusted !== null) {
+          log.#segments.push(trusted);
+          continue;
+        }
+      }
+      // Replayed up to the active segment without a snapshot there (a fallback scan): keep one, so
+      // the next unclean open reads the active segment only.
+      if (isLast && i > 0 && plan.replayFrom < base) writeSnapshot(dir, base, log.producerState.entries());
+      recovery.segmentsScanned++;
+      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b, plan.replayFrom));
       log.#segments.push(res.segment);
       recovery.batchesRecovered += res.batches;
       recovery.bytesTruncated += res.truncatedBytes;
@@ -182,7 +222,9 @@ export class PartitionLog {
     recovery.segments = log.#segments.length;
     log.epochCache.truncateFromEnd(log.logEndOffset);
     if (loaded.corrupt) log.epochCache.persist();
-    if (startCheckpoint === null || fullTruncationUnfinished) writeLogStart(dir, log.logStartOffset);
+    deleteSnapshotsAbove(dir, log.logEndOffset);
+    deleteSnapshotsBelow(dir, log.logStartOffset);
+    if (startCheckpoint === null || fullTruncationUnfinished || startCheckpoint < log.logStartOffset) writeLogStart(dir, log.logStartOffset);
     return log;
   }
 
@@ -323,6 +365,7 @@ export class PartitionLog {
     this.#segments.length = idx + 1;
     const newEnd = this.#segments[idx]!.truncateTo(offset);
     this.epochCache.truncateFromEnd(newEnd);
+    deleteSnapshotsAbove(this.dir, newEnd);
     this.#rebuildProducerState();
   }
 
@@ -339,6 +382,7 @@ export class PartitionLog {
     writeLogStart(this.dir, offset);
     for (let i = this.#segments.length - 1; i >= 0; i--) this.#segments[i]!.delete();
     this.#segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes)];
+    deleteSnapshotsAbove(this.dir, -1);
     this.producerState.clear();
     this.#unflushedMessages = 0;
   }
@@ -364,10 +408,13 @@ export class PartitionLog {
   close(): void {
     if (this.#closed) return;
     this.flush();
-    for (const seg of this.#segments) {
-      seg.flushIndex();
-      seg.close();
-    }
+    for (const seg of this.#segments) seg.flushIndex();
+    // Everything is durable now: the producer state as of the log end, then the marker that lets the
+    // next open trust every segment (recovery-point.ts).
+    const active = this.#segments.at(-1)!;
+    writeSnapshot(this.dir, this.logEndOffset, this.producerState.entries());
+    writeCleanShutdown(this.dir, { logEndOffset: this.logEndOffset, activeBase: active.baseOffset, activeSizeBytes: active.size });
+    for (const seg of this.#segments) seg.close();
     this.#closed = true;
   }
 
@@ -428,6 +475,8 @@ export class PartitionLog {
     ) {
       if (active.flush()) this.#fsyncCount++;
       active.flushIndex();
+      // The producer state as of the new segment's base (Kafka takes this snapshot at roll).
+      writeSnapshot(this.dir, this.logEndOffset, this.producerState.entries());
       active = Segment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes);
       this.#segments.push(active);
     }
@@ -442,13 +491,14 @@ export class PartitionLog {
     return { baseOffset: first.baseOffset, lastOffset: last.lastOffset, appendTimeMs };
   }
 
-  /** Recovery's per-batch hook: producer state and epoch cache from the batch header. */
-  #replayBatch(b: ScannedBatch): void {
+  /** Recovery's per-batch hook: epoch cache, and producer state from `replayFrom` on (below it the snapshot has it). */
+  #replayBatch(b: ScannedBatch, replayFrom: number): void {
     const h = b.header;
     if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochCache.latestEpoch) {
       this.epochCache.assign(h.partitionLeaderEpoch, h.baseOffset);
       this.recovery.epochCacheRebuilt = true;
     }
+    if (h.baseOffset < replayFrom) return;
     this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
   }
 
@@ -467,11 +517,16 @@ export class PartitionLog {
     this.producerState.update(producerId, producerEpoch, baseSequence, lastSeq, firstOffset, lastOffset, timestampMs);
   }
 
+  /** From the newest snapshot at or below the log end (or the log start), replaying the batches after it. */
   #rebuildProducerState(): void {
-    this.producerState.clear();
-    for (const seg of this.#segments) {
+    const { snapshot } = loadNewestSnapshot(this.dir, this.logStartOffset, this.logEndOffset);
+    const from = snapshot?.offset ?? this.logStartOffset;
+    if (snapshot !== null) this.producerState.restore(snapshot.entries);
+    else this.producerState.clear();
+    for (const seg of this.#segments.slice(this.#floorSegment(from))) {
       seg.forEachBatch((b) => {
         const h = b.header;
+        if (h.baseOffset < from) return;
         this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
       });
     }
