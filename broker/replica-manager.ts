@@ -24,6 +24,7 @@ import { NO_LEADER } from './controller/records.ts';
 import type { Logger } from './logger.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
 import { OffsetOutOfRangeError } from './log/errors.ts';
+import { applyRetention } from './log/retention.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { validateBatches } from './protocol/records.ts';
 import { readBatchHeader } from './protocol/batch-header.ts';
@@ -150,11 +151,13 @@ export class ReplicaManager {
   private readonly followerListeners: Array<(changed: Replica[]) => void> = [];
   private timer: NodeJS.Timeout | null = null;
   private lastProducerExpiryMs = 0;
+  private lastRetentionCheckMs: number;
 
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
     this.brokerId = opts.brokerId;
     this.now = opts.nowMs ?? Date.now;
+    this.lastRetentionCheckMs = this.now();
     mkdirSync(join(opts.dataDir, 'partitions'), { recursive: true });
   }
 
@@ -525,9 +528,32 @@ export class ReplicaManager {
     return 'ok';
   }
 
-  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry. */
+  /**
+   * Retention (log/retention.ts) on every local replica whose topic's cleanup.policy includes
+   * `delete`, leader or follower, as Kafka runs it on every replica; data at or above the high
+   * watermark is never deleted. Called from tick() every log.retention.check.interval.ms.
+   */
+  runRetention(now: number): void {
+    for (const r of this.partitions.values()) {
+      const configs = this.image?.topic(r.topic)?.configs;
+      if (!topicSetting(this.opts.config, configs, 'cleanup.policy').includes('delete')) continue;
+      const policy = { retentionMs: topicSetting(this.opts.config, configs, 'retention.ms'), retentionBytes: topicSetting(this.opts.config, configs, 'retention.bytes') };
+      try {
+        const res = applyRetention(r.log, policy, now, r.highWatermark);
+        if (res.count > 0) this.opts.logger.info(`${r.topic}-${r.partition}: ${res.reason} deleted ${res.count} segments (${res.bytesDeleted} bytes); log start ${res.logStartOffset}`);
+      } catch (err) {
+        this.opts.logger.error(`${r.topic}-${r.partition}: retention failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry, retention. */
   tick(): void {
     const now = this.now();
+    if (now - this.lastRetentionCheckMs >= this.opts.config['log.retention.check.interval.ms']) {
+      this.lastRetentionCheckMs = now;
+      this.runRetention(now);
+    }
     if (now - this.lastProducerExpiryMs >= PRODUCER_EXPIRY_CHECK_MS) {
       this.lastProducerExpiryMs = now;
       for (const r of this.partitions.values()) r.log.producerState.removeExpired(now, this.opts.config['producer.id.expiration.ms']);

@@ -387,6 +387,37 @@ export class PartitionLog {
     this.#unflushedMessages = 0;
   }
 
+  /** Each segment's base, size and (lazily read, then cached) largest timestamp, oldest first (retention reads these). */
+  segmentInfos(): Array<{ baseOffset: number; sizeBytes: number; maxTimestampMs: () => number }> {
+    return this.#segments.map((seg) => ({ baseOffset: seg.baseOffset, sizeBytes: seg.size, maxTimestampMs: () => seg.maxTimestampMs() }));
+  }
+
+  /**
+   * Deletes the `count` oldest segments (never the active one) and moves the log start to the next
+   * segment's base; returns the bytes of log data deleted. Files go oldest first, then the log-start
+   * checkpoint is written, so a crash in between leaves a contiguous log that open() finishes (a
+   * checkpoint below the first segment). Epoch-cache entries and producer snapshots wholly before
+   * the new start are dropped.
+   */
+  deleteOldestSegments(count: number): number {
+    this.#ensureOpen();
+    if (!Number.isInteger(count) || count < 0 || count >= this.#segments.length) {
+      throw new RangeError(`cannot delete ${count} of ${this.#segments.length} segments (the active one stays)`);
+    }
+    if (count === 0) return 0;
+    let bytes = 0;
+    for (const seg of this.#segments.slice(0, count)) {
+      bytes += seg.size;
+      seg.delete();
+    }
+    this.#segments.splice(0, count);
+    const start = this.logStartOffset;
+    writeLogStart(this.dir, start);
+    this.epochCache.truncateFromStart(start);
+    deleteSnapshotsBelow(this.dir, start);
+    return bytes;
+  }
+
   /** fsyncs every segment with unflushed data. */
   flush(): void {
     this.#ensureOpen();
