@@ -180,7 +180,7 @@ export class BrokerNode {
     if (this.metadata.image.topic(OFFSETS_TOPIC)) return Promise.resolve();
     if (!this.offsetsTopicCreation) {
       const rf = Math.max(1, Math.min(this.opts.config['offsets.topic.replication.factor'], this.metadata.image.liveBrokers().length));
-      this.offsetsTopicCreation = this.createTopic(OFFSETS_TOPIC, this.opts.config['offsets.topic.num.partitions'], rf, {}, 5000)
+      this.offsetsTopicCreation = this.createTopic(OFFSETS_TOPIC, this.opts.config['offsets.topic.num.partitions'], rf, offsetsTopicConfigs(this.opts.config), 5000)
         .then((r) => {
           if (r.errorCode !== 0 && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) throw new Error(r.errorMessage ?? String(r.errorCode));
         })
@@ -190,4 +190,9 @@ export class BrokerNode {
     }
     return this.offsetsTopicCreation;
   }
+}
+
+/** `__consumer_offsets` is compacted (Kafka's GroupMetadataManager creates it so), in segments of offsets.topic.segment.bytes. */
+export function offsetsTopicConfigs(config: BrokerOptions['config']): Record<string, string> {
+  return { 'cleanup.policy': 'compact', 'segment.bytes': String(config['offsets.topic.segment.bytes']) };
 }

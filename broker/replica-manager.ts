@@ -25,6 +25,7 @@ import type { Logger } from './logger.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
 import { OffsetOutOfRangeError } from './log/errors.ts';
 import { applyRetention } from './log/retention.ts';
+import { cleanLog } from './log/cleaner.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { validateBatches } from './protocol/records.ts';
 import { readBatchHeader } from './protocol/batch-header.ts';
@@ -152,12 +153,16 @@ export class ReplicaManager {
   private timer: NodeJS.Timeout | null = null;
   private lastProducerExpiryMs = 0;
   private lastRetentionCheckMs: number;
+  private lastCleanMs: number;
+  /** Per replica, the active segment's base at its last compaction pass (a pass runs only after a roll). */
+  private readonly cleanedUpTo = new WeakMap<Replica, number>();
 
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
     this.brokerId = opts.brokerId;
     this.now = opts.nowMs ?? Date.now;
     this.lastRetentionCheckMs = this.now();
+    this.lastCleanMs = this.now();
     mkdirSync(join(opts.dataDir, 'partitions'), { recursive: true });
   }
 
@@ -547,9 +552,34 @@ export class ReplicaManager {
     }
   }
 
-  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry, retention. */
+  /**
+   * Compaction (log/cleaner.ts) of every local replica whose topic's cleanup.policy includes
+   * `compact` (`__consumer_offsets` is created so), below its high watermark, when a segment was
+   * rolled since the last pass. Called from tick() every log.cleaner.backoff.ms.
+   */
+  runCleaner(now: number): void {
+    for (const r of this.partitions.values()) {
+      const configs = this.image?.topic(r.topic)?.configs;
+      if (!topicSetting(this.opts.config, configs, 'cleanup.policy').includes('compact')) continue;
+      const activeBase = r.log.segmentBases.at(-1)!;
+      if (this.cleanedUpTo.get(r) === activeBase) continue;
+      try {
+        const res = cleanLog(r.log, { nowMs: now, deleteRetentionMs: topicSetting(this.opts.config, configs, 'delete.retention.ms'), upToOffset: r.highWatermark });
+        this.cleanedUpTo.set(r, activeBase);
+        if (res.segmentsCleaned > 0) this.opts.logger.info(`${r.topic}-${r.partition}: compacted ${res.segmentsCleaned} segments, ${res.bytesBefore} -> ${res.bytesAfter} bytes`);
+      } catch (err) {
+        this.opts.logger.error(`${r.topic}-${r.partition}: compaction failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry, retention, compaction. */
   tick(): void {
     const now = this.now();
+    if (now - this.lastCleanMs >= this.opts.config['log.cleaner.backoff.ms']) {
+      this.lastCleanMs = now;
+      this.runCleaner(now);
+    }
     if (now - this.lastRetentionCheckMs >= this.opts.config['log.retention.check.interval.ms']) {
       this.lastRetentionCheckMs = now;
       this.runRetention(now);

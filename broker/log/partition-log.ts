@@ -43,10 +43,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Attr, BATCH_HEADER_BYTES, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
+import { Attr, BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
 import { LeaderEpochCache } from './epoch-cache.ts';
 import { CorruptBatchError, LogError, NonContiguousAppendError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.ts';
-import { fileSizeIfExists, writeFileAtomic } from './fs-util.ts';
+import { fileSizeIfExists, removeFileDurably, writeFileAtomic } from './fs-util.ts';
 import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts';
 import { deleteSnapshotsAbove, deleteSnapshotsBelow, loadNewestSnapshot, writeSnapshot } from './producer-snapshot.ts';
 import { consumeCleanShutdown, planOpen, writeCleanShutdown } from './recovery-point.ts';
@@ -416,6 +416,44 @@ export class PartitionLog {
     this.epochCache.truncateFromStart(start);
     deleteSnapshotsBelow(this.dir, start);
     return bytes;
+  }
+
+  /** The whole content of segment `index` (a closed one; the cleaner reads these). */
+  segmentBytes(index: number): Buffer {
+    this.#ensureOpen();
+    const seg = this.#segments[index];
+    if (seg === undefined) throw new RangeError(`no segment ${index}`);
+    return Buffer.from(seg.readBatches(0, seg.size, Number.MAX_SAFE_INTEGER, true).records);
+  }
+
+  /**
+   * Replaces closed segment `index` with `data`, which must hold batches covering exactly the same
+   * offsets (the cleaner's output: first batch at the segment's base, contiguous, last ending at the
+   * next segment's base - 1). The index file goes first, then the new data is renamed over the old
+   * atomically (fs-util writeFileAtomic), then the segment is reopened, which rebuilds and fsyncs
+   * its index; a crash in between leaves the old or the new data and no index, which open() rebuilds.
+   */
+  replaceSegment(index: number, data: Buffer): void {
+    this.#ensureOpen();
+    if (index < 0 || index >= this.#segments.length - 1) throw new RangeError(`segment ${index} is not a closed segment`);
+    const seg = this.#segments[index]!;
+    const end = this.#segments[index + 1]!.baseOffset;
+    let pos = 0;
+    let next = seg.baseOffset;
+    while (pos < data.length) {
+      const h = readBatchHeader(data, pos);
+      if (h.baseOffset !== next || pos + BATCH_LOG_OVERHEAD + h.batchLength > data.length) throw new CorruptBatchError(`replacement for segment ${seg.baseOffset} is not contiguous at byte ${pos}`);
+      next = h.baseOffset + h.lastOffsetDelta + 1;
+      pos += BATCH_LOG_OVERHEAD + h.batchLength;
+    }
+    if (next !== end) throw new CorruptBatchError(`replacement for segment ${seg.baseOffset} ends at ${next}, not ${end}`);
+    seg.close();
+    removeFileDurably(path.join(this.dir, segmentFileName(seg.baseOffset, '.index')));
+    writeFileAtomic(seg.logPath, data);
+    const res = Segment.open(this.dir, seg.baseOffset, this.config.indexIntervalBytes, true, () => {});
+    if (res.badReason !== null || res.segment.nextOffset !== end) throw new CorruptBatchError(`replaced segment ${seg.baseOffset} reads back wrong: ${res.badReason ?? res.segment.nextOffset}`);
+    res.segment.flushIndex();
+    this.#segments[index] = res.segment;
   }
 
   /** fsyncs every segment with unflushed data. */
