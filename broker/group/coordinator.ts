@@ -167,6 +167,8 @@ export class GroupCoordinator {
   /** Offsets partitions this node coordinates (is leader of and has loaded). */
   private readonly owned = new Set<number>();
   private readonly loading = new Set<number>();
+  /** Partitions being reloaded while still owned (beginLoad without an unload since the last load). */
+  private readonly reloadingOwned = new Set<number>();
   /** Offsets partition -> load generation: bumped by every beginLoad, finishLoad and unload. */
   private readonly loadGeneration = new Map<number, number>();
   private readonly opts: CoordinatorOptions;
@@ -188,15 +190,20 @@ export class GroupCoordinator {
 
   beginLoad(partition: number): void {
     this.bumpGeneration(partition);
+    // Still coordinating it (a new leader epoch on this same node): its log holds everything served.
+    if (this.owned.has(partition)) this.reloadingOwned.add(partition);
     this.loading.add(partition);
   }
 
   /**
-   * Becomes coordinator of an offsets partition after replaying its records (in log order). What was
-   * known of the partition before is dropped first: the log alone is the state.
+   * Becomes coordinator of an offsets partition after replaying its records (in log order). Committed
+   * offsets known before are dropped first: the log alone is the state. Group membership is dropped
+   * too unless this node coordinated the partition without a break (a reload at a new leader epoch
+   * on the same node), when members keep their generation.
    */
   finishLoad(partition: number, records: Iterable<{ key: Buffer | null; value: Buffer | null }>): void {
-    this.dropPartition(partition);
+    if (this.reloadingOwned.delete(partition)) this.dropOffsets(partition);
+    else this.dropPartition(partition);
     this.bumpGeneration(partition);
     for (const r of records) {
       const parsed = parseOffsetRecord(r.key, r.value);
@@ -215,6 +222,7 @@ export class GroupCoordinator {
   /** Stops coordinating a partition (leadership moved): pending joins and syncs learn NOT_COORDINATOR. */
   unload(partition: number): void {
     this.loading.delete(partition);
+    this.reloadingOwned.delete(partition);
     this.owned.delete(partition);
     this.bumpGeneration(partition);
     this.dropPartition(partition);
@@ -230,8 +238,14 @@ export class GroupCoordinator {
       }
       this.groups.delete(id);
     }
-    // Offsets are keyed by group on their own: a group with no members (simple commits, or loaded
-    // from the log and never joined) has offsets but no entry in `groups`.
+    this.dropOffsets(partition);
+  }
+
+  /**
+   * Offsets are keyed by group on their own: a group with no members (simple commits, or loaded from
+   * the log and never joined) has offsets but no entry in `groups`, so they are dropped by partition.
+   */
+  private dropOffsets(partition: number): void {
     for (const id of this.offsets.keys()) if (this.partitionFor(id) === partition) this.offsets.delete(id);
   }
 

@@ -65,7 +65,7 @@ describe('group coordinator unload', () => {
   });
 
   it('drops groups with members too, and a commit outliving an unload does not touch the next load', async () => {
-    const { c, becomeLeader, committed } = setup();
+    const { log, c, becomeLeader, committed } = setup();
     becomeLeader();
     const first = await c.join({
       groupId: 'g', sessionTimeoutMs: 1000, rebalanceTimeoutMs: 1000, memberId: '', groupInstanceId: null, protocolType: 'consumer',
@@ -86,6 +86,11 @@ describe('group coordinator unload', () => {
     release();
     expect(await pending).toBe(GroupError.NOT_COORDINATOR);
     expect(slow.fetchOffsets('x', [{ topic: 't', partition: 0 }]).offsets[0]!.offset).toBe(-1);
+
+    // A reload at a new leader epoch on this same node keeps the members (no break in coordination).
+    c.beginLoad(0);
+    c.finishLoad(0, readOffsetsLog(log).records);
+    expect(c.describe('g').members.map((m) => m.memberId)).toEqual([first.memberId]);
 
     c.unload(0);
     expect(c.loadedCounts().groups).toBe(0);
