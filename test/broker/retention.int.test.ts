@@ -164,4 +164,19 @@ describe('retention on a real broker', () => {
     expect(high).toBe(60);
     expect(await kcatValues(topic)).toHaveLength(high - low);
   });
+
+  it('a restart (SIGTERM, then SIGKILL) keeps the moved log start and serves the same records', async () => {
+    const topics = ['ret-time', 'ret-bytes'];
+    const before = await Promise.all(topics.map(async (t) => ({ ...(await earliestAndLatest(t)), values: await kcatValues(t) })));
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      await cluster.kill(1, signal);
+      await cluster.restart(1);
+      for (const [i, t] of topics.entries()) {
+        await waitFor(`${t} to be served after ${signal}`, async () => (await earliestAndLatest(t).catch(() => null)) !== null);
+        const after = await earliestAndLatest(t);
+        expect(after).toEqual({ low: before[i]!.low, high: before[i]!.high });
+        expect(await kcatValues(t)).toEqual(before[i]!.values);
+      }
+    }
+  });
 });
