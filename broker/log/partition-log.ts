@@ -243,6 +243,8 @@ export class PartitionLog {
     if (recovery.segmentsDeleted > 0) namesChanged = true;
     if (namesChanged) fsys.fsyncDir(dir);
     log.epochCache.truncateFromEnd(log.logEndOffset);
+    // A retention deletion cut short after the log-start checkpoint but before the epoch cache moved.
+    log.epochCache.truncateFromStart(log.logStartOffset);
     if (loaded.corrupt) log.epochCache.persist();
     deleteSnapshotsAbove(dir, log.logEndOffset, fsys);
     deleteSnapshotsBelow(dir, log.logStartOffset, fsys);
