@@ -20,6 +20,10 @@
  *   node's metadata log is snapshotted and compacted well before restarts get slow;
  *   `metadata.log.max.snapshot.interval.ms` is Kafka's (1 h): a snapshot at least that often when
  *   records arrived since the last one.
+ * - Retention (`log.retention.ms`, `log.retention.bytes`, `log.retention.check.interval.ms`) and the
+ *   compaction settings (`log.cleanup.policy`, `log.cleaner.delete.retention.ms`,
+ *   `log.cleaner.backoff.ms`) have Kafka's defaults; `__consumer_offsets` is created with
+ *   `cleanup.policy=compact` and `segment.bytes` = `offsets.topic.segment.bytes`, as Kafka does.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -28,6 +32,8 @@ const LONG_MAX = Number.MAX_SAFE_INTEGER;
 
 const int = (min: number, max = LONG_MAX) => z.coerce.number().int().min(min).max(max);
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
+/** Kafka's cleanup.policy: a list of `delete` and `compact`. */
+const cleanupPolicy = z.enum(['delete', 'compact', 'compact,delete', 'delete,compact']);
 
 /** Every setting the broker understands, with its default. */
 export const brokerConfigSchema = z
@@ -70,6 +76,13 @@ export const brokerConfigSchema = z
     'producer.id.expiration.ms': int(1).default(86_400_000),
     'metadata.log.max.record.bytes.between.snapshots': int(1).default(1_048_576),
     'metadata.log.max.snapshot.interval.ms': int(1).default(3_600_000),
+    'log.retention.ms': int(-1).default(604_800_000),
+    'log.retention.bytes': int(-1).default(-1),
+    'log.retention.check.interval.ms': int(1).default(300_000),
+    'log.cleanup.policy': cleanupPolicy.default('delete'),
+    'log.cleaner.delete.retention.ms': int(0).default(86_400_000),
+    'log.cleaner.backoff.ms': int(1).default(15_000),
+    'offsets.topic.segment.bytes': int(1024, 2 ** 31 - 1).default(104_857_600),
   })
   .strict();
 
@@ -86,6 +99,10 @@ export const topicConfigKeys = {
   'flush.messages': 'log.flush.interval.messages',
   'flush.ms': 'log.flush.interval.ms',
   'max.message.bytes': 'message.max.bytes',
+  'retention.ms': 'log.retention.ms',
+  'retention.bytes': 'log.retention.bytes',
+  'cleanup.policy': 'log.cleanup.policy',
+  'delete.retention.ms': 'log.cleaner.delete.retention.ms',
 } as const satisfies Record<string, BrokerConfigKey>;
 
 export type TopicConfigKey = keyof typeof topicConfigKeys;

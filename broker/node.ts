@@ -16,11 +16,12 @@ import { mkdirSync } from 'node:fs';
 import { dispatch } from './apis/index.ts';
 import { OFFSETS_TOPIC, type BrokerContext } from './apis/context.ts';
 import { GroupCoordinator } from './group/coordinator.ts';
+import { readOffsetsLog } from './group/offsets-load.ts';
 import type { Logger } from './logger.ts';
 import type { BrokerOptions } from './main.ts';
 import { MetadataService } from './metadata-service.ts';
 import { ErrorCode } from './protocol/errors.ts';
-import { buildBatch, decodeRecords } from './protocol/records.ts';
+import { buildBatch } from './protocol/records.ts';
 import { ReplicaFetcherManager } from './replica-fetcher.ts';
 import { AlterPartitionRejected, ReplicaManager, type Replica } from './replica-manager.ts';
 import { KafkaServer } from './server.ts';
@@ -103,18 +104,9 @@ export class BrokerNode {
   private loadOffsets(r: Replica): void {
     if (r.topic !== OFFSETS_TOPIC) return;
     this.groups.beginLoad(r.partition);
-    const records: Array<{ key: Buffer | null; value: Buffer | null }> = [];
-    let offset = r.log.logStartOffset;
-    const end = r.log.logEndOffset;
-    // Bounded: each read returns at least one batch and advances the offset.
-    while (offset < end) {
-      const read = r.log.read(offset, 1 << 20, end);
-      if (read.records.length === 0) break;
-      for (const rec of decodeRecords(read.records)) records.push({ key: rec.key, value: rec.value });
-      offset = read.nextOffset;
-    }
+    const { records, bytesRead } = readOffsetsLog(r.log);
     this.groups.finishLoad(r.partition, records);
-    this.logger.info(`coordinator for ${OFFSETS_TOPIC}-${r.partition}: loaded ${records.length} offset records`);
+    this.logger.info(`coordinator for ${OFFSETS_TOPIC}-${r.partition}: loaded ${records.length} offset records (${bytesRead} bytes)`);
   }
 
   private context(): BrokerContext {
@@ -201,7 +193,7 @@ export class BrokerNode {
     if (this.metadata.image.topic(OFFSETS_TOPIC)) return Promise.resolve();
     if (!this.offsetsTopicCreation) {
       const rf = Math.max(1, Math.min(this.opts.config['offsets.topic.replication.factor'], this.metadata.image.liveBrokers().length));
-      this.offsetsTopicCreation = this.createTopic(OFFSETS_TOPIC, this.opts.config['offsets.topic.num.partitions'], rf, {}, 5000)
+      this.offsetsTopicCreation = this.createTopic(OFFSETS_TOPIC, this.opts.config['offsets.topic.num.partitions'], rf, offsetsTopicConfigs(this.opts.config), 5000)
         .then((r) => {
           if (r.errorCode !== 0 && r.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) throw new Error(r.errorMessage ?? String(r.errorCode));
         })
@@ -211,4 +203,9 @@ export class BrokerNode {
     }
     return this.offsetsTopicCreation;
   }
+}
+
+/** `__consumer_offsets` is compacted (Kafka's GroupMetadataManager creates it so), in segments of offsets.topic.segment.bytes. */
+export function offsetsTopicConfigs(config: BrokerOptions['config']): Record<string, string> {
+  return { 'cleanup.policy': 'compact', 'segment.bytes': String(config['offsets.topic.segment.bytes']) };
 }

@@ -53,6 +53,8 @@ import { PartitionLog, type LogConfig } from './log/partition-log.ts';
 import { mkdirDurable } from './log/fs-util.ts';
 import { readOffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT_FILE, writeOffsetCheckpoint, type PartitionOffset } from './log/offset-checkpoint.ts';
 import { OffsetOutOfRangeError } from './log/errors.ts';
+import { applyRetention } from './log/retention.ts';
+import { cleanLog } from './log/cleaner.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { validateBatches } from './protocol/records.ts';
 import { readBatchHeader } from './protocol/batch-header.ts';
@@ -209,6 +211,10 @@ export class ReplicaManager {
   private lastHwCheckpointText: string | null = null;
   /** Whether the directories on disk were checked against the first published image. */
   private straysRemoved = false;
+  private lastRetentionCheckMs: number;
+  private lastCleanMs: number;
+  /** Per replica, the active segment's base at its last compaction pass (a pass runs only after a roll). */
+  private readonly cleanedUpTo = new WeakMap<Replica, number>();
 
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
@@ -216,6 +222,8 @@ export class ReplicaManager {
     this.now = opts.nowMs ?? Date.now;
     mkdirDurable(join(opts.dataDir, 'partitions'));
     this.lastHwCheckpointMs = this.now();
+    this.lastRetentionCheckMs = this.now();
+    this.lastCleanMs = this.now();
     const read = readOffsetCheckpoint(this.hwCheckpointFile);
     if (read.corrupt !== null) opts.logger.warn(`${this.hwCheckpointFile} is corrupt (${read.corrupt}); high watermarks start at 0`);
     for (const e of read.entries) this.checkpointedHw.set(partitionKey(e.topic, e.partition), e);
@@ -704,12 +712,60 @@ export class ReplicaManager {
     return 'ok';
   }
 
-  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry, HW checkpoints. */
+  /**
+   * Retention (log/retention.ts) on every local replica whose topic's cleanup.policy includes
+   * `delete`, leader or follower, as Kafka runs it on every replica; data at or above the high
+   * watermark is never deleted. Called from tick() every log.retention.check.interval.ms.
+   */
+  runRetention(now: number): void {
+    for (const r of this.partitions.values()) {
+      const configs = this.image?.topic(r.topic)?.configs;
+      if (!topicSetting(this.opts.config, configs, 'cleanup.policy').includes('delete')) continue;
+      const policy = { retentionMs: topicSetting(this.opts.config, configs, 'retention.ms'), retentionBytes: topicSetting(this.opts.config, configs, 'retention.bytes') };
+      try {
+        const res = applyRetention(r.log, policy, now, r.highWatermark);
+        if (res.count > 0) this.opts.logger.info(`${r.topic}-${r.partition}: ${res.reason} deleted ${res.count} segments (${res.bytesDeleted} bytes); log start ${res.logStartOffset}`);
+      } catch (err) {
+        this.opts.logger.error(`${r.topic}-${r.partition}: retention failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Compaction (log/cleaner.ts) of every local replica whose topic's cleanup.policy includes
+   * `compact` (`__consumer_offsets` is created so), below its high watermark, when a segment was
+   * rolled since the last pass. Called from tick() every log.cleaner.backoff.ms.
+   */
+  runCleaner(now: number): void {
+    for (const r of this.partitions.values()) {
+      const configs = this.image?.topic(r.topic)?.configs;
+      if (!topicSetting(this.opts.config, configs, 'cleanup.policy').includes('compact')) continue;
+      const activeBase = r.log.segmentBases.at(-1)!;
+      if (this.cleanedUpTo.get(r) === activeBase) continue;
+      try {
+        const res = cleanLog(r.log, { nowMs: now, deleteRetentionMs: topicSetting(this.opts.config, configs, 'delete.retention.ms'), upToOffset: r.highWatermark });
+        this.cleanedUpTo.set(r, activeBase);
+        if (res.segmentsCleaned > 0) this.opts.logger.info(`${r.topic}-${r.partition}: compacted ${res.segmentsCleaned} segments, ${res.bytesBefore} -> ${res.bytesAfter} bytes`);
+      } catch (err) {
+        this.opts.logger.error(`${r.topic}-${r.partition}: compaction failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Periodic work: ISR shrink checks, acks=all deadlines, time-based flushes, producer-id expiry, HW checkpoints, retention, compaction. */
   tick(): void {
     const now = this.now();
     if (now - this.lastHwCheckpointMs >= this.opts.config['replica.high.watermark.checkpoint.interval.ms']) {
       this.lastHwCheckpointMs = now;
       this.checkpointHighWatermarks();
+    }
+    if (now - this.lastCleanMs >= this.opts.config['log.cleaner.backoff.ms']) {
+      this.lastCleanMs = now;
+      this.runCleaner(now);
+    }
+    if (now - this.lastRetentionCheckMs >= this.opts.config['log.retention.check.interval.ms']) {
+      this.lastRetentionCheckMs = now;
+      this.runRetention(now);
     }
     if (now - this.lastProducerExpiryMs >= PRODUCER_EXPIRY_CHECK_MS) {
       this.lastProducerExpiryMs = now;

@@ -16,6 +16,14 @@
  *   replays the partition in `load`.
  * Group membership is soft state, as in Kafka after a coordinator move: members learn of the move
  * through NOT_COORDINATOR / UNKNOWN_MEMBER_ID and rejoin.
+ * - Everything this node knows of an offsets partition comes from one load of its log, plus the
+ *   commits it acknowledged while coordinating it since that load (Kafka's removeGroupsForPartition):
+ *   unload(p) drops every group of p and every committed offset of p, whether the group has members
+ *   or was only ever a target of simple commits, and finishLoad(p) starts from an empty map for p.
+ *   So a commit that later vanished from the log (truncated after a leadership change) is never
+ *   served again. A commit whose append outlives an unload (or an unload and a reload) is not applied
+ *   to the map: each load of a partition has its own generation, and a commit applies only under the
+ *   generation it started in.
  *
  * Time comes from `nowMs()` and expiry runs in `tick()`, called by the broker on a timer, so the
  * logic is testable without real time.
@@ -159,6 +167,10 @@ export class GroupCoordinator {
   /** Offsets partitions this node coordinates (is leader of and has loaded). */
   private readonly owned = new Set<number>();
   private readonly loading = new Set<number>();
+  /** Partitions being reloaded while still owned (beginLoad without an unload since the last load). */
+  private readonly reloadingOwned = new Set<number>();
+  /** Offsets partition -> load generation: bumped by every beginLoad, finishLoad and unload. */
+  private readonly loadGeneration = new Map<number, number>();
   private readonly opts: CoordinatorOptions;
 
   constructor(opts: CoordinatorOptions) {
@@ -177,14 +189,27 @@ export class GroupCoordinator {
   }
 
   beginLoad(partition: number): void {
+    this.bumpGeneration(partition);
+    // Still coordinating it (a new leader epoch on this same node): its log holds everything served.
+    if (this.owned.has(partition)) this.reloadingOwned.add(partition);
     this.loading.add(partition);
   }
 
-  /** Becomes coordinator of an offsets partition after replaying its records (in log order). */
+  /**
+   * Becomes coordinator of an offsets partition after replaying its records (in log order). Committed
+   * offsets known before are dropped first: the log alone is the state. Group membership is dropped
+   * too unless this node coordinated the partition without a break (a reload at a new leader epoch
+   * on the same node), when members keep their generation.
+   */
   finishLoad(partition: number, records: Iterable<{ key: Buffer | null; value: Buffer | null }>): void {
+    if (this.reloadingOwned.delete(partition)) this.dropOffsets(partition);
+    else this.dropPartition(partition);
+    this.bumpGeneration(partition);
     for (const r of records) {
       const parsed = parseOffsetRecord(r.key, r.value);
       if (!parsed) continue;
+      // A record that hashes elsewhere cannot be ours (a corrupt or foreign record): skip it.
+      if (this.partitionFor(parsed.groupId) !== partition) continue;
       const byKey = this.offsetsOf(parsed.groupId);
       const k = `${parsed.topic}\0${parsed.partition}`;
       if (parsed.value) byKey.set(k, parsed.value);
@@ -197,7 +222,14 @@ export class GroupCoordinator {
   /** Stops coordinating a partition (leadership moved): pending joins and syncs learn NOT_COORDINATOR. */
   unload(partition: number): void {
     this.loading.delete(partition);
+    this.reloadingOwned.delete(partition);
     this.owned.delete(partition);
+    this.bumpGeneration(partition);
+    this.dropPartition(partition);
+  }
+
+  /** Forgets every group and every committed offset of an offsets partition (members learn NOT_COORDINATOR). */
+  private dropPartition(partition: number): void {
     for (const [id, g] of this.groups) {
       if (this.partitionFor(id) !== partition) continue;
       for (const m of g.members.values()) {
@@ -205,8 +237,25 @@ export class GroupCoordinator {
         m.pendingSync?.(syncError(GroupError.NOT_COORDINATOR));
       }
       this.groups.delete(id);
-      this.offsets.delete(id);
     }
+    this.dropOffsets(partition);
+  }
+
+  /**
+   * Offsets are keyed by group on their own: a group with no members (simple commits, or loaded from
+   * the log and never joined) has offsets but no entry in `groups`, so they are dropped by partition.
+   */
+  private dropOffsets(partition: number): void {
+    for (const id of this.offsets.keys()) if (this.partitionFor(id) === partition) this.offsets.delete(id);
+  }
+
+  private bumpGeneration(partition: number): void {
+    this.loadGeneration.set(partition, (this.loadGeneration.get(partition) ?? 0) + 1);
+  }
+
+  /** Groups and offset maps held in memory (for tests and metrics). */
+  loadedCounts(): { groups: number; groupsWithOffsets: number } {
+    return { groups: this.groups.size, groupsWithOffsets: this.offsets.size };
   }
 
   private offsetsOf(groupId: string): Map<string, CommittedOffset> {
@@ -512,18 +561,21 @@ export class GroupCoordinator {
     const check = this.commitCheck(req.groupId, req.generationId, req.memberId);
     if (check !== GroupError.NONE) return check;
     const now = this.opts.nowMs();
+    const partition = this.partitionFor(req.groupId);
+    const generation = this.loadGeneration.get(partition);
     const records = req.offsets.map((o) => ({
       key: offsetRecordKey(req.groupId, o.topic, o.partition),
       value: Buffer.from(JSON.stringify({ offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestampMs: now } satisfies CommittedOffset)),
     }));
     try {
-      await this.opts.offsetLog.append(this.partitionFor(req.groupId), records);
+      await this.opts.offsetLog.append(partition, records);
     } catch (err) {
       const code = (err as { kafkaErrorCode?: number }).kafkaErrorCode;
       // Kafka maps offsets-log write failures to coordinator errors so clients rediscover it.
       return code === GroupError.NOT_COORDINATOR ? GroupError.NOT_COORDINATOR : GroupError.COORDINATOR_NOT_AVAILABLE;
     }
-    if (this.ownership(req.groupId) !== GroupError.NONE) return GroupError.NOT_COORDINATOR;
+    // Unloaded (and perhaps reloaded) meanwhile: the map is the new load's, not ours to write.
+    if (this.ownership(req.groupId) !== GroupError.NONE || this.loadGeneration.get(partition) !== generation) return GroupError.NOT_COORDINATOR;
     const byKey = this.offsetsOf(req.groupId);
     for (const o of req.offsets) byKey.set(`${o.topic}\0${o.partition}`, { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestampMs: now });
     return GroupError.NONE;

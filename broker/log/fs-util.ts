@@ -71,3 +71,45 @@ export function readFileIfExists(file: string, fsys: FileSystem = nodeFileSystem
     throw err;
   }
 }
+
+/** Names of the entries of `dir`. */
+export function listDir(dir: string, fsys: FileSystem = nodeFileSystem): string[] {
+  return fsys.list(dir);
+}
+
+/** Deletes a file if present (no directory fsync: the caller decides when that must be durable). */
+export function removeFile(file: string, fsys: FileSystem = nodeFileSystem): void {
+  fsys.unlink(file);
+}
+
+/** Deletes a file if present and fsyncs its directory, so the deletion survives a crash. */
+export function removeFileDurably(file: string, fsys: FileSystem = nodeFileSystem): void {
+  if (!fsys.exists(file)) return;
+  fsys.unlink(file);
+  fsys.fsyncDir(path.dirname(file));
+}
+
+/** Opens an existing file for reading and writing; returns the fd. */
+export function openReadWrite(file: string, fsys: FileSystem = nodeFileSystem): number {
+  return fsys.open(file, 'r+');
+}
+
+/** Size in bytes of an open file. */
+export function sizeOfFd(fd: number, fsys: FileSystem = nodeFileSystem): number {
+  return fsys.size(fd);
+}
+
+/** Size in bytes of a file, or null when it does not exist. */
+export function fileSizeIfExists(file: string, fsys: FileSystem = nodeFileSystem): number | null {
+  if (!fsys.exists(file)) return null;
+  const fd = fsys.open(file, 'r');
+  try {
+    return fsys.size(fd);
+  } finally {
+    fsys.close(fd);
+  }
+}
+
+export function closeFd(fd: number, fsys: FileSystem = nodeFileSystem): void {
+  fsys.close(fd);
+}

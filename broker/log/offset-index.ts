@@ -46,6 +46,38 @@ export class OffsetIndex {
     return { index, rewritten };
   }
 
+  /**
+   * Opens the index file as it is on disk, for a segment that recovery trusts; null when the file is
+   * missing or not a well-formed index of a `.log` file of `logSizeBytes` bytes (size not a multiple
+   * of 8, entries not strictly increasing, a position outside the log file).
+   */
+  static openExisting(path: string, logSizeBytes: number, fsys: FileSystem = nodeFileSystem): OffsetIndex | null {
+    const buf = readFileIfExists(path, fsys);
+    if (buf === null) return null;
+    if (buf.length % INDEX_ENTRY_BYTES !== 0) return null;
+    const relOffsets: number[] = [];
+    const positions: number[] = [];
+    for (let p = 0; p < buf.length; p += INDEX_ENTRY_BYTES) {
+      const rel = buf.readInt32BE(p);
+      const pos = buf.readInt32BE(p + 4);
+      const n = relOffsets.length;
+      if (rel < 0 || pos < 0 || pos >= logSizeBytes) return null;
+      if (n > 0 && (rel <= relOffsets[n - 1]! || pos <= positions[n - 1]!)) return null;
+      relOffsets.push(rel);
+      positions.push(pos);
+    }
+    const index = new OffsetIndex(path, fsys.open(path, 'r+'), fsys);
+    index.#relOffsets = relOffsets;
+    index.#positions = positions;
+    return index;
+  }
+
+  /** The last entry (relative offset and position), or null when empty. */
+  get lastEntry(): { relOffset: number; position: number } | null {
+    const n = this.#relOffsets.length;
+    return n === 0 ? null : { relOffset: this.#relOffsets[n - 1]!, position: this.#positions[n - 1]! };
+  }
+
   get entryCount(): number {
     return this.#relOffsets.length;
   }

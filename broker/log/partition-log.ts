@@ -35,8 +35,16 @@
  * batch the file is truncated there and every later segment is deleted; a segment whose base does
  * not continue the previous one counts as bad. Indexes are rebuilt where missing or different, the
  * epoch cache is cut to the log end (and rebuilt from batch epochs if missing or corrupt), and the
- * producer state is rebuilt by the same walk. The walk reads the whole log once; a producer-state
- * snapshot (as Kafka keeps) would bound that to the tail.
+ * producer state is rebuilt by the same walk. The walk covers only what recovery-point.ts plans:
+ * segments below the recovery point and the newest producer-state snapshot (producer-snapshot.ts,
+ * written at every roll and at close) are opened without reading them, so a restart reads the
+ * active segment only (none after a clean shutdown); without a usable snapshot it reads everything.
+ * Snapshots above the recovered log end, or below its start, are deleted.
+ *
+ * Retention and compaction (retention.ts, cleaner.ts) act through deleteOldestSegments and
+ * replaceSegment. deleteOldestSegments deletes segment files oldest first and writes the log-start
+ * checkpoint after them, so open() reads a checkpoint below the first segment as an interrupted
+ * deletion (the log starts at its first segment) and one above it as an interrupted full truncation.
  *
  * Truncation deletes later segments from the highest down, then cuts the containing one, so a crash
  * in between still leaves a contiguous log. truncateFullyAndStartAt writes the log-start checkpoint
@@ -44,17 +52,19 @@
  * Its cost is what it removes: the deleted segments' unlinks, the cut segment's truncate (an index
  * lookup and one header read, segment.ts), the index entries past the cut; nothing kept is re-read,
  * except that the producer state, when some producer's retained batches lie past the cut, is
- * replayed from its copy at the cut segment's base over the kept part of that one segment (as
- * Kafka reloads from the latest snapshot below the point). One copy per segment is kept in memory,
- * bounded like the segment count.
+ * replayed from the newest producer snapshot at or below the cut (the one written when the cut
+ * segment was rolled in, at its base) over the kept part of that one segment, as Kafka's
+ * truncateAndReload does. Snapshots above the new end are deleted durably first.
  */
 import * as path from 'node:path';
-import { Attr, BATCH_HEADER_BYTES, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
+import { Attr, BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
 import { LeaderEpochCache } from './epoch-cache.ts';
 import { CorruptBatchError, LogError, NonContiguousAppendError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.ts';
 import { nodeFileSystem, type FileSystem } from './fs.ts';
-import { mkdirDurable, readFileIfExists, writeFileAtomic } from './fs-util.ts';
+import { fileSizeIfExists, mkdirDurable, readFileIfExists, removeFileDurably, writeFileAtomic } from './fs-util.ts';
 import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts';
+import { deleteSnapshotsAbove, deleteSnapshotsBelow, loadNewestSnapshot, writeSnapshot } from './producer-snapshot.ts';
+import { consumeCleanShutdown, planOpen, writeCleanShutdown } from './recovery-point.ts';
 import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
 import { bugActive } from '../bugs.ts';
 
@@ -82,7 +92,7 @@ export const LOG_START_CHECKPOINT_FILE = 'log-start-offset-checkpoint';
 
 export interface RecoveryInfo {
   segments: number;
-  /** Batches found valid on open, in all segments. */
+  /** Batches found valid on open, in the segments it scanned (segmentsScanned). */
   batchesRecovered: number;
   /** Bytes cut off: torn or corrupt tails plus deleted later segments. */
   bytesTruncated: number;
@@ -92,6 +102,12 @@ export interface RecoveryInfo {
   epochCacheRebuilt: boolean;
   /** Why recovery cut the log, or null when every byte was good. */
   badReason: string | null;
+  /** Segments read batch by batch on open (the others were opened without reading them). */
+  segmentsScanned: number;
+  /** The producer-state snapshot open() started from, or null (replayed from the log start). */
+  snapshotOffset: number | null;
+  /** True when a clean-shutdown marker matched the files (the recovery point was the log end). */
+  cleanShutdown: boolean;
 }
 
 export interface AppendResult {
@@ -122,8 +138,6 @@ export class PartitionLog {
   readonly epochCache: LeaderEpochCache;
   readonly #fs: FileSystem;
   #producerState = new ProducerState();
-  /** The producer state as it was at each segment's base offset (keyed by base), for truncation. */
-  #producerAtSegmentStart = new Map<number, ProducerState>();
   readonly #now: () => number;
   #segments: Segment[] = [];
   #unflushedMessages = 0;
@@ -158,11 +172,15 @@ export class PartitionLog {
       indexesRebuilt: 0,
       epochCacheRebuilt: false,
       badReason: null,
+      segmentsScanned: 0,
+      snapshotOffset: null,
+      cleanShutdown: false,
     };
+    const marker = consumeCleanShutdown(dir, fsys);
     const startCheckpoint = readLogStart(dir, fsys);
     let bases = listSegmentBases(dir, fsys);
     let fullTruncationUnfinished = false;
-    if (startCheckpoint !== null && bases.length > 0 && bases[0] !== startCheckpoint) {
+    if (startCheckpoint !== null && bases.length > 0 && bases[0]! < startCheckpoint) {
       // A truncateFullyAndStartAt was cut short: finish it.
       for (const b of bases.reverse()) recovery.bytesTruncated += deleteSegmentFiles(dir, b, fsys);
       recovery.segmentsDeleted += bases.length;
@@ -177,6 +195,15 @@ export class PartitionLog {
     if (bases.length === 0) bases = [startCheckpoint ?? 0];
     // Segment files created or deleted here are durable only after the directory is fsynced.
     let namesChanged = recovery.segmentsDeleted > 0;
+    // Epochs are rebuilt from the batches when the checkpoint is corrupt or missing: every batch must be read then.
+    const hasData = bases.length > 1 || (fileSizeIfExists(path.join(dir, segmentFileName(bases[0]!, '.log')), fsys) ?? 0) > 0;
+    const epochCheckpointMissing = hasData && fileSizeIfExists(path.join(dir, EPOCH_CHECKPOINT_FILE), fsys) === null;
+    const plan = planOpen(dir, bases, loaded.corrupt || epochCheckpointMissing || fullTruncationUnfinished, marker, fsys);
+    recovery.cleanShutdown = plan.cleanLogEnd !== null;
+    if (plan.snapshot !== null) {
+      log.producerState.restore(plan.snapshot.entries);
+      recovery.snapshotOffset = plan.snapshot.offset;
+    }
     let stopped = false;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
@@ -191,8 +218,18 @@ export class PartitionLog {
         continue;
       }
       const isLast = i === bases.length - 1;
-      log.#producerAtSegmentStart.set(base, log.#producerState.copy());
-      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b), fsys);
+      if (i < plan.firstScanned) {
+        const trusted = Segment.openTrusted(dir, base, isLast ? plan.cleanLogEnd! : bases[i + 1]!, config.indexIntervalBytes, fsys);
+        if (trusted !== null) {
+          log.#segments.push(trusted);
+          continue;
+        }
+      }
+      // Replayed up to the active segment without a snapshot there (a fallback scan): keep one, so
+      // the next unclean open, and a truncation into this segment, read the active segment only.
+      if (isLast && i > 0 && plan.replayFrom < base) writeSnapshot(dir, base, log.producerState.entries(), fsys);
+      recovery.segmentsScanned++;
+      const res = Segment.open(dir, base, config.indexIntervalBytes, isLast, (b) => log.#replayBatch(b, plan.replayFrom), fsys);
       if (res.created) namesChanged = true;
       log.#segments.push(res.segment);
       recovery.batchesRecovered += res.batches;
@@ -207,8 +244,12 @@ export class PartitionLog {
     if (recovery.segmentsDeleted > 0) namesChanged = true;
     if (namesChanged) fsys.fsyncDir(dir);
     log.epochCache.truncateFromEnd(log.logEndOffset);
+    // A retention deletion cut short after the log-start checkpoint but before the epoch cache moved.
+    log.epochCache.truncateFromStart(log.logStartOffset);
     if (loaded.corrupt) log.epochCache.persist();
-    if (startCheckpoint === null || fullTruncationUnfinished) writeLogStart(dir, log.logStartOffset, fsys);
+    deleteSnapshotsAbove(dir, log.logEndOffset, fsys);
+    deleteSnapshotsBelow(dir, log.logStartOffset, fsys);
+    if (startCheckpoint === null || fullTruncationUnfinished || startCheckpoint < log.logStartOffset) writeLogStart(dir, log.logStartOffset, fsys);
     return log;
   }
 
@@ -354,7 +395,6 @@ export class PartitionLog {
       for (let i = this.#segments.length - 1; i > idx; i--) {
         const seg = this.#segments[i]!;
         seg.delete();
-        this.#producerAtSegmentStart.delete(seg.baseOffset);
       }
       this.#segments.length = idx + 1;
       // The deletions are durable before the cut and the checkpoint that follow.
@@ -363,7 +403,9 @@ export class PartitionLog {
     const cut = this.#segments[idx]!;
     const newEnd = cut.truncateTo(offset);
     this.epochCache.truncateFromEnd(newEnd);
-    this.#truncateProducerState(cut, newEnd);
+    // Snapshots above the new end describe dropped batches; deleted durably before anything is appended again.
+    deleteSnapshotsAbove(this.dir, newEnd, this.#fs);
+    this.#truncateProducerState(newEnd);
   }
 
   /** Deletes the whole log and starts it empty at `offset` (epoch cache and producer state cleared). */
@@ -375,14 +417,92 @@ export class PartitionLog {
       this.epochCache.clear();
       return;
     }
-    this.epochCache.clear();
+    // The log-start checkpoint first: from then on open() finishes the truncation, clearing the epoch
+    // cache itself. Clearing the cache first would let a power loss keep old segments with no epochs
+    // for them, and open() trusts segments below the recovery point without reading their epochs.
     writeLogStart(this.dir, offset, this.#fs);
+    this.epochCache.clear();
     for (let i = this.#segments.length - 1; i >= 0; i--) this.#segments[i]!.delete();
+    deleteSnapshotsAbove(this.dir, -1, this.#fs);
     // Segment.create fsyncs the directory: the deletions and the new segment become durable together.
     this.#segments = [Segment.create(this.dir, offset, this.config.indexIntervalBytes, this.#fs)];
     this.#producerState.clear();
-    this.#producerAtSegmentStart = new Map([[offset, new ProducerState()]]);
     this.#unflushedMessages = 0;
+  }
+
+  /** Each segment's base, size and (lazily read, then cached) largest timestamp, oldest first (retention reads these). */
+  segmentInfos(): Array<{ baseOffset: number; sizeBytes: number; maxTimestampMs: () => number }> {
+    return this.#segments.map((seg) => ({ baseOffset: seg.baseOffset, sizeBytes: seg.size, maxTimestampMs: () => seg.maxTimestampMs() }));
+  }
+
+  /**
+   * Deletes the `count` oldest segments (never the active one) and moves the log start to the next
+   * segment's base; returns the bytes of log data deleted. Files go oldest first, then the log-start
+   * checkpoint is written, so a crash in between leaves a contiguous log that open() finishes (a
+   * checkpoint below the first segment); the directory is fsynced after each segment's deletion, so
+   * a power loss can only undo a suffix of them. Epoch-cache entries and producer snapshots wholly
+   * before the new start are dropped.
+   */
+  deleteOldestSegments(count: number): number {
+    this.#ensureOpen();
+    if (!Number.isInteger(count) || count < 0 || count >= this.#segments.length) {
+      throw new RangeError(`cannot delete ${count} of ${this.#segments.length} segments (the active one stays)`);
+    }
+    if (count === 0) return 0;
+    let bytes = 0;
+    for (const seg of this.#segments.slice(0, count)) {
+      bytes += seg.size;
+      seg.delete();
+      // One deletion durable before the next: a power loss may undo any un-fsynced deletions, and
+      // undoing an older one while keeping a newer one would leave a gap that open() cuts the log at.
+      this.#fs.fsyncDir(this.dir);
+    }
+    this.#segments.splice(0, count);
+    const start = this.logStartOffset;
+    writeLogStart(this.dir, start, this.#fs);
+    this.epochCache.truncateFromStart(start);
+    deleteSnapshotsBelow(this.dir, start, this.#fs);
+    return bytes;
+  }
+
+  /** The whole content of segment `index` (a closed one; the cleaner reads these). */
+  segmentBytes(index: number): Buffer {
+    this.#ensureOpen();
+    const seg = this.#segments[index];
+    if (seg === undefined) throw new RangeError(`no segment ${index}`);
+    return Buffer.from(seg.readBatches(0, seg.size, Number.MAX_SAFE_INTEGER, true).records);
+  }
+
+  /**
+   * Replaces closed segment `index` with `data`, which must hold batches covering exactly the same
+   * offsets (the cleaner's output: first batch at the segment's base, contiguous, last ending at the
+   * next segment's base - 1). The index file goes first, then the new data is renamed over the old
+   * atomically (fs-util writeFileAtomic), then the segment is reopened, which rebuilds and fsyncs
+   * its index; a crash in between leaves the old or the new data and no index, which open() rebuilds.
+   */
+  replaceSegment(index: number, data: Buffer): void {
+    this.#ensureOpen();
+    if (index < 0 || index >= this.#segments.length - 1) throw new RangeError(`segment ${index} is not a closed segment`);
+    const seg = this.#segments[index]!;
+    const end = this.#segments[index + 1]!.baseOffset;
+    let pos = 0;
+    let next = seg.baseOffset;
+    while (pos < data.length) {
+      const h = readBatchHeader(data, pos);
+      if (h.baseOffset !== next || pos + BATCH_LOG_OVERHEAD + h.batchLength > data.length) throw new CorruptBatchError(`replacement for segment ${seg.baseOffset} is not contiguous at byte ${pos}`);
+      next = h.baseOffset + h.lastOffsetDelta + 1;
+      pos += BATCH_LOG_OVERHEAD + h.batchLength;
+    }
+    if (next !== end) throw new CorruptBatchError(`replacement for segment ${seg.baseOffset} ends at ${next}, not ${end}`);
+    seg.close();
+    removeFileDurably(path.join(this.dir, segmentFileName(seg.baseOffset, '.index')), this.#fs);
+    writeFileAtomic(seg.logPath, data, this.#fs);
+    const res = Segment.open(this.dir, seg.baseOffset, this.config.indexIntervalBytes, true, () => {}, this.#fs);
+    if (res.badReason !== null || res.segment.nextOffset !== end) throw new CorruptBatchError(`replaced segment ${seg.baseOffset} reads back wrong: ${res.badReason ?? res.segment.nextOffset}`);
+    res.segment.flushIndex();
+    // The rebuilt index's name is durable too, so the next open can trust this segment.
+    this.#fs.fsyncDir(this.dir);
+    this.#segments[index] = res.segment;
   }
 
   /** fsyncs every segment with unflushed data. */
@@ -406,10 +526,13 @@ export class PartitionLog {
   close(): void {
     if (this.#closed) return;
     this.flush();
-    for (const seg of this.#segments) {
-      seg.flushIndex();
-      seg.close();
-    }
+    for (const seg of this.#segments) seg.flushIndex();
+    // Everything is durable now: the producer state as of the log end, then the marker that lets the
+    // next open trust every segment (recovery-point.ts).
+    const active = this.#segments.at(-1)!;
+    writeSnapshot(this.dir, this.logEndOffset, this.#producerState.entries(), this.#fs);
+    writeCleanShutdown(this.dir, { logEndOffset: this.logEndOffset, activeBase: active.baseOffset, activeSizeBytes: active.size }, this.#fs);
+    for (const seg of this.#segments) seg.close();
     this.#closed = true;
   }
 
@@ -470,9 +593,11 @@ export class PartitionLog {
     ) {
       if (active.flush()) this.#fsyncCount++;
       active.flushIndex();
+      // The producer state as of the new segment's base (Kafka takes this snapshot at roll), durable
+      // before the segment is: open() and truncation start from it.
+      writeSnapshot(this.dir, this.logEndOffset, this.#producerState.entries(), this.#fs);
       active = Segment.create(this.dir, this.logEndOffset, this.config.indexIntervalBytes, this.#fs);
       this.#segments.push(active);
-      this.#snapshotProducerState(active.baseOffset);
     }
     const appendTimeMs = this.#now();
     active.append(buf, batches);
@@ -485,13 +610,14 @@ export class PartitionLog {
     return { baseOffset: first.baseOffset, lastOffset: last.lastOffset, appendTimeMs };
   }
 
-  /** Recovery's per-batch hook: producer state and epoch cache from the batch header. */
-  #replayBatch(b: ScannedBatch): void {
+  /** Recovery's per-batch hook: epoch cache, and producer state from `replayFrom` on (below it the snapshot has it). */
+  #replayBatch(b: ScannedBatch, replayFrom: number): void {
     const h = b.header;
     if (h.partitionLeaderEpoch >= 0 && h.partitionLeaderEpoch > this.epochCache.latestEpoch) {
       this.epochCache.assign(h.partitionLeaderEpoch, h.baseOffset);
       this.recovery.epochCacheRebuilt = true;
     }
+    if (h.baseOffset < replayFrom) return;
     this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
   }
 
@@ -510,26 +636,23 @@ export class PartitionLog {
     this.#producerState.update(producerId, producerEpoch, baseSequence, lastSeq, firstOffset, lastOffset, timestampMs);
   }
 
-  /** Keeps a copy of the producer state at a new segment's base; forgets copies of segments gone. */
-  #snapshotProducerState(base: number): void {
-    for (const k of this.#producerAtSegmentStart.keys()) if (k < this.logStartOffset) this.#producerAtSegmentStart.delete(k);
-    this.#producerAtSegmentStart.set(base, this.#producerState.copy());
-  }
-
   /**
-   * Makes the producer state equal a replay of the log as it now ends at `newEnd` (`cut` being the
-   * last segment), reading no more than the part of `cut` that is kept: nothing when no producer's
-   * retained batches reach `newEnd` (the state is then unchanged), else replaying `cut` from the
-   * state copied at its base (Kafka's truncateAndReload from the latest snapshot below the point).
+   * Makes the producer state equal a replay of the log as it now ends at `newEnd`, reading no more
+   * than the part of the cut segment that is kept: nothing when no producer's retained batches reach
+   * `newEnd` (the state is then unchanged), else replaying from the newest snapshot at or below
+   * `newEnd` (written at the cut segment's base when it was rolled; Kafka's truncateAndReload), or
+   * from the log start when there is none.
    */
-  #truncateProducerState(cut: Segment, newEnd: number): void {
+  #truncateProducerState(newEnd: number): void {
     if (!this.#producerState.hasBatchFrom(newEnd)) return;
-    const atBase = this.#producerAtSegmentStart.get(cut.baseOffset);
-    this.#producerState = atBase ? atBase.copy() : new ProducerState();
-    const from = atBase ? this.#segments.length - 1 : 0;
-    for (const seg of this.#segments.slice(from)) {
+    const { snapshot } = loadNewestSnapshot(this.dir, this.logStartOffset, newEnd, this.#fs);
+    const from = snapshot?.offset ?? this.logStartOffset;
+    if (snapshot !== null) this.#producerState.restore(snapshot.entries);
+    else this.#producerState.clear();
+    for (const seg of this.#segments.slice(this.#floorSegment(from))) {
       seg.forEachBatch((b) => {
         const h = b.header;
+        if (h.baseOffset < from) return;
         this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp);
       });
     }

@@ -16,6 +16,8 @@
  * the same state on every replica and after a restart. A new epoch clears the retained batches.
  * The map is bounded by expiry: removeExpired(nowMs, expirationMs) drops producers whose last batch
  * timestamp is older (Kafka's producer.id.expiration.ms); the owner calls it on a timer.
+ * entries() and restore() carry the state to and from a snapshot file (producer-snapshot.ts), so a
+ * log open replays only the batches after the snapshot.
  */
 import { bugActive } from '../bugs.ts';
 
@@ -110,13 +112,6 @@ export class ProducerState {
     this.#producers.clear();
   }
 
-  /** An independent copy (a PartitionLog keeps one per segment start, to truncate without a full replay). */
-  copy(): ProducerState {
-    const c = new ProducerState();
-    for (const [id, e] of this.#producers) c.#producers.set(id, { producerEpoch: e.producerEpoch, lastTimestampMs: e.lastTimestampMs, batches: e.batches.map((b) => ({ ...b })) });
-    return c;
-  }
-
   /**
    * Whether some retained batch ends at or after `offset`. When none does, dropping the log from
    * `offset` on leaves this state as it is: every producer's last batches and epoch lie before it.
@@ -124,5 +119,16 @@ export class ProducerState {
   hasBatchFrom(offset: number): boolean {
     for (const e of this.#producers.values()) if (e.batches.some((b) => b.lastOffset >= offset)) return true;
     return false;
+  }
+
+  /** Every producer's entry (for snapshots). */
+  entries(): IterableIterator<[number, ProducerEntry]> {
+    return this.#producers.entries();
+  }
+
+  /** Replaces the whole state with `entries` (a snapshot's). */
+  restore(entries: ReadonlyMap<number, ProducerEntry>): void {
+    this.#producers.clear();
+    for (const [id, e] of entries) this.#producers.set(id, { producerEpoch: e.producerEpoch, batches: e.batches.map((b) => ({ ...b })), lastTimestampMs: e.lastTimestampMs });
   }
 }

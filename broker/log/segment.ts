@@ -24,7 +24,7 @@ import {
   type BatchHeader,
 } from '../protocol/batch-header.ts';
 import { nodeFileSystem, type FileSystem } from './fs.ts';
-import { readFully, writeFully } from './fs-util.ts';
+import { fileSizeIfExists, readFully, writeFully } from './fs-util.ts';
 import { OffsetIndex } from './offset-index.ts';
 
 const SCAN_CHUNK_BYTES = 1 << 20;
@@ -205,6 +205,50 @@ export class Segment {
       indexRewritten: rewritten,
       created,
     };
+  }
+
+  /**
+   * Opens a segment that recovery trusts (wholly below the recovery point, see recovery-point.ts)
+   * without scanning it: `nextOffset` is given (the next segment's base, or the clean-shutdown log
+   * end), the index is read from disk and sanity-checked, and only the batch headers after the last
+   * index entry are walked, to check that they end exactly at the file's end and at nextOffset - 1.
+   * Reads at most indexIntervalBytes plus one batch's header per batch there. Returns null when any
+   * check fails; the caller then scans the segment with open(). The max timestamp is computed on
+   * first use.
+   */
+  static openTrusted(dir: string, baseOffset: number, nextOffset: number, indexIntervalBytes: number, fsys: FileSystem = nodeFileSystem): Segment | null {
+    const logPath = path.join(dir, segmentFileName(baseOffset, '.log'));
+    const size = fileSizeIfExists(logPath, fsys);
+    if (size === null || nextOffset < baseOffset || (size === 0) !== (nextOffset === baseOffset)) return null;
+    const index = OffsetIndex.openExisting(path.join(dir, segmentFileName(baseOffset, '.index')), size, fsys);
+    if (index === null) return null;
+    const fd = fsys.open(logPath, 'r+');
+    const entry = index.lastEntry;
+    let pos = entry?.position ?? 0;
+    let expected = baseOffset + (entry?.relOffset ?? 0);
+    const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
+    let ok = true;
+    while (ok && pos < size) {
+      if (readFully(fd, hdr, 0, WALK_HEADER_BYTES, pos, fsys) < WALK_HEADER_BYTES) ok = false;
+      else {
+        const base = Number(hdr.readBigInt64BE(0));
+        const batchBytes = BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
+        const delta = hdr.readInt32BE(23);
+        if (hdr.readInt8(16) !== 2 || batchBytes < BATCH_HEADER_BYTES || delta < 0 || pos + batchBytes > size) ok = false;
+        else if (base !== expected) ok = false;
+        else {
+          expected = base + delta + 1;
+          pos += batchBytes;
+        }
+      }
+    }
+    if (!ok || pos !== size || (size > 0 && expected !== nextOffset)) {
+      fsys.close(fd);
+      index.close();
+      return null;
+    }
+    const sinceEntry = size - (entry?.position ?? 0);
+    return new Segment(baseOffset, logPath, fd, index, size, nextOffset, sinceEntry, null, indexIntervalBytes, fsys);
   }
 
   /**

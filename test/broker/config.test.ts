@@ -36,7 +36,12 @@ describe('broker config', () => {
   });
   it('validates topic configs and applies overrides', () => {
     expect(validateTopicConfigs({ 'min.insync.replicas': '2' })).toBeNull();
-    expect(validateTopicConfigs({ 'retention.ms': '1' })).toMatch(/unsupported topic config 'retention.ms'/);
+    expect(validateTopicConfigs({ 'compression.type': 'gzip' })).toMatch(/unsupported topic config 'compression.type'/);
+    expect(validateTopicConfigs({ 'retention.ms': '1', 'retention.bytes': '-1', 'cleanup.policy': 'compact', 'delete.retention.ms': '0' })).toBeNull();
+    expect(validateTopicConfigs({ 'retention.ms': '-2' })).toMatch(/invalid/);
+    expect(validateTopicConfigs({ 'cleanup.policy': 'shred' })).toMatch(/invalid/);
+    expect(topicSetting(buildConfig({}), { 'retention.bytes': '4096' }, 'retention.bytes')).toBe(4096);
+    expect(topicSetting(buildConfig({}), {}, 'retention.ms')).toBe(604_800_000);
     expect(validateTopicConfigs({ 'min.insync.replicas': 'x' })).toMatch(/invalid/);
     const c = buildConfig({ 'min.insync.replicas': '1' });
     expect(topicSetting(c, { 'min.insync.replicas': '2' }, 'min.insync.replicas')).toBe(2);

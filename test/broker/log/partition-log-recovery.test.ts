@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultLogConfig, EPOCH_CHECKPOINT_FILE, PartitionLog, type LogConfig } from '../../../broker/log/partition-log.ts';
+import { listSnapshotOffsets, snapshotFileName } from '../../../broker/log/producer-snapshot.ts';
+import { CLEAN_SHUTDOWN_FILE } from '../../../broker/log/recovery-point.ts';
 import { segmentFileName } from '../../../broker/log/segment.ts';
 import { simpleBatch } from './batch-builder.ts';
 import { useTmpDirs } from './log-test-util.ts';
@@ -21,6 +23,8 @@ function writeLog(dir: string, n: number, config = cfg): Buffer[] {
     out.push(b);
   }
   log.close();
+  // The damage each test does next stands for a crash: a crashed broker leaves no clean-shutdown marker.
+  fs.rmSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
   return out;
 }
 
@@ -146,9 +150,11 @@ describe('PartitionLog recovery', () => {
     log.close();
   });
 
-  it('cuts at a broken batch in an older segment and deletes every later segment', () => {
+  it('without producer snapshots (the fallback scan), cuts at a broken batch in an older segment and deletes every later segment', () => {
     const dir = tmpDir();
     const batches = writeLog(dir, 30);
+    // Below the recovery point a segment is trusted; with no snapshot every segment is scanned.
+    for (const o of listSnapshotOffsets(dir)) fs.rmSync(path.join(dir, snapshotFileName(o)));
     const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
     expect(logs.length).toBeGreaterThan(3);
     const second = path.join(dir, logs[1]!);
@@ -159,6 +165,7 @@ describe('PartitionLog recovery', () => {
     fs.writeFileSync(second, data);
     const log = PartitionLog.open(dir, cfg);
     expect(log.segmentBases).toEqual([0, secondBase]);
+    expect(log.recovery.segmentsScanned).toBe(2);
     expect(log.recovery.segmentsDeleted).toBe(logs.length - 2);
     expect(log.logEndOffset).toBe(secondBase + 3);
     expectHolds(log, batches.slice(0, secondBase / 3 + 1));
@@ -175,6 +182,7 @@ describe('PartitionLog recovery', () => {
     expect(fs.readdirSync(dir).sort()).toEqual([
       segmentFileName(0, '.index'),
       segmentFileName(0, '.log'),
+      snapshotFileName(9),
       EPOCH_CHECKPOINT_FILE,
       'log-start-offset-checkpoint',
     ]);

@@ -35,13 +35,16 @@ type Op =
   | { kind: 'append'; records: number; valueBytes: number; epochStep: number }
   | { kind: 'truncate'; at: number }
   | { kind: 'truncateFully'; ahead: number }
-  | { kind: 'reopen' };
+  | { kind: 'reopen' }
+  /** Retention: deletes this fraction of the closed segments, oldest first (PartitionLog.deleteOldestSegments). */
+  | { kind: 'retain'; fraction: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('append' as const), records: fc.integer({ min: 1, max: 4 }), valueBytes: fc.integer({ min: 20, max: 70 }), epochStep: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncateFully' as const), ahead: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('reopen' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retain' as const), fraction: fc.integer({ min: 1, max: 1000 }).map((n) => n / 1000) }) },
 );
 
 const endOf = (m: ModelLog): number => (m.batches.length === 0 ? m.start : lastOffsetOf(m.batches.at(-1)!, 0) + 1);
@@ -70,6 +73,8 @@ function step(m: ModelLog, op: Op): { post: ModelLog; duringOk: (r: ModelLog) =>
     }
     case 'reopen':
       return { post: m, duringOk: (r) => same(r, m) };
+    case 'retain':
+      return { post: m, duringOk: () => true }; // needs the segment bases: completed by the caller
   }
 }
 
@@ -99,6 +104,7 @@ interface Hits {
   truncate: number;
   truncateFully: number;
   reopen: number;
+  retain: number;
   between: number;
 }
 
@@ -126,6 +132,18 @@ function run(ops: Op[], crashAt: number | null, adversarial: boolean, seed: numb
     const activeBytes = model.batches.filter((b) => baseOffsetOf(b, 0) >= activeBase).reduce((n, b) => n + b.length, 0);
     const rolls = planned.batch !== undefined && activeBytes > 0 && activeBytes + planned.batch.length > config.segmentBytes;
     let post = planned.post;
+    let duringOk = planned.duringOk;
+    if (op.kind === 'retain') {
+      // Deletes whole oldest segments, never the active one: a crash leaves the log starting at one of
+      // the bases passed on the way, holding exactly the model's batches from there.
+      const bases = log.segmentBases;
+      const count = Math.floor(op.fraction * (bases.length - 1));
+      const from = (start: number): ModelLog => ({ start, batches: model.batches.filter((b) => baseOffsetOf(b, 0) >= start) });
+      post = from(bases[count]!);
+      const allowed = bases.slice(0, count + 1).map(from);
+      duringOk = (r) => allowed.some((c) => c.start === r.start && Buffer.concat(c.batches).equals(Buffer.concat(r.batches)));
+      (op as { count?: number }).count = count;
+    }
     try {
       if (op.kind === 'append') {
         epoch += op.epochStep;
@@ -137,6 +155,8 @@ function run(ops: Op[], crashAt: number | null, adversarial: boolean, seed: numb
         log.truncateTo(model.start + Math.floor(op.at * (end - model.start)));
       } else if (op.kind === 'truncateFully') {
         log.truncateFullyAndStartAt(post.start);
+      } else if (op.kind === 'retain') {
+        log.deleteOldestSegments((op as { count?: number }).count!);
       } else {
         log.close();
         log = PartitionLog.open(DIR, config, () => 0, disk);
@@ -153,7 +173,7 @@ function run(ops: Op[], crashAt: number | null, adversarial: boolean, seed: numb
         if (rolls) hits.roll++;
         hits.append++;
       } else {
-        expect(planned.duringOk(got), `crash during ${op.kind}: recovered start ${got.start} with ${got.batches.length} batches; before: start ${model.start}, ${model.batches.length} batches`).toBe(true);
+        expect(duringOk(got), `crash during ${op.kind}: recovered start ${got.start} with ${got.batches.length} batches; before: start ${model.start}, ${model.batches.length} batches`).toBe(true);
         hits[op.kind]++;
       }
       return disk.mutations;
@@ -173,7 +193,7 @@ function run(ops: Op[], crashAt: number | null, adversarial: boolean, seed: numb
 describe('PartitionLog under power loss (flush.messages=1)', () => {
   for (const adversarial of [false, true]) {
     it(`keeps every appended batch and loses nothing else, crash ${adversarial ? 'adversarial' : 'strict'}`, () => {
-      const hits: Hits = { append: 0, roll: 0, truncate: 0, truncateFully: 0, reopen: 0, between: 0 };
+      const hits: Hits = { append: 0, roll: 0, truncate: 0, truncateFully: 0, reopen: 0, retain: 0, between: 0 };
       fc.assert(
         fc.property(fc.array(opArb, { minLength: 4, maxLength: 40, size: "large" }), fc.integer({ min: 0, max: 1_000_000 }).map((n) => n / 1_000_000), fc.nat(), (ops, at, seed) => {
           // A dry run counts the mutations, so the crash point falls anywhere in them (or after all).
@@ -183,7 +203,7 @@ describe('PartitionLog under power loss (flush.messages=1)', () => {
         { numRuns: 500, seed: Number(process.env.SIM_SEED ?? Date.now() % 2 ** 31) },
       );
       // The schedule must have crashed inside each kind of operation, and between operations.
-      for (const k of ['append', 'roll', 'truncate', 'truncateFully', 'reopen', 'between'] as const) expect(hits[k], k).toBeGreaterThan(0);
+      for (const k of ['append', 'roll', 'truncate', 'truncateFully', 'reopen', 'retain', 'between'] as const) expect(hits[k], k).toBeGreaterThan(0);
     });
   }
 });
