@@ -48,6 +48,7 @@ export interface CampaignPlan {
 export function parseCampaignFlags(argv: string[], seed: () => number = randomSeed): CampaignPlan | 'help' {
   const { values } = parseFlags(argv, campaignFlagSpec);
   if (values.help === true) return 'help';
+  if (values.replay !== undefined) throw new UsageError('--replay replays one run: use it with faultline run, not campaign');
   const acksRaw = typeof values.acks === 'string' ? values.acks : 'all';
   const acks = [...new Set(acksRaw.split(',').map((a) => a.trim()).filter((a) => a !== ''))];
   if (acks.length === 0) throw new UsageError(`--acks is empty; allowed: a comma list of ${acksValues.join(', ')}`);

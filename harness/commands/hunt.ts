@@ -44,7 +44,7 @@ export const huntUsage = `usage: faultline hunt [--bugs NAME,...|all] [--budget 
   (defaults differ from run: --time-limit ${huntDefaults.timeLimitS}, --nemesis-interval ${huntDefaults.nemesisIntervalS})
 ${runUsage.split('\n').slice(1).filter((l) => !/--nemesis |--bug /.test(l)).join('\n')}`;
 
-function seconds(raw: string | boolean | undefined, flag: string, def: number, min: number): number {
+function seconds(raw: string | boolean | string[] | undefined, flag: string, def: number, min: number): number {
   if (raw === undefined) return def;
   const s = String(raw).trim();
   const n = Number(s);
@@ -71,6 +71,7 @@ export interface HuntCommandPlan extends HuntConfig {
 export function parseHuntFlags(argv: string[], seed: () => number = randomSeed): HuntCommandPlan | 'help' {
   const { values } = parseFlags(argv, huntFlagSpec);
   if (values.help === true) return 'help';
+  if (values.replay !== undefined) throw new UsageError('--replay replays one run: use it with faultline run, not hunt');
   const bugs = parseBugList(typeof values.bugs === 'string' ? values.bugs : undefined);
   const budgetS = seconds(values.budget, 'budget', huntDefaults.budgetS, 1);
   const cleanBudgetS = seconds(values['clean-budget'], 'clean-budget', budgetS, 0);

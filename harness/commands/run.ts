@@ -6,9 +6,31 @@
 import { summarize } from '../report/summary.ts';
 import { parseFlags, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
 import { startNemesis } from '../../nemesis/index.ts';
-import { runTest } from '../run/run.ts';
+import { readReplaySchedule, runTest } from '../run/run.ts';
+import type { RunOptions } from '../run/options.ts';
+import { runFiles } from '../store/run-dir.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
+
+/**
+ * `--replay RUN_DIR`: the stored run's options and seed (its test.json), except the flags given on this
+ * command line, which override; the recorded schedule itself is read again when the run starts. A
+ * directory without a usable schedule is refused here, before anything starts.
+ */
+export function replayOptions(o: RunOptions, given: Partial<Record<string, unknown>>): RunOptions {
+  if (o.replay === null) return o;
+  readReplaySchedule(o.replay);
+  const stored = JSON.parse(readFileSync(join(o.replay, runFiles.test), 'utf8')) as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...o };
+  const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  for (const key of Object.keys(o)) {
+    if (key === 'out' || key === 'json' || key === 'replay' || given[kebab(key)] !== undefined) continue;
+    if (Object.hasOwn(stored, key)) out[key] = stored[key];
+  }
+  return out as unknown as RunOptions;
+}
 
 export function stderrLog(msg: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${msg}\n`);
@@ -20,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(runUsage + '\n');
     return 0;
   }
-  const o = validateRunFlags(values);
+  const o = replayOptions(validateRunFlags(values), values);
   const interrupt = onInterrupt(stderrLog);
   try {
     const outcome = await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis));

@@ -10,6 +10,7 @@ import { UsageError } from '../errors.ts';
 import { faults } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
 import { BugUsageError, parseBugName, type BugName } from '../../broker/bugs.ts';
+import { buildConfig, ConfigError, parseSetting } from '../../broker/config.ts';
 
 export const backends = ['local', 'docker'] as const;
 export const workloadNames = ['queue', 'log'] as const;
@@ -51,6 +52,10 @@ export interface RunOptions {
   seed: number;
   /** the planted bug every node runs with (`--bug`), null for the clean broker */
   bug: BugName | null;
+  /** Kafka-named broker settings for every node (`--set key=value`, repeatable), over the harness's own */
+  set: Record<string, string>;
+  /** the run directory whose recorded fault schedule this run plays again (`--replay`), or null */
+  replay: string | null;
   out: string;
   json: boolean;
 }
@@ -77,7 +82,7 @@ export const runDefaults = {
   commitInterval: 1,
   out: 'results',
   json: false,
-} as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug'> & { nemesis: readonly NemesisFault[] };
+} as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug' | 'set' | 'replay'> & { nemesis: readonly NemesisFault[] };
 
 /** Flags shared by `run` and `campaign` (parseArgs config); values stay strings until validated. */
 export const runFlagSpec = {
@@ -102,6 +107,8 @@ export const runFlagSpec = {
   'commit-interval': { type: 'string' },
   seed: { type: 'string' },
   bug: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  replay: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -131,10 +138,12 @@ export const runUsage = `usage: faultline run [options]
   --commit-interval S        seconds between a consumer's explicit offset commits; 0 for none (default 1)
   --seed N                   seed for every random choice, 0..4294967295 (default random)
   --bug NAME                 plant one defect of the catalogue (docs/bugs.md) in every node; never default
+  --set key=value            a Kafka-named broker setting for every node (repeatable), e.g. log.flush.interval.messages=1
+  --replay RUN_DIR           run RUN_DIR's recorded fault schedule again, with its options and seed (flags given here override)
   --out DIR                  results folder (default results)
   --json                     print the results as one JSON object on stdout`;
 
-export type RawFlags = Partial<Record<keyof typeof runFlagSpec, string | boolean | undefined>>;
+export type RawFlags = Partial<Record<keyof typeof runFlagSpec, string | boolean | string[] | undefined>>;
 
 function intFlag(flags: RawFlags, name: keyof typeof runFlagSpec, def: number, min: number, max: number): number {
   const raw = flags[name];
@@ -247,17 +256,40 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     commitInterval: numFlag(flags, 'commit-interval', runDefaults.commitInterval, 0, 3600),
     seed: flags.seed === undefined ? seed() : intFlag(flags, 'seed', 0, 0, 0xffff_ffff),
     bug: bugFlag(flags),
+    set: setFlag(flags),
+    replay: flags.replay === undefined ? null : String(flags.replay),
     out,
     json: flags.json === true,
   };
 }
 
+/**
+ * `--set key=value` (repeatable): each validated as the broker validates it (known Kafka-named key,
+ * allowed value), so a bad setting is refused before any node starts.
+ */
+function setFlag(flags: RawFlags): Record<string, string> {
+  const raw = flags.set;
+  const items = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    try {
+      const [k, v] = parseSetting(item);
+      buildConfig({ [k]: v });
+      out[k] = v;
+    } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(`--set ${item}: ${err.message}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
 /** parseArgs with messages that name the flag; unknown flags and stray positionals are refused. */
-export function parseFlags<S extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(
+export function parseFlags<S extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(
   argv: string[],
   spec: S,
   positionals = 0,
-): { values: Partial<Record<keyof S, string | boolean>>; positionals: string[] } {
+): { values: Partial<Record<keyof S, string | boolean | string[]>>; positionals: string[] } {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: spec, allowPositionals: positionals > 0, strict: true });
@@ -268,7 +300,7 @@ export function parseFlags<S extends Record<string, { type: 'string' | 'boolean'
   if (parsed.positionals.length > positionals) {
     throw new UsageError(`unexpected argument '${parsed.positionals[positionals] ?? ''}'`);
   }
-  return { values: parsed.values as Partial<Record<keyof S, string | boolean>>, positionals: parsed.positionals };
+  return { values: parsed.values as Partial<Record<keyof S, string | boolean | string[]>>, positionals: parsed.positionals };
 }
 
 /** `queue-acks1-kill`, `queue-acksall-kill+partition`, `queue-acks0-none`. */
@@ -284,6 +316,13 @@ export function testOptions(o: RunOptions): Omit<RunOptions, 'out' | 'json'> {
 
 /** Kafka-named broker settings derived from the options, passed to every node (`--set k=v`). */
 export function brokerSettings(o: RunOptions): Record<string, string> {
+  return {
+    ...harnessBrokerSettings(o),
+    ...o.set,
+  };
+}
+
+function harnessBrokerSettings(o: RunOptions): Record<string, string> {
   return {
     'default.replication.factor': String(o.replicationFactor),
     'min.insync.replicas': String(o.minInsync),

@@ -15,9 +15,10 @@
  *   only anomalies that the missing final reads cannot explain (everything but `unseen`) make it false.
  * - Every phase has a deadline; nothing waits unboundedly.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Backend, NodeInfo } from '../backend.ts';
+import { UsageError } from '../errors.ts';
 import type { History, Op } from '../../checkers/history.ts';
 import type { Validity } from '../../checkers/result.ts';
 import type { RunResults as CheckerResults } from '../../checkers/index.ts';
@@ -30,7 +31,8 @@ import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from
 import type { QueueWorkload } from '../../workloads/queue.ts';
 import type { LogWorkload } from '../../workloads/log.ts';
 import { logHistoryHtml } from '../../checkers/linearizability/log-history.ts';
-import { checkFaultsSupported, parseFaults } from '../../nemesis/faults.ts';
+import { checkFaultsSupported, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
+import { parseSchedule, type NemesisSchedule } from '../../nemesis/index.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import { runLoad } from './load.ts';
@@ -41,6 +43,8 @@ import type { ReplicasResult } from '../../checkers/replicas.ts';
 /** A running nemesis: `stop()` ends the schedule and runs its final generator (heal everything). */
 export interface NemesisHandle {
   stop(): Promise<void>;
+  /** the faults carried out so far (stored in test.json as `nemesisSchedule`, for `--replay`) */
+  schedule?(): NemesisSchedule;
 }
 
 export interface NemesisArgs {
@@ -52,6 +56,8 @@ export interface NemesisArgs {
   topic: string;
   signal: AbortSignal;
   log: (msg: string) => void;
+  /** play this recorded schedule instead of drawing faults (`--replay`) */
+  replay?: NemesisSchedule;
 }
 
 export type StartNemesis = (args: NemesisArgs) => NemesisHandle | Promise<NemesisHandle>;
@@ -67,6 +73,8 @@ export interface WorkloadArgs {
 }
 
 export type TestJson = ReturnType<typeof testOptions> & {
+  /** the faults the nemesis carried out (written when the run ends; `faultline run --replay` plays it) */
+  nemesisSchedule?: NemesisSchedule;
   name: string;
   seed: number;
   backend: RunOptions['backend'];
@@ -237,6 +245,18 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
   }
 }
 
+/** The fault schedule recorded in a run directory's test.json (for `--replay`), or a clear UsageError. */
+export function readReplaySchedule(runDir: string): NemesisSchedule {
+  let test: { nemesisSchedule?: unknown };
+  try {
+    test = JSON.parse(readFileSync(join(runDir, runFiles.test), 'utf8')) as { nemesisSchedule?: unknown };
+  } catch (err) {
+    throw new UsageError(`--replay ${runDir}: cannot read its ${runFiles.test} (${(err as Error).message})`);
+  }
+  if (test.nemesisSchedule === undefined) throw new UsageError(`--replay ${runDir}: its ${runFiles.test} records no fault schedule (a run from before schedules were recorded, or one that never started its nemesis)`);
+  return parseSchedule(test.nemesisSchedule);
+}
+
 export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome> {
   const timing = { ...defaultTiming, ...deps.timing };
   const now = deps.now ?? (() => new Date());
@@ -272,6 +292,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   let nodes: NodeInfo[] = [];
   let workload: QueueWorkload | LogWorkload | null = null;
   let nemesis: NemesisHandle | null = null;
+  /** the nemesis whose schedule goes into test.json when the run ends */
+  let scheduleOf: NemesisHandle | null = null;
   const nemesisAbort = new AbortController();
   // On an interrupt the consumers stop at once, before the cluster goes away under them.
   const onAbort = (): void => {
@@ -285,7 +307,16 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     // Refuse a fault this backend cannot inject before any node starts (e.g. partitions without root).
     checkFaultsSupported(parseFaults(o.nemesis), backend);
     log(`starting ${o.nodes} ${backend.name} nodes`);
-    nodes = await backend.start({ nodes: o.nodes, brokerSettings: brokerSettings(o), workDir: join(runDir, runFiles.nodes), runId, ...(o.bug === null ? {} : { bug: o.bug }) });
+    const replay = o.replay === null ? null : readReplaySchedule(o.replay);
+    const powerLoss = needsPowerLossLayer(o.nemesis) || (replay !== null && needsPowerLossLayer(replay.faults.map((f) => f.fault)));
+    nodes = await backend.start({
+      nodes: o.nodes,
+      brokerSettings: brokerSettings(o),
+      workDir: join(runDir, runFiles.nodes),
+      runId,
+      ...(o.bug === null ? {} : { bug: o.bug }),
+      ...(powerLoss ? { powerLoss } : {}),
+    });
     if (deps.signal.aborted) throw new Error('interrupted');
     workload = deps.createWorkload({
       options: o,
@@ -309,7 +340,10 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       topic,
       signal: nemesisAbort.signal,
       log,
+      ...(replay === null ? {} : { replay }),
     });
+    scheduleOf = nemesis;
+    if (replay !== null) log(`replaying the ${replay.faults.length} faults recorded in ${o.replay}`);
     log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${o.timeLimit} s; nemesis ${o.nemesis.join(',') || 'none'}`);
     phases.load = 'running';
     phase('load', 'start');
@@ -378,6 +412,11 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       });
     }
     history.close();
+  }
+  if (scheduleOf?.schedule !== undefined) {
+    // The schedule as carried out, so `faultline run --replay RUN_DIR` can play it again.
+    test.nemesisSchedule = scheduleOf.schedule();
+    writeJson(join(runDir, runFiles.test), test);
   }
 
   for (const node of nodes) {

@@ -26,7 +26,7 @@ describe('run flags', () => {
       '--out', '/tmp/x', '--json', '--retries', '0', '--consumers', '3', '--consumer-mode', 'assign', '--consumer-crash-interval', '2.5', '--commit-interval', '0', '--bug', 'truncate-to-hw']);
     expect(o).toEqual({ backend: 'local', nodes: 5, workload: 'queue', acks: '1', replicationFactor: 3, minInsync: 1, partitions: 4,
       uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisInterval: 2.5, timeLimit: 15, rate: 50,
-      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashInterval: 2.5, commitInterval: 0, seed: 7, bug: 'truncate-to-hw', out: '/tmp/x', json: true });
+      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashInterval: 2.5, commitInterval: 0, seed: 7, bug: 'truncate-to-hw', set: {}, replay: null, out: '/tmp/x', json: true });
   });
 
   it('refuses bad values with messages naming what is allowed', () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,8 @@ import { renderReport } from '../../../harness/report/html.ts';
 import { validateRunFlags } from '../../../harness/run/options.ts';
 import type { RunOptions } from '../../../harness/run/options.ts';
 import { finalVerdict, runTest } from '../../../harness/run/run.ts';
+import { replayOptions } from '../../../harness/commands/run.ts';
+import type { NemesisSchedule } from '../../../nemesis/index.ts';
 import type { RunDeps, WorkloadArgs } from '../../../harness/run/run.ts';
 import type { Completion, FinalOp, QueueWorkload, SendInvocation } from '../../../workloads/queue.ts';
 import { ValueCounter, keyOf, queueGenerator } from '../../../workloads/queue.ts';
@@ -228,5 +230,66 @@ describe('runTest', () => {
     expect(finalVerdict(false, a('lost-write'), false, false)).toBe(false);
     expect(finalVerdict(false, a('duplicate'), false, true)).toBe(false);
     expect(finalVerdict(true, a('duplicate'), false, false)).toBe('unknown');
+  });
+});
+
+describe('the fault schedule in test.json, and --replay', () => {
+  const schedule: NemesisSchedule = {
+    faults: [{ lane: 'kill', fault: 'kill-random', startMs: 10, endMs: 20, start: { f: 'kill', value: { nodes: ['n2'], role: 'random' } }, end: { f: 'restart', value: { nodes: ['n2'], role: 'random' } } }],
+  };
+  const recording = (seen: Array<NemesisSchedule | undefined>): Partial<RunDeps> => ({
+    startNemesis: (n) => {
+      seen.push(n.replay);
+      return { stop: async () => {}, schedule: () => schedule };
+    },
+  });
+
+  it('stores what the nemesis carried out; a replay reads it, takes the stored options and seed, and hands the schedule to the nemesis', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-replay-'));
+    const seen: Array<NemesisSchedule | undefined> = [];
+    const first = await runTest(options(out, { seed: 4242, partitions: 2 }), deps(new FakeBackend(), recording(seen)));
+    const stored = JSON.parse(readFileSync(join(first.runDir, 'test.json'), 'utf8')) as { nemesisSchedule: NemesisSchedule; seed: number };
+    expect(stored.nemesisSchedule).toEqual(schedule);
+    expect(seen).toEqual([undefined]);
+
+    // flags given with --replay override the stored options; the rest (seed included) come from test.json
+    const o = replayOptions(validateRunFlags({ replay: first.runDir, out, 'time-limit': '0.3' }, () => 1), { replay: first.runDir, out, 'time-limit': '0.3' });
+    expect(o).toMatchObject({ seed: 4242, partitions: 2, timeLimit: 0.3, replay: first.runDir });
+    await runTest(o, deps(new FakeBackend(), recording(seen)));
+    expect(seen[1]).toEqual(schedule);
+  });
+
+  it('a directory without a schedule is refused before anything starts, naming why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fl-replay-none-'));
+    expect(() => replayOptions(validateRunFlags({ replay: dir }, () => 1), { replay: dir })).toThrow(/--replay .*cannot read its test.json/);
+    writeFileSync(join(dir, 'test.json'), JSON.stringify({ seed: 1 }));
+    expect(() => replayOptions(validateRunFlags({ replay: dir }, () => 1), { replay: dir })).toThrow(/records no fault schedule/);
+  });
+
+  it('a power-loss fault starts the cluster with its power-loss layer; --set reaches every node over the defaults', async () => {
+    const specs: ClusterSpec[] = [];
+    class Recording extends FakeBackend {
+      readonly powerLossMissing: string[] = [];
+      async powerLoss(node: string): Promise<void> {
+        this.calls.push(`power-loss ${node}`);
+      }
+      override async start(spec: ClusterSpec): Promise<NodeInfo[]> {
+        specs.push(spec);
+        return super.start(spec);
+      }
+    }
+    const out = mkdtempSync(join(tmpdir(), 'fl-pl-'));
+    const o = options(out, { nemesis: ['power-loss-all'], set: { 'log.flush.interval.messages': '1', 'replica.lag.time.max.ms': '9000' } });
+    await runTest(o, deps(new Recording()));
+    expect(specs[0]!.powerLoss).toBe(true);
+    expect(specs[0]!.brokerSettings).toMatchObject({ 'log.flush.interval.messages': '1', 'replica.lag.time.max.ms': '9000', 'min.insync.replicas': '2' });
+    await runTest(options(out), deps(new Recording()));
+    expect(specs[1]!.powerLoss).toBeUndefined();
+  });
+
+  it('--set is validated as the broker validates it', () => {
+    expect(validateRunFlags({ set: ['log.flush.interval.messages=1', 'min.insync.replicas=2'] }, () => 1).set).toEqual({ 'log.flush.interval.messages': '1', 'min.insync.replicas': '2' });
+    expect(() => validateRunFlags({ set: ['no.such.setting=1'] }, () => 1)).toThrow(/--set no.such.setting=1: unknown setting 'no.such.setting'/);
+    expect(() => validateRunFlags({ set: ['justakey'] }, () => 1)).toThrow(/--set justakey: --set expects key=value/);
   });
 });
