@@ -101,6 +101,7 @@ export class MetadataService {
       heartbeatIntervalMs: c['broker.heartbeat.interval.ms'],
       call: (method, params, timeoutMs) => this.call(method, params, timeoutMs),
       image: () => this.image,
+      metadataOffset: () => (this.loader.caughtUp ? this.image.lastOffset : -1),
       logger: opts.logger,
     });
     if (this.isObserver) {

@@ -291,6 +291,8 @@ export interface FetcherDeps {
 export class ReplicaFetcherManager {
   private readonly sources = new Map<number, SourceFetcher>();
   private readonly deps: FetcherDeps;
+  /** set by stop(): an image published while stopping must not start a loop nothing would stop */
+  private stopped = false;
 
   constructor(deps: FetcherDeps) {
     this.deps = deps;
@@ -298,6 +300,7 @@ export class ReplicaFetcherManager {
 
   /** Re-assigns the given replicas to the loop of their current leader (or to none). */
   update(changed: Replica[]): void {
+    if (this.stopped) return;
     for (const r of changed) {
       const key = partitionKey(r.topic, r.partition);
       for (const s of this.sources.values()) s.partitions.delete(key);
@@ -321,6 +324,7 @@ export class ReplicaFetcherManager {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     const all = [...this.sources.values()];
     this.sources.clear();
     for (const s of all) s.stop();

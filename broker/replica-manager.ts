@@ -366,65 +366,92 @@ export class ReplicaManager {
     this.opts.logger.info(`${r.topic}-${r.partition}: removed local replica of ${r.topicId} (${why})`);
   }
 
-  /** Brings local replicas and roles in line with a newly published (caught-up) metadata image. */
+  /**
+   * Brings local replicas and roles in line with a newly published (caught-up) metadata image. One
+   * partition's failure (a disk error opening its log) is logged and does not stop the others; the
+   * followers changed so far are always handed to the fetchers. When a replica was opened or removed,
+   * the HW checkpoint is rewritten at once: its entries are keyed by name, so an entry of a deleted
+   * incarnation must not outlive the switch to a new one of the same name.
+   */
   applyImage(image: MetadataImage): void {
     this.image = image;
     if (!this.straysRemoved) {
-      this.straysRemoved = true;
       this.removeStrayLogs(image);
+      this.straysRemoved = true;
     }
     const now = this.now();
     const mine = new Set<string>();
     const followersChanged: Replica[] = [];
-    for (const ref of image.partitionsWithReplica(this.brokerId)) {
-      const state = image.partition(ref.topic, ref.partition);
-      const topic = image.topic(ref.topic);
-      if (!state || !topic) continue;
-      const key = partitionKey(ref.topic, ref.partition);
-      mine.add(key);
-      const topicConfigs = topic.configs;
-      let r = this.partitions.get(key);
-      if (r && r.topicId !== topic.topicId) {
-        this.removeReplica(key, r, `the topic was deleted and re-created as ${topic.topicId}`);
-        followersChanged.push(r);
-        r = undefined;
-      }
-      if (!r) {
-        r = this.openReplica(ref.topic, topic.topicId, ref.partition, topicConfigs);
-        r.followerHw = this.takeCheckpointedHw(key, r.log);
-        this.partitions.set(key, r);
-      }
-      r.minInsync = topicSetting(this.opts.config, topicConfigs, 'min.insync.replicas');
-      if (state.leader === this.brokerId) {
-        if (r.role !== 'leader' || r.leaderEpoch !== state.leaderEpoch) {
-          const wasFollower = r.role === 'follower';
-          this.becomeLeader(r, state, now);
-          // A promoted follower must leave the old leader's fetch loop.
-          if (wasFollower) followersChanged.push(r);
+    let replicasChanged = false;
+    try {
+      for (const ref of image.partitionsWithReplica(this.brokerId)) {
+        const key = partitionKey(ref.topic, ref.partition);
+        mine.add(key);
+        try {
+          if (this.applyPartition(image, ref.topic, ref.partition, key, now, followersChanged)) replicasChanged = true;
+        } catch (err) {
+          this.opts.logger.error(`${key}: applying metadata ${image.lastOffset}: ${err instanceof Error ? err.message : String(err)}`);
         }
-        else if (r.partitionEpoch !== state.partitionEpoch) {
-          r.partitionEpoch = state.partitionEpoch;
-          r.leader!.onIsrCommitted({ replicas: state.replicas, isr: state.isr, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch }, now);
-          this.completeAcks(r);
-          r.notify();
-        }
-      } else if (r.role !== 'follower' || r.leaderEpoch !== state.leaderEpoch || r.leaderId !== state.leader) {
-        this.becomeFollower(r, state);
-        followersChanged.push(r);
-      } else {
-        r.partitionEpoch = state.partitionEpoch;
       }
+      // Only a known topic's partition that this node does not hold drops its checkpointed HW.
+      for (const [key, e] of this.checkpointedHw) if (!mine.has(key) && image.topic(e.topic)) this.checkpointedHw.delete(key);
+      for (const [key, r] of this.partitions) {
+        if (mine.has(key)) continue;
+        // No longer a replica (topic deleted or reassigned away): stop serving and delete the data.
+        try {
+          this.removeReplica(key, r, image.topicById(r.topicId) ? 'reassigned away' : 'topic deleted');
+        } catch (err) {
+          this.opts.logger.error(`${key}: removing the local replica: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        replicasChanged = true;
+        followersChanged.push(r);
+      }
+      if (replicasChanged) this.checkpointHighWatermarks();
+    } finally {
+      if (followersChanged.length > 0) for (const cb of this.followerListeners) cb(followersChanged);
     }
-    // An image met while catching up may not know a topic yet: only a known topic's partition
-    // that this node does not hold drops its checkpointed HW.
-    for (const [key, e] of this.checkpointedHw) if (!mine.has(key) && image.topic(e.topic)) this.checkpointedHw.delete(key);
-    for (const [key, r] of this.partitions) {
-      if (mine.has(key)) continue;
-      // No longer a replica (topic deleted or reassigned away): stop serving and delete the data.
-      this.removeReplica(key, r, image.topicById(r.topicId) ? 'reassigned away' : 'topic deleted');
+  }
+
+  /** One partition of applyImage; true when a local replica was opened or removed. */
+  private applyPartition(image: MetadataImage, topicName: string, partition: number, key: string, now: number, followersChanged: Replica[]): boolean {
+    const state = image.partition(topicName, partition);
+    const topic = image.topic(topicName);
+    if (!state || !topic) return false;
+    let changed = false;
+    const topicConfigs = topic.configs;
+    let r = this.partitions.get(key);
+    if (r && r.topicId !== topic.topicId) {
+      this.removeReplica(key, r, `the topic was deleted and re-created as ${topic.topicId}`);
       followersChanged.push(r);
+      r = undefined;
+      changed = true;
     }
-    if (followersChanged.length > 0) for (const cb of this.followerListeners) cb(followersChanged);
+    if (!r) {
+      r = this.openReplica(topicName, topic.topicId, partition, topicConfigs);
+      r.followerHw = this.takeCheckpointedHw(key, r.log);
+      this.partitions.set(key, r);
+      changed = true;
+    }
+    r.minInsync = topicSetting(this.opts.config, topicConfigs, 'min.insync.replicas');
+    if (state.leader === this.brokerId) {
+      if (r.role !== 'leader' || r.leaderEpoch !== state.leaderEpoch) {
+        const wasFollower = r.role === 'follower';
+        this.becomeLeader(r, state, now);
+        // A promoted follower must leave the old leader's fetch loop.
+        if (wasFollower) followersChanged.push(r);
+      } else if (r.partitionEpoch !== state.partitionEpoch) {
+        r.partitionEpoch = state.partitionEpoch;
+        r.leader!.onIsrCommitted({ replicas: state.replicas, isr: state.isr, leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch }, now);
+        this.completeAcks(r);
+        r.notify();
+      }
+    } else if (r.role !== 'follower' || r.leaderEpoch !== state.leaderEpoch || r.leaderId !== state.leader) {
+      this.becomeFollower(r, state);
+      followersChanged.push(r);
+    } else {
+      r.partitionEpoch = state.partitionEpoch;
+    }
+    return changed;
   }
 
   private becomeLeader(r: Replica, state: PartitionState, now: number): void {

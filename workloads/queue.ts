@@ -217,7 +217,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
       requestTimeoutMs: o.requestTimeoutMs,
       connectionTimeoutMs: o.connectionTimeoutMs,
       retries: producer?.retries ?? o.retries,
-      idempotent: producer?.idempotent ?? false,
+      idempotent: producer?.idempotent ?? o.idempotence,
       acks: producer?.acks ?? acks,
       ackTimeoutMs: o.ackTimeoutMs,
       maxWaitMs: CONSUMER_MAX_WAIT_MS,

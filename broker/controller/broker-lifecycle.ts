@@ -30,6 +30,9 @@ export interface BrokerLifecycleOptions {
   call: (method: 'registerBroker' | 'heartbeat', params: unknown, timeoutMs: number) => Promise<any>;
   /** This node's committed metadata image (its offset is what heartbeats report). */
   image: () => MetadataImage;
+  /** the metadata offset heartbeats report (default the image's): -1 until this node's metadata has caught up, so the
+   * controller does not count it caught up (and unfence it) on entries it has applied but not yet published */
+  metadataOffset?: () => number;
   logger: LifecycleLogger;
 }
 
@@ -111,7 +114,7 @@ export class BrokerLifecycle {
   #heartbeat(): void {
     const interval = this.#opts.heartbeatIntervalMs;
     const next = this.#wantShutDown ? Math.min(interval, 100) : interval;
-    const req = { brokerId: this.#opts.brokerId, brokerEpoch: this.brokerEpoch, currentMetadataOffset: this.#opts.image().lastOffset, wantShutDown: this.#wantShutDown };
+    const req = { brokerId: this.#opts.brokerId, brokerEpoch: this.brokerEpoch, currentMetadataOffset: this.#opts.metadataOffset?.() ?? this.#opts.image().lastOffset, wantShutDown: this.#wantShutDown };
     this.#opts.call('heartbeat', req, Math.max(interval, 500)).then(
       (reply: HeartbeatAnswer) => {
         if (reply.errorCode === 'STALE_BROKER_EPOCH' && this.#wantShutDown) {

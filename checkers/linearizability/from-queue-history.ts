@@ -6,6 +6,7 @@
  *   send fail                            -> dropped (never happened)
  *   poll ok {key: [[o, v], ...], ...}    -> one read per key with records: offsets [o..] -> values [v..]
  *   poll fail/info, assign, empty keys   -> dropped (they observe nothing)
+ *   commit, reposition                   -> dropped (a consumer's own bookkeeping: no read or write of a log)
  * Every produced op keeps the poll's or send's call and return times.
  *
  * `refineLogOps` then removes the search's worst branching, unknown appends, without changing the
@@ -26,11 +27,11 @@ function record(v: unknown): Record<string, unknown> | undefined {
 }
 
 export function isQueueOp(op: CompletedOp): boolean {
-  return op.f === 'send' || op.f === 'poll' || op.f === 'assign';
+  return op.f === 'send' || op.f === 'poll' || op.f === 'assign' || op.f === 'commit' || op.f === 'reposition';
 }
 
 export function fromQueueOp(op: CompletedOp): Array<ModelOp<LogInput, LogOutput>> {
-  if (op.f === 'assign' || op.type === 'fail') return [];
+  if (op.f === 'assign' || op.f === 'commit' || op.f === 'reposition' || op.type === 'fail') return [];
   if (op.f === 'send') {
     const inv = record(op.invoke.value);
     const key = scalar(inv?.['key']);
@@ -57,7 +58,7 @@ export function fromQueueOp(op: CompletedOp): Array<ModelOp<LogInput, LogOutput>
     }
     return out;
   }
-  return badOp(op, 'queue-history ops are send, poll and assign');
+  return badOp(op, 'queue-history ops are send, poll, assign, commit and reposition');
 }
 
 export function refineLogOps(ops: LinOp<LogInput, LogOutput>[]): LinOp<LogInput, LogOutput>[] {

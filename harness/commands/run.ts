@@ -7,7 +7,7 @@ import { summarize } from '../report/summary.ts';
 import { parseFlags, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
 import { startNemesis } from '../../nemesis/index.ts';
 import { readReplaySchedule, runTest } from '../run/run.ts';
-import type { RunOptions } from '../run/options.ts';
+import type { RawFlags, RunOptions } from '../run/options.ts';
 import { runFiles } from '../store/run-dir.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,17 +19,26 @@ import { realDeps } from '../run/wiring.ts';
  * command line, which override; the recorded schedule itself is read again when the run starts. A
  * directory without a usable schedule is refused here, before anything starts.
  */
-export function replayOptions(o: RunOptions, given: Partial<Record<string, unknown>>): RunOptions {
+export function replayOptions(o: RunOptions, given: RawFlags): RunOptions {
   if (o.replay === null) return o;
   readReplaySchedule(o.replay);
   const stored = JSON.parse(readFileSync(join(o.replay, runFiles.test), 'utf8')) as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...o };
-  const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-  for (const key of Object.keys(o)) {
-    if (key === 'out' || key === 'json' || key === 'replay' || given[kebab(key)] !== undefined) continue;
-    if (Object.hasOwn(stored, key)) out[key] = stored[key];
+  // The stored options as flags, under the ones given here; then validated together as any run's
+  // flags are, so a mix that contradicts itself (--nodes 1 over a stored replication factor 3) is refused.
+  const flags: RawFlags = {};
+  for (const key of Object.keys(runFlagSpec) as Array<keyof RawFlags>) {
+    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = stored[camel];
+    if (key === 'out' || key === 'json' || key === 'replay' || key === 'help' || v === undefined || v === null) continue;
+    if (typeof v === 'boolean') {
+      if (v) flags[key] = true;
+    } else if (Array.isArray(v)) flags[key] = v.join(',');
+    else if (key === 'set' && typeof v === 'object') flags[key] = Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`);
+    else flags[key] = String(v);
   }
-  return out as unknown as RunOptions;
+  const merged: RawFlags = { ...flags, ...given };
+  // (a stored boolean that is true, such as --idempotence, cannot be switched off from here)
+  return validateRunFlags(merged);
 }
 
 export function stderrLog(msg: string): void {
@@ -42,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(runUsage + '\n');
     return 0;
   }
-  const o = replayOptions(validateRunFlags(values), values);
+  const o = replayOptions(validateRunFlags(values), values as RawFlags);
   const interrupt = onInterrupt(stderrLog);
   try {
     const outcome = await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis));

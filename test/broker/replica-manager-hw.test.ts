@@ -82,6 +82,26 @@ describe('high watermark checkpoint', () => {
     expect(node(dataDir, [1], 1).get('t', 0)!.highWatermark).toBe(4);
   });
 
+  it('a topic deleted and re-created under its name gets its checkpoint entry rewritten at once (entries are keyed by name)', async () => {
+    const dataDir = await committed(4);
+    const rm = managers[managers.length - 1]!;
+    rm.checkpointHighWatermarks();
+    const file = join(dataDir, 'replication-offset-checkpoint');
+    expect(readFileSync(file, 'utf8')).toBe('0\n1\nt 0 4\n');
+    const image = new MetadataImage();
+    let offset = 1;
+    const apply = (r: MetadataRecord) => image.apply(r, offset++);
+    for (const id of [1, 2, 3]) {
+      apply({ type: 'RegisterBroker', brokerId: id, incarnationId: `i${id}`, host: '127.0.0.1', port: 9000 + id });
+      apply({ type: 'UnfenceBroker', brokerId: id });
+    }
+    apply({ type: 'Topic', name: 't', topicId: '00000000-0000-0000-0000-000000000002', numPartitions: 1, configs: {} });
+    apply({ type: 'Partition', topic: 't', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0, partitionEpoch: 0, addingReplicas: [], removingReplicas: [] });
+    rm.applyImage(image);
+    // no tick, no clean stop: a crash now must not bring back the old incarnation's HW of 4
+    expect(readFileSync(file, 'utf8')).toBe('0\n1\nt 0 0\n');
+  });
+
   it('is written once replica.high.watermark.checkpoint.interval.ms has passed', async () => {
     let now = 1_000;
     const dataDir = mkdtempSync(join(tmpdir(), 'fl-hw-'));

@@ -257,6 +257,8 @@ describe('the fault schedule in test.json, and --replay', () => {
     expect(o).toMatchObject({ seed: 4242, partitions: 2, timeLimit: 0.3, replay: first.runDir });
     await runTest(o, deps(new FakeBackend(), recording(seen)));
     expect(seen[1]).toEqual(schedule);
+    // the stored options and the given flags are validated together
+    expect(() => replayOptions(validateRunFlags({ replay: first.runDir, nodes: '1' }, () => 1), { replay: first.runDir, nodes: '1' })).toThrow(/--replication-factor 3 exceeds --nodes 1/);
   });
 
   it('a directory without a schedule is refused before anything starts, naming why', () => {
