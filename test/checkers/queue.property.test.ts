@@ -445,7 +445,11 @@ describe('queue checker on a simulated correct broker', () => {
         const parsed = readHistory(lines.join('\n') + '\n');
         expect(parsed.malformed.length).toBe(missing ? 0 : 1);
         const r = checkQueue(parsed.ops, { idempotent: true, acks: o.acks, malformedLines: parsed.malformed });
-        expect(r.stats.malformedOps + r.stats.missingLines).toBeGreaterThan(0);
+        // A missing last line leaves no gap in the indexes: it is a shorter history (here, one whose
+        // drain never said done), so it is judged incomplete rather than counted as missing.
+        const lastRemoved = missing && i === lines.length;
+        if (!lastRemoved) expect(r.stats.malformedOps + r.stats.missingLines).toBeGreaterThan(0);
+        else expect(r.phases.drainComplete).toBe(false);
         expect(r.valid).toBe('unknown');
       }),
       RUNS,
