@@ -69,7 +69,7 @@ describe('workload client processes', () => {
   it('records real polls (empty ones too, latencies of the order of a send), commits, and consumers that crash and rejoin', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fl-int-polls-'));
     // a low rate, so that some Fetches find nothing new (empty polls are recorded as {})
-    const o = validateRunFlags({ nemesis: 'none', 'time-limit': '6', rate: '8', seed: '12', consumers: '2', 'consumer-mode': 'mixed', 'consumer-crash-interval': '1.5', out });
+    const o = validateRunFlags({ nemesis: 'none', 'time-limit': '6', rate: '8', seed: '12', consumers: '2', 'consumer-mode': 'mixed', 'consumer-crash-interval': '1.5', 'commit-interval': '0.2', out });
     const logs: string[] = [];
     const r = await runTest(o, deps(o, logs));
     expect(r.results.phases.drain).toBe('done');
