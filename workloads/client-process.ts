@@ -190,6 +190,16 @@ export function startClient(spec: ClientSpec): void {
       return { type: 'ok', value: { ...a, offset } };
     } catch (err) {
       const c = classifySendError(err, spec.retries);
+      if (spec.idempotent && c.type === 'info') {
+        // kafkajs advances an idempotent producer's sequence only on success, so after a send of
+        // unknown outcome its next batch reuses that sequence: a broker that did append the first batch
+        // then answers the next one as its duplicate (with the first one's offset, as Kafka does), and a
+        // value is acknowledged that was never written. A fresh producer (a new producer id, KIP-360's
+        // answer) never reuses a sequence for other data.
+        const stale = producer;
+        producer = null;
+        await stale?.disconnect().catch(() => undefined);
+      }
       return { type: c.type, value: { ...a, error: c.error } };
     }
   }
