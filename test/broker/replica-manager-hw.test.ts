@@ -24,10 +24,8 @@ afterEach(() => {
   warnings.length = 0;
 });
 
-/** A node 1 holding t-0 (replicas 1,2,3) with the given leader and ISR. */
-function node(dataDir: string, isr: number[], leaderEpoch = 0) {
-  const rm = new ReplicaManager({ brokerId: 1, dataDir, config: buildConfig({ 'min.insync.replicas': '2' }), logger: quiet, isr: { alterPartition: async () => undefined } });
-  managers.push(rm);
+/** Brokers 1-3 and topic t (id `topicId`) with partition 0 on replicas 1,2,3, led by 1 with this ISR. */
+function imageOf(isr: number[], leaderEpoch = 0, topicId = '00000000-0000-0000-0000-000000000001'): MetadataImage {
   const image = new MetadataImage();
   let offset = 1;
   const apply = (r: MetadataRecord) => image.apply(r, offset++);
@@ -35,9 +33,16 @@ function node(dataDir: string, isr: number[], leaderEpoch = 0) {
     apply({ type: 'RegisterBroker', brokerId: id, incarnationId: `i${id}`, host: '127.0.0.1', port: 9000 + id });
     apply({ type: 'UnfenceBroker', brokerId: id });
   }
-  apply({ type: 'Topic', name: 't', topicId: '00000000-0000-0000-0000-000000000001', numPartitions: 1, configs: {} });
+  apply({ type: 'Topic', name: 't', topicId, numPartitions: 1, configs: {} });
   apply({ type: 'Partition', topic: 't', partition: 0, replicas: [1, 2, 3], isr, leader: 1, leaderEpoch, partitionEpoch: leaderEpoch, addingReplicas: [], removingReplicas: [] });
-  rm.applyImage(image);
+  return image;
+}
+
+/** A node 1 holding t-0 (replicas 1,2,3) with the given leader and ISR. */
+function node(dataDir: string, isr: number[], leaderEpoch = 0) {
+  const rm = new ReplicaManager({ brokerId: 1, dataDir, config: buildConfig({ 'min.insync.replicas': '2' }), logger: quiet, isr: { alterPartition: async () => undefined } });
+  managers.push(rm);
+  rm.applyImage(imageOf(isr, leaderEpoch));
   return rm;
 }
 
@@ -88,15 +93,7 @@ describe('high watermark checkpoint', () => {
     rm.checkpointHighWatermarks();
     const file = join(dataDir, 'replication-offset-checkpoint');
     expect(readFileSync(file, 'utf8')).toBe('0\n1\nt 0 4\n');
-    const image = new MetadataImage();
-    let offset = 1;
-    const apply = (r: MetadataRecord) => image.apply(r, offset++);
-    for (const id of [1, 2, 3]) {
-      apply({ type: 'RegisterBroker', brokerId: id, incarnationId: `i${id}`, host: '127.0.0.1', port: 9000 + id });
-      apply({ type: 'UnfenceBroker', brokerId: id });
-    }
-    apply({ type: 'Topic', name: 't', topicId: '00000000-0000-0000-0000-000000000002', numPartitions: 1, configs: {} });
-    apply({ type: 'Partition', topic: 't', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader: 1, leaderEpoch: 0, partitionEpoch: 0, addingReplicas: [], removingReplicas: [] });
+    const image = imageOf([1, 2, 3], 0, '00000000-0000-0000-0000-000000000002');
     rm.applyImage(image);
     // no tick, no clean stop: a crash now must not bring back the old incarnation's HW of 4
     expect(readFileSync(file, 'utf8')).toBe('0\n1\nt 0 0\n');
