@@ -16,6 +16,15 @@
  * head. Reaching a return means that op should already be placed, so the search backtracks
  * (unlift, restore the state). It succeeds as soon as every known-output op is placed (the
  * remaining unknown-output ops never happened) and fails when it must backtrack from depth 0.
+ * Read-only ops decide their level (a partial-order reduction; the model says which ops are
+ * read-only, `Model.readOnly`). Claim: if a read-only op r can be placed now (legal in the current
+ * state, and every op that returned before r was called is placed) and the rest can be linearized,
+ * then the rest can be linearized with r first. Proof: r keeps every state in which it is legal, so
+ * moving it from where that linearization had it to the front changes no state any other op sees;
+ * and no unplaced op must precede r (it would have returned before r's call, so the walk would have
+ * met its return before r's call). So a failure below r is the failure of r's level: the walk
+ * backtracks past it at once, and an r whose placement is already in the cache (explored, so
+ * failed) fails its level the same way. Measured: about a quarter less CPU on unpartitioned kv.
  * Invariants: the lifted entries are exactly the stacked ops, in stack order (LIFO lift/unlift);
  * `bits`/`bitsHash` equal the set of stacked ops; `stateId` is the interned state after them.
  *
@@ -78,6 +87,8 @@ export class PartitionSearch<S, I, O> {
   private readonly prev: Int32Array;
   private readonly position: Int32Array;
   private readonly isRequired: Uint8Array;
+  /** 1 for ops the model calls read-only (`Model.readOnly`): placed greedily, see the module doc. */
+  private readonly readOnly: Uint8Array;
   /** Interned states: equal states share one id, so the cache compares ids. */
   private readonly states: S[] = [];
   private readonly index = new StateIndex();
@@ -102,8 +113,12 @@ export class PartitionSearch<S, I, O> {
   private readonly cacheCap: number;
   private readonly stackEntry: Int32Array;
   private readonly stackState: Int32Array;
+  /** 1 where the stacked op kept the state (it decided its level: backtracking past it goes on up). */
+  private readonly stackKeeps: Uint8Array;
   // The walk's position between slices (`run` works on local copies and stores them back).
   private depth = 0;
+  /** The walk is backtracking: the current level is decided without completion. */
+  private retreat = false;
   private placedRequired = 0;
   private stateId: number;
   private bitsHash = 0;
@@ -155,6 +170,8 @@ export class PartitionSearch<S, I, O> {
     this.position = position;
     this.isRequired = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
+    this.readOnly = new Uint8Array(n);
+    if (model.readOnly) for (let i = 0; i < n; i++) this.readOnly[i] = model.readOnly(ops[i]!.input, ops[i]!.output) ? 1 : 0;
     this.memoMask = memoSlots(n) - 1;
     this.memo = new Int32Array(3 * (this.memoMask + 1));
     this.readLike = new Uint8Array(n).fill(1);
@@ -166,6 +183,7 @@ export class PartitionSearch<S, I, O> {
     this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
     this.stackEntry = new Int32Array(n);
     this.stackState = new Int32Array(n);
+    this.stackKeeps = new Uint8Array(n);
     this.stateId = this.intern(model.init());
     this.entry = next[head]!;
   }
@@ -213,7 +231,8 @@ export class PartitionSearch<S, I, O> {
 
   run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
     if (this.decided) return this.decided;
-    const { next, prev, head, bits, z, cache, cacheCap, stackEntry, stackState, isRequired, required } = this;
+    const { next, prev, head, bits, z, cache, cacheCap, stackEntry, stackState, stackKeeps, isRequired, readOnly, required } = this;
+    let retreat = this.retreat;
     let depth = this.depth;
     let placedRequired = this.placedRequired;
     let stateId = this.stateId;
@@ -233,10 +252,13 @@ export class PartitionSearch<S, I, O> {
         outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
         break;
       }
-      if ((entry & 1) === 0) {
+      if (!retreat && (entry & 1) === 0) {
         const op = entry >> 1;
         const nextState = this.stepId(stateId, op);
         if (nextState >= 0) {
+          // An op that is legal here and leaves the state as it is (a read, a put of the value held)
+          // decides this level: whatever completes from here also completes with it placed first.
+          const keeps = readOnly[op] === 1;
           bits[op >>> 5]! |= 1 << (op & 31);
           bitsHash ^= z[op]!;
           if (cache.add(bits, bitsHash, nextState)) {
@@ -246,6 +268,7 @@ export class PartitionSearch<S, I, O> {
             }
             stackEntry[depth] = entry;
             stackState[depth] = stateId;
+            stackKeeps[depth] = keeps ? 1 : 0;
             depth++;
             stateId = nextState;
             placedRequired += isRequired[op]!;
@@ -260,9 +283,15 @@ export class PartitionSearch<S, I, O> {
           }
           bits[op >>> 5]! &= ~(1 << (op & 31));
           bitsHash ^= z[op]!;
+          // Explored already without a completion, so this level has none either (see `keeps`).
+          if (keeps) {
+            retreat = true;
+            continue;
+          }
         }
         entry = next[entry]!;
       } else {
+        retreat = false;
         if (depth > deepest) {
           deepest = depth;
           this.recordDeepest(depth, stateId, entry >> 1);
@@ -285,9 +314,12 @@ export class PartitionSearch<S, I, O> {
         if (next[c]! !== -1) prev[next[c]!] = c;
         next[prev[c]!] = c;
         entry = next[c]!;
+        // The popped op decided its level: no other choice there can complete either.
+        if (stackKeeps[depth] === 1) retreat = true;
       }
     }
     this.depth = depth;
+    this.retreat = retreat;
     this.placedRequired = placedRequired;
     this.stateId = stateId;
     this.bitsHash = bitsHash;

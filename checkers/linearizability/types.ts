@@ -30,6 +30,13 @@ export interface Model<S, I, O> {
   init(): S;
   /** The state after applying `input` with observed `output` (undefined output: unknown), or undefined if illegal. */
   step(state: S, input: I, output: O | undefined): S | undefined;
+  /**
+   * True only if every legal step of this op leaves the state equal to what it was (a pure
+   * observation, such as a read). The search then places such an op as soon as it is legal and
+   * tries nothing else at that point (any linearization can be reordered to place it there first).
+   * Absent or false: the op is treated as one that may change the state.
+   */
+  readOnly?(input: I, output: O | undefined): boolean;
   hash(state: S): number;
   equal(a: S, b: S): boolean;
   /** Groups of indices into `ops`; every op in exactly one group. Absent: one group. */

@@ -25,6 +25,7 @@ export const fifoQueueModel: Model<QueueState, QueueInput, QueueOutput> = {
     if (output === null) return q.length === 0 ? q : undefined;
     return q.length > 0 && q[0] === output ? q.slice(1) : undefined;
   },
+  readOnly: (input, output) => input.f === 'dequeue' && output === null,
   hash(q) {
     let h = q.length;
     for (const v of q) h = combine(h, hashValue(v));

@@ -122,6 +122,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
       const h = input.f === 'put' ? extend(0, input.value) : extend(hashAt(state, slot), input.value);
       return withValue(state, slot, value, h);
     },
+    readOnly: (input) => input.f === 'get' || (input.f === 'append' && input.value === ''),
     hash: (s) => s.hash,
     equal: stateEqual,
     describeOp(input, output) {

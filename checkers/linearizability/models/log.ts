@@ -79,6 +79,7 @@ export const logModel: Model<LogState, LogInput, LogOutput> = {
     }
     return state;
   },
+  readOnly: (input) => input.f !== 'append',
   hash: (s) => s.hash,
   equal(a, b) {
     if (a.hash !== b.hash) return false;

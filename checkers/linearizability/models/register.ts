@@ -42,6 +42,7 @@ export function registerModel(name: string, initial: Scalar): Model<Scalar, Regi
           return state !== input.from ? state : undefined;
       }
     },
+    readOnly: (input, output) => input.f === 'read' || (input.f === 'cas' && output === false),
     hash: hashValue,
     equal: (a, b) => a === b,
     describeOp(input, output) {
