@@ -1,6 +1,6 @@
 /**
  * `npm run bench:broker [-- --nodes 1|3 --acks 0|1|all --messages N --size BYTES --batch N --inflight N --partitions N
- *                        --warmup N --consume true|false]`
+ *                        --warmup N --consume true|false --wire raw|codec]`
  *
  * The three shapes issue 9 compares with the NATS JetStream anchor (3 nodes, acks=all, 100-byte messages):
  * - batched:              `--nodes 3 --acks all --batch 1000 --inflight 8 --partitions 4 --messages 1000000`
@@ -12,14 +12,21 @@
  *   requests pipelined per partition connection, round-robin over `--partitions` partitions;
  *   prints messages/s, MB/s and per-request latency p50/p99 (acks=0 has no responses to time);
  * - consume: Fetch from offset 0 on every partition until the log end; prints messages/s and MB/s.
- * The load generator speaks the protocol through the broker's own codec (broker/client.ts), so the
- * figures are the broker's, not a client library's. Figures on a shared 2-core machine are noisy:
- * compare runs made side by side.
+ * The load generator speaks the protocol through the broker's own codec, so the figures are the
+ * broker's, not a client library's. With `--wire raw` (the default, as the JetStream anchor's
+ * `api=raw`) each partition's produce phase encodes its request once and then only patches the
+ * correlation id, and reads each response's error code at its fixed place (checked against the
+ * codec's decoding on the first response): the load generator then costs a few microseconds per
+ * request instead of tens (on 2 cores it competes with the brokers for CPU). `--wire codec` encodes
+ * and decodes every request with broker/client.ts. Brokers get extra node flags from
+ * FAULTLINE_BROKER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=DIR`; Node refuses those in
+ * NODE_OPTIONS). Figures on a shared 2-core machine are noisy: compare runs made side by side.
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { KafkaConnection } from '../broker/client.ts';
-import { ApiKeys } from '../broker/protocol/codec.ts';
+import { ApiKeys, decodeResponse, encodeRequest } from '../broker/protocol/codec.ts';
 import { buildBatch } from '../broker/protocol/records.ts';
 import { readBatchHeader } from '../broker/protocol/batch-header.ts';
 import { TestCluster } from '../test/helpers/broker-process.ts';
@@ -36,6 +43,7 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '5000' },
     consume: { type: 'string', default: 'true' },
+    wire: { type: 'string', default: 'raw' },
   },
 });
 const nodes = Number(values.nodes);
@@ -49,6 +57,8 @@ const inflight = Number(values.inflight);
 const partitions = Number(values.partitions);
 const warmupMessages = Number(values.warmup);
 const consume = values.consume !== 'false';
+const wire = values.wire!;
+if (wire !== 'raw' && wire !== 'codec') throw new Error(`--wire must be raw or codec, got ${wire}`);
 for (const [name, v] of Object.entries({ nodes, messages: total, size, batch: perBatch, inflight, partitions })) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${String(v)}`);
 }
@@ -74,8 +84,107 @@ function cpuSeconds(pid: number | undefined): number {
 }
 const CLOCK_TICKS_PER_S = 100;
 
+const PRODUCE_VERSION = 8;
+
+/**
+ * A produce-only pipelining connection for `--wire raw`: one pre-encoded Produce frame whose
+ * correlation id is patched per request; responses are matched in order (the broker answers a
+ * connection's requests in order) and only their first partition's error code is read, at its fixed
+ * place in a Produce v8 response (correlationId, responses[1], name, partitionResponses[1], index,
+ * errorCode). The first response is decoded by the codec as well and must agree.
+ */
+class RawProducer {
+  private readonly socket: net.Socket;
+  private readonly frame: Buffer;
+  private readonly errorCodeAt: number;
+  private readonly waiting: Array<(errorCode: number) => void> = [];
+  private nextCorrelationId = 1;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private checked = false;
+  private failed: Error | null = null;
+  private corked = false;
+
+  private constructor(socket: net.Socket, body: object) {
+    this.socket = socket;
+    this.frame = encodeRequest(ApiKeys.Produce, PRODUCE_VERSION, 0, 'bench-raw', body);
+    this.errorCodeAt = 4 + 4 + 2 + Buffer.byteLength(TOPIC) + 4 + 4;
+    socket.on('data', (d) => this.onData(d));
+    const fail = (err: Error) => {
+      this.failed ??= err;
+      for (const w of this.waiting.splice(0)) w(-1);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  static async connect(host: string, port: number, body: object): Promise<RawProducer> {
+    const socket = net.connect({ host, port });
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawProducer(socket, body);
+  }
+
+  /** Sends one produce request; resolves with its error code (-1: the connection failed). */
+  produce(): Promise<number> {
+    if (this.failed) return Promise.reject(this.failed);
+    const f = Buffer.from(this.frame);
+    f.writeInt32BE(this.nextCorrelationId++ & 0x7fffffff, 8);
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(f);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.buffered += d.length;
+    while (this.buffered >= 4) {
+      let head = this.chunks[0]!;
+      if (head.length < 4) head = this.join();
+      const size = head.readInt32BE(0);
+      if (this.buffered < 4 + size) return;
+      if (head.length < 4 + size) head = this.join();
+      const frame = head.subarray(4, 4 + size);
+      if (head.length === 4 + size) this.chunks.shift();
+      else this.chunks[0] = head.subarray(4 + size);
+      this.buffered -= 4 + size;
+      const errorCode = frame.readInt16BE(this.errorCodeAt);
+      if (!this.checked) {
+        this.checked = true;
+        const decoded: any = decodeResponse(ApiKeys.Produce, PRODUCE_VERSION, frame).body;
+        const expected = decoded.responses[0].partitionResponses[0].errorCode;
+        if (expected !== errorCode) throw new Error(`raw produce response: error code ${errorCode} at byte ${this.errorCodeAt}, the codec says ${expected}`);
+      }
+      this.waiting.shift()?.(errorCode);
+    }
+  }
+
+  private join(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [all];
+    return all;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
 /** The nodes that lead at least one partition of the bench topic. */
 const leaderIds = new Set<number>();
+/** Each partition's leader address. */
+const leaderAddress = new Map<number, { host: string; port: number }>();
+const rawProducers: RawProducer[] = [];
 
 async function leaderConnections(cluster: TestCluster): Promise<Map<number, KafkaConnection>> {
   const boot = await KafkaConnection.connect('127.0.0.1', cluster.brokers[0]!.port);
@@ -93,6 +202,7 @@ async function leaderConnections(cluster: TestCluster): Promise<Map<number, Kafk
   for (const p of md.topics[0].partitions) {
     const b = md.brokers.find((x: any) => x.nodeId === p.leaderId);
     leaderIds.add(p.leaderId);
+    leaderAddress.set(p.partitionIndex, { host: b.host, port: b.port });
     byPartition.set(p.partitionIndex, await KafkaConnection.connect(b.host, b.port, { clientId: `bench-${p.partitionIndex}` }));
   }
   return byPartition;
@@ -126,8 +236,56 @@ async function main(): Promise<void> {
     const value = Buffer.alloc(size, 0x61);
     const template = buildBatch({ compression: 'none', records: Array.from({ length: perBatch }, () => ({ key: null, value })) });
 
+    const useRaw = wire === 'raw' && acks !== 0;
+    const raw = new Map<number, RawProducer>();
+    if (useRaw) {
+      for (const p of leaders.keys()) {
+        const at = leaderAddress.get(p)!;
+        const prod = await RawProducer.connect(at.host, at.port, { transactionalId: null, acks, timeoutMs: 30_000, topicData: [{ name: TOPIC, partitionData: [{ index: p, records: template }] }] });
+        rawProducers.push(prod);
+        raw.set(p, prod);
+      }
+    }
+
+    /**
+     * `--wire raw`: keeps `inflight` requests outstanding per partition, the next one sent as a
+     * response arrives (as the anchor's api=raw does), each timed from its send to its response.
+     */
+    async function rawRun(batches: number, latencies: number[]): Promise<{ sent: number; errors: number }> {
+      let sent = 0;
+      let errors = 0;
+      await Promise.all(
+        [...Array(partitions).keys()].map(
+          (p) =>
+            new Promise<void>((resolve, reject) => {
+              const prod = raw.get(p)!;
+              const mine = Math.floor(batches / partitions) + (p < batches % partitions ? 1 : 0);
+              let issued = 0;
+              let done = 0;
+              const issue = (): void => {
+                issued++;
+                const start = process.hrtime.bigint();
+                prod.produce().then((errorCode) => {
+                  latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+                  if (errorCode !== 0) errors++;
+                  else sent += perBatch;
+                  done++;
+                  if (errorCode === -1) reject(new Error(`partition ${p}: connection failed`));
+                  else if (issued < mine) issue();
+                  else if (done === mine) resolve();
+                }, reject);
+              };
+              if (mine === 0) resolve();
+              for (let k = 0; k < Math.min(inflight, mine); k++) issue();
+            }),
+        ),
+      );
+      return { sent, errors };
+    }
+
     /** Sends `batches` Produce requests of `template`, `inflight` outstanding per partition connection. */
     async function produceRun(batches: number, latencies: number[]): Promise<{ sent: number; errors: number }> {
+      if (useRaw) return rawRun(batches, latencies);
       let sent = 0;
       let errors = 0;
       await Promise.all(
@@ -244,6 +402,7 @@ async function main(): Promise<void> {
     console.log(`consume: ${read} messages in ${consumeS.toFixed(2)} s = ${Math.round(read / consumeS)} msg/s, ${(bytes / 1e6 / consumeS).toFixed(1)} MB/s (payload)`);
   } finally {
     for (const c of conns?.values() ?? []) c.close();
+    for (const r of rawProducers) r.close();
     // SIGTERM first, so brokers run with --cpu-prof (NODE_OPTIONS) write their profiles; bounded.
     await Promise.race([Promise.all(cluster.brokers.map((b) => cluster.kill(b.id, 'SIGTERM'))), new Promise((r) => setTimeout(r, 15_000).unref())]);
     await cluster.stopAll();

@@ -12,7 +12,7 @@
  */
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection } from '../server.ts';
-import type { FetchPartitionRequest, FetchPartitionResult } from '../replica-manager.ts';
+import type { FetchPartitionRequest, FetchPartitionResult, ProduceResult } from '../replica-manager.ts';
 import { replicaEpochFromClientId } from '../replication/replica-identity.ts';
 import type { Body, BrokerContext } from './context.ts';
 
@@ -37,31 +37,32 @@ export async function handleProduce(ctx: BrokerContext, version: number, req: Bo
     };
   }
   const timeoutMs = Math.max(0, Math.min(Number(req.timeoutMs), 300_000));
-  const responses = await Promise.all(
-    (req.topicData as Body[]).map(async (t) => ({
-      name: t.name,
-      partitionResponses: await Promise.all(
-        (t.partitionData as Body[]).map(async (p) => {
-          const r = await ctx.replicas.produce(t.name, p.index, p.records ?? null, acks, timeoutMs);
-          return {
-            index: p.index,
-            errorCode: r.errorCode,
-            baseOffset: r.baseOffset,
-            logAppendTimeMs: r.logAppendTimeMs,
-            logStartOffset: r.logStartOffset,
-            recordErrors: [],
-            errorMessage: r.errorMessage,
-          };
-        }),
-      ),
-    })),
-  );
+  const topicData = req.topicData as Body[];
+  let responses: Array<{ name: string; partitionResponses: Body[] }>;
+  if (topicData.length === 1 && (topicData[0]!.partitionData as Body[]).length === 1) {
+    // One partition (what most producers send per request at low latency): one await, no fan-out.
+    const t = topicData[0]!;
+    const p = (t.partitionData as Body[])[0]!;
+    const r = await ctx.replicas.produce(t.name, p.index, p.records ?? null, acks, timeoutMs);
+    responses = [{ name: t.name, partitionResponses: [partitionResponse(p.index, r)] }];
+  } else {
+    responses = await Promise.all(
+      topicData.map(async (t) => ({
+        name: t.name,
+        partitionResponses: await Promise.all((t.partitionData as Body[]).map(async (p) => partitionResponse(p.index, await ctx.replicas.produce(t.name, p.index, p.records ?? null, acks, timeoutMs)))),
+      })),
+    );
+  }
   if (acks === 0) {
     const failed = responses.flatMap((t) => t.partitionResponses.filter((p) => p.errorCode !== 0).map((p) => `${t.name}-${p.index}: error ${p.errorCode}`));
     if (failed.length > 0) throw new CloseConnection(`acks=0 produce failed (${failed.join(', ')})`);
     return null;
   }
   return { responses, throttleTimeMs: 0 };
+}
+
+function partitionResponse(index: number, r: ProduceResult): Body {
+  return { index, errorCode: r.errorCode, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs, logStartOffset: r.logStartOffset, recordErrors: [], errorMessage: r.errorMessage };
 }
 
 export async function handleFetch(ctx: BrokerContext, version: number, req: Body, clientId: string | null = null): Promise<Body> {

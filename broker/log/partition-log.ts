@@ -57,7 +57,7 @@
  * truncateAndReload does. Snapshots above the new end are deleted durably first.
  */
 import * as path from 'node:path';
-import { Attr, BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch } from '../protocol/batch-header.ts';
+import { Attr, BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD, batchCrcOk, batchSizeAt, readBatchHeader, stampBatch, type BatchHeader } from '../protocol/batch-header.ts';
 import { LeaderEpochCache } from './epoch-cache.ts';
 import { CorruptBatchError, LogError, NonContiguousAppendError, OffsetOutOfRangeError, RecordBatchTooLargeError } from './errors.ts';
 import { nodeFileSystem, type FileSystem } from './fs.ts';
@@ -130,6 +130,8 @@ export interface ReadResult {
 interface ParsedBatch extends AppendBatch {
   epoch: number;
   lastOffsetDelta: number;
+  /** The header as read by #parse (its offset fields are those before a leader stamps them). */
+  header: BatchHeader;
 }
 
 export class PartitionLog {
@@ -578,6 +580,7 @@ export class PartitionLog {
         lastOffsetDelta: h.lastOffsetDelta,
         maxTimestampMs: h.maxTimestamp,
         epoch: h.partitionLeaderEpoch,
+        header: h,
       });
       pos += size;
     }
@@ -603,7 +606,7 @@ export class PartitionLog {
     const appendTimeMs = this.#now();
     active.append(buf, batches);
     for (const b of batches) {
-      const h = readBatchHeader(buf, b.position);
+      const h = b.header;
       this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, b.baseOffset, b.lastOffset, h.maxTimestamp);
     }
     this.#unflushedMessages += last.lastOffset - first.baseOffset + 1;

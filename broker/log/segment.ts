@@ -21,6 +21,7 @@ import {
   BATCH_LOG_OVERHEAD,
   batchCrcOk,
   readBatchHeader,
+  readInt64,
   type BatchHeader,
 } from '../protocol/batch-header.ts';
 import { nodeFileSystem, type FileSystem } from './fs.ts';
@@ -28,6 +29,8 @@ import { fileSizeIfExists, readFully, writeFully } from './fs-util.ts';
 import { OffsetIndex } from './offset-index.ts';
 
 const SCAN_CHUNK_BYTES = 1 << 20;
+/** Batches whose positions a segment keeps in memory (see Segment.#tailLast); 16 bytes each. */
+const TAIL_MAX_BATCHES = 4096;
 /** Bytes of the header up to and including lastOffsetDelta: enough to walk batch to batch. */
 const WALK_HEADER_BYTES = 27;
 
@@ -134,6 +137,17 @@ export class Segment {
   /** Largest batch maxTimestamp in the segment; null when not known (recomputed on demand). */
   #maxTimestampMs: number | null;
   #unflushed = false;
+  /**
+   * The newest batches this process appended, oldest first: each one's last offset and byte
+   * position. They cover the offsets [#tailBase, last entry] without a gap (a batch that could not
+   * be kept empties the list first; a truncation empties it), at most TAIL_MAX_BATCHES of them.
+   * positionOf answers offsets they cover from memory: a follower or consumer at the log end asks
+   * for the newest batches, which otherwise cost one header read per batch since the last index
+   * entry (up to indexIntervalBytes / 61 reads per fetch).
+   */
+  #tailBase = 0;
+  #tailLast: number[] = [];
+  #tailPos: number[] = [];
 
   private constructor(
     baseOffset: number,
@@ -231,7 +245,7 @@ export class Segment {
     while (ok && pos < size) {
       if (readFully(fd, hdr, 0, WALK_HEADER_BYTES, pos, fsys) < WALK_HEADER_BYTES) ok = false;
       else {
-        const base = Number(hdr.readBigInt64BE(0));
+        const base = readInt64(hdr, 0);
         const batchBytes = BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
         const delta = hdr.readInt32BE(23);
         if (hdr.readInt8(16) !== 2 || batchBytes < BATCH_HEADER_BYTES || delta < 0 || pos + batchBytes > size) ok = false;
@@ -282,6 +296,7 @@ export class Segment {
   append(buf: Buffer, batches: readonly AppendBatch[]): void {
     const start = this.#size;
     writeFully(this.#fd, buf, start, this.#fs);
+    this.#rememberTail(start, batches);
     for (const b of batches) {
       if (this.#bytesSinceIndexEntry >= this.indexIntervalBytes) {
         this.#index.append(b.baseOffset - this.baseOffset, start + b.position);
@@ -296,15 +311,51 @@ export class Segment {
     this.#unflushed = true;
   }
 
+  /** Adds appended batches (positions relative to `start`) to the in-memory tail, keeping it gap-free. */
+  #rememberTail(start: number, batches: readonly AppendBatch[]): void {
+    let from = 0;
+    const n = this.#tailLast.length;
+    if (n + batches.length > TAIL_MAX_BATCHES) {
+      if (batches.length <= TAIL_MAX_BATCHES / 2) {
+        // Drop the oldest so that half the room is free again; the new first entry starts right after the last one dropped.
+        const drop = n + batches.length - TAIL_MAX_BATCHES / 2;
+        this.#tailBase = this.#tailLast[drop - 1]! + 1;
+        this.#tailLast.splice(0, drop);
+        this.#tailPos.splice(0, drop);
+      } else {
+        this.#tailLast = [];
+        this.#tailPos = [];
+        from = batches.length - Math.min(batches.length, TAIL_MAX_BATCHES);
+      }
+    }
+    for (let i = from; i < batches.length; i++) {
+      const b = batches[i]!;
+      if (this.#tailLast.length === 0) this.#tailBase = b.baseOffset;
+      this.#tailLast.push(b.lastOffset);
+      this.#tailPos.push(start + b.position);
+    }
+  }
+
   /** Byte position of the batch containing `offset`, or null when offset >= nextOffset. */
   positionOf(offset: number): number | null {
     if (offset < this.baseOffset) throw new RangeError(`offset ${offset} is below segment ${this.baseOffset}`);
     if (offset >= this.#nextOffset) return null;
+    const tail = this.#tailLast;
+    if (tail.length > 0 && offset >= this.#tailBase && offset <= tail[tail.length - 1]!) {
+      let lo = 0;
+      let hi = tail.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (tail[mid]! >= offset) hi = mid;
+        else lo = mid + 1;
+      }
+      return this.#tailPos[lo]!;
+    }
     let pos = this.#index.lookup(offset - this.baseOffset);
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
     while (pos < this.#size) {
       if (readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos, this.#fs) < WALK_HEADER_BYTES) break;
-      const last = Number(hdr.readBigInt64BE(0)) + hdr.readInt32BE(23);
+      const last = readInt64(hdr, 0) + hdr.readInt32BE(23);
       if (last >= offset) return pos;
       pos += BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
     }
@@ -324,21 +375,30 @@ export class Segment {
   ): { records: Buffer; batches: number; nextOffset: number } {
     const empty = { records: Buffer.alloc(0), batches: 0, nextOffset: -1 };
     if (position >= this.#size) return empty;
-    const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
-    readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, position, this.#fs);
-    const firstSize = BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
-    const firstLast = Number(hdr.readBigInt64BE(0)) + hdr.readInt32BE(23);
-    if (firstLast >= maxOffsetExclusive) return empty;
-    if (firstSize > maxBytes && !firstRegardless) return empty;
-    const want = Math.min(this.#size - position, Math.max(firstSize, maxBytes));
-    const buf = Buffer.allocUnsafe(want);
-    const got = readFully(this.#fd, buf, 0, want, position, this.#fs);
+    let buf: Buffer;
+    let got: number;
+    if (this.#size - position <= maxBytes) {
+      // Everything up to the end fits: one read (a fetch at the log end, the common case), no header read first.
+      buf = Buffer.allocUnsafe(this.#size - position);
+      got = readFully(this.#fd, buf, 0, buf.length, position, this.#fs);
+      if (got < WALK_HEADER_BYTES || readInt64(buf, 0) + buf.readInt32BE(23) >= maxOffsetExclusive) return empty;
+    } else {
+      const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
+      readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, position, this.#fs);
+      const firstSize = BATCH_LOG_OVERHEAD + hdr.readInt32BE(8);
+      const firstLast = readInt64(hdr, 0) + hdr.readInt32BE(23);
+      if (firstLast >= maxOffsetExclusive) return empty;
+      if (firstSize > maxBytes && !firstRegardless) return empty;
+      const want = Math.min(this.#size - position, Math.max(firstSize, maxBytes));
+      buf = Buffer.allocUnsafe(want);
+      got = readFully(this.#fd, buf, 0, want, position, this.#fs);
+    }
     let end = 0;
     let batches = 0;
     let nextOffset = -1;
     while (end + WALK_HEADER_BYTES <= got) {
       const size = BATCH_LOG_OVERHEAD + buf.readInt32BE(end + 8);
-      const last = Number(buf.readBigInt64BE(end)) + buf.readInt32BE(end + 23);
+      const last = readInt64(buf, end) + buf.readInt32BE(end + 23);
       if (end + size > got || last >= maxOffsetExclusive) break;
       if (batches > 0 && end + size > maxBytes) break;
       end += size;
@@ -383,10 +443,12 @@ export class Segment {
     if (pos === null) return this.#nextOffset;
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
     readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos, this.#fs);
-    const next = Number(hdr.readBigInt64BE(0));
+    const next = readInt64(hdr, 0);
     this.#fs.truncate(this.#fd, pos);
     this.#fs.fsync(this.#fd);
     this.#unflushed = false;
+    this.#tailLast = [];
+    this.#tailPos = [];
     this.#index.truncateToPosition(pos);
     this.#size = pos;
     this.#maxTimestampMs = null;

@@ -39,6 +39,23 @@ export interface BatchHeader {
   recordsCount: number;
 }
 
+const TWO_POW_32 = 4294967296;
+
+/**
+ * The signed 64-bit big-endian integer at `pos` as a number: exactly Number(buf.readBigInt64BE(pos))
+ * (hi * 2^32 is exact and adding lo rounds once, as the BigInt conversion does), without allocating
+ * a BigInt: the header fields are read several times per produce request.
+ */
+export function readInt64(buf: Buffer, pos: number): number {
+  return buf.readInt32BE(pos) * TWO_POW_32 + buf.readUInt32BE(pos + 4);
+}
+
+/** Writes a non-negative safe integer as a big-endian int64 at `pos` (as writeBigInt64BE(BigInt(v)), without the BigInt). */
+export function writeUInt53(buf: Buffer, v: number, pos: number): void {
+  buf.writeUInt32BE(Math.floor(v / TWO_POW_32), pos);
+  buf.writeUInt32BE(v >>> 0, pos + 4);
+}
+
 /** Total bytes of the batch starting at `pos` (header included), or -1 if the size field is not all there. */
 export function batchSizeAt(buf: Buffer, pos: number): number {
   if (pos + BATCH_LOG_OVERHEAD > buf.length) return -1;
@@ -48,16 +65,16 @@ export function batchSizeAt(buf: Buffer, pos: number): number {
 /** Reads the header of the batch at `pos`; the caller has checked that the whole header is present. */
 export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
   return {
-    baseOffset: Number(buf.readBigInt64BE(pos)),
+    baseOffset: readInt64(buf, pos),
     batchLength: buf.readInt32BE(pos + 8),
     partitionLeaderEpoch: buf.readInt32BE(pos + 12),
     magic: buf.readInt8(pos + 16),
     crc: buf.readUInt32BE(pos + 17),
     attributes: buf.readInt16BE(pos + 21),
     lastOffsetDelta: buf.readInt32BE(pos + 23),
-    baseTimestamp: Number(buf.readBigInt64BE(pos + 27)),
-    maxTimestamp: Number(buf.readBigInt64BE(pos + 35)),
-    producerId: Number(buf.readBigInt64BE(pos + 43)),
+    baseTimestamp: readInt64(buf, pos + 27),
+    maxTimestamp: readInt64(buf, pos + 35),
+    producerId: readInt64(buf, pos + 43),
     producerEpoch: buf.readInt16BE(pos + 51),
     baseSequence: buf.readInt32BE(pos + 53),
     recordsCount: buf.readInt32BE(pos + 57),
@@ -65,20 +82,20 @@ export function readBatchHeader(buf: Buffer, pos = 0): BatchHeader {
 }
 
 export function baseOffsetOf(buf: Buffer, pos = 0): number {
-  return Number(buf.readBigInt64BE(pos));
+  return readInt64(buf, pos);
 }
 
 export function lastOffsetOf(buf: Buffer, pos = 0): number {
-  return Number(buf.readBigInt64BE(pos)) + buf.readInt32BE(pos + 23);
+  return readInt64(buf, pos) + buf.readInt32BE(pos + 23);
 }
 
 export function leaderEpochOf(buf: Buffer, pos = 0): number {
   return buf.readInt32BE(pos + 12);
 }
 
-/** Assigns the batch its base offset and leader epoch in place (the CRC does not cover them). */
+/** Assigns the batch its base offset (a non-negative safe integer) and leader epoch in place (the CRC does not cover them). */
 export function stampBatch(buf: Buffer, pos: number, baseOffset: number, leaderEpoch: number): void {
-  buf.writeBigInt64BE(BigInt(baseOffset), pos);
+  writeUInt53(buf, baseOffset, pos);
   buf.writeInt32BE(leaderEpoch, pos + 12);
 }
 

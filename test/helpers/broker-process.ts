@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { freePorts } from '../../harness/proc/net.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/faultline.mjs', import.meta.url));
+/** Extra node flags for every broker process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (Node refuses those in NODE_OPTIONS). */
+const BROKER_NODE_ARGS = (process.env.FAULTLINE_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 
 /** A free loopback port for a broker to bind later (see harness/proc/net.ts for why not port 0). */
 export async function freePort(): Promise<number> {
@@ -109,7 +111,7 @@ export class TestCluster {
     if (b.voter) args.push('--controller-listen', `127.0.0.1:${b.controllerPort}`);
     for (const [k, v] of Object.entries({ ...fastSettings, ...this.settings })) args.push('--set', `${k}=${v}`);
     const out = createWriteStream(b.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAULTLINE_PARENT_PID: String(process.pid) } });
+    const child = spawn(process.execPath, [...BROKER_NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAULTLINE_PARENT_PID: String(process.pid) } });
     child.stdout.pipe(out);
     child.stderr.pipe(out);
     b.child = child;
