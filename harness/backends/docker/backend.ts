@@ -68,6 +68,8 @@ interface NodeRuntime {
   pid: number | null;
   running: boolean;
   log: WriteStream | null;
+  /** how the node is paused now (docker pause, or SIGSTOP when the freezer fails), or null */
+  paused: 'freezer' | 'signal' | null;
   /** the system's log files inside the container (collected besides the output stream) */
   extraLogs: string[];
 }
@@ -232,7 +234,7 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
         dataDir: system.dataDir,
         logFile: join(nodeDir, 'broker.log'),
       };
-      this.runtimes.set(name, { info, container, pid: null, running: false, log: null, extraLogs: launch.logFiles });
+      this.runtimes.set(name, { info, container, pid: null, running: false, paused: null, log: null, extraLogs: launch.logFiles });
     }
   }
 
@@ -297,6 +299,7 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
     await call(r.container.wait({ condition: 'not-running' }), `waiting for ${node} to exit`, 10_000);
     r.running = false;
     r.pid = null;
+    r.paused = null;
   }
 
   async stopNode(node: string): Promise<void> {
@@ -308,6 +311,7 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
     });
     r.running = false;
     r.pid = null;
+    r.paused = null;
   }
 
   async restart(node: string): Promise<void> {
@@ -320,19 +324,34 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
     await this.startNode(r);
   }
 
+  /**
+   * `docker pause` (the cgroup freezer). runc gives up freezing a cgroup that stays FREEZING (seen
+   * here under heavy load: "unable to freeze"); then the node is stopped with SIGSTOP instead, which
+   * is what the local backend's pause is, and resume undoes whichever was used.
+   */
   async pause(node: string): Promise<void> {
     this.assertNotStopped(`pause ${node}`);
     const r = this.runtime(node);
     if (!r.running) throw new Error(`cannot pause node ${node}: it is not running`);
-    await call(r.container.pause(), `pausing ${node}`);
+    try {
+      await call(r.container.pause(), `pausing ${node}`);
+      r.paused = 'freezer';
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode !== 500) throw err;
+      await call(r.container.kill({ signal: 'SIGSTOP' }), `stopping ${node} with SIGSTOP`);
+      r.paused = 'signal';
+    }
   }
 
   async resume(node: string): Promise<void> {
     const r = this.runtime(node);
-    if (!r.running) return;
-    await call(r.container.unpause(), `resuming ${node}`).catch((err: unknown) => {
-      if ((err as { statusCode?: number }).statusCode !== 409) throw err; // 409: not paused
-    });
+    if (!r.running || r.paused === null) return;
+    if (r.paused === 'freezer') {
+      await call(r.container.unpause(), `resuming ${node}`).catch((err: unknown) => {
+        if ((err as { statusCode?: number }).statusCode !== 409) throw err; // 409: not paused
+      });
+    } else await call(r.container.kill({ signal: 'SIGCONT' }), `resuming ${node} with SIGCONT`);
+    r.paused = null;
   }
 
   async logs(node: string, maxBytes = 64 * 1024): Promise<string> {
@@ -478,7 +497,7 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
     try {
       await Promise.all(
         [...this.runtimes.values()].map(async (r) => {
-          await call(r.container.unpause(), 'unpause').catch(() => {});
+          if (r.paused !== null) await this.resume(r.info.name).catch(() => {});
           if (r.running) await call(r.container.stop({ t: stopGraceS }), `stopping ${r.info.name}`, (stopGraceS + 15) * 1000).catch(() => {});
           r.running = false;
           r.pid = null;
