@@ -16,6 +16,16 @@ export const backendRegistry = {
 
 export const backendNames = Object.keys(backendRegistry) as BackendName[];
 
+/**
+ * Refuse at once (before a run directory exists) when the backend cannot work here at all: for
+ * docker, no engine answering (one line saying how to start one). Other limits are refused per fault.
+ */
+export async function preflightBackend(name: BackendName): Promise<void> {
+  if (name !== 'docker') return;
+  const { dockerClient, pingEngine } = await import('./docker/engine.ts');
+  await pingEngine(dockerClient());
+}
+
 export function createBackend(name: BackendName): Promise<Backend> {
   return backendRegistry[name]();
 }
