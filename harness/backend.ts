@@ -3,6 +3,7 @@
  * Optional abilities are separate small interfaces so a backend that cannot partition (the local
  * backend without root) simply does not implement `Partitioner`, and callers get a clear refusal.
  */
+import type { SystemDefinition } from './backends/system.ts';
 
 /** One broker node as the harness sees it. `name` is `n1`, `n2`, ... and `id` the broker id. */
 export interface NodeInfo {
@@ -31,8 +32,13 @@ export interface ClusterSpec {
   brokerCommand?: string[];
   /** A planted bug every node starts with (`--bug NAME`, broker/bugs.ts); absent for the clean broker. */
   bug?: string;
-  /** How long start/restart wait for a node's Kafka port to accept connections (default 30000). */
+  /** How long start/restart wait for a node's Kafka port to accept connections (default: the system's readiness timeout, 30000 for Faultline's broker). */
   startTimeoutMs?: number;
+  /**
+   * What runs on each node (systems/*.json, harness/backends/system.ts); default Faultline's own broker.
+   * `brokerCommand`, when given, replaces only the system's local command.
+   */
+  system?: SystemDefinition;
   /**
    * Put every node's data directory behind a layer that can lose unsynced writes (PowerLosser), so
    * `power-loss` faults can run. Off by default: the layer costs a little speed.
@@ -44,7 +50,7 @@ export interface ClusterSpec {
 export type Grudge = Record<string, string[]>;
 
 export interface Backend {
-  readonly name: 'local' | 'docker';
+  readonly name: BackendName;
   /** Start every node and wait until each accepts Kafka connections. */
   start(spec: ClusterSpec): Promise<NodeInfo[]>;
   /** Stop every node (SIGTERM, then SIGKILL after a bound) and remove every namespace, bridge and rule. */
@@ -59,6 +65,39 @@ export interface Backend {
   resume(node: string): Promise<void>;
   /** Node log tail, for reports and errors. */
   logs(node: string, maxBytes?: number): Promise<string>;
+}
+
+/** The backends of the registry (harness/backends/registry.ts). */
+export type BackendName = 'local' | 'docker';
+
+/** What `collect` brought into the run directory for one node. */
+export interface Collected {
+  /** the node's data, copied (or already) under `dest/data`, for the replica-log reader and `faultline check` */
+  dataDir: string;
+  /** files written under dest (relative names: broker.log, data-listing.txt, extra log files) */
+  files: string[];
+}
+
+/** What `exec` returns: the command's exit code and output (bounded by the backend). */
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Optional: reach into a node wherever it runs. `collect` copies what the run directory keeps of a node
+ * (its logs, a listing of its data and the data itself) to `dest`, so nothing after the run reads a
+ * backend's own paths; `exec` runs argv in the node's environment (its namespace, or its container),
+ * for faults that act on a node's clock, files or disk.
+ */
+export interface NodeAccess {
+  collect(node: string, dest: string): Promise<Collected>;
+  exec(node: string, argv: string[], timeoutMs?: number): Promise<ExecResult>;
+}
+
+export function canAccess(b: Backend): b is Backend & NodeAccess {
+  return typeof (b as Partial<NodeAccess>).collect === 'function' && typeof (b as Partial<NodeAccess>).exec === 'function';
 }
 
 /** Which traffic a grudge cuts: everything, or only the controller (Raft) listeners' links. */

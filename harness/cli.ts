@@ -16,6 +16,7 @@ export const commands = {
   lin: { summary: 'check a history for linearizability against a model', module: './commands/lin.ts' },
   cluster: { summary: 'start, stop or inspect a cluster to explore by hand', module: './commands/cluster.ts' },
   admin: { summary: 'cluster administration (partition reassignment, leader election)', module: './commands/admin.ts' },
+  image: { summary: 'build the broker image for the docker backend, offline', module: './commands/image.ts' },
   doctor: { summary: 'what this machine supports (root, namespaces, iptables, docker)', module: './commands/doctor.ts' },
 } as const satisfies Record<string, Command>;
 

@@ -10,7 +10,10 @@
  *   `canPartition()` is false and `limitations` says what is missing.
  *
  * Invariants:
- * - Node k is spawned detached (its own process group) as `<brokerCommand> --id k --listen ...` with
+ * - What runs on a node comes from the system definition (system.ts; default systems/faultline.json):
+ *   its local command (or `spec.brokerCommand`), its rendered args, env and config files, its ports
+ *   (inside namespaces; loopback mode picks free ports) and extra log files.
+ * - Node k is spawned detached (its own process group) as `<command> <system args>` (for Faultline's broker `--id k --listen ...`) with
  *   env FAULTLINE_PARENT_PID (this process: the broker exits when we die), FAULTLINE_RUN_ID and
  *   FAULTLINE_NODE; stdout and stderr append to `<workDir>/<node>/broker.log`; data in
  *   `<workDir>/<node>/data`, kept across restarts.
@@ -21,11 +24,13 @@
  *   rule of the run. The state file (state.ts) is written before anything is created, and
  *   `cleanupLeftovers()` (called at every start) removes what runs with dead owners left behind.
  */
-import { closeSync, mkdirSync, openSync, readSync, fstatSync, renameSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, writeFileSync, openSync, readSync, fstatSync, renameSync, rmdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import type { Backend, ClusterSpec, Collected, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import { collectLocalFiles } from './collect.ts';
+import { defaultSystem, localCommand, nodeValues, renderLaunch, SystemError, type NodeContext, type SystemDefinition } from './system.ts';
 import { clearUnsynced, lazyfsSupport, mountLazyfs, unmountLazyfs, type LazyMount } from './lazyfs/lazyfs.ts';
 import { hasExecutable, runCommand, runCommandSync } from '../proc/exec.ts';
 import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
@@ -34,14 +39,12 @@ import { cleanupLeftovers } from './cleanup.ts';
 import {
   applyGrudge,
   claimSubnet,
-  controllerPortInNamespace,
   createNetwork,
   destroyNetwork,
   destroyNetworkSync,
   applyDegradation,
   healNetwork,
   forwardRuleFor,
-  kafkaPortInNamespace,
   planNetwork,
   releaseSubnet,
   type NetworkPlan,
@@ -77,8 +80,14 @@ export async function detectLocalMode(): Promise<LocalMode> {
 
 interface NodeRuntime {
   info: NodeInfo;
-  /** argv after the broker command */
+  /** the command that starts the node (the system's local command, or spec.brokerCommand) */
+  command: string[];
+  /** argv after the command */
   args: string[];
+  /** the system's environment for this node */
+  env: Record<string, string>;
+  /** the system's log files besides stdout/stderr (collected into the run directory) */
+  extraLogs: string[];
   /** namespace to exec in (netns mode) */
   namespace: string | null;
   pid: number | null;
@@ -135,7 +144,21 @@ function tailFile(path: string, maxBytes: number): string {
   }
 }
 
-export class LocalBackend implements Backend, NodeStopper, PowerLosser {
+/**
+ * The command exists here: an absolute path that is executable, or a name on PATH. Otherwise a clear
+ * error that says which system wanted it (definitions not tested here say so in their description).
+ */
+async function assertRunnable(system: SystemDefinition, command: string[]): Promise<void> {
+  const file = command[0]!;
+  const found = file.includes('/') ? existsSync(file) : await hasExecutable(file);
+  if (!found) {
+    throw new SystemError(
+      `system '${system.name}' starts nodes with ${file}, which is not installed on this machine${system.testedHere ? '' : ` (the ${system.name} definition is untested here: no such package on this project's machines)`}`,
+    );
+  }
+}
+
+export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -148,6 +171,8 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
   protected readonly localMode: LocalMode;
   /** node name -> its power-loss layer (when the spec asked for power loss) */
   private readonly mounts = new Map<string, LazyMount>();
+  /** which port says a node is up, and for how long to wait (the system's readiness) */
+  private readiness: SystemDefinition['readiness'] = { port: 'kafka', timeoutMs: 30_000 };
 
   /** Faults after stop() would act on a torn-down cluster (or start a broker nobody stops): refuse them. */
   protected assertNotStopped(action: string): void {
@@ -211,7 +236,8 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
       forwardRule: null,
       pids: {},
     };
-    let addresses: Array<{ kafka: string; controller: string; namespace: string | null }>;
+    const system = spec.system ?? defaultSystem();
+    let addresses: Array<{ host: string; kafkaPort: number; controllerPort: number; namespace: string | null }>;
     if (this.mode === 'netns') {
       const subnetIndex = await claimSubnet(spec.runId);
       const plan = planNetwork(spec.runId, subnetIndex, spec.nodes);
@@ -232,40 +258,45 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
       this.state = state;
       writeState(state); // before anything exists
       await createNetwork(plan, true);
-      addresses = plan.nodes.map((n) => ({
-        kafka: `${n.address}:${kafkaPortInNamespace}`,
-        controller: `${n.address}:${controllerPortInNamespace}`,
-        namespace: n.namespace,
-      }));
+      addresses = plan.nodes.map((n) => ({ host: n.address, kafkaPort: system.ports.kafka, controllerPort: system.ports.controller, namespace: n.namespace }));
     } else {
       this.state = state;
       writeState(state);
       const ports = await freePorts(spec.nodes * 2);
       addresses = [];
       for (let k = 0; k < spec.nodes; k++) {
-        addresses.push({ kafka: `127.0.0.1:${ports[2 * k]}`, controller: `127.0.0.1:${ports[2 * k + 1]}`, namespace: null });
+        addresses.push({ host: '127.0.0.1', kafkaPort: ports[2 * k]!, controllerPort: ports[2 * k + 1]!, namespace: null });
       }
     }
-    const voters = addresses.map((a, k) => `${k + 1}@${a.controller}`).join(',');
-    const settings = Object.entries(spec.brokerSettings).flatMap(([key, value]) => ['--set', `${key}=${value}`]);
     for (let k = 1; k <= spec.nodes; k++) {
       const a = addresses[k - 1]!;
       const name = `n${k}`;
       const nodeDir = join(spec.workDir, name);
       const dataDir = join(nodeDir, 'data');
       mkdirSync(dataDir, { recursive: true });
-      const info: NodeInfo = { name, id: k, kafkaAddress: a.kafka, controllerAddress: a.controller, dataDir, logFile: join(nodeDir, 'broker.log') };
-      const args = [
-        '--id', String(k),
-        '--listen', a.kafka,
-        '--data-dir', dataDir,
-        '--controller-listen', a.controller,
-        '--voters', voters,
-        '--advertise', a.kafka,
-        ...settings,
-        ...(spec.bug === undefined ? [] : ['--bug', spec.bug]),
-      ];
-      this.runtimes.set(name, { info, args, namespace: a.namespace, pid: null, exited: true, paused: false });
+      const ctx: NodeContext = {
+        id: k,
+        node: name,
+        runId: spec.runId,
+        cluster: addresses,
+        dataDir,
+        nodeDir,
+        settings: spec.brokerSettings,
+        nodeBinary: process.execPath,
+        repoRoot,
+        ...(spec.bug === undefined ? {} : { bug: spec.bug }),
+      };
+      const launch = renderLaunch(system, ctx);
+      const command = spec.brokerCommand ?? localCommand(system, nodeValues(ctx));
+      if (k === 1) await assertRunnable(system, command);
+      for (const f of launch.files) {
+        mkdirSync(dirname(f.path), { recursive: true });
+        writeFileSync(f.path, f.content);
+      }
+      const kafka = `${a.host}:${a.kafkaPort}`;
+      const info: NodeInfo = { name, id: k, kafkaAddress: kafka, controllerAddress: `${a.host}:${a.controllerPort}`, dataDir, logFile: join(nodeDir, 'broker.log') };
+      this.readiness = system.readiness;
+      this.runtimes.set(name, { info, command, args: launch.args, env: launch.env, extraLogs: launch.logFiles, namespace: a.namespace, pid: null, exited: true, paused: false });
     }
     if (spec.powerLoss === true) await this.mountPowerLossLayers(spec);
   }
@@ -319,7 +350,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
   private spawn(r: NodeRuntime): void {
     const spec = this.spec;
     if (spec === null || this.state === null) throw new Error('local backend: not started');
-    const command = [...(spec.brokerCommand ?? defaultBrokerCommand()), ...r.args];
+    const command = [...r.command, ...r.args];
     const argv = r.namespace === null ? command : ['ip', 'netns', 'exec', r.namespace, ...command];
     const logFd = openSync(r.info.logFile, 'a');
     try {
@@ -331,7 +362,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
         // execa's types accept only the literal fds 3..9; at run time any open fd is passed through as is
         stdout: logFd as 3,
         stderr: logFd as 3,
-        env: { FAULTLINE_PARENT_PID: String(process.pid), FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name },
+        env: { ...r.env, FAULTLINE_PARENT_PID: String(process.pid), FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name },
       });
       const pid = child.pid;
       if (pid === undefined) throw new Error(`could not spawn ${argv[0]} for node ${r.info.name}`);
@@ -351,8 +382,8 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
 
   private async spawnAndWait(r: NodeRuntime): Promise<void> {
     this.spawn(r);
-    const { host, port } = splitHostPort(r.info.kafkaAddress);
-    const timeoutMs = this.spec?.startTimeoutMs ?? 30_000;
+    const { host, port } = splitHostPort(this.readiness.port === 'kafka' ? r.info.kafkaAddress : r.info.controllerAddress);
+    const timeoutMs = this.spec?.startTimeoutMs ?? this.readiness.timeoutMs;
     const result = await waitForPort(host, port, { timeoutMs, shouldGiveUp: () => r.exited });
     if (result !== 'up') {
       const why = result === 'gave-up' ? 'exited before accepting connections' : `did not accept connections within ${timeoutMs} ms`;
@@ -414,6 +445,21 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser {
 
   async logs(node: string, maxBytes = 64 * 1024): Promise<string> {
     return tailFile(this.runtime(node).info.logFile, maxBytes);
+  }
+
+  /** The node's data, log and extra log files into dest (for the run directory, usually its own `nodes/<node>/`). */
+  async collect(node: string, dest: string): Promise<Collected> {
+    const r = this.runtime(node);
+    return collectLocalFiles({ dataDir: r.info.dataDir, logFile: r.info.logFile, extraLogs: r.extraLogs }, dest);
+  }
+
+  /** argv in the node's network namespace (netns mode) or as a plain process (loopback), bounded. */
+  async exec(node: string, argv: string[], timeoutMs = 10_000): Promise<ExecResult> {
+    const r = this.runtime(node);
+    if (argv.length === 0) throw new Error('exec needs a command');
+    const full = r.namespace === null ? argv : ['ip', 'netns', 'exec', r.namespace, ...argv];
+    const res = await runCommand(full[0]!, full.slice(1), timeoutMs);
+    return { exitCode: res.timedOut ? -1 : res.exitCode, stdout: res.stdout, stderr: res.stderr };
   }
 
   /** Idempotent; concurrent calls share one teardown. */

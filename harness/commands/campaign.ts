@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
+import { preflightBackend } from '../backends/registry.ts';
 import { acksValues, parseFlags, parseNemesis, randomSeed, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
 import type { Acks, RunOptions } from '../run/options.ts';
 import { campaignExitCode, cells, formatTable, junitXml, planCampaign, rowOf } from '../run/campaign.ts';
@@ -86,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(campaignUsage + '\n');
     return 0;
   }
+  await preflightBackend(plan.base.backend);
   const entries = planCampaign(plan.acks, plan.nemeses, plan.repeat, plan.base.seed);
   stderrLog(`faultline campaign: seed ${plan.base.seed}, ${entries.length} runs (${plan.acks.length} acks x ${plan.nemeses.length} nemesis x ${plan.repeat})`);
   const interrupt = onInterrupt(stderrLog);

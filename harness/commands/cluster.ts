@@ -17,16 +17,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import type { NodeInfo, Roles } from '../backend.ts';
+import { canPartition, type BackendName, type NodeInfo, type Roles } from '../backend.ts';
+import { backendNames, createBackend } from '../backends/registry.ts';
+import { loadSystem } from '../backends/system.ts';
 import { cleanupLeftovers } from '../backends/cleanup.ts';
-import { createLocalBackend } from '../backends/local.ts';
 import { fetchRolesByMajority } from '../backends/roles.ts';
 import { readState, statePath } from '../backends/state.ts';
 import { UsageError } from '../errors.ts';
 import { isAlive, processState, signalGroup, waitForExit } from '../proc/process.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const usage = 'usage: faultline cluster up|down|status [--backend local] [--nodes N] [--dir DIR] [--json] [--broker-command JSON_ARGV]';
+const usage = 'usage: faultline cluster up|down|status [--backend local|docker] [--system FILE] [--nodes N] [--dir DIR] [--json] [--broker-command JSON_ARGV]';
 const upTimeoutMs = 120_000;
 const downTimeoutMs = 30_000;
 
@@ -34,7 +35,8 @@ export interface ClusterFile {
   status: 'up' | 'failed';
   supervisorPid: number;
   runId: string;
-  mode: 'netns' | 'loopback';
+  mode: 'netns' | 'loopback' | 'docker';
+  backend?: BackendName;
   partitions: boolean;
   nodes: NodeInfo[];
   bootstrap: string[];
@@ -48,6 +50,9 @@ interface ClusterArgs {
   dir: string;
   json: boolean;
   brokerCommand: string[] | undefined;
+  backend: BackendName;
+  /** the system definition file (absolute), or undefined for Faultline's own broker */
+  system: string | undefined;
 }
 
 export function parseClusterArgs(argv: string[]): ClusterArgs {
@@ -55,7 +60,7 @@ export function parseClusterArgs(argv: string[]): ClusterArgs {
   if (action !== 'up' && action !== 'down' && action !== 'status' && action !== '__supervise') {
     throw new UsageError(`${action === undefined ? 'missing action' : `unknown action '${action}'`}; allowed: up, down, status\n${usage}`);
   }
-  const out: ClusterArgs = { action, nodes: 3, dir: resolve('results', 'cluster'), json: false, brokerCommand: undefined };
+  const out: ClusterArgs = { action, nodes: 3, dir: resolve('results', 'cluster'), json: false, brokerCommand: undefined, backend: 'local', system: undefined };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     const value = (): string => {
@@ -66,7 +71,11 @@ export function parseClusterArgs(argv: string[]): ClusterArgs {
     if (flag === '--json') out.json = true;
     else if (flag === '--backend') {
       const b = value();
-      if (b !== 'local') throw new UsageError(`--backend '${b}' is not available for cluster; allowed: local`);
+      if (!(backendNames as string[]).includes(b)) throw new UsageError(`--backend '${b}' is not allowed; allowed: ${backendNames.join(', ')}`);
+      out.backend = b as BackendName;
+    } else if (flag === '--system') {
+      out.system = resolve(value());
+      loadSystem(out.system);
     } else if (flag === '--nodes') {
       const v = value();
       const n = Number(v);
@@ -109,7 +118,7 @@ function writeClusterFile(dir: string, f: ClusterFile): void {
 }
 
 async function supervise(a: ClusterArgs): Promise<number> {
-  const backend = await createLocalBackend();
+  const backend = await createBackend(a.backend);
   const runId = `cluster${process.pid}`;
   let stopping = false;
   const shutdown = async (): Promise<void> => {
@@ -122,7 +131,8 @@ async function supervise(a: ClusterArgs): Promise<number> {
   };
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
-  const base = { supervisorPid: process.pid, runId, mode: backend.mode, partitions: backend.mode === 'netns', startedAt: new Date().toISOString() };
+  const mode: ClusterFile['mode'] = 'mode' in backend ? (backend as { mode: 'netns' | 'loopback' }).mode : 'docker';
+  const base = { supervisorPid: process.pid, runId, mode, backend: a.backend, partitions: canPartition(backend), startedAt: new Date().toISOString() };
   try {
     const nodes = await backend.start({
       nodes: a.nodes,
@@ -130,6 +140,7 @@ async function supervise(a: ClusterArgs): Promise<number> {
       workDir: join(a.dir, 'nodes'),
       runId,
       ...(a.brokerCommand === undefined ? {} : { brokerCommand: a.brokerCommand }),
+      ...(a.system === undefined ? {} : { system: loadSystem(a.system) }),
     });
     writeClusterFile(a.dir, { status: 'up', ...base, nodes, bootstrap: nodes.map((n) => n.kafkaAddress) });
   } catch (err) {
@@ -154,6 +165,8 @@ async function up(a: ClusterArgs): Promise<number> {
   const logFd = openSync(logPath, 'a');
   const args = [join(repoRoot, 'bin', 'faultline.mjs'), 'cluster', '__supervise', '--nodes', String(a.nodes), '--dir', a.dir];
   if (a.brokerCommand !== undefined) args.push('--broker-command', JSON.stringify(a.brokerCommand));
+  args.push('--backend', a.backend);
+  if (a.system !== undefined) args.push('--system', a.system);
   let pid: number | undefined;
   try {
     const child = execa(process.execPath, args, { detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: logFd as 3, stderr: logFd as 3 });
@@ -196,10 +209,29 @@ async function up(a: ClusterArgs): Promise<number> {
   }
 }
 
+/** What dead runs left on a docker engine (nothing, when no engine answers: then nothing can be there). */
+async function dockerLeftovers(): Promise<{ runs: string[]; removed: string[] }> {
+  try {
+    const { dockerClient, pingEngine } = await import('../backends/docker/engine.ts');
+    const { cleanupDockerLeftovers } = await import('../backends/docker/cleanup.ts');
+    const docker = dockerClient();
+    await pingEngine(docker, 3_000);
+    return await cleanupDockerLeftovers(docker);
+  } catch {
+    return { runs: [], removed: [] };
+  }
+}
+
+async function cleanupAll(): Promise<{ runs: string[]; removed: string[] }> {
+  const local = await cleanupLeftovers();
+  const docker = await dockerLeftovers();
+  return { runs: [...local.runs, ...docker.runs], removed: [...local.removed, ...docker.removed] };
+}
+
 async function down(a: ClusterArgs): Promise<number> {
   const f = readClusterFile(a.dir);
   if (f === null) {
-    const report = await cleanupLeftovers();
+    const report = await cleanupAll();
     process.stdout.write(`no cluster in ${a.dir}${report.runs.length > 0 ? `; cleaned leftovers of ${report.runs.join(', ')}` : ''}\n`);
     return 0;
   }
@@ -211,7 +243,7 @@ async function down(a: ClusterArgs): Promise<number> {
       await waitForExit(f.supervisorPid, 5_000);
     }
   }
-  const report = await cleanupLeftovers();
+  const report = await cleanupAll();
   rmSync(clusterFile(a.dir), { force: true });
   process.stdout.write(`cluster down (${f.nodes.length} nodes${report.removed.length > 0 ? `; also removed ${report.removed.join(', ')}` : ''})\n`);
   return 0;

@@ -87,8 +87,10 @@ export async function runChecks(): Promise<Check[]> {
   if (dockerClient.ok) {
     const engine = await probe('docker', ['info', '--format', '{{.ServerVersion}}'], 8_000);
     checks.push({ name: 'docker engine', ok: engine.ok, detail: engine.ok ? `server ${first(engine.out)}` : `not reachable: ${engine.out}`, ...(engine.ok ? {} : { fix: 'apt-get install docker.io, then start dockerd as root' }) });
+    checks.push(engine.ok ? await dockerImageCheck() : { name: 'docker image', ok: false, detail: 'not checked (no engine)', fix: 'start an engine, then faultline image build' });
   } else {
     checks.push({ name: 'docker engine', ok: false, detail: 'no docker client', fix: 'apt-get install docker.io, then start dockerd as root' });
+    checks.push({ name: 'docker image', ok: false, detail: 'not checked (no engine)', fix: 'start an engine, then faultline image build' });
   }
   const lazy = await lazyfsSupport();
   checks.push({
@@ -115,6 +117,19 @@ export async function runChecks(): Promise<Check[]> {
     ...(ephemeral ? {} : { fix: 'free some loopback ports' }),
   });
   return checks;
+}
+
+/** The broker image this checkout needs on the engine: present and current, stale, or missing. */
+async function dockerImageCheck(): Promise<Check> {
+  try {
+    const { dockerClient } = await import('../backends/docker/engine.ts');
+    const { imageStatus } = await import('../backends/docker/image.ts');
+    const st = await imageStatus(dockerClient());
+    if (st.present) return { name: 'docker image', ok: true, detail: `${st.ref} (current: built from this checkout's broker code)` };
+    return { name: 'docker image', ok: false, detail: st.stale === null ? `${st.ref} not built yet` : `${st.stale} is stale (the broker's code changed; this checkout needs ${st.ref})`, fix: 'faultline image build (a docker run builds it too, on demand)' };
+  } catch (err) {
+    return { name: 'docker image', ok: false, detail: `cannot check: ${(err as Error).message.split('\n')[0]}`, fix: 'faultline image build' };
+  }
 }
 
 export function localSummary(checks: Check[]): { mode: 'netns' | 'loopback'; partitions: boolean } {

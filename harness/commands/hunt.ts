@@ -21,6 +21,7 @@ import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
 import { isoStamp, writeJson } from '../store/run-dir.ts';
 import { stderrLog } from './run.ts';
+import { preflightBackend } from '../backends/registry.ts';
 
 const { bug: _bug, ...runFlagsButBug } = runFlagSpec;
 
@@ -98,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(huntUsage + '\n');
     return 0;
   }
+  await preflightBackend(plan.base.backend);
   stderrLog(`faultline hunt: seed ${plan.base.seed}, ${plan.bugs.length} bugs x ${plan.budgetS} s, clean broker ${plan.cleanBudgetS} s`);
   const interrupt = onInterrupt(stderrLog);
   const runner: HuntRunner = async (o) => (await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis))).results;

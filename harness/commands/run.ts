@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
+import { preflightBackend } from '../backends/registry.ts';
 
 /**
  * `--replay RUN_DIR`: the stored run's options and seed (its test.json), except the flags given on this
@@ -52,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const o = replayOptions(validateRunFlags(values), values as RawFlags);
+  await preflightBackend(o.backend);
   const interrupt = onInterrupt(stderrLog);
   try {
     const outcome = await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis));

@@ -5,7 +5,9 @@
  * `test.json` stores these options under the flag's camelCase name (acks as "0" | "1" | "all",
  * nemesis as a list), which is exactly the shape of `RunOptions` minus `out` and `json`.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadSystem } from '../backends/system.ts';
 import { UsageError } from '../errors.ts';
 import { faults } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
@@ -56,6 +58,8 @@ export interface RunOptions {
   set: Record<string, string>;
   /** the run directory whose recorded fault schedule this run plays again (`--replay`), or null */
   replay: string | null;
+  /** the system definition file (`--system`, an absolute path), or null for Faultline's own broker */
+  system: string | null;
   out: string;
   json: boolean;
 }
@@ -82,7 +86,7 @@ export const runDefaults = {
   commitInterval: 1,
   out: 'results',
   json: false,
-} as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug' | 'set' | 'replay'> & { nemesis: readonly NemesisFault[] };
+} as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug' | 'set' | 'replay' | 'system'> & { nemesis: readonly NemesisFault[] };
 
 /** Flags shared by `run` and `campaign` (parseArgs config); values stay strings until validated. */
 export const runFlagSpec = {
@@ -109,13 +113,15 @@ export const runFlagSpec = {
   bug: { type: 'string' },
   set: { type: 'string', multiple: true },
   replay: { type: 'string' },
+  system: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const runUsage = `usage: faultline run [options]
-  --backend local|docker     cluster backend (default local; docker is not available in this build)
+  --backend local|docker     cluster backend (default local; docker: containers, see faultline image build)
+  --system FILE              system definition: what runs on each node (default systems/faultline.json)
   --nodes N                  broker nodes, 1..9 (default 3)
   --workload queue|log       workload (default queue; log also checks linearizability of the partition logs)
   --acks 0|1|all             producer acks (default all)
@@ -209,9 +215,6 @@ export function randomSeed(): number {
 /** Validate parsed flags into RunOptions. `acks` and `nemesis` may be overridden (campaign cells). */
 export function validateRunFlags(flags: RawFlags, seed: () => number = randomSeed): RunOptions {
   const backend = oneOf(flags, 'backend', runDefaults.backend, backends);
-  if (backend === 'docker') {
-    throw new UsageError(`--backend docker is not available in this build; allowed: local`);
-  }
   const nodes = intFlag(flags, 'nodes', runDefaults.nodes, 1, 9);
   const replicationFactor = intFlag(flags, 'replication-factor', Math.min(runDefaults.replicationFactor, nodes), 1, 9);
   if (replicationFactor > nodes) {
@@ -258,9 +261,18 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     bug: bugFlag(flags),
     set: setFlag(flags),
     replay: flags.replay === undefined ? null : String(flags.replay),
+    system: systemFlag(flags),
     out,
     json: flags.json === true,
   };
+}
+
+/** `--system FILE`: loaded and validated now (a bad definition is refused before anything starts). */
+function systemFlag(flags: RawFlags): string | null {
+  if (flags.system === undefined) return null;
+  const path = resolve(String(flags.system));
+  loadSystem(path);
+  return path;
 }
 
 /**

@@ -17,7 +17,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Backend, NodeInfo } from '../backend.ts';
+import { canAccess, type Backend, type NodeInfo } from '../backend.ts';
+import { dataListing } from '../backends/collect.ts';
+import { loadSystem } from '../backends/system.ts';
 import { UsageError } from '../errors.ts';
 import type { History, Op } from '../../checkers/history.ts';
 import type { Validity } from '../../checkers/result.ts';
@@ -180,32 +182,6 @@ export function finalVerdict(checkerValid: Validity, anomalies: Record<string, {
   return breakingAnomalies(anomalies, { idempotent, drainComplete: false, discardedLines: 0 }).length > 0 ? false : 'unknown';
 }
 
-function dataListing(dir: string, maxEntries = 10_000): string {
-  const lines: string[] = [];
-  const walk = (d: string, depth: number): void => {
-    if (depth > 8 || lines.length >= maxEntries) return;
-    let names: string[];
-    try {
-      names = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      if (lines.length >= maxEntries) return;
-      const p = join(d, n);
-      try {
-        const st = statSync(p);
-        lines.push(`${st.isDirectory() ? 'd' : '-'} ${String(st.size).padStart(12)} ${relative(dir, p)}`);
-        if (st.isDirectory()) walk(p, depth + 1);
-      } catch {
-        lines.push(`? ${relative(dir, p)}`);
-      }
-    }
-  };
-  walk(dir, 0);
-  return lines.join('\n') + '\n';
-}
-
 /** What each nemesis op that failed says: its fault, nodes and error (e.g. a node that crashed in recovery). */
 function nemesisErrors(ops: readonly Op[]): string[] {
   return ops.flatMap((op) => {
@@ -316,6 +292,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       runId,
       ...(o.bug === null ? {} : { bug: o.bug }),
       ...(powerLoss ? { powerLoss } : {}),
+      ...(o.system === null ? {} : { system: loadSystem(o.system) }),
     });
     if (deps.signal.aborted) throw new Error('interrupted');
     workload = deps.createWorkload({
@@ -419,13 +396,21 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     writeJson(join(runDir, runFiles.test), test);
   }
 
+  // Each node's logs, data listing and data into `nodes/<node>/` (the backend brings them from wherever
+  // the node ran); everything after this reads the run directory only.
+  const collected: Array<{ name: string; dataDir: string }> = [];
   for (const node of nodes) {
+    const nodeDir = join(runDir, runFiles.nodes, node.name);
     try {
-      const nodeDir = join(runDir, runFiles.nodes, node.name);
-      mkdirSync(nodeDir, { recursive: true });
-      writeFileSync(join(nodeDir, 'data-listing.txt'), dataListing(node.dataDir));
+      if (backend !== null && canAccess(backend)) collected.push({ name: node.name, dataDir: (await backend.collect(node.name, nodeDir)).dataDir });
+      else {
+        mkdirSync(nodeDir, { recursive: true });
+        writeFileSync(join(nodeDir, 'data-listing.txt'), dataListing(node.dataDir));
+        collected.push({ name: node.name, dataDir: node.dataDir });
+      }
     } catch (err) {
-      log(`data listing of ${node.name}: ${(err as Error).message}`);
+      log(`collecting ${node.name}: ${(err as Error).message}`);
+      collected.push({ name: node.name, dataDir: join(nodeDir, 'data') });
     }
   }
 
@@ -433,7 +418,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   // Each node's own log, read from its data directory now that every node has stopped (additive
   // `replicas` section: per-node divergence and lost-on-node; docs/replicas.md).
   const checked: CheckerResults & { replicas?: ReplicasResult } = deps.check(ops, test);
-  if (nodes.length > 0) checked.replicas = checkReplicas(ops, readReplicaLogs(nodes, topic));
+  if (nodes.length > 0) checked.replicas = checkReplicas(ops, readReplicaLogs(collected, topic));
   const results = writeResults({
     runDir,
     checked,

@@ -1,10 +1,10 @@
 /**
- * The real dependencies of `runTest`: the local backend, the nemesis package, the registered workload
+ * The real dependencies of `runTest`: the backend of the registry that `--backend` names, the nemesis package, the registered workload
  * built on kafkajs, the workload's checker and the HTML report. Kept apart from run.ts so orchestration
  * is tested with fakes and this file is exercised by the integration tests.
  */
 import type { Backend } from '../backend.ts';
-import { createLocalBackend } from '../backends/local.ts';
+import { createBackend } from '../backends/registry.ts';
 import { renderReport } from '../report/html.ts';
 import { workloadCheckers, workloads } from '../../workloads/index.ts';
 import { queueTimeouts } from '../../workloads/queue.ts';
@@ -38,10 +38,7 @@ export function queueOptions(o: RunOptions, a: WorkloadArgs): QueueOptions {
 
 export function realDeps(o: RunOptions, signal: AbortSignal, log: (msg: string) => void, startNemesis: StartNemesis): RunDeps {
   return {
-    createBackend: async (opts): Promise<Backend> => {
-      if (opts.backend !== 'local') throw new Error(`backend ${opts.backend} is not available in this build; allowed: local`);
-      return createLocalBackend();
-    },
+    createBackend: async (opts): Promise<Backend> => createBackend(opts.backend),
     startNemesis,
     createWorkload: (a) => workloads[o.workload](queueOptions(o, a), a.history, a.rng),
     check: (history, test) => workloadCheckers[o.workload](history, test),

@@ -40,7 +40,7 @@ describe('faultline doctor', () => {
     const r = await execa(process.execPath, [bin, 'doctor', '--json'], { reject: false, timeout: 60_000 });
     expect(r.exitCode).toBe(0);
     const out = JSON.parse(r.stdout) as { checks: Check[]; local: { mode: string } };
-    expect(out.checks.map((c) => c.name)).toEqual(['root', 'node', 'ip (iproute2)', 'ip netns', 'tc htb', 'bridge', 'iptables', 'docker client', 'docker engine', 'fuse', 'kcat', 'free ports']);
+    expect(out.checks.map((c) => c.name)).toEqual(['root', 'node', 'ip (iproute2)', 'ip netns', 'tc htb', 'bridge', 'iptables', 'docker client', 'docker engine', 'docker image', 'fuse', 'kcat', 'free ports']);
     for (const c of out.checks) {
       expect(typeof c.ok).toBe('boolean');
       if (!c.ok) expect(c.fix).toBeTruthy();

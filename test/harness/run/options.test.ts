@@ -26,12 +26,13 @@ describe('run flags', () => {
       '--out', '/tmp/x', '--json', '--retries', '0', '--consumers', '3', '--consumer-mode', 'assign', '--consumer-crash-interval', '2.5', '--commit-interval', '0', '--bug', 'truncate-to-hw']);
     expect(o).toEqual({ backend: 'local', nodes: 5, workload: 'queue', acks: '1', replicationFactor: 3, minInsync: 1, partitions: 4,
       uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisInterval: 2.5, timeLimit: 15, rate: 50,
-      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashInterval: 2.5, commitInterval: 0, seed: 7, bug: 'truncate-to-hw', set: {}, replay: null, out: '/tmp/x', json: true });
+      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashInterval: 2.5, commitInterval: 0, seed: 7, bug: 'truncate-to-hw', set: {}, replay: null, system: null, out: '/tmp/x', json: true });
   });
 
   it('refuses bad values with messages naming what is allowed', () => {
     expect(usageMessage(['--acks', '2'])).toBe("--acks '2' is not allowed; allowed: 0, 1, all");
-    expect(usageMessage(['--backend', 'docker'])).toMatch(/docker is not available in this build; allowed: local/);
+    expect(parse(['--backend', 'docker']).backend).toBe('docker');
+    expect(usageMessage(['--system', '/nonexistent/system.json'])).toMatch(/--system \/nonexistent\/system.json: cannot read it \(ENOENT\)/);
     expect(usageMessage(['--backend', 'k8s'])).toMatch(/allowed: local, docker/);
     expect(usageMessage(['--nodes', '3', '--replication-factor', '4'])).toMatch(/exceeds --nodes 3; allowed: 1 to 3/);
     expect(usageMessage(['--min-insync', '4'])).toMatch(/exceeds --replication-factor 3/);
