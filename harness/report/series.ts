@@ -10,10 +10,12 @@
  *   fastest and the slowest op are kept, so the envelope and every outlier's bucket survive.
  * - throughput: completions per second per (f, type) in at most `THROUGHPUT_MAX_BUCKETS` buckets.
  * - timeline: one bar per client op from invoke to completion (never completed: to the history's end)
- *   in its process's lane. Over `TIMELINE_MAX_BARS`, successive ops of one lane with the same `f` and
- *   type that are closer than the resolution (doubled until the bars fit) merge into one bar that
- *   counts them: at the report's width a merged bar looks as the ops would. Past a fiftieth of the run,
- *   ops of different outcomes merge too, the bar showing the worst (fail, info, pending, ok).
+ *   in its process's lane. Over `TIMELINE_MAX_BARS`, time is cut into slices of a resolution (a
+ *   4000th of the run, doubled until the bars fit), and successive ops of one lane and `f` with the
+ *   same outcome that start in one slice merge into one bar that counts them: at the report's width a
+ *   merged bar looks as the ops would, and no bar spans more than its slice plus its last op. Past a
+ *   fiftieth of the run, ops of different outcomes merge too, the bar showing the worst (fail, info,
+ *   pending, ok), so a failure never disappears into ok.
  * - orders (Jepsen's orders): per key, which value each consumer read (and each ack said) at each
  *   offset. Points at an offset that holds two values, or of a value at two offsets, are all kept (up
  *   to half the key's budget); the rest are sampled evenly by offset.
@@ -212,7 +214,7 @@ export function timeline(ops: readonly PairedOp[], endMs: number, maxBars = TIME
       const end = round2(o.endMs ?? endMs);
       const k = lane * fs.length + f;
       const prev = last[k];
-      if (resolutionMs > 0 && prev !== undefined && (prev[3] === t || anyType) && o.startMs - prev[2] < resolutionMs) {
+      if (resolutionMs > 0 && prev !== undefined && (prev[3] === t || anyType) && Math.floor(o.startMs / resolutionMs) === Math.floor(prev[1] / resolutionMs)) {
         prev[2] = Math.max(prev[2], end);
         prev[3] = WORST_FIRST.indexOf(OUTCOMES[prev[3]]!) <= WORST_FIRST.indexOf(o.type) ? prev[3] : t;
         prev[6]++;
