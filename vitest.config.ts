@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.int.test.ts'],
+          exclude: ['test/**/*.int.test.ts', 'test/browser/**'],
           testTimeout: 60_000,
         },
       },
@@ -19,6 +19,16 @@ export default defineConfig({
           include: ['test/**/*.int.test.ts'],
           testTimeout: 240_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Reports opened in Debian's chromium (test/browser/chromium.ts): one browser at a time.
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
           fileParallelism: false,
         },
       },

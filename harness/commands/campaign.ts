@@ -17,7 +17,8 @@ import { startNemesis } from '../../nemesis/index.ts';
 import { runTest } from '../run/run.ts';
 import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
-import { isoStamp, writeJson } from '../store/run-dir.ts';
+import { isoStamp, runFiles, writeFileAtomic, writeJson } from '../store/run-dir.ts';
+import { renderCampaignReport } from '../report/campaign.ts';
 import { stderrLog } from './run.ts';
 
 export const campaignFlagSpec = {
@@ -122,11 +123,12 @@ export async function run(argv: string[]): Promise<number> {
   const dir = join(plan.base.out, 'campaigns', isoStamp(started));
   mkdirSync(dir, { recursive: true });
   writeJson(join(dir, 'campaign.json'), summary);
+  writeFileAtomic(join(dir, runFiles.report), renderCampaignReport(summary, dir));
   if (plan.junit !== null) {
     mkdirSync(dirname(plan.junit), { recursive: true });
     writeFileSync(plan.junit, junitXml(rows, plan.gate));
   }
-  process.stderr.write(`\n${formatTable(table, plan.gate)}\n\ncampaign: ${join(dir, 'campaign.json')}${plan.junit === null ? '' : `, junit: ${plan.junit}`}; exit ${exitCode}\n`);
+  process.stderr.write(`\n${formatTable(table, plan.gate)}\n\ncampaign: ${join(dir, 'campaign.json')}, ${join(dir, runFiles.report)}${plan.junit === null ? '' : `, junit: ${plan.junit}`}; exit ${exitCode}\n`);
   if (plan.base.json) process.stdout.write(JSON.stringify(summary) + '\n');
   return exitCode;
 }

@@ -15,11 +15,14 @@ import { parseFlags, parseNemesis, randomSeed, runFlagSpec, runUsage, validateRu
 import type { NemesisFault, RunOptions } from '../run/options.ts';
 import { formatHuntTable, huntJunitXml, runHunt } from '../run/hunt.ts';
 import type { HuntConfig, HuntRunner } from '../run/hunt.ts';
+import { nemesisLabel } from '../run/campaign.ts';
 import { startNemesis } from '../../nemesis/index.ts';
 import { runTest } from '../run/run.ts';
 import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
-import { isoStamp, writeJson } from '../store/run-dir.ts';
+import { isoStamp, runFiles, writeFileAtomic, writeJson } from '../store/run-dir.ts';
+import { renderHuntReport } from '../report/campaign.ts';
+import type { HuntRunRow } from '../report/campaign.ts';
 import { stderrLog } from './run.ts';
 import { preflightBackend } from '../backends/registry.ts';
 
@@ -102,7 +105,12 @@ export async function run(argv: string[]): Promise<number> {
   await preflightBackend(plan.base.backend);
   stderrLog(`faultline hunt: seed ${plan.base.seed}, ${plan.bugs.length} bugs x ${plan.budgetS} s, clean broker ${plan.cleanBudgetS} s`);
   const interrupt = onInterrupt(stderrLog);
-  const runner: HuntRunner = async (o) => (await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis))).results;
+  const runs: HuntRunRow[] = [];
+  const runner: HuntRunner = async (o) => {
+    const r = (await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis))).results;
+    runs.push({ bug: o.bug, nemesis: nemesisLabel(o.nemesis), seed: o.seed, valid: r.valid, runDir: r.runDir });
+    return r;
+  };
   const started = new Date();
   let summary;
   try {
@@ -111,15 +119,16 @@ export async function run(argv: string[]): Promise<number> {
     interrupt.dispose();
   }
   const exitCode = interrupt.signal.aborted ? 2 : summary.exitCode;
-  const out = { ...summary, exitCode, interrupted: interrupt.signal.aborted, options: { ...plan.base, bugs: plan.bugs, nemesis: plan.cellsOverride } };
+  const out = { ...summary, exitCode, interrupted: interrupt.signal.aborted, options: { ...plan.base, bugs: plan.bugs, nemesis: plan.cellsOverride }, runs };
   const dir = join(plan.base.out, 'hunts', isoStamp(started));
   mkdirSync(dir, { recursive: true });
   writeJson(join(dir, 'hunt.json'), out);
+  writeFileAtomic(join(dir, runFiles.report), renderHuntReport(out, dir));
   if (plan.junit !== null) {
     mkdirSync(dirname(plan.junit), { recursive: true });
     writeFileSync(plan.junit, huntJunitXml(summary));
   }
-  process.stderr.write(`\n${formatHuntTable(summary)}\n\nhunt: ${join(dir, 'hunt.json')}${plan.junit === null ? '' : `, junit: ${plan.junit}`}; exit ${exitCode}\n`);
+  process.stderr.write(`\n${formatHuntTable(summary)}\n\nhunt: ${join(dir, 'hunt.json')}, ${join(dir, runFiles.report)}${plan.junit === null ? '' : `, junit: ${plan.junit}`}; exit ${exitCode}\n`);
   if (plan.base.json) process.stdout.write(JSON.stringify(out) + '\n');
   return exitCode;
 }

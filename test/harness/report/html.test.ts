@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { History } from '../../../checkers/history.ts';
 import { checkRun } from '../../../checkers/index.ts';
-import { sendBuckets } from '../../../harness/report/buckets.ts';
-import { escapeHtml, faultWindowsOf, renderReport } from '../../../harness/report/html.ts';
+import { escapeHtml, exampleLines, faultWindowsOf, renderReport, scriptJson } from '../../../harness/report/html.ts';
 import { summarize } from '../../../harness/report/summary.ts';
 
 const s = 1e9;
@@ -21,29 +20,35 @@ const history: History = [
 ];
 
 describe('report', () => {
-  it('buckets sends per second of invoke by outcome, pending when never completed', () => {
-    expect(sendBuckets(history)).toEqual([
-      { second: 0, sends: 1, ok: 1, fail: 0, info: 0, pending: 0 },
-      { second: 1, sends: 1, ok: 0, fail: 0, info: 1, pending: 0 },
-      { second: 2, sends: 1, ok: 1, fail: 0, info: 0, pending: 0 },
-      { second: 3, sends: 1, ok: 0, fail: 0, info: 0, pending: 1 },
-    ]);
-  });
-
-  it('renders a self-contained page with verdict, anomalies, fault windows and node links, all escaped', () => {
+  it('renders a self-contained page: verdict, anomaly counts, examples linked to excerpted history lines, all escaped', () => {
     const r = checkRun(history, { name: 'queue-acks1-kill<script>', nodes: 2, acks: '1', idempotence: false, seed: 5 });
     expect(r.valid).toBe(false);
     expect(faultWindowsOf(r.availability)).toHaveLength(1);
     const html = renderReport({ ...r, phases: { drain: 'done' } }, history);
     expect(html).toMatch(/^<!doctype html>/);
-    expect(html).toContain('INVALID');
-    expect(html).not.toContain('<script>');
+    expect(html).toContain('data-verdict="invalid"');
     expect(html).toContain('queue-acks1-kill&lt;script&gt;');
-    expect(html).not.toMatch(/(src|href)="https?:/);
+    // no network: nothing is loaded from anywhere
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/);
     expect(html).toContain('href="nodes/n2/broker.log"');
-    expect(html).toMatch(/<tr class="hit"><th>lost-write<\/th><td>1<\/td>/);
-    expect(html).toMatch(/<rect [^>]*fill="#d9534f" opacity="0.8"><title>kill n1 1\.0s-3\.0s<\/title>/);
+    expect(html).toMatch(/data-anomaly-count="lost-write">1<\/td>/);
+    // the lost write's example names its acknowledgement (line 2), linked to the excerpt of that very line
+    expect(exampleLines(r.anomalies)).toContain(2);
+    expect(html).toContain('<a class="line" href="#L2">line 2</a>');
+    expect(html).toMatch(/<div class="hl" id="L2"><a class="ln" href="#L2">2<\/a><code>\{&quot;index&quot;:1,/);
+    // the plot data carries the fault window and every client op
+    const data = JSON.parse(/<script type="application\/json" id="faultline-data">(.*?)<\/script>/s.exec(html)![1]!) as { faults: unknown[]; latency: Array<{ points: unknown[] }>; timeline: { bars: unknown[] } };
+    expect(data.faults).toEqual([{ fault: 'kill', nodes: ['n1'], startMs: 1000, endMs: 3000 }]);
+    expect(data.latency.reduce((n, s) => n + s.points.length, 0)).toBe(4);
+    expect(data.timeline.bars).toHaveLength(5);
     expect(escapeHtml(`<a href="x">'&`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;');
+  });
+
+  it('embeds JSON that no string from the run can break out of', () => {
+    const s = scriptJson({ name: '</script><script>alert(1)</script>' });
+    expect(s).not.toContain('<');
+    expect(JSON.parse(s)).toEqual({ name: '</script><script>alert(1)</script>' });
   });
 
   it('summarizes a run in a few lines naming non-zero anomalies', () => {

@@ -134,7 +134,7 @@ describe('runTest', () => {
     expect(Object.keys(results['anomalies'] as object)).toContain('lost-write');
     expect(results).toHaveProperty('availability');
     expect(results).toHaveProperty('latencyMs');
-    expect(readFileSync(join(r.runDir, 'report.html'), 'utf8')).toContain('<svg');
+    expect(readFileSync(join(r.runDir, 'report.html'), 'utf8')).toContain('id="faultline-data"');
     expect(readlinkSync(join(out, 'latest'))).toBe(join('queue-acksall-kill', '20261124T210000.000Z'));
     expect(existsSync(join(r.runDir, 'nodes', 'n1', 'data-listing.txt'))).toBe(true);
     expect(backend.calls).toEqual(['start 3 2', 'stop']);
