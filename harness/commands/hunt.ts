@@ -20,7 +20,7 @@ import { runTest } from '../run/run.ts';
 import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
 import { isoStamp, writeJson } from '../store/run-dir.ts';
-import { stderrLog } from './run.ts';
+import { startOutput } from '../ui/index.ts';
 
 const { bug: _bug, ...runFlagsButBug } = runFlagSpec;
 
@@ -98,15 +98,19 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(huntUsage + '\n');
     return 0;
   }
+  // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
+  const output = startOutput({ json: plan.base.json });
+  const stderrLog = output.log;
   stderrLog(`faultline hunt: seed ${plan.base.seed}, ${plan.bugs.length} bugs x ${plan.budgetS} s, clean broker ${plan.cleanBudgetS} s`);
   const interrupt = onInterrupt(stderrLog);
-  const runner: HuntRunner = async (o) => (await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis))).results;
+  const runner: HuntRunner = async (o) => (await runTest(o, { ...realDeps(o, interrupt.signal, stderrLog, startNemesis), events: output.events })).results;
   const started = new Date();
   let summary;
   try {
-    summary = await runHunt(plan, { runner, nowS: () => performance.now() / 1000, log: stderrLog, signal: interrupt.signal }, started);
+    summary = await runHunt(plan, { runner, nowS: () => performance.now() / 1000, log: stderrLog, signal: interrupt.signal, events: output.events }, started);
   } finally {
     interrupt.dispose();
+    await output.close();
   }
   const exitCode = interrupt.signal.aborted ? 2 : summary.exitCode;
   const out = { ...summary, exitCode, interrupted: interrupt.signal.aborted, options: { ...plan.base, bugs: plan.bugs, nemesis: plan.cellsOverride } };
