@@ -47,6 +47,7 @@ import type { Rng } from '../harness/rng.ts';
 import { checkFaultsSupported, faults, parseFaults, type FaultName } from './faults.ts';
 import type { FaultPackage, NemesisEnv, NemesisOp, NemesisValue, PlannedFault } from './types.ts';
 import { sleep as sleepFor, withDeadline } from '../harness/util/time.ts';
+import type { RunEventSink } from '../harness/run/events.ts';
 
 export { faults, parseFaults, checkFaultsSupported, type FaultName } from './faults.ts';
 export type { NemesisOp, NemesisValue, Role, Shape } from './types.ts';
@@ -79,6 +80,8 @@ export interface StartNemesisArgs {
   now?: () => number;
   /** play this stored schedule instead of drawing faults (see Replay above) */
   replay?: NemesisSchedule;
+  /** fault-start, fault-end and fault-next events (harness/run/events.ts), for the live view and plain lines */
+  events?: RunEventSink;
 }
 
 export interface NemesisHandle {
@@ -170,7 +173,9 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   const active: Array<{ pkg: FaultPackage; end: NemesisOp; entry: ScheduledFault }> = [];
   const done: ScheduledFault[] = [];
 
-  const exec = async (pkg: FaultPackage, op: NemesisOp): Promise<boolean> => {
+  const events = args.events ?? { emit: () => {} };
+  /** Carries out one op, records it, and emits it as a fault's start or end (`as`). */
+  const exec = async (pkg: FaultPackage, op: NemesisOp, as: { kind: 'start'; lane: string; fault: FaultName; end: NemesisOp } | { kind: 'end'; lane: string | null; fault: FaultName | null }): Promise<boolean> => {
     let error: string | undefined;
     try {
       await withDeadline(pkg.nemesis(op, env), opTimeoutMs, `nemesis ${op.f} ${op.value.nodes.join(',')}`);
@@ -179,6 +184,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
       log(`nemesis ${op.f} ${op.value.nodes.join(',')} failed: ${error}`);
     }
     args.record({ process: 'nemesis', type: 'info', f: op.f, value: error === undefined ? op.value : { ...op.value, error } });
+    const info = { lane: as.lane, fault: as.fault, op, ...(error === undefined ? {} : { error }) };
+    events.emit(as.kind === 'start' ? { type: 'fault-start', ...info, end: as.end } : { type: 'fault-end', ...info });
     return error === undefined;
   };
   /** Nodes under a node fault of any lane (killed, stopped, paused), which node faults avoid. */
@@ -191,10 +198,10 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     const a = { pkg, end: planned.end, entry };
     active.push(a); // before acting: a half-done start still gets its end
     done.push(entry);
-    await exec(pkg, planned.start);
+    await exec(pkg, planned.start, { kind: 'start', lane, fault, end: planned.end });
     if (!(await waitForEnd())) return;
     entry.endMs = elapsedMs();
-    if (await exec(pkg, planned.end)) active.splice(active.indexOf(a), 1);
+    if (await exec(pkg, planned.end, { kind: 'end', lane, fault })) active.splice(active.indexOf(a), 1);
     else entry.endMs = null;
   };
 
@@ -202,7 +209,9 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     const rng = args.rng.fork(`lane:${lane}`);
     const jitter = (): number => args.intervalMs * (0.5 + rng.next());
     for (let round = 0; !stopCtl.signal.aborted; round++) {
-      await sleep(jitter(), stopCtl.signal);
+      const quietMs = jitter();
+      events.emit({ type: 'fault-next', lane, what: 'start', inMs: quietMs });
+      await sleep(quietMs, stopCtl.signal);
       if (stopCtl.signal.aborted) return;
       const r = await roles();
       if (stopCtl.signal.aborted) return;
@@ -219,21 +228,24 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
         continue;
       }
       await runFault(lane, chosen.fault, chosen.planned, async () => {
-        await sleep(jitter(), stopCtl.signal);
+        const faultMs = jitter();
+        events.emit({ type: 'fault-next', lane, what: 'end', inMs: faultMs });
+        await sleep(faultMs, stopCtl.signal);
         return !stopCtl.signal.aborted;
       });
     }
   };
 
-  const sleepUntil = async (atMs: number): Promise<boolean> => {
+  const sleepUntil = async (atMs: number, lane: string, what: 'start' | 'end'): Promise<boolean> => {
     const wait = atMs - elapsedMs();
+    events.emit({ type: 'fault-next', lane, what, inMs: Math.max(0, wait) });
     if (wait > 0) await sleep(wait, stopCtl.signal);
     return !stopCtl.signal.aborted;
   };
   const replayLane = async (lane: string, recorded: readonly ScheduledFault[]): Promise<void> => {
     const rng = args.rng.fork(`replay:${lane}`);
     for (const f of recorded) {
-      if (!(await sleepUntil(f.startMs))) return;
+      if (!(await sleepUntil(f.startMs, lane, 'start'))) return;
       let planned: PlannedFault = { start: f.start, end: f.end };
       const role = f.start.value.role;
       if (role !== undefined && rechosenRoles.has(role)) {
@@ -242,7 +254,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
         const again = faults[f.fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes() });
         if (again !== null) planned = again;
       }
-      await runFault(lane, f.fault, planned, async () => (f.endMs === null ? false : sleepUntil(f.endMs)));
+      await runFault(lane, f.fault, planned, async () => (f.endMs === null ? false : sleepUntil(f.endMs, lane, 'end')));
     }
   };
 
@@ -270,7 +282,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     finals.sort((a, b) => (finalOrder[a.op.f] ?? 9) - (finalOrder[b.op.f] ?? 9));
     const failed: string[] = [];
     for (const { pkg, op } of finals) {
-      if (!(await exec(pkg, op))) failed.push(`${op.f} ${op.value.nodes.join(',')}`);
+      if (!(await exec(pkg, op, { kind: 'end', lane: null, fault: null }))) failed.push(`${op.f} ${op.value.nodes.join(',')}`);
     }
     active.length = 0;
     if (failed.length > 0) throw new Error(`nemesis final generator could not ${failed.join('; ')}`);

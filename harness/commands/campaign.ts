@@ -11,7 +11,7 @@ import { UsageError } from '../errors.ts';
 import { preflightBackend } from '../backends/registry.ts';
 import { acksValues, parseFlags, parseNemesis, randomSeed, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
 import type { Acks, RunOptions } from '../run/options.ts';
-import { campaignExitCode, cells, formatTable, junitXml, planCampaign, rowOf } from '../run/campaign.ts';
+import { campaignExitCode, cells, formatTable, junitXml, nemesisLabel, planCampaign, rowOf } from '../run/campaign.ts';
 import type { RunRow } from '../run/campaign.ts';
 import { startNemesis } from '../../nemesis/index.ts';
 import { runTest } from '../run/run.ts';
@@ -19,7 +19,8 @@ import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
 import { isoStamp, runFiles, writeFileAtomic, writeJson } from '../store/run-dir.ts';
 import { renderCampaignReport } from '../report/campaign.ts';
-import { stderrLog } from './run.ts';
+import { startOutput } from '../ui/index.ts';
+import { verdictText } from '../ui/format.ts';
 
 export const campaignFlagSpec = {
   ...runFlagSpec,
@@ -90,6 +91,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   await preflightBackend(plan.base.backend);
   const entries = planCampaign(plan.acks, plan.nemeses, plan.repeat, plan.base.seed);
+  // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
+  const out = startOutput({ json: plan.base.json });
+  const stderrLog = out.log;
+  out.events.emit({ type: 'plan', kind: 'campaign', cells: entries.map((e) => `acks=${e.acks} ${nemesisLabel(e.nemesis)}${plan.repeat > 1 ? ` #${e.repeat}` : ''}`) });
   stderrLog(`faultline campaign: seed ${plan.base.seed}, ${entries.length} runs (${plan.acks.length} acks x ${plan.nemeses.length} nemesis x ${plan.repeat})`);
   const interrupt = onInterrupt(stderrLog);
   const rows: RunRow[] = [];
@@ -99,12 +104,23 @@ export async function run(argv: string[]): Promise<number> {
       if (interrupt.signal.aborted) break;
       const o: RunOptions = { ...plan.base, acks: e.acks, nemesis: e.nemesis, seed: e.seed, json: false };
       const t0 = Date.now();
-      const outcome = await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis));
-      rows.push(rowOf(e, outcome.results, (Date.now() - t0) / 1000));
+      const cell = rows.length;
+      out.events.emit({ type: 'cell-start', cell, run: 1, detail: `seed ${e.seed}` });
+      const outcome = await runTest(o, { ...realDeps(o, interrupt.signal, stderrLog, startNemesis), events: out.events });
+      const row = rowOf(e, outcome.results, (Date.now() - t0) / 1000);
+      rows.push(row);
+      out.events.emit({ type: 'cell-end', cell, run: 1, valid: row.valid, runDir: row.runDir });
+      out.events.emit({
+        type: 'cell-done',
+        cell,
+        verdict: plan.gate ? `${verdictText(row.valid)}, expectation ${row.expectation}` : verdictText(row.valid),
+        ok: plan.gate ? (row.expectation === 'met' ? true : row.expectation === 'failed' ? false : null) : row.valid === 'unknown' ? null : row.valid,
+      });
       stderrLog(`run ${rows.length}/${entries.length} ${outcome.results.test.name} seed ${e.seed}: valid=${String(outcome.results.valid)} -> ${outcome.runDir}`);
     }
   } finally {
     interrupt.dispose();
+    await out.close();
   }
   const table = cells(rows);
   const exitCode = interrupt.signal.aborted && rows.length < entries.length ? 2 : campaignExitCode(rows, plan.gate);

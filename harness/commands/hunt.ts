@@ -23,8 +23,8 @@ import { realDeps } from '../run/wiring.ts';
 import { isoStamp, runFiles, writeFileAtomic, writeJson } from '../store/run-dir.ts';
 import { renderHuntReport } from '../report/campaign.ts';
 import type { HuntRunRow } from '../report/campaign.ts';
-import { stderrLog } from './run.ts';
 import { preflightBackend } from '../backends/registry.ts';
+import { startOutput } from '../ui/index.ts';
 
 const { bug: _bug, ...runFlagsButBug } = runFlagSpec;
 
@@ -103,20 +103,24 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   await preflightBackend(plan.base.backend);
+  // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
+  const output = startOutput({ json: plan.base.json });
+  const stderrLog = output.log;
   stderrLog(`faultline hunt: seed ${plan.base.seed}, ${plan.bugs.length} bugs x ${plan.budgetS} s, clean broker ${plan.cleanBudgetS} s`);
   const interrupt = onInterrupt(stderrLog);
   const runs: HuntRunRow[] = [];
   const runner: HuntRunner = async (o) => {
-    const r = (await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis))).results;
+    const r = (await runTest(o, { ...realDeps(o, interrupt.signal, stderrLog, startNemesis), events: output.events })).results;
     runs.push({ bug: o.bug, nemesis: nemesisLabel(o.nemesis), seed: o.seed, valid: r.valid, runDir: r.runDir });
     return r;
   };
   const started = new Date();
   let summary;
   try {
-    summary = await runHunt(plan, { runner, nowS: () => performance.now() / 1000, log: stderrLog, signal: interrupt.signal }, started);
+    summary = await runHunt(plan, { runner, nowS: () => performance.now() / 1000, log: stderrLog, signal: interrupt.signal, events: output.events }, started);
   } finally {
     interrupt.dispose();
+    await output.close();
   }
   const exitCode = interrupt.signal.aborted ? 2 : summary.exitCode;
   const out = { ...summary, exitCode, interrupted: interrupt.signal.aborted, options: { ...plan.base, bugs: plan.bugs, nemesis: plan.cellsOverride }, runs };

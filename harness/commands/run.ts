@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { onInterrupt } from '../run/signals.ts';
 import { realDeps } from '../run/wiring.ts';
 import { preflightBackend } from '../backends/registry.ts';
+import { startOutput } from '../ui/index.ts';
 
 /**
  * `--replay RUN_DIR`: the stored run's options and seed (its test.json), except the flags given on this
@@ -54,13 +55,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const o = replayOptions(validateRunFlags(values), values as RawFlags);
   await preflightBackend(o.backend);
-  const interrupt = onInterrupt(stderrLog);
+  // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
+  const out = startOutput({ json: o.json });
+  const interrupt = onInterrupt(out.log);
   try {
-    const outcome = await runTest(o, realDeps(o, interrupt.signal, stderrLog, startNemesis));
+    const outcome = await runTest(o, { ...realDeps(o, interrupt.signal, out.log, startNemesis), events: out.events });
+    await out.close();
     process.stderr.write(summarize(outcome.results) + '\n');
     if (o.json) process.stdout.write(JSON.stringify(outcome.results) + '\n');
     return outcome.exitCode;
   } finally {
     interrupt.dispose();
+    await out.close();
   }
 }

@@ -24,6 +24,7 @@ import type { BugName } from '../../broker/bugs.ts';
 import type { Validity } from '../../checkers/result.ts';
 import { nemesisLabel, xml } from './campaign.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
+import type { RunEventSink } from './events.ts';
 
 /** How a hunt goes after one bug: the fault-mix cells it cycles, and run options the bug needs. */
 export interface HuntPlan {
@@ -123,6 +124,13 @@ export interface HuntDeps {
   nowS: () => number;
   log: (msg: string) => void;
   signal?: AbortSignal;
+  /** cell events (harness/run/events.ts): cell i is bug i of the config, the clean broker the last */
+  events?: RunEventSink;
+}
+
+/** The hunt's cells as the event stream names them: each bug, then the clean broker. */
+export function huntCells(c: Pick<HuntConfig, 'bugs'>): string[] {
+  return [...c.bugs, 'clean broker'];
 }
 
 function nonZero(anomalies: Record<string, { count: number }>): Record<string, number> {
@@ -145,21 +153,26 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
   let invalid = 0;
   let unknown = 0;
   let last: HuntRunResult | null = null;
+  const cell = c.bugs.indexOf(name);
   while (d.nowS() - t0 < c.budgetS && d.signal?.aborted !== true) {
     const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {});
+    d.events?.emit({ type: 'cell-start', cell, run: runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
     const r = await d.runner(o);
     runs++;
     last = r;
+    d.events?.emit({ type: 'cell-end', cell, run: runs, valid: r.valid, runDir: r.runDir });
     d.log(`hunt ${name}: run ${runs} (${nemesisLabel(o.nemesis)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
     if (r.valid === 'unknown') unknown++;
     if (r.valid === false) {
       invalid++;
+      d.events?.emit({ type: 'cell-done', cell, verdict: `caught in ${runs} runs, ${round1(d.nowS() - t0)} s`, ok: true });
       return {
         name, caught: true, runs, secondsToDetection: round1(d.nowS() - t0), anomalies: nonZero(r.anomalies), nemesis: nemesisLabel(o.nemesis),
         runDir: r.runDir, elapsedS: round1(d.nowS() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }),
       };
     }
   }
+  d.events?.emit({ type: 'cell-done', cell, verdict: `not caught in ${runs} runs`, ok: false });
   return {
     name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map(nemesisLabel).join(','), runDir: last?.runDir ?? null,
     elapsedS: round1(d.nowS() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }), ...(last?.error === undefined ? {} : { error: last.error }),
@@ -171,10 +184,13 @@ export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcom
   const cells = c.cellsOverride ?? cleanCells;
   const t0 = d.nowS();
   const out: CleanOutcome = { runs: 0, invalid: 0, unknown: 0, elapsedS: 0, invalidRunDirs: [] };
+  const cell = c.bugs.length;
   while (d.nowS() - t0 < c.cleanBudgetS && d.signal?.aborted !== true) {
     const o = runOptionsFor(c.base, null, cells, out.runs, false);
+    d.events?.emit({ type: 'cell-start', cell, run: out.runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
     const r = await d.runner(o);
     out.runs++;
+    d.events?.emit({ type: 'cell-end', cell, run: out.runs, valid: r.valid, runDir: r.runDir });
     d.log(`hunt clean: run ${out.runs} (${nemesisLabel(o.nemesis)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
     if (r.valid === false) {
       out.invalid++;
@@ -182,6 +198,7 @@ export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcom
     } else if (r.valid === 'unknown') out.unknown++;
   }
   out.elapsedS = round1(d.nowS() - t0);
+  d.events?.emit({ type: 'cell-done', cell, verdict: out.runs === 0 ? 'skipped' : out.invalid === 0 ? `no false alarm in ${out.runs} runs` : `${out.invalid} of ${out.runs} runs INVALID`, ok: out.runs === 0 ? null : out.invalid === 0 });
   return out;
 }
 
@@ -191,6 +208,7 @@ export function huntExitCode(bugs: BugOutcome[], clean: CleanOutcome): 0 | 1 {
 
 export async function runHunt(c: HuntConfig, d: HuntDeps, startedAt: Date): Promise<HuntSummary> {
   const bugs: BugOutcome[] = [];
+  d.events?.emit({ type: 'plan', kind: 'hunt', cells: huntCells(c) });
   for (const name of c.bugs) {
     if (d.signal?.aborted === true) break;
     bugs.push(await huntBug(name, c, d));

@@ -41,6 +41,11 @@ import { runLoad } from './load.ts';
 import { readReplicaLogs } from './replica-logs.ts';
 import { checkReplicas } from '../../checkers/replicas.ts';
 import type { ReplicasResult } from '../../checkers/replicas.ts';
+import type { Roles } from '../backend.ts';
+import { fetchRolesByMajority } from '../backends/roles.ts';
+import { monotonicMs, sleep } from '../util/time.ts';
+import { NodeTracker, OpMeter, noEvents, rolesEvent } from './events.ts';
+import type { RunEvent, RunEventSink } from './events.ts';
 
 /** A running nemesis: `stop()` ends the schedule and runs its final generator (heal everything). */
 export interface NemesisHandle {
@@ -60,6 +65,8 @@ export interface NemesisArgs {
   log: (msg: string) => void;
   /** play this recorded schedule instead of drawing faults (`--replay`) */
   replay?: NemesisSchedule;
+  /** where the nemesis emits fault-start, fault-end and fault-next (harness/run/events.ts) */
+  events?: RunEventSink;
 }
 
 export type StartNemesis = (args: NemesisArgs) => NemesisHandle | Promise<NemesisHandle>;
@@ -96,6 +103,14 @@ export interface RunDeps {
   signal: AbortSignal;
   now?: () => Date;
   timing?: Partial<RunTiming>;
+  /**
+   * The run-event stream (harness/run/events.ts). Without it nothing is emitted and the cluster's
+   * roles are not polled; with it the roles are polled every `rolesPollMs` while the workload runs.
+   */
+  events?: RunEventSink;
+  /** the cluster's roles now, or null; default fetchRolesByMajority over the nodes (bounded) */
+  roles?: (nodes: readonly NodeInfo[], topic: string) => Promise<Roles | null>;
+  rolesPollMs?: number;
 }
 
 export interface RunTiming {
@@ -233,14 +248,43 @@ export function readReplaySchedule(runDir: string): NemesisSchedule {
   return parseSchedule(test.nemesisSchedule);
 }
 
+/** How often a run with an event stream emits `progress`. */
+export const progressIntervalMs = 1000;
+
+/** Bound on one poll of the cluster's roles for the live view (the cluster may be partitioned). */
+const rolesTimeoutMs = 2000;
+
+/**
+ * Polls the roles every `intervalMs` (one poll at a time, each bounded) and emits them, until `stop()`
+ * (which waits for the poll in flight, at most `rolesTimeoutMs`).
+ */
+function pollRoles(poll: () => Promise<Roles | null>, nodes: readonly NodeInfo[], intervalMs: number, events: RunEventSink): { stop(): Promise<void> } {
+  const ac = new AbortController();
+  const loop = (async () => {
+    while (!ac.signal.aborted) {
+      const r = await withDeadline(poll(), rolesTimeoutMs, 'polling roles').catch(() => null);
+      if (r !== null && !ac.signal.aborted) events.emit(rolesEvent(r, nodes));
+      await sleep(intervalMs, ac.signal);
+    }
+  })();
+  return {
+    stop: async () => {
+      ac.abort();
+      await loop;
+    },
+  };
+}
+
 export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome> {
   const timing = { ...defaultTiming, ...deps.timing };
   const now = deps.now ?? (() => new Date());
   const log = deps.log;
+  const events = deps.events ?? noEvents;
   const name = testName(o);
   log(`faultline run ${name}: seed ${o.seed}`);
   const started = now();
   const runDir = createRunDir(o.out, name, started);
+  events.emit({ type: 'run-start', name, seed: o.seed, runDir, timeLimitMs: o.timeLimit * 1000, nemesis: o.nemesis });
   const runId = `r${o.seed.toString(36)}${started.getTime().toString(36)}`;
   const topic = 'faultline';
   const test: TestJson = {
@@ -254,7 +298,38 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   };
   writeJson(join(runDir, runFiles.test), test);
   log(`run directory ${runDir}`);
-  const history = new HistoryWriter(join(runDir, runFiles.history));
+  const writer = new HistoryWriter(join(runDir, runFiles.history));
+  // Every op appended goes through the meter that counts completions for the event stream.
+  const meter = new OpMeter();
+  const history = {
+    append: (op: OpInput, atNs?: bigint): Op => {
+      const full = writer.append(op, atNs);
+      meter.observe(full);
+      return full;
+    },
+    ops: () => writer.ops(),
+    nowNs: () => writer.nowNs(),
+    close: () => writer.close(),
+  };
+  const t0Ms = monotonicMs();
+  let loadEndMs: number | null = null;
+  const ticker = deps.events === undefined ? null : setInterval(() => {
+    const t = monotonicMs();
+    events.emit({ type: 'progress', elapsedMs: t - t0Ms, remainingMs: loadEndMs === null ? null : Math.max(0, loadEndMs - t), ...meter.snapshot(history.nowNs()) });
+  }, progressIntervalMs);
+  ticker?.unref();
+  let tracker: NodeTracker | null = null;
+  /** the nemesis's events, with the node conditions they change */
+  const faultEvents: RunEventSink = {
+    emit: (e: RunEvent) => {
+      events.emit(e);
+      if (tracker !== null && (e.type === 'fault-start' || e.type === 'fault-end')) {
+        const changed = tracker.onFault(e);
+        if (changed !== null) events.emit(changed);
+      }
+    },
+  };
+  let roles: { stop(): Promise<void> } | null = null;
   const rng = createRng(o.seed);
   const phases: RunResults['phases'] = { load: 'not started', heal: 'not started', recover: 'not started', drain: 'not started' };
   /** design.md: one `phase` info line per phase event, written by the orchestrator */
@@ -262,6 +337,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   const phase = (name: PhaseName, status: PhaseStatus): void => {
     openPhase = status === 'start' ? name : null;
     history.append({ process: 'harness', type: 'info', f: 'phase', value: { name, status } });
+    events.emit({ type: 'phase', name, status });
   };
   let error: string | undefined;
   let backend: Backend | null = null;
@@ -294,6 +370,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       ...(powerLoss ? { powerLoss } : {}),
       ...(o.system === null ? {} : { system: loadSystem(o.system) }),
     });
+    tracker = new NodeTracker(nodes.map((n) => n.name));
+    events.emit(tracker.event());
     if (deps.signal.aborted) throw new Error('interrupted');
     workload = deps.createWorkload({
       options: o,
@@ -308,6 +386,11 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     await wl.client.setup(Date.now() + timing.setupTimeoutMs);
     await withDeadline(wl.client.startConsumers(), timing.setupTimeoutMs, 'starting consumers');
     if (deps.signal.aborted) throw new Error('interrupted');
+    if (deps.events !== undefined) {
+      const b = backend;
+      const poll = deps.roles ?? ((ns: readonly NodeInfo[], t: string) => fetchRolesByMajority(ns.map((n) => n.kafkaAddress), [t], { timeoutMs: rolesTimeoutMs }).catch(() => null));
+      roles = pollRoles(() => poll(b.nodes(), topic), b.nodes(), deps.rolesPollMs ?? 1000, events);
+    }
     nemesis = await deps.startNemesis({
       backend,
       faults: o.nemesis,
@@ -318,12 +401,14 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       signal: nemesisAbort.signal,
       log,
       ...(replay === null ? {} : { replay }),
+      ...(deps.events === undefined ? {} : { events: faultEvents }),
     });
     scheduleOf = nemesis;
     if (replay !== null) log(`replaying the ${replay.faults.length} faults recorded in ${o.replay}`);
     log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${o.timeLimit} s; nemesis ${o.nemesis.join(',') || 'none'}`);
     phases.load = 'running';
     phase('load', 'start');
+    loadEndMs = monotonicMs() + o.timeLimit * 1000;
     const load = await runLoad({
       processes: o.concurrency,
       rate: o.rate,
@@ -334,6 +419,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       invoke: (p, op) => wl.client.invoke(p, op),
       history,
     });
+    loadEndMs = null;
     phases.load = deps.signal.aborted ? 'interrupted' : `done (${load.invoked} ops, ${load.abandoned} abandoned)`;
     phase('load', deps.signal.aborted ? 'failed' : 'done');
     log(`load ${phases.load}; healing`);
@@ -377,6 +463,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     if (nemesis !== null) {
       await withDeadline(nemesis.stop(), timing.recoverTimeoutMs, 'nemesis stop').catch((e: unknown) => log(`nemesis stop: ${String(e)}`));
     }
+    if (roles !== null) await roles.stop();
     if (workload !== null) {
       await withDeadline(workload.client.stopConsumers(), 10_000, 'stopping consumers').catch((e: unknown) => log(String(e)));
       await withDeadline(workload.client.teardown(), 10_000, 'client teardown').catch((e: unknown) => log(String(e)));
@@ -389,6 +476,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       });
     }
     history.close();
+    if (ticker !== null) clearInterval(ticker);
   }
   if (scheduleOf?.schedule !== undefined) {
     // The schedule as carried out, so `faultline run --replay RUN_DIR` can play it again.
@@ -430,5 +518,6 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     renderReport: deps.renderReport,
   });
   updateLatest(o.out, runDir);
+  events.emit({ type: 'run-end', name, runDir, valid: results.valid, interrupted: deps.signal.aborted, ...(error === undefined ? {} : { error }) });
   return { runDir, results, exitCode: exitCodeOf(results.valid) };
 }

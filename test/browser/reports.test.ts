@@ -58,7 +58,7 @@ async function checkRunReport(page: Page, runDir: string): Promise<void> {
   for (const el of await page.locator('[data-anomaly-count]').all()) shown[(await el.getAttribute('data-anomaly-count'))!] = num(await el.textContent());
   expect(shown).toEqual(Object.fromEntries(Object.entries(results.anomalies).map(([t, a]) => [t, a.count])));
   // every example line link lands on an excerpted line of the page
-  for (const href of await page.locator('a.line').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) expect(await page.locator(href!).count()).toBe(1);
+  for (const href of await page.locator('a.line').evaluateAll((as) => as.map((a) => (a as unknown as { getAttribute(name: string): string | null }).getAttribute('href')))) expect(await page.locator(href!).count()).toBe(1);
   expect(results.stats.acked).toBeGreaterThan(0);
   const st = await plotState(page);
   expect(st.errors).toEqual([]);

@@ -12,6 +12,7 @@ import { finalVerdict, runTest } from '../../../harness/run/run.ts';
 import { replayOptions } from '../../../harness/commands/run.ts';
 import type { NemesisSchedule } from '../../../nemesis/index.ts';
 import type { RunDeps, WorkloadArgs } from '../../../harness/run/run.ts';
+import type { RunEvent } from '../../../harness/run/events.ts';
 import type { Completion, FinalOp, QueueWorkload, SendInvocation } from '../../../workloads/queue.ts';
 import { ValueCounter, keyOf, queueGenerator } from '../../../workloads/queue.ts';
 
@@ -293,5 +294,48 @@ describe('the fault schedule in test.json, and --replay', () => {
     expect(validateRunFlags({ set: ['log.flush.interval.messages=1', 'min.insync.replicas=2'] }, () => 1).set).toEqual({ 'log.flush.interval.messages': '1', 'min.insync.replicas': '2' });
     expect(() => validateRunFlags({ set: ['no.such.setting=1'] }, () => 1)).toThrow(/--set no.such.setting=1: unknown setting 'no.such.setting'/);
     expect(() => validateRunFlags({ set: ['justakey'] }, () => 1)).toThrow(/--set justakey: --set expects key=value/);
+  });
+});
+
+describe('runTest: the run-event stream', () => {
+  it('emits run-start, the nodes, phases, roles, fault events with the node conditions they change, progress and run-end', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-ev-'));
+    const events: RunEvent[] = [];
+    const d = deps(new FakeBackend(), {
+      events: { emit: (e) => events.push(e) },
+      roles: async () => ({ controller: 1, leaders: { 'faultline-0': 2 }, replicas: {} }),
+      rolesPollMs: 50,
+      startNemesis: (n) => {
+        const start = { f: 'kill' as const, value: { nodes: ['n2'], role: 'leader' as const } };
+        n.record({ process: 'nemesis', type: 'info', f: 'kill', value: start.value });
+        n.events?.emit({ type: 'fault-start', lane: 'kill-leader', fault: 'kill-leader', op: start, end: null });
+        return {
+          stop: async () => {
+            const end = { f: 'restart' as const, value: { nodes: ['n2'], role: 'leader' as const } };
+            n.record({ process: 'nemesis', type: 'info', f: 'restart', value: end.value });
+            n.events?.emit({ type: 'fault-end', lane: 'kill-leader', fault: 'kill-leader', op: end });
+          },
+        };
+      },
+    });
+    const r = await runTest(options(out, { timeLimit: 1.3 }), d);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('run-start');
+    expect(types[types.length - 1]).toBe('run-end');
+    expect(events.find((e) => e.type === 'run-end')).toMatchObject({ valid: r.results.valid, runDir: r.runDir });
+    const nodes = events.filter((e) => e.type === 'nodes').map((e) => e.nodes['n2']);
+    expect(nodes).toEqual([[], ['killed'], []]);
+    expect(events.filter((e) => e.type === 'phase').map((e) => `${e.name} ${e.status}`)).toEqual(['load start', 'load done', 'heal start', 'heal done', 'recover start', 'recover done', 'drain start', 'drain done']);
+    expect(events.find((e) => e.type === 'roles')).toEqual({ type: 'roles', controller: 'n1', leaders: { 'faultline-0': 'n2' } });
+    const progress = events.filter((e) => e.type === 'progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.some((p) => p.ok > 0 && p.remainingMs !== null)).toBe(true);
+  });
+
+  it('emits nothing and polls no roles without an event stream', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-ev-'));
+    let polled = 0;
+    await runTest(options(out), deps(new FakeBackend(), { roles: async () => (polled++, null) }));
+    expect(polled).toBe(0);
   });
 });
