@@ -12,6 +12,11 @@
  * - hw-monotonic: a leader's HW never moves back within one leadership (one LeaderReplicaState);
  * - hw-within-isr: a leader's HW never exceeds the log end of itself or of any committed ISR member
  *   it knows (what the ISR holds);
+ * - isr-holds-acked: a broker the committed ISR gains holds every write acknowledged so far (a
+ *   follower joins only at or past max(HW, the leader's epoch start offset), and every acked write
+ *   lies below one of them);
+ * - leader-holds-acked: a broker the metadata names leader holds every write acknowledged so far
+ *   (it was in the ISR, and the ISR holds them);
  * - ack-min-insync: when an acks=all write is acknowledged, at least min.insync.replicas (2)
  *   brokers hold it at its offset (under a flush policy that fsyncs every append, which this sim's
  *   durable logs model, an acknowledged write then survives any single crash).
@@ -24,6 +29,7 @@
  * crash: the code under test threw (an assertion of the product itself, e.g. Raft refusing to
  * truncate a committed entry) or the run exceeded its time bound.
  */
+import { TOPIC } from '../test/sim/replication-cluster.ts';
 import type { ReplicationCluster } from '../test/sim/replication-cluster.ts';
 import type { LeaderReplicaState } from '../broker/replication/leader.ts';
 
@@ -34,6 +40,8 @@ export const properties = {
   'no-convergence': 'the cluster does not converge after healing',
   'hw-monotonic': 'a leader\'s HW moves back within its leadership',
   'hw-within-isr': 'the HW exceeds what the ISR holds',
+  'isr-holds-acked': 'a broker joins the ISR lacking an acknowledged write',
+  'leader-holds-acked': 'a broker is elected leader lacking an acknowledged write',
   'ack-min-insync': 'an acks=all write is acknowledged with fewer than min.insync.replicas copies',
   'read-below-hw': 'a consumer sees data above the HW',
   'group-offsets-monotonic': 'a committed group offset regresses',
@@ -67,6 +75,8 @@ export function replicationWatchers(): { afterStep: (c: ReplicationCluster) => v
   let first: Violation | null = null;
   const hwSeen = new WeakMap<LeaderReplicaState<unknown>, number>();
   let ackedSeen = 0;
+  let isrBefore: readonly number[] = [];
+  let leaderBefore = -1;
   return {
     violation: () => first,
     afterStep: (c) => {
@@ -85,6 +95,25 @@ export function replicationWatchers(): { afterStep: (c: ReplicationCluster) => v
           const leo = c.brokers.get(id)?.log.length ?? 0;
           if (hw > leo) fail('hw-within-isr', `leader ${b.id} (epoch ${l.leaderEpoch}) HW ${hw} > log end ${leo} of ISR member ${id} (ISR [${l.isr.join(',')}])`);
         }
+      }
+      const p = c.image.partition(TOPIC, 0);
+      const lacking = (id: number): string | null => {
+        const log = c.brokers.get(id)?.log ?? [];
+        for (const [value, offset] of c.acked) if (log[offset]?.value !== value) return `value ${value} at offset ${offset} (it has ${log[offset]?.value ?? 'nothing'})`;
+        return null;
+      };
+      if (p !== undefined) {
+        for (const id of p.isr) {
+          if (isrBefore.includes(id)) continue;
+          const miss = lacking(id);
+          if (miss !== null) fail('isr-holds-acked', `broker ${id} joined the ISR [${p.isr.join(',')}] (partition epoch ${p.partitionEpoch}) lacking ${miss}`);
+        }
+        if (p.leader !== leaderBefore && p.leader >= 0) {
+          const miss = lacking(p.leader);
+          if (miss !== null) fail('leader-holds-acked', `broker ${p.leader} elected (leader epoch ${p.leaderEpoch}) lacking ${miss}`);
+        }
+        isrBefore = p.isr;
+        leaderBefore = p.leader;
       }
       if (c.acked.size > ackedSeen) {
         let i = 0;

@@ -97,7 +97,8 @@ function runWorker(dir: string, args: string[], timeoutMs: number): Promise<{ re
   });
 }
 
-async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratchRoot: string, keep: boolean): Promise<MutantOutcome> {
+/** One mutant (null: the unmutated baseline) in a scratch copy under `scratchRoot` (a temp dir of its own when absent). */
+export async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratchRoot: string | undefined, keep: boolean): Promise<MutantOutcome> {
   const t0 = performance.now();
   const suites: SuiteName[] = m === null ? ['replication', 'raft', 'node'] : [...m.suites];
   const base: MutantOutcome = {
@@ -105,8 +106,9 @@ async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratc
     status: 'not run', property: null, suite: null, seed: null, seedsRun: 0, detail: null, shrunk: null, wallMs: 0,
   };
   let dir: string | null = null;
+  const ownRoot = scratchRoot === undefined ? mkdtempSync(join(tmpdir(), 'faultline-mutants-')) : null;
   try {
-    dir = makeScratch(ROOT, m, scratchRoot);
+    dir = makeScratch(ROOT, m, scratchRoot ?? ownRoot ?? undefined);
     const args = ['--suites', suites.join(','), '--seeds', String(seeds), ...(m === null ? [] : ['--shrink', '--mutant', m.id])];
     const { result, timedOut, stderr } = await runWorker(dir, args, timeoutMs);
     const wallMs = Math.round(performance.now() - t0);
@@ -124,6 +126,7 @@ async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratc
     return { ...base, status: 'error', detail: (err as Error).message, wallMs: Math.round(performance.now() - t0) };
   } finally {
     if (dir !== null && !keep) removeScratch(dir);
+    if (ownRoot !== null && !keep) rmSync(ownRoot, { recursive: true, force: true });
   }
 }
 

@@ -62,7 +62,8 @@ export function runRaftSeedOutcome(seed: number): SeedOutcome {
   } catch (err) {
     const cause = (err as Error).cause;
     const message = (err as Error).message.split('\n')[0] ?? '';
-    const property = cause instanceof SimViolation ? raftProperty(cause.message) : 'crash';
+    // The core's own assertion that two leaders met in one term is an election-safety violation.
+    const property = cause instanceof SimViolation ? raftProperty(cause.message) : message.includes('two leaders in term') ? 'raft-election-safety' : 'crash';
     return { violation: { property, detail: message }, simulatedMs: 0 };
   }
 }

@@ -6,6 +6,9 @@
  * does not) and restarts with a new incarnation; a broker isolated from the other brokers (and
  * maybe the controller) or from the controller only (a zombie leader); controller failover (a new
  * Controller over the same image: sessions restart); reassignment to 2 or 3 replicas; heal.
+ * A slow broker's requests to the controller take up to SLOW_EXTRA_DELAY_MS longer and are sometimes
+ * sent twice (a retry over a new connection while the first copy is still on its way), so the
+ * controller sees old AlterPartition copies after newer changes (heal ends it).
  * The faults are drawn from their own Prng stream (the seed's), or given as an explicit schedule
  * (`SimOptions.schedule`, e.g. a shrunk one: mutants/shrink.ts); either way the result carries the
  * schedule that ran, so `seed + schedule` replays a run exactly.
@@ -65,6 +68,7 @@ export type Fault =
   | { kind: 'controller-failover' }
   | { kind: 'reassign'; replicas: number[] }
   | { kind: 'isolate'; broker: number; alsoController: boolean }
+  | { kind: 'slow'; broker: number }
   | { kind: 'heal' };
 
 export interface ScheduledFault {
@@ -74,6 +78,29 @@ export interface ScheduledFault {
 
 /** A stream of its own for fault draws, so an explicit schedule leaves the world's randomness as it was. */
 const FAULT_STREAM = 0x9e3779b9;
+/** A slow broker's requests to the controller: extra delay up to this (above the AlterPartition retry interval, so copies overtake). */
+const SLOW_EXTRA_DELAY_MS = 400;
+/** ...and the chance each is sent a second time, with its own delay. */
+const SLOW_DUPLICATE_RATE = 0.3;
+
+/** SimNetwork plus slow brokers (see the module doc); healAll ends slowness too. */
+class ClusterNetwork<M> extends SimNetwork<M> {
+  readonly slow = new Set<number>();
+  readonly #rng: Prng;
+  constructor(rng: Prng, options: ConstructorParameters<typeof SimNetwork<M>>[1]) {
+    super(rng, options);
+    this.#rng = rng;
+  }
+  override send(from: number, to: number, nowMs: number, msg: M): void {
+    if (to !== CONTROLLER_ID || !this.slow.has(from)) return super.send(from, to, nowMs, msg);
+    super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
+    if (this.#rng.chance(SLOW_DUPLICATE_RATE)) super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
+  }
+  override healAll(): void {
+    super.healAll();
+    this.slow.clear();
+  }
+}
 
 export const defaultSimOptions: Omit<SimOptions, 'seed' | 'uncleanElection'> = {
   stepMs: 5,
@@ -167,7 +194,7 @@ export class ReplicationCluster {
   readonly options: SimOptions;
   readonly rng: Prng;
   readonly faultRng: Prng;
-  readonly net: SimNetwork<Msg>;
+  readonly net: ClusterNetwork<Msg>;
   readonly image = new MetadataImage();
   controller: Controller;
   readonly #controllerConfig: ControllerConfig;
@@ -190,7 +217,7 @@ export class ReplicationCluster {
     this.options = options;
     this.rng = new Prng(options.seed);
     this.faultRng = new Prng((options.seed ^ FAULT_STREAM) >>> 0);
-    this.net = new SimNetwork<Msg>(this.rng, { minDelayMs: 1, maxDelayMs: 15, lossRate: options.lossRate, maxInFlight: 5_000 });
+    this.net = new ClusterNetwork<Msg>(this.rng, { minDelayMs: 1, maxDelayMs: 15, lossRate: options.lossRate, maxInFlight: 5_000 });
     const config: ControllerConfig = {
       sessionTimeoutMs: options.sessionTimeoutMs,
       minInsyncReplicas: 2,
@@ -269,9 +296,9 @@ export class ReplicationCluster {
     if (r < 0.3 && up.length > 1) return { kind: 'crash', broker: rng.pick(up).id };
     if (r < 0.55 && down.length > 0) return { kind: 'restart', broker: rng.pick(down).id };
     // A zombie: cut from the controller only, so it is fenced while brokers and clients still reach it.
-    if (r < 0.65) return { kind: 'cut-controller', broker: rng.pick([...BROKER_IDS]) };
-    if (r < 0.7) return { kind: 'controller-failover' };
-    if (r < 0.77) {
+    if (r < 0.62) return { kind: 'cut-controller', broker: rng.pick([...BROKER_IDS]) };
+    if (r < 0.67) return { kind: 'controller-failover' };
+    if (r < 0.74) {
       // Reassign to two of the three brokers or to all three, in a random order.
       const ids: number[] = [...BROKER_IDS];
       for (let i = ids.length - 1; i > 0; i--) {
@@ -280,7 +307,8 @@ export class ReplicationCluster {
       }
       return { kind: 'reassign', replicas: rng.chance(0.5) ? ids.slice(0, 2) : ids };
     }
-    if (r < 0.88) return { kind: 'isolate', broker: rng.pick([...BROKER_IDS]), alsoController: rng.chance(0.5) };
+    if (r < 0.84) return { kind: 'isolate', broker: rng.pick([...BROKER_IDS]), alsoController: rng.chance(0.5) };
+    if (r < 0.92) return { kind: 'slow', broker: rng.pick([...BROKER_IDS]) };
     return { kind: 'heal' };
   }
 
@@ -312,6 +340,9 @@ export class ReplicationCluster {
       case 'isolate':
         for (const o of BROKER_IDS) if (o !== f.broker) this.net.cut(f.broker, o);
         if (f.alsoController) this.net.cut(f.broker, CONTROLLER_ID);
+        break;
+      case 'slow':
+        this.net.slow.add(f.broker);
         break;
       case 'heal':
         this.net.healAll();
@@ -690,6 +721,8 @@ export function describeFault(f: Fault): string {
       return `reassign to [${f.replicas.join(',')}]`;
     case 'isolate':
       return `isolate ${f.broker}${f.alsoController ? ' +controller' : ''}`;
+    case 'slow':
+      return `slow ${f.broker} to controller`;
     case 'heal':
       return 'heal';
   }
