@@ -4,8 +4,9 @@
  * timeout. Uses the same codec as the server, in the client direction. Requests sent in the same tick
  * leave in one write (the socket is corked at the first and uncorked on the next tick).
  */
-import net from 'node:net';
 import { decodeResponse, encodeRequest } from './protocol/codec.ts';
+import { realRuntime } from './runtime/real.ts';
+import type { Runtime, Socket, TimerHandle } from './runtime/runtime.ts';
 
 export class ConnectionClosedError extends Error {
   readonly code = 'CONNECTION_CLOSED';
@@ -28,11 +29,12 @@ interface Pending {
   apiVersion: number;
   resolve: (body: any) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+  timer: TimerHandle;
 }
 
 export class KafkaConnection {
-  private readonly socket: net.Socket;
+  private readonly socket: Socket;
+  private readonly runtime: Pick<Runtime, 'net' | 'timers'>;
   private readonly pending = new Map<number, Pending>();
   private nextCorrelationId = 1;
   private chunks: Buffer[] = [];
@@ -42,21 +44,22 @@ export class KafkaConnection {
   readonly clientId: string;
   readonly ready: Promise<void>;
 
-  private constructor(host: string, port: number, clientId: string, connectTimeoutMs: number) {
+  private constructor(host: string, port: number, clientId: string, connectTimeoutMs: number, runtime: Pick<Runtime, 'net' | 'timers'>) {
     this.clientId = clientId;
-    this.socket = net.connect({ host, port });
+    this.runtime = runtime;
+    this.socket = runtime.net.connect(host, port);
     this.socket.setNoDelay(true);
     this.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = runtime.timers.setTimeout(() => {
         this.close(new ConnectionClosedError(`connect to ${host}:${port} timed out after ${connectTimeoutMs} ms`));
         reject(this.closedError);
       }, connectTimeoutMs);
       this.socket.once('connect', () => {
-        clearTimeout(timer);
+        runtime.timers.clearTimeout(timer);
         resolve();
       });
       this.socket.once('error', (err) => {
-        clearTimeout(timer);
+        runtime.timers.clearTimeout(timer);
         reject(err);
       });
     });
@@ -66,8 +69,9 @@ export class KafkaConnection {
     this.socket.on('close', () => this.close(new ConnectionClosedError(`connection to ${host}:${port} closed`)));
   }
 
-  static async connect(host: string, port: number, opts: { clientId?: string; connectTimeoutMs?: number } = {}): Promise<KafkaConnection> {
-    const c = new KafkaConnection(host, port, opts.clientId ?? 'faultline', opts.connectTimeoutMs ?? 5000);
+  /** `runtime`: the network and timers to use (default: TCP and Node's timers). */
+  static async connect(host: string, port: number, opts: { clientId?: string; connectTimeoutMs?: number; runtime?: Pick<Runtime, 'net' | 'timers'> } = {}): Promise<KafkaConnection> {
+    const c = new KafkaConnection(host, port, opts.clientId ?? 'faultline', opts.connectTimeoutMs ?? 5000, opts.runtime ?? realRuntime);
     await c.ready;
     return c;
   }
@@ -82,7 +86,7 @@ export class KafkaConnection {
     const correlationId = this.nextCorrelationId++ & 0x7fffffff;
     const frame = encodeRequest(apiKey, apiVersion, correlationId, this.clientId, body);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.runtime.timers.setTimeout(() => {
         this.pending.delete(correlationId);
         reject(new RequestTimeoutError(`request apiKey=${apiKey} v${apiVersion} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
@@ -139,7 +143,7 @@ export class KafkaConnection {
       const p = this.pending.get(correlationId);
       if (!p) continue;
       this.pending.delete(correlationId);
-      clearTimeout(p.timer);
+      this.runtime.timers.clearTimeout(p.timer);
       try {
         p.resolve(decodeResponse(p.apiKey, p.apiVersion, frame).body);
       } catch (err) {
@@ -153,7 +157,7 @@ export class KafkaConnection {
     this.closedError = err;
     this.socket.destroy();
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      this.runtime.timers.clearTimeout(p.timer);
       p.reject(err);
     }
     this.pending.clear();

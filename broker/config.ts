@@ -25,7 +25,7 @@
  *   `log.cleaner.backoff.ms`) have Kafka's defaults; `__consumer_offsets` is created with
  *   `cleanup.policy=compact` and `segment.bytes` = `offsets.topic.segment.bytes`, as Kafka does.
  */
-import { readFileSync } from 'node:fs';
+import { nodeFileSystem } from './log/fs.ts';
 import { z } from 'zod';
 
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
@@ -174,7 +174,7 @@ export function loadConfig(opts: { file?: string | undefined; sets?: string[] })
   if (opts.file !== undefined) {
     let text: string;
     try {
-      text = readFileSync(opts.file, 'utf8');
+      text = nodeFileSystem.readFile(opts.file).toString('utf8');
     } catch (err) {
       throw new ConfigError(`cannot read --config ${opts.file}: ${(err as Error).message}`);
     }

@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type BrokerConfig } from './config.ts';
 import { createLogger, type Level } from './logger.ts';
 import { BugUsageError, parseBugName, plantBug, type BugName } from './bugs.ts';
+import { realTimers } from './runtime/real.ts';
 
 export class BrokerUsageError extends Error {
   readonly code = 'BROKER_USAGE';
@@ -168,8 +169,8 @@ export async function runBroker(argv: string[]): Promise<number> {
       stopping = true;
       logger.info(`shutting down (${why})`);
       // Bounded: controlled shutdown has its own bound, the rest of the stop gets 10 s.
-      const hard = setTimeout(() => resolve(1), (opts.config['controlled.shutdown.enable'] ? opts.config['controlled.shutdown.timeout.ms'] : 0) + 10_000);
-      hard.unref();
+      const hard = realTimers.setTimeout(() => resolve(1), (opts.config['controlled.shutdown.enable'] ? opts.config['controlled.shutdown.timeout.ms'] : 0) + 10_000);
+      hard.unref?.();
       node.stop().then(
         () => resolve(0),
         (err: unknown) => {
@@ -182,15 +183,15 @@ export async function runBroker(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     const parent = Number(process.env['FAULTLINE_PARENT_PID'] ?? '');
     if (Number.isInteger(parent) && parent > 0) {
-      const watch = setInterval(() => {
+      const watch = realTimers.setInterval(() => {
         try {
           process.kill(parent, 0);
         } catch {
-          clearInterval(watch);
+          realTimers.clearInterval(watch);
           stop(`parent process ${parent} is gone`);
         }
       }, 500);
-      watch.unref();
+      watch.unref?.();
     }
   });
 }

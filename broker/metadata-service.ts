@@ -21,7 +21,6 @@
  *   the voter's log start); committed entries are the same on every voter (Raft's state-machine
  *   safety); it takes the high watermark, and so its catch-up point, only from the leader.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import type { ControllerConfig } from './controller/controller.ts';
@@ -34,6 +33,8 @@ import { RaftNode } from './controller/raft/node.ts';
 import { RpcClient, RpcError } from './controller/raft/transport.ts';
 import type { Logger } from './logger.ts';
 import type { HostPort } from './main.ts';
+import { realRuntime } from './runtime/real.ts';
+import { sleepMs, type Runtime, type TimerHandle } from './runtime/runtime.ts';
 
 export type { ControllerMethod } from './controller/controller-host.ts';
 
@@ -62,6 +63,8 @@ export interface MetadataServiceOptions {
   dataDir: string;
   config: BrokerConfig;
   logger: Logger;
+  /** The node's I/O (default: the real runtime). */
+  runtime?: Runtime;
 }
 
 export class MetadataService {
@@ -72,21 +75,27 @@ export class MetadataService {
   private readonly raft: RaftNode | null;
   /** An observer's view of the Raft leader, from the voters' fetchMetadata answers. */
   private observedLeader: number | null = null;
-  private readonly rpc = new RpcClient();
+  private readonly rpc: RpcClient;
+  private readonly rt: Runtime;
   /** null on an observer. */
   private readonly host: ControllerHost | null = null;
   private readonly lifecycle: BrokerLifecycle;
-  private tickTimer: NodeJS.Timeout | null = null;
+  private tickTimer: TimerHandle | null = null;
   private stopped = false;
-  readonly incarnationId = randomUUID();
+  readonly incarnationId: string;
   private currentLeader: number | null = null;
   /** The last Raft leader we lost contact with, and a time it has been silent since at the latest. */
   private leaderSilentSince: { id: number; sinceMs: number } | null = null;
 
   constructor(opts: MetadataServiceOptions) {
     this.opts = opts;
+    const rt = opts.runtime ?? realRuntime;
+    this.rt = rt;
+    this.rpc = new RpcClient({ runtime: rt });
+    this.incarnationId = rt.random.uuid();
     const c = opts.config;
     this.loader = new MetadataLoader({
+      runtime: rt,
       dir: join(opts.dataDir, 'metadata'),
       maxRecordBytesBetweenSnapshots: c['metadata.log.max.record.bytes.between.snapshots'],
       maxSnapshotIntervalMs: c['metadata.log.max.snapshot.interval.ms'],
@@ -103,10 +112,11 @@ export class MetadataService {
       image: () => this.image,
       metadataOffset: () => (this.loader.caughtUp ? this.image.lastOffset : -1),
       logger: opts.logger,
+      timers: rt.timers,
     });
     if (this.isObserver) {
       this.raft = null;
-      const snapshot = observerSnapshots(this.loader, join(opts.dataDir, 'metadata'), opts.logger);
+      const snapshot = observerSnapshots(this.loader, join(opts.dataDir, 'metadata'), opts.logger, rt.fs);
       if (snapshot) this.loader.restore(snapshot);
       return;
     }
@@ -119,6 +129,7 @@ export class MetadataService {
       fetchTimeoutMs: c['controller.quorum.fetch.timeout.ms'],
       requestTimeoutMs: c['controller.quorum.request.timeout.ms'],
       logger: opts.logger.child('raft'),
+      runtime: rt,
     });
     this.raft = raft;
     const config: ControllerConfig = {
@@ -130,7 +141,7 @@ export class MetadataService {
       autoLeaderRebalance: c['auto.leader.rebalance.enable'],
       leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
     };
-    this.host = new ControllerHost({ config, log: raft, committed: () => this.image, newTopicId: () => randomUUID(), nowMs: Date.now, logger: opts.logger });
+    this.host = new ControllerHost({ config, log: raft, committed: () => this.image, newTopicId: () => rt.random.uuid(), nowMs: () => rt.clock.nowMs(), logger: opts.logger });
     const loader = this.loader;
     raft.onRestore((snapshot) => loader.restore(snapshot));
     raft.onApply((entry) => loader.apply(entry));
@@ -195,15 +206,16 @@ export class MetadataService {
           this.observedLeader = leaderId;
         },
         logger: this.opts.logger,
+        runtime: this.rt,
       });
     }
-    this.tickTimer = setInterval(() => this.host?.tick(), 100);
+    this.tickTimer = this.rt.timers.setInterval(() => this.host?.tick(), 100);
     this.lifecycle.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.rt.timers.clearInterval(this.tickTimer);
     this.lifecycle.stop();
     this.host?.deactivate();
     this.rpc.close();
@@ -218,7 +230,7 @@ export class MetadataService {
     const previous = this.currentLeader;
     this.currentLeader = leaderId;
     if (previous !== null && previous !== this.opts.id && previous !== leaderId) {
-      this.leaderSilentSince = { id: previous, sinceMs: Date.now() - this.opts.config['controller.quorum.fetch.timeout.ms'] };
+      this.leaderSilentSince = { id: previous, sinceMs: this.rt.clock.nowMs() - this.opts.config['controller.quorum.fetch.timeout.ms'] };
     }
     if (leaderId !== this.opts.id) {
       this.host?.deactivate();
@@ -237,15 +249,15 @@ export class MetadataService {
 
   /** Calls the active controller (locally or by RPC), retrying NOT_CONTROLLER and network errors until the deadline. */
   async call(method: ControllerMethod, params: unknown, timeoutMs = this.opts.config['controller.quorum.request.timeout.ms']): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.rt.clock.nowMs() + timeoutMs;
     let lastError: Error = new ControllerRequestError('CONTROLLER_UNAVAILABLE', 'no active controller');
-    while (!this.stopped && Date.now() < deadline) {
+    while (!this.stopped && this.rt.clock.nowMs() < deadline) {
       const leaderId = this.leaderId();
       try {
         if (leaderId === this.opts.id) return await this.handle(method, params);
         if (leaderId !== null) {
           const voter = this.opts.voters.find((v) => v.id === leaderId);
-          if (voter) return await this.rpc.call(`${voter.host}:${voter.port}`, method, params, Math.max(1, deadline - Date.now()));
+          if (voter) return await this.rpc.call(`${voter.host}:${voter.port}`, method, params, Math.max(1, deadline - this.rt.clock.nowMs()));
         }
       } catch (err) {
         lastError = err as Error;
@@ -253,7 +265,7 @@ export class MetadataService {
         const retriable = err instanceof NotControllerError || code === 'NOT_CONTROLLER' || code === 'CONTROLLER_BUSY' || !(err instanceof RpcError) || code === 'NOT_LEADER' || code === 'TIMEOUT' || code === 'LEADERSHIP_LOST';
         if (!retriable) throw err;
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await sleepMs(this.rt.timers, 50);
     }
     throw lastError;
   }

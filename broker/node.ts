@@ -10,9 +10,11 @@
  * Stop: first controlled shutdown (when `controlled.shutdown.enable`): the controller moves this
  * broker's leaderships away while it still serves, bounded by `controlled.shutdown.timeout.ms`;
  * then the start order reversed. SIGTERM leads here through broker/main.ts.
+ *
+ * All I/O (clock, timers, network, disk, randomness) goes through the `Runtime` the constructor is
+ * given: the real one by default (`faultline broker`), a simulated one in sim/ (runtime/runtime.ts).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dispatch } from './apis/index.ts';
 import { OFFSETS_TOPIC, type BrokerContext } from './apis/context.ts';
 import { GroupCoordinator } from './group/coordinator.ts';
@@ -26,6 +28,8 @@ import { ReplicaFetcherManager } from './replica-fetcher.ts';
 import { AlterPartitionRejected, ReplicaManager, type Replica } from './replica-manager.ts';
 import { KafkaServer } from './server.ts';
 import { bugActive } from './bugs.ts';
+import { realRuntime } from './runtime/real.ts';
+import { sleepMs, type Runtime, type TimerHandle } from './runtime/runtime.ts';
 
 export class BrokerNode {
   private readonly opts: BrokerOptions;
@@ -35,15 +39,18 @@ export class BrokerNode {
   readonly groups: GroupCoordinator;
   private readonly fetchers: ReplicaFetcherManager;
   private server: KafkaServer | null = null;
-  private groupTimer: NodeJS.Timeout | null = null;
+  private groupTimer: TimerHandle | null = null;
+  readonly runtime: Runtime;
   private producerIds = { next: 0, end: 0 };
   private offsetsTopicCreation: Promise<void> | null = null;
   readonly clusterId: string;
 
-  constructor(opts: BrokerOptions, logger: Logger) {
+  constructor(opts: BrokerOptions, logger: Logger, runtime: Runtime = realRuntime) {
     this.opts = opts;
     this.logger = logger;
-    mkdirSync(opts.dataDir, { recursive: true });
+    this.runtime = runtime;
+    const clock = runtime.clock;
+    runtime.fs.mkdir(opts.dataDir);
     // Every node of a quorum derives the same cluster id from the voter set.
     const voterKey = opts.voters.map((v) => `${v.id}@${v.host}:${v.port}`).sort().join(',');
     this.clusterId = createHash('sha256').update(voterKey).digest('base64url').slice(0, 22);
@@ -55,12 +62,14 @@ export class BrokerNode {
       dataDir: opts.dataDir,
       config: opts.config,
       logger: logger.child('metadata'),
+      runtime,
     });
     this.replicas = new ReplicaManager({
       brokerId: opts.id,
       dataDir: opts.dataDir,
       config: opts.config,
       logger: logger.child('replicas'),
+      runtime,
       isr: {
         alterPartition: async (req) => {
           const reply = (await this.metadata.call('alterPartition', { brokerId: opts.id, brokerEpoch: this.metadata.brokerEpoch, ...req })) as { errorCode: string };
@@ -75,16 +84,18 @@ export class BrokerNode {
       replicas: this.replicas,
       image: () => this.metadata.image,
       brokerEpoch: () => this.metadata.brokerEpoch,
+      runtime,
     });
     this.groups = new GroupCoordinator({
-      nowMs: Date.now,
+      nowMs: () => clock.nowMs(),
+      uuid: () => runtime.random.uuid(),
       offsetsPartitions: opts.config['offsets.topic.num.partitions'],
       initialRebalanceDelayMs: opts.config['group.initial.rebalance.delay.ms'],
       minSessionTimeoutMs: opts.config['group.min.session.timeout.ms'],
       maxSessionTimeoutMs: opts.config['group.max.session.timeout.ms'],
       offsetLog: {
         append: async (partition, records) => {
-          const batch = buildBatch({ baseOffset: 0, compression: 'none', records: records.map((r) => ({ key: r.key, value: r.value })) });
+          const batch = buildBatch({ baseOffset: 0, baseTimestamp: clock.nowMs(), compression: 'none', records: records.map((r) => ({ key: r.key, value: r.value })) });
           const res = await this.replicas.produce(OFFSETS_TOPIC, partition, batch, bugActive('offsets-acks-1') ? 1 : -1, opts.config['offsets.commit.timeout.ms']);
           if (res.errorCode !== ErrorCode.NONE) throw Object.assign(new Error(`offsets append failed: ${res.errorCode}`), { kafkaErrorCode: res.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER ? ErrorCode.NOT_COORDINATOR : res.errorCode });
         },
@@ -118,6 +129,7 @@ export class BrokerNode {
       metadata: this.metadata,
       replicas: this.replicas,
       groups: this.groups,
+      runtime: this.runtime,
       nextProducerId: () => this.nextProducerId(),
       ensureOffsetsTopic: () => this.ensureOffsetsTopic(),
       createTopic: (name, numPartitions, rf, configs, waitMs) => this.createTopic(name, numPartitions, rf, configs, waitMs),
@@ -131,30 +143,32 @@ export class BrokerNode {
       port: this.opts.listen.port,
       maxFrameBytes: this.opts.config['socket.request.max.bytes'],
       logger: this.logger.child('net'),
+      net: this.runtime.net,
       handle: (rc) => dispatch(ctx, rc),
     });
     this.replicas.start();
     await this.metadata.start();
     // Like Kafka's broker, serve clients only once registered and unfenced in our own metadata image,
     // so the first Metadata answer a client gets names a controller and this broker.
-    const deadline = Date.now() + this.opts.config['broker.session.timeout.ms'] * 4;
-    await this.metadata.whenCaughtUp(Math.max(0, deadline - Date.now()));
+    const { clock, timers } = this.runtime;
+    const deadline = clock.nowMs() + this.opts.config['broker.session.timeout.ms'] * 4;
+    await this.metadata.whenCaughtUp(Math.max(0, deadline - clock.nowMs()));
     const ready = () => this.metadata.loader.caughtUp && this.metadata.image.isUnfenced(this.opts.id);
-    while (Date.now() < deadline && !ready()) await new Promise((r) => setTimeout(r, 20));
+    while (clock.nowMs() < deadline && !ready()) await sleepMs(timers, 20);
     if (!this.metadata.loader.caughtUp) this.logger.warn('metadata not yet caught up; listening, but holding no replica until it is');
     else if (!ready()) this.logger.warn('not yet unfenced by the controller; serving anyway');
     const addr = await this.server.listen();
-    this.groupTimer = setInterval(() => this.groups.tick(), 100);
+    this.groupTimer = timers.setInterval(() => this.groups.tick(), 100);
     this.logger.info(`broker ${this.opts.id} listening on ${addr.host}:${addr.port} (advertised ${this.opts.advertise.host}:${this.opts.advertise.port}), data in ${this.opts.dataDir}`);
   }
 
   async stop(): Promise<void> {
     if (this.opts.config['controlled.shutdown.enable']) {
-      const startedMs = Date.now();
+      const startedMs = this.runtime.clock.nowMs();
       const approved = await this.metadata.controlledShutdown(this.opts.config['controlled.shutdown.timeout.ms']);
-      if (approved) this.logger.info(`controlled shutdown approved after ${Date.now() - startedMs} ms`);
+      if (approved) this.logger.info(`controlled shutdown approved after ${this.runtime.clock.nowMs() - startedMs} ms`);
     }
-    if (this.groupTimer) clearInterval(this.groupTimer);
+    this.runtime.timers.clearInterval(this.groupTimer);
     await this.server?.close();
     await this.fetchers.stop();
     this.replicas.stop();
@@ -180,11 +194,12 @@ export class BrokerNode {
     const code = reply[0]?.errorCode ?? 'UNKNOWN_SERVER_ERROR';
     if (code !== 'NONE') return { errorCode: ErrorCode[code as keyof typeof ErrorCode] ?? ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: code };
     // Wait (bounded) until our own image shows the topic with a leader for every partition.
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
+    const { clock, timers } = this.runtime;
+    const deadline = clock.nowMs() + waitMs;
+    while (clock.nowMs() < deadline) {
       const t = this.metadata.image.topic(name);
       if (t && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)) break;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleepMs(timers, 20);
     }
     return { errorCode: 0, errorMessage: null };
   }

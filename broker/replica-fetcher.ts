@@ -29,6 +29,8 @@ import type { Logger } from './logger.ts';
 import { ApiKeys } from './protocol/codec.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { partitionKey, type Replica, type ReplicaManager } from './replica-manager.ts';
+import { realRuntime } from './runtime/real.ts';
+import type { Runtime } from './runtime/runtime.ts';
 import { replicaClientId } from './replication/replica-identity.ts';
 
 /** What the fetcher needs of a connection to a leader (KafkaConnection; a fake in tests). */
@@ -54,12 +56,15 @@ class SourceFetcher {
   private wake: (() => void) | null = null;
   private readonly deps: FetcherDeps;
   private readonly now: () => number;
+  private readonly rt: Runtime;
   readonly done: Promise<void>;
 
   constructor(leaderId: number, deps: FetcherDeps) {
     this.leaderId = leaderId;
     this.deps = deps;
-    this.now = deps.nowMs ?? Date.now;
+    this.rt = deps.runtime ?? realRuntime;
+    const clock = this.rt.clock;
+    this.now = deps.nowMs ?? (() => clock.nowMs());
     this.done = this.loop();
   }
 
@@ -77,12 +82,12 @@ class SourceFetcher {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.rt.timers.setTimeout(() => {
         this.wake = null;
         resolve();
       }, ms);
       this.wake = () => {
-        clearTimeout(t);
+        this.rt.timers.clearTimeout(t);
         this.wake = null;
         resolve();
       };
@@ -110,6 +115,7 @@ class SourceFetcher {
     return KafkaConnection.connect(broker.host, broker.port, {
       clientId: replicaClientId(this.deps.brokerId, brokerEpoch),
       connectTimeoutMs: Math.min(this.deps.config['replica.socket.timeout.ms'], 5000),
+      runtime: this.rt,
     });
   };
 
@@ -286,6 +292,8 @@ export interface FetcherDeps {
   /** Dials the leader naming this broker's epoch; by default its address from the image, over KafkaConnection. */
   connect?: (leaderId: number, brokerEpoch: number) => Promise<LeaderConnection | null>;
   nowMs?: () => number;
+  /** Network, timers and clock (default: the real ones; `nowMs` wins over its clock). */
+  runtime?: Runtime;
 }
 
 export class ReplicaFetcherManager {

@@ -41,7 +41,6 @@
  *   topic ids) is adopted by the topic of its name if that topic is assigned here, else a stray.
  *   A file that cannot be read as a topic id is moved aside, never used, never deleted.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import { topicSetting } from './config.ts';
@@ -58,6 +57,9 @@ import { cleanLog } from './log/cleaner.ts';
 import { ErrorCode } from './protocol/errors.ts';
 import { validateBatches } from './protocol/records.ts';
 import { readBatchHeader } from './protocol/batch-header.ts';
+import { nodeFileSystem, type FileSystem } from './log/fs.ts';
+import { realRuntime } from './runtime/real.ts';
+import type { Runtime, TimerHandle } from './runtime/runtime.ts';
 import { LeaderReplicaState, type AlterPartitionProposal, type AckError } from './replication/leader.ts';
 import { divergingEpoch, followerHighWatermark, resolveTruncation } from './replication/follower.ts';
 import type { EpochCacheView } from './replication/epochCacheModel.ts';
@@ -133,10 +135,10 @@ export function formatPartitionMetadata(topicId: string): string {
 }
 
 /** The topic id in a partition directory's partition.metadata; null when absent; 'malformed' when unreadable. */
-export function readPartitionMetadata(dir: string): string | null | 'malformed' {
+export function readPartitionMetadata(dir: string, fsys: FileSystem = nodeFileSystem): string | null | 'malformed' {
   let text: string;
   try {
-    text = readFileSync(join(dir, PARTITION_METADATA_FILE), 'utf8');
+    text = fsys.readFile(join(dir, PARTITION_METADATA_FILE)).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw err;
@@ -193,6 +195,8 @@ export interface ReplicaManagerOptions {
   logger: Logger;
   isr: IsrChannel;
   nowMs?: () => number;
+  /** Disk, timers and clock (default: the real ones; `nowMs` wins over its clock). */
+  runtime?: Runtime;
 }
 
 export class ReplicaManager {
@@ -203,7 +207,9 @@ export class ReplicaManager {
   private image: MetadataImage | null = null;
   private readonly listeners: LeadershipListener[] = [];
   private readonly followerListeners: Array<(changed: Replica[]) => void> = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
+  private readonly rt: Runtime;
+  private readonly fs: FileSystem;
   private lastProducerExpiryMs = 0;
   /** High watermarks read from the checkpoint at start and not yet taken by an opened replica. */
   private readonly checkpointedHw = new Map<string, PartitionOffset>();
@@ -219,12 +225,15 @@ export class ReplicaManager {
   constructor(opts: ReplicaManagerOptions) {
     this.opts = opts;
     this.brokerId = opts.brokerId;
-    this.now = opts.nowMs ?? Date.now;
-    mkdirDurable(join(opts.dataDir, 'partitions'));
+    this.rt = opts.runtime ?? realRuntime;
+    this.fs = this.rt.fs;
+    const clock = this.rt.clock;
+    this.now = opts.nowMs ?? (() => clock.nowMs());
+    mkdirDurable(join(opts.dataDir, 'partitions'), this.fs);
     this.lastHwCheckpointMs = this.now();
     this.lastRetentionCheckMs = this.now();
     this.lastCleanMs = this.now();
-    const read = readOffsetCheckpoint(this.hwCheckpointFile);
+    const read = readOffsetCheckpoint(this.hwCheckpointFile, this.fs);
     if (read.corrupt !== null) opts.logger.warn(`${this.hwCheckpointFile} is corrupt (${read.corrupt}); high watermarks start at 0`);
     for (const e of read.entries) this.checkpointedHw.set(partitionKey(e.topic, e.partition), e);
   }
@@ -244,7 +253,7 @@ export class ReplicaManager {
     const text = JSON.stringify(list);
     if (text === this.lastHwCheckpointText) return;
     try {
-      writeOffsetCheckpoint(this.hwCheckpointFile, list);
+      writeOffsetCheckpoint(this.hwCheckpointFile, list, this.fs);
       this.lastHwCheckpointText = text;
     } catch (err) {
       this.opts.logger.error(`writing ${this.hwCheckpointFile} failed: ${(err as Error).message}`);
@@ -268,11 +277,11 @@ export class ReplicaManager {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), 20);
+    this.timer = this.rt.timers.setInterval(() => this.tick(), 20);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.rt.timers.clearInterval(this.timer);
     this.timer = null;
     this.checkpointHighWatermarks();
     for (const r of this.partitions.values()) {
@@ -311,12 +320,12 @@ export class ReplicaManager {
    */
   private removeStrayLogs(image: MetadataImage): void {
     const root = join(this.opts.dataDir, 'partitions');
-    for (const name of readdirSync(root)) {
+    for (const name of this.fs.list(root)) {
       const dash = name.lastIndexOf('-');
       const partition = Number(name.slice(dash + 1));
       if (dash <= 0 || !/^\d+$/.test(name.slice(dash + 1)) || name.includes('.unreadable-topic-id-')) continue;
       const dir = join(root, name);
-      const id = readPartitionMetadata(dir);
+      const id = readPartitionMetadata(dir, this.fs);
       if (id === 'malformed') {
         this.moveAside(dir);
         continue;
@@ -324,7 +333,7 @@ export class ReplicaManager {
       const topic = id === null ? image.topic(name.slice(0, dash)) : image.topicById(id);
       const assigned = topic !== undefined && topic.name === name.slice(0, dash) && (topic.partitions[partition]?.replicas.includes(this.brokerId) ?? false);
       if (assigned) continue;
-      rmSync(dir, { recursive: true, force: true });
+      this.fs.removeTree(dir);
       this.opts.logger.info(`${name}: deleted stray log (topic id ${id ?? 'none'} ${topic === undefined ? 'is not in the metadata' : 'is not assigned to this broker'})`);
     }
   }
@@ -332,25 +341,25 @@ export class ReplicaManager {
   /** A partition.metadata that is not a topic id: keep the data out of the way, unused, for a person to look at. */
   private moveAside(dir: string): void {
     const aside = `${dir}.unreadable-topic-id-${this.now()}`;
-    renameSync(dir, aside);
+    this.fs.rename(dir, aside);
     this.opts.logger.error(`${dir}: ${PARTITION_METADATA_FILE} is not a topic id; moved to ${aside}, not used`);
   }
 
   /** Opens (or creates) the local replica of one partition of incarnation `topicId`. */
   private openReplica(topic: string, topicId: string, partition: number, topicConfigs: Record<string, string> | undefined): Replica {
     const dir = this.dirOf(topic, partition);
-    const onDisk = readPartitionMetadata(dir);
+    const onDisk = readPartitionMetadata(dir, this.fs);
     if (onDisk === 'malformed') this.moveAside(dir);
     else if (onDisk !== null && onDisk !== topicId) {
       // The caught-up image maps the name to another id, so this directory's incarnation is gone.
-      rmSync(dir, { recursive: true, force: true });
+      this.fs.removeTree(dir);
       this.opts.logger.info(`${topic}-${partition}: deleted the log of earlier incarnation ${onDisk} (now ${topicId})`);
     }
     if (onDisk !== topicId) {
-      mkdirDurable(dir);
-      writeFileAtomic(join(dir, PARTITION_METADATA_FILE), formatPartitionMetadata(topicId));
+      mkdirDurable(dir, this.fs);
+      writeFileAtomic(join(dir, PARTITION_METADATA_FILE), formatPartitionMetadata(topicId), this.fs);
     }
-    const log = PartitionLog.open(dir, this.logConfig(topicConfigs), this.now);
+    const log = PartitionLog.open(dir, this.logConfig(topicConfigs), this.now, this.fs);
     if (log.recovery.bytesTruncated > 0) {
       this.opts.logger.warn(`${topic}-${partition}: recovery truncated ${log.recovery.bytesTruncated} bytes (${log.recovery.badReason ?? ''})`);
     }
@@ -362,7 +371,7 @@ export class ReplicaManager {
     this.resign(r);
     r.log.close();
     this.partitions.delete(key);
-    rmSync(r.log.dir, { recursive: true, force: true });
+    this.fs.removeTree(r.log.dir);
     this.opts.logger.info(`${r.topic}-${r.partition}: removed local replica of ${r.topicId} (${why})`);
   }
 

@@ -14,9 +14,10 @@
  *   which is answered in v0 with UNSUPPORTED_VERSION as Kafka does) or a size beyond
  *   `socket.request.max.bytes` closes that connection only; the broker logs it and serves the rest.
  */
-import net from 'node:net';
 import { readRequestHeader, ProtocolError } from './protocol/codec.ts';
 import type { Logger } from './logger.ts';
+import { realNetwork } from './runtime/real.ts';
+import type { Listener, Network, Socket } from './runtime/runtime.ts';
 
 export interface RequestContext {
   apiKey: number;
@@ -53,11 +54,13 @@ export interface ServerOptions {
   maxFrameBytes: number;
   maxInFlightPerConnection?: number;
   logger: Logger;
+  /** Where the listener binds (default: TCP). */
+  net?: Network;
   handle(ctx: RequestContext): Promise<HandlerResult> | HandlerResult;
 }
 
 export class KafkaServer {
-  private server: net.Server | null = null;
+  private server: Listener | null = null;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
   private readonly opts: ServerOptions;
@@ -66,20 +69,12 @@ export class KafkaServer {
   }
 
   async listen(): Promise<{ host: string; port: number }> {
-    const server = net.createServer((socket) => this.accept(socket));
+    const server = await (this.opts.net ?? realNetwork).listen({ host: this.opts.host, port: this.opts.port }, (socket) => this.accept(socket));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: this.opts.host, port: this.opts.port, exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const addr = server.address() as net.AddressInfo;
-    return { host: addr.address, port: addr.port };
+    return { host: server.host, port: server.port };
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: Socket): void {
     socket.setNoDelay(true);
     const conn = new Connection(this.nextConnectionId++, socket, this.opts, () => this.connections.delete(conn));
     this.connections.add(conn);
@@ -90,7 +85,7 @@ export class KafkaServer {
     this.connections.clear();
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await server.close();
   }
 }
 
@@ -104,11 +99,11 @@ class Connection {
   private readonly remote: string;
   private readonly maxInFlight: number;
   private readonly id: number;
-  private readonly socket: net.Socket;
+  private readonly socket: Socket;
   private readonly opts: ServerOptions;
   private readonly onClose: () => void;
 
-  constructor(id: number, socket: net.Socket, opts: ServerOptions, onClose: () => void) {
+  constructor(id: number, socket: Socket, opts: ServerOptions, onClose: () => void) {
     this.id = id;
     this.socket = socket;
     this.opts = opts;

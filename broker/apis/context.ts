@@ -4,6 +4,7 @@ import type { GroupCoordinator } from '../group/coordinator.ts';
 import type { Logger } from '../logger.ts';
 import type { MetadataService } from '../metadata-service.ts';
 import type { ReplicaManager } from '../replica-manager.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 
 export interface BrokerContext {
   id: number;
@@ -13,6 +14,8 @@ export interface BrokerContext {
   metadata: MetadataService;
   replicas: ReplicaManager;
   groups: GroupCoordinator;
+  /** The node's clock and timers (and the rest of its I/O). */
+  runtime: Runtime;
   /** Hands out producer ids from blocks the controller allocates to this broker. */
   nextProducerId(): Promise<number>;
   /** Creates the internal offsets topic if it does not exist yet (bounded wait). */

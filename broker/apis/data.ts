@@ -87,13 +87,14 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
   const maxBytes = version >= 3 ? Math.max(0, Number(req.maxBytes)) : Number.MAX_SAFE_INTEGER;
   const minBytes = Math.max(0, Number(req.minBytes));
   const maxWaitMs = Math.max(0, Math.min(Number(req.maxWaitMs), MAX_FETCH_WAIT_MS));
-  const deadline = Date.now() + maxWaitMs;
+  const { clock, timers } = ctx.runtime;
+  const deadline = clock.nowMs() + maxWaitMs;
 
   // The follower's fetch offsets count once, on arrival; long-poll rounds only re-read.
   let results = readAll(ctx, replicaId, parts, maxBytes, true, replicaEpoch);
-  while (!satisfied(results, minBytes) && Date.now() < deadline) {
+  while (!satisfied(results, minBytes) && clock.nowMs() < deadline) {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+      const timer = timers.setTimeout(done, Math.max(0, deadline - clock.nowMs()));
       // A wake-up re-reads after the current I/O phase (setImmediate), not at once: produce requests
       // read in the same poll are all appended first, so one follower round carries them all instead
       // of a round per request (the wait it adds is one turn of the event loop).
@@ -101,10 +102,10 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
       const unwatch = ctx.replicas.watch(parts, () => {
         if (woken) return;
         woken = true;
-        setImmediate(done);
+        timers.setImmediate(done);
       });
       function done() {
-        clearTimeout(timer);
+        timers.clearTimeout(timer);
         unwatch();
         resolve();
       }

@@ -13,6 +13,8 @@
  * minutes, without a setting): when it passes, or no controller answers, the broker stops anyway
  * (its partitions then fail over when its session times out, as after a crash).
  */
+import { realTimers } from '../runtime/real.ts';
+import type { TimerHandle, Timers } from '../runtime/runtime.ts';
 import type { MetadataImage } from './image.ts';
 
 export interface LifecycleLogger {
@@ -34,6 +36,8 @@ export interface BrokerLifecycleOptions {
    * controller does not count it caught up (and unfence it) on entries it has applied but not yet published */
   metadataOffset?: () => number;
   logger: LifecycleLogger;
+  /** default: Node's timers */
+  timers?: Timers;
 }
 
 export interface HeartbeatAnswer {
@@ -47,12 +51,14 @@ export class BrokerLifecycle {
   brokerEpoch = -1;
   #registering = false;
   #stopped = false;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: TimerHandle | null = null;
+  readonly #timers: Timers;
   #wantShutDown = false;
   #shutdownDone: ((approved: boolean) => void) | null = null;
 
   constructor(opts: BrokerLifecycleOptions) {
     this.#opts = opts;
+    this.#timers = opts.timers ?? realTimers;
   }
 
   start(): void {
@@ -61,7 +67,7 @@ export class BrokerLifecycle {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#shutdownDone?.(false);
   }
 
@@ -73,12 +79,12 @@ export class BrokerLifecycle {
     if (this.brokerEpoch < 0 || this.#stopped) return Promise.resolve(false);
     this.#wantShutDown = true;
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#timers.setTimeout(() => {
         this.#opts.logger.warn(`controlled shutdown not approved within ${timeoutMs} ms; stopping anyway`);
         this.#shutdownDone?.(false);
       }, timeoutMs);
       this.#shutdownDone = (approved) => {
-        clearTimeout(timer);
+        this.#timers.clearTimeout(timer);
         this.#shutdownDone = null;
         resolve(approved);
       };
@@ -100,15 +106,15 @@ export class BrokerLifecycle {
       (err: unknown) => {
         this.#registering = false;
         this.#opts.logger.debug(`registration failed, retrying: ${(err as Error).message}`);
-        if (!this.#stopped) this.#timer = setTimeout(() => this.#register(), 200);
+        if (!this.#stopped) this.#timer = this.#timers.setTimeout(() => this.#register(), 200);
       },
     );
   }
 
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#heartbeat(), delayMs);
+    this.#timers.clearTimeout(this.#timer);
+    this.#timer = this.#timers.setTimeout(() => this.#heartbeat(), delayMs);
   }
 
   #heartbeat(): void {

@@ -30,7 +30,6 @@
  *   (node.ts), as Kafka keeps a broker fenced until its metadata has caught up, and the replica
  *   manager holds no replica before the first publish.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { MetadataImage } from './image.ts';
 import type { MetadataRecord } from './records.ts';
@@ -38,6 +37,8 @@ import type { Entry, Snapshot } from './raft/messages.ts';
 import { readNewestSnapshot, saveSnapshotFile, writeFileAtomic } from './raft/storage.ts';
 import type { RpcClient } from './raft/transport.ts';
 import type { Logger } from '../logger.ts';
+import { realRuntime } from '../runtime/real.ts';
+import { sleepMs, type Runtime, type TimerHandle } from '../runtime/runtime.ts';
 
 export const PUBLISHED_OFFSET_FILE = 'published.offset';
 
@@ -48,6 +49,8 @@ export interface MetadataLoaderOptions {
   maxSnapshotIntervalMs: number;
   logger: Logger;
   nowMs?: () => number;
+  /** Disk, timers and clock (default: the real ones; `nowMs` wins over its clock). */
+  runtime?: Runtime;
 }
 
 /** Where snapshots of the image go: (applied index, that entry's term, the image). */
@@ -82,14 +85,17 @@ export class MetadataLoader {
   private sink: SnapshotSink | null = null;
   private bytesSinceSnapshot = 0;
   private lastSnapshotMs: number;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
+  private readonly rt: Runtime;
 
   constructor(opts: MetadataLoaderOptions) {
     this.opts = opts;
-    this.now = opts.nowMs ?? Date.now;
+    this.rt = opts.runtime ?? realRuntime;
+    const clock = this.rt.clock;
+    this.now = opts.nowMs ?? (() => clock.nowMs());
     this.lastSnapshotMs = this.now();
-    fs.mkdirSync(opts.dir, { recursive: true });
-    this.floor = readPublishedOffset(opts.dir, opts.logger);
+    this.rt.fs.mkdir(opts.dir);
+    this.floor = readPublishedOffset(opts.dir, opts.logger, this.rt.fs);
   }
 
   /** The index of the last applied entry (0 when none). */
@@ -106,9 +112,9 @@ export class MetadataLoader {
   whenCaughtUp(timeoutMs: number): Promise<void> {
     if (this.published) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = this.rt.timers.setTimeout(resolve, timeoutMs);
       this.caughtUpWaiters.push(() => {
-        clearTimeout(timer);
+        this.rt.timers.clearTimeout(timer);
         resolve();
       });
     });
@@ -125,14 +131,14 @@ export class MetadataLoader {
   /** Starts the time-based snapshot check. */
   start(): void {
     const everyMs = Math.max(100, Math.min(this.opts.maxSnapshotIntervalMs, 5000));
-    this.timer = setInterval(() => {
+    this.timer = this.rt.timers.setInterval(() => {
       if (this.bytesSinceSnapshot > 0 && this.now() - this.lastSnapshotMs >= this.opts.maxSnapshotIntervalMs) this.takeSnapshot();
     }, everyMs);
     this.timer.unref?.();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.rt.timers.clearInterval(this.timer);
     this.timer = null;
     for (const w of [...this.appliedWaiters]) w();
   }
@@ -184,11 +190,11 @@ export class MetadataLoader {
     if (this.applied >= index) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        this.rt.timers.clearTimeout(timer);
         this.appliedWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, Math.min(maxWaitMs, FETCH_METADATA_MAX_WAIT_MS)));
+      const timer = this.rt.timers.setTimeout(done, Math.max(0, Math.min(maxWaitMs, FETCH_METADATA_MAX_WAIT_MS)));
       this.appliedWaiters.add(done);
     });
   }
@@ -223,7 +229,7 @@ export class MetadataLoader {
 
   private publish(): void {
     if (this.applied > this.floor) {
-      writeFileAtomic(path.join(this.opts.dir, PUBLISHED_OFFSET_FILE), `${this.applied}\n`);
+      writeFileAtomic(path.join(this.opts.dir, PUBLISHED_OFFSET_FILE), `${this.applied}\n`, this.rt.fs);
       this.floor = this.applied;
     }
     for (const l of this.listeners) {
@@ -236,10 +242,10 @@ export class MetadataLoader {
   }
 }
 
-function readPublishedOffset(dir: string, logger: Logger): number {
+function readPublishedOffset(dir: string, logger: Logger, fsys: Runtime['fs']): number {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(dir, PUBLISHED_OFFSET_FILE), 'utf8');
+    text = fsys.readFile(path.join(dir, PUBLISHED_OFFSET_FILE)).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw err;
@@ -277,8 +283,10 @@ export async function observeMetadata(o: {
   stopped: () => boolean;
   onLeader: (leaderId: number | null) => void;
   logger: Logger;
+  runtime?: Runtime;
 }): Promise<void> {
-  let voter = o.voters[Math.floor(Math.random() * o.voters.length)]!;
+  const rt = o.runtime ?? realRuntime;
+  let voter = o.voters[Math.floor(rt.random.next() * o.voters.length)]!;
   while (!o.stopped()) {
     try {
       const res = (await o.rpc.call(`${voter.host}:${voter.port}`, 'fetchMetadata', { fromIndex: o.loader.appliedIndex + 1, maxWaitMs: 500 }, 3000)) as FetchMetadataReply;
@@ -292,15 +300,15 @@ export async function observeMetadata(o: {
       if (o.stopped()) break;
       o.logger.debug(`metadata pull from voter ${voter.id} failed: ${(err as Error).message}`);
       voter = o.voters[(o.voters.indexOf(voter) + 1) % o.voters.length]!;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleepMs(rt.timers, 100);
     }
   }
 }
 
 /** An observer keeps its own snapshots in the loader's directory; returns the newest valid one. */
-export function observerSnapshots(loader: MetadataLoader, dir: string, logger: Logger): Snapshot | null {
-  loader.setSnapshotSink((index, term, data) => saveSnapshotFile(dir, { index, term, data }));
-  const { snapshot, ignored } = readNewestSnapshot(dir);
+export function observerSnapshots(loader: MetadataLoader, dir: string, logger: Logger, fsys: Runtime['fs'] = realRuntime.fs): Snapshot | null {
+  loader.setSnapshotSink((index, term, data) => saveSnapshotFile(dir, { index, term, data }, fsys));
+  const { snapshot, ignored } = readNewestSnapshot(dir, fsys);
   for (const name of ignored) logger.warn(`ignored metadata snapshot ${name} (torn or corrupt)`);
   return snapshot;
 }

@@ -28,7 +28,7 @@
  * Time comes from `nowMs()` and expiry runs in `tick()`, called by the broker on a timer, so the
  * logic is testable without real time.
  */
-import { randomUUID } from 'node:crypto';
+import { realRandom } from '../runtime/real.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 
 /** The Kafka error codes the coordinator answers with (values from the one error table). */
@@ -126,6 +126,8 @@ export interface OffsetLog {
 
 export interface CoordinatorOptions {
   nowMs: () => number;
+  /** Fresh member ids (default: crypto's randomUUID, through the real runtime). */
+  uuid?: () => string;
   offsetLog: OffsetLog;
   offsetsPartitions: number;
   initialRebalanceDelayMs: number;
@@ -304,7 +306,7 @@ export class GroupCoordinator {
     }
     let memberId = req.memberId;
     if (memberId === '') {
-      memberId = `${req.clientId}-${randomUUID()}`;
+      memberId = `${req.clientId}-${(this.opts.uuid ?? realRandom.uuid)()}`;
       if (req.requireKnownMemberId) {
         g.pendingMemberIds.set(memberId, now + (this.opts.pendingMemberTimeoutMs ?? req.sessionTimeoutMs));
         return Promise.resolve({ ...joinError(GroupError.MEMBER_ID_REQUIRED, memberId) });

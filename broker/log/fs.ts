@@ -15,8 +15,6 @@
  * asks, one fsync) with nothing in between; the indirection costs a method call.
  * Errors are Node's (an Error with `code`, e.g. 'ENOENT'), from the simulated disk too.
  */
-import * as fs from 'node:fs';
-
 /** Node's flags: 'r' read, 'r+' read-write (must exist), 'w' write and 'w+' read-write (created or emptied). */
 export type OpenFlags = 'r' | 'r+' | 'w' | 'w+';
 
@@ -45,31 +43,8 @@ export interface FileSystem {
   rename(from: string, to: string): void;
   /** The whole file; throws an Error with code 'ENOENT' when absent. */
   readFile(path: string): Buffer;
+  /** Deletes a file or a directory with everything in it; no error when absent (`rm -rf`). */
+  removeTree(path: string): void;
 }
 
-/** The real disk, through node:fs. */
-export const nodeFileSystem: FileSystem = {
-  open: (path, flags) => fs.openSync(path, flags),
-  close: (fd) => fs.closeSync(fd),
-  read: (fd, buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
-  write: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
-  size: (fd) => fs.fstatSync(fd).size,
-  truncate: (fd, length) => fs.ftruncateSync(fd, length),
-  fsync: (fd) => fs.fsyncSync(fd),
-  fsyncDir: (dir) => {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
-  exists: (path) => fs.existsSync(path),
-  list: (dir) => fs.readdirSync(dir),
-  mkdir: (dir) => {
-    fs.mkdirSync(dir, { recursive: true });
-  },
-  unlink: (path) => fs.rmSync(path, { force: true }),
-  rename: (from, to) => fs.renameSync(from, to),
-  readFile: (path) => fs.readFileSync(path),
-};
+export { nodeFileSystem } from '../runtime/real-fs.ts';

@@ -67,6 +67,7 @@ import { deleteSnapshotsAbove, deleteSnapshotsBelow, loadNewestSnapshot, writeSn
 import { consumeCleanShutdown, planOpen, writeCleanShutdown } from './recovery-point.ts';
 import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
 import { bugActive } from '../bugs.ts';
+import { realClock } from '../runtime/real.ts';
 
 export interface LogConfig {
   /** Roll to a new segment when an append would take the active one past this size. */
@@ -155,7 +156,7 @@ export class PartitionLog {
     this.#lastFlushMs = now();
   }
 
-  static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = Date.now, fsys: FileSystem = nodeFileSystem): PartitionLog {
+  static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = realClock.nowMs, fsys: FileSystem = nodeFileSystem): PartitionLog {
     validateConfig(config);
     mkdirDurable(dir, fsys);
     for (const f of fsys.list(dir)) {

@@ -49,6 +49,8 @@ import type { Ready, Role } from './core.ts';
 import type { Entry, Snapshot } from './messages.ts';
 import { RaftStorage } from './storage.ts';
 import { RaftTransport } from './transport.ts';
+import { realRuntime } from '../../runtime/real.ts';
+import type { Runtime, TimerHandle } from '../../runtime/runtime.ts';
 import type { HostPort, RpcHandler } from './transport.ts';
 
 export type Voter = { id: number; host: string; port: number };
@@ -135,14 +137,12 @@ export type RaftNodeOptions = {
   maxPendingProposals?: number;
   logger?: RaftLogger;
   random?: () => number;
+  /** Clock, timers, network, disk and randomness (default: the real ones); `random` wins over its `random`. */
+  runtime?: Runtime;
 };
 
-type PendingProposal = { index: number; term: number; resolve: (v: { index: number }) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type PendingProposal = { index: number; term: number; resolve: (v: { index: number }) => void; reject: (e: Error) => void; timer: TimerHandle };
 
-/** The core's clock: monotonic, so wall-clock steps cannot fire or suppress elections. */
-function monotonicNowMs(): number {
-  return performance.now();
-}
 
 const silent: RaftLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -165,7 +165,8 @@ export class RaftNode {
 
   private core: RaftCore | null = null;
   private state: 'new' | 'running' | 'stopped' = 'new';
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: TimerHandle | null = null;
+  private readonly rt: Runtime;
   private readonly readyQueue: Ready[] = [];
   private processing = false;
   private readonly pending = new Map<number, PendingProposal>();
@@ -195,7 +196,9 @@ export class RaftNode {
     this.tickIntervalMs = opts.tickIntervalMs ?? 10;
     this.maxEntriesPerAppend = opts.maxEntriesPerAppend ?? 256;
     this.maxPendingProposals = opts.maxPendingProposals ?? 10_000;
-    this.random = opts.random ?? Math.random;
+    this.rt = opts.runtime ?? realRuntime;
+    const rng = this.rt.random;
+    this.random = opts.random ?? (() => rng.next());
     this.coreConfig = {
       id: this.id,
       voters: this.voters.map((v) => v.id),
@@ -206,17 +209,18 @@ export class RaftNode {
     };
     validateRaftConfig(this.coreConfig);
     this.log = opts.logger ?? silent;
-    this.storage = new RaftStorage(opts.dataDir);
+    this.storage = new RaftStorage(opts.dataDir, this.rt.fs);
     this.transport = new RaftTransport({
       nodeId: opts.id,
       listen: opts.listen ?? { host: me.host, port: me.port },
       peers: new Map(this.voters.filter((v) => v.id !== opts.id).map((v) => [v.id, { host: v.host, port: v.port }])),
       onRaftMessage: (from, message) => {
-        if (this.core) this.process(this.core.step(from, message, monotonicNowMs()));
+        if (this.core) this.process(this.core.step(from, message, this.rt.clock.monotonicMs()));
       },
       // A peer that answers nothing for a fetch timeout while we talk to it gets a fresh connection.
       staleMs: this.electionTimeoutMinMs,
       logger: this.log,
+      runtime: this.rt,
     });
   }
 
@@ -243,7 +247,7 @@ export class RaftNode {
 
   /** Makes `data`, the state machine's image at applied index `index`, the newest snapshot. */
   snapshot(index: number, data: string): void {
-    if (this.core) this.process(this.core.compact(index, data, monotonicNowMs()));
+    if (this.core) this.process(this.core.compact(index, data, this.rt.clock.monotonicMs()));
   }
 
   /** Up to `max` committed entries from `fromIndex`, or the newest snapshot if `fromIndex` is compacted away. */
@@ -306,27 +310,27 @@ export class RaftNode {
         this.coreConfig,
         persisted,
         this.random,
-        monotonicNowMs(),
+        this.rt.clock.monotonicMs(),
       );
       this.log.info(`raft node ${this.id} starting at term ${persisted.term} with ${persisted.snapshot ? `the snapshot at ${persisted.snapshot.index} and ` : ''}${persisted.entries.length} log entries`);
       await this.transport.start();
       // The snapshot restores before anything is applied (the core's first Ready carries it).
-      this.process(this.core.tick(monotonicNowMs()));
+      this.process(this.core.tick(this.rt.clock.monotonicMs()));
     } catch (err) {
       this.state = 'stopped';
       this.core = null;
       this.storage.close();
       throw err;
     }
-    this.ticker = setInterval(() => {
-      if (this.core) this.process(this.core.tick(monotonicNowMs()));
+    this.ticker = this.rt.timers.setInterval(() => {
+      if (this.core) this.process(this.core.tick(this.rt.clock.monotonicMs()));
     }, this.tickIntervalMs);
   }
 
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    if (this.ticker) clearInterval(this.ticker);
+    this.rt.timers.clearInterval(this.ticker);
     this.ticker = null;
     this.core = null;
     this.readyQueue.length = 0;
@@ -340,7 +344,7 @@ export class RaftNode {
       const core = this.core;
       if (!core) return reject(new RaftStoppedError());
       if (this.pending.size >= this.maxPendingProposals) return reject(new RaftOverloadedError(this.maxPendingProposals));
-      const r = core.propose(payloads, monotonicNowMs());
+      const r = core.propose(payloads, this.rt.clock.monotonicMs());
       if (!r.ok) return reject(new NotLeaderError(r.leaderId));
       const index = r.lastIndex;
       const timeoutMs = this.proposeTimeoutMs;
@@ -349,11 +353,11 @@ export class RaftNode {
         term: r.term,
         resolve,
         reject,
-        timer: setTimeout(() => this.settle(p, new ProposeTimeoutError(index, timeoutMs)), timeoutMs),
+        timer: this.rt.timers.setTimeout(() => this.settle(p, new ProposeTimeoutError(index, timeoutMs)), timeoutMs),
       };
       if (index <= this.applied) {
         // Empty batch: nothing new to wait for.
-        clearTimeout(p.timer);
+        this.rt.timers.clearTimeout(p.timer);
         resolve({ index });
       } else {
         const prior = this.pending.get(index);
@@ -369,7 +373,7 @@ export class RaftNode {
   private settle(p: PendingProposal, err: Error | null): void {
     if (this.pending.get(p.index) !== p) return;
     this.pending.delete(p.index);
-    clearTimeout(p.timer);
+    this.rt.timers.clearTimeout(p.timer);
     if (err) p.reject(err);
     else p.resolve({ index: p.index });
   }

@@ -35,9 +35,9 @@
  * All I/O is synchronous: controller metadata is small, and the Ready contract needs the writes
  * done before messages leave.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { crc32c } from '../../protocol/crc32c.ts';
+import { nodeFileSystem, type FileSystem } from '../../log/fs.ts';
 import type { HardState, LogBase, PersistedState, Ready } from './core.ts';
 import { parseEntry } from './messages.ts';
 import type { Entry, Snapshot } from './messages.ts';
@@ -109,24 +109,19 @@ export function decodeSnapshot(buf: Buffer, expect: { index: number; term: numbe
 }
 
 /** Writes `data` to `target` atomically: tmp file, fsync, rename, fsync the directory. */
-export function writeFileAtomic(target: string, data: Buffer | string): void {
+export function writeFileAtomic(target: string, data: Buffer | string, fsys: FileSystem = nodeFileSystem): void {
   const tmp = `${target}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
+  const fd = fsys.open(tmp, 'w');
   try {
     let written = 0;
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    while (written < buf.length) written += fs.writeSync(fd, buf, written, buf.length - written);
-    fs.fsyncSync(fd);
+    while (written < buf.length) written += fsys.write(fd, buf, written, buf.length - written, written);
+    fsys.fsync(fd);
   } finally {
-    fs.closeSync(fd);
+    fsys.close(fd);
   }
-  fs.renameSync(tmp, target);
-  const dfd = fs.openSync(path.dirname(target), 'r');
-  try {
-    fs.fsyncSync(dfd);
-  } finally {
-    fs.closeSync(dfd);
-  }
+  fsys.rename(tmp, target);
+  fsys.fsyncDir(path.dirname(target));
 }
 
 export class RaftStorageError extends Error {
@@ -153,18 +148,21 @@ export class RaftStorage {
   private lastTerm = 0;
   private base: LogBase = { index: 0, term: 0 };
 
-  constructor(dir: string) {
+  private readonly fsys: FileSystem;
+
+  constructor(dir: string, fsys: FileSystem = nodeFileSystem) {
     this.dir = dir;
+    this.fsys = fsys;
   }
 
   /** Reads hard state, snapshot and log, truncating an invalid tail; opens the log for appending. */
   load(): LoadResult {
-    fs.mkdirSync(this.dir, { recursive: true });
+    this.fsys.mkdir(this.dir);
     const hard = this.readHardState();
     const logPath = path.join(this.dir, LOG_FILE);
     this.close();
-    this.fd = fs.openSync(logPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    const buf = fs.readFileSync(logPath);
+    this.fd = this.fsys.open(logPath, this.fsys.exists(logPath) ? 'r+' : 'w+');
+    const buf = this.fsys.readFile(logPath);
     let base: LogBase = { index: 0, term: 0 };
     let pos = 0;
     const head = readFrame(buf, 0);
@@ -193,8 +191,8 @@ export class RaftStorage {
     }
     const droppedBytes = buf.length - pos;
     if (droppedBytes > 0) {
-      fs.ftruncateSync(this.fd, pos);
-      fs.fsyncSync(this.fd);
+      this.fsys.truncate(this.fd, pos);
+      this.fsys.fsync(this.fd);
     }
     this.offsets = offsets;
     this.lastTerm = lastTerm;
@@ -206,12 +204,12 @@ export class RaftStorage {
     const ignoredSnapshots: string[] = [];
     let chosen: Snapshot | null = null;
     let fallback: Snapshot | null = null;
-    const names = fs.readdirSync(this.dir).filter((n) => parseSnapshotName(n) !== null).sort().reverse();
+    const names = this.fsys.list(this.dir).filter((n) => parseSnapshotName(n) !== null).sort().reverse();
     for (const name of names) {
       const id = parseSnapshotName(name)!;
       let snap: Snapshot | null = null;
       try {
-        snap = decodeSnapshot(fs.readFileSync(path.join(this.dir, name)), id);
+        snap = decodeSnapshot(this.fsys.readFile(path.join(this.dir, name)), id);
       } catch {
         snap = null;
       }
@@ -243,7 +241,7 @@ export class RaftStorage {
 
   /** Writes a snapshot file atomically. */
   saveSnapshot(s: Snapshot): void {
-    writeFileAtomic(path.join(this.dir, snapshotFileName(s.index, s.term)), encodeSnapshot(s));
+    writeFileAtomic(path.join(this.dir, snapshotFileName(s.index, s.term)), encodeSnapshot(s), this.fsys);
   }
 
   /**
@@ -261,12 +259,12 @@ export class RaftStorage {
     const end = this.offsets[this.offsets.length - 1]!;
     const tail = Buffer.allocUnsafe(end - from);
     let read = 0;
-    while (read < tail.length) read += fs.readSync(fd, tail, read, tail.length - read, from + read);
+    while (read < tail.length) read += this.fsys.read(fd, tail, read, tail.length - read, from + read);
     const head = encodeBaseFrame(base);
     this.close();
     const logPath = path.join(this.dir, LOG_FILE);
-    writeFileAtomic(logPath, Buffer.concat([head, tail]));
-    this.fd = fs.openSync(logPath, fs.constants.O_RDWR, 0o644);
+    writeFileAtomic(logPath, Buffer.concat([head, tail]), this.fsys);
+    this.fd = this.fsys.open(logPath, 'r+');
     const shift = head.length - from;
     this.offsets = this.offsets.slice(base.index - this.base.index).map((o) => o + shift);
     this.base = { ...base };
@@ -274,9 +272,9 @@ export class RaftStorage {
   }
 
   private deleteSnapshotsBefore(index: number): void {
-    for (const name of fs.readdirSync(this.dir)) {
+    for (const name of this.fsys.list(this.dir)) {
       const id = parseSnapshotName(name);
-      if (id !== null && id.index < index) fs.rmSync(path.join(this.dir, name), { force: true });
+      if (id !== null && id.index < index) this.fsys.unlink(path.join(this.dir, name));
     }
   }
 
@@ -295,8 +293,8 @@ export class RaftStorage {
       frames.push(encodeEntryFrame(e));
     });
     this.close();
-    writeFileAtomic(logPath, Buffer.concat(frames));
-    this.fd = fs.openSync(logPath, fs.constants.O_RDWR, 0o644);
+    writeFileAtomic(logPath, Buffer.concat(frames), this.fsys);
+    this.fd = this.fsys.open(logPath, 'r+');
     let pos = base.index > 0 ? frames[0]!.length : 0;
     this.offsets = [pos];
     for (let i = base.index > 0 ? 1 : 0; i < frames.length; i++) {
@@ -311,7 +309,7 @@ export class RaftStorage {
   /** Atomically replaces the hard state (tmp + fsync + rename + directory fsync). */
   saveHardState(s: HardState): void {
     const target = path.join(this.dir, STATE_FILE);
-    writeFileAtomic(target, JSON.stringify({ term: s.term, votedFor: s.votedFor }));
+    writeFileAtomic(target, JSON.stringify({ term: s.term, votedFor: s.votedFor }), this.fsys);
   }
 
   /** Appends entries that continue the log (index = lastIndex + 1, ...), durably. */
@@ -331,8 +329,8 @@ export class RaftStorage {
     const data = Buffer.concat(frames);
     let pos = this.offsets[this.offsets.length - 1]!;
     let written = 0;
-    while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written, pos + written);
-    fs.fsyncSync(fd);
+    while (written < data.length) written += this.fsys.write(fd, data, written, data.length - written, pos + written);
+    this.fsys.fsync(fd);
     for (const f of frames) {
       pos += f.length;
       this.offsets.push(pos);
@@ -346,8 +344,8 @@ export class RaftStorage {
     if (index > this.lastIndex) return;
     const fd = this.requireOpen();
     const cut = this.offsets[index - this.base.index - 1]!;
-    fs.ftruncateSync(fd, cut);
-    fs.fsyncSync(fd);
+    this.fsys.truncate(fd, cut);
+    this.fsys.fsync(fd);
     this.offsets.length = index - this.base.index;
     this.lastTerm = index - 1 === this.base.index ? this.base.term : this.termOfLastAfterTruncate(index - 1);
   }
@@ -370,7 +368,7 @@ export class RaftStorage {
 
   close(): void {
     if (this.fd !== null) {
-      fs.closeSync(this.fd);
+      this.fsys.close(this.fd);
       this.fd = null;
     }
   }
@@ -381,7 +379,7 @@ export class RaftStorage {
     const p = path.join(this.dir, STATE_FILE);
     let text: string;
     try {
-      text = fs.readFileSync(p, 'utf8');
+      text = this.fsys.readFile(p).toString('utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { term: 0, votedFor: null };
       throw err;
@@ -407,7 +405,7 @@ export class RaftStorage {
     const start = this.offsets[index - this.base.index - 1]!;
     const end = this.offsets[index - this.base.index]!;
     const buf = Buffer.allocUnsafe(end - start);
-    fs.readSync(fd, buf, 0, buf.length, start);
+    this.fsys.read(fd, buf, 0, buf.length, start);
     const e = parseEntry(JSON.parse(buf.toString('utf8', FRAME_HEADER_BYTES)));
     if (e === null) throw new RaftStorageError(`entry ${index} unreadable after truncation`);
     return e.term;
@@ -423,11 +421,11 @@ export class RaftStorage {
  * The newest valid snapshot among the snapshot files in `dir` (for a node that keeps snapshots
  * without a Raft log, such as an observer), and the names of the torn or corrupt ones skipped.
  */
-export function readNewestSnapshot(dir: string): { snapshot: Snapshot | null; ignored: string[] } {
+export function readNewestSnapshot(dir: string, fsys: FileSystem = nodeFileSystem): { snapshot: Snapshot | null; ignored: string[] } {
   const ignored: string[] = [];
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => parseSnapshotName(n) !== null).sort().reverse();
+    names = fsys.list(dir).filter((n) => parseSnapshotName(n) !== null).sort().reverse();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { snapshot: null, ignored };
     throw err;
@@ -435,7 +433,7 @@ export function readNewestSnapshot(dir: string): { snapshot: Snapshot | null; ig
   for (const name of names) {
     let snap: Snapshot | null = null;
     try {
-      snap = decodeSnapshot(fs.readFileSync(path.join(dir, name)), parseSnapshotName(name)!);
+      snap = decodeSnapshot(fsys.readFile(path.join(dir, name)), parseSnapshotName(name)!);
     } catch {
       snap = null;
     }
@@ -446,9 +444,9 @@ export function readNewestSnapshot(dir: string): { snapshot: Snapshot | null; ig
 }
 
 /** Writes a snapshot into `dir` and deletes every older one but the previous (kept as a fallback). */
-export function saveSnapshotFile(dir: string, s: Snapshot): void {
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(path.join(dir, snapshotFileName(s.index, s.term)), encodeSnapshot(s));
-  const older = fs.readdirSync(dir).filter((n) => { const id = parseSnapshotName(n); return id !== null && id.index < s.index; }).sort().reverse();
-  for (const name of older.slice(1)) fs.rmSync(path.join(dir, name), { force: true });
+export function saveSnapshotFile(dir: string, s: Snapshot, fsys: FileSystem = nodeFileSystem): void {
+  fsys.mkdir(dir);
+  writeFileAtomic(path.join(dir, snapshotFileName(s.index, s.term)), encodeSnapshot(s), fsys);
+  const older = fsys.list(dir).filter((n) => { const id = parseSnapshotName(n); return id !== null && id.index < s.index; }).sort().reverse();
+  for (const name of older.slice(1)) fsys.unlink(path.join(dir, name));
 }

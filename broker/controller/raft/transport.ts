@@ -20,7 +20,8 @@
  *   the calls on it with RpcConnectionError (code 'CONNECTION'); an error reply rejects with
  *   RpcError carrying the remote code. Pending calls are bounded by `maxPendingCalls`.
  */
-import net from 'node:net';
+import { realRuntime } from '../../runtime/real.ts';
+import type { Listener, Runtime, Socket, TimerHandle } from '../../runtime/runtime.ts';
 import type { Message } from './messages.ts';
 import { parseMessage } from './messages.ts';
 
@@ -145,14 +146,16 @@ export type RaftTransportOptions = {
    */
   staleMs?: number;
   logger?: TransportLogger;
+  /** The network, clock and timers (default: the real ones). */
+  runtime?: Pick<Runtime, 'net' | 'clock' | 'timers'>;
 };
 
 type Peer = {
   addr: HostPort;
-  socket: net.Socket | null;
+  socket: Socket | null;
   connected: boolean;
   backoffMs: number;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
   connectedAtMs: number;
   lastSentMs: number;
   lastAckMs: number;
@@ -160,13 +163,14 @@ type Peer = {
 
 /** The controller listener plus outbound Raft connections to every peer. */
 export class RaftTransport {
-  private readonly opts: Required<Omit<RaftTransportOptions, 'logger'>> & { logger: TransportLogger | undefined };
+  private readonly opts: Required<Omit<RaftTransportOptions, 'logger' | 'runtime'>> & { logger: TransportLogger | undefined };
+  private readonly rt: Pick<Runtime, 'net' | 'clock' | 'timers'>;
   private readonly handlers = new Map<string, RpcHandler>();
   private readonly peers = new Map<number, Peer>();
-  private readonly inbound = new Set<net.Socket>();
-  private server: net.Server | null = null;
+  private readonly inbound = new Set<Socket>();
+  private server: Listener | null = null;
   private stopped = false;
-  private staleTimer: NodeJS.Timeout | null = null;
+  private staleTimer: TimerHandle | null = null;
 
   constructor(opts: RaftTransportOptions) {
     this.opts = {
@@ -178,6 +182,7 @@ export class RaftTransport {
       ...opts,
       logger: opts.logger,
     };
+    this.rt = opts.runtime ?? realRuntime;
     for (const [id, addr] of opts.peers) {
       if (id !== opts.nodeId) this.peers.set(id, { addr, socket: null, connected: false, backoffMs: this.opts.reconnectMinMs, timer: null, connectedAtMs: 0, lastSentMs: 0, lastAckMs: 0 });
     }
@@ -185,7 +190,7 @@ export class RaftTransport {
 
   /** Resets outbound connections that carried messages but brought no ack back for staleMs. */
   private checkStale(): void {
-    const now = Date.now();
+    const now = this.rt.clock.nowMs();
     for (const [id, p] of this.peers) {
       if (!p.connected || !p.socket) continue;
       const ackedSince = Math.max(p.lastAckMs, p.connectedAtMs);
@@ -202,32 +207,23 @@ export class RaftTransport {
 
   /** The bound port (useful when listening on port 0). */
   get port(): number {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? a.port : this.opts.listen.port;
+    return this.server?.port ?? this.opts.listen.port;
   }
 
   async start(): Promise<void> {
     this.stopped = false;
-    const server = net.createServer((s) => this.accept(s));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.listen.port, this.opts.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.opts.logger?.warn(`controller listener: ${err.message}`));
+    const server = await this.rt.net.listen(this.opts.listen, (s) => this.accept(s), (err) => this.opts.logger?.warn(`controller listener: ${err.message}`));
     this.server = server;
     for (const id of this.peers.keys()) this.dial(id);
-    this.staleTimer = setInterval(() => this.checkStale(), Math.max(50, Math.floor(this.opts.staleMs / 4)));
+    this.staleTimer = this.rt.timers.setInterval(() => this.checkStale(), Math.max(50, Math.floor(this.opts.staleMs / 4)));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.staleTimer) clearInterval(this.staleTimer);
+    this.rt.timers.clearInterval(this.staleTimer);
     this.staleTimer = null;
     for (const p of this.peers.values()) {
-      if (p.timer) clearTimeout(p.timer);
+      this.rt.timers.clearTimeout(p.timer);
       p.timer = null;
       p.socket?.destroy();
       p.socket = null;
@@ -237,7 +233,7 @@ export class RaftTransport {
     this.inbound.clear();
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server) await server.close();
   }
 
   /** Fire-and-forget; dropped unless the connection to `to` is up and not backed up. */
@@ -246,7 +242,7 @@ export class RaftTransport {
     if (!p || !p.connected || !p.socket) return false;
     if (p.socket.writableLength > this.opts.maxBufferedBytes) return false;
     p.socket.write(encodeFrame({ kind: 'raft', from: this.opts.nodeId, message }));
-    p.lastSentMs = Date.now();
+    p.lastSentMs = this.rt.clock.nowMs();
     return true;
   }
 
@@ -259,25 +255,25 @@ export class RaftTransport {
   private dial(id: number): void {
     const p = this.peers.get(id)!;
     if (this.stopped || p.socket) return;
-    const s = net.connect({ host: p.addr.host, port: p.addr.port });
+    const s = this.rt.net.connect(p.addr.host, p.addr.port);
     p.socket = s;
     s.setNoDelay(true);
     // A SYN lost to a partition is retried by the kernel after 1 s, 3 s, 7 s...: give up on the
     // attempt after staleMs and dial afresh instead, so a healed network is used at once.
-    const connectTimer = setTimeout(() => {
+    const connectTimer = this.rt.timers.setTimeout(() => {
       if (p.socket === s && !p.connected) s.destroy();
     }, this.opts.staleMs);
-    s.once('close', () => clearTimeout(connectTimer));
+    s.once('close', () => this.rt.timers.clearTimeout(connectTimer));
     s.on('connect', () => {
-      clearTimeout(connectTimer);
+      this.rt.timers.clearTimeout(connectTimer);
       p.connected = true;
-      p.connectedAtMs = Date.now();
+      p.connectedAtMs = this.rt.clock.nowMs();
       p.backoffMs = this.opts.reconnectMinMs;
       this.opts.logger?.debug(`connected to controller ${id}`);
     });
     s.on('data', () => {
       // The only thing a peer sends back on this connection is an ack frame: any byte proves it is alive.
-      p.lastAckMs = Date.now();
+      p.lastAckMs = this.rt.clock.nowMs();
     });
     s.on('error', () => undefined); // 'close' follows
     s.on('close', () => {
@@ -287,7 +283,7 @@ export class RaftTransport {
       if (this.stopped) return;
       const delay = p.backoffMs;
       p.backoffMs = Math.min(this.opts.reconnectMaxMs, p.backoffMs * 2);
-      p.timer = setTimeout(() => {
+      p.timer = this.rt.timers.setTimeout(() => {
         p.timer = null;
         this.dial(id);
       }, delay);
@@ -296,7 +292,7 @@ export class RaftTransport {
 
   // --- inbound ---------------------------------------------------------------------------------
 
-  private accept(s: net.Socket): void {
+  private accept(s: Socket): void {
     if (this.stopped) {
       s.destroy();
       return;
@@ -330,7 +326,7 @@ export class RaftTransport {
             fail('malformed raft frame');
             return;
           }
-          const now = Date.now();
+          const now = this.rt.clock.nowMs();
           if (now - lastAckSentMs >= this.opts.staleMs / 4) {
             lastAckSentMs = now;
             s.write(encodeFrame({ kind: 'ack' }));
@@ -380,11 +376,11 @@ export class RaftTransport {
   }
 }
 
-type Pending = { method: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { method: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: TimerHandle };
 /** `lastDataMs`: when bytes last arrived on the connection (a timed-out call on a silent connection drops it). */
-type ClientConn = { socket: net.Socket; pending: Map<number, Pending>; lastDataMs: number };
+type ClientConn = { socket: Socket; pending: Map<number, Pending>; lastDataMs: number };
 
-export type RpcClientOptions = { maxPendingCalls?: number };
+export type RpcClientOptions = { maxPendingCalls?: number; runtime?: Pick<Runtime, 'net' | 'clock' | 'timers'> };
 
 /** Calls RPCs on other nodes' controller listeners, one reused connection per address. */
 export class RpcClient {
@@ -393,9 +389,11 @@ export class RpcClient {
   private nextId = 1;
   private pendingCount = 0;
   private closed = false;
+  private readonly rt: Pick<Runtime, 'net' | 'clock' | 'timers'>;
 
   constructor(opts: RpcClientOptions = {}) {
     this.maxPendingCalls = opts.maxPendingCalls ?? 4096;
+    this.rt = opts.runtime ?? realRuntime;
   }
 
   call(address: Address, method: string, params: unknown, timeoutMs: number): Promise<unknown> {
@@ -415,8 +413,8 @@ export class RpcClient {
         return reject(err as Error);
       }
       const conn = this.connection(hp);
-      const sentAtMs = Date.now();
-      const timer = setTimeout(() => {
+      const sentAtMs = this.rt.clock.nowMs();
+      const timer = this.rt.timers.setTimeout(() => {
         if (conn.pending.delete(id)) this.pendingCount--;
         // Nothing at all came back on this connection since the call went out: it may be stalled
         // (segments lost to a partition); drop it so the next call dials afresh.
@@ -438,9 +436,9 @@ export class RpcClient {
     const key = `${hp.host}:${hp.port}`;
     const existing = this.conns.get(key);
     if (existing && !existing.socket.destroyed) return existing;
-    const socket = net.connect({ host: hp.host, port: hp.port });
+    const socket = this.rt.net.connect(hp.host, hp.port);
     socket.setNoDelay(true);
-    const conn: ClientConn = { socket, pending: new Map(), lastDataMs: Date.now() };
+    const conn: ClientConn = { socket, pending: new Map(), lastDataMs: this.rt.clock.nowMs() };
     this.conns.set(key, conn);
     const decoder = new FrameDecoder();
     let failure = `connection to ${key} closed`;
@@ -450,14 +448,14 @@ export class RpcClient {
     socket.on('close', () => {
       if (this.conns.get(key) === conn) this.conns.delete(key);
       for (const [id, p] of conn.pending) {
-        clearTimeout(p.timer);
+        this.rt.timers.clearTimeout(p.timer);
         conn.pending.delete(id);
         this.pendingCount--;
         p.reject(new RpcConnectionError(failure));
       }
     });
     socket.on('data', (chunk: Buffer) => {
-      conn.lastDataMs = Date.now();
+      conn.lastDataMs = this.rt.clock.nowMs();
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);
@@ -473,7 +471,7 @@ export class RpcClient {
         if (o['kind'] !== 'rpc-reply' || p === undefined) continue; // late reply after a timeout
         conn.pending.delete(id as number);
         this.pendingCount--;
-        clearTimeout(p.timer);
+        this.rt.timers.clearTimeout(p.timer);
         const error = o['error'] as { code?: unknown; message?: unknown } | undefined;
         if (error !== undefined && error !== null) {
           p.reject(new RpcError(typeof error.code === 'string' ? error.code : 'INTERNAL', typeof error.message === 'string' ? error.message : 'rpc failed'));
