@@ -1,5 +1,5 @@
 /**
- * `npm run mutants [-- --seeds N --only ID[,ID] --jobs J --timeout-s S --out FILE --doc]`: the
+ * `npm run mutants [-- --seeds N --node-seeds M --only ID[,ID] --jobs J --timeout-s S --out FILE --doc]`: the
  * mutation score (issue 10). For the unmutated code (the baseline) and then each mutant of
  * mutants/catalogue.ts, one at a time: copy the repository into a scratch dir (mutants/scratch.ts),
  * plant the mutant, run the suites its code runs in (mutants/sims.ts) over seeds 1..N in a child
@@ -44,11 +44,12 @@ export interface MutantOutcome {
 
 class UsageError extends Error {}
 
-function parseOptions(argv: string[]): { seeds: number; only: Mutant[]; jobs: number; timeoutMs: number; out: string; doc: boolean; keep: boolean } {
+function parseOptions(argv: string[]): { seeds: number; nodeSeeds: number; only: Mutant[]; jobs: number; timeoutMs: number; out: string; doc: boolean; keep: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
       seeds: { type: 'string', default: '200' },
+      'node-seeds': { type: 'string', default: '20' },
       only: { type: 'string' },
       jobs: { type: 'string', default: '1' },
       'timeout-s': { type: 'string', default: '900' },
@@ -71,7 +72,7 @@ function parseOptions(argv: string[]): { seeds: number; only: Mutant[]; jobs: nu
     if (unknown.length > 0) throw new UsageError(`--only: unknown mutant ${unknown.join(', ')}; see mutants/catalogue.ts for the ids`);
     only = catalogue.filter((m) => ids.includes(m.id));
   }
-  return { seeds: int('seeds', values.seeds, 1), only, jobs, timeoutMs: int('timeout-s', values['timeout-s'], 1) * 1000, out: values.out ?? 'results/mutants.json', doc: values.doc ?? false, keep: values.keep ?? false };
+  return { seeds: int('seeds', values.seeds, 1), nodeSeeds: int('node-seeds', values['node-seeds'], 1), only, jobs, timeoutMs: int('timeout-s', values['timeout-s'], 1) * 1000, out: values.out ?? 'results/mutants.json', doc: values.doc ?? false, keep: values.keep ?? false };
 }
 
 /** Runs mutants/worker.ts in `dir`; null result on timeout. */
@@ -98,7 +99,7 @@ function runWorker(dir: string, args: string[], timeoutMs: number): Promise<{ re
 }
 
 /** One mutant (null: the unmutated baseline) in a scratch copy under `scratchRoot` (a temp dir of its own when absent). */
-export async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratchRoot: string | undefined, keep: boolean): Promise<MutantOutcome> {
+export async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratchRoot: string | undefined, keep: boolean, nodeSeeds = 20): Promise<MutantOutcome> {
   const t0 = performance.now();
   const suites: SuiteName[] = m === null ? ['replication', 'raft', 'node'] : [...m.suites];
   const base: MutantOutcome = {
@@ -109,7 +110,7 @@ export async function runOne(m: Mutant | null, seeds: number, timeoutMs: number,
   const ownRoot = scratchRoot === undefined ? mkdtempSync(join(tmpdir(), 'faultline-mutants-')) : null;
   try {
     dir = makeScratch(ROOT, m, scratchRoot ?? ownRoot ?? undefined);
-    const args = ['--suites', suites.join(','), '--seeds', String(seeds), ...(m === null ? [] : ['--shrink', '--mutant', m.id])];
+    const args = ['--suites', suites.join(','), '--seeds', String(seeds), '--node-seeds', String(nodeSeeds), ...(m === null ? [] : ['--shrink', '--mutant', m.id])];
     const { result, timedOut, stderr } = await runWorker(dir, args, timeoutMs);
     const wallMs = Math.round(performance.now() - t0);
     if (timedOut) return { ...base, status: 'timeout', property: 'crash', detail: `no answer within ${timeoutMs / 1000} s`, wallMs };
@@ -188,12 +189,12 @@ async function main(): Promise<number> {
   const progress = (r: MutantOutcome): void => {
     console.log(`  ${r.id}: ${r.status}${r.property ? ` by ${r.property} (${r.suite}) at seed ${r.seed}` : ''}${r.shrunk ? `, schedule ${r.shrunk.from} -> ${r.shrunk.to} faults` : ''} [${(r.wallMs / 1000).toFixed(1)} s]${r.status === 'error' ? `: ${r.detail}` : ''}`);
   };
-  const rows = await pool(entries.map((m) => () => runOne(m, o.seeds, o.timeoutMs, scratchRoot, o.keep)), o.jobs, progress);
+  const rows = await pool(entries.map((m) => () => runOne(m, o.seeds, o.timeoutMs, scratchRoot, o.keep, o.nodeSeeds)), o.jobs, progress);
   if (!o.keep) rmSync(scratchRoot, { recursive: true, force: true });
   const [baseline, ...mutants] = rows as [MutantOutcome, ...MutantOutcome[]];
   const caught = mutants.filter((r) => r.status === 'caught').length;
   const ran = mutants.filter((r) => r.status !== 'not run').length;
-  const command = `npm run mutants -- --seeds ${o.seeds}${o.jobs > 1 ? ` --jobs ${o.jobs}` : ''}${o.only.length < catalogue.length ? ` --only ${o.only.map((m) => m.id).join(',')}` : ''}`;
+  const command = `npm run mutants -- --seeds ${o.seeds}${o.nodeSeeds !== 20 ? ` --node-seeds ${o.nodeSeeds}` : ''}${o.jobs > 1 ? ` --jobs ${o.jobs}` : ''}${o.only.length < catalogue.length ? ` --only ${o.only.map((m) => m.id).join(',')}` : ''}`;
   const summary = [
     `Command: \`${command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC).`,
     `Baseline (unmutated): ${baseline.status === 'not caught' ? `clean over ${baseline.seedsRun} seeds` : `${baseline.status}${baseline.property ? ` by ${baseline.property} at seed ${baseline.seed}` : ''}`}.`,

@@ -16,14 +16,14 @@ const subset = ['hw-ignores-min-insync', 'partition-epoch-not-bumped', 'raft-quo
 
 describe('mutation runner (reduced subset)', () => {
   it('the unmutated code is clean over the budget', async () => {
-    const r = await runOne(null, SEEDS, TIMEOUT_MS, undefined, false);
+    const r = await runOne(null, SEEDS, TIMEOUT_MS, undefined, false, 2);
     expect(r.status, r.detail ?? '').toBe('not caught');
-    expect(r.seedsRun).toBe(2 * SEEDS);
+    expect(r.seedsRun).toBeGreaterThanOrEqual(2 * SEEDS);
   }, TIMEOUT_MS);
 
   it.each(subset)('%s is caught by a property its entry names', async (id) => {
     const m = catalogue.find((x) => x.id === id)!;
-    const r = await runOne(m, SEEDS, TIMEOUT_MS, undefined, false);
+    const r = await runOne(m, SEEDS, TIMEOUT_MS, undefined, false, 2);
     expect(r.status, r.detail ?? '').toBe('caught');
     expect(m.caughtBy).toContain(r.property);
     if (r.suite === 'replication') {
