@@ -14,7 +14,7 @@ const CHAOS_MS = 3000;
 /** Bound on recovery after everything is healed: a leader is elected and a proposal commits everywhere. */
 const LIVENESS_BOUND_MS = 12_000;
 
-export type SeedStats = { elections: number; proposals: number; committed: number; recoveryMs: number; nodes: number; snapshotsInstalled: number };
+export type SeedStats = { simulatedMs: number; elections: number; proposals: number; committed: number; recoveryMs: number; nodes: number; snapshotsInstalled: number };
 
 type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; oneWay: number; heal: number; propose: number; compact: number };
 
@@ -121,6 +121,7 @@ export function runSeed(seed: number, trace = false): SeedStats {
     if (!done) throw new SimViolation(`liveness: no proposal committed on all nodes within ${LIVENESS_BOUND_MS} ms after healing`);
     sim.checkDurability();
     return {
+      simulatedMs: sim.nowMs,
       elections: sim.elections,
       proposals: sim.proposalsAccepted,
       committed: sim.committed.size,
