@@ -6,6 +6,12 @@
  * does not) and restarts with a new incarnation; a broker isolated from the other brokers (and
  * maybe the controller) or from the controller only (a zombie leader); controller failover (a new
  * Controller over the same image: sessions restart); reassignment to 2 or 3 replicas; heal.
+ * A slow broker's requests to the controller take up to SLOW_EXTRA_DELAY_MS longer and are sometimes
+ * sent twice (a retry over a new connection while the first copy is still on its way), so the
+ * controller sees old AlterPartition copies after newer changes (heal ends it).
+ * The faults are drawn from their own Prng stream (the seed's), or given as an explicit schedule
+ * (`SimOptions.schedule`, e.g. a shrunk one: mutants/shrink.ts); either way the result carries the
+ * schedule that ran, so `seed + schedule` replays a run exactly.
  * After the fault phase everything heals, crashed brokers restart, the partition is reassigned
  * back to all 3 brokers, and the run waits for convergence. Brokers learn metadata from heartbeat
  * and AlterPartition replies. Time advances in fixed steps; everything random comes from one
@@ -48,6 +54,52 @@ export interface SimOptions {
   faultRate: number;
   lossRate: number;
   maxFetchRecords: number;
+  /** Explicit faults by step (instead of drawing them from the seed); steps >= faultSteps are ignored. */
+  schedule?: readonly ScheduledFault[];
+  /** Called after every step (fault phase and convergence): properties that watch the run (mutants/properties.ts). */
+  afterStep?: (c: ReplicationCluster) => void;
+}
+
+/** One fault of the fault phase; applying one that does not fit the state (restart an up broker) does nothing. */
+export type Fault =
+  | { kind: 'crash'; broker: number }
+  | { kind: 'restart'; broker: number }
+  | { kind: 'cut-controller'; broker: number }
+  | { kind: 'controller-failover' }
+  | { kind: 'reassign'; replicas: number[] }
+  | { kind: 'isolate'; broker: number; alsoController: boolean }
+  | { kind: 'slow'; broker: number }
+  | { kind: 'heal' };
+
+export interface ScheduledFault {
+  step: number;
+  fault: Fault;
+}
+
+/** A stream of its own for fault draws, so an explicit schedule leaves the world's randomness as it was. */
+const FAULT_STREAM = 0x9e3779b9;
+/** A slow broker's requests to the controller: extra delay up to this (above the AlterPartition retry interval, so copies overtake). */
+const SLOW_EXTRA_DELAY_MS = 400;
+/** ...and the chance each is sent a second time, with its own delay. */
+const SLOW_DUPLICATE_RATE = 0.3;
+
+/** SimNetwork plus slow brokers (see the module doc); healAll ends slowness too. */
+class ClusterNetwork<M> extends SimNetwork<M> {
+  readonly slow = new Set<number>();
+  readonly #rng: Prng;
+  constructor(rng: Prng, options: ConstructorParameters<typeof SimNetwork<M>>[1]) {
+    super(rng, options);
+    this.#rng = rng;
+  }
+  override send(from: number, to: number, nowMs: number, msg: M): void {
+    if (to !== CONTROLLER_ID || !this.slow.has(from)) return super.send(from, to, nowMs, msg);
+    super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
+    if (this.#rng.chance(SLOW_DUPLICATE_RATE)) super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
+  }
+  override healAll(): void {
+    super.healAll();
+    this.slow.clear();
+  }
 }
 
 export const defaultSimOptions: Omit<SimOptions, 'seed' | 'uncleanElection'> = {
@@ -93,7 +145,7 @@ interface FollowerRole {
   sentAtMs: number;
 }
 
-interface Broker {
+export interface Broker {
   id: number;
   up: boolean;
   // Durable (flushed on every append):
@@ -134,12 +186,15 @@ export interface SimResult {
   offsetsRead: number;
   /** The fault schedule, `<ms>: <fault>` per line, for replays. */
   faultLog: string[];
+  /** The faults that ran, by step: `runSim(seed, unclean, { schedule })` replays this run. */
+  schedule: ScheduledFault[];
 }
 
 export class ReplicationCluster {
   readonly options: SimOptions;
   readonly rng: Prng;
-  readonly net: SimNetwork<Msg>;
+  readonly faultRng: Prng;
+  readonly net: ClusterNetwork<Msg>;
   readonly image = new MetadataImage();
   controller: Controller;
   readonly #controllerConfig: ControllerConfig;
@@ -155,12 +210,14 @@ export class ReplicationCluster {
   #topicIds = 0;
   #consumerPos = 0;
   #faultLog: string[] = [];
+  #schedule: ScheduledFault[] = [];
   #truncations = 0;
 
   constructor(options: SimOptions) {
     this.options = options;
     this.rng = new Prng(options.seed);
-    this.net = new SimNetwork<Msg>(this.rng, { minDelayMs: 1, maxDelayMs: 15, lossRate: options.lossRate, maxInFlight: 5_000 });
+    this.faultRng = new Prng((options.seed ^ FAULT_STREAM) >>> 0);
+    this.net = new ClusterNetwork<Msg>(this.rng, { minDelayMs: 1, maxDelayMs: 15, lossRate: options.lossRate, maxInFlight: 5_000 });
     const config: ControllerConfig = {
       sessionTimeoutMs: options.sessionTimeoutMs,
       minInsyncReplicas: 2,
@@ -230,44 +287,68 @@ export class ReplicationCluster {
 
   // ---------------------------------------------------------------- faults
 
-  #injectFault(): void {
-    const r = this.rng.next();
+  /** Draws one fault from the fault stream, given which brokers are up. */
+  #drawFault(): Fault {
+    const rng = this.faultRng;
+    const r = rng.next();
     const up = [...this.brokers.values()].filter((b) => b.up);
     const down = [...this.brokers.values()].filter((b) => !b.up);
-    if (r < 0.3 && up.length > 1) {
-      const b = this.rng.pick(up);
-      this.#crash(b);
-      this.#faultLog.push(`${this.nowMs}: crash ${b.id}`);
-    } else if (r < 0.55 && down.length > 0) {
-      const b = this.rng.pick(down);
-      this.#restart(b);
-      this.#faultLog.push(`${this.nowMs}: restart ${b.id}`);
-    } else if (r < 0.65) {
-      // A zombie: cut from the controller only, so it is fenced while brokers and clients still reach it.
-      const b = this.rng.pick([...BROKER_IDS]);
-      this.net.cut(b, CONTROLLER_ID);
-      this.#faultLog.push(`${this.nowMs}: cut ${b} from controller`);
-    } else if (r < 0.7) {
-      this.controller = this.#newController(this.nowMs);
-      this.#faultLog.push(`${this.nowMs}: controller failover`);
-    } else if (r < 0.77) {
+    if (r < 0.3 && up.length > 1) return { kind: 'crash', broker: rng.pick(up).id };
+    if (r < 0.55 && down.length > 0) return { kind: 'restart', broker: rng.pick(down).id };
+    // A zombie: cut from the controller only, so it is fenced while brokers and clients still reach it.
+    if (r < 0.62) return { kind: 'cut-controller', broker: rng.pick([...BROKER_IDS]) };
+    if (r < 0.67) return { kind: 'controller-failover' };
+    if (r < 0.74) {
       // Reassign to two of the three brokers or to all three, in a random order.
       const ids: number[] = [...BROKER_IDS];
       for (let i = ids.length - 1; i > 0; i--) {
-        const j = this.rng.int(0, i);
+        const j = rng.int(0, i);
         [ids[i], ids[j]] = [ids[j] as number, ids[i] as number];
       }
-      this.#reassign(this.rng.chance(0.5) ? ids.slice(0, 2) : ids);
-    } else if (r < 0.88) {
-      const b = this.rng.pick([...BROKER_IDS]);
-      const alsoController = this.rng.chance(0.5);
-      for (const o of BROKER_IDS) if (o !== b) this.net.cut(b, o);
-      if (alsoController) this.net.cut(b, CONTROLLER_ID);
-      this.#faultLog.push(`${this.nowMs}: isolate ${b}${alsoController ? ' +controller' : ''}`);
-    } else {
-      this.net.healAll();
-      this.#faultLog.push(`${this.nowMs}: heal`);
+      return { kind: 'reassign', replicas: rng.chance(0.5) ? ids.slice(0, 2) : ids };
     }
+    if (r < 0.84) return { kind: 'isolate', broker: rng.pick([...BROKER_IDS]), alsoController: rng.chance(0.5) };
+    if (r < 0.92) return { kind: 'slow', broker: rng.pick([...BROKER_IDS]) };
+    return { kind: 'heal' };
+  }
+
+  /** Applies one fault; one that does not fit the state (crash a down broker) does nothing. */
+  #applyFault(f: Fault): void {
+    switch (f.kind) {
+      case 'crash': {
+        const b = this.brokers.get(f.broker);
+        if (b === undefined || !b.up) return;
+        this.#crash(b);
+        break;
+      }
+      case 'restart': {
+        const b = this.brokers.get(f.broker);
+        if (b === undefined || b.up) return;
+        this.#restart(b);
+        break;
+      }
+      case 'cut-controller':
+        this.net.cut(f.broker, CONTROLLER_ID);
+        break;
+      case 'controller-failover':
+        this.controller = this.#newController(this.nowMs);
+        break;
+      case 'reassign':
+        // #reassign logs it, with the controller's answer.
+        this.#reassign(f.replicas);
+        return;
+      case 'isolate':
+        for (const o of BROKER_IDS) if (o !== f.broker) this.net.cut(f.broker, o);
+        if (f.alsoController) this.net.cut(f.broker, CONTROLLER_ID);
+        break;
+      case 'slow':
+        this.net.slow.add(f.broker);
+        break;
+      case 'heal':
+        this.net.healAll();
+        break;
+    }
+    this.#faultLog.push(`${this.nowMs}: ${describeFault(f)}`);
   }
 
   #crash(b: Broker): void {
@@ -291,8 +372,14 @@ export class ReplicationCluster {
 
   run(): SimResult {
     const o = this.options;
+    const given = new Map<number, Fault[]>();
+    for (const f of o.schedule ?? []) given.set(f.step, [...(given.get(f.step) ?? []), f.fault]);
     for (let i = 0; i < o.faultSteps; i++) {
-      if (this.rng.chance(o.faultRate)) this.#injectFault();
+      const faults = o.schedule !== undefined ? (given.get(i) ?? []) : this.faultRng.chance(o.faultRate) ? [this.#drawFault()] : [];
+      for (const f of faults) {
+        this.#schedule.push({ step: i, fault: f });
+        this.#applyFault(f);
+      }
       this.#step(true);
     }
     this.net.healAll();
@@ -315,6 +402,7 @@ export class ReplicationCluster {
     for (const b of this.brokers.values()) if (b.up) this.#brokerTick(b);
     for (const p of this.producers) this.#producerTick(p, produce);
     this.#consume();
+    this.options.afterStep?.(this);
   }
 
   #deliver(from: number, to: number, msg: Msg): void {
@@ -615,7 +703,28 @@ export class ReplicationCluster {
       truncations: this.#truncations,
       offsetsRead: this.reads.size,
       faultLog: [...this.#faultLog],
+      schedule: [...this.#schedule],
     };
+  }
+}
+
+export function describeFault(f: Fault): string {
+  switch (f.kind) {
+    case 'crash':
+    case 'restart':
+      return `${f.kind} ${f.broker}`;
+    case 'cut-controller':
+      return `cut ${f.broker} from controller`;
+    case 'controller-failover':
+      return 'controller failover';
+    case 'reassign':
+      return `reassign to [${f.replicas.join(',')}]`;
+    case 'isolate':
+      return `isolate ${f.broker}${f.alsoController ? ' +controller' : ''}`;
+    case 'slow':
+      return `slow ${f.broker} to controller`;
+    case 'heal':
+      return 'heal';
   }
 }
 
