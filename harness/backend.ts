@@ -38,6 +38,11 @@ export interface ClusterSpec {
    * `power-loss` faults can run. Off by default: the layer costs a little speed.
    */
   powerLoss?: boolean;
+  /**
+   * Start every node under the clock layer (libfaketime, wall clock only), so `clock` faults can run
+   * (ClockSkewer). Off by default: each wall-clock read costs a little more.
+   */
+  clock?: boolean;
 }
 
 /** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */
@@ -102,6 +107,23 @@ export interface PowerLosser {
 
 export function canPowerLoss(b: Backend): b is Backend & PowerLosser {
   return typeof (b as Partial<PowerLosser>).powerLoss === 'function' && ((b as Partial<PowerLosser>).powerLossMissing ?? ['?']).length === 0;
+}
+
+/**
+ * Optional: move one node's wall clock (Jepsen's bump-time and strobe-time). Only the wall clock: the
+ * node's monotonic clock (its timers) runs on, as under a real clock step.
+ */
+export interface ClockSkewer {
+  /** what this machine lacks for clock faults (empty when it can do them); needs `clock` in the spec too */
+  readonly clockMissing: readonly string[];
+  /** From now on the node's wall clock reads real time + offsetMs (0: the true time); ends a strobe of the node. */
+  setClockOffset(node: string, offsetMs: number): Promise<void>;
+  /** Flip the node's wall clock between real and real + deltaMs every periodMs, until the next setClockOffset. */
+  strobeClock(node: string, deltaMs: number, periodMs: number): Promise<void>;
+}
+
+export function canSkewClock(b: Backend): b is Backend & ClockSkewer {
+  return typeof (b as Partial<ClockSkewer>).setClockOffset === 'function' && ((b as Partial<ClockSkewer>).clockMissing ?? ['?']).length === 0;
 }
 
 export function canStopNode(b: Backend): b is Backend & NodeStopper {

@@ -14,13 +14,15 @@
  *   dir sits on the backend's lazyfs layer), end `restart`. Needs a PowerLosser and a cluster started
  *   with `powerLoss` (`needsPowerLossLayer`).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
+ * - clock, clock-<target>: a node's wall clock bumped or strobed (clockFault below), end `clock-reset`.
+ *   Needs a ClockSkewer and a cluster started with `clock` (`needsClockLayer`).
  * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
  * - packet-loss, bandwidth: every link between nodes degraded (linkFault below); end `heal`.
  * - partition: start `partition` with a grudge, end `heal`. Needs a Partitioner; at most one grudge is in
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend } from '../harness/backend.ts';
+import { canDegrade, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { bridge, halves, isolate, majoritiesRing } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
@@ -156,6 +158,54 @@ function linkFault(kind: 'packet-loss' | 'bandwidth'): FaultPackage {
   };
 }
 
+/** Offsets a clock fault draws from (ms; each with either sign): small skews up to an hour's jump. */
+const clockDeltasMs = [250, 2_000, 15_000, 120_000, 3_600_000] as const;
+/** How often a strobed clock flips (Jepsen's strobe-time flips every few ms to a second). */
+const strobePeriodsMs = [20, 200, 1_000] as const;
+
+/**
+ * Clock faults (Jepsen's bump-time and strobe-time), on the target nodes' wall clocks only (the
+ * monotonic clock, and so every timer, runs on: harness/backends/faketime.ts says why):
+ * - `clock-bump`: the wall clock jumps by deltaMs (either sign) and stays off;
+ * - `clock-strobe`: the wall clock flips between real time and real time + deltaMs every periodMs.
+ * Both end with `clock-reset` (the true time again). The mode, delta and period are drawn by the rng
+ * and recorded in the op. A node whose clock is off stays free for node faults of other lanes
+ * (`sharesNodes`): a skewed node may also be killed, and it restarts with its clock still off.
+ */
+function clockFault(role: Role | null): FaultPackage {
+  return {
+    handles: ['clock-bump', 'clock-strobe', 'clock-reset'],
+    needsPartitioner: false,
+    needsClock: true,
+    sharesNodes: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      const wanted = role ?? ctx.rng.pick(singleRoles);
+      // the clock lane runs one fault at a time, so other lanes' busy nodes are fair game
+      const t = planNodeTargets(wanted, { ...ctx, busy: new Set() });
+      if (t === null) return null;
+      const strobe = ctx.rng.next() < 0.5;
+      const deltaMs = ctx.rng.pick(clockDeltasMs) * (ctx.rng.next() < 0.5 ? -1 : 1);
+      const value = { nodes: t.nodes, role: t.role, deltaMs, ...(strobe ? { periodMs: ctx.rng.pick(strobePeriodsMs) } : {}), ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: strobe ? 'clock-strobe' : 'clock-bump', value }, end: { f: 'clock-reset', value: { nodes: t.nodes, role: t.role } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      const clock = env.clock;
+      if (clock === null) throw new Error('this backend cannot change a node\'s clock');
+      await Promise.all(
+        op.value.nodes.map(async (node) => {
+          if (op.f === 'clock-bump') await clock.setClockOffset(node, op.value.deltaMs ?? 0);
+          else if (op.f === 'clock-strobe') await clock.strobeClock(node, op.value.deltaMs ?? 0, op.value.periodMs ?? 200);
+          else if (op.f === 'clock-reset') await clock.setClockOffset(node, 0);
+          else throw new Error(`clock nemesis cannot do '${op.f}'`);
+        }),
+      );
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'clock-reset');
+    },
+  };
+}
+
 const nodeTargets = [...singleRoles, ...groupTargets] as const;
 type NodeFaultName = NodeFaultKind | `${NodeFaultKind}-${(typeof nodeTargets)[number]}`;
 
@@ -170,6 +220,8 @@ export const faults = {
   ...nodeFaults('stop'),
   ...nodeFaults('pause'),
   ...nodeFaults('power-loss'),
+  clock: clockFault(null),
+  ...(Object.fromEntries(nodeTargets.map((t) => [`clock-${t}`, clockFault(t)])) as Record<`clock-${(typeof nodeTargets)[number]}`, FaultPackage>),
   partition: partitionFault(null),
   'partition-one': partitionFault('one'),
   'partition-leader': partitionFault('leader'),
@@ -201,12 +253,22 @@ export function needsPowerLossLayer(names: readonly string[]): boolean {
   return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsPowerLoss === true);
 }
 
+/** Whether these faults need the cluster started with its clock layer (ClusterSpec.clock). */
+export function needsClockLayer(names: readonly string[]): boolean {
+  return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsClock === true);
+}
+
 /** Refuse faults this backend cannot inject, naming what is missing. */
 export function checkFaultsSupported(names: readonly FaultName[], backend: Backend): void {
   const needPower = names.filter((n) => (faults[n] as FaultPackage).needsPowerLoss === true);
   if (needPower.length > 0 && !canPowerLoss(backend)) {
     const missing = (backend as { powerLossMissing?: readonly string[] }).powerLossMissing;
     throw new UsageError(`nemesis ${needPower.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `power-loss needs ${missing.join(', ')}` : `the ${backend.name} backend cannot cut a node's power`} (faultline doctor shows what this machine supports)`);
+  }
+  const needClock = names.filter((n) => (faults[n] as FaultPackage).needsClock === true);
+  if (needClock.length > 0 && !canSkewClock(backend)) {
+    const missing = (backend as { clockMissing?: readonly string[] }).clockMissing;
+    throw new UsageError(`nemesis ${needClock.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `clock faults need ${missing.join(', ')}` : `the ${backend.name} backend cannot change a node's clock`} (faultline doctor shows what this machine supports)`);
   }
   const needStop = names.filter((n) => (faults[n] as FaultPackage).needsStopper === true);
   if (needStop.length > 0 && !canStopNode(backend)) {
