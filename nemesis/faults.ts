@@ -14,6 +14,8 @@
  *   dir sits on the backend's lazyfs layer), end `restart`. Needs a PowerLosser and a cluster started
  *   with `powerLoss` (`needsPowerLossLayer`).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
+ * - rolling-restart: every node stopped (SIGTERM) and started in turn, waiting for recovery between
+ *   (rollingRestart below); start `rolling-restart`, end `rolling-restart-end`. Needs a NodeStopper.
  * - clock, clock-<target>: a node's wall clock bumped or strobed (clockFault below), end `clock-reset`.
  *   Needs a ClockSkewer and a cluster started with `clock` (`needsClockLayer`).
  * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
@@ -22,9 +24,10 @@
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canDegrade, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend } from '../harness/backend.ts';
+import { canDegrade, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
-import { bridge, halves, isolate, majoritiesRing } from './shapes.ts';
+import { sleep } from '../harness/util/time.ts';
+import { bridge, halves, isolate, majoritiesRing, shuffle } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
 import { groupTargets, roles as singleRoles, shapes as allShapes, type FaultPackage, type NemesisEnv, type NemesisOp, type PlanContext, type PlannedFault, type Role, type Shape } from './types.ts';
 
@@ -206,6 +209,71 @@ function clockFault(role: Role | null): FaultPackage {
   };
 }
 
+/** How long a rolling restart waits for a restarted node to rejoin every ISR before it halts the roll. */
+const rollRecoverTimeoutMs = 30_000;
+const rollPollMs = 250;
+
+/**
+ * Pure: whether node `id` has recovered: every partition of `topic` has a leader, and every partition
+ * it replicates has it in the ISR again. Unknown roles are not recovered.
+ */
+export function rejoined(roles: Roles | null, id: number, topic: string): boolean {
+  if (roles === null) return false;
+  const keys = Object.keys(roles.replicas).filter((k) => k.startsWith(`${topic}-`) && /^\d+$/.test(k.slice(topic.length + 1)));
+  if (keys.length === 0) return false;
+  return keys.every((k) => (roles.leaders[k] ?? -1) >= 0 && (!roles.replicas[k]!.replicas.includes(id) || roles.replicas[k]!.isr.includes(id)));
+}
+
+/**
+ * `rolling-restart` (an operator's deploy): every node in turn, in an order drawn by the rng, is stopped
+ * gracefully (SIGTERM: the broker's controlled shutdown moves its leaderships away first) and started
+ * again, and the roll waits until it has recovered (rejoined above, bounded by rollRecoverTimeoutMs)
+ * before the next node; a node that does not recover halts the roll, as an operator would. The start op
+ * `rolling-restart` {nodes: the order} and the end op `rolling-restart-end` bracket the roll, each
+ * node's `stop` and `restart` are recorded as they happen (note: `rolling-restart k/n`). Every node is
+ * busy for other lanes' node faults during the roll, and the roll waits for a moment when none is.
+ */
+function rollingRestart(): FaultPackage {
+  return {
+    handles: ['rolling-restart', 'rolling-restart-end'],
+    needsPartitioner: false,
+    needsStopper: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      if (ctx.nodes.some((n) => ctx.busy.has(n.name))) return null;
+      const order = shuffle(ctx.nodes.map((n) => n.name), ctx.rng);
+      return { start: { f: 'rolling-restart', value: { nodes: order, role: 'all' } }, end: { f: 'rolling-restart-end', value: { nodes: order, role: 'all' } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      if (op.f !== 'rolling-restart' && op.f !== 'rolling-restart-end') throw new Error(`rolling-restart nemesis cannot do '${op.f}'`);
+      if (env.stopper === null) throw new Error('this backend cannot stop one node gracefully');
+    },
+    async during(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void> {
+      const stopper = env.stopper;
+      if (stopper === null) throw new Error('this backend cannot stop one node gracefully');
+      const order = start.value.nodes;
+      for (const [i, node] of order.entries()) {
+        if (signal.aborted) return;
+        const note = `rolling-restart ${i + 1}/${order.length}`;
+        await stopper.stopNode(node);
+        env.record({ f: 'stop', value: { nodes: [node], role: 'all', note } });
+        // once stopped, the node is started again even when the schedule is ending: the roll never leaves a node down
+        await env.backend.restart(node);
+        env.record({ f: 'restart', value: { nodes: [node], role: 'all', note } });
+        const id = env.backend.nodes().find((n) => n.name === node)?.id ?? -1;
+        const deadline = performance.now() + rollRecoverTimeoutMs;
+        while (!rejoined(await env.roles(), id, env.topic)) {
+          if (signal.aborted) return;
+          if (performance.now() > deadline) throw new Error(`${node} did not rejoin every ISR of ${env.topic} within ${rollRecoverTimeoutMs} ms; roll halted after ${i + 1} of ${order.length} nodes`);
+          await sleep(rollPollMs, signal);
+        }
+      }
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'rolling-restart-end');
+    },
+  };
+}
+
 const nodeTargets = [...singleRoles, ...groupTargets] as const;
 type NodeFaultName = NodeFaultKind | `${NodeFaultKind}-${(typeof nodeTargets)[number]}`;
 
@@ -220,6 +288,7 @@ export const faults = {
   ...nodeFaults('stop'),
   ...nodeFaults('pause'),
   ...nodeFaults('power-loss'),
+  'rolling-restart': rollingRestart(),
   clock: clockFault(null),
   ...(Object.fromEntries(nodeTargets.map((t) => [`clock-${t}`, clockFault(t)])) as Record<`clock-${(typeof nodeTargets)[number]}`, FaultPackage>),
   partition: partitionFault(null),

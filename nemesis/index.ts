@@ -160,6 +160,9 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     degrader: canDegrade(args.backend) ? args.backend : null,
     powerLosser: canPowerLoss(args.backend) ? args.backend : null,
     clock: canSkewClock(args.backend) ? args.backend : null,
+    roles: () => roles(),
+    topic: args.topic,
+    record: (op) => args.record({ process: 'nemesis', type: 'info', f: op.f, value: op.value }),
   };
   const roles =
     args.roles ??
@@ -185,15 +188,25 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   /** Nodes under a node fault of any lane (killed, stopped, paused), which node faults avoid; a clock fault shares its node. */
   const busyNodes = (): Set<string> => new Set(active.flatMap((a) => (a.end.f === 'heal' || a.pkg.sharesNodes === true ? [] : a.end.value.nodes)));
 
-  /** Carry out one planned fault: start, fault period (until `endAt` returns), end. */
+  /** Carry out one planned fault: start, fault period (until `waitForEnd` returns, or the package's `during`), end. */
   const runFault = async (lane: string, fault: FaultName, planned: PlannedFault, waitForEnd: () => Promise<boolean>): Promise<void> => {
     const pkg = faults[fault];
     const entry: ScheduledFault = { lane, fault, startMs: elapsedMs(), endMs: null, start: planned.start, end: planned.end };
     const a = { pkg, end: planned.end, entry };
     active.push(a); // before acting: a half-done start still gets its end
     done.push(entry);
-    await exec(pkg, planned.start);
-    if (!(await waitForEnd())) return;
+    const started = await exec(pkg, planned.start);
+    if (pkg.during !== undefined) {
+      // the fault's own work is its period (a rolling restart), however long the schedule meant it to be
+      if (started) {
+        try {
+          await pkg.during(planned.start, env, stopCtl.signal);
+        } catch (err) {
+          log(`nemesis ${fault} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      if (stopCtl.signal.aborted) return;
+    } else if (!(await waitForEnd())) return;
     entry.endMs = elapsedMs();
     if (await exec(pkg, planned.end)) active.splice(active.indexOf(a), 1);
     else entry.endMs = null;

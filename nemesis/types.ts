@@ -28,7 +28,7 @@ export type Shape = (typeof shapes)[number];
 
 export type NemesisF =
   | 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal'
-  | 'clock-bump' | 'clock-strobe' | 'clock-reset';
+  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end';
 
 export interface NemesisValue {
   nodes: string[];
@@ -76,6 +76,12 @@ export interface NemesisEnv {
   powerLosser: PowerLosser | null;
   stopper: NodeStopper | null;
   clock: ClockSkewer | null;
+  /** the cluster's roles now (null when unknown), for packages that wait on the cluster (rolling-restart) */
+  roles: () => Promise<Roles | null>;
+  /** the workload topic, whose partitions' ISRs tell when a restarted node has recovered */
+  topic: string;
+  /** record a step of a long fault (a rolling restart's stop and restart of each node) as it happens */
+  record: (op: NemesisOp) => void;
 }
 
 export interface FaultPackage {
@@ -91,6 +97,12 @@ export interface FaultPackage {
   needsDegrader?: boolean;
   /** needs a PowerLosser and a cluster started with its power-loss layer */
   needsPowerLoss?: boolean;
+  /**
+   * The fault's work, done between its start and end ops instead of a drawn fault period (a rolling
+   * restart rolls the cluster there); it returns early once `signal` aborts, leaving the cluster as whole
+   * as it can (the node in hand restarted).
+   */
+  during?(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void>;
   /** needs a ClockSkewer and a cluster started with its clock layer */
   needsClock?: boolean;
   /**

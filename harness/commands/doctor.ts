@@ -144,6 +144,7 @@ export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boole
     { faults: family('kill'), ok: true, why: 'SIGKILL, restart later' },
     { faults: family('stop'), ok: true, why: 'SIGTERM (controlled shutdown), restart later' },
     { faults: family('pause'), ok: true, why: 'SIGSTOP / SIGCONT' },
+    { faults: 'rolling-restart', ok: true, why: 'each node SIGTERMed and started in turn, waiting until it is back in every ISR' },
     { faults: family('power-loss'), ok: ok('fuse'), why: ok('fuse') ? 'SIGKILL and unsynced writes dropped (lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
     { faults: family('clock'), ok: ok('faketime'), why: ok('faketime') ? 'wall clock bumped or strobed through libfaketime (LD_PRELOAD at start)' : 'needs libfaketime (Debian package libfaketime)' },
     { faults: family('partition'), ok: partitions, why: netWhy },

@@ -147,6 +147,21 @@ describe('nemesis lanes (combined faults overlap)', () => {
     expect(killedWhileSkewed).toBeGreaterThan(0);
   });
 
+  it('rolling-restart stops and restarts every node in turn between its start and end, and no other node fault runs meanwhile', async () => {
+    const o = await run(4, ['rolling-restart', 'kill-random'], 60, { nodes: 3, roles: { ...roles, replicas: { 't-0': { replicas: [1, 2, 3], isr: [1, 2, 3] } }, leaders: { 't-0': 1 } } });
+    const fs = o.records.map((r) => `${r.f}${r.value.note?.startsWith('rolling') ? '*' : ''}`);
+    const first = fs.indexOf('rolling-restart');
+    expect(first).toBeGreaterThanOrEqual(0);
+    const roll = o.records.slice(first, fs.indexOf('rolling-restart-end', first) + 1);
+    expect(roll.map((r) => r.f)).toEqual(['rolling-restart', 'stop', 'restart', 'stop', 'restart', 'stop', 'restart', 'rolling-restart-end']);
+    const order = roll[0]!.value.nodes;
+    expect([...order].sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(roll.filter((r) => r.f === 'stop').map((r) => r.value.nodes[0])).toEqual(order);
+    expect(roll.slice(1, -1).every((r) => r.value.note?.startsWith('rolling-restart '))).toBe(true);
+    expect(o.backend.calls.filter((c) => c.f === 'stop').length).toBeGreaterThanOrEqual(3);
+    expect(o.backend.killed.size).toBe(0);
+  });
+
   it('a backend without a clock layer refuses clock faults before anything runs, naming what is missing', async () => {
     const backend = new FakePartitionBackend(fakeNodes(3));
     backend.clockMissing.push('libfaketime (Debian package libfaketime)');
