@@ -43,6 +43,11 @@ export interface ClusterSpec {
    * (ClockSkewer). Off by default: each wall-clock read costs a little more.
    */
   clock?: boolean;
+  /**
+   * Put every node's data directory behind the layer that can fill its disk (DiskFiller), so
+   * `disk-full` faults can run (the same layer as powerLoss).
+   */
+  diskFull?: boolean;
 }
 
 /** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */
@@ -120,6 +125,19 @@ export interface ClockSkewer {
   setClockOffset(node: string, offsetMs: number): Promise<void>;
   /** Flip the node's wall clock between real and real + deltaMs every periodMs, until the next setClockOffset. */
   strobeClock(node: string, deltaMs: number, periodMs: number): Promise<void>;
+}
+
+/** Optional: fill a node's disk (writes that need space fail with ENOSPC) and free it again. */
+export interface DiskFiller {
+  /** what this machine lacks for disk-full (empty when it can do it); needs `diskFull` in the spec too */
+  readonly diskFullMissing: readonly string[];
+  fillDisk(node: string): Promise<void>;
+  /** Free the node's disk; a node whose broker exited while its disk was full is started again (true). */
+  freeDisk(node: string): Promise<boolean>;
+}
+
+export function canFillDisk(b: Backend): b is Backend & DiskFiller {
+  return typeof (b as Partial<DiskFiller>).fillDisk === 'function' && ((b as Partial<DiskFiller>).diskFullMissing ?? ['?']).length === 0;
 }
 
 export function canSkewClock(b: Backend): b is Backend & ClockSkewer {

@@ -14,6 +14,7 @@
  *   dir sits on the backend's lazyfs layer), end `restart`. Needs a PowerLosser and a cluster started
  *   with `powerLoss` (`needsPowerLossLayer`).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
+ * - disk-full, disk-full-<target>: the nodes' disks full (ENOSPC) until `disk-free` (diskFullFault below).
  * - rolling-restart: every node stopped (SIGTERM) and started in turn, waiting for recovery between
  *   (rollingRestart below); start `rolling-restart`, end `rolling-restart-end`. Needs a NodeStopper.
  * - clock, clock-<target>: a node's wall clock bumped or strobed (clockFault below), end `clock-reset`.
@@ -24,7 +25,7 @@
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canDegrade, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { sleep } from '../harness/util/time.ts';
 import { bridge, halves, isolate, majoritiesRing, shuffle } from './shapes.ts';
@@ -209,6 +210,40 @@ function clockFault(role: Role | null): FaultPackage {
   };
 }
 
+/**
+ * `disk-full`, `disk-full-<target>`: the target nodes' data directories run out of space (every write
+ * that needs space fails with ENOSPC; the backend's disk layer) until `disk-free`, which frees it and
+ * starts again a broker that exited meanwhile (the op's note says so). A broker must not acknowledge
+ * what it could not write. Needs a DiskFiller and a cluster started with `diskFull` (`needsDiskLayer`).
+ */
+function diskFullFault(role: Role | null): FaultPackage {
+  return {
+    handles: ['disk-full', 'disk-free'],
+    needsPartitioner: false,
+    needsDiskFull: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      const t = planNodeTargets(role ?? ctx.rng.pick(singleRoles), ctx);
+      if (t === null) return null;
+      const value = { nodes: t.nodes, role: t.role, ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: 'disk-full', value }, end: { f: 'disk-free', value: { nodes: t.nodes, role: t.role } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      const disk = env.disk;
+      if (disk === null) throw new Error('this backend cannot fill a node\'s disk');
+      if (op.f === 'disk-full') await Promise.all(op.value.nodes.map((n) => disk.fillDisk(n)));
+      else if (op.f === 'disk-free') {
+        const again = await Promise.all(op.value.nodes.map(async (n) => ((await disk.freeDisk(n)) ? n : null)));
+        const back = again.filter((n): n is string => n !== null);
+        // recorded with the op: which brokers had exited while their disk was full
+        if (back.length > 0) op.value.note = `restarted ${back.join(',')} (exited while the disk was full)`;
+      } else throw new Error(`disk-full nemesis cannot do '${op.f}'`);
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'disk-free');
+    },
+  };
+}
+
 /** How long a rolling restart waits for a restarted node to rejoin every ISR before it halts the roll. */
 const rollRecoverTimeoutMs = 30_000;
 const rollPollMs = 250;
@@ -289,6 +324,8 @@ export const faults = {
   ...nodeFaults('pause'),
   ...nodeFaults('power-loss'),
   'rolling-restart': rollingRestart(),
+  'disk-full': diskFullFault(null),
+  ...(Object.fromEntries(nodeTargets.map((t) => [`disk-full-${t}`, diskFullFault(t)])) as Record<`disk-full-${(typeof nodeTargets)[number]}`, FaultPackage>),
   clock: clockFault(null),
   ...(Object.fromEntries(nodeTargets.map((t) => [`clock-${t}`, clockFault(t)])) as Record<`clock-${(typeof nodeTargets)[number]}`, FaultPackage>),
   partition: partitionFault(null),
@@ -322,6 +359,11 @@ export function needsPowerLossLayer(names: readonly string[]): boolean {
   return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsPowerLoss === true);
 }
 
+/** Whether these faults need the cluster started with its disk layer (ClusterSpec.diskFull). */
+export function needsDiskLayer(names: readonly string[]): boolean {
+  return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsDiskFull === true);
+}
+
 /** Whether these faults need the cluster started with its clock layer (ClusterSpec.clock). */
 export function needsClockLayer(names: readonly string[]): boolean {
   return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsClock === true);
@@ -333,6 +375,11 @@ export function checkFaultsSupported(names: readonly FaultName[], backend: Backe
   if (needPower.length > 0 && !canPowerLoss(backend)) {
     const missing = (backend as { powerLossMissing?: readonly string[] }).powerLossMissing;
     throw new UsageError(`nemesis ${needPower.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `power-loss needs ${missing.join(', ')}` : `the ${backend.name} backend cannot cut a node's power`} (faultline doctor shows what this machine supports)`);
+  }
+  const needDisk = names.filter((n) => (faults[n] as FaultPackage).needsDiskFull === true);
+  if (needDisk.length > 0 && !canFillDisk(backend)) {
+    const missing = (backend as { diskFullMissing?: readonly string[] }).diskFullMissing;
+    throw new UsageError(`nemesis ${needDisk.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `disk-full needs ${missing.join(', ')}` : `the ${backend.name} backend cannot fill a node's disk`} (faultline doctor shows what this machine supports)`);
   }
   const needClock = names.filter((n) => (faults[n] as FaultPackage).needsClock === true);
   if (needClock.length > 0 && !canSkewClock(backend)) {

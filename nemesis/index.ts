@@ -19,7 +19,8 @@
  * decide; null when unknown).
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
- * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset
+ * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset/
+ * rolling-restart/rolling-restart-end/disk-full/disk-free
  * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, note?, error? }
  * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
@@ -40,7 +41,7 @@
  * - faults a backend cannot inject (partition without a Partitioner) are refused at start with a
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
-import { canDegrade, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
@@ -126,8 +127,8 @@ export function parseSchedule(raw: unknown): NemesisSchedule {
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => sleepFor(ms, signal);
 
-/** Final actions run heals (network and clock) first, then resumes, then restarts. */
-const finalOrder: Record<string, number> = { heal: 0, 'clock-reset': 0, resume: 1, restart: 2 };
+/** Final actions run heals (network, clock, disk) first, then resumes, then restarts. */
+const finalOrder: Record<string, number> = { heal: 0, 'clock-reset': 0, 'disk-free': 0, resume: 1, restart: 2 };
 
 /** Pure: the lanes for a list of faults: network faults share the lane `network`, others one each. */
 export function planLanes(names: readonly FaultName[]): Array<{ lane: string; names: FaultName[] }> {
@@ -160,6 +161,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     degrader: canDegrade(args.backend) ? args.backend : null,
     powerLosser: canPowerLoss(args.backend) ? args.backend : null,
     clock: canSkewClock(args.backend) ? args.backend : null,
+    disk: canFillDisk(args.backend) ? args.backend : null,
     roles: () => roles(),
     topic: args.topic,
     record: (op) => args.record({ process: 'nemesis', type: 'info', f: op.f, value: op.value }),

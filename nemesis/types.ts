@@ -10,7 +10,7 @@
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
  */
-import type { Backend, ClockSkewer, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
+import type { Backend, ClockSkewer, DiskFiller, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
 
 /** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
@@ -28,7 +28,7 @@ export type Shape = (typeof shapes)[number];
 
 export type NemesisF =
   | 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal'
-  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end';
+  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end' | 'disk-full' | 'disk-free';
 
 export interface NemesisValue {
   nodes: string[];
@@ -76,6 +76,7 @@ export interface NemesisEnv {
   powerLosser: PowerLosser | null;
   stopper: NodeStopper | null;
   clock: ClockSkewer | null;
+  disk: DiskFiller | null;
   /** the cluster's roles now (null when unknown), for packages that wait on the cluster (rolling-restart) */
   roles: () => Promise<Roles | null>;
   /** the workload topic, whose partitions' ISRs tell when a restarted node has recovered */
@@ -103,6 +104,8 @@ export interface FaultPackage {
    * as it can (the node in hand restarted).
    */
   during?(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void>;
+  /** needs a DiskFiller and a cluster started with its disk layer */
+  needsDiskFull?: boolean;
   /** needs a ClockSkewer and a cluster started with its clock layer */
   needsClock?: boolean;
   /**

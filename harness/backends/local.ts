@@ -29,9 +29,9 @@ import { closeSync, mkdirSync, openSync, readSync, fstatSync, renameSync, rmdirS
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClockSkewer, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import type { Backend, ClockSkewer, ClusterSpec, DiskFiller, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
 import { faketimeEnv, faketimeSupport, writeClockOffset } from './faketime.ts';
-import { clearUnsynced, lazyfsSupport, mountLazyfs, unmountLazyfs, type LazyMount } from './lazyfs/lazyfs.ts';
+import { clearUnsynced, lazyfsSupport, mountLazyfs, setDiskFull, unmountLazyfs, type LazyMount } from './lazyfs/lazyfs.ts';
 import { hasExecutable, runCommand, runCommandSync } from '../proc/exec.ts';
 import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
 import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
@@ -143,7 +143,7 @@ function tailFile(path: string, maxBytes: number): string {
   }
 }
 
-export class LocalBackend implements Backend, NodeStopper, PowerLosser, ClockSkewer {
+export class LocalBackend implements Backend, NodeStopper, PowerLosser, ClockSkewer, DiskFiller {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -167,6 +167,10 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, ClockSke
   }
 
   get powerLossMissing(): readonly string[] {
+    return this.localMode.powerLossMissing ?? [];
+  }
+
+  get diskFullMissing(): readonly string[] {
     return this.localMode.powerLossMissing ?? [];
   }
 
@@ -283,7 +287,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, ClockSke
       ];
       this.runtimes.set(name, { info, args, namespace: a.namespace, pid: null, exited: true, paused: false });
     }
-    if (spec.powerLoss === true) await this.mountPowerLossLayers(spec);
+    if (spec.powerLoss === true || spec.diskFull === true) await this.mountPowerLossLayers(spec);
     if (spec.clock === true) this.prepareClockLayer(spec);
   }
 
@@ -362,6 +366,28 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, ClockSke
     if (m === undefined) throw new Error(`node ${node} has no power-loss layer (the cluster was started without powerLoss)`);
     await this.kill(node);
     clearUnsynced(m);
+  }
+
+  private layer(node: string, what: string): LazyMount {
+    this.runtime(node);
+    const m = this.mounts.get(node);
+    if (m === undefined) throw new Error(`node ${node} has no disk layer for ${what} (the cluster was started without powerLoss or diskFull)`);
+    return m;
+  }
+
+  /** From now on writes to the node's data dir that need space fail with ENOSPC. */
+  async fillDisk(node: string): Promise<void> {
+    this.assertNotStopped(`fill the disk of ${node}`);
+    setDiskFull(this.layer(node, 'disk-full'), true);
+  }
+
+  /** Free the node's disk; a broker that exited meanwhile (e.g. on a failed write) is started again. */
+  async freeDisk(node: string): Promise<boolean> {
+    setDiskFull(this.layer(node, 'disk-full'), false);
+    const r = this.runtime(node);
+    if (this.stopping !== null || (r.pid !== null && !r.exited)) return false;
+    await this.spawnAndWait(r);
+    return true;
   }
 
   /** Unmount the layers (a clean unmount writes everything through), then put the data back at dataDir. */

@@ -31,7 +31,7 @@ import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from
 import type { QueueWorkload } from '../../workloads/queue.ts';
 import type { LogWorkload } from '../../workloads/log.ts';
 import { logHistoryHtml } from '../../checkers/linearizability/log-history.ts';
-import { checkFaultsSupported, needsClockLayer, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
+import { checkFaultsSupported, needsClockLayer, needsDiskLayer, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
 import { parseSchedule, type NemesisSchedule } from '../../nemesis/index.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
@@ -310,6 +310,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     const replay = o.replay === null ? null : readReplaySchedule(o.replay);
     const powerLoss = needsPowerLossLayer(o.nemesis) || (replay !== null && needsPowerLossLayer(replay.faults.map((f) => f.fault)));
     const clock = needsClockLayer(o.nemesis) || (replay !== null && needsClockLayer(replay.faults.map((f) => f.fault)));
+    const diskFull = needsDiskLayer(o.nemesis) || (replay !== null && needsDiskLayer(replay.faults.map((f) => f.fault)));
     nodes = await backend.start({
       nodes: o.nodes,
       brokerSettings: brokerSettings(o),
@@ -318,6 +319,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       ...(o.bug === null ? {} : { bug: o.bug }),
       ...(powerLoss ? { powerLoss } : {}),
       ...(clock ? { clock } : {}),
+      ...(diskFull ? { diskFull } : {}),
     });
     if (deps.signal.aborted) throw new Error('interrupted');
     workload = deps.createWorkload({

@@ -57,6 +57,17 @@ export class FakeBackend implements Backend {
     this.killed.add(node);
     this.paused.delete(node);
   }
+  readonly diskFullMissing: string[] = [];
+  readonly fullDisks = new Set<string>();
+  async fillDisk(node: string): Promise<void> {
+    this.act('disk-full', node);
+    this.fullDisks.add(node);
+  }
+  async freeDisk(node: string): Promise<boolean> {
+    this.act('disk-free', node);
+    this.fullDisks.delete(node);
+    return false;
+  }
   readonly clockMissing: string[] = [];
   /** node -> its wall clock's offset (ms) or strobe in force (ClockSkewer) */
   readonly clocks = new Map<string, { offsetMs: number } | { strobeMs: number; periodMs: number }>();
