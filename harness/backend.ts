@@ -44,6 +44,16 @@ export interface ClusterSpec {
    * `power-loss` faults can run. Off by default: the layer costs a little speed.
    */
   powerLoss?: boolean;
+  /**
+   * Start every node under the clock layer (libfaketime, wall clock only), so `clock` faults can run
+   * (ClockSkewer). Off by default: each wall-clock read costs a little more.
+   */
+  clock?: boolean;
+  /**
+   * Put every node's data directory behind the layer that can fill its disk (DiskFiller), so
+   * `disk-full` faults can run (the same layer as powerLoss).
+   */
+  diskFull?: boolean;
 }
 
 /** A grudge: node name -> names of nodes whose traffic it drops (Jepsen's `net/drop-all!`). */
@@ -141,6 +151,36 @@ export interface PowerLosser {
 
 export function canPowerLoss(b: Backend): b is Backend & PowerLosser {
   return typeof (b as Partial<PowerLosser>).powerLoss === 'function' && ((b as Partial<PowerLosser>).powerLossMissing ?? ['?']).length === 0;
+}
+
+/**
+ * Optional: move one node's wall clock (Jepsen's bump-time and strobe-time). Only the wall clock: the
+ * node's monotonic clock (its timers) runs on, as under a real clock step.
+ */
+export interface ClockSkewer {
+  /** what this machine lacks for clock faults (empty when it can do them); needs `clock` in the spec too */
+  readonly clockMissing: readonly string[];
+  /** From now on the node's wall clock reads real time + offsetMs (0: the true time); ends a strobe of the node. */
+  setClockOffset(node: string, offsetMs: number): Promise<void>;
+  /** Flip the node's wall clock between real and real + deltaMs every periodMs, until the next setClockOffset. */
+  strobeClock(node: string, deltaMs: number, periodMs: number): Promise<void>;
+}
+
+/** Optional: fill a node's disk (writes that need space fail with ENOSPC) and free it again. */
+export interface DiskFiller {
+  /** what this machine lacks for disk-full (empty when it can do it); needs `diskFull` in the spec too */
+  readonly diskFullMissing: readonly string[];
+  fillDisk(node: string): Promise<void>;
+  /** Free the node's disk; a node whose broker exited while its disk was full is started again (true). */
+  freeDisk(node: string): Promise<boolean>;
+}
+
+export function canFillDisk(b: Backend): b is Backend & DiskFiller {
+  return typeof (b as Partial<DiskFiller>).fillDisk === 'function' && ((b as Partial<DiskFiller>).diskFullMissing ?? ['?']).length === 0;
+}
+
+export function canSkewClock(b: Backend): b is Backend & ClockSkewer {
+  return typeof (b as Partial<ClockSkewer>).setClockOffset === 'function' && ((b as Partial<ClockSkewer>).clockMissing ?? ['?']).length === 0;
 }
 
 export function canStopNode(b: Backend): b is Backend & NodeStopper {

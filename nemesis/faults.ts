@@ -14,15 +14,21 @@
  *   dir sits on the backend's lazyfs layer), end `restart`. Needs a PowerLosser and a cluster started
  *   with `powerLoss` (`needsPowerLossLayer`).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
+ * - disk-full, disk-full-<target>: the nodes' disks full (ENOSPC) until `disk-free` (diskFullFault below).
+ * - rolling-restart: every node stopped (SIGTERM) and started in turn, waiting for recovery between
+ *   (rollingRestart below); start `rolling-restart`, end `rolling-restart-end`. Needs a NodeStopper.
+ * - clock, clock-<target>: a node's wall clock bumped or strobed (clockFault below), end `clock-reset`.
+ *   Needs a ClockSkewer and a cluster started with `clock` (`needsClockLayer`).
  * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
  * - packet-loss, bandwidth: every link between nodes degraded (linkFault below); end `heal`.
  * - partition: start `partition` with a grudge, end `heal`. Needs a Partitioner; at most one grudge is in
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend } from '../harness/backend.ts';
+import { canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
-import { bridge, halves, isolate, majoritiesRing } from './shapes.ts';
+import { sleep } from '../harness/util/time.ts';
+import { bridge, halves, isolate, majoritiesRing, shuffle } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
 import { groupTargets, roles as singleRoles, shapes as allShapes, type FaultPackage, type NemesisEnv, type NemesisOp, type PlanContext, type PlannedFault, type Role, type Shape } from './types.ts';
 
@@ -156,6 +162,153 @@ function linkFault(kind: 'packet-loss' | 'bandwidth'): FaultPackage {
   };
 }
 
+/** Offsets a clock fault draws from (ms; each with either sign): small skews up to an hour's jump. */
+const clockDeltasMs = [250, 2_000, 15_000, 120_000, 3_600_000] as const;
+/** How often a strobed clock flips (Jepsen's strobe-time flips every few ms to a second). */
+const strobePeriodsMs = [20, 200, 1_000] as const;
+
+/**
+ * Clock faults (Jepsen's bump-time and strobe-time), on the target nodes' wall clocks only (the
+ * monotonic clock, and so every timer, runs on: harness/backends/faketime.ts says why):
+ * - `clock-bump`: the wall clock jumps by deltaMs (either sign) and stays off;
+ * - `clock-strobe`: the wall clock flips between real time and real time + deltaMs every periodMs.
+ * Both end with `clock-reset` (the true time again). The mode, delta and period are drawn by the rng
+ * and recorded in the op. A node whose clock is off stays free for node faults of other lanes
+ * (`sharesNodes`): a skewed node may also be killed, and it restarts with its clock still off.
+ */
+function clockFault(role: Role | null): FaultPackage {
+  return {
+    handles: ['clock-bump', 'clock-strobe', 'clock-reset'],
+    needsPartitioner: false,
+    needsClock: true,
+    sharesNodes: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      const wanted = role ?? ctx.rng.pick(singleRoles);
+      // the clock lane runs one fault at a time, so other lanes' busy nodes are fair game
+      const t = planNodeTargets(wanted, { ...ctx, busy: new Set() });
+      if (t === null) return null;
+      const strobe = ctx.rng.next() < 0.5;
+      const deltaMs = ctx.rng.pick(clockDeltasMs) * (ctx.rng.next() < 0.5 ? -1 : 1);
+      const value = { nodes: t.nodes, role: t.role, deltaMs, ...(strobe ? { periodMs: ctx.rng.pick(strobePeriodsMs) } : {}), ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: strobe ? 'clock-strobe' : 'clock-bump', value }, end: { f: 'clock-reset', value: { nodes: t.nodes, role: t.role } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      const clock = env.clock;
+      if (clock === null) throw new Error('this backend cannot change a node\'s clock');
+      await Promise.all(
+        op.value.nodes.map(async (node) => {
+          if (op.f === 'clock-bump') await clock.setClockOffset(node, op.value.deltaMs ?? 0);
+          else if (op.f === 'clock-strobe') await clock.strobeClock(node, op.value.deltaMs ?? 0, op.value.periodMs ?? 200);
+          else if (op.f === 'clock-reset') await clock.setClockOffset(node, 0);
+          else throw new Error(`clock nemesis cannot do '${op.f}'`);
+        }),
+      );
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'clock-reset');
+    },
+  };
+}
+
+/**
+ * `disk-full`, `disk-full-<target>`: the target nodes' data directories run out of space (every write
+ * that needs space fails with ENOSPC; the backend's disk layer) until `disk-free`, which frees it and
+ * starts again a broker that exited meanwhile (the op's note says so). A broker must not acknowledge
+ * what it could not write. Needs a DiskFiller and a cluster started with `diskFull` (`needsDiskLayer`).
+ */
+function diskFullFault(role: Role | null): FaultPackage {
+  return {
+    handles: ['disk-full', 'disk-free'],
+    needsPartitioner: false,
+    needsDiskFull: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      const t = planNodeTargets(role ?? ctx.rng.pick(singleRoles), ctx);
+      if (t === null) return null;
+      const value = { nodes: t.nodes, role: t.role, ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: 'disk-full', value }, end: { f: 'disk-free', value: { nodes: t.nodes, role: t.role } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      const disk = env.disk;
+      if (disk === null) throw new Error('this backend cannot fill a node\'s disk');
+      if (op.f === 'disk-full') await Promise.all(op.value.nodes.map((n) => disk.fillDisk(n)));
+      else if (op.f === 'disk-free') {
+        const again = await Promise.all(op.value.nodes.map(async (n) => ((await disk.freeDisk(n)) ? n : null)));
+        const back = again.filter((n): n is string => n !== null);
+        // recorded with the op: which brokers had exited while their disk was full
+        if (back.length > 0) op.value.note = `restarted ${back.join(',')} (exited while the disk was full)`;
+      } else throw new Error(`disk-full nemesis cannot do '${op.f}'`);
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'disk-free');
+    },
+  };
+}
+
+/** How long a rolling restart waits for a restarted node to rejoin every ISR before it halts the roll. */
+const rollRecoverTimeoutMs = 30_000;
+const rollPollMs = 250;
+
+/**
+ * Pure: whether node `id` has recovered: every partition of `topic` has a leader, and every partition
+ * it replicates has it in the ISR again. Unknown roles are not recovered.
+ */
+export function rejoined(roles: Roles | null, id: number, topic: string): boolean {
+  if (roles === null) return false;
+  const keys = Object.keys(roles.replicas).filter((k) => k.startsWith(`${topic}-`) && /^\d+$/.test(k.slice(topic.length + 1)));
+  if (keys.length === 0) return false;
+  return keys.every((k) => (roles.leaders[k] ?? -1) >= 0 && (!roles.replicas[k]!.replicas.includes(id) || roles.replicas[k]!.isr.includes(id)));
+}
+
+/**
+ * `rolling-restart` (an operator's deploy): every node in turn, in an order drawn by the rng, is stopped
+ * gracefully (SIGTERM: the broker's controlled shutdown moves its leaderships away first) and started
+ * again, and the roll waits until it has recovered (rejoined above, bounded by rollRecoverTimeoutMs)
+ * before the next node; a node that does not recover halts the roll, as an operator would. The start op
+ * `rolling-restart` {nodes: the order} and the end op `rolling-restart-end` bracket the roll, each
+ * node's `stop` and `restart` are recorded as they happen (note: `rolling-restart k/n`). Every node is
+ * busy for other lanes' node faults during the roll, and the roll waits for a moment when none is.
+ */
+function rollingRestart(): FaultPackage {
+  return {
+    handles: ['rolling-restart', 'rolling-restart-end'],
+    needsPartitioner: false,
+    needsStopper: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      if (ctx.nodes.some((n) => ctx.busy.has(n.name))) return null;
+      const order = shuffle(ctx.nodes.map((n) => n.name), ctx.rng);
+      return { start: { f: 'rolling-restart', value: { nodes: order, role: 'all' } }, end: { f: 'rolling-restart-end', value: { nodes: order, role: 'all' } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      if (op.f !== 'rolling-restart' && op.f !== 'rolling-restart-end') throw new Error(`rolling-restart nemesis cannot do '${op.f}'`);
+      if (env.stopper === null) throw new Error('this backend cannot stop one node gracefully');
+    },
+    async during(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void> {
+      const stopper = env.stopper;
+      if (stopper === null) throw new Error('this backend cannot stop one node gracefully');
+      const order = start.value.nodes;
+      for (const [i, node] of order.entries()) {
+        if (signal.aborted) return;
+        const note = `rolling-restart ${i + 1}/${order.length}`;
+        await stopper.stopNode(node);
+        env.record({ f: 'stop', value: { nodes: [node], role: 'all', note } });
+        // once stopped, the node is started again even when the schedule is ending: the roll never leaves a node down
+        await env.backend.restart(node);
+        env.record({ f: 'restart', value: { nodes: [node], role: 'all', note } });
+        const id = env.backend.nodes().find((n) => n.name === node)?.id ?? -1;
+        const deadline = performance.now() + rollRecoverTimeoutMs;
+        while (!rejoined(await env.roles(), id, env.topic)) {
+          if (signal.aborted) return;
+          if (performance.now() > deadline) throw new Error(`${node} did not rejoin every ISR of ${env.topic} within ${rollRecoverTimeoutMs} ms; roll halted after ${i + 1} of ${order.length} nodes`);
+          await sleep(rollPollMs, signal);
+        }
+      }
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'rolling-restart-end');
+    },
+  };
+}
+
 const nodeTargets = [...singleRoles, ...groupTargets] as const;
 type NodeFaultName = NodeFaultKind | `${NodeFaultKind}-${(typeof nodeTargets)[number]}`;
 
@@ -170,6 +323,11 @@ export const faults = {
   ...nodeFaults('stop'),
   ...nodeFaults('pause'),
   ...nodeFaults('power-loss'),
+  'rolling-restart': rollingRestart(),
+  'disk-full': diskFullFault(null),
+  ...(Object.fromEntries(nodeTargets.map((t) => [`disk-full-${t}`, diskFullFault(t)])) as Record<`disk-full-${(typeof nodeTargets)[number]}`, FaultPackage>),
+  clock: clockFault(null),
+  ...(Object.fromEntries(nodeTargets.map((t) => [`clock-${t}`, clockFault(t)])) as Record<`clock-${(typeof nodeTargets)[number]}`, FaultPackage>),
   partition: partitionFault(null),
   'partition-one': partitionFault('one'),
   'partition-leader': partitionFault('leader'),
@@ -201,12 +359,32 @@ export function needsPowerLossLayer(names: readonly string[]): boolean {
   return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsPowerLoss === true);
 }
 
+/** Whether these faults need the cluster started with its disk layer (ClusterSpec.diskFull). */
+export function needsDiskLayer(names: readonly string[]): boolean {
+  return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsDiskFull === true);
+}
+
+/** Whether these faults need the cluster started with its clock layer (ClusterSpec.clock). */
+export function needsClockLayer(names: readonly string[]): boolean {
+  return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsClock === true);
+}
+
 /** Refuse faults this backend cannot inject, naming what is missing. */
 export function checkFaultsSupported(names: readonly FaultName[], backend: Backend): void {
   const needPower = names.filter((n) => (faults[n] as FaultPackage).needsPowerLoss === true);
   if (needPower.length > 0 && !canPowerLoss(backend)) {
     const missing = (backend as { powerLossMissing?: readonly string[] }).powerLossMissing;
     throw new UsageError(`nemesis ${needPower.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `power-loss needs ${missing.join(', ')}` : `the ${backend.name} backend cannot cut a node's power`} (faultline doctor shows what this machine supports)`);
+  }
+  const needDisk = names.filter((n) => (faults[n] as FaultPackage).needsDiskFull === true);
+  if (needDisk.length > 0 && !canFillDisk(backend)) {
+    const missing = (backend as { diskFullMissing?: readonly string[] }).diskFullMissing;
+    throw new UsageError(`nemesis ${needDisk.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `disk-full needs ${missing.join(', ')}` : `the ${backend.name} backend cannot fill a node's disk`} (faultline doctor shows what this machine supports)`);
+  }
+  const needClock = names.filter((n) => (faults[n] as FaultPackage).needsClock === true);
+  if (needClock.length > 0 && !canSkewClock(backend)) {
+    const missing = (backend as { clockMissing?: readonly string[] }).clockMissing;
+    throw new UsageError(`nemesis ${needClock.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `clock faults need ${missing.join(', ')}` : `the ${backend.name} backend cannot change a node's clock`} (faultline doctor shows what this machine supports)`);
   }
   const needStop = names.filter((n) => (faults[n] as FaultPackage).needsStopper === true);
   if (needStop.length > 0 && !canStopNode(backend)) {

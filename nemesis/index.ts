@@ -14,13 +14,14 @@
  * network lane) draws one uniformly each round (the next in order if it cannot act now). Each lane draws
  * from its own stream `rng.fork('lane:<name>')`, so adding a lane never changes another's choices. Node
  * faults never pick a node that another lane has killed, stopped or paused (`busy`); isolating a node
- * does not care. The package's generator picks targets from the cluster's roles (`roles()`, default
+ * does not care, nor does a clock fault (its node stays free for node faults: `sharesNodes`). The package's generator picks targets from the cluster's roles (`roles()`, default
  * `fetchRolesByMajority` on the nodes' Kafka addresses, so a partitioned node's stale view does not
  * decide; null when unknown).
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
- * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal and value { nodes, role?, shape?,
- * grudge?, probability?, rateKbit?, note?, error? }
+ * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset/
+ * rolling-restart/rolling-restart-end/disk-full/disk-free
+ * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, note?, error? }
  * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
  *
@@ -40,7 +41,7 @@
  * - faults a backend cannot inject (partition without a Partitioner) are refused at start with a
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
-import { canDegrade, canPartition, canPowerLoss, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
@@ -129,8 +130,8 @@ export function parseSchedule(raw: unknown): NemesisSchedule {
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => sleepFor(ms, signal);
 
-/** Final actions run heals first, then resumes, then restarts. */
-const finalOrder: Record<string, number> = { heal: 0, resume: 1, restart: 2 };
+/** Final actions run heals (network, clock, disk) first, then resumes, then restarts. */
+const finalOrder: Record<string, number> = { heal: 0, 'clock-reset': 0, 'disk-free': 0, resume: 1, restart: 2 };
 
 /** Pure: the lanes for a list of faults: network faults share the lane `network`, others one each. */
 export function planLanes(names: readonly FaultName[]): Array<{ lane: string; names: FaultName[] }> {
@@ -162,6 +163,11 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     stopper: canStopNode(args.backend) ? args.backend : null,
     degrader: canDegrade(args.backend) ? args.backend : null,
     powerLosser: canPowerLoss(args.backend) ? args.backend : null,
+    clock: canSkewClock(args.backend) ? args.backend : null,
+    disk: canFillDisk(args.backend) ? args.backend : null,
+    roles: () => roles(),
+    topic: args.topic,
+    record: (op) => args.record({ process: 'nemesis', type: 'info', f: op.f, value: op.value }),
   };
   const roles =
     args.roles ??
@@ -188,18 +194,28 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     events.emit(as.kind === 'start' ? { type: 'fault-start', ...info, end: as.end } : { type: 'fault-end', ...info });
     return error === undefined;
   };
-  /** Nodes under a node fault of any lane (killed, stopped, paused), which node faults avoid. */
-  const busyNodes = (): Set<string> => new Set(active.flatMap((a) => (a.end.f === 'heal' ? [] : a.end.value.nodes)));
+  /** Nodes under a node fault of any lane (killed, stopped, paused), which node faults avoid; a clock fault shares its node. */
+  const busyNodes = (): Set<string> => new Set(active.flatMap((a) => (a.end.f === 'heal' || a.pkg.sharesNodes === true ? [] : a.end.value.nodes)));
 
-  /** Carry out one planned fault: start, fault period (until `endAt` returns), end. */
+  /** Carry out one planned fault: start, fault period (until `waitForEnd` returns, or the package's `during`), end. */
   const runFault = async (lane: string, fault: FaultName, planned: PlannedFault, waitForEnd: () => Promise<boolean>): Promise<void> => {
     const pkg = faults[fault];
     const entry: ScheduledFault = { lane, fault, startMs: elapsedMs(), endMs: null, start: planned.start, end: planned.end };
     const a = { pkg, end: planned.end, entry };
     active.push(a); // before acting: a half-done start still gets its end
     done.push(entry);
-    await exec(pkg, planned.start, { kind: 'start', lane, fault, end: planned.end });
-    if (!(await waitForEnd())) return;
+    const started = await exec(pkg, planned.start, { kind: 'start', lane, fault, end: planned.end });
+    if (pkg.during !== undefined) {
+      // the fault's own work is its period (a rolling restart), however long the schedule meant it to be
+      if (started) {
+        try {
+          await pkg.during(planned.start, env, stopCtl.signal);
+        } catch (err) {
+          log(`nemesis ${fault} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      if (stopCtl.signal.aborted) return;
+    } else if (!(await waitForEnd())) return;
     entry.endMs = elapsedMs();
     if (await exec(pkg, planned.end, { kind: 'end', lane, fault })) active.splice(active.indexOf(a), 1);
     else entry.endMs = null;

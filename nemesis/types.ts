@@ -10,7 +10,7 @@
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
  */
-import type { Backend, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
+import type { Backend, ClockSkewer, DiskFiller, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
 
 /** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
@@ -26,7 +26,9 @@ export type Role = (typeof roles)[number] | GroupTarget;
 export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge', 'controller-link'] as const;
 export type Shape = (typeof shapes)[number];
 
-export type NemesisF = 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal';
+export type NemesisF =
+  | 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal'
+  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end' | 'disk-full' | 'disk-free';
 
 export interface NemesisValue {
   nodes: string[];
@@ -37,6 +39,10 @@ export interface NemesisValue {
   probability?: number;
   /** bandwidth: the rate every link between nodes is limited to */
   rateKbit?: number;
+  /** clock-bump: the wall clock's offset from real time; clock-strobe: the offset it flips to and back */
+  deltaMs?: number;
+  /** clock-strobe: how often the clock flips between real time and real time + deltaMs */
+  periodMs?: number;
   /** why the requested role or shape was not used as asked (e.g. roles unknown -> random node) */
   note?: string;
   /** set on the recorded op when the backend action failed */
@@ -69,6 +75,14 @@ export interface NemesisEnv {
   degrader: LinkDegrader | null;
   powerLosser: PowerLosser | null;
   stopper: NodeStopper | null;
+  clock: ClockSkewer | null;
+  disk: DiskFiller | null;
+  /** the cluster's roles now (null when unknown), for packages that wait on the cluster (rolling-restart) */
+  roles: () => Promise<Roles | null>;
+  /** the workload topic, whose partitions' ISRs tell when a restarted node has recovered */
+  topic: string;
+  /** record a step of a long fault (a rolling restart's stop and restart of each node) as it happens */
+  record: (op: NemesisOp) => void;
 }
 
 export interface FaultPackage {
@@ -84,4 +98,19 @@ export interface FaultPackage {
   needsDegrader?: boolean;
   /** needs a PowerLosser and a cluster started with its power-loss layer */
   needsPowerLoss?: boolean;
+  /**
+   * The fault's work, done between its start and end ops instead of a drawn fault period (a rolling
+   * restart rolls the cluster there); it returns early once `signal` aborts, leaving the cluster as whole
+   * as it can (the node in hand restarted).
+   */
+  during?(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void>;
+  /** needs a DiskFiller and a cluster started with its disk layer */
+  needsDiskFull?: boolean;
+  /** needs a ClockSkewer and a cluster started with its clock layer */
+  needsClock?: boolean;
+  /**
+   * Nodes under this package's faults stay free for node faults of other lanes (a node whose clock is
+   * off may still be killed); default false: they are busy until the fault ends.
+   */
+  sharesNodes?: boolean;
 }

@@ -19,6 +19,10 @@
  *   `<workDir>/<node>/data`, kept across restarts.
  * - kill = SIGKILL to the group, then a bounded wait for exit; pause/resume = SIGSTOP/SIGCONT to the group;
  *   restart = spawn again and wait (bounded by startTimeoutMs) until the Kafka port accepts connections.
+ * - With `spec.clock`, every node runs under libfaketime (faketime.ts: wall clock only) reading its offset
+ *   from `<workDir>/<node>/faketime`; setClockOffset/strobeClock rewrite that file (a strobe is a timer
+ *   of this process, ended by the next setClockOffset or by stop()). The file outlives restarts, so a
+ *   node restarted while its clock is off comes back with the same clock.
  * - Cleanup is total: `stop()`, a failed `start()`, SIGINT/SIGTERM (handlers installed once per process;
  *   when another handler listens, such as the run orchestrator, the signal is left to it) and process exit (synchronous best effort) all remove every process, namespace, veth, bridge and
  *   rule of the run. The state file (state.ts) is written before anything is created, and
@@ -28,10 +32,11 @@ import { closeSync, existsSync, mkdirSync, writeFileSync, openSync, readSync, fs
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClusterSpec, Collected, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import type { Backend, ClockSkewer, ClusterSpec, Collected, DiskFiller, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
 import { collectLocalFiles } from './collect.ts';
 import { defaultSystem, localCommand, nodeValues, renderLaunch, SystemError, type NodeContext, type SystemDefinition } from './system.ts';
-import { clearUnsynced, lazyfsSupport, mountLazyfs, unmountLazyfs, type LazyMount } from './lazyfs/lazyfs.ts';
+import { faketimeEnv, faketimeSupport, writeClockOffset } from './faketime.ts';
+import { clearUnsynced, lazyfsSupport, mountLazyfs, setDiskFull, unmountLazyfs, type LazyMount } from './lazyfs/lazyfs.ts';
 import { hasExecutable, runCommand, runCommandSync } from '../proc/exec.ts';
 import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
 import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
@@ -66,6 +71,8 @@ export interface LocalMode {
   tc?: boolean;
   /** what power loss (the lazyfs layer) lacks here; empty when it works */
   powerLossMissing?: string[];
+  /** what clock faults (libfaketime) lack here; empty when they work */
+  clockMissing?: string[];
 }
 
 /** Root, `ip` and `iptables` -> netns; otherwise loopback with the reasons. */
@@ -75,7 +82,8 @@ export async function detectLocalMode(): Promise<LocalMode> {
   if (!(await hasExecutable('ip'))) missing.push('ip (Debian package iproute2)');
   if (!(await hasExecutable('iptables'))) missing.push('iptables (Debian package iptables)');
   const lazy = await lazyfsSupport();
-  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing, tc: await hasExecutable('tc'), powerLossMissing: lazy.ok ? [] : lazy.missing };
+  const clock = faketimeSupport();
+  return { mode: missing.length === 0 ? 'netns' : 'loopback', missing, tc: await hasExecutable('tc'), powerLossMissing: lazy.ok ? [] : lazy.missing, clockMissing: clock.ok ? [] : clock.missing };
 }
 
 interface NodeRuntime {
@@ -158,7 +166,7 @@ async function assertRunnable(system: SystemDefinition, command: string[]): Prom
   }
 }
 
-export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess {
+export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess, ClockSkewer, DiskFiller {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -173,6 +181,10 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
   private readonly mounts = new Map<string, LazyMount>();
   /** which port says a node is up, and for how long to wait (the system's readiness) */
   private readiness: SystemDefinition['readiness'] = { port: 'kafka', timeoutMs: 30_000 };
+  /** the preload library and each node's clock control file (when the spec asked for clock faults) */
+  private clockLayer: { library: string; files: Map<string, string> } | null = null;
+  /** node name -> the timer flipping its clock (a strobe in force) */
+  private readonly strobes = new Map<string, NodeJS.Timeout>();
 
   /** Faults after stop() would act on a torn-down cluster (or start a broker nobody stops): refuse them. */
   protected assertNotStopped(action: string): void {
@@ -181,6 +193,14 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
 
   get powerLossMissing(): readonly string[] {
     return this.localMode.powerLossMissing ?? [];
+  }
+
+  get diskFullMissing(): readonly string[] {
+    return this.localMode.powerLossMissing ?? [];
+  }
+
+  get clockMissing(): readonly string[] {
+    return this.localMode.clockMissing ?? [];
   }
 
   constructor(mode: LocalMode) {
@@ -298,7 +318,60 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
       this.readiness = system.readiness;
       this.runtimes.set(name, { info, command, args: launch.args, env: launch.env, extraLogs: launch.logFiles, namespace: a.namespace, pid: null, exited: true, paused: false });
     }
-    if (spec.powerLoss === true) await this.mountPowerLossLayers(spec);
+    if (spec.powerLoss === true || spec.diskFull === true) await this.mountPowerLossLayers(spec);
+    if (spec.clock === true) this.prepareClockLayer(spec);
+  }
+
+  /** Every node gets a clock control file at `<node>/faketime` reading +0 (the true time) before it starts. */
+  private prepareClockLayer(spec: ClusterSpec): void {
+    const support = faketimeSupport();
+    if (!support.ok) throw new Error(`clock faults need ${support.missing.join(', ')}`);
+    const files = new Map<string, string>();
+    for (const r of this.runtimes.values()) {
+      const file = join(spec.workDir, r.info.name, 'faketime');
+      writeClockOffset(file, 0);
+      files.set(r.info.name, file);
+    }
+    this.clockLayer = { library: support.library, files };
+  }
+
+  private clockFile(node: string): string {
+    this.runtime(node);
+    const file = this.clockLayer?.files.get(node);
+    if (file === undefined) throw new Error(`node ${node} has no clock layer (the cluster was started without clock)`);
+    return file;
+  }
+
+  private endStrobe(node: string): void {
+    const t = this.strobes.get(node);
+    if (t !== undefined) clearInterval(t);
+    this.strobes.delete(node);
+  }
+
+  async setClockOffset(node: string, offsetMs: number): Promise<void> {
+    this.assertNotStopped(`set the clock of ${node}`);
+    const file = this.clockFile(node);
+    this.endStrobe(node);
+    writeClockOffset(file, offsetMs);
+  }
+
+  async strobeClock(node: string, deltaMs: number, periodMs: number): Promise<void> {
+    this.assertNotStopped(`strobe the clock of ${node}`);
+    if (!(periodMs >= 10)) throw new RangeError(`strobe period must be >= 10 ms, got ${periodMs}`);
+    const file = this.clockFile(node);
+    this.endStrobe(node);
+    let skewed = true;
+    writeClockOffset(file, deltaMs);
+    const t = setInterval(() => {
+      skewed = !skewed;
+      try {
+        writeClockOffset(file, skewed ? deltaMs : 0);
+      } catch {
+        // the run dir is going away (teardown); the next setClockOffset or stop ends the timer
+      }
+    }, periodMs);
+    t.unref();
+    this.strobes.set(node, t);
   }
 
   /**
@@ -324,6 +397,28 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
     if (m === undefined) throw new Error(`node ${node} has no power-loss layer (the cluster was started without powerLoss)`);
     await this.kill(node);
     clearUnsynced(m);
+  }
+
+  private layer(node: string, what: string): LazyMount {
+    this.runtime(node);
+    const m = this.mounts.get(node);
+    if (m === undefined) throw new Error(`node ${node} has no disk layer for ${what} (the cluster was started without powerLoss or diskFull)`);
+    return m;
+  }
+
+  /** From now on writes to the node's data dir that need space fail with ENOSPC. */
+  async fillDisk(node: string): Promise<void> {
+    this.assertNotStopped(`fill the disk of ${node}`);
+    setDiskFull(this.layer(node, 'disk-full'), true);
+  }
+
+  /** Free the node's disk; a broker that exited meanwhile (e.g. on a failed write) is started again. */
+  async freeDisk(node: string): Promise<boolean> {
+    setDiskFull(this.layer(node, 'disk-full'), false);
+    const r = this.runtime(node);
+    if (this.stopping !== null || (r.pid !== null && !r.exited)) return false;
+    await this.spawnAndWait(r);
+    return true;
   }
 
   /** Unmount the layers (a clean unmount writes everything through), then put the data back at dataDir. */
@@ -362,7 +457,13 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
         // execa's types accept only the literal fds 3..9; at run time any open fd is passed through as is
         stdout: logFd as 3,
         stderr: logFd as 3,
-        env: { ...r.env, FAULTLINE_PARENT_PID: String(process.pid), FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name },
+        env: {
+          ...r.env,
+          FAULTLINE_PARENT_PID: String(process.pid),
+          FAULTLINE_RUN_ID: spec.runId,
+          FAULTLINE_NODE: r.info.name,
+          ...(this.clockLayer === null ? {} : faketimeEnv(this.clockLayer.library, this.clockFile(r.info.name))),
+        },
       });
       const pid = child.pid;
       if (pid === undefined) throw new Error(`could not spawn ${argv[0]} for node ${r.info.name}`);
@@ -469,6 +570,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
   }
 
   private async teardown(): Promise<void> {
+    for (const node of [...this.strobes.keys()]) this.endStrobe(node);
     try {
       await Promise.all(
         [...this.runtimes.values()].map(async (r) => {
@@ -492,6 +594,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
 
   /** Synchronous best-effort teardown for process exit. */
   stopSync(): void {
+    for (const node of [...this.strobes.keys()]) this.endStrobe(node);
     for (const r of this.runtimes.values()) if (r.pid !== null && !r.exited) signalGroup(r.pid, 'SIGKILL');
     for (const [, m] of this.mounts) runCommandSync('fusermount3', ['-u', '-z', m.mountpoint], 3_000);
     const s = this.state;

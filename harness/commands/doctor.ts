@@ -8,6 +8,7 @@
  */
 import { createServer } from 'node:net';
 import { faults } from '../../nemesis/faults.ts';
+import { faketimeSupport } from '../backends/faketime.ts';
 import { lazyfsSupport } from '../backends/lazyfs/lazyfs.ts';
 import { UsageError } from '../errors.ts';
 import { runCommand } from '../proc/exec.ts';
@@ -99,6 +100,13 @@ export async function runChecks(): Promise<Check[]> {
     detail: lazy.ok ? '/dev/fuse, fusermount3, gcc and libfuse3 headers (power-loss layer)' : `power-loss unavailable: missing ${lazy.missing.join(', ')}`,
     ...(lazy.ok ? {} : { fix: 'apt-get install fuse3 libfuse3-dev pkg-config gcc, and run as root' }),
   });
+  const ft = faketimeSupport();
+  checks.push({
+    name: 'faketime',
+    ok: ft.ok,
+    detail: ft.ok ? `${ft.library} (clock faults, wall clock only)` : `clock faults unavailable: missing ${ft.missing.join(', ')}`,
+    ...(ft.ok ? {} : { fix: 'apt-get install libfaketime' }),
+  });
   const kcat = await probe('kcat', ['-V']);
   checks.push({ name: 'kcat', ok: kcat.ok, detail: kcat.ok ? first(kcat.out) : `not usable: ${kcat.out}`, ...(kcat.ok ? {} : { fix: 'apt-get install kcat (optional: a second, librdkafka-based client)' }) });
 
@@ -151,7 +159,10 @@ export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boole
     { faults: family('kill'), ok: true, why: 'SIGKILL, restart later' },
     { faults: family('stop'), ok: true, why: 'SIGTERM (controlled shutdown), restart later' },
     { faults: family('pause'), ok: true, why: 'SIGSTOP / SIGCONT' },
+    { faults: 'rolling-restart', ok: true, why: 'each node SIGTERMed and started in turn, waiting until it is back in every ISR' },
     { faults: family('power-loss'), ok: ok('fuse'), why: ok('fuse') ? 'SIGKILL and unsynced writes dropped (lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
+    { faults: family('disk-full'), ok: ok('fuse'), why: ok('fuse') ? 'writes that need space fail with ENOSPC (the lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
+    { faults: family('clock'), ok: ok('faketime'), why: ok('faketime') ? 'wall clock bumped or strobed through libfaketime (LD_PRELOAD at start)' : 'needs libfaketime (Debian package libfaketime)' },
     { faults: family('partition'), ok: partitions, why: netWhy },
     { faults: 'packet-loss', ok: partitions, why: partitions ? 'iptables -m statistic between nodes' : netWhy },
     { faults: 'bandwidth', ok: partitions && ok('tc htb'), why: partitions && ok('tc htb') ? 'tc htb between nodes' : partitions ? 'needs tc with htb' : netWhy },

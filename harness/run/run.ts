@@ -33,7 +33,7 @@ import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from
 import type { QueueWorkload } from '../../workloads/queue.ts';
 import type { LogWorkload } from '../../workloads/log.ts';
 import { logHistoryHtml } from '../../checkers/linearizability/log-history.ts';
-import { checkFaultsSupported, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
+import { checkFaultsSupported, needsClockLayer, needsDiskLayer, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
 import { parseSchedule, type NemesisSchedule } from '../../nemesis/index.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
@@ -361,6 +361,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     log(`starting ${o.nodes} ${backend.name} nodes`);
     const replay = o.replay === null ? null : readReplaySchedule(o.replay);
     const powerLoss = needsPowerLossLayer(o.nemesis) || (replay !== null && needsPowerLossLayer(replay.faults.map((f) => f.fault)));
+    const clock = needsClockLayer(o.nemesis) || (replay !== null && needsClockLayer(replay.faults.map((f) => f.fault)));
+    const diskFull = needsDiskLayer(o.nemesis) || (replay !== null && needsDiskLayer(replay.faults.map((f) => f.fault)));
     nodes = await backend.start({
       nodes: o.nodes,
       brokerSettings: brokerSettings(o),
@@ -369,6 +371,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       ...(o.bug === null ? {} : { bug: o.bug }),
       ...(powerLoss ? { powerLoss } : {}),
       ...(o.system === null ? {} : { system: loadSystem(o.system) }),
+      ...(clock ? { clock } : {}),
+      ...(diskFull ? { diskFull } : {}),
     });
     tracker = new NodeTracker(nodes.map((n) => n.name));
     events.emit(tracker.event());

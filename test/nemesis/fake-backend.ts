@@ -57,6 +57,29 @@ export class FakeBackend implements Backend {
     this.killed.add(node);
     this.paused.delete(node);
   }
+  readonly diskFullMissing: string[] = [];
+  readonly fullDisks = new Set<string>();
+  async fillDisk(node: string): Promise<void> {
+    this.act('disk-full', node);
+    this.fullDisks.add(node);
+  }
+  async freeDisk(node: string): Promise<boolean> {
+    this.act('disk-free', node);
+    this.fullDisks.delete(node);
+    return false;
+  }
+  readonly clockMissing: string[] = [];
+  /** node -> its wall clock's offset (ms) or strobe in force (ClockSkewer) */
+  readonly clocks = new Map<string, { offsetMs: number } | { strobeMs: number; periodMs: number }>();
+  async setClockOffset(node: string, offsetMs: number): Promise<void> {
+    this.act('clock', node);
+    if (offsetMs === 0) this.clocks.delete(node);
+    else this.clocks.set(node, { offsetMs });
+  }
+  async strobeClock(node: string, deltaMs: number, periodMs: number): Promise<void> {
+    this.act('strobe', node);
+    this.clocks.set(node, { strobeMs: deltaMs, periodMs });
+  }
   async restart(node: string): Promise<void> {
     this.act('restart', node);
     this.killed.delete(node);

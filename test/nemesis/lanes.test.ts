@@ -126,6 +126,49 @@ describe('nemesis lanes (combined faults overlap)', () => {
     expect(again.backend.killed.size + again.backend.paused.size).toBe(0);
   });
 
+  it('clock faults bump or strobe the target clocks, each reset at its end, and leave their nodes free for kills', async () => {
+    const o = await run(11, ['clock-random', 'kill-random'], 80);
+    const clockStarts = o.records.filter((r) => r.f === 'clock-bump' || r.f === 'clock-strobe');
+    expect(new Set(clockStarts.map((r) => r.f))).toEqual(new Set(['clock-bump', 'clock-strobe']));
+    for (const r of clockStarts) {
+      expect(Math.abs(r.value.deltaMs ?? 0)).toBeGreaterThan(0);
+      expect(r.value.periodMs === undefined).toBe(r.f === 'clock-bump');
+    }
+    expect(o.records.filter((r) => r.f === 'clock-reset').length).toBe(clockStarts.length);
+    expect(o.backend.clocks.size).toBe(0); // every clock is true again after stop()
+    // a node killed while its clock is off: the kill lane does not wait for the clock lane
+    let skewed: string | null = null;
+    let killedWhileSkewed = 0;
+    for (const r of o.records) {
+      if (r.f === 'clock-bump' || r.f === 'clock-strobe') skewed = r.value.nodes[0]!;
+      else if (r.f === 'clock-reset') skewed = null;
+      else if (r.f === 'kill' && r.value.nodes.includes(skewed ?? '')) killedWhileSkewed++;
+    }
+    expect(killedWhileSkewed).toBeGreaterThan(0);
+  });
+
+  it('rolling-restart stops and restarts every node in turn between its start and end, and no other node fault runs meanwhile', async () => {
+    const o = await run(4, ['rolling-restart', 'kill-random'], 60, { nodes: 3, roles: { ...roles, replicas: { 't-0': { replicas: [1, 2, 3], isr: [1, 2, 3] } }, leaders: { 't-0': 1 } } });
+    const fs = o.records.map((r) => `${r.f}${r.value.note?.startsWith('rolling') ? '*' : ''}`);
+    const first = fs.indexOf('rolling-restart');
+    expect(first).toBeGreaterThanOrEqual(0);
+    const roll = o.records.slice(first, fs.indexOf('rolling-restart-end', first) + 1);
+    expect(roll.map((r) => r.f)).toEqual(['rolling-restart', 'stop', 'restart', 'stop', 'restart', 'stop', 'restart', 'rolling-restart-end']);
+    const order = roll[0]!.value.nodes;
+    expect([...order].sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(roll.filter((r) => r.f === 'stop').map((r) => r.value.nodes[0])).toEqual(order);
+    expect(roll.slice(1, -1).every((r) => r.value.note?.startsWith('rolling-restart '))).toBe(true);
+    expect(o.backend.calls.filter((c) => c.f === 'stop').length).toBeGreaterThanOrEqual(3);
+    expect(o.backend.killed.size).toBe(0);
+  });
+
+  it('a backend without a clock layer refuses clock faults before anything runs, naming what is missing', async () => {
+    const backend = new FakePartitionBackend(fakeNodes(3));
+    backend.clockMissing.push('libfaketime (Debian package libfaketime)');
+    await expect(startNemesis({ backend, faults: ['clock-leader'], intervalMs: 1000, rng: createRng(1), topic: 't', record: () => {} })).rejects.toThrow(/clock-leader cannot run: clock faults need libfaketime/);
+    expect(backend.calls).toEqual([]);
+  });
+
   it('a stored schedule that is not one is refused with what is wrong', () => {
     expect(() => parseSchedule({})).toThrow(/expected \{ faults/);
     expect(() => parseSchedule({ faults: [{ lane: 'x', fault: 'explode', startMs: 0, endMs: 1 }] })).toThrow(/fault 0 has no known lane\/fault/);

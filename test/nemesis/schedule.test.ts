@@ -67,6 +67,19 @@ function checkPaired(records: NemesisRecord[]): void {
     }
   }
   for (const [k, v] of open) expect(v, `unended ${k}`).toBe(0);
+  // clock, disk and rolling-restart faults each end with their own op on the same nodes
+  for (const [starts, end] of [[['clock-bump', 'clock-strobe'], 'clock-reset'], [['disk-full'], 'disk-free'], [['rolling-restart'], 'rolling-restart-end']] as const) {
+    const count = new Map<string, number>();
+    for (const r of records) {
+      const k = r.value.nodes.join(',');
+      if ((starts as readonly string[]).includes(r.f)) count.set(k, (count.get(k) ?? 0) + 1);
+      if (r.f === end) {
+        expect(count.get(k) ?? 0, `${end} ${k} without a start`).toBeGreaterThan(0);
+        count.set(k, count.get(k)! - 1);
+      }
+    }
+    for (const [k, v] of count) expect(v, `unended ${starts[0]} ${k}`).toBe(0);
+  }
   const parts = records.filter((r) => r.f === 'partition' || r.f === 'packet-loss' || r.f === 'bandwidth' || r.f === 'heal');
   if (parts.length > 0) expect(parts[parts.length - 1]!.f).toBe('heal');
 }
@@ -115,6 +128,8 @@ describe('nemesis schedule', () => {
         expect(o.backend.paused.size).toBe(0);
         expect(o.backend.grudge).toEqual({});
         expect(o.backend.degraded).toBe(null);
+        expect(o.backend.clocks.size).toBe(0);
+        expect(o.backend.fullDisks.size).toBe(0);
       }),
       { numRuns: 40 },
     );

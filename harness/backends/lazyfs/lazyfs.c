@@ -14,7 +14,11 @@
  * - Writing "clear" to the control file MOUNTPOINT/.lazyfs-control drops every unsynced page of every
  *   file: what remains is what was fsynced (and every metadata operation). The harness kills the process
  *   using the file system first, then clears, then restarts it: exactly a power cut followed by a reboot.
- *   "stats" written to it makes the next read of it return "dirty_files N dirty_pages M cleared K".
+ *   "stats" written to it makes the next read of it return "dirty_files N dirty_pages M cleared K full F".
+ * - "full" written to the control file makes the disk full until "free" is written: every write that
+ *   would grow a file, every create, mkdir and growing truncate fails with ENOSPC, and statfs reports no
+ *   free blocks, as on a file system with no space left. Overwrites inside a file's size, renames,
+ *   unlinks and fsyncs of data already written still work (those blocks were allocated already).
  * - Single-threaded (fuse -s) so there is no locking; caches are off (attr/entry timeouts 0) so the
  *   kernel never serves data we dropped. A file opened again after a clear is read afresh from us.
  * - A clean unmount writes every unsynced page to BACKING_DIR first: only `clear` loses data.
@@ -58,6 +62,7 @@ static char backing[PATH_MAX];
 static struct file *files = NULL;
 static long cleared = 0;
 static char control_reply[256] = "";
+static int disk_full = 0;
 
 static void real_path(char *out, const char *path) { snprintf(out, PATH_MAX, "%s%s", backing, path); }
 
@@ -247,6 +252,7 @@ static int lz_open(const char *path, struct fuse_file_info *fi) {
 }
 
 static int lz_create(const char *path, mode_t mode, struct fuse_file_info *fi) {
+  if (disk_full) return -ENOSPC;
   char rp[PATH_MAX];
   real_path(rp, path);
   int fd = open(rp, O_CREAT | O_WRONLY | (fi->flags & O_EXCL), mode);
@@ -302,13 +308,20 @@ static int lz_write(const char *path, const char *buf, size_t size, off_t off, s
         if (f->npages > 0) nf++;
         np += f->npages;
       }
-      snprintf(control_reply, sizeof control_reply, "dirty_files %zu dirty_pages %zu cleared %ld\n", nf, np, cleared);
+      snprintf(control_reply, sizeof control_reply, "dirty_files %zu dirty_pages %zu cleared %ld full %d\n", nf, np, cleared, disk_full);
+    } else if (size >= 4 && strncmp(buf, "full", 4) == 0) {
+      disk_full = 1;
+      snprintf(control_reply, sizeof control_reply, "full 1\n");
+    } else if (size >= 4 && strncmp(buf, "free", 4) == 0) {
+      disk_full = 0;
+      snprintf(control_reply, sizeof control_reply, "full 0\n");
     } else return -EINVAL;
     return (int)size;
   }
   struct file *f = get_file(path);
   if (f == NULL) return -ENOMEM;
   if ((fi->flags & O_APPEND) != 0) off = (off_t)f->size;
+  if (disk_full && off + (int64_t)size > f->size) return -ENOSPC;
   for (size_t done = 0; done < size;) {
     int64_t pos = off + (int64_t)done;
     int64_t idx = pos / PAGE;
@@ -361,6 +374,7 @@ static int lz_truncate(const char *path, off_t size, struct fuse_file_info *fi) 
   real_path(rp, path);
   struct file *f = find_file(path);
   int64_t bsize = backing_size(path);
+  if (disk_full && size > (f != NULL ? f->size : bsize)) return -ENOSPC;
   /* the backing file keeps only what was synced: cut it when it is longer than the new size */
   if (bsize > size && truncate(rp, size) != 0) return -errno;
   if (f != NULL) {
@@ -409,6 +423,7 @@ static int lz_rename(const char *from, const char *to, unsigned int flags) {
 }
 
 static int lz_mkdir(const char *path, mode_t mode) {
+  if (disk_full) return -ENOSPC;
   char rp[PATH_MAX];
   real_path(rp, path);
   return mkdir(rp, mode) == 0 ? 0 : -errno;
@@ -436,7 +451,9 @@ static int lz_utimens(const char *path, const struct timespec tv[2], struct fuse
 
 static int lz_statfs(const char *path, struct statvfs *st) {
   (void)path;
-  return statvfs(backing, st) == 0 ? 0 : -errno;
+  if (statvfs(backing, st) != 0) return -errno;
+  if (disk_full) st->f_bfree = st->f_bavail = 0;
+  return 0;
 }
 
 static int lz_access(const char *path, int mask) {

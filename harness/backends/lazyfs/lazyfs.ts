@@ -11,6 +11,8 @@
  *   the run id for leftover cleanup) and waits, bounded, until the mount is listed in /proc/self/mounts.
  * - `clearUnsynced(m)` drops every unsynced write (write "clear" to the control file); the caller kills
  *   the broker first, so nothing writes in between: what is left is exactly what was fsynced.
+ * - `setDiskFull(m, full)`: while full, writes that grow a file (and creates, mkdirs) fail with ENOSPC,
+ *   as on a file system with no space left; `false` frees the space again.
  * - `unmountLazyfs(mountpoint)` lazily unmounts (fusermount3 -u -z), which ends the daemon.
  */
 import { createHash } from 'node:crypto';
@@ -97,7 +99,12 @@ export function clearUnsynced(m: Pick<LazyMount, 'mountpoint'>): void {
   writeFileSync(join(m.mountpoint, controlName), 'clear\n');
 }
 
-/** "dirty_files N dirty_pages M cleared K" (for tests and status). */
+/** Make the layer's disk full (writes that need space fail with ENOSPC) or free it again. */
+export function setDiskFull(m: Pick<LazyMount, 'mountpoint'>, full: boolean): void {
+  writeFileSync(join(m.mountpoint, controlName), full ? 'full\n' : 'free\n');
+}
+
+/** "dirty_files N dirty_pages M cleared K full F" (for tests and status). */
 export function lazyfsStats(m: Pick<LazyMount, 'mountpoint'>): { dirtyFiles: number; dirtyPages: number; cleared: number } {
   const control = join(m.mountpoint, controlName);
   writeFileSync(control, 'stats\n');
