@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { runSim } from './replication-cluster.ts';
 import type { SimResult } from './replication-cluster.ts';
+import { replicationWatchers } from '../../mutants/properties.ts';
 
 const replay = process.env.SIM_SEED === undefined ? undefined : Number(process.env.SIM_SEED);
 const seedCount = Number(process.env.SIM_SEEDS ?? 1500);
@@ -28,12 +29,15 @@ describe('replication simulation', () => {
     let truncations = 0;
     let offsetsRead = 0;
     for (const seed of seeds) {
-      const r = runSim(seed, false);
+      // The step watchers (HW monotonic and within the ISR, ISR members and leaders hold every acked write, acks=all at min.insync).
+      const w = replicationWatchers();
+      const r = runSim(seed, false, { afterStep: w.afterStep });
       acked += r.acked;
       leaderChanges += r.finalLeaderEpoch;
       truncations += r.truncations;
       offsetsRead += r.offsetsRead;
-      const p = problems(r);
+      const v = w.violation();
+      const p = problems(r) ?? (v === null ? null : `${v.property}: ${v.detail}`);
       if (p !== null && failures.length < 5) failures.push(`seed ${seed} (replay: SIM_SEED=${seed}): ${p}`);
       if (replay !== undefined) console.log(`SIM_SEED=${seed}: ${p ?? 'ok'}; ${r.acked} acked; faults:\n${r.faultLog.join('\n')}`);
     }
