@@ -30,8 +30,12 @@ export interface RequestContext {
   remote: string;
 }
 
-/** What a handler returns: an encoded response (size-prefixed), or null for no response (acks=0). */
-export type HandlerResult = Buffer | null;
+/**
+ * What a handler returns: an encoded response (size-prefixed), the same as parts written in order
+ * (a Fetch response whose records buffers go out without being copied into one frame; they must not
+ * change until written), or null for no response (acks=0).
+ */
+export type HandlerResult = Buffer | readonly Buffer[] | null;
 
 /** Thrown by a handler to close the connection (Kafka's way to answer some errors, e.g. acks=0 failures). */
 export class CloseConnection extends Error {
@@ -226,7 +230,7 @@ class Connection {
   }
 
   /** Writes `out`, batching every write of this tick into one (see the class invariants). */
-  private write(out: Buffer): void {
+  private write(out: Buffer | readonly Buffer[]): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -235,7 +239,8 @@ class Connection {
         this.socket.uncork();
       });
     }
-    this.socket.write(out);
+    if (Buffer.isBuffer(out)) this.socket.write(out);
+    else for (const part of out) this.socket.write(part);
   }
 }
 

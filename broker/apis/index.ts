@@ -4,7 +4,7 @@
  * UNSUPPORTED_VERSION and our list, as Kafka does, so clients can fall back); any other unknown API
  * key or unadvertised version closes the connection (there is no way to answer it correctly).
  */
-import { ApiKeys, decodeRequest, encodeResponse } from '../protocol/codec.ts';
+import { ApiKeys, decodeRequest, encodeResponse, encodeResponseParts } from '../protocol/codec.ts';
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection, type HandlerResult, type RequestContext } from '../server.ts';
 import type { Body, BrokerContext } from './context.ts';
@@ -32,7 +32,9 @@ export async function dispatch(ctx: BrokerContext, rc: RequestContext): Promise<
   if (!isAdvertised(apiKey, v)) throw new CloseConnection(`unsupported apiKey ${apiKey} version ${v}`);
   const req = decodeRequest<Body>(apiKey, v, rc.frame, rc.bodyOffset);
   const body = await handle(ctx, rc, req);
-  return body === null ? null : encodeResponse(apiKey, v, correlationId, body);
+  if (body === null) return null;
+  // Fetch responses carry records read from the log: as parts, those go out without a copy into one frame.
+  return apiKey === ApiKeys.Fetch ? encodeResponseParts(apiKey, v, correlationId, body) : encodeResponse(apiKey, v, correlationId, body);
 }
 
 async function handle(ctx: BrokerContext, rc: RequestContext, req: Body): Promise<Body | null> {
