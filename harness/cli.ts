@@ -21,6 +21,7 @@ export const commands = {
   cluster: { summary: 'start, stop or inspect a cluster to explore by hand', module: './commands/cluster.ts' },
   admin: { summary: 'cluster administration (partition reassignment, leader election)', module: './commands/admin.ts' },
   doctor: { summary: 'what this machine supports (root, namespaces, iptables, docker)', module: './commands/doctor.ts' },
+  serve: { summary: 'browse stored runs, campaigns and hunts in a web browser (127.0.0.1 by default)', module: './commands/serve.ts' },
 } as const satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof commands;
