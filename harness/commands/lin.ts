@@ -15,6 +15,7 @@ import { checkHistoryText, historyFormats, type LinReport } from '../../checkers
 import { linModels } from '../../checkers/linearizability/models/index.ts';
 import { boolOf, choiceOf, helpText, intOf, numberOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
 import type { CommandTable } from '../../broker/flags.ts';
+import { formatMs } from '../format.ts';
 import type { Scalar } from '../../checkers/linearizability/models/common.ts';
 import { renderLinHtml } from '../../checkers/linearizability/html.ts';
 
@@ -89,7 +90,7 @@ export function formatLinReport(report: LinReport, file: string, maxLines = 40):
     return o ? `#${id} p${o.process} ${o.label}` : `#${id}`;
   };
   const verdict = result.valid === true ? 'linearizable' : result.valid === false ? 'NOT linearizable' : 'unknown';
-  const lines = [`${file}: ${verdict} (model ${result.model}, ${result.ops} ops, ${result.partitions.length} partitions checked, ${result.elapsedMs.toFixed(1)} ms)`];
+  const lines = [`${file}: ${verdict} (model ${result.model}, ${result.ops} ops, ${result.partitions.length} partitions checked, ${formatMs(result.elapsedMs)})`];
   if (result.reason) lines.push(`reason: ${result.reason}`);
   const f = result.failure;
   if (f) {
