@@ -18,11 +18,12 @@
  * If the environment names FAULTLINE_PARENT_PID, the node exits when that process is gone, so a
  * crashed harness leaves no broker behind.
  */
-import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type BrokerConfig } from './config.ts';
 import { createLogger, type Level } from './logger.ts';
-import { BugUsageError, parseBugName, plantBug, type BugName } from './bugs.ts';
+import { bugNames, plantBug, type BugName } from './bugs.ts';
 import { realTimers } from './runtime/real.ts';
+import { FlagError, helpText, parseCommandLine, stringOf, stringsOf } from './flags.ts';
+import type { CommandTable } from './flags.ts';
 
 export class BrokerUsageError extends Error {
   readonly code = 'BROKER_USAGE';
@@ -50,9 +51,27 @@ export interface BrokerOptions {
   bug: BugName | null;
 }
 
-export const brokerUsage = `usage: faultline broker --id N --listen HOST:PORT --data-dir DIR
-         [--advertise HOST:PORT] [--controller-listen HOST:PORT --voters 1@HOST:PORT,2@HOST:PORT,...]
-         [--config FILE] [--set key=value ...] [--log-level debug|info|warn|error] [--bug NAME]`;
+const hostPortCheck = (v: string): string | null => (/^.*[^:]:\d{1,5}$/.test(v) && Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535 ? null : `expects HOST:PORT with a port 0-65535; got '${v}'`);
+
+/** The broker's command table (broker/flags.ts): its parser and `--help` come from it. */
+export const brokerTable: CommandTable = {
+  command: 'faultline broker',
+  summary: "start one broker node of Faultline's own Kafka-compatible broker; settings take Kafka's names",
+  flags: {
+    id: { kind: { type: 'int', min: 0, max: 2_147_483_647 }, required: true, help: 'broker id (also its Raft voter id)' },
+    listen: { kind: { type: 'string', allowed: 'HOST:PORT', check: hostPortCheck }, metavar: 'HOST:PORT', required: true, help: 'Kafka listener for clients and follower fetches' },
+    'data-dir': { kind: { type: 'string', allowed: 'a directory' }, metavar: 'DIR', required: true, help: 'partition logs, Raft log and state' },
+    advertise: { kind: { type: 'string', allowed: 'HOST:PORT', check: hostPortCheck }, metavar: 'HOST:PORT', default: null, defaultText: '--listen', help: 'address given to clients in Metadata' },
+    'controller-listen': { kind: { type: 'string', allowed: 'HOST:PORT', check: hostPortCheck }, metavar: 'HOST:PORT', default: null, help: "the Raft quorum's own listener (required with --voters of more than one node)" },
+    voters: { kind: { type: 'string', allowed: 'ID@HOST:PORT[,ID@HOST:PORT...]' }, metavar: '1@HOST:PORT,...', default: null, defaultText: 'this node alone', help: "the quorum's voters; a node whose --id is not among them is a broker-only observer" },
+    config: { kind: { type: 'string', allowed: 'a Kafka-style properties file' }, metavar: 'FILE', default: null, help: 'Kafka-style properties file' },
+    set: { kind: { type: 'string', allowed: 'key=value' }, metavar: 'key=value', repeatable: true, default: null, help: 'one setting, wins over --config' },
+    'log-level': { kind: { type: 'choice', values: ['debug', 'info', 'warn', 'error'] }, default: 'info', help: 'log level' },
+    bug: { kind: { type: 'choice', values: bugNames }, default: null, help: 'plant one defect of the planted-bug catalogue (broker/bugs.ts); never default' },
+  },
+};
+
+export const brokerUsage = helpText(brokerTable);
 
 export function parseHostPort(flag: string, s: string): HostPort {
   const m = /^(.*):(\d{1,5})$/.exec(s);
@@ -73,59 +92,40 @@ export function parseVoterList(s: string): Array<{ id: number } & HostPort> {
 }
 
 export function parseBrokerArgs(argv: string[]): BrokerOptions {
+  const t = brokerTable;
   let values;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        id: { type: 'string' },
-        listen: { type: 'string' },
-        advertise: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'controller-listen': { type: 'string' },
-        voters: { type: 'string' },
-        config: { type: 'string' },
-        set: { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        bug: { type: 'string' },
-      },
-    }));
+    ({ values } = parseCommandLine(t, argv));
   } catch (err) {
-    throw new BrokerUsageError(`${(err as Error).message}\n${brokerUsage}`);
+    if (err instanceof FlagError) throw new BrokerUsageError(err.message);
+    throw err;
   }
-  if (values.id === undefined || !/^\d+$/.test(values.id)) throw new BrokerUsageError(`--id expects a non-negative integer, got '${values.id ?? ''}'\n${brokerUsage}`);
-  if (values.listen === undefined) throw new BrokerUsageError(`--listen HOST:PORT is required\n${brokerUsage}`);
-  if (values['data-dir'] === undefined) throw new BrokerUsageError(`--data-dir DIR is required\n${brokerUsage}`);
-  const id = Number(values.id);
-  const listen = parseHostPort('--listen', values.listen);
-  const controllerListen = values['controller-listen'] ? parseHostPort('--controller-listen', values['controller-listen']) : null;
-  const voters = values.voters ? parseVoterList(values.voters) : [{ id, host: controllerListen?.host ?? listen.host, port: controllerListen?.port ?? 0 }];
+  const id = Number(stringOf(t, values, 'id'));
+  const listen = parseHostPort('--listen', stringOf(t, values, 'listen')!);
+  const cl = stringOf(t, values, 'controller-listen');
+  const controllerListen = cl !== null ? parseHostPort('--controller-listen', cl) : null;
+  const votersRaw = stringOf(t, values, 'voters');
+  const voters = votersRaw !== null ? parseVoterList(votersRaw) : [{ id, host: controllerListen?.host ?? listen.host, port: controllerListen?.port ?? 0 }];
   // A node not among the voters is a broker-only observer: it pulls the metadata log from the voters.
   const observer = !voters.some((v) => v.id === id);
   if (!observer && voters.length > 1 && controllerListen === null) throw new BrokerUsageError('--controller-listen HOST:PORT is required with more than one voter');
-  if (observer && controllerListen !== null) throw new BrokerUsageError(`--controller-listen is only for voters; broker ${id} is not in --voters '${values.voters}'`);
-  const logLevel = (values['log-level'] ?? 'info') as Level;
-  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new BrokerUsageError(`--log-level expects debug|info|warn|error, got '${logLevel}'`);
-  let bug: BugName | null = null;
-  try {
-    bug = values.bug === undefined ? null : parseBugName(values.bug);
-  } catch (err) {
-    if (err instanceof BugUsageError) throw new BrokerUsageError(err.message);
-    throw err;
-  }
+  if (observer && controllerListen !== null) throw new BrokerUsageError(`--controller-listen is only for voters; broker ${id} is not in --voters '${votersRaw}'`);
+  const logLevel = stringOf(t, values, 'log-level') as Level;
+  const bugRaw = stringOf(t, values, 'bug');
+  const bug: BugName | null = bugRaw === null ? null : (bugRaw as BugName);
   let config: BrokerConfig;
   try {
-    config = loadConfig({ file: values.config, sets: values.set ?? [] });
+    config = loadConfig({ file: stringOf(t, values, 'config') ?? undefined, sets: stringsOf(t, values, 'set') });
   } catch (err) {
     if (err instanceof ConfigError) throw new BrokerUsageError(err.message);
     throw err;
   }
+  const advertise = stringOf(t, values, 'advertise');
   return {
     id,
     listen,
-    advertise: values.advertise ? parseHostPort('--advertise', values.advertise) : listen,
-    dataDir: values['data-dir'],
+    advertise: advertise !== null ? parseHostPort('--advertise', advertise) : listen,
+    dataDir: stringOf(t, values, 'data-dir')!,
     controllerListen,
     voters,
     config,
@@ -136,11 +136,15 @@ export function parseBrokerArgs(argv: string[]): BrokerOptions {
 
 /** Starts a node from the command line and keeps it running until a signal; returns the exit code. */
 export async function runBroker(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(brokerUsage + '\n');
-    return 0;
-  }
   let opts: BrokerOptions;
+  try {
+    if (parseCommandLine(brokerTable, argv).help) {
+      process.stdout.write(brokerUsage + '\n');
+      return 0;
+    }
+  } catch {
+    // reported below, by parseBrokerArgs
+  }
   try {
     opts = parseBrokerArgs(argv);
   } catch (err) {

@@ -2,8 +2,12 @@
  * The `faultline` command line: a registry of subcommands, each a module under `commands/` that
  * exports `run(argv): Promise<number>` returning the process exit code (design.md, "CLI").
  * Exit codes: 0 valid, 1 invalid, 2 unknown or harness error (message on stderr).
+ * Each command parses its argv by its own table (broker/flags.ts), which also generates its `--help`;
+ * a user error (`CliError`, `FlagError`) is printed as one line naming what was wrong and what is
+ * allowed, exit 2, never a stack trace.
  */
 import { CliError } from './errors.ts';
+import { FlagError, nearest } from '../broker/flags.ts';
 
 type Command = { summary: string; module: string };
 
@@ -18,6 +22,7 @@ export const commands = {
   admin: { summary: 'cluster administration (partition reassignment, leader election)', module: './commands/admin.ts' },
   image: { summary: 'build the broker image for the docker backend, offline', module: './commands/image.ts' },
   doctor: { summary: 'what this machine supports (root, namespaces, iptables, docker)', module: './commands/doctor.ts' },
+  serve: { summary: 'browse stored runs, campaigns and hunts in a web browser (127.0.0.1 by default)', module: './commands/serve.ts' },
 } as const satisfies Record<string, Command>;
 
 export type CommandName = keyof typeof commands;
@@ -36,7 +41,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   if (!Object.hasOwn(commands, name)) {
-    process.stderr.write(`faultline: unknown command '${name}'; allowed: ${Object.keys(commands).join(', ')}\n`);
+    const near = nearest(name, Object.keys(commands));
+    process.stderr.write(`faultline: unknown command '${name}'${near === null ? '' : `; did you mean ${near}?`}; allowed: ${Object.keys(commands).join(', ')}\n`);
     process.exitCode = 2;
     return;
   }
@@ -45,8 +51,9 @@ export async function main(argv: string[]): Promise<void> {
     const mod = (await import(new URL(command.module, import.meta.url).href)) as { run(argv: string[]): Promise<number> };
     process.exitCode = await mod.run(rest);
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`faultline ${name}: ${err.message}\n`);
+    if (err instanceof CliError || err instanceof FlagError) {
+      // a user error: one line, no stack (docs/exit-codes.md)
+      process.stderr.write(`faultline ${name}: ${err.message.split('\n')[0]}\n`);
     } else {
       process.stderr.write(`faultline ${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }

@@ -1,3 +1,5 @@
+import { FlagError } from '../broker/flags.ts';
+
 /** Errors the CLI reports as a one-line message and exit code 2 (a harness error, not a verdict). */
 export class CliError extends Error {
   readonly code: string;
@@ -8,10 +10,10 @@ export class CliError extends Error {
   }
 }
 
-/** A bad flag or flag value: the message names what was wrong and what is allowed. */
-export class UsageError extends CliError {
-  constructor(message: string) {
-    super('FAULTLINE_USAGE', message);
-    this.name = 'UsageError';
-  }
-}
+/**
+ * A bad flag or flag value: the message (one line) names what was wrong and what is allowed. It is the
+ * class the command tables throw (broker/flags.ts, code `FAULTLINE_USAGE`), so a usage error is one
+ * class wherever it is detected.
+ */
+export const UsageError = FlagError;
+export type UsageError = FlagError;

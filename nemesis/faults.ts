@@ -4,7 +4,8 @@
  * Registry keys (`faults`): `kill`, `stop`, `pause`, `power-loss` (target role drawn by the rng from leader,
  * controller, follower, random), `kill-<target>`, `stop-<target>`, `pause-<target>`, `power-loss-<target>` for every single
  * role and group target (minority, majority, all: types.ts), `partition` (shape drawn by the rng),
- * `partition-<shape>` for every shape in shapes.ts. Each key maps to a package (types.ts).
+ * `partition-<shape>` for every shape and target in types.ts (`partition-follower`, `partition-random` isolate
+ * the node of that role). Each key maps to a package (types.ts).
  *
  * - kill: start `kill` (SIGKILL) of the target nodes, end `restart` (same data dir).
  * - stop: start `stop` (SIGTERM, so the broker's controlled shutdown runs; SIGKILL after a grace), end
@@ -88,7 +89,7 @@ function nodeFault(kind: NodeFaultKind, role: Role | null): FaultPackage {
 export function planPartition(shape: Shape, ctx: PlanContext): { grudge: NonNullable<ReturnType<typeof halves>>; nodes: string[]; role?: Role; note?: string } | { skip: string } {
   const names = ctx.nodes.map((n) => n.name);
   if (names.length < 2) return { skip: 'a partition needs at least 2 nodes' };
-  if (shape === 'one' || shape === 'leader' || shape === 'controller' || shape === 'controller-link') {
+  if (shape === 'one' || shape === 'leader' || shape === 'controller' || shape === 'follower' || shape === 'random' || shape === 'controller-link') {
     const role: Role = shape === 'one' ? 'random' : shape === 'controller-link' ? 'controller' : shape;
     // isolating a node does not care whether it is busy (killed or paused) elsewhere
     const t = pickTarget(role, ctx.roles, ctx.nodes, ctx.topic, new Set(), ctx.rng);
@@ -332,6 +333,8 @@ export const faults = {
   'partition-one': partitionFault('one'),
   'partition-leader': partitionFault('leader'),
   'partition-controller': partitionFault('controller'),
+  'partition-follower': partitionFault('follower'),
+  'partition-random': partitionFault('random'),
   'partition-halves': partitionFault('halves'),
   'partition-majorities-ring': partitionFault('majorities-ring'),
   'partition-bridge': partitionFault('bridge'),

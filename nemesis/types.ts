@@ -23,8 +23,15 @@ export const groupTargets = ['minority', 'majority', 'all'] as const;
 export type GroupTarget = (typeof groupTargets)[number];
 export type Role = (typeof roles)[number] | GroupTarget;
 
+/**
+ * Partition shapes and targets (design.md "Nemesis names": `partition` with targets leader, controller,
+ * follower, random and shapes one, halves, majorities-ring, bridge, controller-link). A target isolates
+ * the one node chosen by that role (`random` as `one` does). `partition` alone draws from `shapes`;
+ * `follower` and `random` joined later are kept out of that draw, so a seed draws what it drew before.
+ */
 export const shapes = ['one', 'leader', 'controller', 'halves', 'majorities-ring', 'bridge', 'controller-link'] as const;
-export type Shape = (typeof shapes)[number];
+export const partitionTargets = ['follower', 'random'] as const;
+export type Shape = (typeof shapes)[number] | (typeof partitionTargets)[number];
 
 export type NemesisF =
   | 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal'

@@ -11,22 +11,39 @@
  * `reassign` copies the data to the new replicas before the old ones are dropped (KIP-455); with
  * `--wait S` it returns once the reassignment finished, or exits 1 after S seconds.
  */
-import { parseArgs } from 'node:util';
 import { KafkaConnection } from '../../broker/client.ts';
 import { ApiKeys } from '../../broker/protocol/codec.ts';
 import { errorName } from '../../broker/protocol/errors.ts';
 import { UsageError } from '../errors.ts';
+import { boolOf, helpText, parseCommandLine, stringOf } from '../../broker/flags.ts';
+import type { CommandTable } from '../../broker/flags.ts';
 import { waitUntil } from '../util/time.ts';
-
-const usage = `usage: faultline admin --bootstrap HOST:PORT <describe|reassign|cancel-reassignment|reassignments|elect-preferred> [options]
-  describe             [--topic T] [--json]      topics, partitions, leaders, ISR and the active controller
-  reassign             --topic T --partition P --replicas 1,2,3 [--wait SECONDS]
-  cancel-reassignment  --topic T --partition P
-  reassignments        [--json]                  reassignments in progress
-  elect-preferred      [--topic T [--partition P]]   move leadership back to preferred replicas`;
 
 const subcommands = ['describe', 'reassign', 'cancel-reassignment', 'reassignments', 'elect-preferred'] as const;
 type Sub = (typeof subcommands)[number];
+
+export const adminTable: CommandTable = {
+  command: 'faultline admin',
+  summary: 'cluster administration over the Kafka admin APIs (any Kafka-compatible cluster that implements them)',
+  positionals: [
+    {
+      name: 'SUBCOMMAND',
+      required: true,
+      values: subcommands,
+      help: 'describe: topics, partitions, leaders, ISR and the controller; reassign --topic --partition --replicas [--wait]; cancel-reassignment --topic --partition; reassignments: those in progress; elect-preferred [--topic [--partition]]: leadership back to preferred replicas',
+    },
+  ],
+  flags: {
+    bootstrap: { kind: { type: 'string', allowed: 'HOST:PORT', check: (v) => (/^.+:\d{1,5}$/.test(v) ? null : `expects HOST:PORT; got '${v}'`) }, metavar: 'HOST:PORT', required: true, help: 'a broker of the cluster' },
+    topic: { kind: { type: 'string', allowed: 'a topic name' }, metavar: 'T', default: null, help: 'the topic (describe, reassign, cancel-reassignment, elect-preferred)' },
+    partition: { kind: { type: 'int', min: 0, max: 1_000_000 }, metavar: 'P', default: null, help: 'the partition (reassign, cancel-reassignment, elect-preferred)' },
+    replicas: { kind: { type: 'string', allowed: 'a comma list of broker ids, e.g. 1,2,3', check: (v) => (/^\d+(,\d+)*$/.test(v.replace(/\s/g, '')) ? null : `expects a comma list of broker ids, e.g. 1,2,3; got '${v}'`) }, metavar: 'IDS', default: null, help: 'the new replica list (reassign)' },
+    wait: { kind: { type: 'number', min: 0.001, max: 86400, unit: 's' }, default: null, defaultText: 'do not wait', help: 'reassign: return once done, or exit 1 after S seconds' },
+    json: { kind: { type: 'boolean' }, help: 'one JSON object on stdout (describe, reassignments)' },
+  },
+};
+
+const usage = helpText(adminTable);
 
 function parseIntList(flag: string, s: string): number[] {
   const parts = s.split(',').map((x) => x.trim());
@@ -35,35 +52,28 @@ function parseIntList(flag: string, s: string): number[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const t = adminTable;
+  const parsed = parseCommandLine(t, argv);
+  if (parsed.help) {
     process.stdout.write(usage + '\n');
     return 0;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        bootstrap: { type: 'string' },
-        topic: { type: 'string' },
-        partition: { type: 'string' },
-        replicas: { type: 'string' },
-        wait: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${usage}`);
-  }
-  const { values, positionals } = parsed;
-  const sub = positionals[0] as Sub | undefined;
-  if (!sub || !subcommands.includes(sub)) throw new UsageError(`expected a subcommand, one of: ${subcommands.join(', ')}\n${usage}`);
-  if (!values.bootstrap) throw new UsageError(`--bootstrap HOST:PORT is required\n${usage}`);
-  const m = /^(.+):(\d+)$/.exec(values.bootstrap);
-  if (!m) throw new UsageError(`--bootstrap expects HOST:PORT, got '${values.bootstrap}'`);
-  const partition = values.partition === undefined ? undefined : Number(values.partition);
-  if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0)) throw new UsageError(`--partition expects a non-negative integer, got '${values.partition}'`);
+  const v = parsed.values;
+  const sub = parsed.positionals[0] as Sub;
+  const bootstrap = stringOf(t, v, 'bootstrap')!;
+  const m = /^(.+):(\d+)$/.exec(bootstrap)!;
+  const partitionN = stringOf(t, v, 'partition');
+  const partition = partitionN === null ? undefined : Number(partitionN);
+  const values = {
+    bootstrap,
+    topic: stringOf(t, v, 'topic') ?? undefined,
+    replicas: stringOf(t, v, 'replicas') ?? undefined,
+    wait: stringOf(t, v, 'wait') ?? undefined,
+    json: boolOf(v, 'json'),
+  };
+  // what a subcommand needs is refused before connecting
+  if (sub === 'reassign' && (!values.topic || partition === undefined || !values.replicas)) throw new UsageError('reassign needs --topic, --partition and --replicas');
+  if (sub === 'cancel-reassignment' && (!values.topic || partition === undefined)) throw new UsageError('cancel-reassignment needs --topic and --partition');
 
   const conn = await KafkaConnection.connect(m[1]!, Number(m[2]), { clientId: 'faultline-admin' }).catch((err: Error) => {
     throw new UsageError(`cannot connect to ${values.bootstrap}: ${err.message}`);

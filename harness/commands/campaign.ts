@@ -9,7 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { preflightBackend } from '../backends/registry.ts';
-import { acksValues, parseFlags, parseNemesis, randomSeed, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
+import { acksValues, nemesisNames, parseFlags, parseNemesis, randomSeed, runFlags, validateRunFlags } from '../run/options.ts';
+import { boolOf, helpText, intOf, listOf, stringOf } from '../../broker/flags.ts';
+import type { CommandTable, Flag } from '../../broker/flags.ts';
 import type { Acks, RunOptions } from '../run/options.ts';
 import { campaignExitCode, cells, formatTable, junitXml, nemesisLabel, planCampaign, rowOf } from '../run/campaign.ts';
 import type { RunRow } from '../run/campaign.ts';
@@ -22,22 +24,30 @@ import { renderCampaignReport } from '../report/campaign.ts';
 import { startOutput } from '../ui/index.ts';
 import { verdictText } from '../ui/format.ts';
 
-export const campaignFlagSpec = {
-  ...runFlagSpec,
-  repeat: { type: 'string' },
-  gate: { type: 'boolean' },
-  junit: { type: 'string' },
-} as const;
+const { replay: _replay, ...runFlagsButReplay } = runFlags;
 
-export const campaignUsage = `usage: faultline campaign [run flags] [--repeat N] [--gate] [--junit FILE] [--json]
-  --acks LIST                comma list of 0, 1, all (default all)
-  --nemesis LIST             comma list of cells; a cell is none or faults joined by + (default kill)
-  --repeat N                 runs per cell, 1..100 (default 1)
-  --gate                     exit by expectations: acks=all with min.insync>=2, RF>=3, no unclean
-                             election must be valid; under weaker settings loss is reported, and only
-                             anomalies weak acks do not excuse fail (docs/gate.md)
-  --junit FILE               write JUnit XML, one testcase per run
-${runUsage.split('\n').slice(1).filter((l) => !/--acks|--nemesis /.test(l)).join('\n')}`;
+/** The campaign table: the run flags (no --replay), with --acks and --nemesis taking lists of cells. */
+export const campaignFlags = {
+  ...runFlagsButReplay,
+  acks: { kind: { type: 'list', values: acksValues }, default: 'all', help: 'producer acks, one cell each' },
+  nemesis: {
+    kind: { type: 'list', values: nemesisNames, separators: ',+', itemName: 'faults' },
+    default: 'kill',
+    help: 'cells, comma separated; a cell is none or faults joined by +, which run on independent seeded schedules',
+  },
+  repeat: { kind: { type: 'int', min: 1, max: 100 }, default: 1, help: 'runs per cell' },
+  gate: { kind: { type: 'boolean' }, help: 'exit by expectations: acks=all with min.insync>=2, RF>=3, no unclean election must be valid; under weaker settings loss is reported, and only anomalies weak acks do not excuse fail (docs/gate.md)' },
+  junit: { kind: { type: 'string', allowed: 'a file' }, metavar: 'FILE', default: null, help: 'write JUnit XML, one testcase per run' },
+} as const satisfies Record<string, Flag>;
+
+export const campaignTable: CommandTable = {
+  command: 'faultline campaign',
+  summary: 'a matrix of runs (acks x nemesis cells x repeats), each with its own run directory, then a comparison table',
+  flags: campaignFlags,
+  notes: ['Run i of the campaign uses seed (seed + i) mod 2^32.'],
+};
+
+export const campaignUsage = helpText(campaignTable);
 
 export interface CampaignPlan {
   base: RunOptions;
@@ -49,20 +59,14 @@ export interface CampaignPlan {
 }
 
 export function parseCampaignFlags(argv: string[], seed: () => number = randomSeed): CampaignPlan | 'help' {
-  const { values } = parseFlags(argv, campaignFlagSpec);
-  if (values.help === true) return 'help';
-  if (values.replay !== undefined) throw new UsageError('--replay replays one run: use it with faultline run, not campaign');
-  const acksRaw = typeof values.acks === 'string' ? values.acks : 'all';
-  const acks = [...new Set(acksRaw.split(',').map((a) => a.trim()).filter((a) => a !== ''))];
-  if (acks.length === 0) throw new UsageError(`--acks is empty; allowed: a comma list of ${acksValues.join(', ')}`);
-  const nemRaw = typeof values.nemesis === 'string' ? values.nemesis : 'kill';
-  const cellsRaw = [...new Set(nemRaw.split(',').map((c) => c.trim()).filter((c) => c !== ''))];
+  const t = campaignTable;
+  const { values, help } = parseFlags(argv, t);
+  if (help) return 'help';
+  const acks = listOf(t, values, 'acks') as Acks[];
+  const cellsRaw = [...new Set((stringOf(t, values, 'nemesis') ?? 'kill').split(',').map((c) => c.trim()).filter((c) => c !== ''))];
   if (cellsRaw.length === 0) throw new UsageError('--nemesis is empty; allowed: a comma list of none or faults joined by +');
   const nemeses = cellsRaw.map((c) => parseNemesis(c));
-  const repeatRaw = typeof values.repeat === 'string' ? values.repeat.trim() : '1';
-  if (!/^\d+$/.test(repeatRaw) || Number(repeatRaw) < 1 || Number(repeatRaw) > 100) {
-    throw new UsageError(`--repeat must be an integer from 1 to 100, got '${repeatRaw}'`);
-  }
+  const repeat = intOf(t, values, 'repeat');
   const { repeat: _r, gate: _g, junit: _j, ...runValues } = values;
   let base: RunOptions | null = null;
   const s = seed();
@@ -72,15 +76,7 @@ export function parseCampaignFlags(argv: string[], seed: () => number = randomSe
     base ??= o;
   }
   if (base === null) throw new UsageError('--acks is empty');
-  if (values.junit === '') throw new UsageError('--junit must name a file');
-  return {
-    base,
-    acks: acks as Acks[],
-    nemeses,
-    repeat: Number(repeatRaw),
-    gate: values.gate === true,
-    junit: typeof values.junit === 'string' ? values.junit : null,
-  };
+  return { base, acks, nemeses, repeat, gate: boolOf(values, 'gate'), junit: stringOf(t, values, 'junit') };
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -26,13 +26,20 @@ import { CliError, UsageError } from '../errors.ts';
 import { renderReport } from '../report/html.ts';
 import { summarize } from '../report/summary.ts';
 import { parseFlags } from '../run/options.ts';
+import { helpText, usageLine } from '../../broker/flags.ts';
+import type { CommandTable } from '../../broker/flags.ts';
 import { exitCodeOf, writeResults } from '../run/run.ts';
 import type { RunResults, TestJson } from '../run/run.ts';
 import { readJson, runFiles } from '../store/run-dir.ts';
 
-const checkFlagSpec = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+export const checkTable: CommandTable = {
+  command: 'faultline check',
+  summary: 're-run the checkers on a stored history; rewrites results.json and report.html (exit 0 valid, 1 invalid, 2 unknown or usage error)',
+  positionals: [{ name: 'RUN_DIR', help: 'a run directory (history.jsonl; test.json and results.json when present)', required: true }],
+  flags: { json: { kind: { type: 'boolean' }, help: 'print the results as one JSON object on stdout' } },
+};
 
-export const checkUsage = 'usage: faultline check RUN_DIR [--json]   re-run the checkers on a stored history';
+export const checkUsage = helpText(checkTable);
 
 export interface Rechecked {
   results: RunResults;
@@ -101,13 +108,13 @@ export function recheck(runDir: string): Rechecked {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(argv, checkFlagSpec, 1);
-  if (values.help === true) {
+  const { values, positionals, help } = parseFlags(argv, checkTable);
+  if (help) {
     process.stdout.write(checkUsage + '\n');
     return 0;
   }
   const runDir = positionals[0];
-  if (runDir === undefined) throw new UsageError(`missing RUN_DIR; ${checkUsage}`);
+  if (runDir === undefined) throw new UsageError(`missing RUN_DIR (usage: ${usageLine(checkTable)})`);
   const r = recheck(runDir);
   for (const n of r.notes) process.stderr.write(`note: ${n}\n`);
   process.stderr.write(summarize(r.results) + '\n');

@@ -1,5 +1,5 @@
 /**
- * `faultline cluster up|down|status [--backend local] [--nodes N] [--dir DIR] [--json]`: a cluster to
+ * `faultline cluster up|down|status [--backend local|docker] [--system FILE] [--nodes N] [--dir DIR] [--json]`: a cluster to
  * explore by hand.
  *
  * - `up` starts a detached supervisor process (`cluster __supervise`, not for direct use) that runs the
@@ -24,10 +24,11 @@ import { cleanupLeftovers } from '../backends/cleanup.ts';
 import { fetchRolesByMajority } from '../backends/roles.ts';
 import { readState, statePath } from '../backends/state.ts';
 import { UsageError } from '../errors.ts';
+import { boolOf, helpText, intOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
+import type { CommandTable } from '../../broker/flags.ts';
 import { isAlive, processState, signalGroup, waitForExit } from '../proc/process.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const usage = 'usage: faultline cluster up|down|status [--backend local|docker] [--system FILE] [--nodes N] [--dir DIR] [--json] [--broker-command JSON_ARGV]';
 const upTimeoutMs = 120_000;
 const downTimeoutMs = 30_000;
 
@@ -55,48 +56,49 @@ interface ClusterArgs {
   system: string | undefined;
 }
 
+function brokerCommandError(v: string): string | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    parsed = null;
+  }
+  return Array.isArray(parsed) && parsed.length > 0 && parsed.every((x) => typeof x === 'string')
+    ? null
+    : `must be a JSON array of strings, e.g. '["node","my-broker.mjs"]'; got ${v}`;
+}
+
+export const clusterTable: CommandTable = {
+  command: 'faultline cluster',
+  summary: 'start, stop or inspect a cluster to explore by hand (one cluster per --dir)',
+  positionals: [{ name: 'ACTION', help: 'up starts it and prints the bootstrap addresses, down stops it and cleans up, status shows nodes and roles', required: true, values: ['up', 'down', 'status'] }],
+  flags: {
+    backend: { kind: { type: 'choice', values: backendNames }, default: 'local', help: 'cluster backend' },
+    system: { kind: { type: 'string', allowed: 'a system definition file (systems/*.json)' }, metavar: 'FILE', default: null, defaultText: 'systems/faultline.json', help: 'system definition: what runs on each node and how' },
+    nodes: { kind: { type: 'int', min: 1, max: 99 }, default: 3, help: 'broker nodes (up)' },
+    dir: { kind: { type: 'string', allowed: 'a directory' }, metavar: 'DIR', default: 'results/cluster', help: "the cluster's directory (cluster.json, node logs)" },
+    json: { kind: { type: 'boolean' }, help: 'print one JSON object on stdout' },
+    'broker-command': { kind: { type: 'string', allowed: 'a JSON array of strings', check: brokerCommandError }, metavar: 'JSON_ARGV', default: null, help: 'the broker command instead of node bin/faultline.mjs broker, for other brokers that take the same flags' },
+  },
+};
+
 export function parseClusterArgs(argv: string[]): ClusterArgs {
-  const [action, ...rest] = argv;
-  if (action !== 'up' && action !== 'down' && action !== 'status' && action !== '__supervise') {
-    throw new UsageError(`${action === undefined ? 'missing action' : `unknown action '${action}'`}; allowed: up, down, status\n${usage}`);
-  }
-  const out: ClusterArgs = { action, nodes: 3, dir: resolve('results', 'cluster'), json: false, brokerCommand: undefined, backend: 'local', system: undefined };
-  for (let i = 0; i < rest.length; i++) {
-    const flag = rest[i]!;
-    const value = (): string => {
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--json') out.json = true;
-    else if (flag === '--backend') {
-      const b = value();
-      if (!(backendNames as string[]).includes(b)) throw new UsageError(`--backend '${b}' is not allowed; allowed: ${backendNames.join(', ')}`);
-      out.backend = b as BackendName;
-    } else if (flag === '--system') {
-      out.system = resolve(value());
-      loadSystem(out.system);
-    } else if (flag === '--nodes') {
-      const v = value();
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 99) throw new UsageError(`--nodes '${v}' must be an integer from 1 to 99`);
-      out.nodes = n;
-    } else if (flag === '--dir') out.dir = resolve(value());
-    else if (flag === '--broker-command') {
-      const v = value();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(v);
-      } catch {
-        parsed = null;
-      }
-      if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((x) => typeof x === 'string')) {
-        throw new UsageError(`--broker-command must be a JSON array of strings, e.g. '["node","my-broker.mjs"]'; got ${v}`);
-      }
-      out.brokerCommand = parsed as string[];
-    } else throw new UsageError(`unknown option '${flag}'\n${usage}`);
-  }
-  return out;
+  const t = clusterTable;
+  // `__supervise` is the detached supervisor's own entry, not for direct use (and not in the help)
+  const supervise = argv[0] === '__supervise';
+  const { values, positionals } = parseCommandLine(t, supervise ? ['up', ...argv.slice(1)] : argv);
+  const brokerCommand = stringOf(t, values, 'broker-command');
+  const system = stringOf(t, values, 'system');
+  if (system !== null) loadSystem(resolve(system));
+  return {
+    action: supervise ? '__supervise' : (positionals[0] as ClusterArgs['action']),
+    nodes: intOf(t, values, 'nodes'),
+    dir: resolve(stringOf(t, values, 'dir') ?? join('results', 'cluster')),
+    json: boolOf(values, 'json'),
+    brokerCommand: brokerCommand === null ? undefined : (JSON.parse(brokerCommand) as string[]),
+    backend: (stringOf(t, values, 'backend') ?? 'local') as BackendName,
+    system: system === null ? undefined : resolve(system),
+  };
 }
 
 const clusterFile = (dir: string): string => join(dir, 'cluster.json');
@@ -292,8 +294,8 @@ async function status(a: ClusterArgs): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv[0] === '--help' || argv[0] === '-h') {
-    process.stdout.write(`${usage}\n`);
+  if (parseCommandLine(clusterTable, argv[0] === '__supervise' ? [] : argv).help) {
+    process.stdout.write(`${helpText(clusterTable)}\n`);
     return 0;
   }
   const a = parseClusterArgs(argv);

@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import { faults } from '../../nemesis/faults.ts';
 import { faketimeSupport } from '../backends/faketime.ts';
 import { lazyfsSupport } from '../backends/lazyfs/lazyfs.ts';
-import { UsageError } from '../errors.ts';
+import { boolOf, helpText, parseCommandLine } from '../../broker/flags.ts';
+import type { CommandTable } from '../../broker/flags.ts';
 import { runCommand } from '../proc/exec.ts';
 import { freePorts } from '../proc/net.ts';
 
@@ -21,7 +22,11 @@ export interface Check {
   fix?: string;
 }
 
-const usage = 'usage: faultline doctor [--json]';
+export const doctorTable: CommandTable = {
+  command: 'faultline doctor',
+  summary: 'what this machine supports (root, namespaces, iptables, docker, fuse, ...), each no with what to do about it; exit 0 always',
+  flags: { json: { kind: { type: 'boolean' }, help: 'print one JSON object on stdout: checks, local backend, faults' } },
+};
 
 function first(text: string): string {
   return text.trim().split('\n')[0] ?? '';
@@ -180,14 +185,12 @@ export function formatChecks(checks: Check[]): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let json = false;
-  for (const a of argv) {
-    if (a === '--json') json = true;
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(`${usage}\n`);
-      return 0;
-    } else throw new UsageError(`unknown option '${a}'; allowed: --json`);
+  const { values, help } = parseCommandLine(doctorTable, argv);
+  if (help) {
+    process.stdout.write(`${helpText(doctorTable)}\n`);
+    return 0;
   }
+  const json = boolOf(values, 'json');
   const checks = await runChecks();
   if (json) process.stdout.write(JSON.stringify({ checks, local: localSummary(checks), faults: faultSupport(checks) }) + '\n');
   else process.stdout.write(formatChecks(checks) + '\n');

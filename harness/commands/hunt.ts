@@ -11,7 +11,9 @@ import { dirname, join } from 'node:path';
 import { bugNames, BugUsageError, parseBugName } from '../../broker/bugs.ts';
 import type { BugName } from '../../broker/bugs.ts';
 import { UsageError } from '../errors.ts';
-import { parseFlags, parseNemesis, randomSeed, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
+import { parseFlags, parseNemesis, randomSeed, runFlags, validateRunFlags } from '../run/options.ts';
+import { helpText, numberOf, stringOf } from '../../broker/flags.ts';
+import type { CommandTable, Flag } from '../../broker/flags.ts';
 import type { NemesisFault, RunOptions } from '../run/options.ts';
 import { formatHuntTable, huntJunitXml, runHunt } from '../run/hunt.ts';
 import type { HuntConfig, HuntRunner } from '../run/hunt.ts';
@@ -26,35 +28,30 @@ import type { HuntRunRow } from '../report/campaign.ts';
 import { preflightBackend } from '../backends/registry.ts';
 import { startOutput } from '../ui/index.ts';
 
-const { bug: _bug, ...runFlagsButBug } = runFlagSpec;
-
-export const huntFlagSpec = {
-  ...runFlagsButBug,
-  bugs: { type: 'string' },
-  budget: { type: 'string' },
-  'clean-budget': { type: 'string' },
-  junit: { type: 'string' },
-} as const;
+const { bug: _bug, replay: _replay, ...runFlagsButBug } = runFlags;
 
 /** Hunt defaults where they differ from `faultline run`'s: shorter runs, faults every 3 s. */
 export const huntDefaults = { budgetS: 300, timeLimitS: 12, nemesisIntervalS: 3 } as const;
 
-export const huntUsage = `usage: faultline hunt [--bugs NAME,...|all] [--budget S] [--clean-budget S] [run flags] [--json] [--junit FILE]
-  --bugs LIST                comma list of planted bugs, or all (default all): ${bugNames.join(', ')}
-  --budget S                 seconds of runs per bug, 1..86400 (default ${huntDefaults.budgetS}); a bug stops at its first invalid run
-  --clean-budget S           seconds of runs of the clean broker, 0..86400 (default: --budget; 0 skips it)
-  --nemesis LIST             fault-mix cells for every target instead of each bug's own (comma list, + joins)
-  --junit FILE               write JUnit XML, one testcase per bug and one for the clean broker
-  (defaults differ from run: --time-limit ${huntDefaults.timeLimitS}, --nemesis-interval ${huntDefaults.nemesisIntervalS})
-${runUsage.split('\n').slice(1).filter((l) => !/--nemesis |--bug /.test(l)).join('\n')}`;
+/** The hunt table: the run flags (no --bug, no --replay) with hunt's own defaults, and the hunt's flags. */
+export const huntFlags = {
+  bugs: { kind: { type: 'list', values: ['all', ...bugNames], itemName: 'planted bugs' }, default: 'all', help: 'planted bugs to hunt (all: the whole catalogue, docs/bugs.md)' },
+  budget: { kind: { type: 'number', min: 1, max: 86400, unit: 's' }, default: huntDefaults.budgetS, help: 'seconds of runs per bug; a bug stops at its first invalid run' },
+  'clean-budget': { kind: { type: 'number', min: 0, max: 86400, unit: 's' }, default: null, defaultText: '--budget', help: 'seconds of runs of the clean broker; 0 skips it' },
+  ...runFlagsButBug,
+  nemesis: { ...runFlags.nemesis, default: null, defaultText: "each bug's own plan", help: "fault-mix cells for every target instead of each bug's own (comma list of cells, + joins faults)" },
+  'time-limit': { ...runFlags['time-limit'], default: huntDefaults.timeLimitS },
+  'nemesis-interval': { ...runFlags['nemesis-interval'], default: huntDefaults.nemesisIntervalS },
+  junit: { kind: { type: 'string', allowed: 'a file' }, metavar: 'FILE', default: null, help: 'write JUnit XML, one testcase per bug and one for the clean broker' },
+} as const satisfies Record<string, Flag>;
 
-function seconds(raw: string | boolean | string[] | undefined, flag: string, def: number, min: number): number {
-  if (raw === undefined) return def;
-  const s = String(raw).trim();
-  const n = Number(s);
-  if (s === '' || !Number.isFinite(n) || n < min || n > 86400) throw new UsageError(`--${flag} must be a number of seconds from ${min} to 86400, got '${s}'`);
-  return n;
-}
+export const huntTable: CommandTable = {
+  command: 'faultline hunt',
+  summary: 'measure the harness: runs against each planted bug until the first invalid one or the budget, and the clean broker (exit 0 when every bug was caught and the clean broker never invalid)',
+  flags: huntFlags,
+};
+
+export const huntUsage = helpText(huntTable);
 
 export function parseBugList(raw: string | undefined): BugName[] {
   if (raw === undefined || raw.trim() === 'all') return [...bugNames];
@@ -73,27 +70,27 @@ export interface HuntCommandPlan extends HuntConfig {
 }
 
 export function parseHuntFlags(argv: string[], seed: () => number = randomSeed): HuntCommandPlan | 'help' {
-  const { values } = parseFlags(argv, huntFlagSpec);
-  if (values.help === true) return 'help';
-  if (values.replay !== undefined) throw new UsageError('--replay replays one run: use it with faultline run, not hunt');
-  const bugs = parseBugList(typeof values.bugs === 'string' ? values.bugs : undefined);
-  const budgetS = seconds(values.budget, 'budget', huntDefaults.budgetS, 1);
-  const cleanBudgetS = seconds(values['clean-budget'], 'clean-budget', budgetS, 0);
+  const t = huntTable;
+  const { values, help } = parseFlags(argv, t);
+  if (help) return 'help';
+  const bugs = parseBugList(stringOf(t, values, 'bugs') ?? undefined);
+  const budgetS = numberOf(t, values, 'budget');
+  const cleanBudgetS = numberOf(t, values, 'clean-budget', budgetS);
+  const nemesisRaw = stringOf(t, values, 'nemesis');
   const cellsOverride: NemesisFault[][] | null =
-    typeof values.nemesis === 'string' ? [...new Set(values.nemesis.split(',').map((c) => c.trim()).filter((c) => c !== ''))].map((c) => parseNemesis(c)) : null;
+    nemesisRaw !== null ? [...new Set(nemesisRaw.split(',').map((c) => c.trim()).filter((c) => c !== ''))].map((c) => parseNemesis(c)) : null;
   if (cellsOverride !== null && cellsOverride.length === 0) throw new UsageError('--nemesis is empty; allowed: a comma list of none or faults joined by +');
-  if (values.junit === '') throw new UsageError('--junit must name a file');
   const { bugs: _b, budget: _u, 'clean-budget': _c, junit: _j, ...runValues } = values;
   const base: RunOptions = validateRunFlags(
     {
       ...runValues,
-      'time-limit': runValues['time-limit'] ?? String(huntDefaults.timeLimitS),
-      'nemesis-interval': runValues['nemesis-interval'] ?? String(huntDefaults.nemesisIntervalS),
+      'time-limit': String(numberOf(t, values, 'time-limit')),
+      'nemesis-interval': String(numberOf(t, values, 'nemesis-interval')),
       nemesis: 'none',
     },
     seed,
   );
-  return { base, bugs, budgetS, cleanBudgetS, cellsOverride, junit: typeof values.junit === 'string' ? values.junit : null };
+  return { base, bugs, budgetS, cleanBudgetS, cellsOverride, junit: stringOf(t, values, 'junit') };
 }
 
 export async function run(argv: string[]): Promise<number> {

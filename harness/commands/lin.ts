@@ -11,8 +11,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
-import { checkHistoryText, historyFormats, isHistoryFormat, type LinReport } from '../../checkers/linearizability/check.ts';
-import { isLinModelName, linModels } from '../../checkers/linearizability/models/index.ts';
+import { checkHistoryText, historyFormats, type LinReport } from '../../checkers/linearizability/check.ts';
+import { linModels } from '../../checkers/linearizability/models/index.ts';
+import { boolOf, choiceOf, helpText, intOf, numberOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
+import type { CommandTable } from '../../broker/flags.ts';
+import { formatMs } from '../format.ts';
 import type { Scalar } from '../../checkers/linearizability/models/common.ts';
 import { renderLinHtml } from '../../checkers/linearizability/html.ts';
 
@@ -30,90 +33,52 @@ export interface LinArgs {
   failedCasIsMismatch: boolean | undefined;
 }
 
-const usage =
-  'usage: faultline lin --model register|cas-register|kv|fifo-queue|log --format edn|jepsen-log|jsonl FILE [--json] [--html OUT] ' +
-  '[--time-limit S] [--max-cache-entries N] [--initial JSON] [--unpartitioned] [--failed-cas mismatch|never-happened]';
+function initialError(raw: string): string | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return `takes a JSON number, string or null; got '${raw}'`;
+  }
+  return v === null || ['number', 'string', 'boolean'].includes(typeof v) ? null : `takes a JSON number, string or null; got '${raw}'`;
+}
+
+export const linTable: CommandTable = {
+  command: 'faultline lin',
+  summary: 'check one history file for linearizability against a model (exit 0 linearizable, 1 not, 2 unknown or usage error)',
+  positionals: [{ name: 'FILE', help: 'the history file', required: true }],
+  flags: {
+    model: { kind: { type: 'choice', values: Object.keys(linModels) }, required: true, help: 'the model the history must be linearizable against' },
+    format: { kind: { type: 'choice', values: Object.keys(historyFormats) }, required: true, help: "the history file's format" },
+    json: { kind: { type: 'boolean' }, help: "print the checker's result as one JSON object on stdout" },
+    html: { kind: { type: 'string', allowed: 'a file' }, metavar: 'OUT', default: null, help: 'write the HTML view to OUT' },
+    'time-limit': { kind: { type: 'number', min: 0.001, max: 86400, unit: 's' }, default: 60, help: 'seconds of search before the verdict is unknown' },
+    'max-cache-entries': { kind: { type: 'int', min: 1, max: 1_000_000_000 }, default: 4_000_000, help: 'bound on the search cache before the verdict is unknown' },
+    initial: { kind: { type: 'string', allowed: 'a JSON number, string or null', check: initialError }, metavar: 'JSON', default: null, help: "the model's initial value" },
+    unpartitioned: { kind: { type: 'boolean' }, help: 'check the whole history at once instead of per key' },
+    'failed-cas': { kind: { type: 'choice', values: ['mismatch', 'never-happened'] }, default: null, defaultText: 'mismatch for edn and jepsen-log, never-happened for jsonl', help: 'what a fail cas means' },
+  },
+};
+
+const usage = helpText(linTable);
 
 export function parseLinArgs(argv: readonly string[]): LinArgs {
-  let model: string | undefined;
-  let format: string | undefined;
-  let file: string | undefined;
-  const out: Omit<LinArgs, 'model' | 'format' | 'file'> = {
-    json: false,
-    html: undefined,
-    timeLimitMs: 60_000,
-    maxCacheEntries: 4_000_000,
-    initial: undefined,
-    partitioned: true,
-    failedCasIsMismatch: undefined,
+  const t = linTable;
+  const { values, positionals } = parseCommandLine(t, argv);
+  const failedCas = stringOf(t, values, 'failed-cas');
+  const initial = stringOf(t, values, 'initial');
+  return {
+    model: choiceOf<LinArgs['model']>(t, values, 'model', 'register'),
+    format: choiceOf<LinArgs['format']>(t, values, 'format', 'jsonl'),
+    file: positionals[0]!,
+    json: boolOf(values, 'json'),
+    html: stringOf(t, values, 'html') ?? undefined,
+    timeLimitMs: numberOf(t, values, 'time-limit') * 1000,
+    maxCacheEntries: intOf(t, values, 'max-cache-entries'),
+    initial: initial === null ? undefined : (JSON.parse(initial) as Scalar),
+    partitioned: !boolOf(values, 'unpartitioned'),
+    failedCasIsMismatch: failedCas === null ? undefined : failedCas === 'mismatch',
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value; ${usage}`);
-      return v;
-    };
-    switch (a) {
-      case '--model':
-        model = value();
-        break;
-      case '--format':
-        format = value();
-        break;
-      case '--json':
-        out.json = true;
-        break;
-      case '--html':
-        out.html = value();
-        break;
-      case '--time-limit': {
-        const s = Number(value());
-        if (!(s > 0)) throw new UsageError('--time-limit takes a positive number of seconds');
-        out.timeLimitMs = s * 1000;
-        break;
-      }
-      case '--max-cache-entries': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1) throw new UsageError('--max-cache-entries takes a positive integer');
-        out.maxCacheEntries = n;
-        break;
-      }
-      case '--initial': {
-        const raw = value();
-        let v: unknown;
-        try {
-          v = JSON.parse(raw);
-        } catch {
-          throw new UsageError(`--initial takes a JSON number, string or null, got '${raw}'`);
-        }
-        if (v !== null && typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
-          throw new UsageError(`--initial takes a JSON number, string or null, got '${raw}'`);
-        }
-        out.initial = v;
-        break;
-      }
-      case '--unpartitioned':
-        out.partitioned = false;
-        break;
-      case '--failed-cas': {
-        const v = value();
-        if (v !== 'mismatch' && v !== 'never-happened') throw new UsageError(`--failed-cas: allowed mismatch, never-happened; got '${v}'`);
-        out.failedCasIsMismatch = v === 'mismatch';
-        break;
-      }
-      default:
-        if (a.startsWith('-')) throw new UsageError(`unknown flag '${a}'; ${usage}`);
-        if (file !== undefined) throw new UsageError(`one history FILE only (got '${file}' and '${a}')`);
-        file = a;
-    }
-  }
-  const models = Object.keys(linModels).join(', ');
-  const formats = Object.keys(historyFormats).join(', ');
-  if (model === undefined || !isLinModelName(model)) throw new UsageError(`--model: allowed ${models}${model === undefined ? '' : `; got '${model}'`}`);
-  if (format === undefined || !isHistoryFormat(format)) throw new UsageError(`--format: allowed ${formats}${format === undefined ? '' : `; got '${format}'`}`);
-  if (file === undefined) throw new UsageError(`a history FILE is required; ${usage}`);
-  return { model, format, file, ...out };
 }
 
 /** A readable summary of a check, as printed without --json. */
@@ -125,7 +90,7 @@ export function formatLinReport(report: LinReport, file: string, maxLines = 40):
     return o ? `#${id} p${o.process} ${o.label}` : `#${id}`;
   };
   const verdict = result.valid === true ? 'linearizable' : result.valid === false ? 'NOT linearizable' : 'unknown';
-  const lines = [`${file}: ${verdict} (model ${result.model}, ${result.ops} ops, ${result.partitions.length} partitions checked, ${result.elapsedMs.toFixed(1)} ms)`];
+  const lines = [`${file}: ${verdict} (model ${result.model}, ${result.ops} ops, ${result.partitions.length} partitions checked, ${formatMs(result.elapsedMs)})`];
   if (result.reason) lines.push(`reason: ${result.reason}`);
   const f = result.failure;
   if (f) {
@@ -146,7 +111,7 @@ export function formatLinReport(report: LinReport, file: string, maxLines = 40):
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (parseCommandLine(linTable, argv).help) {
     process.stdout.write(usage + '\n');
     return 0;
   }

@@ -4,7 +4,7 @@
  * contents) goes to stdout. Exit code: 0 valid, 1 invalid, 2 unknown or harness error.
  */
 import { summarize } from '../report/summary.ts';
-import { parseFlags, runFlagSpec, runUsage, validateRunFlags } from '../run/options.ts';
+import { parseFlags, runFlags, runTable, runUsage, validateRunFlags } from '../run/options.ts';
 import { startNemesis } from '../../nemesis/index.ts';
 import { readReplaySchedule, runTest } from '../run/run.ts';
 import type { RawFlags, RunOptions } from '../run/options.ts';
@@ -28,10 +28,10 @@ export function replayOptions(o: RunOptions, given: RawFlags): RunOptions {
   // The stored options as flags, under the ones given here; then validated together as any run's
   // flags are, so a mix that contradicts itself (--nodes 1 over a stored replication factor 3) is refused.
   const flags: RawFlags = {};
-  for (const key of Object.keys(runFlagSpec) as Array<keyof RawFlags>) {
+  for (const key of Object.keys(runFlags)) {
     const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const v = stored[camel];
-    if (key === 'out' || key === 'json' || key === 'replay' || key === 'help' || v === undefined || v === null) continue;
+    if (key === 'out' || key === 'json' || key === 'replay' || v === undefined || v === null) continue;
     if (typeof v === 'boolean') {
       if (v) flags[key] = true;
     } else if (Array.isArray(v)) flags[key] = v.join(',');
@@ -48,12 +48,12 @@ export function stderrLog(msg: string): void {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, runFlagSpec);
-  if (values.help === true) {
+  const { values, help } = parseFlags(argv, runTable);
+  if (help) {
     process.stdout.write(runUsage + '\n');
     return 0;
   }
-  const o = replayOptions(validateRunFlags(values), values as RawFlags);
+  const o = replayOptions(validateRunFlags(values), values);
   await preflightBackend(o.backend);
   // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
   const out = startOutput({ json: o.json });

@@ -2,8 +2,9 @@
  * The human summary of a run printed to stderr at the end of `faultline run` and `faultline check`:
  * verdict, the anomaly counts that are non-zero, the main stats, what the history reader left out,
  * the worst consumer lag, availability and send latency.
- * Pure: a function of results.json's contents.
+ * Pure: a function of results.json's contents. Figures through harness/format.ts (no float noise).
  */
+import { formatFigure, formatPercent } from '../format.ts';
 
 export interface SummaryInput {
   valid: unknown;
@@ -24,7 +25,7 @@ function verdictWord(v: unknown): string {
 }
 
 function num(v: unknown): string {
-  return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : '-';
+  return typeof v === 'number' && Number.isInteger(v) ? String(v) : formatFigure(v);
 }
 
 export function summarize(r: SummaryInput): string {
@@ -45,7 +46,7 @@ export function summarize(r: SummaryInput): string {
   const a = (r.availability ?? {}) as { overall?: { ratio?: unknown }; maxUnavailableMs?: unknown };
   const ratio = a.overall?.ratio;
   const l = (r.latencyMs ?? {}) as { send?: { p50?: unknown; p99?: unknown; max?: unknown } };
-  lines.push(`  availability ${typeof ratio === 'number' ? (ratio * 100).toFixed(1) + '%' : '-'} (longest outage ${num(a.maxUnavailableMs)} ms); send latency p50 ${num(l.send?.p50)} ms, p99 ${num(l.send?.p99)} ms, max ${num(l.send?.max)} ms`);
+  lines.push(`  availability ${formatPercent(ratio)} (longest outage ${num(a.maxUnavailableMs)} ms); send latency p50 ${num(l.send?.p50)} ms, p99 ${num(l.send?.p99)} ms, max ${num(l.send?.max)} ms`);
   if (r.runDir !== undefined) lines.push(`  ${r.runDir}/report.html`);
   return lines.join('\n');
 }

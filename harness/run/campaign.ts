@@ -24,6 +24,7 @@ import type { AnomalyType } from '../../checkers/queue/anomalies.ts';
 import { exitCodeOf } from './run.ts';
 import type { RunResults } from './run.ts';
 import type { Acks, NemesisFault, RunOptions } from './options.ts';
+import { formatFigure } from '../format.ts';
 
 export interface CampaignPlanEntry {
   acks: Acks;
@@ -184,8 +185,8 @@ export function campaignExitCode(rows: RunRow[], gate: boolean): 0 | 1 | 2 {
   return exitCodeOf(rows.length === 0 ? 'unknown' : mergeValid(rows.map((r) => r.valid)));
 }
 
-function cellText(v: number | null, digits = 0): string {
-  return v === null ? '-' : v.toFixed(digits);
+function cellText(v: number | null): string {
+  return formatFigure(v);
 }
 
 /** The comparison table printed to stderr. */
@@ -193,8 +194,8 @@ export function formatTable(cs: CellRow[], gate: boolean): string {
   const header = ['acks', 'nemesis', 'runs', 'valid', 'invalid', 'unknown', 'acked', 'lost', 'unseen', 'dup', 'inconsistent', 'avail%', 'p99 ms', ...(gate ? ['gate'] : [])];
   const body = cs.map((c) => [
     c.acks, c.nemesis, String(c.runs), String(c.valid), String(c.invalid), String(c.unknown), String(c.acked), String(c.lost),
-    String(c.unseen), String(c.duplicates), String(c.inconsistentOffsets), cellText(c.availability === null ? null : c.availability * 100, 1),
-    cellText(c.p99Ms, 1), ...(gate ? [c.expectation] : []),
+    String(c.unseen), String(c.duplicates), String(c.inconsistentOffsets), cellText(c.availability === null ? null : c.availability * 100),
+    cellText(c.p99Ms), ...(gate ? [c.expectation] : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();

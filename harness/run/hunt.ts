@@ -23,6 +23,7 @@
 import type { BugName } from '../../broker/bugs.ts';
 import type { Validity } from '../../checkers/result.ts';
 import { nemesisLabel, xml } from './campaign.ts';
+import { formatFigure } from '../format.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import type { RunEventSink } from './events.ts';
 
@@ -229,8 +230,8 @@ function anomalyText(a: Record<string, number>): string {
 /** The table printed at the end (and pasted in the README): one row per bug, then the clean broker. */
 export function formatHuntTable(s: Pick<HuntSummary, 'bugs' | 'clean'>): string {
   const header = ['bug', 'caught', 'runs', 'seconds', 'anomalies', 'fault mix'];
-  const body = s.bugs.map((b) => [b.name, b.caught ? 'yes' : 'NO', String(b.runs), b.secondsToDetection === null ? `-(${b.elapsedS})` : String(b.secondsToDetection), anomalyText(b.anomalies), b.nemesis]);
-  body.push(['(clean broker)', s.clean.invalid === 0 ? 'no false alarm' : `${s.clean.invalid} INVALID`, String(s.clean.runs), String(s.clean.elapsedS), `unknown:${s.clean.unknown}`, '']);
+  const body = s.bugs.map((b) => [b.name, b.caught ? 'yes' : 'NO', String(b.runs), b.secondsToDetection === null ? `-(${formatFigure(b.elapsedS)})` : formatFigure(b.secondsToDetection), anomalyText(b.anomalies), b.nemesis]);
+  body.push(['(clean broker)', s.clean.invalid === 0 ? 'no false alarm' : `${s.clean.invalid} INVALID`, String(s.clean.runs), formatFigure(s.clean.elapsedS), `unknown:${s.clean.unknown}`, '']);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), ...body.map(line)].join('\n');

@@ -6,12 +6,13 @@
  * nemesis as a list), which is exactly the shape of `RunOptions` minus `out` and `json`.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadSystem } from '../backends/system.ts';
 import { UsageError } from '../errors.ts';
+import { boolOf, choiceOf, helpText, intOf, numberOf, parseCommandLine, stringOf, stringsOf } from '../../broker/flags.ts';
+import type { CommandTable, Flag, ParsedCommandLine, RawValues } from '../../broker/flags.ts';
 import { faults } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
-import { BugUsageError, parseBugName, type BugName } from '../../broker/bugs.ts';
+import { bugNames, type BugName } from '../../broker/bugs.ts';
 import { buildConfig, ConfigError, parseSetting } from '../../broker/config.ts';
 
 export const backends = ['local', 'docker'] as const;
@@ -88,106 +89,61 @@ export const runDefaults = {
   json: false,
 } as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug' | 'set' | 'replay' | 'system'> & { nemesis: readonly NemesisFault[] };
 
-/** Flags shared by `run` and `campaign` (parseArgs config); values stay strings until validated. */
-export const runFlagSpec = {
-  backend: { type: 'string' },
-  nodes: { type: 'string' },
-  workload: { type: 'string' },
-  acks: { type: 'string' },
-  'replication-factor': { type: 'string' },
-  'min-insync': { type: 'string' },
-  partitions: { type: 'string' },
-  'unclean-election': { type: 'boolean' },
-  idempotence: { type: 'boolean' },
-  retries: { type: 'string' },
-  nemesis: { type: 'string' },
-  'nemesis-interval': { type: 'string' },
-  'time-limit': { type: 'string' },
-  rate: { type: 'string' },
-  concurrency: { type: 'string' },
-  consumers: { type: 'string' },
-  'consumer-mode': { type: 'string' },
-  'consumer-crash-interval': { type: 'string' },
-  'commit-interval': { type: 'string' },
-  seed: { type: 'string' },
-  bug: { type: 'string' },
-  set: { type: 'string', multiple: true },
-  replay: { type: 'string' },
-  system: { type: 'string' },
-  out: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Valid `--nemesis` items: `none` and every fault of the registry (design.md "Nemesis names"). */
+export const nemesisNames = ['none', ...nemesisFaults] as const;
 
-export const runUsage = `usage: faultline run [options]
-  --backend local|docker     cluster backend (default local; docker: containers, see faultline image build)
-  --system FILE              system definition: what runs on each node (default systems/faultline.json)
-  --nodes N                  broker nodes, 1..9 (default 3)
-  --workload queue|log       workload (default queue; log also checks linearizability of the partition logs)
-  --acks 0|1|all             producer acks (default all)
-  --replication-factor N     topic replication factor, 1..nodes (default 3)
-  --min-insync N             topic min.insync.replicas, 1..replication-factor (default 2)
-  --partitions N             partitions of the test topic, 1..64 (default 3)
-  --unclean-election         allow unclean leader election
-  --idempotence              idempotent producer (needs --acks all)
-  --retries N                producer retries, 0..20 (default 3)
-  --nemesis LIST             comma list of ${nemesisFaults.join(', ')}; or none (default kill)
-  --nemesis-interval S       seconds between faults (default 5)
-  --time-limit S             seconds of load (default 30)
-  --rate N                   total ops per second (default 100)
-  --concurrency N            producer processes, 1..64 (default 4)
-  --consumers N              consumers reading during the load, 0..16 (default 2)
-  --consumer-mode M          subscribe (a consumer group), assign (each consumer takes seeded partitions
-                             and seeks to their start), or mixed: half each (default mixed)
-  --consumer-crash-interval S  mean seconds between consumer crashes (killed, a new one joins) or
-                             assign-mode reassignments; 0 for none (default 5)
-  --commit-interval S        seconds between a consumer's explicit offset commits; 0 for none (default 1)
-  --seed N                   seed for every random choice, 0..4294967295 (default random)
-  --bug NAME                 plant one defect of the catalogue (docs/bugs.md) in every node; never default
-  --set key=value            a Kafka-named broker setting for every node (repeatable), e.g. log.flush.interval.messages=1
-  --replay RUN_DIR           run RUN_DIR's recorded fault schedule again, with its options and seed (flags given here override)
-  --out DIR                  results folder (default results)
-  --json                     print the results as one JSON object on stdout`;
+/**
+ * The `faultline run` table (broker/flags.ts): parser and `--help` are generated from it; campaign and
+ * hunt build theirs from it. Ranges and defaults here are the only ones: `validateRunFlags` reads them.
+ */
+export const runFlags = {
+  backend: { kind: { type: 'choice', values: backends }, default: runDefaults.backend, help: 'cluster backend (docker: one container per node, see faultline image build)' },
+  nodes: { kind: { type: 'int', min: 1, max: 9 }, default: runDefaults.nodes, help: 'broker nodes' },
+  workload: { kind: { type: 'choice', values: workloadNames }, default: runDefaults.workload, help: 'workload (log also checks linearizability of the partition logs)' },
+  acks: { kind: { type: 'choice', values: acksValues }, default: runDefaults.acks, help: 'producer acks' },
+  'replication-factor': { kind: { type: 'int', min: 1, max: 9 }, default: runDefaults.replicationFactor, defaultText: '3, or --nodes when fewer', help: 'topic replication factor, at most --nodes' },
+  'min-insync': { kind: { type: 'int', min: 1, max: 9 }, default: runDefaults.minInsync, defaultText: '2, or the replication factor when lower', help: 'topic min.insync.replicas, at most the replication factor' },
+  partitions: { kind: { type: 'int', min: 1, max: 64 }, default: runDefaults.partitions, help: 'partitions of the test topic' },
+  'unclean-election': { kind: { type: 'boolean' }, help: 'allow unclean leader election' },
+  idempotence: { kind: { type: 'boolean' }, help: 'idempotent producer (needs --acks all and --retries 1 or more)' },
+  retries: { kind: { type: 'int', min: 0, max: 20 }, default: runDefaults.retries, help: 'producer retries' },
+  nemesis: { kind: { type: 'list', values: nemesisNames, separators: ',+', itemName: 'faults' }, default: runDefaults.nemesis.join(','), help: 'faults, each on its own seeded schedule (none: no faults)' },
+  'nemesis-interval': { kind: { type: 'number', min: 0.1, max: 3600, unit: 's' }, default: runDefaults.nemesisInterval, help: 'mean seconds of each quiet and each fault period' },
+  'time-limit': { kind: { type: 'number', min: 0.1, max: 86400, unit: 's' }, default: runDefaults.timeLimit, help: 'seconds of load' },
+  rate: { kind: { type: 'number', min: 0.1, max: 10000, unit: 'ops/s' }, metavar: 'OPS_PER_S', default: runDefaults.rate, help: 'total ops per second over all processes' },
+  concurrency: { kind: { type: 'int', min: 1, max: 64 }, default: runDefaults.concurrency, help: 'producer processes' },
+  consumers: { kind: { type: 'int', min: 0, max: 16 }, default: runDefaults.consumers, help: 'consumers reading during the load' },
+  'consumer-mode': { kind: { type: 'choice', values: consumerModeValues }, default: runDefaults.consumerMode, help: 'subscribe (a consumer group), assign (each consumer takes seeded partitions and seeks to their start), or mixed: half each' },
+  'consumer-crash-interval': { kind: { type: 'number', min: 0, max: 3600, unit: 's' }, default: runDefaults.consumerCrashInterval, help: 'mean seconds between consumer crashes (killed, a new one joins) or assign-mode reassignments; 0 for none' },
+  'commit-interval': { kind: { type: 'number', min: 0, max: 3600, unit: 's' }, default: runDefaults.commitInterval, help: "seconds between a consumer's explicit offset commits; 0 for none" },
+  seed: { kind: { type: 'int', min: 0, max: 0xffff_ffff }, default: null, defaultText: 'random, printed at start', help: 'seed for every random choice' },
+  bug: { kind: { type: 'choice', values: bugNames }, default: null, help: 'plant one defect of the catalogue (docs/bugs.md) in every node; never default' },
+  set: { kind: { type: 'string', allowed: 'key=value, a Kafka-named broker setting', check: setError }, metavar: 'key=value', repeatable: true, default: null, help: 'a broker setting for every node, over the harness\'s own, e.g. log.flush.interval.messages=1' },
+  replay: { kind: { type: 'string', allowed: 'a run directory' }, metavar: 'RUN_DIR', default: null, help: "run RUN_DIR's recorded fault schedule again, with its options and seed (flags given here override)" },
+  system: { kind: { type: 'string', allowed: 'a system definition file (systems/*.json)' }, metavar: 'FILE', default: null, defaultText: 'systems/faultline.json', help: 'system definition: what runs on each node and how' },
+  out: { kind: { type: 'string', allowed: 'a directory' }, metavar: 'DIR', default: runDefaults.out, help: 'results folder' },
+  json: { kind: { type: 'boolean' }, help: 'print the results as one JSON object on stdout' },
+} as const satisfies Record<string, Flag>;
 
-export type RawFlags = Partial<Record<keyof typeof runFlagSpec, string | boolean | string[] | undefined>>;
+export const runTable: CommandTable = {
+  command: 'faultline run',
+  summary: 'one test: cluster, workload, nemesis, checkers (exit 0 valid, 1 invalid, 2 unknown or usage/harness error)',
+  flags: runFlags,
+};
 
-function intFlag(flags: RawFlags, name: keyof typeof runFlagSpec, def: number, min: number, max: number): number {
-  const raw = flags[name];
-  if (raw === undefined) return def;
-  const s = String(raw).trim();
-  if (!/^-?\d+$/.test(s)) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${s}'`);
-  const n = Number(s);
-  if (n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${n}`);
-  return n;
-}
+/** The help of `faultline run`, generated from its table. */
+export const runUsage = helpText(runTable);
 
-function numFlag(flags: RawFlags, name: keyof typeof runFlagSpec, def: number, min: number, max: number): number {
-  const raw = flags[name];
-  if (raw === undefined) return def;
-  const s = String(raw).trim();
-  const n = Number(s);
-  if (s === '' || !Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be a number from ${min} to ${max}, got '${s}'`);
-  }
-  return n;
-}
+export type RawFlags = RawValues;
 
-function oneOf<T extends string>(flags: RawFlags, name: keyof typeof runFlagSpec, def: T, allowed: readonly T[]): T {
-  const raw = flags[name];
-  if (raw === undefined) return def;
-  const s = String(raw).trim();
-  if (!(allowed as readonly string[]).includes(s)) {
-    throw new UsageError(`--${name} '${s}' is not allowed; allowed: ${allowed.join(', ')}`);
-  }
-  return s as T;
-}
-
-function bugFlag(flags: RawFlags): BugName | null {
-  if (flags.bug === undefined) return null;
+/** Why a `--set` value is refused, validated as the broker validates it; null when allowed. */
+function setError(item: string): string | null {
   try {
-    return parseBugName(String(flags.bug).trim());
+    const [k, v] = parseSetting(item);
+    buildConfig({ [k]: v });
+    return null;
   } catch (err) {
-    if (err instanceof BugUsageError) throw new UsageError(err.message);
+    if (err instanceof ConfigError) return `${item}: ${err.message}`;
     throw err;
   }
 }
@@ -212,107 +168,87 @@ export function randomSeed(): number {
   return Math.floor(Math.random() * 0x1_0000_0000);
 }
 
-/** Validate parsed flags into RunOptions. `acks` and `nemesis` may be overridden (campaign cells). */
+/** Validate raw flags (argv's, or strings from another source) into RunOptions, by the run table's rows. */
 export function validateRunFlags(flags: RawFlags, seed: () => number = randomSeed): RunOptions {
-  const backend = oneOf(flags, 'backend', runDefaults.backend, backends);
-  const nodes = intFlag(flags, 'nodes', runDefaults.nodes, 1, 9);
-  const replicationFactor = intFlag(flags, 'replication-factor', Math.min(runDefaults.replicationFactor, nodes), 1, 9);
+  const t = runTable;
+  const backend = choiceOf<RunOptions['backend']>(t, flags, 'backend');
+  const nodes = intOf(t, flags, 'nodes');
+  const replicationFactor = intOf(t, flags, 'replication-factor', Math.min(runDefaults.replicationFactor, nodes));
   if (replicationFactor > nodes) {
     throw new UsageError(`--replication-factor ${replicationFactor} exceeds --nodes ${nodes}; allowed: 1 to ${nodes}`);
   }
-  const minInsync = intFlag(flags, 'min-insync', Math.min(runDefaults.minInsync, replicationFactor), 1, 9);
+  const minInsync = intOf(t, flags, 'min-insync', Math.min(runDefaults.minInsync, replicationFactor));
   if (minInsync > replicationFactor) {
     throw new UsageError(`--min-insync ${minInsync} exceeds --replication-factor ${replicationFactor}; allowed: 1 to ${replicationFactor}`);
   }
-  const acks = oneOf(flags, 'acks', runDefaults.acks, acksValues);
-  const idempotence = flags.idempotence === true;
+  const acks = choiceOf<Acks>(t, flags, 'acks');
+  const idempotence = boolOf(flags, 'idempotence');
   if (idempotence && acks !== 'all') {
     throw new UsageError(`--idempotence needs --acks all (got --acks ${acks})`);
   }
-  const retries = intFlag(flags, 'retries', runDefaults.retries, 0, 20);
+  const retries = intOf(t, flags, 'retries');
   if (idempotence && retries === 0) {
     throw new UsageError('--idempotence needs --retries 1 or more (an idempotent producer retries transient errors; kafkajs refuses retries 0)');
   }
-  const nemesisRaw = flags.nemesis;
-  const nemesis = nemesisRaw === undefined ? [...runDefaults.nemesis] : parseNemesis(String(nemesisRaw));
-  const out = flags.out === undefined ? runDefaults.out : String(flags.out);
-  if (out.trim() === '') throw new UsageError('--out must name a directory');
+  const nemesis = parseNemesis(stringOf(t, flags, 'nemesis') ?? 'none');
+  const out = stringOf(t, flags, 'out') ?? runDefaults.out;
+  const seedRaw = stringOf(t, flags, 'seed');
+  const bug = stringOf(t, flags, 'bug');
   return {
     backend,
     nodes,
-    workload: oneOf(flags, 'workload', runDefaults.workload, workloadNames),
+    workload: choiceOf<RunOptions['workload']>(t, flags, 'workload'),
     acks,
     replicationFactor,
     minInsync,
-    partitions: intFlag(flags, 'partitions', runDefaults.partitions, 1, 64),
-    uncleanElection: flags['unclean-election'] === true,
+    partitions: intOf(t, flags, 'partitions'),
+    uncleanElection: boolOf(flags, 'unclean-election'),
     idempotence,
     retries,
     nemesis,
-    nemesisInterval: numFlag(flags, 'nemesis-interval', runDefaults.nemesisInterval, 0.1, 3600),
-    timeLimit: numFlag(flags, 'time-limit', runDefaults.timeLimit, 0.1, 86400),
-    rate: numFlag(flags, 'rate', runDefaults.rate, 0.1, 10000),
-    concurrency: intFlag(flags, 'concurrency', runDefaults.concurrency, 1, 64),
-    consumers: intFlag(flags, 'consumers', runDefaults.consumers, 0, 16),
-    consumerMode: oneOf(flags, 'consumer-mode', runDefaults.consumerMode, consumerModeValues),
-    consumerCrashInterval: numFlag(flags, 'consumer-crash-interval', runDefaults.consumerCrashInterval, 0, 3600),
-    commitInterval: numFlag(flags, 'commit-interval', runDefaults.commitInterval, 0, 3600),
-    seed: flags.seed === undefined ? seed() : intFlag(flags, 'seed', 0, 0, 0xffff_ffff),
-    bug: bugFlag(flags),
+    nemesisInterval: numberOf(t, flags, 'nemesis-interval'),
+    timeLimit: numberOf(t, flags, 'time-limit'),
+    rate: numberOf(t, flags, 'rate'),
+    concurrency: intOf(t, flags, 'concurrency'),
+    consumers: intOf(t, flags, 'consumers'),
+    consumerMode: choiceOf<RunOptions['consumerMode']>(t, flags, 'consumer-mode'),
+    consumerCrashInterval: numberOf(t, flags, 'consumer-crash-interval'),
+    commitInterval: numberOf(t, flags, 'commit-interval'),
+    seed: seedRaw === null ? seed() : Number(seedRaw),
+    bug: bug === null ? null : (bug as BugName),
     set: setFlag(flags),
-    replay: flags.replay === undefined ? null : String(flags.replay),
-    system: systemFlag(flags),
+    replay: stringOf(t, flags, 'replay'),
+    system: systemFlag(t, flags),
     out,
-    json: flags.json === true,
+    json: boolOf(flags, 'json'),
   };
 }
 
 /** `--system FILE`: loaded and validated now (a bad definition is refused before anything starts). */
-function systemFlag(flags: RawFlags): string | null {
-  if (flags.system === undefined) return null;
-  const path = resolve(String(flags.system));
+function systemFlag(t: CommandTable, flags: RawValues): string | null {
+  const file = stringOf(t, flags, 'system');
+  if (file === null) return null;
+  const path = resolve(file);
   loadSystem(path);
   return path;
 }
 
 /**
  * `--set key=value` (repeatable): each validated as the broker validates it (known Kafka-named key,
- * allowed value), so a bad setting is refused before any node starts.
+ * allowed value; the row's check), so a bad setting is refused before any node starts.
  */
 function setFlag(flags: RawFlags): Record<string, string> {
-  const raw = flags.set;
-  const items = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
   const out: Record<string, string> = {};
-  for (const item of items) {
-    try {
-      const [k, v] = parseSetting(item);
-      buildConfig({ [k]: v });
-      out[k] = v;
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(`--set ${item}: ${err.message}`);
-      throw err;
-    }
+  for (const item of stringsOf(runTable, flags, 'set')) {
+    const [k, v] = parseSetting(item);
+    out[k] = v;
   }
   return out;
 }
 
-/** parseArgs with messages that name the flag; unknown flags and stray positionals are refused. */
-export function parseFlags<S extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>>(
-  argv: string[],
-  spec: S,
-  positionals = 0,
-): { values: Partial<Record<keyof S, string | boolean | string[]>>; positionals: string[] } {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: spec, allowPositionals: positionals > 0, strict: true });
-  } catch (err) {
-    const allowed = Object.keys(spec).map((k) => `--${k}`).join(' ');
-    throw new UsageError(`${(err as Error).message.split('\n')[0]}; allowed flags: ${allowed}`);
-  }
-  if (parsed.positionals.length > positionals) {
-    throw new UsageError(`unexpected argument '${parsed.positionals[positionals] ?? ''}'`);
-  }
-  return { values: parsed.values as Partial<Record<keyof S, string | boolean | string[]>>, positionals: parsed.positionals };
+/** Parse argv by a command's table (unknown flags, bad values and stray positionals refused, one line each). */
+export function parseFlags(argv: readonly string[], table: CommandTable): ParsedCommandLine {
+  return parseCommandLine(table, argv);
 }
 
 /** `queue-acks1-kill`, `queue-acksall-kill+partition`, `queue-acks0-none`. */

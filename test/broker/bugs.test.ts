@@ -49,6 +49,6 @@ describe('planted-bug catalogue', () => {
   it('--bug on the broker command line is validated and defaults to none', () => {
     expect(parseBrokerArgs(base).bug).toBeNull();
     expect(parseBrokerArgs([...base, '--bug', 'epoch-not-bumped']).bug).toBe('epoch-not-bumped');
-    expect(() => parseBrokerArgs([...base, '--bug', 'typo'])).toThrow(/--bug 'typo' is not in the planted-bug catalogue; allowed: /);
+    expect(() => parseBrokerArgs([...base, '--bug', 'typo'])).toThrow(/--bug 'typo' is not allowed; allowed: /);
   });
 });

@@ -22,6 +22,20 @@ describe('fault packages', () => {
     }
   });
 
+  it('partition-follower isolates a non-leader replica, partition-random any one node (design.md targets)', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const f = faults['partition-follower'].generator(ctx(seed))!;
+      expect(['n2', 'n3']).toContain(f.start.value.nodes[0]);
+      expect(f.start).toMatchObject({ f: 'partition', value: { role: 'follower', shape: 'follower' } });
+      const node = f.start.value.nodes[0]!;
+      expect(f.start.value.grudge?.[node]).toHaveLength(4);
+      const r = faults['partition-random'].generator(ctx(seed))!;
+      expect(r.start.value.nodes).toHaveLength(1);
+      expect(r.start.value.role).toBe('random');
+      expect(r.end).toMatchObject({ f: 'heal' });
+    }
+  });
+
   it('unknown roles fall back to a random node and say so; too few nodes skip the shape', () => {
     const p = planPartition('controller', ctx(1, { roles: null }));
     expect(p).toMatchObject({ role: 'random', note: expect.stringMatching(/metadata unavailable/) });

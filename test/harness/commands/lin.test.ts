@@ -38,7 +38,7 @@ describe('parseLinArgs', () => {
     expect(() => parseLinArgs(['--model', 'kv', '--format', 'xml', 'f'])).toThrow(/edn, jepsen-log, jsonl/);
     expect(() => parseLinArgs(['--model', 'kv', '--format', 'edn'])).toThrow(/FILE/);
     expect(() => parseLinArgs(['--model', 'kv', '--format', 'edn', 'f', '--bogus'])).toThrow(UsageError);
-    expect(() => parseLinArgs(['--model', 'kv', '--format', 'edn', 'f', '--time-limit', '-1'])).toThrow(/positive/);
+    expect(() => parseLinArgs(['--model', 'kv', '--format', 'edn', 'f', '--time-limit', '-1'])).toThrow(/--time-limit must be a number of seconds from 0.001 to 86400; got '-1'/);
   });
 });
 

@@ -71,7 +71,7 @@ describe('campaign', () => {
     expect(cs[1]).toMatchObject({ nemesis: 'partition', availability: null, p99Ms: null, unknown: 1, expectation: 'unknown' });
     const t = formatTable(cs, true).split('\n');
     expect(t[0]).toMatch(/^acks\s+nemesis\s+runs.*lost\s+unseen.*avail%\s+p99 ms\s+gate$/);
-    expect(t[1]).toMatch(/^1\s+kill\s+2\s+1\s+1\s+0\s+200\s+5\s+1\s+1\s+0\s+60\.0\s+90\.0\s+met$/);
+    expect(t[1]).toMatch(/^1\s+kill\s+2\s+1\s+1\s+0\s+200\s+5\s+1\s+1\s+0\s+60\s+90\s+met$/);
   });
 
   it('writes well-formed JUnit XML with one testcase per run and failures for unmet expectations', () => {

@@ -125,6 +125,6 @@ describe('hunt flags', () => {
     expect(q).toMatchObject({ budgetS: 20, cleanBudgetS: 0, cellsOverride: [['kill'], ['kill', 'pause']] });
     expect(q.base.timeLimit).toBe(5);
     expect(() => parseHuntFlags(['--budget', '0'])).toThrow(/--budget must be a number of seconds from 1/);
-    expect(() => parseHuntFlags(['--bug', 'truncate-to-hw'])).toThrow(/Unknown option '--bug'/);
+    expect(() => parseHuntFlags(['--bug', 'truncate-to-hw'])).toThrow(/unknown flag --bug; did you mean --bugs\?/);
   });
 });

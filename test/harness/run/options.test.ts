@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../harness/errors.ts';
-import { brokerSettings, parseFlags, parseNemesis, runFlagSpec, testName, testOptions, validateRunFlags } from '../../../harness/run/options.ts';
+import { brokerSettings, parseFlags, parseNemesis, runTable, testName, testOptions, validateRunFlags } from '../../../harness/run/options.ts';
 
-const parse = (argv: string[]) => validateRunFlags(parseFlags(argv, runFlagSpec).values, () => 42);
+const parse = (argv: string[]) => validateRunFlags(parseFlags(argv, runTable).values, () => 42);
 
 function usageMessage(argv: string[]): string {
   try {
@@ -40,13 +40,20 @@ describe('run flags', () => {
     expect(usageMessage(['--nemesis', 'none,kill'])).toMatch(/cannot be combined/);
     expect(usageMessage(['--idempotence', '--acks', '1'])).toMatch(/--idempotence needs --acks all/);
     expect(usageMessage(['--idempotence', '--retries', '0'])).toMatch(/--idempotence needs --retries 1 or more/);
-    expect(usageMessage(['--nodes', 'three'])).toMatch(/--nodes must be an integer from 1 to 9, got 'three'/);
+    expect(usageMessage(['--nodes', 'three'])).toMatch(/--nodes must be an integer from 1 to 9; got 'three'/);
     expect(usageMessage(['--rate', '0'])).toMatch(/--rate must be a number/);
     expect(usageMessage(['--seed=-1'])).toMatch(/--seed must be an integer from 0 to 4294967295/);
     expect(usageMessage(['--consumer-mode', 'both'])).toBe("--consumer-mode 'both' is not allowed; allowed: subscribe, assign, mixed");
-    expect(usageMessage(['--consumers', '17'])).toMatch(/--consumers must be an integer from 0 to 16, got 17/);
-    expect(usageMessage(['--bogus'])).toMatch(/allowed flags: --backend/);
-    expect(usageMessage(['--bug', 'typo'])).toMatch(/--bug 'typo' is not in the planted-bug catalogue; allowed: ack-before-replication, /);
+    expect(usageMessage(['--consumers', '17'])).toMatch(/--consumers must be an integer from 0 to 16; got '17'/);
+    expect(usageMessage(['--bogus'])).toMatch(/unknown flag --bogus \(faultline run --help lists its flags\)/);
+    expect(usageMessage(['--time-limt', '5'])).toBe('unknown flag --time-limt; did you mean --time-limit? (faultline run --help lists its flags)');
+    expect(usageMessage(['--time-limit', '-5'])).toBe("--time-limit must be a number of seconds from 0.1 to 86400; got '-5'");
+    expect(usageMessage(['--time-limit'])).toBe('--time-limit needs a value: a number of seconds from 0.1 to 86400');
+    expect(usageMessage(['--out', '--json'])).toBe('--out needs a value: a directory');
+    expect(usageMessage(['--nodes', '3', '--nodes', '5'])).toMatch(/--nodes is given twice/);
+    expect(usageMessage(['--json=yes'])).toMatch(/--json takes no value/);
+    expect(usageMessage(['--nemesis', 'partiton-leader'])).toMatch(/--nemesis 'partiton-leader' is not a known fault; did you mean partition-leader\?; allowed: none, kill/);
+    expect(usageMessage(['--bug', 'typo'])).toMatch(/--bug 'typo' is not allowed; allowed: ack-before-replication, /);
     expect(usageMessage(['extra'])).toMatch(/unexpected argument|allowed flags/);
   });
 
