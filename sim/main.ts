@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--verbose] [--json]`
+ * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--verbose] [--json]`
  *
  * Runs whole-node simulation seeds (run.ts): `--seed S` one seed (replay), `--seeds N` N seeds from
  * `--first` (default 1). Prints one line per failing seed with its replay command, then the totals:
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--verbose] [--json]\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--verbose] [--json]\n`);
   process.exit(2);
 }
 
@@ -34,6 +34,7 @@ async function main(): Promise<number> {
         set: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
         json: { type: 'boolean' },
+        bug: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
   }
   const options: Partial<SimOptions> = { settings, logLines: values.verbose ? 200 : 0 };
   if (values['no-faults']) options.faults = false;
+  if (values.bug !== undefined) options.bug = values.bug;
   if (values['load-ms'] !== undefined) options.loadMs = int('--load-ms', values['load-ms'], 20_000);
   const seeds = values.seed !== undefined ? [int('--seed', values.seed, 1)] : Array.from({ length: int('--seeds', values.seeds, 10) }, (_, i) => int('--first', values.first, 1) + i);
   const started = Date.now();

@@ -55,10 +55,8 @@ class Pipe {
   }
 }
 
-let nextSocketId = 1;
-
 export class SimSocket extends EventEmitter implements Socket {
-  readonly id = nextSocketId++;
+  readonly id: number;
   readonly host: SimHost;
   readonly incarnation: number;
   peer: SimSocket | null = null;
@@ -74,6 +72,7 @@ export class SimSocket extends EventEmitter implements Socket {
   constructor(net: SimNetwork, host: SimHost, remote: { host: string; port: number }) {
     super();
     this.#net = net;
+    this.id = net.nextSocketId++;
     this.host = host;
     this.incarnation = host.incarnation;
     this.remoteAddress = remote.host;
@@ -150,6 +149,8 @@ export class SimNetwork {
   readonly #sockets = new Set<SimSocket>();
   /** Bytes delivered (a measure of the run). */
   bytesDelivered = 0;
+  /** Per network, so that ids (and the trace) do not depend on earlier runs in the process. */
+  nextSocketId = 1;
 
   constructor(sched: Scheduler, prng: Prng, link: LinkOptions) {
     this.#sched = sched;

@@ -7,6 +7,7 @@
  *   runSeed(seed, options?) -> SimResult   (same seed and options: same traceHash, same verdict)
  *   replayCommand(seed, options?) -> the one-line command that replays it
  */
+import { parseBugName, plantBug } from '../broker/bugs.ts';
 import { checkQueue } from '../checkers/queue.ts';
 import type { Op } from '../checkers/history.ts';
 import { ClusterClient, Consumer, createTopic, History, Producer, type ProducerConfig } from './clients.ts';
@@ -36,6 +37,8 @@ export interface SimOptions {
   settings: Record<string, string>;
   /** Keep this many log lines per node (0: none). */
   logLines: number;
+  /** Plant one defect of broker/bugs.ts's catalogue for the run (process-wide; reset after). */
+  bug?: string | null;
 }
 
 export const defaultSimOptions: SimOptions = {
@@ -67,6 +70,15 @@ export interface SimResult {
 const BOOT_MS = 500;
 
 export async function runSeed(seed: number, options: Partial<SimOptions> = {}): Promise<SimResult> {
+  plantBug(options.bug ? parseBugName(options.bug) : null);
+  try {
+    return await runPlanted(seed, options);
+  } finally {
+    plantBug(null);
+  }
+}
+
+async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<SimResult> {
   const o: SimOptions = { ...defaultSimOptions, ...options };
   const started = Date.now();
   const wo = defaultWorldOptions(seed);
@@ -216,7 +228,7 @@ export function strongHistory(ops: readonly Op[]): Op[] {
 }
 
 export function replayCommand(seed: number, options: Partial<SimOptions> = {}): string {
-  const extra = [options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
+  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
   return `npm run sim -- --seed ${seed}${extra}`;
 }
 
