@@ -1,0 +1,77 @@
+/**
+ * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--verbose] [--json]`
+ *
+ * Runs whole-node simulation seeds (run.ts): `--seed S` one seed (replay), `--seeds N` N seeds from
+ * `--first` (default 1). Prints one line per failing seed with its replay command, then the totals:
+ * seeds clean, seeds per wall second, simulated seconds per wall second. Exit code 1 when a seed failed.
+ */
+import { parseArgs } from 'node:util';
+import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
+
+function usage(msg: string): never {
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--verbose] [--json]\n`);
+  process.exit(2);
+}
+
+function int(flag: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) usage(`${flag} expects a non-negative integer, got '${v}'`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      options: {
+        seeds: { type: 'string' },
+        seed: { type: 'string' },
+        first: { type: 'string' },
+        'no-faults': { type: 'boolean' },
+        'load-ms': { type: 'string' },
+        set: { type: 'string', multiple: true },
+        verbose: { type: 'boolean' },
+        json: { type: 'boolean' },
+        bug: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    usage((err as Error).message);
+  }
+  const settings: Record<string, string> = {};
+  for (const s of values.set ?? []) {
+    const i = s.indexOf('=');
+    if (i <= 0) usage(`--set expects key=value, got '${s}'`);
+    settings[s.slice(0, i)] = s.slice(i + 1);
+  }
+  const options: Partial<SimOptions> = { settings, logLines: values.verbose ? 200 : 0 };
+  if (values['no-faults']) options.faults = false;
+  if (values.bug !== undefined) options.bug = values.bug;
+  if (values['load-ms'] !== undefined) options.loadMs = int('--load-ms', values['load-ms'], 20_000);
+  const seeds = values.seed !== undefined ? [int('--seed', values.seed, 1)] : Array.from({ length: int('--seeds', values.seeds, 10) }, (_, i) => int('--first', values.first, 1) + i);
+  const started = Date.now();
+  let simMs = 0;
+  let failed = 0;
+  for (const seed of seeds) {
+    const r = await runSeed(seed, options);
+    simMs += r.simMs;
+    if (values.json) process.stdout.write(`${JSON.stringify({ seed, valid: r.valid, violations: r.violations, traceHash: r.traceHash, simMs: r.simMs, wallMs: r.wallMs, events: r.events, counts: r.counts, stats: r.stats })}\n`);
+    if (!r.valid) {
+      failed++;
+      process.stdout.write(`FAIL seed ${seed}: ${r.violations[0]!.property}: ${r.violations[0]!.detail.split('\n')[0]}  replay: ${replayCommand(seed, options)}\n`);
+    }
+    if (values.seed !== undefined || (values.verbose && !r.valid)) {
+      process.stdout.write(`seed ${seed}: ${r.valid ? 'clean' : 'FAILED'}, trace ${r.traceHash}, ${(r.simMs / 1000).toFixed(1)} sim-s in ${(r.wallMs / 1000).toFixed(1)} s (${r.events} events), sends ${r.stats.sends}, acked ${r.stats.acked}, reads ${r.stats.reads}\n`);
+      process.stdout.write(`faults: ${r.schedule.map(describeStep).join('; ') || 'none'}\n`);
+      for (const v of r.violations) process.stdout.write(`  ${v.property}: ${v.detail}\n`);
+      if (values.verbose) r.nodeLogs.forEach((lines, i) => process.stdout.write(`--- n${i + 1} (last ${lines.length} lines)\n${lines.join('\n')}\n`));
+    }
+  }
+  const wallS = (Date.now() - started) / 1000;
+  process.stdout.write(`${seeds.length - failed}/${seeds.length} seeds clean; ${(seeds.length / wallS).toFixed(2)} seeds/s; ${(simMs / 1000 / wallS).toFixed(1)} simulated s per wall s (${(simMs / 1000).toFixed(0)} sim-s in ${wallS.toFixed(1)} s)\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code));
