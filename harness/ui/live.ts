@@ -10,7 +10,7 @@
  * ink's own detection. The view never reads stdin and never handles Ctrl-C: interrupts stay with
  * harness/run/signals.ts.
  */
-import { Box, Static, Text } from 'ink';
+import { Box, Static, Text, useStdout } from 'ink';
 import type { ChalkInstance } from 'chalk';
 import { createElement as h, useEffect, useSyncExternalStore } from 'react';
 import type { ReactElement } from 'react';
@@ -83,7 +83,7 @@ function cellLines(s: LiveState, c: ChalkInstance): ReactElement[] {
 }
 
 /** The panel for one state at one moment (pure). */
-export function LiveView(props: { state: LiveState; nowMs: number; c: ChalkInstance }): ReactElement {
+export function LiveView(props: { state: LiveState; nowMs: number; c: ChalkInstance; columns?: number }): ReactElement {
   const { state: s, nowMs, c } = props;
   const p = s.progress;
   const elapsed = p === null ? (s.run === null ? 0 : nowMs - s.run.startedAtMs) : p.elapsedMs + (nowMs - p.atMs);
@@ -104,7 +104,9 @@ export function LiveView(props: { state: LiveState; nowMs: number; c: ChalkInsta
     const r = s.lastRun;
     parts.push(h(Text, { key: 'verdict' }, `${c.bold('verdict')} ${paintVerdict(c, r.valid)}${r.interrupted ? c.yellow(' (interrupted)') : ''} ${c.dim(r.runDir)}`));
   }
-  return h(Box, { flexDirection: 'column', borderStyle: 'round', paddingX: 1 }, ...parts);
+  // never the terminal's full width: a line that ends in the last column leaves the cursor pending a
+  // wrap, and the next redraw then erases one line too few
+  return h(Box, { flexDirection: 'column', borderStyle: 'round', paddingX: 1, ...(props.columns === undefined ? {} : { width: Math.max(40, props.columns - 2) }) }, ...parts);
 }
 
 /** What the app shows: the folded state and the log lines not yet handed to a <Static>. */
@@ -167,6 +169,7 @@ export class LiveStore {
 export function LiveApp(props: { store: LiveStore; c: ChalkInstance; tickMs?: number }): ReactElement {
   const { store, c } = props;
   const s = useSyncExternalStore(store.subscribe, store.get);
+  const { stdout } = useStdout();
   useEffect(() => {
     const t = setInterval(() => store.tick(), props.tickMs ?? 250);
     return () => clearInterval(t);
@@ -178,6 +181,6 @@ export function LiveApp(props: { store: LiveStore; c: ChalkInstance; tickMs?: nu
       const line = item as { at: string; msg: string };
       return h(Text, { key: i }, `${c.dim(line.at)} ${line.msg}`);
     } }),
-    h(LiveView, { state: s.state, nowMs: s.nowMs, c }),
+    h(LiveView, { state: s.state, nowMs: s.nowMs, c, ...(stdout.columns > 0 ? { columns: stdout.columns } : {}) }),
   );
 }
