@@ -16,7 +16,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpa
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import type Docker from 'dockerode';
-import { build } from 'esbuild';
 import tar from 'tar-fs';
 import { runChecked } from '../../proc/exec.ts';
 import { repoRoot } from '../system.ts';
@@ -111,6 +110,7 @@ async function buildBase(docker: Docker, files: Map<string, string>, tag: string
 
 /** broker/main.ts and what it imports, as one ES module (CommonJS dependencies get a require). */
 export async function bundleBroker(outFile: string): Promise<void> {
+  const { build } = await import('esbuild'); // loaded only when an image is built
   await build({
     entryPoints: [join(repoRoot, 'broker', 'main.ts')],
     outfile: outFile,

@@ -89,10 +89,10 @@ describe('docker backend', () => {
     const r = await execa(
       process.execPath,
       [bin, 'campaign', '--backend', 'docker', '--acks', '1,all', '--nemesis', 'kill-leader,partition-leader,pause-leader', '--nemesis-interval', '1.5',
-        '--time-limit', '5', '--seed', '13', '--gate', '--json', '--out', out],
+        '--time-limit', '5', '--concurrency', '2', '--consumers', '1', '--seed', '13', '--gate', '--json', '--out', out],
       { reject: false, timeout: 580_000 },
     );
-    const summary = JSON.parse(r.stdout.trim()) as { exitCode: number; runs: Array<{ acks: string; nemesis: string; valid: unknown; runDir: string; acked: number }> };
+    const summary = JSON.parse(r.stdout.trim()) as { exitCode: number; runs: Array<{ acks: string; nemesis: string | string[]; valid: unknown; runDir: string; acked: number }> };
     expect(r.stderr).toMatch(/acks\s+nemesis\s+runs\s+valid/);
     expect(summary.runs).toHaveLength(6);
     for (const run of summary.runs) {
@@ -102,7 +102,7 @@ describe('docker backend', () => {
       expect(test.backend).toBe('docker');
       // every fault really happened, without an error
       const nemesisOps = readFileSync(join(run.runDir, 'history.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"process":"nemesis"')).map((l) => JSON.parse(l) as { f: string; value: { error?: string } });
-      const fault = run.nemesis.split('-')[0]!;
+      const fault = String(run.nemesis).split('-')[0]!;
       expect(nemesisOps.filter((o) => o.f === fault).length).toBeGreaterThan(0);
       expect(nemesisOps.filter((o) => o.value?.error !== undefined)).toEqual([]);
       expect(existsSync(join(run.runDir, 'nodes', 'n1', 'data-listing.txt'))).toBe(true);

@@ -18,7 +18,7 @@ const system = join(root, 'test', 'harness', 'backends', 'fixtures', 'wrapped', 
 describe('--system with another convention', () => {
   it('runs a campaign of the wrapped broker, valid under acks=all', { timeout: 300_000 }, async () => {
     const out = mkdtempSync(join(tmpdir(), 'fl-int-system-'));
-    const r = await execa(process.execPath, [bin, 'campaign', '--system', system, '--acks', 'all', '--nemesis', 'kill-leader', '--nemesis-interval', '2', '--time-limit', '5', '--seed', '3', '--json', '--out', out], {
+    const r = await execa(process.execPath, [bin, 'campaign', '--system', system, '--acks', 'all', '--nemesis', 'kill-leader', '--nemesis-interval', '2', '--time-limit', '5', '--concurrency', '2', '--consumers', '1', '--seed', '3', '--json', '--out', out], {
       reject: false,
       timeout: 280_000,
     });
