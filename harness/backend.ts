@@ -179,6 +179,23 @@ export function canFillDisk(b: Backend): b is Backend & DiskFiller {
   return typeof (b as Partial<DiskFiller>).fillDisk === 'function' && ((b as Partial<DiskFiller>).diskFullMissing ?? ['?']).length === 0;
 }
 
+/**
+ * Optional: change the data files of a stopped node (the `corrupt` fault). Paths are relative to the
+ * node's data dir; every change is made durable (fsynced) before the call returns.
+ */
+export interface DataCorrupter {
+  /** Every regular file under the node's data dir, with its size; refused while the node runs. */
+  dataFiles(node: string): Promise<Array<{ path: string; sizeBytes: number }>>;
+  /** Flip the given bits (bit 0 = least significant) of the file; refused while the node runs. */
+  flipBits(node: string, path: string, flips: ReadonlyArray<{ offset: number; bit: number }>): Promise<void>;
+  /** Cut the file to toBytes; refused while the node runs. */
+  truncateFile(node: string, path: string, toBytes: number): Promise<void>;
+}
+
+export function canCorrupt(b: Backend): b is Backend & DataCorrupter {
+  return typeof (b as Partial<DataCorrupter>).flipBits === 'function';
+}
+
 export function canSkewClock(b: Backend): b is Backend & ClockSkewer {
   return typeof (b as Partial<ClockSkewer>).setClockOffset === 'function' && ((b as Partial<ClockSkewer>).clockMissing ?? ['?']).length === 0;
 }

@@ -15,6 +15,7 @@
  *   dir sits on the backend's lazyfs layer), end `restart`. Needs a PowerLosser and a cluster started
  *   with `powerLoss` (`needsPowerLossLayer`).
  * A group target's nodes are acted on together (concurrently), as a power cut or bad deploy would.
+ * - corrupt, corrupt-<target>: the nodes killed, a data file of each corrupted (corruptFault below), end `restart`.
  * - disk-full, disk-full-<target>: the nodes' disks full (ENOSPC) until `disk-free` (diskFullFault below).
  * - rolling-restart: every node stopped (SIGTERM) and started in turn, waiting for recovery between
  *   (rollingRestart below); start `rolling-restart`, end `rolling-restart-end`. Needs a NodeStopper.
@@ -26,9 +27,10 @@
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { sleep } from '../harness/util/time.ts';
+import { chooseFile, corruptModes, planCorruption } from './corrupt.ts';
 import { bridge, halves, isolate, majoritiesRing, shuffle } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
 import { groupTargets, roles as singleRoles, shapes as allShapes, type FaultPackage, type NemesisEnv, type NemesisOp, type PlanContext, type PlannedFault, type Role, type Shape } from './types.ts';
@@ -245,6 +247,63 @@ function diskFullFault(role: Role | null): FaultPackage {
   };
 }
 
+/**
+ * `corrupt`, `corrupt-<target>`: each target node is killed (SIGKILL, so it writes nothing more), one of
+ * its data files is corrupted (bit flips or a truncation, chosen from the drawn numbers by
+ * nemesis/corrupt.ts, so the same schedule hits the same bytes), and it restarts at the fault's end on
+ * the corrupted data. The action records in `corruption.files` which file of each node it changed and
+ * how. A correct broker detects the damage (CRCs, index sanity checks, checkpoint parsing) and repairs it
+ * from its replicas; acknowledged acks=all writes survive one corrupted replica.
+ */
+function corruptFault(role: Role | null): FaultPackage {
+  return {
+    handles: ['corrupt', 'restart'],
+    needsPartitioner: false,
+    needsCorrupter: true,
+    generator(ctx: PlanContext): PlannedFault | null {
+      const t = planNodeTargets(role ?? ctx.rng.pick(singleRoles), ctx);
+      if (t === null) return null;
+      const corruption = { mode: ctx.rng.pick(corruptModes), classPick: ctx.rng.int(0x7fffffff), filePick: ctx.rng.int(0x7fffffff), pick: ctx.rng.int(0x7fffffff) };
+      const value = { nodes: t.nodes, role: t.role, corruption, ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: 'corrupt', value }, end: { f: 'restart', value: { nodes: t.nodes, role: t.role } } };
+    },
+    async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
+      if (op.f === 'restart') {
+        await Promise.all(op.value.nodes.map((n) => env.backend.restart(n)));
+        return;
+      }
+      if (op.f !== 'corrupt') throw new Error(`corrupt nemesis cannot do '${op.f}'`);
+      const corrupter = env.corrupter;
+      const c = op.value.corruption;
+      if (corrupter === null) throw new Error('this backend cannot change a node\'s data files');
+      if (c === undefined) throw new Error('a corrupt op needs its drawn corruption');
+      const files: Record<string, string> = {};
+      await Promise.all(
+        op.value.nodes.map(async (node) => {
+          await env.backend.kill(node);
+          const file = chooseFile(await corrupter.dataFiles(node), c.classPick, c.filePick);
+          if (file === null) {
+            files[node] = 'no data file to corrupt';
+            return;
+          }
+          const plan = planCorruption(file.sizeBytes, c.mode, c.pick);
+          if (plan.mode === 'truncate') {
+            await corrupter.truncateFile(node, file.path, plan.toBytes);
+            files[node] = `${file.path} (${file.class}) truncated ${file.sizeBytes} -> ${plan.toBytes} bytes`;
+          } else {
+            await corrupter.flipBits(node, file.path, plan.flips);
+            files[node] = `${file.path} (${file.class}, ${file.sizeBytes} bytes) bits flipped at ${plan.flips.map((f) => `${f.offset}.${f.bit}`).join(' ')}`;
+          }
+        }),
+      );
+      c.files = files; // recorded with the op (exec records the value after the action)
+    },
+    finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
+      return active.filter((op) => op.f === 'restart');
+    },
+  };
+}
+
 /** How long a rolling restart waits for a restarted node to rejoin every ISR before it halts the roll. */
 const rollRecoverTimeoutMs = 30_000;
 const rollPollMs = 250;
@@ -325,6 +384,8 @@ export const faults = {
   ...nodeFaults('pause'),
   ...nodeFaults('power-loss'),
   'rolling-restart': rollingRestart(),
+  corrupt: corruptFault(null),
+  ...(Object.fromEntries(nodeTargets.map((t) => [`corrupt-${t}`, corruptFault(t)])) as Record<`corrupt-${(typeof nodeTargets)[number]}`, FaultPackage>),
   'disk-full': diskFullFault(null),
   ...(Object.fromEntries(nodeTargets.map((t) => [`disk-full-${t}`, diskFullFault(t)])) as Record<`disk-full-${(typeof nodeTargets)[number]}`, FaultPackage>),
   clock: clockFault(null),
@@ -379,6 +440,8 @@ export function checkFaultsSupported(names: readonly FaultName[], backend: Backe
     const missing = (backend as { powerLossMissing?: readonly string[] }).powerLossMissing;
     throw new UsageError(`nemesis ${needPower.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `power-loss needs ${missing.join(', ')}` : `the ${backend.name} backend cannot cut a node's power`} (faultline doctor shows what this machine supports)`);
   }
+  const needCorrupt = names.filter((n) => (faults[n] as FaultPackage).needsCorrupter === true);
+  if (needCorrupt.length > 0 && !canCorrupt(backend)) throw new UsageError(`nemesis ${needCorrupt.join(', ')} cannot run: the ${backend.name} backend cannot change a node's data files`);
   const needDisk = names.filter((n) => (faults[n] as FaultPackage).needsDiskFull === true);
   if (needDisk.length > 0 && !canFillDisk(backend)) {
     const missing = (backend as { diskFullMissing?: readonly string[] }).diskFullMissing;

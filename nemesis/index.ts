@@ -20,8 +20,8 @@
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
  * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset/
- * rolling-restart/rolling-restart-end/disk-full/disk-free
- * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, note?, error? }
+ * rolling-restart/rolling-restart-end/disk-full/disk-free/corrupt
+ * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, corruption?, note?, error? }
  * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
  *
@@ -41,7 +41,7 @@
  * - faults a backend cannot inject (partition without a Partitioner) are refused at start with a
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
-import { canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
@@ -165,6 +165,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     powerLosser: canPowerLoss(args.backend) ? args.backend : null,
     clock: canSkewClock(args.backend) ? args.backend : null,
     disk: canFillDisk(args.backend) ? args.backend : null,
+    corrupter: canCorrupt(args.backend) ? args.backend : null,
     roles: () => roles(),
     topic: args.topic,
     record: (op) => args.record({ process: 'nemesis', type: 'info', f: op.f, value: op.value }),

@@ -10,7 +10,7 @@
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
  */
-import type { Backend, ClockSkewer, DiskFiller, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
+import type { Backend, ClockSkewer, DataCorrupter, DiskFiller, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
 import type { Rng } from '../harness/rng.ts';
 
 /** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
@@ -35,7 +35,7 @@ export type Shape = (typeof shapes)[number] | (typeof partitionTargets)[number];
 
 export type NemesisF =
   | 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal'
-  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end' | 'disk-full' | 'disk-free';
+  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end' | 'disk-full' | 'disk-free' | 'corrupt';
 
 export interface NemesisValue {
   nodes: string[];
@@ -50,6 +50,11 @@ export interface NemesisValue {
   deltaMs?: number;
   /** clock-strobe: how often the clock flips between real time and real time + deltaMs */
   periodMs?: number;
+  /**
+   * corrupt: what the schedule drew (mode and three numbers that choose the file class, the file and the
+   * bytes: nemesis/corrupt.ts) and, filled in by the action, what it did to each node's file
+   */
+  corruption?: { mode: 'bitflip' | 'truncate'; classPick: number; filePick: number; pick: number; files?: Record<string, string> };
   /** why the requested role or shape was not used as asked (e.g. roles unknown -> random node) */
   note?: string;
   /** set on the recorded op when the backend action failed */
@@ -84,6 +89,7 @@ export interface NemesisEnv {
   stopper: NodeStopper | null;
   clock: ClockSkewer | null;
   disk: DiskFiller | null;
+  corrupter: DataCorrupter | null;
   /** the cluster's roles now (null when unknown), for packages that wait on the cluster (rolling-restart) */
   roles: () => Promise<Roles | null>;
   /** the workload topic, whose partitions' ISRs tell when a restarted node has recovered */
@@ -111,6 +117,8 @@ export interface FaultPackage {
    * as it can (the node in hand restarted).
    */
   during?(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void>;
+  /** needs a DataCorrupter */
+  needsCorrupter?: boolean;
   /** needs a DiskFiller and a cluster started with its disk layer */
   needsDiskFull?: boolean;
   /** needs a ClockSkewer and a cluster started with its clock layer */

@@ -28,11 +28,11 @@
  *   rule of the run. The state file (state.ts) is written before anything is created, and
  *   `cleanupLeftovers()` (called at every start) removes what runs with dead owners left behind.
  */
-import { closeSync, existsSync, mkdirSync, writeFileSync, openSync, readSync, fstatSync, renameSync, rmdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, renameSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClockSkewer, ClusterSpec, Collected, DiskFiller, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import type { Backend, ClockSkewer, ClusterSpec, Collected, DataCorrupter, DiskFiller, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
 import { collectLocalFiles } from './collect.ts';
 import { defaultSystem, localCommand, nodeValues, renderLaunch, SystemError, type NodeContext, type SystemDefinition } from './system.ts';
 import { faketimeEnv, faketimeSupport, writeClockOffset } from './faketime.ts';
@@ -166,7 +166,7 @@ async function assertRunnable(system: SystemDefinition, command: string[]): Prom
   }
 }
 
-export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess, ClockSkewer, DiskFiller {
+export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess, ClockSkewer, DiskFiller, DataCorrupter {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -419,6 +419,63 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
     if (this.stopping !== null || (r.pid !== null && !r.exited)) return false;
     await this.spawnAndWait(r);
     return true;
+  }
+
+  /** A file of a stopped node's data dir, for the corrupt fault: refused while it runs or outside the dir. */
+  private stoppedDataPath(node: string, path: string): string {
+    const r = this.runtime(node);
+    if (r.pid !== null && !r.exited) throw new Error(`node ${node} is running: its data files are changed only while it is stopped`);
+    const full = resolve(r.info.dataDir, path);
+    if (full !== r.info.dataDir && !full.startsWith(r.info.dataDir + sep)) throw new Error(`'${path}' is not inside the data dir of ${node}`);
+    return full;
+  }
+
+  async dataFiles(node: string): Promise<Array<{ path: string; sizeBytes: number }>> {
+    const root = this.runtime(node).info.dataDir;
+    this.stoppedDataPath(node, '.');
+    const out: Array<{ path: string; sizeBytes: number }> = [];
+    const walk = (dir: string, depth: number): void => {
+      if (depth > 8) return;
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const full = join(dir, e.name);
+        if (e.isDirectory()) walk(full, depth + 1);
+        else if (e.isFile()) {
+          const fd = openSync(full, 'r');
+          try {
+            out.push({ path: relative(root, full), sizeBytes: fstatSync(fd).size });
+          } finally {
+            closeSync(fd);
+          }
+        }
+      }
+    };
+    walk(root, 0);
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
+  async flipBits(node: string, path: string, flips: ReadonlyArray<{ offset: number; bit: number }>): Promise<void> {
+    const fd = openSync(this.stoppedDataPath(node, path), 'r+');
+    try {
+      const b = Buffer.alloc(1);
+      for (const { offset, bit } of flips) {
+        if (readSync(fd, b, 0, 1, offset) !== 1) throw new Error(`${path} of ${node} has no byte at ${offset}`);
+        b[0] = b[0]! ^ (1 << bit);
+        writeSync(fd, b, 0, 1, offset);
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async truncateFile(node: string, path: string, toBytes: number): Promise<void> {
+    const fd = openSync(this.stoppedDataPath(node, path), 'r+');
+    try {
+      ftruncateSync(fd, toBytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Unmount the layers (a clean unmount writes everything through), then put the data back at dataDir. */

@@ -166,6 +166,7 @@ export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boole
     { faults: family('pause'), ok: true, why: 'SIGSTOP / SIGCONT' },
     { faults: 'rolling-restart', ok: true, why: 'each node SIGTERMed and started in turn, waiting until it is back in every ISR' },
     { faults: family('power-loss'), ok: ok('fuse'), why: ok('fuse') ? 'SIGKILL and unsynced writes dropped (lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
+    { faults: family('corrupt'), ok: true, why: 'a data file of a killed node: bits flipped or truncated, then restart' },
     { faults: family('disk-full'), ok: ok('fuse'), why: ok('fuse') ? 'writes that need space fail with ENOSPC (the lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
     { faults: family('clock'), ok: ok('faketime'), why: ok('faketime') ? 'wall clock bumped or strobed through libfaketime (LD_PRELOAD at start)' : 'needs libfaketime (Debian package libfaketime)' },
     { faults: family('partition'), ok: partitions, why: netWhy },

@@ -57,6 +57,22 @@ export class FakeBackend implements Backend {
     this.killed.add(node);
     this.paused.delete(node);
   }
+  /** data files every node has (DataCorrupter), and the changes made to them */
+  readonly files = [{ path: 't-0/00000000000000000000.log', sizeBytes: 4096 }, { path: 't-0/00000000000000000000.index', sizeBytes: 0 }, { path: 'replication-offset-checkpoint', sizeBytes: 40 }];
+  readonly corrupted: Array<{ node: string; path: string; how: string }> = [];
+  async dataFiles(node: string): Promise<Array<{ path: string; sizeBytes: number }>> {
+    this.act('data-files', node);
+    if (!this.killed.has(node)) throw new Error(`${node} is running`);
+    return this.files.map((f) => ({ ...f }));
+  }
+  async flipBits(node: string, path: string, flips: ReadonlyArray<{ offset: number; bit: number }>): Promise<void> {
+    this.act('flip', node);
+    this.corrupted.push({ node, path, how: `flip ${flips.length}` });
+  }
+  async truncateFile(node: string, path: string, toBytes: number): Promise<void> {
+    this.act('truncate', node);
+    this.corrupted.push({ node, path, how: `truncate ${toBytes}` });
+  }
   readonly diskFullMissing: string[] = [];
   readonly fullDisks = new Set<string>();
   async fillDisk(node: string): Promise<void> {

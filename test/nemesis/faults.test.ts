@@ -71,3 +71,51 @@ describe('fault packages', () => {
     expect(faults.kill.finalGenerator(ends)).toEqual(ends);
   });
 });
+
+describe('corrupt: the file and the bytes follow from the drawn numbers alone', () => {
+  it('chooses among non-empty segment, index and checkpoint files, the same for the same numbers in any listing order', async () => {
+    const { chooseFile, planCorruption, fileClass } = await import('../../nemesis/corrupt.ts');
+    const files = [
+      { path: 't-0/00000000000000000000.log', sizeBytes: 900 },
+      { path: 't-0/00000000000000000000.index', sizeBytes: 0 },
+      { path: 't-1/00000000000000000000.index', sizeBytes: 96 },
+      { path: 'replication-offset-checkpoint', sizeBytes: 30 },
+      { path: 'meta.properties', sizeBytes: 50 },
+    ];
+    expect(files.map((f) => fileClass(f.path))).toEqual(['segment', 'index', 'index', 'checkpoint', null]);
+    const classes = new Set<string>();
+    for (let p = 0; p < 12; p++) {
+      const a = chooseFile(files, p, 7)!;
+      expect(chooseFile([...files].reverse(), p, 7)).toEqual(a);
+      expect(a.sizeBytes).toBeGreaterThan(0);
+      classes.add(a.class);
+    }
+    expect(classes).toEqual(new Set(['segment', 'index', 'checkpoint']));
+    expect(chooseFile([{ path: 'x.log', sizeBytes: 0 }], 1, 1)).toBeNull();
+    for (let pick = 0; pick < 50; pick++) {
+      const t = planCorruption(900, 'truncate', pick * 7919);
+      expect(t.mode === 'truncate' && t.toBytes >= 0 && t.toBytes < 900).toBe(true);
+      const b = planCorruption(900, 'bitflip', pick * 7919);
+      if (b.mode !== 'bitflip') throw new Error('bitflip expected');
+      expect(b.flips.length).toBeGreaterThan(0);
+      expect(new Set(b.flips.map((f) => f.offset * 8 + f.bit)).size).toBe(b.flips.length); // no flip undoes another
+      for (const f of b.flips) expect(f.offset >= 0 && f.offset < 900 && f.bit >= 0 && f.bit < 8).toBe(true);
+      expect(planCorruption(900, 'bitflip', pick * 7919)).toEqual(b);
+    }
+  });
+
+  it('the corrupt package kills the node, corrupts a file of the stopped node, records what it did, and restarts it at the end', async () => {
+    const { FakeBackend } = await import('./fake-backend.ts');
+    const backend = new FakeBackend(fakeNodes(3));
+    const pf = faults['corrupt-follower'].generator(ctx(3, { nodes: fakeNodes(3) }))!;
+    expect(pf.start.f).toBe('corrupt');
+    const env = { backend, partitioner: null, degrader: null, powerLosser: null, stopper: null, clock: null, disk: null, corrupter: backend, roles: async () => roles, topic: 't', record: () => {} };
+    await faults['corrupt-follower'].nemesis(pf.start, env);
+    const node = pf.start.value.nodes[0]!;
+    expect(backend.calls.map((c) => c.f).slice(0, 2)).toEqual(['kill', 'data-files']);
+    expect(backend.corrupted).toHaveLength(1);
+    expect(pf.start.value.corruption?.files?.[node]).toMatch(/^(t-0\/0+\.log|replication-offset-checkpoint) /);
+    await faults['corrupt-follower'].nemesis(pf.end, env);
+    expect(backend.killed.size).toBe(0);
+  });
+});

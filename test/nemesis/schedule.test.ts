@@ -57,8 +57,8 @@ function checkPaired(records: NemesisRecord[]): void {
   const open = new Map<string, number>();
   for (const r of records) {
     const key = (f: string): string => `${f}:${r.value.nodes.join(',')}`;
-    const kind = (f: string): string => (f === 'stop' || f === 'power-loss' ? 'kill' : f);
-    if (r.f === 'kill' || r.f === 'stop' || r.f === 'power-loss' || r.f === 'pause') open.set(key(kind(r.f)), (open.get(key(kind(r.f))) ?? 0) + 1);
+    const kind = (f: string): string => (f === 'stop' || f === 'power-loss' || f === 'corrupt' ? 'kill' : f);
+    if (r.f === 'kill' || r.f === 'stop' || r.f === 'power-loss' || r.f === 'corrupt' || r.f === 'pause') open.set(key(kind(r.f)), (open.get(key(kind(r.f))) ?? 0) + 1);
     if (r.f === 'restart' || r.f === 'resume') {
       const start = r.f === 'restart' ? 'kill' : 'pause';
       const k = `${start}:${r.value.nodes.join(',')}`;
