@@ -294,7 +294,7 @@ async function status(a: ClusterArgs): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (parseCommandLine(clusterTable, argv[0] === '__supervise' ? [] : argv).help) {
+  if (parseCommandLine(clusterTable, argv[0] === '__supervise' ? ['up'] : argv).help) {
     process.stdout.write(`${helpText(clusterTable)}\n`);
     return 0;
   }

@@ -126,3 +126,27 @@ describe('faultline check', () => {
     expect(() => recheck(dir)).toThrow(/test.json is not JSON/);
   });
 });
+
+describe('faultline check on a history with garbage lines', () => {
+  it('never throws: names the first bad line and why, keeps judging the rest, and is never invalid on their account', async () => {
+    const fc = (await import('fast-check')).default;
+    const garbage = fc.oneof(
+      fc.string({ maxLength: 30 }).filter((s) => !s.includes('\n')),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.record({ index: fc.anything(), type: fc.constantFrom('ok', 'invoke', 'fail', 'bogus'), f: fc.constantFrom('send', 'poll', 'x'), process: fc.anything(), value: fc.anything() }).map((o) => JSON.stringify(o) ?? '{}'),
+    );
+    fc.assert(
+      fc.property(garbage, fc.nat({ max: ok.length }), (g, at) => {
+        const dir = runDir(ok, test);
+        const lines = readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+        lines.splice(at, 0, g);
+        writeFileSync(join(dir, 'history.jsonl'), lines.join('\n') + '\n');
+        const r = recheck(dir);
+        if (r.results.valid === false) return false;
+        const bad = r.notes.find((n) => /malformed line/.test(n));
+        return bad === undefined || new RegExp(`the first: line ${at + 1}: `).test(bad);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -22,13 +22,13 @@ const cli = (...args: string[]) => execa(process.execPath, [bin, 'cluster', ...a
 
 describe('faultline cluster', () => {
   it('validates its arguments with messages that say what is allowed', () => {
-    expect(() => parseClusterArgs([])).toThrow(/missing action; allowed: up, down, status/);
+    expect(() => parseClusterArgs([])).toThrow(/missing ACTION; allowed: up, down, status/);
     expect(() => parseClusterArgs(['sideways'])).toThrow(UsageError);
-    expect(() => parseClusterArgs(['up', '--nodes', '0'])).toThrow(/--nodes '0' must be an integer from 1 to 99/);
+    expect(() => parseClusterArgs(['up', '--nodes', '0'])).toThrow(/--nodes must be an integer from 1 to 99; got '0'/);
     expect(parseClusterArgs(['up', '--backend', 'docker']).backend).toBe('docker');
     expect(() => parseClusterArgs(['up', '--backend', 'k8s'])).toThrow(/allowed: local, docker/);
     expect(() => parseClusterArgs(['up', '--broker-command', 'node x'])).toThrow(/JSON array of strings/);
-    expect(() => parseClusterArgs(['up', '--frobnicate'])).toThrow(/unknown option '--frobnicate'/);
+    expect(() => parseClusterArgs(['up', '--frobnicate'])).toThrow(/unknown flag --frobnicate/);
     expect(parseClusterArgs(['status', '--nodes', '5', '--dir', '/x', '--json'])).toMatchObject({ action: 'status', nodes: 5, dir: '/x', json: true });
   });
 
