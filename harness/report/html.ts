@@ -179,7 +179,7 @@ function anomalySection(r: ReportInput, excerpted: ReadonlySet<number>): string 
     .map((t) => {
       const a = anomalies[t]!;
       const shown = a.examples.length < a.count ? ` (${fmtCount(a.examples.length)} of ${fmtCount(a.count)} shown)` : '';
-      return `<section class="anomaly" id="anomaly-${escapeHtml(t)}"><h3>${escapeHtml(t)}: ${fmtCount(a.count)}${shown}</h3>${examplesTable(a.examples, excerpted)}</section>`;
+      return `<details class="anomaly" id="anomaly-${escapeHtml(t)}" open><summary><h3>${escapeHtml(t)}: ${fmtCount(a.count)}${shown}</h3></summary>${examplesTable(a.examples, excerpted)}</details>`;
     })
     .join('\n');
   return `<h2 id="anomalies">Anomalies</h2>
