@@ -337,7 +337,7 @@ export function renderReport(r: ReportInput, history: History): string {
   const ord = data['orders'] as ReturnType<typeof orders>;
   const sampledLatency = (data['latency'] as ReturnType<typeof latencySeries>).filter((s) => s.sampled);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>${escapeHtml(name)}: ${v.word}</title>
 <style>${pageCss()}</style></head><body>
 <header>
