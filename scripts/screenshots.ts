@@ -7,8 +7,8 @@
  *   npm run screenshots -- --run RUN_DIR --campaign CAMPAIGN_DIR
  *                                                shoot stored reports instead
  *
- * Each shot is the top of the page (verdict, anomalies and the first plots) at 1200 px wide, scaled to
- * half, so the PNGs stay small. docs/img/live.png (the live view) is made elsewhere.
+ * Each shot is the top 1500 px of the page at 1200 px wide (verdict, anomalies with their examples
+ * folded, the first plots). docs/img/live.png (the live view) is made elsewhere.
  */
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,8 +51,8 @@ async function main(): Promise<void> {
       await openReport(page, pathToFileURL(join(dir, 'report.html')).href);
       if (errors.length > 0) throw new Error(`${dir}/report.html: ${errors.join('; ')}`);
       const file = join(imgDir, name);
-      // half scale: a small PNG that still reads
-      await page.evaluate('document.body.style.zoom = "1"');
+      // the anomaly examples folded, as a reader may fold them, so the plots show in the shot
+      await page.evaluate('document.querySelectorAll("details.anomaly").forEach((d) => { d.open = false; })');
       await page.screenshot({ path: file, clip: { x: 0, y: 0, width: 1200, height: 1500 }, scale: 'css', type: 'png' });
       process.stderr.write(`${file}: ${Math.round(statSync(file).size / 1024)} KB\n`);
       await page.close();

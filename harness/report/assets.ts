@@ -55,7 +55,7 @@ nav a{margin-right:1em}
 table{border-collapse:collapse;margin:.4em 0}th,td{border:1px solid #e2e2e2;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#fafafa;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.hit th,tr.hit td{background:#f8e1e1}tr.seen th,tr.seen td{background:#fdf6e3}
-table.examples{font-size:.9em}
+table.examples{font-size:.9em}details.anomaly summary{cursor:pointer}details.anomaly summary h3{display:inline-block}
 .plot{min-height:60px;margin:.3em 0 1em}.plot.empty{color:#888;font-style:italic;padding:1em;border:1px dashed #ccc}
 .readout{font-size:.9em;color:#444;min-height:1.2em;font-variant-numeric:tabular-nums}
 .swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;vertical-align:-.1em;margin:0 .25em 0 .6em}

@@ -57,7 +57,7 @@ th.group{text-align:center;border-bottom:2px solid #bbb}td.hitcell{background:#f
 
 function page(title: string, body: string, data: unknown): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
 <style>${pageCss()}${CSS}</style></head><body>
 ${body}

@@ -179,7 +179,7 @@ function anomalySection(r: ReportInput, excerpted: ReadonlySet<number>): string 
     .map((t) => {
       const a = anomalies[t]!;
       const shown = a.examples.length < a.count ? ` (${fmtCount(a.examples.length)} of ${fmtCount(a.count)} shown)` : '';
-      return `<section class="anomaly" id="anomaly-${escapeHtml(t)}"><h3>${escapeHtml(t)}: ${fmtCount(a.count)}${shown}</h3>${examplesTable(a.examples, excerpted)}</section>`;
+      return `<details class="anomaly" id="anomaly-${escapeHtml(t)}" open><summary><h3>${escapeHtml(t)}: ${fmtCount(a.count)}${shown}</h3></summary>${examplesTable(a.examples, excerpted)}</details>`;
     })
     .join('\n');
   return `<h2 id="anomalies">Anomalies</h2>
@@ -337,7 +337,7 @@ export function renderReport(r: ReportInput, history: History): string {
   const ord = data['orders'] as ReturnType<typeof orders>;
   const sampledLatency = (data['latency'] as ReturnType<typeof latencySeries>).filter((s) => s.sampled);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>${escapeHtml(name)}: ${v.word}</title>
 <style>${pageCss()}</style></head><body>
 <header>

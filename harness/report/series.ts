@@ -14,7 +14,7 @@
  *   4000th of the run, doubled until the bars fit), and successive ops of one lane and `f` with the
  *   same outcome that start in one slice merge into one bar that counts them: at the report's width a
  *   merged bar looks as the ops would, and no bar spans more than its slice plus its last op. Past a
- *   fiftieth of the run, ops of different outcomes merge too, the bar showing the worst (fail, info,
+ *   thousandth of the run, ops of different outcomes merge too, the bar showing the worst (fail, info,
  *   pending, ok), so a failure never disappears into ok.
  * - orders (Jepsen's orders): per key, which value each consumer read (and each ack said) at each
  *   offset. Points at an offset that holds two values, or of a value at two offsets, are all kept (up
@@ -202,9 +202,9 @@ export function timeline(ops: readonly PairedOp[], endMs: number, maxBars = TIME
   const raw = ops.filter((o) => laneOf.has(o.process));
   let resolutionMs = 0;
   for (;;) {
-    // Past a resolution of a fiftieth of the run, ops of different outcomes merge too, the bar taking
+    // Past a resolution of a thousandth of the run, ops of different outcomes merge too, the bar taking
     // the worst of them (fail over info over pending over ok), so a failure never disappears into ok.
-    const anyType = resolutionMs >= endMs / 50;
+    const anyType = resolutionMs >= endMs / 1000;
     const bars: Timeline['bars'] = [];
     const last: Array<Timeline['bars'][number] | undefined> = new Array(shown.length * fs.length);
     for (const o of raw) {

@@ -14,7 +14,7 @@ import { bigReport } from '../../bench/report.ts';
 import { LATENCY_POINTS_PER_SERIES, ORDERS_MAX_POINTS, TIMELINE_MAX_BARS } from '../../harness/report/series.ts';
 import { launchChromium, openReport, pageErrors, plotState } from './chromium.ts';
 
-/** From navigation to every plot drawn (measured 1.4 to 4.3 s on a 2-core machine at load 30: docs/report.md). */
+/** From navigation to every plot drawn (measured 1.4 to 10.8 s on 2 cores at a load average of 31 to 33: docs/report.md). */
 const OPEN_BOUND_MS = 20_000;
 /** The page itself (measured 1.8 MB). */
 const MAX_PAGE_BYTES = 8 * 2 ** 20;
