@@ -27,7 +27,7 @@ export function indexPage(entries: readonly Entry[], query: string, root: string
   const counts = { valid: 0, invalid: 0, unknown: 0 };
   for (const e of entries) counts[verdictWord(e.verdict) as keyof typeof counts]++;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>faultline: ${esc(root)}</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>faultline: ${esc(root)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
