@@ -43,7 +43,7 @@ function firstViolation(verdict: unknown): { property: string; detail: string } 
 
 function simulatedMsOf(verdict: unknown): number {
   const v = verdict as Record<string, unknown> | null;
-  for (const k of ['simulatedMs', 'virtualMs', 'endMs', 'nowMs']) if (typeof v?.[k] === 'number') return v[k] as number;
+  for (const k of ['simulatedMs', 'simMs', 'virtualMs', 'endMs', 'nowMs']) if (typeof v?.[k] === 'number') return v[k] as number;
   return 0;
 }
 
