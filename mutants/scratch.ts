@@ -5,7 +5,7 @@
  * file, or applying it is an error that names the mutant (the catalogue rotted).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Mutant } from './catalogue.ts';
@@ -34,10 +34,31 @@ export function mutateText(m: Mutant, source: string): string {
   return source.slice(0, at) + m.replace + source.slice(at + m.search.length);
 }
 
+/**
+ * The checkout's files, relative to `root`: git's list (tracked plus untracked-but-not-ignored) in a
+ * git checkout; otherwise (a copy without .git, as `.ci/run` makes) every file under `root` except
+ * what the project ignores at its top level (`notCopied`), found by walking the tree.
+ */
 export function repoFiles(root: string): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return out.split('\0').filter((f) => f.length > 0 && f !== 'node_modules');
+  if (existsSync(join(root, '.git'))) {
+    const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return out.split('\0').filter((f) => f.length > 0 && f !== 'node_modules');
+  }
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (rel === '' && notCopied.has(e.name)) continue;
+      if (e.isDirectory()) walk(path);
+      else if (e.isFile()) out.push(path);
+    }
+  };
+  walk('');
+  return out.sort();
 }
+
+/** Top-level entries a copy without git leaves out: dependencies, run output, build and bench caches (.gitignore). */
+const notCopied = new Set(['node_modules', '.git', 'results', '.build', '.bench', 'tmp']);
 
 /** A fresh copy of `root` under `parent` (a new temp dir when absent), with `mutant` applied. */
 export function makeScratch(root: string, mutant: Mutant | null, parent?: string): string {
