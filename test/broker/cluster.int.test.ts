@@ -120,7 +120,12 @@ describe('3-node cluster under SIGKILL', () => {
       const role = [target === before.controller ? 'controller' : '', led >= 0 ? 'leader' : ''].filter(Boolean).join('+') || 'follower';
       const probe = kafkaFor(c, `probe-${kill}`, { retries: 0, requestTimeout: 1000 }).producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
       await probe.connect();
-      await probe.send({ topic: TOPIC, acks: -1, messages: [{ partition: probePartition, value: `probe-before-${kill}` }] });
+      // The warm-up write only gives the probe fresh metadata and connections before the kill; it may
+      // meet a leadership move (auto rebalance) or an ISR still catching up, so it waits, bounded.
+      await waitFor(`probe write before kill ${kill}`, 30_000, async () => {
+        await probe.send({ topic: TOPIC, acks: -1, messages: [{ partition: probePartition, value: `probe-before-${kill}` }] });
+        return true;
+      });
       const t0 = Date.now();
       await c.kill(target, 'SIGKILL');
       let ms = -1;
