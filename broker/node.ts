@@ -19,6 +19,7 @@ import { dispatch } from './apis/index.ts';
 import { OFFSETS_TOPIC, type BrokerContext } from './apis/context.ts';
 import { GroupCoordinator } from './group/coordinator.ts';
 import { readOffsetsLog } from './group/offsets-load.ts';
+import { mkdirDurable } from './log/fs-util.ts';
 import type { Logger } from './logger.ts';
 import type { BrokerOptions } from './main.ts';
 import { MetadataService } from './metadata-service.ts';
@@ -50,7 +51,9 @@ export class BrokerNode {
     this.logger = logger;
     this.runtime = runtime;
     const clock = runtime.clock;
-    runtime.fs.mkdir(opts.dataDir);
+    // Durably (fsync of the parent, as Kafka's LogManager does for a log dir it creates): every file
+    // made durable inside lives under this name, so a power loss must not be able to drop it.
+    mkdirDurable(opts.dataDir, runtime.fs);
     // Every node of a quorum derives the same cluster id from the voter set.
     const voterKey = opts.voters.map((v) => `${v.id}@${v.host}:${v.port}`).sort().join(',');
     this.clusterId = createHash('sha256').update(voterKey).digest('base64url').slice(0, 22);

@@ -31,6 +31,7 @@
  *   manager holds no replica before the first publish.
  */
 import path from 'node:path';
+import { mkdirDurable } from '../log/fs-util.ts';
 import { MetadataImage } from './image.ts';
 import type { MetadataRecord } from './records.ts';
 import type { Entry, Snapshot } from './raft/messages.ts';
@@ -94,7 +95,7 @@ export class MetadataLoader {
     const clock = this.rt.clock;
     this.now = opts.nowMs ?? (() => clock.nowMs());
     this.lastSnapshotMs = this.now();
-    this.rt.fs.mkdir(opts.dir);
+    mkdirDurable(opts.dir, this.rt.fs);
     this.floor = readPublishedOffset(opts.dir, opts.logger, this.rt.fs);
   }
 

@@ -38,6 +38,7 @@
 import path from 'node:path';
 import { crc32c } from '../../protocol/crc32c.ts';
 import { nodeFileSystem, type FileSystem } from '../../log/fs.ts';
+import { mkdirDurable } from '../../log/fs-util.ts';
 import type { HardState, LogBase, PersistedState, Ready } from './core.ts';
 import { parseEntry } from './messages.ts';
 import type { Entry, Snapshot } from './messages.ts';
@@ -157,11 +158,15 @@ export class RaftStorage {
 
   /** Reads hard state, snapshot and log, truncating an invalid tail; opens the log for appending. */
   load(): LoadResult {
-    this.fsys.mkdir(this.dir);
+    // The directory and the log file's name are made durable before anything is appended, so the
+    // entries fsynced into the log cannot vanish with a name a power loss dropped.
+    mkdirDurable(this.dir, this.fsys);
     const hard = this.readHardState();
     const logPath = path.join(this.dir, LOG_FILE);
     this.close();
-    this.fd = this.fsys.open(logPath, this.fsys.exists(logPath) ? 'r+' : 'w+');
+    const created = !this.fsys.exists(logPath);
+    this.fd = this.fsys.open(logPath, created ? 'w+' : 'r+');
+    if (created) this.fsys.fsyncDir(this.dir);
     const buf = this.fsys.readFile(logPath);
     let base: LogBase = { index: 0, term: 0 };
     let pos = 0;
@@ -445,7 +450,7 @@ export function readNewestSnapshot(dir: string, fsys: FileSystem = nodeFileSyste
 
 /** Writes a snapshot into `dir` and deletes every older one but the previous (kept as a fallback). */
 export function saveSnapshotFile(dir: string, s: Snapshot, fsys: FileSystem = nodeFileSystem): void {
-  fsys.mkdir(dir);
+  mkdirDurable(dir, fsys);
   writeFileAtomic(path.join(dir, snapshotFileName(s.index, s.term)), encodeSnapshot(s), fsys);
   const older = fsys.list(dir).filter((n) => { const id = parseSnapshotName(n); return id !== null && id.index < s.index; }).sort().reverse();
   for (const name of older.slice(1)) fsys.unlink(path.join(dir, name));

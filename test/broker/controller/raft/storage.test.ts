@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOG_FILE, RaftStorage, RaftStorageError, SNAPSHOT_SUFFIX, STATE_FILE, encodeEntryFrame, snapshotFileName } from '../../../../broker/controller/raft/storage.ts';
 import type { Entry } from '../../../../broker/controller/raft/messages.ts';
+import { SimFileSystem } from '../../../../sim/fs.ts';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -194,5 +195,23 @@ describe('RaftStorage snapshots and compaction', () => {
     expect(loaded.snapshot?.index).toBe(50);
     expect(loaded.base).toEqual({ index: 50, term: 4 });
     expect(loaded.entries).toEqual(entries(51, 2, 4));
+  });
+});
+
+describe('RaftStorage on a power-loss disk', () => {
+  // Whole-node sim seed 12: a directory created without fsyncing its parent vanishes at power loss
+  // with every fsynced file in it. The storage creates its directory and log file durably.
+  it('keeps fsynced hard state and entries when the power goes right after, in a directory it created', () => {
+    const disk = new SimFileSystem();
+    disk.mkdir('/node');
+    disk.fsyncDir('/');
+    const s = new RaftStorage('/node/raft', disk);
+    s.load();
+    s.saveHardState({ term: 2, votedFor: 1 });
+    s.append(entries(1, 3, 2));
+    disk.crash();
+    const loaded = new RaftStorage('/node/raft', disk).load();
+    expect(loaded.term).toBe(2);
+    expect(loaded.entries).toEqual(entries(1, 3, 2));
   });
 });
