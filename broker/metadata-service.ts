@@ -38,6 +38,19 @@ import { sleepMs, type Runtime, type TimerHandle } from './runtime/runtime.ts';
 
 export type { ControllerMethod } from './controller/controller-host.ts';
 
+/** How long an observer that stopped fetching still counts as one (Kafka's LeaderState: 5 minutes). */
+export const OBSERVER_SESSION_MS = 300_000;
+
+export interface QuorumDescription {
+  /** true on the Raft leader; the other fields below leaderEpoch are only filled there */
+  leader: boolean;
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  voters: Array<{ replicaId: number; logEndOffset: number }>;
+  observers: Array<{ replicaId: number; logEndOffset: number }>;
+}
+
 export class NotControllerError extends Error {
   readonly code = 'NOT_CONTROLLER';
   readonly leaderId: number | null;
@@ -75,6 +88,8 @@ export class MetadataService {
   private readonly raft: RaftNode | null;
   /** An observer's view of the Raft leader, from the voters' fetchMetadata answers. */
   private observedLeader: number | null = null;
+  /** Observers that fetched metadata from this voter: id -> what they hold and when they last asked. */
+  private readonly observers = new Map<number, { logEndOffset: number; lastFetchMs: number }>();
   private readonly rpc: RpcClient;
   private readonly rt: Runtime;
   /** null on an observer. */
@@ -151,7 +166,12 @@ export class MetadataService {
     for (const method of Object.keys(controllerOperations) as ControllerMethod[]) {
       raft.onRpc(method, (params: unknown) => this.handle(method, params));
     }
-    raft.onRpc('fetchMetadata', (params: unknown) => serveMetadata(loader, raft, params as { fromIndex: number; maxWaitMs: number }));
+    raft.onRpc('fetchMetadata', (params: unknown) => {
+      const p = params as { fromIndex: number; maxWaitMs: number; replicaId?: unknown };
+      // an observer has applied everything before fromIndex: in offsets, its log end offset is fromIndex - 1
+      if (typeof p.replicaId === 'number') this.observers.set(p.replicaId, { logEndOffset: Number(p.fromIndex) - 1, lastFetchMs: rt.clock.monotonicMs() });
+      return serveMetadata(loader, raft, p);
+    });
   }
 
   readonly isObserver: boolean;
@@ -169,6 +189,35 @@ export class MetadataService {
   /** Resolves once this node's metadata has caught up and been published, or after `timeoutMs`. */
   whenCaughtUp(timeoutMs: number): Promise<void> {
     return this.loader.whenCaughtUp(timeoutMs);
+  }
+
+  /**
+   * The Raft quorum as this node sees it, for DescribeQuorum (apis/quorum.ts). Only the leader knows
+   * every voter's progress: `leader` is true there, and `voters` holds each voter's log end offset as
+   * the leader knows it (Raft index i is offset i-1, so a replica holding indexes 1..k has log end
+   * offset k; -1 when the leader has not heard from it in this term yet) and `observers` the
+   * broker-only nodes that fetched from it within OBSERVER_SESSION_MS. On any other node `leader` is
+   * false and only `leaderId`/`leaderEpoch` (the leader it knows, or -1) are meaningful.
+   */
+  describeQuorum(): QuorumDescription {
+    const leaderId = this.leaderId() ?? -1;
+    const progress = this.raft?.quorumProgress ?? null;
+    if (this.raft === null || progress === null) {
+      return { leader: false, leaderId, leaderEpoch: this.raft?.term ?? -1, highWatermark: -1, voters: [], observers: [] };
+    }
+    const now = this.rt.clock.monotonicMs();
+    const observers = [...this.observers]
+      .filter(([, o]) => now - o.lastFetchMs <= OBSERVER_SESSION_MS)
+      .sort((a, b) => a[0] - b[0])
+      .map(([id, o]) => ({ replicaId: id, logEndOffset: o.logEndOffset }));
+    return {
+      leader: true,
+      leaderId: this.opts.id,
+      leaderEpoch: this.raft.term,
+      highWatermark: this.raft.highWatermark ?? -1,
+      voters: progress.map((p) => ({ replicaId: p.id, logEndOffset: p.id === this.opts.id || p.matchIndex > 0 ? p.matchIndex : -1 })),
+      observers,
+    };
   }
 
   /** The active controller's id as clients see it in Metadata, or -1. */
@@ -205,6 +254,7 @@ export class MetadataService {
         onLeader: (leaderId) => {
           this.observedLeader = leaderId;
         },
+        replicaId: this.opts.id,
         logger: this.opts.logger,
         runtime: this.rt,
       });

@@ -43,7 +43,7 @@
  */
 import { canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
 import { UsageError } from '../harness/errors.ts';
-import { fetchRolesByMajority } from '../harness/backends/roles.ts';
+import { fetchRolesByMajority, type ControllerDiscovery } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
 import { checkFaultsSupported, faults, parseFaults, type FaultName } from './faults.ts';
 import type { FaultPackage, NemesisEnv, NemesisOp, NemesisValue, PlannedFault } from './types.ts';
@@ -71,6 +71,8 @@ export interface StartNemesisArgs {
   topic: string;
   /** current roles; default fetchRolesByMajority over every node's Kafka address; null when unknown */
   roles?: () => Promise<Roles | null>;
+  /** how the default `roles` finds the controller (the system definition's `roles.controller`; default metadata) */
+  controllerVia?: ControllerDiscovery;
   signal?: AbortSignal;
   log?: (msg: string) => void;
   /** bound on one backend action (default 60000) */
@@ -172,7 +174,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   };
   const roles =
     args.roles ??
-    (() => fetchRolesByMajority(args.backend.nodes().map((n) => n.kafkaAddress), [args.topic]).catch(() => null));
+    (() => fetchRolesByMajority(args.backend.nodes().map((n) => n.kafkaAddress), [args.topic], args.controllerVia === undefined ? {} : { controllerVia: args.controllerVia }).catch(() => null));
   const stopCtl = new AbortController();
   const onAbort = (): void => stopCtl.abort();
   args.signal?.addEventListener('abort', onAbort, { once: true });

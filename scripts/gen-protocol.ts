@@ -20,7 +20,7 @@ const API_NAMES = [
   'Produce', 'Fetch', 'ListOffsets', 'Metadata', 'OffsetCommit', 'OffsetFetch', 'FindCoordinator',
   'JoinGroup', 'Heartbeat', 'LeaveGroup', 'SyncGroup', 'DescribeGroups', 'ListGroups', 'ApiVersions',
   'CreateTopics', 'DeleteTopics', 'InitProducerId', 'OffsetForLeaderEpoch', 'DescribeConfigs',
-  'ElectLeaders', 'AlterPartitionReassignments', 'ListPartitionReassignments', 'DescribeCluster',
+  'ElectLeaders', 'AlterPartitionReassignments', 'ListPartitionReassignments', 'DescribeQuorum', 'DescribeCluster',
 ] as const;
 
 const VERSION_MAX = 0x7fff;

@@ -22,6 +22,7 @@ import {
   handleOffsetFetch,
   handleSyncGroup,
 } from './groups.ts';
+import { handleDescribeQuorum } from './quorum.ts';
 import { advertisedVersions, isAdvertised } from './versions.ts';
 
 export async function dispatch(ctx: BrokerContext, rc: RequestContext): Promise<HandlerResult> {
@@ -82,6 +83,8 @@ async function handle(ctx: BrokerContext, rc: RequestContext, req: Body): Promis
       return handleListPartitionReassignments(ctx, v, req);
     case ApiKeys.ElectLeaders:
       return handleElectLeaders(ctx, v, req);
+    case ApiKeys.DescribeQuorum:
+      return handleDescribeQuorum(ctx, v, req);
     default:
       throw new CloseConnection(`no handler for apiKey ${rc.apiKey}`);
   }

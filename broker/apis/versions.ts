@@ -32,6 +32,7 @@ export const advertisedVersions: ReadonlyArray<{ apiKey: number; minVersion: num
   { apiKey: ApiKeys.ElectLeaders, minVersion: 0, maxVersion: 1 },
   { apiKey: ApiKeys.AlterPartitionReassignments, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKeys.ListPartitionReassignments, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKeys.DescribeQuorum, minVersion: 0, maxVersion: 0 },
 ];
 
 const byKey = new Map(advertisedVersions.map((v) => [v.apiKey, v]));

@@ -285,12 +285,14 @@ export async function observeMetadata(o: {
   onLeader: (leaderId: number | null) => void;
   logger: Logger;
   runtime?: Runtime;
+  /** This observer's node id, sent with every fetch so the leader can list it (DescribeQuorum's observers). */
+  replicaId?: number;
 }): Promise<void> {
   const rt = o.runtime ?? realRuntime;
   let voter = o.voters[Math.floor(rt.random.next() * o.voters.length)]!;
   while (!o.stopped()) {
     try {
-      const res = (await o.rpc.call(`${voter.host}:${voter.port}`, 'fetchMetadata', { fromIndex: o.loader.appliedIndex + 1, maxWaitMs: 500 }, 3000)) as FetchMetadataReply;
+      const res = (await o.rpc.call(`${voter.host}:${voter.port}`, 'fetchMetadata', { fromIndex: o.loader.appliedIndex + 1, maxWaitMs: 500, ...(o.replicaId === undefined ? {} : { replicaId: o.replicaId }) }, 3000)) as FetchMetadataReply;
       o.onLeader(res.leaderId);
       if (res.snapshot) o.loader.restore(res.snapshot);
       for (const e of res.entries) o.loader.apply(e);

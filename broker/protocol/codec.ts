@@ -68,6 +68,7 @@ export const ApiKeys = {
   ElectLeaders: 43,
   AlterPartitionReassignments: 45,
   ListPartitionReassignments: 46,
+  DescribeQuorum: 55,
   DescribeCluster: 60,
 } as const;
 

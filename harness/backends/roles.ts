@@ -12,8 +12,19 @@
  * controller and leaders, and must not decide whom the nemesis hits next. Ties go to the smaller id
  * (deterministic). It resolves once a majority of the nodes answered (or all settled), so a paused node
  * does not hold every nemesis round up to the timeout. Rejects only when no node answers.
+ *
+ * Who is controller (`controllerVia`, from the system definition's `roles.controller`):
+ * - `metadata` (default): Metadata's controller id. Right for Faultline's broker, whose Metadata names
+ *   the Raft leader; wrong for Apache Kafka in KRaft mode, whose Metadata names a random broker.
+ * - `describe-quorum`: DescribeQuorum v0 on `__cluster_metadata`-0 (`describeQuorumLeader`): the leader
+ *   answers with itself; a non-leader controller answers NOT_LEADER_OR_FOLLOWER with the leader it knows
+ *   (Faultline), a Kafka broker forwards to the active controller. Each node's answer is the leader it
+ *   names, and the plurality over nodes decides as above. A node that does not answer DescribeQuorum
+ *   (or does not advertise v0 of it) contributes no controller; its partition leaders still count.
  */
 import { Kafka, logLevel } from 'kafkajs';
+import { KafkaConnection } from '../../broker/client.ts';
+import { ApiKeys } from '../../broker/protocol/codec.ts';
 import type { Roles } from '../backend.ts';
 import { withDeadline } from '../util/time.ts';
 
@@ -25,10 +36,65 @@ export class RolesError extends Error {
   }
 }
 
+/** How the active controller is found (system definition `roles.controller`; see the module docstring). */
+export type ControllerDiscovery = 'metadata' | 'describe-quorum';
+
 export interface FetchRolesOptions {
   timeoutMs?: number;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** default 'metadata' */
+  controllerVia?: ControllerDiscovery;
+}
+
+const METADATA_TOPIC = '__cluster_metadata';
+
+export interface QuorumAnswer {
+  /** 0 when the node answering is the leader; NOT_LEADER_OR_FOLLOWER (6) when it only names one */
+  errorCode: number;
+  /** the leader the node names, or -1 */
+  leaderId: number;
+  leaderEpoch: number;
+}
+
+/**
+ * Asks one node (`host:port`) who leads the metadata quorum: ApiVersions v0 first (a node that does not
+ * advertise DescribeQuorum v0 gets a RolesError saying so), then DescribeQuorum v0. Bounded by
+ * `timeoutMs` for connect and each request; the connection is always closed.
+ */
+export async function describeQuorumLeader(address: string, timeoutMs = 2_000): Promise<QuorumAnswer> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new RolesError(`bad address ${JSON.stringify(address)} (want host:port)`);
+  const conn = await KafkaConnection.connect(host, port, { clientId: 'faultline-roles', connectTimeoutMs: timeoutMs });
+  try {
+    const versions = (await conn.request(ApiKeys.ApiVersions, 0, {}, timeoutMs)) as { errorCode: number; apiKeys: Array<{ apiKey: number; minVersion: number; maxVersion: number }> };
+    const dq = versions.apiKeys.find((k) => k.apiKey === ApiKeys.DescribeQuorum);
+    if (dq === undefined || dq.minVersion > 0) throw new RolesError(`${address} does not offer DescribeQuorum v0; use "roles": { "controller": "metadata" } for this system`);
+    const res = (await conn.request(ApiKeys.DescribeQuorum, 0, { topics: [{ topicName: METADATA_TOPIC, partitions: [{ partitionIndex: 0 }] }] }, timeoutMs)) as {
+      errorCode: number;
+      topics: Array<{ topicName: string; partitions: Array<{ partitionIndex: number; errorCode: number; leaderId: number; leaderEpoch: number }> }>;
+    };
+    const p = res.topics.find((t) => t.topicName === METADATA_TOPIC)?.partitions.find((x) => x.partitionIndex === 0);
+    if (res.errorCode !== 0 || p === undefined) throw new RolesError(`${address}: DescribeQuorum failed (error ${res.errorCode !== 0 ? res.errorCode : 'no __cluster_metadata-0 in the answer'})`);
+    return { errorCode: p.errorCode, leaderId: p.errorCode === 0 || p.errorCode === 6 ? p.leaderId : -1, leaderEpoch: p.leaderEpoch };
+  } finally {
+    conn.close();
+  }
+}
+
+/** The controller as `bootstrap`'s nodes name it through DescribeQuorum: the first node's answer that names one, else null. */
+async function quorumController(bootstrap: string[], timeoutMs: number): Promise<number | null> {
+  for (const a of bootstrap) {
+    try {
+      const q = await describeQuorumLeader(a, timeoutMs);
+      if (q.leaderId >= 0) return q.leaderId;
+    } catch {
+      // next address; none answering means the controller is unknown
+    }
+  }
+  return null;
 }
 
 interface PartitionMetadataLike {
@@ -74,7 +140,8 @@ export async function fetchRoles(bootstrap: string[], topics?: string[], opts: F
     await admin.connect();
     const cluster = await admin.describeCluster();
     const meta = topics === undefined || topics.length > 0 ? await admin.fetchTopicMetadata(topics === undefined ? undefined : { topics }) : { topics: [] };
-    return rolesFromMetadata(cluster.controller, meta.topics);
+    const controller = opts.controllerVia === 'describe-quorum' ? await quorumController(bootstrap, opts.requestTimeoutMs ?? 2_000) : cluster.controller;
+    return rolesFromMetadata(controller, meta.topics);
   })();
   work.catch(() => {}); // a late rejection after the timeout is not unhandled
   try {

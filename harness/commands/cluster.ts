@@ -21,7 +21,7 @@ import { canPartition, type BackendName, type NodeInfo, type Roles } from '../ba
 import { backendNames, createBackend } from '../backends/registry.ts';
 import { loadSystem } from '../backends/system.ts';
 import { cleanupLeftovers } from '../backends/cleanup.ts';
-import { fetchRolesByMajority } from '../backends/roles.ts';
+import { fetchRolesByMajority, type ControllerDiscovery } from '../backends/roles.ts';
 import { readState, statePath } from '../backends/state.ts';
 import { UsageError } from '../errors.ts';
 import { boolOf, helpText, intOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
@@ -41,6 +41,8 @@ export interface ClusterFile {
   partitions: boolean;
   nodes: NodeInfo[];
   bootstrap: string[];
+  /** how `status` finds the controller (the system definition's `roles.controller`); absent: metadata */
+  controllerVia?: ControllerDiscovery;
   startedAt: string;
   error?: string;
 }
@@ -134,7 +136,16 @@ async function supervise(a: ClusterArgs): Promise<number> {
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
   const mode: ClusterFile['mode'] = 'mode' in backend ? (backend as { mode: 'netns' | 'loopback' }).mode : 'docker';
-  const base = { supervisorPid: process.pid, runId, mode, backend: a.backend, partitions: canPartition(backend), startedAt: new Date().toISOString() };
+  const system = a.system === undefined ? undefined : loadSystem(a.system);
+  const base = {
+    supervisorPid: process.pid,
+    runId,
+    mode,
+    backend: a.backend,
+    partitions: canPartition(backend),
+    ...(system === undefined ? {} : { controllerVia: system.roles.controller }),
+    startedAt: new Date().toISOString(),
+  };
   try {
     const nodes = await backend.start({
       nodes: a.nodes,
@@ -142,7 +153,7 @@ async function supervise(a: ClusterArgs): Promise<number> {
       workDir: join(a.dir, 'nodes'),
       runId,
       ...(a.brokerCommand === undefined ? {} : { brokerCommand: a.brokerCommand }),
-      ...(a.system === undefined ? {} : { system: loadSystem(a.system) }),
+      ...(system === undefined ? {} : { system }),
     });
     writeClusterFile(a.dir, { status: 'up', ...base, nodes, bootstrap: nodes.map((n) => n.kafkaAddress) });
   } catch (err) {
@@ -271,7 +282,7 @@ async function status(a: ClusterArgs): Promise<number> {
   let rolesError: string | undefined;
   if (supervisorUp) {
     try {
-      roles = await fetchRolesByMajority(f.bootstrap);
+      roles = await fetchRolesByMajority(f.bootstrap, undefined, f.controllerVia === undefined ? {} : { controllerVia: f.controllerVia });
     } catch (err) {
       rolesError = err instanceof Error ? err.message : String(err);
     }

@@ -42,7 +42,7 @@ import { readReplicaLogs } from './replica-logs.ts';
 import { checkReplicas } from '../../checkers/replicas.ts';
 import type { ReplicasResult } from '../../checkers/replicas.ts';
 import type { Roles } from '../backend.ts';
-import { fetchRolesByMajority } from '../backends/roles.ts';
+import { fetchRolesByMajority, type ControllerDiscovery } from '../backends/roles.ts';
 import { monotonicMs, sleep } from '../util/time.ts';
 import { NodeTracker, OpMeter, noEvents, rolesEvent } from './events.ts';
 import type { RunEvent, RunEventSink } from './events.ts';
@@ -67,6 +67,8 @@ export interface NemesisArgs {
   replay?: NemesisSchedule;
   /** where the nemesis emits fault-start, fault-end and fault-next (harness/run/events.ts) */
   events?: RunEventSink;
+  /** how role lookups find the controller (the system definition's `roles.controller`) */
+  controllerVia?: ControllerDiscovery;
 }
 
 export type StartNemesis = (args: NemesisArgs) => NemesisHandle | Promise<NemesisHandle>;
@@ -363,6 +365,9 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     const powerLoss = needsPowerLossLayer(o.nemesis) || (replay !== null && needsPowerLossLayer(replay.faults.map((f) => f.fault)));
     const clock = needsClockLayer(o.nemesis) || (replay !== null && needsClockLayer(replay.faults.map((f) => f.fault)));
     const diskFull = needsDiskLayer(o.nemesis) || (replay !== null && needsDiskLayer(replay.faults.map((f) => f.fault)));
+    const system = o.system === null ? null : loadSystem(o.system);
+    // how role lookups (live view, nemesis targets) find the controller: the system definition says
+    const controllerVia = system?.roles.controller ?? 'metadata';
     nodes = await backend.start({
       nodes: o.nodes,
       brokerSettings: brokerSettings(o),
@@ -370,7 +375,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       runId,
       ...(o.bug === null ? {} : { bug: o.bug }),
       ...(powerLoss ? { powerLoss } : {}),
-      ...(o.system === null ? {} : { system: loadSystem(o.system) }),
+      ...(system === null ? {} : { system }),
       ...(clock ? { clock } : {}),
       ...(diskFull ? { diskFull } : {}),
     });
@@ -392,12 +397,13 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     if (deps.signal.aborted) throw new Error('interrupted');
     if (deps.events !== undefined) {
       const b = backend;
-      const poll = deps.roles ?? ((ns: readonly NodeInfo[], t: string) => fetchRolesByMajority(ns.map((n) => n.kafkaAddress), [t], { timeoutMs: rolesTimeoutMs }).catch(() => null));
+      const poll = deps.roles ?? ((ns: readonly NodeInfo[], t: string) => fetchRolesByMajority(ns.map((n) => n.kafkaAddress), [t], { timeoutMs: rolesTimeoutMs, controllerVia }).catch(() => null));
       roles = pollRoles(() => poll(b.nodes(), topic), b.nodes(), deps.rolesPollMs ?? 1000, events);
     }
     nemesis = await deps.startNemesis({
       backend,
       faults: o.nemesis,
+      controllerVia,
       intervalMs: o.nemesisInterval * 1000,
       rng: rng.fork('nemesis'),
       record: (op) => history.append(op),

@@ -253,6 +253,20 @@ export class RaftCore {
   get id(): number {
     return this.cfg.id;
   }
+  /**
+   * The leader's view of the quorum (for DescribeQuorum), null on a non-leader: every voter with the
+   * highest index it is known to hold (the leader's own last index for itself, the peers' matchIndex,
+   * 0 when not yet known), in voter order. In Kafka's offset terms (entry index i is offset i-1) that
+   * index is the replica's log end offset.
+   */
+  get quorumProgress(): { id: number; matchIndex: number; lastHeardMs: number | null }[] | null {
+    if (this.roleNow !== 'leader') return null;
+    return this.cfg.voters.map((v) => {
+      if (v === this.cfg.id) return { id: v, matchIndex: this.lastIndex, lastHeardMs: null };
+      const pr = this.progress.get(v);
+      return { id: v, matchIndex: pr?.matchIndex ?? 0, lastHeardMs: pr?.lastHeardMs ?? null };
+    });
+  }
   /** The entry at `index` (1-based), if present. For drivers and tests; do not mutate. */
   entryAt(index: number): Entry | undefined {
     return index > this.base.index ? this.log[index - this.base.index - 1] : undefined;

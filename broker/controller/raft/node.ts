@@ -294,6 +294,10 @@ export class RaftNode {
   get lastIndex(): number {
     return this.core?.lastIndex ?? 0;
   }
+  /** The leader's view of every voter's progress (core.ts `quorumProgress`); null on a non-leader. */
+  get quorumProgress(): { id: number; matchIndex: number; lastHeardMs: number | null }[] | null {
+    return this.core?.quorumProgress ?? null;
+  }
   /** The controller listener's bound port. */
   get port(): number {
     return this.transport.port;

@@ -1318,6 +1318,109 @@ export const apis: readonly ApiSpec[] = [
     },
   },
   {
+    apiKey: 55,
+    name: 'DescribeQuorum',
+    validVersions: [0, 2],
+    flexibleVersions: [0, 32767],
+    request: {
+      fields: [
+        {
+          name: 'topics',
+          type: 'struct',
+          array: true,
+          versions: [0, 32767],
+          fields: [
+            { name: 'topicName', type: 'string', versions: [0, 32767] },
+            {
+              name: 'partitions',
+              type: 'struct',
+              array: true,
+              versions: [0, 32767],
+              fields: [
+                { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    response: {
+      fields: [
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [2, 32767], nullable: [2, 32767], ignorable: true },
+        {
+          name: 'topics',
+          type: 'struct',
+          array: true,
+          versions: [0, 32767],
+          fields: [
+            { name: 'topicName', type: 'string', versions: [0, 32767] },
+            {
+              name: 'partitions',
+              type: 'struct',
+              array: true,
+              versions: [0, 32767],
+              fields: [
+                { name: 'partitionIndex', type: 'int32', versions: [0, 32767] },
+                { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+                { name: 'errorMessage', type: 'string', versions: [2, 32767], nullable: [2, 32767], ignorable: true },
+                { name: 'leaderId', type: 'int32', versions: [0, 32767] },
+                { name: 'leaderEpoch', type: 'int32', versions: [0, 32767] },
+                { name: 'highWatermark', type: 'int64', versions: [0, 32767] },
+                {
+                  name: 'currentVoters',
+                  type: 'struct',
+                  array: true,
+                  versions: [0, 32767],
+                  fields: [
+                    { name: 'replicaId', type: 'int32', versions: [0, 32767] },
+                    { name: 'replicaDirectoryId', type: 'uuid', versions: [2, 32767] },
+                    { name: 'logEndOffset', type: 'int64', versions: [0, 32767] },
+                    { name: 'lastFetchTimestamp', type: 'int64', versions: [1, 32767], default: '-1', ignorable: true },
+                    { name: 'lastCaughtUpTimestamp', type: 'int64', versions: [1, 32767], default: '-1', ignorable: true },
+                  ],
+                },
+                {
+                  name: 'observers',
+                  type: 'struct',
+                  array: true,
+                  versions: [0, 32767],
+                  fields: [
+                    { name: 'replicaId', type: 'int32', versions: [0, 32767] },
+                    { name: 'replicaDirectoryId', type: 'uuid', versions: [2, 32767] },
+                    { name: 'logEndOffset', type: 'int64', versions: [0, 32767] },
+                    { name: 'lastFetchTimestamp', type: 'int64', versions: [1, 32767], default: '-1', ignorable: true },
+                    { name: 'lastCaughtUpTimestamp', type: 'int64', versions: [1, 32767], default: '-1', ignorable: true },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+        {
+          name: 'nodes',
+          type: 'struct',
+          array: true,
+          versions: [2, 32767],
+          fields: [
+            { name: 'nodeId', type: 'int32', versions: [2, 32767] },
+            {
+              name: 'listeners',
+              type: 'struct',
+              array: true,
+              versions: [2, 32767],
+              fields: [
+                { name: 'name', type: 'string', versions: [2, 32767] },
+                { name: 'host', type: 'string', versions: [2, 32767] },
+                { name: 'port', type: 'uint16', versions: [2, 32767] },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     apiKey: 60,
     name: 'DescribeCluster',
     validVersions: [0, 1],
