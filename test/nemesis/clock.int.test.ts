@@ -13,22 +13,13 @@ import { createLocalBackend } from '../../harness/backends/local.ts';
 import { fetchRolesByMajority } from '../../harness/backends/roles.ts';
 import { createRng } from '../../harness/rng.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
+import { fastFailoverSettings } from '../helpers/fast-failover.ts';
 
 const support = faketimeSupport();
 const workDir = mkdtempSync(join(tmpdir(), 'fl-clock-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-const settings = {
-  'default.replication.factor': '3',
-  'min.insync.replicas': '2',
-  'auto.create.topics.enable': 'false',
-  'broker.session.timeout.ms': '3000',
-  'broker.heartbeat.interval.ms': '500',
-  'replica.lag.time.max.ms': '3000',
-  'controller.quorum.election.timeout.ms': '1000',
-  'controller.quorum.fetch.timeout.ms': '2000',
-  'replica.fetch.backoff.ms': '100',
-};
+const settings = fastFailoverSettings;
 
 /** Wall-clock offsets (ms, the node's stamp minus the real time it was read at) of the node's log lines about `topic`. */
 function stampOffsets(logFile: string, topic: string, sinceMs: number, untilMs: number): number[] {

@@ -17,21 +17,12 @@ import { createRng } from '../../harness/rng.ts';
 import { planCorruption } from '../../nemesis/corrupt.ts';
 import { rejoined } from '../../nemesis/faults.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
+import { fastFailoverSettings } from '../helpers/fast-failover.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'fl-corrupt-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-const settings = {
-  'default.replication.factor': '3',
-  'min.insync.replicas': '2',
-  'auto.create.topics.enable': 'false',
-  'broker.session.timeout.ms': '3000',
-  'broker.heartbeat.interval.ms': '500',
-  'replica.lag.time.max.ms': '3000',
-  'controller.quorum.election.timeout.ms': '1000',
-  'controller.quorum.fetch.timeout.ms': '2000',
-  'replica.fetch.backoff.ms': '100',
-};
+const settings = fastFailoverSettings;
 
 async function waitFor(what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -13,22 +13,13 @@ import { lazyfsSupport } from '../../harness/backends/lazyfs/lazyfs.ts';
 import { fetchRolesByMajority } from '../../harness/backends/roles.ts';
 import { createRng } from '../../harness/rng.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
+import { fastFailoverSettings } from '../helpers/fast-failover.ts';
 
 const support = await lazyfsSupport();
 const workDir = mkdtempSync(join(tmpdir(), 'fl-diskfull-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-const settings = {
-  'default.replication.factor': '3',
-  'min.insync.replicas': '2',
-  'auto.create.topics.enable': 'false',
-  'broker.session.timeout.ms': '3000',
-  'broker.heartbeat.interval.ms': '500',
-  'replica.lag.time.max.ms': '3000',
-  'controller.quorum.election.timeout.ms': '1000',
-  'controller.quorum.fetch.timeout.ms': '2000',
-  'replica.fetch.backoff.ms': '100',
-};
+const settings = fastFailoverSettings;
 
 describe.skipIf(!support.ok)(`disk-full on a real cluster${support.ok ? '' : ` (skipped: needs ${support.missing.join(', ')})`}`, () => {
   it('no acknowledged acks=all write is lost while the leader\'s disk, then every disk, is full; freeing the disks brings the cluster back', async () => {

@@ -15,21 +15,12 @@ import { createRng } from '../../harness/rng.ts';
 import type { Roles } from '../../harness/backend.ts';
 import { rejoined } from '../../nemesis/faults.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
+import { fastFailoverSettings } from '../helpers/fast-failover.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'fl-roll-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-const settings = {
-  'default.replication.factor': '3',
-  'min.insync.replicas': '2',
-  'auto.create.topics.enable': 'false',
-  'broker.session.timeout.ms': '3000',
-  'broker.heartbeat.interval.ms': '500',
-  'replica.lag.time.max.ms': '3000',
-  'controller.quorum.election.timeout.ms': '1000',
-  'controller.quorum.fetch.timeout.ms': '2000',
-  'replica.fetch.backoff.ms': '100',
-};
+const settings = fastFailoverSettings;
 
 describe('rolling-restart on a real cluster', () => {
   it('restarts every node once, one at a time: never two replicas out of the ISR, acks=all writes go on', async () => {
