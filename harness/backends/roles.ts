@@ -1,11 +1,13 @@
 /**
  * `fetchRoles(bootstrap, topics?)`: who is controller and who leads each partition, as the cluster's own
- * Metadata answers say (kafkajs admin: `describeCluster()` -> controller, `fetchTopicMetadata()` ->
- * leader, replicas and ISR per partition).
+ * Metadata answers say (controller id, and leader, replicas and ISR per partition), asked over one
+ * connection of the project's own client to the first node of `bootstrap` that answers. No other node
+ * is contacted: a general client (kafkajs) moves on to brokers named in the answer, so asking "node n2"
+ * could really ask a paused n1, time out, and make the majority below lose n2's answer.
  *
- * Spec: never hangs. Connection and request timeouts are short, kafkajs retries are off, and the whole
- * call is raced against `timeoutMs` (default 4000); on timeout or error it rejects with a RolesError and
- * disconnects in the background (itself bounded). Keys are "<topic>-<partition>" as in history.jsonl.
+ * Spec: never hangs. Connection and request timeouts are short, there are no retries, and the whole
+ * call is raced against `timeoutMs` (default 4000); on timeout or error it rejects with a RolesError.
+ * The connection is always closed. Keys are "<topic>-<partition>" as in history.jsonl.
  *
  * `fetchRolesByMajority(addresses, topics?)` asks every node on its own (in parallel, same bounds) and
  * keeps, per field, the answer most nodes give: a node cut off by a partition still believes in the old
@@ -22,9 +24,8 @@
  *   names, and the plurality over nodes decides as above. A node that does not answer DescribeQuorum
  *   (or does not advertise v0 of it) contributes no controller; its partition leaders still count.
  */
-import { Kafka, logLevel } from 'kafkajs';
 import { KafkaConnection } from '../../broker/client.ts';
-import { ApiKeys } from '../../broker/protocol/codec.ts';
+import { ApiKeys, ZERO_UUID } from '../../broker/protocol/codec.ts';
 import type { Roles } from '../backend.ts';
 import { withDeadline } from '../util/time.ts';
 
@@ -57,16 +58,22 @@ export interface QuorumAnswer {
   leaderEpoch: number;
 }
 
+/** Splits `host:port` (IPv6 hosts in brackets). */
+function parseAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new RolesError(`bad address ${JSON.stringify(address)} (want host:port)`);
+  return { host, port };
+}
+
 /**
  * Asks one node (`host:port`) who leads the metadata quorum: ApiVersions v0 first (a node that does not
  * advertise DescribeQuorum v0 gets a RolesError saying so), then DescribeQuorum v0. Bounded by
  * `timeoutMs` for connect and each request; the connection is always closed.
  */
 export async function describeQuorumLeader(address: string, timeoutMs = 2_000): Promise<QuorumAnswer> {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) throw new RolesError(`bad address ${JSON.stringify(address)} (want host:port)`);
+  const { host, port } = parseAddress(address);
   const conn = await KafkaConnection.connect(host, port, { clientId: 'faultline-roles', connectTimeoutMs: timeoutMs });
   try {
     const versions = (await conn.request(ApiKeys.ApiVersions, 0, {}, timeoutMs)) as { errorCode: number; apiKeys: Array<{ apiKey: number; minVersion: number; maxVersion: number }> };
@@ -124,33 +131,73 @@ function withTimeout<T>(p: Promise<T>, timeoutMs: number, what: string): Promise
   return withDeadline(p, timeoutMs, what, (m) => new RolesError(m));
 }
 
+/** Metadata versions this asks with: v1 is the first with a controller id, v12 the codec's newest. */
+const METADATA_MIN_VERSION = 1;
+const METADATA_MAX_VERSION = 12;
+
+interface MetadataAnswer {
+  controllerId?: number;
+  topics: Array<{ name: string | null; partitions: Array<{ partitionIndex: number; leaderId: number; replicaNodes: number[]; isrNodes: number[] }> }>;
+}
+
+/**
+ * One node's own Metadata answer: ApiVersions v0, then Metadata at the newest version both sides speak.
+ * Only `address` is ever contacted (a general client such as kafkajs moves on to brokers named in the
+ * answer, so "ask each node" would silently ask another). Each step is bounded by its timeout.
+ */
+async function metadataOf(address: string, topics: string[] | undefined, connectTimeoutMs: number, requestTimeoutMs: number): Promise<MetadataAnswer> {
+  const { host, port } = parseAddress(address);
+  const conn = await KafkaConnection.connect(host, port, { clientId: 'faultline-roles', connectTimeoutMs });
+  try {
+    const versions = (await conn.request(ApiKeys.ApiVersions, 0, {}, requestTimeoutMs)) as { apiKeys: Array<{ apiKey: number; minVersion: number; maxVersion: number }> };
+    const md = versions.apiKeys.find((k) => k.apiKey === ApiKeys.Metadata);
+    const version = md === undefined ? -1 : Math.min(md.maxVersion, METADATA_MAX_VERSION);
+    if (md === undefined || version < Math.max(md.minVersion, METADATA_MIN_VERSION)) throw new RolesError(`${address} does not offer Metadata v${METADATA_MIN_VERSION}..v${METADATA_MAX_VERSION}`);
+    const request = {
+      topics: topics === undefined ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    };
+    return (await conn.request(ApiKeys.Metadata, version, request, requestTimeoutMs)) as MetadataAnswer;
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * Roles as the first of `bootstrap`'s nodes that answers says (tried in order; no other node is asked).
+ * Topics the node does not know are left out; `topics` undefined asks for every topic, `[]` for none.
+ */
 export async function fetchRoles(bootstrap: string[], topics?: string[], opts: FetchRolesOptions = {}): Promise<Roles> {
   if (bootstrap.length === 0) throw new RolesError('fetchRoles needs at least one bootstrap address');
   const timeoutMs = opts.timeoutMs ?? 4_000;
-  const kafka = new Kafka({
-    clientId: 'faultline-roles',
-    brokers: bootstrap,
-    connectionTimeout: opts.connectionTimeoutMs ?? 1_000,
-    requestTimeout: opts.requestTimeoutMs ?? 2_000,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin({ retry: { retries: 0 } });
+  const connectTimeoutMs = opts.connectionTimeoutMs ?? 1_000;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 2_000;
   const work = (async () => {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    const meta = topics === undefined || topics.length > 0 ? await admin.fetchTopicMetadata(topics === undefined ? undefined : { topics }) : { topics: [] };
-    const controller = opts.controllerVia === 'describe-quorum' ? await quorumController(bootstrap, opts.requestTimeoutMs ?? 2_000) : cluster.controller;
-    return rolesFromMetadata(controller, meta.topics);
+    const errors: string[] = [];
+    for (const address of bootstrap) {
+      let answer: MetadataAnswer;
+      try {
+        answer = await metadataOf(address, topics, connectTimeoutMs, requestTimeoutMs);
+      } catch (err) {
+        errors.push(`${address}: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      const known = answer.topics.filter((t) => t.name !== null && (topics === undefined || topics.includes(t.name)) && t.partitions.length > 0);
+      const controller = opts.controllerVia === 'describe-quorum' ? await quorumController([address], requestTimeoutMs) : answer.controllerId;
+      return rolesFromMetadata(
+        controller,
+        known.map((t) => ({ name: t.name!, partitions: t.partitions.map((p) => ({ partitionId: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes, isr: p.isrNodes })) })),
+      );
+    }
+    throw new RolesError(errors.join('; '));
   })();
   work.catch(() => {}); // a late rejection after the timeout is not unhandled
   try {
     return await withTimeout(work, timeoutMs, `fetching roles from ${bootstrap.join(',')}`);
   } catch (err) {
-    if (err instanceof RolesError) throw err;
-    throw new RolesError(`fetching roles from ${bootstrap.join(',')}: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    void withTimeout(admin.disconnect(), 2_000, 'disconnect').catch(() => {});
+    throw new RolesError(`fetching roles from ${bootstrap.join(',')}: ${err instanceof Error ? err.message.replace(/^fetching roles from \S+: /, '') : String(err)}`);
   }
 }
 
