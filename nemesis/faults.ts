@@ -177,7 +177,8 @@ const strobePeriodsMs = [20, 200, 1_000] as const;
  * - `clock-strobe`: the wall clock flips between real time and real time + deltaMs every periodMs.
  * Both end with `clock-reset` (the true time again). The mode, delta and period are drawn by the rng
  * and recorded in the op. A node whose clock is off stays free for node faults of other lanes
- * (`sharesNodes`): a skewed node may also be killed, and it restarts with its clock still off.
+ * (`sharesNodes`): a skewed node may also be killed, and it restarts with its clock still off. Two
+ * clock lanes (`clock+clock-leader`) never skew one node at once (`PlanContext.shared`).
  */
 function clockFault(role: Role | null): FaultPackage {
   return {
@@ -187,8 +188,8 @@ function clockFault(role: Role | null): FaultPackage {
     sharesNodes: true,
     generator(ctx: PlanContext): PlannedFault | null {
       const wanted = role ?? ctx.rng.pick(singleRoles);
-      // the clock lane runs one fault at a time, so other lanes' busy nodes are fair game
-      const t = planNodeTargets(wanted, { ...ctx, busy: new Set() });
+      // other lanes' killed or paused nodes are fair game; a node another clock lane holds off is not
+      const t = planNodeTargets(wanted, { ...ctx, busy: ctx.shared });
       if (t === null) return null;
       const strobe = ctx.rng.next() < 0.5;
       const deltaMs = ctx.rng.pick(clockDeltasMs) * (ctx.rng.next() < 0.5 ? -1 : 1);

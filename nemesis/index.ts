@@ -199,6 +199,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   };
   /** Nodes under a node fault of any lane (killed, stopped, paused), which node faults avoid; a clock fault shares its node. */
   const busyNodes = (): Set<string> => new Set(active.flatMap((a) => (a.end.f === 'heal' || a.pkg.sharesNodes === true ? [] : a.end.value.nodes)));
+  /** Nodes under a fault that shares them (a clock fault of any lane): another such fault avoids them. */
+  const sharedNodes = (): Set<string> => new Set(active.flatMap((a) => (a.pkg.sharesNodes === true ? a.end.value.nodes : [])));
 
   /** Carry out one planned fault: start, fault period (until `waitForEnd` returns, or the package's `during`), end. */
   const runFault = async (lane: string, fault: FaultName, planned: PlannedFault, waitForEnd: () => Promise<boolean>): Promise<void> => {
@@ -239,7 +241,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
       let chosen: { fault: FaultName; planned: PlannedFault } | null = null;
       for (let i = 0; i < laneNames.length && chosen === null; i++) {
         const fault = laneNames[(first + i) % laneNames.length]!;
-        const planned = faults[fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy });
+        const planned = faults[fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy, shared: sharedNodes() });
         if (planned !== null) chosen = { fault, planned };
       }
       if (chosen === null) {
@@ -270,7 +272,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
       if (role !== undefined && rechosenRoles.has(role)) {
         const r = await roles();
         if (stopCtl.signal.aborted) return;
-        const again = faults[f.fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes() });
+        const again = faults[f.fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes(), shared: sharedNodes() });
         if (again !== null) planned = again;
       }
       await runFault(lane, f.fault, planned, async () => (f.endMs === null ? false : sleepUntil(f.endMs, lane, 'end')));

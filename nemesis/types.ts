@@ -79,6 +79,12 @@ export interface PlanContext {
   topic: string;
   /** nodes already under some fault (killed, paused): targets avoid them */
   busy: ReadonlySet<string>;
+  /**
+   * nodes under a fault that leaves them free for node faults (`sharesNodes`: a clock fault): another
+   * such fault avoids them, since both would act on the same per-node state (one clock offset file:
+   * the first one's reset would end the second's skew)
+   */
+  shared: ReadonlySet<string>;
 }
 
 export interface NemesisEnv {

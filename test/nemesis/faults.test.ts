@@ -10,7 +10,7 @@ const roles: Roles = {
   leaders: { 't-0': 1, 't-1': 1 },
   replicas: { 't-0': { replicas: [1, 2], isr: [1, 2] }, 't-1': { replicas: [1, 2, 3], isr: [1, 2, 3] } },
 };
-const ctx = (seed: number, over: Partial<PlanContext> = {}): PlanContext => ({ rng: createRng(seed), nodes: fakeNodes(5), roles, topic: 't', busy: new Set(), ...over });
+const ctx = (seed: number, over: Partial<PlanContext> = {}): PlanContext => ({ rng: createRng(seed), nodes: fakeNodes(5), roles, topic: 't', busy: new Set(), shared: new Set(), ...over });
 
 describe('fault packages', () => {
   it('partition shapes leader and controller isolate the node holding that role', () => {
@@ -58,6 +58,15 @@ describe('fault packages', () => {
       expect(['n2', 'n4', 'n5']).toContain(f.start.value.nodes[0]);
       expect(f.end.f).toBe('resume');
     }
+  });
+
+  it('a clock fault may hit a killed or paused node, never one another clock lane holds off', () => {
+    for (let seed = 0; seed < 30; seed++) {
+      const f = faults['clock-random'].generator(ctx(seed, { busy: new Set(['n1', 'n2', 'n3', 'n4']), shared: new Set(['n2', 'n5']) }))!;
+      expect(['n1', 'n3', 'n4']).toContain(f.start.value.nodes[0]);
+      expect(f.end.f).toBe('clock-reset');
+    }
+    expect(faults['clock-random'].generator(ctx(1, { shared: new Set(['n1', 'n2', 'n3', 'n4', 'n5']) }))).toBeNull();
   });
 
   it('final generators undo exactly what is active: one heal for partitions, each restart and resume', () => {
