@@ -19,6 +19,7 @@ import { Consumer } from './consumer.ts';
 import type { Emit } from './consumer.ts';
 import { GroupMember } from './group.ts';
 import { classifySendError, errorName } from './errors.ts';
+import { sleep } from '../harness/util/time.ts';
 
 export type ClientRole = 'admin' | 'producer' | 'consumer' | 'drain';
 
@@ -79,10 +80,6 @@ export interface DrainResult {
 
 function send(msg: unknown): void {
   process.send?.(msg);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** kafkajs issue #1384's shape: microtasks that never let timers or I/O run again (in constant memory). */

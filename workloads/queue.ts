@@ -34,7 +34,7 @@ import { checkRun } from '../checkers/index.ts';
 import type { HistoryInput, RunResults } from '../checkers/index.ts';
 import type { HistoryRecorder, OpInput } from '../harness/store/history-writer.ts';
 import type { Rng } from '../harness/rng.ts';
-import { abortableSleep } from '../harness/run/load.ts';
+import { sleep } from '../harness/util/time.ts';
 import { ClientHost, ClientKilledError } from './client-host.ts';
 import type { ClientSpec, ConsumeArgs, DrainArgs, DrainResult, TopicSpec } from './client-process.ts';
 import { errorName } from './errors.ts';
@@ -334,7 +334,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
         probe = await spawnOwned(spec('producer', probeProcess, `probe-${probeProcess}`, { retries: 0, idempotent: false, acks: -1 })).catch(() => null);
       }
       if (probe === null) {
-        await abortableSleep(250, signal);
+        await sleep(250, signal);
         continue;
       }
       for (const key of [...pending]) {
@@ -345,7 +345,7 @@ export function queueClient(o: QueueOptions, history: HistoryRecorder, values: V
         history.append({ process: probeProcess, type: c.type, f: 'send', value: c.value });
         if (c.type === 'ok') pending.delete(key);
       }
-      if (pending.size > 0) await abortableSleep(250, signal);
+      if (pending.size > 0) await sleep(250, signal);
     }
     return pending.size === 0;
   }

@@ -13,6 +13,7 @@
  *   a completion the client gives later is not recorded.
  */
 import type { HistoryRecorder } from '../store/history-writer.ts';
+import { sleep } from '../util/time.ts';
 
 export interface LoadOptions<I extends { f: string; value: unknown }, C extends { type: 'ok' | 'fail' | 'info'; value: unknown }> {
   processes: number;
@@ -28,21 +29,6 @@ export interface LoadOptions<I extends { f: string; value: unknown }, C extends 
   sleepMs?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const onAbort = (): void => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 export interface LoadSummary {
   invoked: number;
   completed: number;
@@ -54,7 +40,7 @@ export async function runLoad<I extends { f: string; value: unknown }, C extends
   o: LoadOptions<I, C>,
 ): Promise<LoadSummary> {
   const now = o.nowMs ?? Date.now;
-  const sleep = o.sleepMs ?? abortableSleep;
+  const sleepFor = o.sleepMs ?? sleep;
   const start = now();
   const deadline = start + o.durationMs;
   const periodMs = (o.processes / o.rate) * 1000;
@@ -68,7 +54,7 @@ export async function runLoad<I extends { f: string; value: unknown }, C extends
   async function worker(p: number): Promise<void> {
     let slot = start + (p * periodMs) / o.processes;
     for (let k = 0; k < maxOpsPerProcess; k++) {
-      if (slot > now()) await sleep(slot - now(), o.signal);
+      if (slot > now()) await sleepFor(slot - now(), o.signal);
       if (o.signal.aborted || now() >= deadline) return;
       const op = o.next(p);
       o.history.append({ process: p, type: 'invoke', f: op.f, value: op.value });

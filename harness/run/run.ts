@@ -43,7 +43,7 @@ import { checkReplicas } from '../../checkers/replicas.ts';
 import type { ReplicasResult } from '../../checkers/replicas.ts';
 import type { Roles } from '../backend.ts';
 import { fetchRolesByMajority, type ControllerDiscovery } from '../backends/roles.ts';
-import { monotonicMs, sleep } from '../util/time.ts';
+import { DeadlineError, monotonicMs, sleep, withDeadline } from '../util/time.ts';
 import { NodeTracker, OpMeter, noEvents, rolesEvent } from './events.ts';
 import type { RunEvent, RunEventSink } from './events.ts';
 
@@ -217,24 +217,6 @@ async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<{ st
   } catch (err) {
     if (err instanceof DeadlineError) return { status: 'timeout', error: err.message };
     return { status: 'failed', error: err instanceof Error ? err.message : String(err) };
-  }
-}
-
-class DeadlineError extends Error {
-  readonly code = 'DEADLINE';
-}
-
-async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        t = setTimeout(() => reject(new DeadlineError(`${what} did not finish within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(t);
   }
 }
 
