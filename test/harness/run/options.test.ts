@@ -17,7 +17,7 @@ function usageMessage(argv: string[]): string {
 describe('run flags', () => {
   it('has defaults for a ~30 s run on 3 nodes and a printed seed', () => {
     const o = parse([]);
-    expect(o).toMatchObject({ backend: 'local', nodes: 3, acks: 'all', replicationFactor: 3, minInsync: 2, timeLimit: 30, nemesis: ['kill'], seed: 42 });
+    expect(o).toMatchObject({ backend: 'local', nodes: 3, acks: 'all', replicationFactor: 3, minInsync: 2, timeLimitMs: 30_000, nemesis: ['kill'], seed: 42 });
   });
 
   it('parses every flag', () => {
@@ -25,8 +25,8 @@ describe('run flags', () => {
       '--nemesis', 'kill,partition', '--nemesis-interval', '2.5', '--time-limit', '15', '--rate', '50', '--concurrency', '3', '--seed', '7',
       '--out', '/tmp/x', '--json', '--retries', '0', '--consumers', '3', '--consumer-mode', 'assign', '--consumer-crash-interval', '2.5', '--commit-interval', '0', '--bug', 'truncate-to-hw']);
     expect(o).toEqual({ backend: 'local', nodes: 5, workload: 'queue', acks: '1', replicationFactor: 3, minInsync: 1, partitions: 4,
-      uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisInterval: 2.5, timeLimit: 15, rate: 50,
-      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashInterval: 2.5, commitInterval: 0, seed: 7, bug: 'truncate-to-hw', set: {}, replay: null, system: null, out: '/tmp/x', json: true });
+      uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisIntervalMs: 2_500, timeLimitMs: 15_000, rate: 50,
+      concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashIntervalMs: 2_500, commitIntervalMs: 0, seed: 7, bug: 'truncate-to-hw', set: {}, replay: null, system: null, out: '/tmp/x', json: true });
   });
 
   it('refuses bad values with messages naming what is allowed', () => {

@@ -168,7 +168,7 @@ describe('runTest', () => {
     setTimeout(() => ac.abort(), 150);
     const d = deps(backend, { signal: ac.signal });
     const t0 = Date.now();
-    const r = await runTest(options(out, { timeLimit: 30 }), d);
+    const r = await runTest(options(out, { timeLimitMs: 30_000 }), d);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(r.results.interrupted).toBe(true);
     expect(r.results.phases.drain).toBe('not started');
@@ -255,7 +255,7 @@ describe('the fault schedule in test.json, and --replay', () => {
 
     // flags given with --replay override the stored options; the rest (seed included) come from test.json
     const o = replayOptions(validateRunFlags({ replay: first.runDir, out, 'time-limit': '0.3' }, () => 1), { replay: first.runDir, out, 'time-limit': '0.3' });
-    expect(o).toMatchObject({ seed: 4242, partitions: 2, timeLimit: 0.3, replay: first.runDir });
+    expect(o).toMatchObject({ seed: 4242, partitions: 2, timeLimitMs: 300, replay: first.runDir });
     await runTest(o, deps(new FakeBackend(), recording(seen)));
     expect(seen[1]).toEqual(schedule);
     // the stored options and the given flags are validated together
@@ -318,7 +318,7 @@ describe('runTest: the run-event stream', () => {
         };
       },
     });
-    const r = await runTest(options(out, { timeLimit: 1.3 }), d);
+    const r = await runTest(options(out, { timeLimitMs: 1_300 }), d);
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('run-start');
     expect(types[types.length - 1]).toBe('run-end');
