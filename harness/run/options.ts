@@ -294,6 +294,26 @@ export function storedRunOptions(o: RunOptions): StoredRunOptions {
   return out as StoredRunOptions;
 }
 
+/**
+ * Stored options (test.json's, as `storedRunOptions` wrote them) back as the run's raw flags, in the
+ * flags' own units, for `validateRunFlags` to read again: the inverse of `storedRunOptions` up to
+ * validation. Output-only flags (`out`, `json`) and `replay` are not carried over.
+ */
+export function storedAsFlags(stored: Record<string, unknown>): RawFlags {
+  const flags: RawFlags = {};
+  for (const key of Object.keys(runFlags)) {
+    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = stored[camel];
+    if (key === 'out' || key === 'json' || key === 'replay' || v === undefined || v === null) continue;
+    if (typeof v === 'boolean') {
+      if (v) flags[key] = true;
+    } else if (Array.isArray(v)) flags[key] = v.join(',');
+    else if (key === 'set' && typeof v === 'object') flags[key] = Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`);
+    else flags[key] = String(v);
+  }
+  return flags;
+}
+
 /** The option part of test.json: every flag under its camelCase name and in its units, minus output-only flags. */
 export function testOptions(o: RunOptions): Omit<StoredRunOptions, 'out' | 'json'> {
   const { out: _out, json: _json, ...rest } = storedRunOptions(o);
