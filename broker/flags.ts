@@ -414,6 +414,23 @@ export function numberOf(t: CommandTable, values: RawValues, name: string, def?:
   return s === undefined ? defaultValue(t, name, def) : Number(s);
 }
 
+/** Milliseconds in one second: the one factor between a seconds flag and the milliseconds inside. */
+export const msPerS = 1000;
+
+/**
+ * A seconds flag (a `number` row with unit `s`) as whole milliseconds: the one place a user's seconds
+ * become the milliseconds every option, function and field inside carries (style.md item 9). `defMs`
+ * overrides the row's default (in ms, as the result). Rounded to the millisecond, so a value written
+ * back as `ms / msPerS` (test.json, `--replay`) reads back to the same milliseconds.
+ */
+export function msOf(t: CommandTable, values: RawValues, name: string, defMs?: number): number {
+  const f = rowOf(t, name);
+  if (f.kind.type !== 'number' || f.kind.unit !== 's') throw new Error(`${t.command} --${name} is not a seconds flag`);
+  const s = rawString(t, values, name);
+  if (s === undefined && defMs !== undefined) return defMs;
+  return Math.round((s === undefined ? defaultValue<number>(t, name, undefined) : Number(s)) * msPerS);
+}
+
 export function choiceOf<T extends string>(t: CommandTable, values: RawValues, name: string, def?: T): T {
   const s = rawString(t, values, name);
   return (s === undefined ? defaultValue(t, name, def) : s) as T;

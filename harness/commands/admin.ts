@@ -15,9 +15,10 @@ import { KafkaConnection } from '../../broker/client.ts';
 import { ApiKeys } from '../../broker/protocol/codec.ts';
 import { errorName } from '../../broker/protocol/errors.ts';
 import { UsageError } from '../errors.ts';
-import { boolOf, helpText, parseCommandLine, stringOf } from '../../broker/flags.ts';
+import { boolOf, helpText, msOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
 import type { CommandTable } from '../../broker/flags.ts';
 import { waitUntil } from '../util/time.ts';
+import { fmtMs } from '../report/format.ts';
 
 const subcommands = ['describe', 'reassign', 'cancel-reassignment', 'reassignments', 'elect-preferred'] as const;
 type Sub = (typeof subcommands)[number];
@@ -68,7 +69,8 @@ export async function run(argv: string[]): Promise<number> {
     bootstrap,
     topic: stringOf(t, v, 'topic') ?? undefined,
     replicas: stringOf(t, v, 'replicas') ?? undefined,
-    wait: stringOf(t, v, 'wait') ?? undefined,
+    /** `--wait S` read once into ms; null: do not wait */
+    waitMs: stringOf(t, v, 'wait') === null ? null : msOf(t, v, 'wait'),
     json: boolOf(v, 'json'),
   };
   // what a subcommand needs is refused before connecting
@@ -87,10 +89,8 @@ export async function run(argv: string[]): Promise<number> {
         const replicas = parseIntList('--replicas', values.replicas);
         const code = await alter(conn, values.topic, partition, replicas);
         if (code !== 0) return code;
-        if (values.wait === undefined) return 0;
-        const waitS = Number(values.wait);
-        if (!(waitS > 0)) throw new UsageError(`--wait expects seconds > 0, got '${values.wait}'`);
-        return await waitDone(conn, values.topic, partition, replicas, waitS * 1000);
+        if (values.waitMs === null) return 0;
+        return await waitDone(conn, values.topic, partition, replicas, values.waitMs);
       }
       case 'cancel-reassignment':
         if (!values.topic || partition === undefined) throw new UsageError('cancel-reassignment needs --topic and --partition');
@@ -160,7 +160,7 @@ async function waitDone(conn: KafkaConnection, topic: string, partition: number,
     process.stderr.write(`reassignment of ${topic}-${partition} done: replicas [${p.replicaNodes.join(',')}], isr [${p.isrNodes.join(',')}], leader ${p.leaderId}\n`);
     return 0;
   }
-  process.stderr.write(`reassignment of ${topic}-${partition} not finished after ${timeoutMs / 1000} s\n`);
+  process.stderr.write(`reassignment of ${topic}-${partition} not finished after ${fmtMs(timeoutMs)}\n`);
   return 1;
 }
 

@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { preflightBackend } from '../backends/registry.ts';
-import { acksValues, nemesisNames, parseFlags, parseNemesis, randomSeed, runFlags, validateRunFlags } from '../run/options.ts';
+import { acksValues, nemesisNames, parseFlags, parseNemesis, randomSeed, runFlags, storedRunOptions, validateRunFlags } from '../run/options.ts';
+import { monotonicMs } from '../util/time.ts';
 import { boolOf, helpText, intOf, listOf, stringOf } from '../../broker/flags.ts';
 import type { CommandTable, Flag } from '../../broker/flags.ts';
 import type { Acks, RunOptions } from '../run/options.ts';
@@ -99,11 +100,11 @@ export async function run(argv: string[]): Promise<number> {
     for (const e of entries) {
       if (interrupt.signal.aborted) break;
       const o: RunOptions = { ...plan.base, acks: e.acks, nemesis: e.nemesis, seed: e.seed, json: false };
-      const t0 = Date.now();
+      const t0Ms = monotonicMs();
       const cell = rows.length;
       out.events.emit({ type: 'cell-start', cell, run: 1, detail: `seed ${e.seed}` });
       const outcome = await runTest(o, { ...realDeps(o, interrupt.signal, stderrLog, startNemesis), events: out.events });
-      const row = rowOf(e, outcome.results, (Date.now() - t0) / 1000);
+      const row = rowOf(e, outcome.results, monotonicMs() - t0Ms);
       rows.push(row);
       out.events.emit({ type: 'cell-end', cell, run: 1, valid: row.valid, runDir: row.runDir });
       out.events.emit({
@@ -128,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     startedAt: started.toISOString(),
     planned: entries.length,
     interrupted: interrupt.signal.aborted,
-    options: { ...plan.base, acks: plan.acks, nemesis: plan.nemeses, repeat: plan.repeat },
+    options: { ...storedRunOptions(plan.base), acks: plan.acks, nemesis: plan.nemeses, repeat: plan.repeat },
     cells: table,
     runs: rows,
   };

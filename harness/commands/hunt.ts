@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { bugNames, BugUsageError, parseBugName } from '../../broker/bugs.ts';
 import type { BugName } from '../../broker/bugs.ts';
 import { UsageError } from '../errors.ts';
-import { parseFlags, parseNemesis, randomSeed, runFlags, validateRunFlags } from '../run/options.ts';
-import { helpText, numberOf, stringOf } from '../../broker/flags.ts';
+import { parseFlags, parseNemesis, randomSeed, runFlags, storedRunOptions, validateRunFlags } from '../run/options.ts';
+import { helpText, msOf, numberOf, stringOf } from '../../broker/flags.ts';
 import type { CommandTable, Flag } from '../../broker/flags.ts';
 import type { NemesisFault, RunOptions } from '../run/options.ts';
 import { formatHuntTable, huntJunitXml, runHunt } from '../run/hunt.ts';
@@ -27,6 +27,8 @@ import { renderHuntReport } from '../report/campaign.ts';
 import type { HuntRunRow } from '../report/campaign.ts';
 import { preflightBackend } from '../backends/registry.ts';
 import { startOutput } from '../ui/index.ts';
+import { fmtMs } from '../report/format.ts';
+import { monotonicMs } from '../util/time.ts';
 
 const { bug: _bug, replay: _replay, ...runFlagsButBug } = runFlags;
 
@@ -74,13 +76,14 @@ export function parseHuntFlags(argv: string[], seed: () => number = randomSeed):
   const { values, help } = parseFlags(argv, t);
   if (help) return 'help';
   const bugs = parseBugList(stringOf(t, values, 'bugs') ?? undefined);
-  const budgetS = numberOf(t, values, 'budget');
-  const cleanBudgetS = numberOf(t, values, 'clean-budget', budgetS);
+  const budgetMs = msOf(t, values, 'budget');
+  const cleanBudgetMs = msOf(t, values, 'clean-budget', budgetMs);
   const nemesisRaw = stringOf(t, values, 'nemesis');
   const cellsOverride: NemesisFault[][] | null =
     nemesisRaw !== null ? [...new Set(nemesisRaw.split(',').map((c) => c.trim()).filter((c) => c !== ''))].map((c) => parseNemesis(c)) : null;
   if (cellsOverride !== null && cellsOverride.length === 0) throw new UsageError('--nemesis is empty; allowed: a comma list of none or faults joined by +');
   const { bugs: _b, budget: _u, 'clean-budget': _c, junit: _j, ...runValues } = values;
+  // hunt's defaults of the run's seconds flags are handed on as flags, in seconds, for validateRunFlags to read
   const base: RunOptions = validateRunFlags(
     {
       ...runValues,
@@ -90,7 +93,7 @@ export function parseHuntFlags(argv: string[], seed: () => number = randomSeed):
     },
     seed,
   );
-  return { base, bugs, budgetS, cleanBudgetS, cellsOverride, junit: stringOf(t, values, 'junit') };
+  return { base, bugs, budgetMs, cleanBudgetMs, cellsOverride, junit: stringOf(t, values, 'junit') };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -103,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
   const output = startOutput({ json: plan.base.json });
   const stderrLog = output.log;
-  stderrLog(`faultline hunt: seed ${plan.base.seed}, ${plan.bugs.length} bugs x ${plan.budgetS} s, clean broker ${plan.cleanBudgetS} s`);
+  stderrLog(`faultline hunt: seed ${plan.base.seed}, ${plan.bugs.length} bugs x ${fmtMs(plan.budgetMs)}, clean broker ${fmtMs(plan.cleanBudgetMs)}`);
   const interrupt = onInterrupt(stderrLog);
   const runs: HuntRunRow[] = [];
   const runner: HuntRunner = async (o) => {
@@ -114,13 +117,13 @@ export async function run(argv: string[]): Promise<number> {
   const started = new Date();
   let summary;
   try {
-    summary = await runHunt(plan, { runner, nowS: () => performance.now() / 1000, log: stderrLog, signal: interrupt.signal, events: output.events }, started);
+    summary = await runHunt(plan, { runner, nowMs: monotonicMs, log: stderrLog, signal: interrupt.signal, events: output.events }, started);
   } finally {
     interrupt.dispose();
     await output.close();
   }
   const exitCode = interrupt.signal.aborted ? 2 : summary.exitCode;
-  const out = { ...summary, exitCode, interrupted: interrupt.signal.aborted, options: { ...plan.base, bugs: plan.bugs, nemesis: plan.cellsOverride }, runs };
+  const out = { ...summary, exitCode, interrupted: interrupt.signal.aborted, options: { ...storedRunOptions(plan.base), bugs: plan.bugs, nemesis: plan.cellsOverride }, runs };
   const dir = join(plan.base.out, 'hunts', isoStamp(started));
   mkdirSync(dir, { recursive: true });
   writeJson(join(dir, 'hunt.json'), out);

@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 import { checkHistoryText, historyFormats, type LinReport } from '../../checkers/linearizability/check.ts';
 import { linModels } from '../../checkers/linearizability/models/index.ts';
-import { boolOf, choiceOf, helpText, intOf, numberOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
+import { boolOf, choiceOf, helpText, intOf, msOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
 import type { CommandTable } from '../../broker/flags.ts';
 import { formatMs } from '../format.ts';
 import type { Scalar } from '../../checkers/linearizability/models/common.ts';
@@ -73,7 +73,7 @@ export function parseLinArgs(argv: readonly string[]): LinArgs {
     file: positionals[0]!,
     json: boolOf(values, 'json'),
     html: stringOf(t, values, 'html') ?? undefined,
-    timeLimitMs: numberOf(t, values, 'time-limit') * 1000,
+    timeLimitMs: msOf(t, values, 'time-limit'),
     maxCacheEntries: intOf(t, values, 'max-cache-entries'),
     initial: initial === null ? undefined : (JSON.parse(initial) as Scalar),
     partitioned: !boolOf(values, 'unpartitioned'),

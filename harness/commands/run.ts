@@ -4,7 +4,7 @@
  * contents) goes to stdout. Exit code: 0 valid, 1 invalid, 2 unknown or harness error.
  */
 import { summarize } from '../report/summary.ts';
-import { parseFlags, runFlags, runTable, runUsage, validateRunFlags } from '../run/options.ts';
+import { parseFlags, runTable, runUsage, storedAsFlags, validateRunFlags } from '../run/options.ts';
 import { startNemesis } from '../../nemesis/index.ts';
 import { readReplaySchedule, runTest } from '../run/run.ts';
 import type { RawFlags, RunOptions } from '../run/options.ts';
@@ -25,20 +25,10 @@ export function replayOptions(o: RunOptions, given: RawFlags): RunOptions {
   if (o.replay === null) return o;
   readReplaySchedule(o.replay);
   const stored = JSON.parse(readFileSync(join(o.replay, runFiles.test), 'utf8')) as Record<string, unknown>;
-  // The stored options as flags, under the ones given here; then validated together as any run's
-  // flags are, so a mix that contradicts itself (--nodes 1 over a stored replication factor 3) is refused.
-  const flags: RawFlags = {};
-  for (const key of Object.keys(runFlags)) {
-    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    const v = stored[camel];
-    if (key === 'out' || key === 'json' || key === 'replay' || v === undefined || v === null) continue;
-    if (typeof v === 'boolean') {
-      if (v) flags[key] = true;
-    } else if (Array.isArray(v)) flags[key] = v.join(',');
-    else if (key === 'set' && typeof v === 'object') flags[key] = Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`);
-    else flags[key] = String(v);
-  }
-  const merged: RawFlags = { ...flags, ...given };
+  // The stored options as flags (seconds stay seconds: test.json keeps the flags' units), under the
+  // ones given here; then validated together as any run's flags are, so a mix that contradicts itself
+  // (--nodes 1 over a stored replication factor 3) is refused.
+  const merged: RawFlags = { ...storedAsFlags(stored), ...given };
   // (a stored boolean that is true, such as --idempotence, cannot be switched off from here)
   return validateRunFlags(merged);
 }

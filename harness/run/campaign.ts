@@ -25,6 +25,7 @@ import { exitCodeOf } from './run.ts';
 import type { RunResults } from './run.ts';
 import type { Acks, NemesisFault, RunOptions } from './options.ts';
 import { formatFigure } from '../format.ts';
+import { msPerS } from '../../broker/flags.ts';
 
 export interface CampaignPlanEntry {
   acks: Acks;
@@ -87,6 +88,7 @@ export interface RunRow {
   inconsistentOffsets: number;
   availability: number | null;
   p99Ms: number | null;
+  /** the run's wall time in seconds, to the millisecond (campaign.json's unit) */
   durationS: number;
   error?: string;
 }
@@ -95,7 +97,8 @@ function count(r: RunResults, t: string): number {
   return (r.anomalies as Record<string, { count: number } | undefined>)[t]?.count ?? 0;
 }
 
-export function rowOf(entry: CampaignPlanEntry, r: RunResults, durationS: number): RunRow {
+/** One run's row of campaign.json; `durationMs` becomes the row's `durationS` (campaign.json's unit). */
+export function rowOf(entry: CampaignPlanEntry, r: RunResults, durationMs: number): RunRow {
   const stats = r.stats as unknown as Record<string, unknown>;
   const avail = (r.availability as unknown as { overall?: { ratio?: unknown } } | undefined)?.overall?.ratio;
   const p99 = (r.latencyMs as unknown as { send?: { p99?: unknown } } | undefined)?.send?.p99;
@@ -116,7 +119,7 @@ export function rowOf(entry: CampaignPlanEntry, r: RunResults, durationS: number
     inconsistentOffsets: count(r, 'inconsistent-offsets'),
     availability: typeof avail === 'number' ? avail : null,
     p99Ms: typeof p99 === 'number' ? p99 : null,
-    durationS,
+    durationS: Math.round(durationMs) / msPerS,
     ...(r.error === undefined ? {} : { error: r.error }),
   };
 }

@@ -4,19 +4,21 @@
  * known defects.
  *
  * Rules:
- * - Target t (a bug, or the clean broker) gets `budgetS` seconds of wall time. A run is started only
+ * - Target t (a bug, or the clean broker) gets `budgetMs` of wall time. A run is started only
  *   while less than the budget has elapsed since the target's first run started; a started run
  *   finishes (so the last run may overshoot the budget by one run's length).
  * - A bug target stops at its first run whose verdict is `false`: caught, with the runs and seconds
  *   (from the target's start to the end of that run) it took. `unknown` runs do not count as
  *   detection.
- * - The clean broker runs for its own budget (`cleanBudgetS`; default the per-bug budget, 0 skips it)
+ * - The clean broker runs for its own budget (`cleanBudgetMs`; default the per-bug budget, 0 skips it)
  *   and never stops early: its runs, invalid and unknown verdicts are counted; any invalid one fails
  *   the hunt (a false alarm of the harness, or a real broker bug).
  * - Run i of a target (0-based) uses seed (seed + i) mod 2^32 and fault-mix cell i mod cells, so one
  *   hunt seed reproduces every run, and every bug sees the same seeds.
  * - Every run is an ordinary `faultline run` (its own run directory) at the hunt's base options:
  *   acks=all, min.insync=2, RF=3 unless the flags say otherwise, idempotence where the bug needs it.
+ * - Units: the config and the clock are milliseconds; the outcomes are hunt.json's contract, in
+ *   seconds to one decimal (`budgetS`, `secondsToDetection`, `elapsedS`), converted once by `toS`.
  * Exit code: 0 when every bug was caught and the clean broker never invalid, 1 otherwise (2, a
  * harness error, is the caller's).
  */
@@ -113,16 +115,16 @@ export interface HuntSummary {
 export interface HuntConfig {
   base: RunOptions;
   bugs: BugName[];
-  budgetS: number;
-  cleanBudgetS: number;
+  budgetMs: number;
+  cleanBudgetMs: number;
   /** fault-mix cells for every target instead of the per-bug plans (`--nemesis`) */
   cellsOverride: NemesisFault[][] | null;
 }
 
 export interface HuntDeps {
   runner: HuntRunner;
-  /** monotonic seconds */
-  nowS: () => number;
+  /** monotonic milliseconds */
+  nowMs: () => number;
   log: (msg: string) => void;
   signal?: AbortSignal;
   /** cell events (harness/run/events.ts): cell i is bug i of the config, the clean broker the last */
@@ -149,13 +151,13 @@ export function runOptionsFor(base: RunOptions, bug: BugName | null, cells: Neme
 export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promise<BugOutcome> {
   const plan: HuntPlan = huntPlans[name] as unknown as HuntPlan;
   const cells = c.cellsOverride ?? plan.cells;
-  const t0 = d.nowS();
+  const t0 = d.nowMs();
   let runs = 0;
   let invalid = 0;
   let unknown = 0;
   let last: HuntRunResult | null = null;
   const cell = c.bugs.indexOf(name);
-  while (d.nowS() - t0 < c.budgetS && d.signal?.aborted !== true) {
+  while (d.nowMs() - t0 < c.budgetMs && d.signal?.aborted !== true) {
     const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {});
     d.events?.emit({ type: 'cell-start', cell, run: runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
     const r = await d.runner(o);
@@ -166,27 +168,27 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
     if (r.valid === 'unknown') unknown++;
     if (r.valid === false) {
       invalid++;
-      d.events?.emit({ type: 'cell-done', cell, verdict: `caught in ${runs} runs, ${round1(d.nowS() - t0)} s`, ok: true });
+      d.events?.emit({ type: 'cell-done', cell, verdict: `caught in ${runs} runs, ${toS(d.nowMs() - t0)} s`, ok: true });
       return {
-        name, caught: true, runs, secondsToDetection: round1(d.nowS() - t0), anomalies: nonZero(r.anomalies), nemesis: nemesisLabel(o.nemesis),
-        runDir: r.runDir, elapsedS: round1(d.nowS() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }),
+        name, caught: true, runs, secondsToDetection: toS(d.nowMs() - t0), anomalies: nonZero(r.anomalies), nemesis: nemesisLabel(o.nemesis),
+        runDir: r.runDir, elapsedS: toS(d.nowMs() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }),
       };
     }
   }
   d.events?.emit({ type: 'cell-done', cell, verdict: `not caught in ${runs} runs`, ok: false });
   return {
     name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map(nemesisLabel).join(','), runDir: last?.runDir ?? null,
-    elapsedS: round1(d.nowS() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }), ...(last?.error === undefined ? {} : { error: last.error }),
+    elapsedS: toS(d.nowMs() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }), ...(last?.error === undefined ? {} : { error: last.error }),
   };
 }
 
 /** Runs the clean broker for its budget, counting invalid and unknown verdicts. */
 export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcome> {
   const cells = c.cellsOverride ?? cleanCells;
-  const t0 = d.nowS();
+  const t0 = d.nowMs();
   const out: CleanOutcome = { runs: 0, invalid: 0, unknown: 0, elapsedS: 0, invalidRunDirs: [] };
   const cell = c.bugs.length;
-  while (d.nowS() - t0 < c.cleanBudgetS && d.signal?.aborted !== true) {
+  while (d.nowMs() - t0 < c.cleanBudgetMs && d.signal?.aborted !== true) {
     const o = runOptionsFor(c.base, null, cells, out.runs, false);
     d.events?.emit({ type: 'cell-start', cell, run: out.runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
     const r = await d.runner(o);
@@ -198,7 +200,7 @@ export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcom
       out.invalidRunDirs.push(r.runDir);
     } else if (r.valid === 'unknown') out.unknown++;
   }
-  out.elapsedS = round1(d.nowS() - t0);
+  out.elapsedS = toS(d.nowMs() - t0);
   d.events?.emit({ type: 'cell-done', cell, verdict: out.runs === 0 ? 'skipped' : out.invalid === 0 ? `no false alarm in ${out.runs} runs` : `${out.invalid} of ${out.runs} runs INVALID`, ok: out.runs === 0 ? null : out.invalid === 0 });
   return out;
 }
@@ -215,11 +217,12 @@ export async function runHunt(c: HuntConfig, d: HuntDeps, startedAt: Date): Prom
     bugs.push(await huntBug(name, c, d));
   }
   const clean = await huntClean(c, d);
-  return { budgetS: c.budgetS, cleanBudgetS: c.cleanBudgetS, seed: c.base.seed, startedAt: startedAt.toISOString(), bugs, clean, exitCode: huntExitCode(bugs, clean) };
+  return { budgetS: toS(c.budgetMs), cleanBudgetS: toS(c.cleanBudgetMs), seed: c.base.seed, startedAt: startedAt.toISOString(), bugs, clean, exitCode: huntExitCode(bugs, clean) };
 }
 
-function round1(s: number): number {
-  return Math.round(s * 10) / 10;
+/** Milliseconds as hunt.json's seconds, to one decimal: the hunt's only ms -> s conversion. */
+function toS(ms: number): number {
+  return Math.round(ms / 100) / 10;
 }
 
 function anomalyText(a: Record<string, number>): string {

@@ -3,12 +3,18 @@
  * Every error names the flag, what was given and what is allowed; inside, `RunOptions` is trusted.
  *
  * `test.json` stores these options under the flag's camelCase name (acks as "0" | "1" | "all",
- * nemesis as a list), which is exactly the shape of `RunOptions` minus `out` and `json`.
+ * nemesis as a list), in the flag's own units (`StoredRunOptions`, minus `out` and `json`).
+ *
+ * Units: seconds exist only at this boundary. A seconds flag (`--time-limit`, `--nemesis-interval`,
+ * `--consumer-crash-interval`, `--commit-interval`) is read once with `msOf` into a `...Ms` option;
+ * every function and field inside takes milliseconds. `storedRunOptions` writes them back in seconds
+ * under the flag's name (test.json, campaign.json and hunt.json `options`), and `--replay` reads those
+ * back through the flags, so parse -> store -> replay gives the same milliseconds (`runSecondsFlags`).
  */
 import { resolve } from 'node:path';
 import { loadSystem } from '../backends/system.ts';
 import { UsageError } from '../errors.ts';
-import { boolOf, choiceOf, helpText, intOf, numberOf, parseCommandLine, stringOf, stringsOf } from '../../broker/flags.ts';
+import { boolOf, choiceOf, helpText, intOf, msOf, msPerS, numberOf, parseCommandLine, stringOf, stringsOf } from '../../broker/flags.ts';
 import type { CommandTable, Flag, ParsedCommandLine, RawValues } from '../../broker/flags.ts';
 import { faults } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
@@ -38,20 +44,20 @@ export interface RunOptions {
   retries: number;
   /** faults, empty for `none` */
   nemesis: NemesisFault[];
-  /** seconds between fault starts */
-  nemesisInterval: number;
-  /** seconds of load */
-  timeLimit: number;
+  /** mean ms of each quiet and each fault period (`--nemesis-interval`, seconds) */
+  nemesisIntervalMs: number;
+  /** ms of load (`--time-limit`, seconds) */
+  timeLimitMs: number;
   /** total ops per second over all processes */
   rate: number;
   concurrency: number;
   /** consumers reading during the load */
   consumers: number;
   consumerMode: (typeof consumerModeValues)[number];
-  /** mean seconds between consumer crashes (kill + rejoin) or reassignments; 0 for none */
-  consumerCrashInterval: number;
-  /** seconds between a consumer's explicit offset commits; 0 for none */
-  commitInterval: number;
+  /** mean ms between consumer crashes (kill + rejoin) or reassignments; 0 for none (`--consumer-crash-interval`, seconds) */
+  consumerCrashIntervalMs: number;
+  /** ms between a consumer's explicit offset commits; 0 for none (`--commit-interval`, seconds) */
+  commitIntervalMs: number;
   seed: number;
   /** the planted bug every node runs with (`--bug`), null for the clean broker */
   bug: BugName | null;
@@ -77,14 +83,14 @@ export const runDefaults = {
   idempotence: false,
   retries: 3,
   nemesis: ['kill'],
-  nemesisInterval: 5,
-  timeLimit: 30,
+  nemesisIntervalMs: 5_000,
+  timeLimitMs: 30_000,
   rate: 100,
   concurrency: 4,
   consumers: 2,
   consumerMode: 'mixed',
-  consumerCrashInterval: 5,
-  commitInterval: 1,
+  consumerCrashIntervalMs: 5_000,
+  commitIntervalMs: 1_000,
   out: 'results',
   json: false,
 } as const satisfies Omit<RunOptions, 'seed' | 'nemesis' | 'bug' | 'set' | 'replay' | 'system'> & { nemesis: readonly NemesisFault[] };
@@ -108,14 +114,14 @@ export const runFlags = {
   idempotence: { kind: { type: 'boolean' }, help: 'idempotent producer (needs --acks all and --retries 1 or more)' },
   retries: { kind: { type: 'int', min: 0, max: 20 }, default: runDefaults.retries, help: 'producer retries' },
   nemesis: { kind: { type: 'list', values: nemesisNames, separators: ',+', itemName: 'faults' }, default: runDefaults.nemesis.join(','), help: 'faults, each on its own seeded schedule (none: no faults)' },
-  'nemesis-interval': { kind: { type: 'number', min: 0.1, max: 3600, unit: 's' }, default: runDefaults.nemesisInterval, help: 'mean seconds of each quiet and each fault period' },
-  'time-limit': { kind: { type: 'number', min: 0.1, max: 86400, unit: 's' }, default: runDefaults.timeLimit, help: 'seconds of load' },
+  'nemesis-interval': { kind: { type: 'number', min: 0.1, max: 3600, unit: 's' }, default: runDefaults.nemesisIntervalMs / msPerS, help: 'mean seconds of each quiet and each fault period' },
+  'time-limit': { kind: { type: 'number', min: 0.1, max: 86400, unit: 's' }, default: runDefaults.timeLimitMs / msPerS, help: 'seconds of load' },
   rate: { kind: { type: 'number', min: 0.1, max: 10000, unit: 'ops/s' }, metavar: 'OPS_PER_S', default: runDefaults.rate, help: 'total ops per second over all processes' },
   concurrency: { kind: { type: 'int', min: 1, max: 64 }, default: runDefaults.concurrency, help: 'producer processes' },
   consumers: { kind: { type: 'int', min: 0, max: 16 }, default: runDefaults.consumers, help: 'consumers reading during the load' },
   'consumer-mode': { kind: { type: 'choice', values: consumerModeValues }, default: runDefaults.consumerMode, help: 'subscribe (a consumer group), assign (each consumer takes seeded partitions and seeks to their start), or mixed: half each' },
-  'consumer-crash-interval': { kind: { type: 'number', min: 0, max: 3600, unit: 's' }, default: runDefaults.consumerCrashInterval, help: 'mean seconds between consumer crashes (killed, a new one joins) or assign-mode reassignments; 0 for none' },
-  'commit-interval': { kind: { type: 'number', min: 0, max: 3600, unit: 's' }, default: runDefaults.commitInterval, help: "seconds between a consumer's explicit offset commits; 0 for none" },
+  'consumer-crash-interval': { kind: { type: 'number', min: 0, max: 3600, unit: 's' }, default: runDefaults.consumerCrashIntervalMs / msPerS, help: 'mean seconds between consumer crashes (killed, a new one joins) or assign-mode reassignments; 0 for none' },
+  'commit-interval': { kind: { type: 'number', min: 0, max: 3600, unit: 's' }, default: runDefaults.commitIntervalMs / msPerS, help: "seconds between a consumer's explicit offset commits; 0 for none" },
   seed: { kind: { type: 'int', min: 0, max: 0xffff_ffff }, default: null, defaultText: 'random, printed at start', help: 'seed for every random choice' },
   bug: { kind: { type: 'choice', values: bugNames }, default: null, help: 'plant one defect of the catalogue (docs/bugs.md) in every node; never default' },
   set: { kind: { type: 'string', allowed: 'key=value, a Kafka-named broker setting', check: setError }, metavar: 'key=value', repeatable: true, default: null, help: 'a broker setting for every node, over the harness\'s own, e.g. log.flush.interval.messages=1' },
@@ -206,14 +212,14 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     idempotence,
     retries,
     nemesis,
-    nemesisInterval: numberOf(t, flags, 'nemesis-interval'),
-    timeLimit: numberOf(t, flags, 'time-limit'),
+    nemesisIntervalMs: msOf(t, flags, 'nemesis-interval'),
+    timeLimitMs: msOf(t, flags, 'time-limit'),
     rate: numberOf(t, flags, 'rate'),
     concurrency: intOf(t, flags, 'concurrency'),
     consumers: intOf(t, flags, 'consumers'),
     consumerMode: choiceOf<RunOptions['consumerMode']>(t, flags, 'consumer-mode'),
-    consumerCrashInterval: numberOf(t, flags, 'consumer-crash-interval'),
-    commitInterval: numberOf(t, flags, 'commit-interval'),
+    consumerCrashIntervalMs: msOf(t, flags, 'consumer-crash-interval'),
+    commitIntervalMs: msOf(t, flags, 'commit-interval'),
     seed: seedRaw === null ? seed() : Number(seedRaw),
     bug: bug === null ? null : (bug as BugName),
     set: setFlag(flags),
@@ -256,9 +262,61 @@ export function testName(o: Pick<RunOptions, 'workload' | 'acks' | 'nemesis'>): 
   return `${o.workload}-acks${o.acks}-${o.nemesis.length === 0 ? 'none' : o.nemesis.join('+')}`;
 }
 
-/** The option part of test.json: every flag under its camelCase name, minus output-only flags. */
-export function testOptions(o: RunOptions): Omit<RunOptions, 'out' | 'json'> {
-  const { out: _out, json: _json, ...rest } = o;
+/**
+ * The seconds flags of the run table and the millisecond option each is read into; the stored form
+ * (test.json) keeps the flag's camelCase name and its seconds. The only seconds <-> ms mapping of the
+ * run options: `validateRunFlags` reads these rows with `msOf`, `storedRunOptions` writes them back.
+ */
+export const runSecondsFlags = {
+  'nemesis-interval': { option: 'nemesisIntervalMs', stored: 'nemesisInterval' },
+  'time-limit': { option: 'timeLimitMs', stored: 'timeLimit' },
+  'consumer-crash-interval': { option: 'consumerCrashIntervalMs', stored: 'consumerCrashInterval' },
+  'commit-interval': { option: 'commitIntervalMs', stored: 'commitInterval' },
+} as const satisfies Partial<Record<keyof typeof runFlags, { option: keyof RunOptions; stored: string }>>;
+
+type SecondsRow = (typeof runSecondsFlags)[keyof typeof runSecondsFlags];
+
+/**
+ * The run options as they are stored for readers outside (test.json, campaign.json and hunt.json
+ * `options`): every flag under its camelCase name in the flag's units, so a duration is in seconds.
+ */
+export type StoredRunOptions = Omit<RunOptions, SecondsRow['option']> & { [K in SecondsRow['stored']]: number };
+
+/** `o` in its stored form (seconds under the flag names), keys in the order of `RunOptions`. */
+export function storedRunOptions(o: RunOptions): StoredRunOptions {
+  const byOption = new Map<string, string>(Object.values(runSecondsFlags).map((r) => [r.option, r.stored]));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    const stored = byOption.get(k);
+    if (stored === undefined) out[k] = v;
+    else out[stored] = (v as number) / msPerS;
+  }
+  return out as StoredRunOptions;
+}
+
+/**
+ * Stored options (test.json's, as `storedRunOptions` wrote them) back as the run's raw flags, in the
+ * flags' own units, for `validateRunFlags` to read again: the inverse of `storedRunOptions` up to
+ * validation. Output-only flags (`out`, `json`) and `replay` are not carried over.
+ */
+export function storedAsFlags(stored: Record<string, unknown>): RawFlags {
+  const flags: RawFlags = {};
+  for (const key of Object.keys(runFlags)) {
+    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = stored[camel];
+    if (key === 'out' || key === 'json' || key === 'replay' || v === undefined || v === null) continue;
+    if (typeof v === 'boolean') {
+      if (v) flags[key] = true;
+    } else if (Array.isArray(v)) flags[key] = v.join(',');
+    else if (key === 'set' && typeof v === 'object') flags[key] = Object.entries(v as Record<string, string>).map(([k, x]) => `${k}=${x}`);
+    else flags[key] = String(v);
+  }
+  return flags;
+}
+
+/** The option part of test.json: every flag under its camelCase name and in its units, minus output-only flags. */
+export function testOptions(o: RunOptions): Omit<StoredRunOptions, 'out' | 'json'> {
+  const { out: _out, json: _json, ...rest } = storedRunOptions(o);
   return rest;
 }
 

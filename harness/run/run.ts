@@ -44,6 +44,7 @@ import type { ReplicasResult } from '../../checkers/replicas.ts';
 import type { Roles } from '../backend.ts';
 import { fetchRolesByMajority, type ControllerDiscovery } from '../backends/roles.ts';
 import { DeadlineError, monotonicMs, sleep, withDeadline } from '../util/time.ts';
+import { fmtMs } from '../report/format.ts';
 import { NodeTracker, OpMeter, noEvents, rolesEvent } from './events.ts';
 import type { RunEvent, RunEventSink } from './events.ts';
 
@@ -268,7 +269,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   log(`faultline run ${name}: seed ${o.seed}`);
   const started = now();
   const runDir = createRunDir(o.out, name, started);
-  events.emit({ type: 'run-start', name, seed: o.seed, runDir, timeLimitMs: o.timeLimit * 1000, nemesis: o.nemesis });
+  events.emit({ type: 'run-start', name, seed: o.seed, runDir, timeLimitMs: o.timeLimitMs, nemesis: o.nemesis });
   const runId = `r${o.seed.toString(36)}${started.getTime().toString(36)}`;
   const topic = 'faultline';
   const test: TestJson = {
@@ -386,7 +387,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       backend,
       faults: o.nemesis,
       controllerVia,
-      intervalMs: o.nemesisInterval * 1000,
+      intervalMs: o.nemesisIntervalMs,
       rng: rng.fork('nemesis'),
       record: (op) => history.append(op),
       topic,
@@ -397,14 +398,14 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     });
     scheduleOf = nemesis;
     if (replay !== null) log(`replaying the ${replay.faults.length} faults recorded in ${o.replay}`);
-    log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${o.timeLimit} s; nemesis ${o.nemesis.join(',') || 'none'}`);
+    log(`load: ${o.rate} ops/s over ${o.concurrency} processes for ${fmtMs(o.timeLimitMs)}; nemesis ${o.nemesis.join(',') || 'none'}`);
     phases.load = 'running';
     phase('load', 'start');
-    loadEndMs = monotonicMs() + o.timeLimit * 1000;
+    loadEndMs = monotonicMs() + o.timeLimitMs;
     const load = await runLoad({
       processes: o.concurrency,
       rate: o.rate,
-      durationMs: o.timeLimit * 1000,
+      durationMs: o.timeLimitMs,
       drainInFlightMs: timing.inFlightWaitMs,
       signal: deps.signal,
       next: (p) => wl.generator.next(p),

@@ -8,7 +8,7 @@ describe('faultline campaign flags', () => {
     expect(p.acks).toEqual(['1', 'all']);
     expect(p.nemeses).toEqual([['kill'], ['partition'], ['kill', 'pause'], []]);
     expect(p).toMatchObject({ repeat: 2, gate: true, junit: '/tmp/j.xml' });
-    expect(p.base).toMatchObject({ timeLimit: 15, seed: 11 });
+    expect(p.base).toMatchObject({ timeLimitMs: 15_000, seed: 11 });
   });
 
   it('refuses bad lists and repeat counts with messages naming what is allowed', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { campaignExitCode, cells, expectationOf, formatTable, isStrict, junitXml, planCampaign } from '../../../harness/run/campaign.ts';
+import { campaignExitCode, cells, expectationOf, formatTable, isStrict, junitXml, planCampaign, rowOf } from '../../../harness/run/campaign.ts';
+import type { RunResults } from '../../../harness/run/run.ts';
 import type { RunRow } from '../../../harness/run/campaign.ts';
 
 function row(over: Partial<RunRow>): RunRow {
@@ -13,6 +14,13 @@ function row(over: Partial<RunRow>): RunRow {
 const strictTest = { acks: 'all', minInsync: 2, replicationFactor: 3, uncleanElection: false } as const;
 
 describe('campaign', () => {
+  it("a row's duration is measured in ms and written as campaign.json's durationS, to the millisecond", () => {
+    const results = { runDir: '/r/x', valid: true, test: { name: 'queue-acksall-kill', ...strictTest }, stats: { acked: 5 }, anomalies: {} } as unknown as RunResults;
+    const r = rowOf({ acks: 'all', nemesis: ['kill'], repeat: 1, seed: 3 }, results, 15_234.4);
+    expect(r.durationS).toBe(15.234);
+    expect(junitXml([r], false)).toContain('time="15.234"');
+  });
+
   it('plans acks x nemesis x repeat with one seed per run', () => {
     const p = planCampaign(['1', 'all'], [['kill'], ['partition']], 2, 4294967295);
     expect(p).toHaveLength(8);

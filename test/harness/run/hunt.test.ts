@@ -8,19 +8,19 @@ import { parseBugList, parseHuntFlags } from '../../../harness/commands/hunt.ts'
 
 const base: RunOptions = validateRunFlags({ nemesis: 'none', seed: '100' });
 
-/** A fake runner over a fake clock: each run takes `runS` seconds; `verdict` decides each run. */
-function fake(verdict: (o: RunOptions, i: number) => HuntRunResult['valid'], runS = 10): { deps: HuntDeps; calls: RunOptions[] } {
+/** A fake runner over a fake clock (ms): each run takes `runMs`; `verdict` decides each run. */
+function fake(verdict: (o: RunOptions, i: number) => HuntRunResult['valid'], runMs = 10_000): { deps: HuntDeps; calls: RunOptions[] } {
   let t = 0;
   const calls: RunOptions[] = [];
   return {
     calls,
     deps: {
-      nowS: () => t,
+      nowMs: () => t,
       log: () => undefined,
       runner: async (o) => {
         const i = calls.length;
         calls.push(o);
-        t += runS;
+        t += runMs;
         const valid = verdict(o, i);
         const anomalies: Record<string, { count: number }> = valid === false ? { 'lost-write': { count: 3 }, unseen: { count: 0 } } : { 'lost-write': { count: 0 } };
         return { valid, runDir: `results/run-${i}`, anomalies };
@@ -29,7 +29,7 @@ function fake(verdict: (o: RunOptions, i: number) => HuntRunResult['valid'], run
   };
 }
 
-const config = (over: Partial<HuntConfig> = {}): HuntConfig => ({ base, bugs: ['ack-before-replication'], budgetS: 60, cleanBudgetS: 30, cellsOverride: null, ...over });
+const config = (over: Partial<HuntConfig> = {}): HuntConfig => ({ base, bugs: ['ack-before-replication'], budgetMs: 60_000, cleanBudgetMs: 30_000, cellsOverride: null, ...over });
 
 describe('hunt loop', () => {
   it('every bug has a plan whose faults exist, and the clean mix covers the faults of the plans', () => {
@@ -50,15 +50,15 @@ describe('hunt loop', () => {
 
   it('cycles the fault mix and the seed, passes the bug and the options the bug needs', async () => {
     const { deps, calls } = fake(() => true);
-    await huntBug('idempotent-replay-appended', config({ budgetS: 35 }), deps);
+    await huntBug('idempotent-replay-appended', config({ budgetMs: 35_000 }), deps);
     expect(calls.map((c) => c.nemesis.join('+'))).toEqual(['pause-leader', 'partition-leader', 'pause-leader', 'partition-leader']);
     expect(calls.map((c) => c.seed)).toEqual([100, 101, 102, 103]);
     expect(calls.every((c) => c.bug === 'idempotent-replay-appended' && c.idempotence && c.acks === 'all' && c.minInsync === 2 && c.replicationFactor === 3)).toBe(true);
   });
 
   it('respects the budget: starts no run once it is spent; unknown is not detection', async () => {
-    const { deps, calls } = fake(() => 'unknown', 25);
-    const b = await huntBug('truncate-to-hw', config({ budgetS: 60 }), deps);
+    const { deps, calls } = fake(() => 'unknown', 25_000);
+    const b = await huntBug('truncate-to-hw', config({ budgetMs: 60_000 }), deps);
     expect(calls.length).toBe(3); // starts at 0, 25, 50; not at 75
     expect(b).toMatchObject({ caught: false, runs: 3, secondsToDetection: null, anomalies: {}, unknown: 3, runDir: 'results/run-2' });
     expect(b.nemesis).toBe('kill-random,kill-leader+kill-follower');
@@ -66,7 +66,7 @@ describe('hunt loop', () => {
 
   it('the clean broker runs its whole budget without a bug, counting invalid and unknown', async () => {
     const { deps, calls } = fake((o, i) => (o.bug !== null ? false : i === 2 ? false : i === 3 ? 'unknown' : true));
-    const s = await runHunt(config({ cleanBudgetS: 50 }), deps, new Date(0));
+    const s = await runHunt(config({ cleanBudgetMs: 50_000 }), deps, new Date(0));
     expect(s.bugs.map((b) => b.caught)).toEqual([true]);
     const clean = calls.slice(1);
     expect(clean.length).toBe(5);
@@ -86,7 +86,7 @@ describe('hunt loop', () => {
 
   it('hunt.json has the design.md shape; table and JUnit have one row / testcase per bug', async () => {
     const { deps } = fake((o) => (o.bug === 'ack-before-replication' ? false : true));
-    const s = await runHunt(config({ bugs: ['ack-before-replication', 'offsets-acks-1'], budgetS: 20, cleanBudgetS: 10 }), deps, new Date(0));
+    const s = await runHunt(config({ bugs: ['ack-before-replication', 'offsets-acks-1'], budgetMs: 20_000, cleanBudgetMs: 10_000 }), deps, new Date(0));
     const json = JSON.parse(JSON.stringify(s)) as Record<string, unknown>;
     expect(json['budgetS']).toBe(20);
     expect(json['clean']).toMatchObject({ runs: 1, invalid: 0, unknown: 0 });
@@ -118,12 +118,12 @@ describe('hunt flags', () => {
   it('defaults: acks=all, min.insync=2, RF=3, 300 s budget, clean budget = budget, short runs; --bug is refused', () => {
     const p = parseHuntFlags(['--seed', '7']);
     if (p === 'help') throw new Error('help');
-    expect(p).toMatchObject({ budgetS: 300, cleanBudgetS: 300, cellsOverride: null, junit: null });
-    expect(p.base).toMatchObject({ acks: 'all', minInsync: 2, replicationFactor: 3, seed: 7, timeLimit: 12, nemesisInterval: 3, bug: null });
+    expect(p).toMatchObject({ budgetMs: 300_000, cleanBudgetMs: 300_000, cellsOverride: null, junit: null });
+    expect(p.base).toMatchObject({ acks: 'all', minInsync: 2, replicationFactor: 3, seed: 7, timeLimitMs: 12_000, nemesisIntervalMs: 3_000, bug: null });
     const q = parseHuntFlags(['--budget', '20', '--clean-budget', '0', '--nemesis', 'kill,kill+pause', '--time-limit', '5']);
     if (q === 'help') throw new Error('help');
-    expect(q).toMatchObject({ budgetS: 20, cleanBudgetS: 0, cellsOverride: [['kill'], ['kill', 'pause']] });
-    expect(q.base.timeLimit).toBe(5);
+    expect(q).toMatchObject({ budgetMs: 20_000, cleanBudgetMs: 0, cellsOverride: [['kill'], ['kill', 'pause']] });
+    expect(q.base.timeLimitMs).toBe(5_000);
     expect(() => parseHuntFlags(['--budget', '0'])).toThrow(/--budget must be a number of seconds from 1/);
     expect(() => parseHuntFlags(['--bug', 'truncate-to-hw'])).toThrow(/unknown flag --bug; did you mean --bugs\?/);
   });

@@ -6,7 +6,7 @@ import type { Backend, ClusterSpec, NodeInfo } from '../../../harness/backend.ts
 import { parseHistory } from '../../../checkers/history.ts';
 import { checkRun } from '../../../checkers/index.ts';
 import { renderReport } from '../../../harness/report/html.ts';
-import { validateRunFlags } from '../../../harness/run/options.ts';
+import { parseFlags, runTable, validateRunFlags } from '../../../harness/run/options.ts';
 import type { RunOptions } from '../../../harness/run/options.ts';
 import { finalVerdict, runTest } from '../../../harness/run/run.ts';
 import { replayOptions } from '../../../harness/commands/run.ts';
@@ -142,6 +142,25 @@ describe('runTest', () => {
     expect(d.nemesisCalls).toEqual(['start kill 5000', 'stop']);
   });
 
+  it('seconds flags reach the run in ms: --time-limit 0.5 gives a load phase of about 0.5 s in the history, --nemesis-interval 2 a 2000 ms nemesis, and test.json keeps the seconds', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
+    const flags = parseFlags(['--time-limit', '0.5', '--nemesis-interval', '2', '--rate', '200', '--nemesis', 'kill', '--out', out], runTable).values;
+    const d = deps(new FakeBackend());
+    const r = await runTest(validateRunFlags(flags, () => 99), d);
+    const history = parseHistory(readFileSync(join(r.runDir, 'history.jsonl'), 'utf8'));
+    const loadAt = (status: string): number => history.find((op) => op.f === 'phase' && (op.value as { name: string; status: string }).name === 'load' && (op.value as { status: string }).status === status)!.timeNs;
+    const loadMs = (loadAt('done') - loadAt('start')) / 1e6;
+    // 0.5 s, not 0.5 ms (a dropped * 1000) nor 500 s (a doubled one, which would time the test out)
+    expect(loadMs).toBeGreaterThanOrEqual(500);
+    expect(loadMs).toBeLessThan(5_000);
+    const sends = history.filter((op) => op.f === 'send' && op.type === 'invoke');
+    expect((sends[sends.length - 1]!.timeNs - loadAt('start')) / 1e6).toBeGreaterThan(250);
+    expect(d.nemesisCalls[0]).toBe('start kill 2000');
+    const test = JSON.parse(readFileSync(join(r.runDir, 'test.json'), 'utf8')) as Record<string, unknown>;
+    expect(test).toMatchObject({ timeLimit: 0.5, nemesisInterval: 2, consumerCrashInterval: 5, commitInterval: 1 });
+    expect(test).not.toHaveProperty('timeLimitMs');
+  });
+
   it('a lost acknowledged write makes the run invalid (exit 1)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fl-run-'));
     const r = await runTest(options(out), deps(new FakeBackend(), { createWorkload: (a) => fakeWorkload(a, 7) }));
@@ -168,7 +187,7 @@ describe('runTest', () => {
     setTimeout(() => ac.abort(), 150);
     const d = deps(backend, { signal: ac.signal });
     const t0 = Date.now();
-    const r = await runTest(options(out, { timeLimit: 30 }), d);
+    const r = await runTest(options(out, { timeLimitMs: 30_000 }), d);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(r.results.interrupted).toBe(true);
     expect(r.results.phases.drain).toBe('not started');
@@ -248,14 +267,18 @@ describe('the fault schedule in test.json, and --replay', () => {
   it('stores what the nemesis carried out; a replay reads it, takes the stored options and seed, and hands the schedule to the nemesis', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fl-replay-'));
     const seen: Array<NemesisSchedule | undefined> = [];
-    const first = await runTest(options(out, { seed: 4242, partitions: 2 }), deps(new FakeBackend(), recording(seen)));
+    const firstOptions = options(out, { seed: 4242, partitions: 2 });
+    const first = await runTest(firstOptions, deps(new FakeBackend(), recording(seen)));
     const stored = JSON.parse(readFileSync(join(first.runDir, 'test.json'), 'utf8')) as { nemesisSchedule: NemesisSchedule; seed: number };
     expect(stored.nemesisSchedule).toEqual(schedule);
     expect(seen).toEqual([undefined]);
 
     // flags given with --replay override the stored options; the rest (seed included) come from test.json
     const o = replayOptions(validateRunFlags({ replay: first.runDir, out, 'time-limit': '0.3' }, () => 1), { replay: first.runDir, out, 'time-limit': '0.3' });
-    expect(o).toMatchObject({ seed: 4242, partitions: 2, timeLimit: 0.3, replay: first.runDir });
+    expect(o).toMatchObject({ seed: 4242, partitions: 2, timeLimitMs: 300, replay: first.runDir });
+    // with nothing given but --replay, every ms option comes back identical through test.json's seconds
+    const same = replayOptions(validateRunFlags({ replay: first.runDir, out }, () => 1), { replay: first.runDir, out });
+    expect(same).toEqual({ ...firstOptions, replay: first.runDir });
     await runTest(o, deps(new FakeBackend(), recording(seen)));
     expect(seen[1]).toEqual(schedule);
     // the stored options and the given flags are validated together
@@ -318,7 +341,7 @@ describe('runTest: the run-event stream', () => {
         };
       },
     });
-    const r = await runTest(options(out, { timeLimit: 1.3 }), d);
+    const r = await runTest(options(out, { timeLimitMs: 1_300 }), d);
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('run-start');
     expect(types[types.length - 1]).toBe('run-end');
