@@ -18,7 +18,7 @@ import { UsageError } from '../errors.ts';
 import { boolOf, helpText, msOf, parseCommandLine, stringOf } from '../../broker/flags.ts';
 import type { CommandTable } from '../../broker/flags.ts';
 import { waitUntil } from '../util/time.ts';
-import { fmtMs } from '../report/format.ts';
+import { fmtMs } from '../format.ts';
 
 const subcommands = ['describe', 'reassign', 'cancel-reassignment', 'reassignments', 'elect-preferred'] as const;
 type Sub = (typeof subcommands)[number];

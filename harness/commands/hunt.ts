@@ -27,7 +27,7 @@ import { renderHuntReport } from '../report/campaign.ts';
 import type { HuntRunRow } from '../report/campaign.ts';
 import { preflightBackend } from '../backends/registry.ts';
 import { startOutput } from '../ui/index.ts';
-import { fmtMs } from '../report/format.ts';
+import { fmtMs } from '../format.ts';
 import { monotonicMs } from '../util/time.ts';
 
 const { bug: _bug, replay: _replay, ...runFlagsButBug } = runFlags;

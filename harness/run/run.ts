@@ -44,7 +44,7 @@ import type { ReplicasResult } from '../../checkers/replicas.ts';
 import type { Roles } from '../backend.ts';
 import { fetchRolesByMajority, type ControllerDiscovery } from '../backends/roles.ts';
 import { DeadlineError, monotonicMs, sleep, withDeadline } from '../util/time.ts';
-import { fmtMs } from '../report/format.ts';
+import { fmtMs } from '../format.ts';
 import { NodeTracker, OpMeter, noEvents, rolesEvent } from './events.ts';
 import type { RunEvent, RunEventSink } from './events.ts';
 

@@ -5,58 +5,32 @@
  * without console errors, show every entry newest first with its verdict, filter as the user types
  * (and keep the filter in the URL), and open a run's report, which must draw its plots when served.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openReport, pageErrors, plotState, type Browser } from './chromium.ts';
+import { faultlineBin, serveFixture, servedCampaignPath as campaignPath, servedHuntPath as huntPath, servedRunPath as runPath } from '../helpers/serve-fixture.ts';
+import type { ServedFixture } from '../helpers/serve-fixture.ts';
 
-const repo = new URL('../../', import.meta.url).pathname;
-const bin = join(repo, 'bin/faultline.mjs');
-const runPath = 'queue-acksall-none/20261201T121556.575Z';
-const campaignPath = 'campaigns/20261201T130000.000Z';
-const huntPath = 'hunts/20261201T120000.000Z';
-
-let base: string;
+let served: ServedFixture;
 let root: string;
-let server: ChildProcess;
 let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'fl-serve-browser-'));
-  root = join(base, 'results');
-  cpSync(join(repo, 'test/fixtures/serve/results'), root, { recursive: true });
-  // the fixture's report.html predates the current report: re-render it from the stored history
-  execFileSync(process.execPath, [bin, 'check', join(root, runPath)], { stdio: 'ignore' });
-  mkdirSync(join(root, campaignPath), { recursive: true });
-  writeFileSync(join(root, campaignPath, 'campaign.json'), JSON.stringify({ valid: false, runs: [{}, {}] }));
-  writeFileSync(join(root, campaignPath, 'report.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>campaign</title></head><body><h1 id="campaign">campaign</h1></body></html>');
-  mkdirSync(join(root, huntPath), { recursive: true });
-  writeFileSync(join(root, huntPath, 'hunt.json'), JSON.stringify({ bugs: [{ caught: true }, { caught: false }] }));
-  server = spawn(process.execPath, [bin, 'serve', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not print its URL within 60 s: ${err}`)), 60_000);
-    server.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /faultline serve: (http:\/\/\S+\/)/.exec(err);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited ${String(code)}: ${err}`)));
+  served = await serveFixture('fl-serve-browser-', (r) => {
+    // the fixture's report.html predates the current report: re-render it from the stored history
+    execFileSync(process.execPath, [faultlineBin, 'check', join(r, runPath)], { stdio: 'ignore' });
+    writeFileSync(join(r, campaignPath, 'report.html'), '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>campaign</title></head><body><h1 id="campaign">campaign</h1></body></html>');
   });
+  ({ root, url } = served);
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  server?.kill('SIGTERM');
-  if (base !== undefined) rmSync(base, { recursive: true, force: true });
+  served?.stop();
 });
 
 describe('faultline serve in a browser', () => {

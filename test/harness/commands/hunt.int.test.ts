@@ -48,6 +48,10 @@ describe('faultline hunt (reduced budget)', () => {
     const hunts = readdirSync(join(out, 'hunts'));
     expect(hunts).toHaveLength(1);
     expect(existsSync(join(out, 'hunts', hunts[0]!, 'hunt.json'))).toBe(true);
+    // hunt.json's options are the run flags in their own units (seconds), as test.json stores them
+    const stored = JSON.parse(readFileSync(join(out, 'hunts', hunts[0]!, 'hunt.json'), 'utf8')) as { options: Record<string, unknown> };
+    expect(stored.options).toMatchObject({ timeLimit: 10, nemesisInterval: 3 });
+    expect(stored.options).not.toHaveProperty('timeLimitMs');
     const xml = readFileSync(junit, 'utf8');
     expect(xml.match(/<testcase /g)).toHaveLength(3);
     expect(xml).not.toContain('<failure');

@@ -40,6 +40,18 @@ describe('faultline run + check', () => {
     expect(resolve(out, readlinkSync(join(out, 'latest')))).toBe(dir);
     const history = readFileSync(join(dir, 'history.jsonl'), 'utf8');
     expect(history).toMatch(/"process":"nemesis","type":"info","f":"kill"/);
+    // --time-limit 12 is 12 s of load in the history (not 12 ms, not 12000 s: a unit slip at the CLI
+    // boundary), ended within the bounded in-flight wait; test.json keeps the flags' seconds
+    const ops = history.trim().split('\n').map((l) => JSON.parse(l) as { timeNs: number; f: string; type: string; value: { name?: string; status?: string } | null });
+    const loadAt = (status: string): number => ops.find((op) => op.f === 'phase' && op.value?.name === 'load' && op.value.status === status)!.timeNs;
+    const loadMs = (loadAt('done') - loadAt('start')) / 1e6;
+    expect(loadMs).toBeGreaterThanOrEqual(12_000);
+    expect(loadMs).toBeLessThan(12_000 + 15_000 + 5_000);
+    const sends = ops.filter((op) => op.f === 'send' && op.type === 'invoke');
+    expect((sends[sends.length - 1]!.timeNs - loadAt('start')) / 1e6).toBeGreaterThan(11_000);
+    const test = JSON.parse(readFileSync(join(dir, 'test.json'), 'utf8')) as Record<string, unknown>;
+    expect(test).toMatchObject({ timeLimit: 12, nemesisInterval: 3 });
+    expect(test).not.toHaveProperty('timeLimitMs');
     expect(await processesMentioning(out)).toEqual([]);
 
     const c = await execa('node', [bin, 'check', dir, '--json'], { reject: false, timeout: 60_000 });

@@ -3,21 +3,19 @@
  * run (test/fixtures/serve: copied from `faultline run --nodes 1 --time-limit 1 --nemesis none`, its
  * data files left out), a campaign and a hunt, plus a symlink and a file outside the directory.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveFixture, servedRunPath as runPath } from '../../helpers/serve-fixture.ts';
+import type { ServedFixture } from '../../helpers/serve-fixture.ts';
 
-const repo = new URL('../../../', import.meta.url).pathname;
-const runPath = 'queue-acksall-none/20261201T121556.575Z';
 const secret = 'top secret outside the served directory';
 
+let served: ServedFixture;
 let base: string;
 let root: string;
-let server: ChildProcess;
 let url: string;
 
 /** A raw GET whose path is sent exactly as written (fetch would normalise `..` away). */
@@ -35,34 +33,16 @@ function rawGet(path: string): Promise<{ status: number; body: string }> {
 }
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'fl-serve-'));
-  root = join(base, 'results');
-  cpSync(join(repo, 'test/fixtures/serve/results'), root, { recursive: true });
-  writeFileSync(join(base, 'secret.txt'), secret);
-  mkdirSync(join(root, 'campaigns', '20261201T130000.000Z'), { recursive: true });
-  writeFileSync(join(root, 'campaigns', '20261201T130000.000Z', 'campaign.json'), JSON.stringify({ valid: false, runs: [{}, {}] }));
-  mkdirSync(join(root, 'hunts', '20261201T120000.000Z'), { recursive: true });
-  writeFileSync(join(root, 'hunts', '20261201T120000.000Z', 'hunt.json'), JSON.stringify({ bugs: [{ caught: true }, { caught: false }] }));
-  symlinkSync(base, join(root, 'outside'));
-  symlinkSync(join(base, 'secret.txt'), join(root, runPath, 'leak.txt'));
-  server = spawn(process.execPath, [join(repo, 'bin/faultline.mjs'), 'serve', root, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not print its URL within 60 s: ${err}`)), 60_000);
-    server.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /faultline serve: (http:\/\/\S+\/)/.exec(err);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`serve exited ${String(code)}: ${err}`)));
+  served = await serveFixture('fl-serve-', (r, b) => {
+    writeFileSync(join(b, 'secret.txt'), secret);
+    symlinkSync(b, join(r, 'outside'));
+    symlinkSync(join(b, 'secret.txt'), join(r, runPath, 'leak.txt'));
   });
+  ({ base, root, url } = served);
 });
 
 afterAll(() => {
-  server?.kill('SIGTERM');
+  served?.stop();
 });
 
 describe('faultline serve', () => {
