@@ -196,6 +196,28 @@ export function canCorrupt(b: Backend): b is Backend & DataCorrupter {
   return typeof (b as Partial<DataCorrupter>).flipBits === 'function';
 }
 
+/**
+ * Optional: grow and shrink the running cluster (the `membership` fault). An added node is a broker
+ * only: it is not a Raft voter (the voters stay the nodes the cluster started with), it gets a fresh
+ * id and name (never one used before in this run) and its own data dir and, with namespaces, its own
+ * namespace on the run's bridge. Cleanup (stop(), a crashed harness's leftovers) removes added nodes
+ * like the others.
+ */
+export interface MembershipChanger {
+  /** Start one more node, broker only, and wait until it accepts Kafka connections. */
+  addNode(): Promise<NodeInfo>;
+  /**
+   * Stop an added node (SIGTERM: its controlled shutdown; SIGKILL after a grace) and remove it and
+   * what was made for it (process, namespace, veth, disk and clock layers); its files stay in the work
+   * dir. The nodes the cluster started with (the voters) are refused.
+   */
+  removeNode(node: string): Promise<void>;
+}
+
+export function canChangeMembership(b: Backend): b is Backend & MembershipChanger {
+  return typeof (b as Partial<MembershipChanger>).addNode === 'function' && typeof (b as Partial<MembershipChanger>).removeNode === 'function';
+}
+
 export function canSkewClock(b: Backend): b is Backend & ClockSkewer {
   return typeof (b as Partial<ClockSkewer>).setClockOffset === 'function' && ((b as Partial<ClockSkewer>).clockMissing ?? ['?']).length === 0;
 }

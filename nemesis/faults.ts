@@ -23,11 +23,14 @@
  *   Needs a ClockSkewer and a cluster started with `clock` (`needsClockLayer`).
  * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
  * - packet-loss, bandwidth: every link between nodes degraded (linkFault below); end `heal`.
+ * - reassign: one workload partition's replicas moved during load; membership: a broker-only node added
+ *   (and given a partition), then decommissioned (nemesis/cluster-ops.ts).
  * - partition: start `partition` with a grudge, end `heal`. Needs a Partitioner; at most one grudge is in
  *   force at a time (a grudge replaces the previous one), so its final generator ends with one heal.
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
-import { canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canChangeMembership, canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { membershipFault, reassignFault } from './cluster-ops.ts';
 import { UsageError } from '../harness/errors.ts';
 import { sleep } from '../harness/util/time.ts';
 import { chooseFile, corruptModes, planCorruption } from './corrupt.ts';
@@ -403,6 +406,8 @@ export const faults = {
   'partition-controller-link': partitionFault('controller-link'),
   'packet-loss': linkFault('packet-loss'),
   bandwidth: linkFault('bandwidth'),
+  reassign: reassignFault(),
+  membership: membershipFault(),
 } as const satisfies Record<string, FaultPackage>;
 
 export type FaultName = keyof typeof faults;
@@ -452,6 +457,10 @@ export function checkFaultsSupported(names: readonly FaultName[], backend: Backe
   if (needClock.length > 0 && !canSkewClock(backend)) {
     const missing = (backend as { clockMissing?: readonly string[] }).clockMissing;
     throw new UsageError(`nemesis ${needClock.join(', ')} cannot run: ${missing !== undefined && missing.length > 0 ? `clock faults need ${missing.join(', ')}` : `the ${backend.name} backend cannot change a node's clock`} (faultline doctor shows what this machine supports)`);
+  }
+  const needMembers = names.filter((n) => (faults[n] as FaultPackage).needsMembership === true);
+  if (needMembers.length > 0 && !canChangeMembership(backend)) {
+    throw new UsageError(`nemesis ${needMembers.join(', ')} cannot run: the ${backend.name} backend cannot add or remove nodes of a running cluster (the local backend can; faultline doctor shows what this machine supports)`);
   }
   const needStop = names.filter((n) => (faults[n] as FaultPackage).needsStopper === true);
   if (needStop.length > 0 && !canStopNode(backend)) {

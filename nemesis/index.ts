@@ -20,8 +20,9 @@
  *
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
  * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset/
- * rolling-restart/rolling-restart-end/disk-full/disk-free/corrupt
- * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, corruption?, note?, error? }
+ * rolling-restart/rolling-restart-end/disk-full/disk-free/corrupt/reassign/reassign-done/add-broker/decommission
+ * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, corruption?, ids?,
+ * reassignment?, moves?, note?, error? }
  * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
  *
@@ -41,7 +42,8 @@
  * - faults a backend cannot inject (partition without a Partitioner) are refused at start with a
  *   UsageError naming what is missing; unknown names likewise, listing the allowed ones.
  */
-import { canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { canChangeMembership, canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
+import { kafkaAdmin, type ClusterAdmin } from '../harness/backends/admin.ts';
 import { UsageError } from '../harness/errors.ts';
 import { fetchRolesByMajority, type ControllerDiscovery } from '../harness/backends/roles.ts';
 import type { Rng } from '../harness/rng.ts';
@@ -81,6 +83,8 @@ export interface StartNemesisArgs {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** injectable monotonic clock in ms, for tests (default performance.now) */
   now?: () => number;
+  /** the cluster's admin APIs for reassign and membership; default kafkaAdmin over every node's Kafka address */
+  admin?: ClusterAdmin;
   /** play this stored schedule instead of drawing faults (see Replay above) */
   replay?: NemesisSchedule;
   /** fault-start, fault-end and fault-next events (harness/run/events.ts), for the live view and plain lines */
@@ -168,6 +172,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     clock: canSkewClock(args.backend) ? args.backend : null,
     disk: canFillDisk(args.backend) ? args.backend : null,
     corrupter: canCorrupt(args.backend) ? args.backend : null,
+    admin: args.admin ?? kafkaAdmin(() => args.backend.nodes().map((n) => n.kafkaAddress)),
+    membership: canChangeMembership(args.backend) ? args.backend : null,
     roles: () => roles(),
     topic: args.topic,
     record: (op) => args.record({ process: 'nemesis', type: 'info', f: op.f, value: op.value }),
@@ -192,7 +198,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
       error = err instanceof Error ? err.message : String(err);
       log(`nemesis ${op.f} ${op.value.nodes.join(',')} failed: ${error}`);
     }
-    args.record({ process: 'nemesis', type: 'info', f: op.f, value: error === undefined ? op.value : { ...op.value, error } });
+    // a copy: a fault's start and end share parts of their values, which the end's action fills in later
+    args.record({ process: 'nemesis', type: 'info', f: op.f, value: structuredClone(error === undefined ? op.value : { ...op.value, error }) });
     const info = { lane: as.lane, fault: as.fault, op, ...(error === undefined ? {} : { error }) };
     events.emit(as.kind === 'start' ? { type: 'fault-start', ...info, end: as.end } : { type: 'fault-end', ...info });
     return error === undefined;

@@ -9,8 +9,13 @@
  *   when it cannot act now (e.g. too few nodes for the shape);
  * - `nemesis(op, env)` carries out one op through the Backend / Partitioner interfaces only;
  * - `finalGenerator(active)` returns the ops that undo every fault of this package still in force.
+ * Cluster operations (reassign, membership) act through a ClusterAdmin (the Kafka admin APIs) and, to
+ * add and remove nodes, a MembershipChanger; a fault's start and end ops share the sub-objects of their
+ * values that the start fills in (`reassignment`, `nodes` and `ids` of an added broker), so the end acts
+ * on what the start did.
  */
-import type { Backend, ClockSkewer, DataCorrupter, DiskFiller, Grudge, LinkDegrader, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
+import type { Backend, ClockSkewer, DataCorrupter, DiskFiller, Grudge, LinkDegrader, MembershipChanger, NodeInfo, NodeStopper, Partitioner, PowerLosser, Roles } from '../harness/backend.ts';
+import type { ClusterAdmin } from '../harness/backends/admin.ts';
 import type { Rng } from '../harness/rng.ts';
 
 /** Single-node roles: the one node a fault hits is chosen by what it does in the cluster. */
@@ -35,7 +40,24 @@ export type Shape = (typeof shapes)[number] | (typeof partitionTargets)[number];
 
 export type NemesisF =
   | 'kill' | 'stop' | 'power-loss' | 'restart' | 'pause' | 'resume' | 'partition' | 'packet-loss' | 'bandwidth' | 'heal'
-  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end' | 'disk-full' | 'disk-free' | 'corrupt';
+  | 'clock-bump' | 'clock-strobe' | 'clock-reset' | 'rolling-restart' | 'rolling-restart-end' | 'disk-full' | 'disk-free' | 'corrupt'
+  | 'reassign' | 'reassign-done' | 'add-broker' | 'decommission';
+
+/** A partition's replica move: drawn by the schedule (key, from, to), then filled in by the actions. */
+export interface Reassignment {
+  /** "<topic>-<partition>" */
+  key: string;
+  /** the replica list before the move, as the schedule saw it */
+  from: number[];
+  /** the replica list asked for (AlterPartitionReassignments) */
+  to: number[];
+  /** membership: the number that chose the partition moved onto the added broker */
+  pick?: number;
+  /** set by the start action: the cluster accepted the reassignment */
+  accepted?: boolean;
+  /** set by the end action once the move completed: what the cluster's metadata showed then */
+  observed?: { replicas: number[]; isr: number[]; leader: number };
+}
 
 export interface NemesisValue {
   nodes: string[];
@@ -55,6 +77,12 @@ export interface NemesisValue {
    * bytes: nemesis/corrupt.ts) and, filled in by the action, what it did to each node's file
    */
   corruption?: { mode: 'bitflip' | 'truncate'; classPick: number; filePick: number; pick: number; files?: Record<string, string> };
+  /** reassign, add-broker, decommission: the broker ids of `nodes`, in the same order */
+  ids?: number[];
+  /** reassign: the partition moved; add-broker: the partition moved onto the added broker */
+  reassignment?: Reassignment;
+  /** decommission: every partition moved off the broker before it was shut down and unregistered */
+  moves?: Reassignment[];
   /** why the requested role or shape was not used as asked (e.g. roles unknown -> random node) */
   note?: string;
   /** set on the recorded op when the backend action failed */
@@ -100,6 +128,10 @@ export interface NemesisEnv {
   roles: () => Promise<Roles | null>;
   /** the workload topic, whose partitions' ISRs tell when a restarted node has recovered */
   topic: string;
+  /** the cluster's Kafka admin APIs (reassign, membership; startNemesis always sets it) */
+  admin?: ClusterAdmin;
+  /** adds and removes broker-only nodes (membership); absent or null when the backend cannot */
+  membership?: MembershipChanger | null;
   /** record a step of a long fault (a rolling restart's stop and restart of each node) as it happens */
   record: (op: NemesisOp) => void;
 }
@@ -129,6 +161,8 @@ export interface FaultPackage {
   needsDiskFull?: boolean;
   /** needs a ClockSkewer and a cluster started with its clock layer */
   needsClock?: boolean;
+  /** needs a MembershipChanger (add and remove broker-only nodes) */
+  needsMembership?: boolean;
   /**
    * Nodes under this package's faults stay free for node faults of other lanes (a node whose clock is
    * off may still be killed); default false: they are busy until the fault ends.

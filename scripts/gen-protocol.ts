@@ -21,6 +21,7 @@ const API_NAMES = [
   'JoinGroup', 'Heartbeat', 'LeaveGroup', 'SyncGroup', 'DescribeGroups', 'ListGroups', 'ApiVersions',
   'CreateTopics', 'DeleteTopics', 'InitProducerId', 'OffsetForLeaderEpoch', 'DescribeConfigs',
   'ElectLeaders', 'AlterPartitionReassignments', 'ListPartitionReassignments', 'DescribeQuorum', 'DescribeCluster',
+  'UnregisterBroker',
 ] as const;
 
 const VERSION_MAX = 0x7fff;

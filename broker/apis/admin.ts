@@ -3,7 +3,9 @@
  * AlterPartitionReassignments v0 and ListPartitionReassignments v0 (KIP-455: the new replicas are
  * added and catch up first; the old ones are removed only once every new one is in the ISR), and
  * ElectLeaders v0-1 (preferred-leader election; unclean elections on request are refused: they happen
- * only through `unclean.leader.election.enable`).
+ * only through `unclean.leader.election.enable`), and UnregisterBroker v0 (the last step of
+ * decommissioning a broker, after its replicas were moved away and it was shut down: the controller
+ * fences it and drops its registration; BROKER_ID_NOT_REGISTERED for an unknown id).
  */
 import { ErrorCode } from '../protocol/errors.ts';
 import type { Body, BrokerContext } from './context.ts';
@@ -72,5 +74,14 @@ export async function handleElectLeaders(ctx: BrokerContext, version: number, re
     return { throttleTimeMs: 0, errorCode: 0, replicaElectionResults: group(rs) };
   } catch {
     return { throttleTimeMs: 0, errorCode: ErrorCode.REQUEST_TIMED_OUT, replicaElectionResults: [] };
+  }
+}
+
+export async function handleUnregisterBroker(ctx: BrokerContext, _version: number, req: Body): Promise<Body> {
+  try {
+    const reply = (await ctx.metadata.call('unregisterBroker', { brokerId: Number(req.brokerId) }, 10_000)) as { errorCode: string };
+    return { throttleTimeMs: 0, errorCode: code(reply.errorCode), errorMessage: reply.errorCode === 'NONE' ? null : reply.errorCode };
+  } catch (err) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `controller unavailable: ${(err as Error).message}` };
   }
 }

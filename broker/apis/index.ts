@@ -8,7 +8,7 @@ import { ApiKeys, decodeRequest, encodeResponse, encodeResponseParts } from '../
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection, type HandlerResult, type RequestContext } from '../server.ts';
 import type { Body, BrokerContext } from './context.ts';
-import { handleAlterPartitionReassignments, handleElectLeaders, handleListPartitionReassignments } from './admin.ts';
+import { handleAlterPartitionReassignments, handleElectLeaders, handleListPartitionReassignments, handleUnregisterBroker } from './admin.ts';
 import { handleCreateTopics, handleDeleteTopics, handleInitProducerId, handleMetadata } from './cluster.ts';
 import { handleFetch, handleListOffsets, handleOffsetForLeaderEpoch, handleProduce } from './data.ts';
 import {
@@ -85,6 +85,8 @@ async function handle(ctx: BrokerContext, rc: RequestContext, req: Body): Promis
       return handleElectLeaders(ctx, v, req);
     case ApiKeys.DescribeQuorum:
       return handleDescribeQuorum(ctx, v, req);
+    case ApiKeys.UnregisterBroker:
+      return handleUnregisterBroker(ctx, v, req);
     default:
       throw new CloseConnection(`no handler for apiKey ${rc.apiKey}`);
   }

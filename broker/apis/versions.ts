@@ -33,6 +33,7 @@ export const advertisedVersions: ReadonlyArray<{ apiKey: number; minVersion: num
   { apiKey: ApiKeys.AlterPartitionReassignments, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKeys.ListPartitionReassignments, minVersion: 0, maxVersion: 0 },
   { apiKey: ApiKeys.DescribeQuorum, minVersion: 0, maxVersion: 0 },
+  { apiKey: ApiKeys.UnregisterBroker, minVersion: 0, maxVersion: 0 },
 ];
 
 const byKey = new Map(advertisedVersions.map((v) => [v.apiKey, v]));

@@ -72,6 +72,7 @@ export const controllerOperations = {
   listReassignments: (c: Controller) => ({ records: [] as MetadataRecord[], reply: c.ongoingReassignments() }),
   electLeaders: (c: Controller, p: any) => c.electLeaders(p),
   allocateProducerIds: (c: Controller, p: any) => c.allocateProducerIds(p.brokerId, p.brokerEpoch),
+  unregisterBroker: (c: Controller, p: any) => c.unregisterBroker(p.brokerId),
 } as const;
 export type ControllerMethod = keyof typeof controllerOperations;
 

@@ -50,6 +50,11 @@
  *   live broker already find the new leaders when it exits.
  * - Reassignment (KIP-455): replicas = target ∪ original while adding; it completes once every
  *   adding replica is in the ISR, leaving replicas = target and ISR = ISR ∩ target.
+ * - Unregistration (Kafka's UnregisterBroker, the last step of decommissioning a broker): the broker
+ *   is fenced as above (it leaves every ISR it is not the last member of, its leaderships move), then
+ *   its registration is removed (UnregisterBroker record); an unknown id is BROKER_ID_NOT_REGISTERED.
+ *   Its replica assignments are left alone, as in Kafka: moving them away first is the operator's
+ *   job (reassignment), and a broker process still running with that id registers again.
  * Soft state (last heartbeat and metadata offset per broker) lives here and is not replicated.
  */
 import type { BrokerRegistration, MetadataImage, PartitionState, TopicPartitionRef } from './image.ts';
@@ -86,6 +91,7 @@ export type ControllerErrorCode =
   | 'INELIGIBLE_REPLICA'
   | 'INVALID_REPLICA_ASSIGNMENT'
   | 'NO_REASSIGNMENT_IN_PROGRESS'
+  | 'BROKER_ID_NOT_REGISTERED'
   | 'ELECTION_NOT_NEEDED'
   | 'PREFERRED_LEADER_NOT_AVAILABLE';
 
@@ -669,6 +675,19 @@ export class Controller {
     const firstId = s.image.nextProducerId;
     s.emit({ type: 'ProducerIdsBlock', brokerId, firstId, size });
     return { records: s.records, reply: { errorCode: 'NONE', firstId, size } };
+  }
+
+  /** Decommission's last step (module doc): fence the broker, then drop its registration. */
+  unregisterBroker(brokerId: number): Decision<{ errorCode: ControllerErrorCode }> {
+    if (this.#view.broker(brokerId) === undefined) return { records: [], reply: { errorCode: 'BROKER_ID_NOT_REGISTERED' } };
+    const s = this.#stage();
+    this.#fence(s, brokerId);
+    s.emit({ type: 'UnregisterBroker', brokerId });
+    this.#lastHeartbeatMs.delete(brokerId);
+    this.#sessions.delete(brokerId);
+    this.#metadataOffset.delete(brokerId);
+    this.#shutdownOffset.delete(brokerId);
+    return { records: s.records, reply: { errorCode: 'NONE' } };
   }
 
   ongoingReassignments(): OngoingReassignment[] {

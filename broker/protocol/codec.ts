@@ -70,6 +70,7 @@ export const ApiKeys = {
   ListPartitionReassignments: 46,
   DescribeQuorum: 55,
   DescribeCluster: 60,
+  UnregisterBroker: 64,
 } as const;
 
 export type ApiName = keyof typeof ApiKeys;

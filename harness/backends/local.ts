@@ -23,6 +23,12 @@
  *   from `<workDir>/<node>/faketime`; setClockOffset/strobeClock rewrite that file (a strobe is a timer
  *   of this process, ended by the next setClockOffset or by stop()). The file outlives restarts, so a
  *   node restarted while its clock is off comes back with the same clock.
+ * - addNode/removeNode (MembershipChanger, the `membership` fault): node n<k+1>, k the highest index
+ *   the run used (names are never reused), started as a broker only (the system's `brokerOnly` args;
+ *   `{{voters}}` stay the nodes the cluster started with), in its own namespace and veth on the run's
+ *   bridge (netns mode; partitions and heals cover it) or on free loopback ports, with the run's disk
+ *   and clock layers. removeNode stops it (SIGTERM, then SIGKILL) and removes its namespace, veth and
+ *   mount; its files stay in the work dir. The cluster's own nodes (the voters) are never removed.
  * - Cleanup is total: `stop()`, a failed `start()`, SIGINT/SIGTERM (handlers installed once per process;
  *   when another handler listens, such as the run orchestrator, the signal is left to it) and process exit (synchronous best effort) all remove every process, namespace, veth, bridge and
  *   rule of the run. The state file (state.ts) is written before anything is created, and
@@ -32,7 +38,7 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, r
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { Backend, ClockSkewer, ClusterSpec, Collected, DataCorrupter, DiskFiller, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
+import type { Backend, ClockSkewer, ClusterSpec, Collected, DataCorrupter, DiskFiller, ExecResult, Grudge, LinkDegradation, LinkDegrader, LinkScope, MembershipChanger, NodeAccess, NodeInfo, NodeStopper, Partitioner, PowerLosser } from '../backend.ts';
 import { collectLocalFiles } from './collect.ts';
 import { defaultSystem, localCommand, nodeValues, renderLaunch, SystemError, type NodeContext, type SystemDefinition } from './system.ts';
 import { faketimeEnv, faketimeSupport, writeClockOffset } from './faketime.ts';
@@ -42,6 +48,8 @@ import { freePorts, splitHostPort, waitForPort } from '../proc/net.ts';
 import { isAlive, signalGroup, terminate, waitForExit, waitForState } from '../proc/process.ts';
 import { cleanupLeftovers } from './cleanup.ts';
 import {
+  addNodeNetwork,
+  planNodeNet,
   applyGrudge,
   claimSubnet,
   createNetwork,
@@ -166,7 +174,7 @@ async function assertRunnable(system: SystemDefinition, command: string[]): Prom
   }
 }
 
-export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess, ClockSkewer, DiskFiller, DataCorrupter {
+export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAccess, ClockSkewer, DiskFiller, DataCorrupter, MembershipChanger {
   readonly name = 'local' as const;
   readonly mode: 'netns' | 'loopback';
   /** Why faults are unavailable in this mode (empty when every fault is offered). */
@@ -181,6 +189,10 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
   private readonly mounts = new Map<string, LazyMount>();
   /** which port says a node is up, and for how long to wait (the system's readiness) */
   private readiness: SystemDefinition['readiness'] = { port: 'kafka', timeoutMs: 30_000 };
+  /** the system that runs on the nodes, every node's addresses (index k-1 for node k) and the highest k used */
+  private system: SystemDefinition | null = null;
+  private addresses: Array<{ host: string; kafkaPort: number; controllerPort: number; namespace: string | null }> = [];
+  private lastIndex = 0;
   /** the preload library and each node's clock control file (when the spec asked for clock faults) */
   private clockLayer: { library: string; files: Map<string, string> } | null = null;
   /** node name -> the timer flipping its clock (a strobe in force) */
@@ -288,38 +300,131 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
         addresses.push({ host: '127.0.0.1', kafkaPort: ports[2 * k]!, controllerPort: ports[2 * k + 1]!, namespace: null });
       }
     }
+    this.system = system;
+    this.addresses = addresses;
+    this.lastIndex = spec.nodes;
+    this.readiness = system.readiness;
     for (let k = 1; k <= spec.nodes; k++) {
-      const a = addresses[k - 1]!;
-      const name = `n${k}`;
-      const nodeDir = join(spec.workDir, name);
-      const dataDir = join(nodeDir, 'data');
-      mkdirSync(dataDir, { recursive: true });
-      const ctx: NodeContext = {
-        id: k,
-        node: name,
-        runId: spec.runId,
-        cluster: addresses,
-        dataDir,
-        nodeDir,
-        settings: spec.brokerSettings,
-        nodeBinary: process.execPath,
-        repoRoot,
-        ...(spec.bug === undefined ? {} : { bug: spec.bug }),
-      };
-      const launch = renderLaunch(system, ctx);
-      const command = spec.brokerCommand ?? localCommand(system, nodeValues(ctx));
-      if (k === 1) await assertRunnable(system, command);
-      for (const f of launch.files) {
-        mkdirSync(dirname(f.path), { recursive: true });
-        writeFileSync(f.path, f.content);
-      }
-      const kafka = `${a.host}:${a.kafkaPort}`;
-      const info: NodeInfo = { name, id: k, kafkaAddress: kafka, controllerAddress: `${a.host}:${a.controllerPort}`, dataDir, logFile: join(nodeDir, 'broker.log') };
-      this.readiness = system.readiness;
-      this.runtimes.set(name, { info, command, args: launch.args, env: launch.env, extraLogs: launch.logFiles, namespace: a.namespace, pid: null, exited: true, paused: false });
+      const r = this.makeRuntime(spec, system, k);
+      if (k === 1) await assertRunnable(system, r.command);
+      this.runtimes.set(r.info.name, r);
     }
     if (spec.powerLoss === true || spec.diskFull === true) await this.mountPowerLossLayers(spec);
     if (spec.clock === true) this.prepareClockLayer(spec);
+  }
+
+  /** Node k's directories, rendered launch (its config files written) and runtime, not started. */
+  private makeRuntime(spec: ClusterSpec, system: SystemDefinition, k: number): NodeRuntime {
+    const a = this.addresses[k - 1]!;
+    const name = `n${k}`;
+    const nodeDir = join(spec.workDir, name);
+    const dataDir = join(nodeDir, 'data');
+    mkdirSync(dataDir, { recursive: true });
+    const ctx: NodeContext = {
+      id: k,
+      node: name,
+      runId: spec.runId,
+      cluster: this.addresses,
+      // the nodes the cluster started with are the voters; a node added later is a broker only
+      voterCount: spec.nodes,
+      dataDir,
+      nodeDir,
+      settings: spec.brokerSettings,
+      nodeBinary: process.execPath,
+      repoRoot,
+      ...(spec.bug === undefined ? {} : { bug: spec.bug }),
+    };
+    const launch = renderLaunch(system, ctx);
+    const command = spec.brokerCommand ?? localCommand(system, nodeValues(ctx));
+    for (const f of launch.files) {
+      mkdirSync(dirname(f.path), { recursive: true });
+      writeFileSync(f.path, f.content);
+    }
+    const info: NodeInfo = { name, id: k, kafkaAddress: `${a.host}:${a.kafkaPort}`, controllerAddress: `${a.host}:${a.controllerPort}`, dataDir, logFile: join(nodeDir, 'broker.log') };
+    return { info, command, args: launch.args, env: launch.env, extraLogs: launch.logFiles, namespace: a.namespace, pid: null, exited: true, paused: false };
+  }
+
+  /**
+   * MembershipChanger: node n<k+1> (k = the highest index this run ever used, so a name is never reused),
+   * a broker only, with its own namespace on the run's bridge (netns mode) or two free loopback ports,
+   * and the disk and clock layers the cluster was started with. The state file lists its namespace, veth
+   * and mount before they exist, so cleanup removes them like the others'.
+   */
+  async addNode(): Promise<NodeInfo> {
+    this.assertNotStopped('add a node');
+    const spec = this.spec;
+    const state = this.state;
+    const system = this.system;
+    if (spec === null || state === null || system === null) throw new Error('local backend: not started');
+    const k = this.lastIndex + 1;
+    if (k > 99) throw new RangeError('local backend: at most 99 nodes per run');
+    this.lastIndex = k;
+    if (this.plan !== null) {
+      const net = planNodeNet(spec.runId, this.plan.subnetIndex, k);
+      state.namespaces.push(net.namespace);
+      state.vethHost.push(net.vethHost);
+      writeState(state); // before anything exists
+      await addNodeNetwork(this.plan, net);
+      this.plan.nodes.push(net);
+      this.addresses[k - 1] = { host: net.address, kafkaPort: system.ports.kafka, controllerPort: system.ports.controller, namespace: net.namespace };
+    } else {
+      const [kafkaPort, controllerPort] = await freePorts(2);
+      this.addresses[k - 1] = { host: '127.0.0.1', kafkaPort: kafkaPort!, controllerPort: controllerPort!, namespace: null };
+    }
+    const r = this.makeRuntime(spec, system, k);
+    this.runtimes.set(r.info.name, r);
+    try {
+      if (this.mounts.size > 0) await this.mountLayer(spec, r);
+      if (this.clockLayer !== null) {
+        const file = join(spec.workDir, r.info.name, 'faketime');
+        writeClockOffset(file, 0);
+        this.clockLayer.files.set(r.info.name, file);
+      }
+      await this.spawnAndWait(r);
+    } catch (err) {
+      await this.removeNode(r.info.name).catch(() => undefined);
+      throw err;
+    }
+    return { ...r.info };
+  }
+
+  /** MembershipChanger: stop an added node gracefully and remove everything made for it (its files stay). */
+  async removeNode(node: string): Promise<void> {
+    const spec = this.spec;
+    const state = this.state;
+    if (spec === null || state === null) throw new Error('local backend: not started');
+    const r = this.runtime(node);
+    if (r.info.id <= spec.nodes) throw new Error(`${node} is one of the nodes the cluster started with (a voter): only added nodes are removed`);
+    this.endStrobe(node);
+    if (r.pid !== null && isAlive(r.pid)) {
+      if (!(await terminate(r.pid, stopNodeGraceMs, killWaitMs))) throw new Error(`node ${node} (pid ${r.pid}) would not stop`);
+    }
+    r.exited = true;
+    const m = this.mounts.get(node);
+    if (m !== undefined) {
+      await unmountLazyfs(m.mountpoint);
+      await waitForExit(m.pid, killWaitMs);
+      this.mounts.delete(node);
+      try {
+        rmdirSync(m.mountpoint);
+        renameSync(m.backing, m.mountpoint);
+      } catch {
+        // still busy: the data stays in `<node>/data.durable`
+      }
+      state.mounts = (state.mounts ?? []).filter((x) => x !== m.mountpoint);
+      delete state.pids[`lazyfs-${node}`];
+    }
+    this.clockLayer?.files.delete(node);
+    const net = this.plan?.nodes.find((n) => n.node === node);
+    if (net !== undefined && this.plan !== null) {
+      await destroyNetwork({ namespaces: [net.namespace], vethHost: [net.vethHost], bridge: null, forwardRule: null });
+      this.plan.nodes = this.plan.nodes.filter((n) => n !== net);
+      state.namespaces = state.namespaces.filter((x) => x !== net.namespace);
+      state.vethHost = state.vethHost.filter((x) => x !== net.vethHost);
+    }
+    delete state.pids[node];
+    this.runtimes.delete(node);
+    writeState(state);
   }
 
   /** Every node gets a clock control file at `<node>/faketime` reading +0 (the true time) before it starts. */
@@ -383,12 +488,20 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
     const s = this.state!;
     s.mounts = [...this.runtimes.values()].map((r) => r.info.dataDir);
     writeState(s);
-    for (const r of this.runtimes.values()) {
-      const m = await mountLazyfs(`${r.info.dataDir}.durable`, r.info.dataDir, { ...process.env, FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name } as Record<string, string>);
-      this.mounts.set(r.info.name, m);
-      s.pids[`lazyfs-${r.info.name}`] = m.pid;
+    for (const r of this.runtimes.values()) await this.mountLayer(spec, r, false);
+  }
+
+  /** One node's lazyfs mount (listed in the state file first, unless the caller did). */
+  private async mountLayer(spec: ClusterSpec, r: NodeRuntime, list = true): Promise<void> {
+    const s = this.state!;
+    if (list) {
+      s.mounts = [...(s.mounts ?? []), r.info.dataDir];
       writeState(s);
     }
+    const m = await mountLazyfs(`${r.info.dataDir}.durable`, r.info.dataDir, { ...process.env, FAULTLINE_RUN_ID: spec.runId, FAULTLINE_NODE: r.info.name } as Record<string, string>);
+    this.mounts.set(r.info.name, m);
+    s.pids[`lazyfs-${r.info.name}`] = m.pid;
+    writeState(s);
   }
 
   /** A power cut: SIGKILL, then every write the node had not fsynced is gone. restart() reboots it. */

@@ -53,19 +53,16 @@ export function runTag(runId: string): string {
 export function planNetwork(runId: string, subnetIndex: number, nodeCount: number): NetworkPlan {
   if (!Number.isInteger(subnetIndex) || subnetIndex < 1 || subnetIndex > 254) throw new RangeError(`subnet index must be 1..254, got ${subnetIndex}`);
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 99) throw new RangeError(`node count must be 1..99, got ${nodeCount}`);
-  const tag = runTag(runId);
   const nodes: NodeNet[] = [];
-  for (let k = 1; k <= nodeCount; k++) {
-    nodes.push({
-      node: `n${k}`,
-      index: k,
-      namespace: `fl${tag}n${k}`,
-      vethHost: `flv${subnetIndex}n${k}`,
-      vethPeer: `flp${subnetIndex}n${k}`,
-      address: `10.208.${subnetIndex}.${10 + k}`,
-    });
-  }
+  for (let k = 1; k <= nodeCount; k++) nodes.push(planNodeNet(runId, subnetIndex, k));
   return { subnetIndex, bridge: `flb${subnetIndex}`, bridgeAddress: `10.208.${subnetIndex}.1`, nodes };
+}
+
+/** Pure: node k's names and address in the run's subnet (a node added later gets the next k). */
+export function planNodeNet(runId: string, subnetIndex: number, k: number): NodeNet {
+  if (!Number.isInteger(k) || k < 1 || k > 99) throw new RangeError(`node index must be 1..99, got ${k}`);
+  const tag = runTag(runId);
+  return { node: `n${k}`, index: k, namespace: `fl${tag}n${k}`, vethHost: `flv${subnetIndex}n${k}`, vethPeer: `flp${subnetIndex}n${k}`, address: `10.208.${subnetIndex}.${10 + k}` };
 }
 
 /** The root-namespace rule that keeps bridged traffic flowing even if FORWARD's policy is DROP (docker). */
@@ -133,16 +130,7 @@ export async function createNetwork(plan: NetworkPlan, withForwardRule: boolean)
     await ip(['addr', 'add', `${plan.bridgeAddress}/24`, 'dev', plan.bridge]);
     await ip(['link', 'set', plan.bridge, 'up']);
     if (withForwardRule) await runChecked('iptables', ['-w', iptablesWaitS, '-I', ...forwardRuleFor(plan).slice(0, 1), '1', ...forwardRuleFor(plan).slice(1)]);
-    for (const n of plan.nodes) {
-      await ip(['netns', 'add', n.namespace]);
-      await ip(['-n', n.namespace, 'link', 'set', 'lo', 'up']);
-      await ip(['link', 'add', n.vethHost, 'type', 'veth', 'peer', 'name', n.vethPeer, 'netns', n.namespace]);
-      await ip(['link', 'set', n.vethHost, 'master', plan.bridge]);
-      await ip(['link', 'set', n.vethHost, 'up']);
-      await ip(['-n', n.namespace, 'link', 'set', n.vethPeer, 'name', 'eth0']);
-      await ip(['-n', n.namespace, 'addr', 'add', `${n.address}/24`, 'dev', 'eth0']);
-      await ip(['-n', n.namespace, 'link', 'set', 'eth0', 'up']);
-    }
+    for (const n of plan.nodes) await createNodeNet(plan, n);
   } catch (err) {
     await destroyNetwork({
       namespaces: plan.nodes.map((n) => n.namespace),
@@ -150,6 +138,27 @@ export async function createNetwork(plan: NetworkPlan, withForwardRule: boolean)
       bridge: plan.bridge,
       forwardRule: withForwardRule ? forwardRuleFor(plan) : null,
     });
+    throw err;
+  }
+}
+
+async function createNodeNet(plan: NetworkPlan, n: NodeNet): Promise<void> {
+  await ip(['netns', 'add', n.namespace]);
+  await ip(['-n', n.namespace, 'link', 'set', 'lo', 'up']);
+  await ip(['link', 'add', n.vethHost, 'type', 'veth', 'peer', 'name', n.vethPeer, 'netns', n.namespace]);
+  await ip(['link', 'set', n.vethHost, 'master', plan.bridge]);
+  await ip(['link', 'set', n.vethHost, 'up']);
+  await ip(['-n', n.namespace, 'link', 'set', n.vethPeer, 'name', 'eth0']);
+  await ip(['-n', n.namespace, 'addr', 'add', `${n.address}/24`, 'dev', 'eth0']);
+  await ip(['-n', n.namespace, 'link', 'set', 'eth0', 'up']);
+}
+
+/** One more node's namespace and veth on an existing run's bridge; on failure, what was made is removed. */
+export async function addNodeNetwork(plan: NetworkPlan, n: NodeNet): Promise<void> {
+  try {
+    await createNodeNet(plan, n);
+  } catch (err) {
+    await destroyNetwork({ namespaces: [n.namespace], vethHost: [n.vethHost], bridge: null, forwardRule: null });
     throw err;
   }
 }

@@ -16,7 +16,8 @@
  *   "dataDir": "/data",   (the docker backend's data volume mount; locally it is `<nodeDir>/data`)
  *   "logFiles": ["{{dataDir}}/logs/server.log"],
  *   "readiness": { "port": "kafka", "timeoutMs": 30000 },
- *   "roles": { "controller": "metadata" | "describe-quorum" } }
+ *   "roles": { "controller": "metadata" | "describe-quorum" },
+ *   "brokerOnly": { "args": [...] } }   (optional: the args of a node added as a broker only, not a voter)
  * ```
  *
  * Templates: `{{name}}` is replaced by the node's value of `name` (templateVars lists them all); an
@@ -24,6 +25,9 @@
  * exactly `{{settings}}` inside `lines` expands to one line per broker setting. Invariant: every
  * node-specific fact a system needs reaches it through these templates; nothing else about the node
  * is assumed (no flag names, no environment conventions) except the ports it listens on.
+ * A node added to a running cluster (the `membership` fault) is a broker only: `{{voters}}` and
+ * `{{seeds}}` still name the voters the cluster started with, and its args come from `brokerOnly`
+ * (a system without it cannot add nodes: the fault is refused before the cluster starts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -111,6 +115,8 @@ export const systemSchema = z
       .strict()
       .default({ port: 'kafka', timeoutMs: 30_000 }),
     roles: z.object({ controller: z.enum(['metadata', 'describe-quorum']) }).strict().default({ controller: 'metadata' }),
+    /** a node added to the running cluster as a broker only (not a voter): its args instead of `args` */
+    brokerOnly: z.object({ args: z.array(template) }).strict().optional(),
   })
   .strict()
   .refine((s) => s.local !== undefined || s.docker !== undefined, { message: 'a system needs "local" (an executable) or "docker" (an image), or both' });
@@ -197,6 +203,8 @@ export interface NodeContext {
   runId: string;
   /** every node's addresses, index k-1 for broker id k */
   cluster: readonly NodeAddresses[];
+  /** how many of `cluster` (the first ones) are the voters; default all. A node beyond them is a broker only. */
+  voterCount?: number;
   dataDir: string;
   nodeDir: string;
   settings: Record<string, string>;
@@ -209,6 +217,7 @@ export interface NodeContext {
 export function nodeValues(c: NodeContext): TemplateValues {
   const me = c.cluster[c.id - 1];
   if (me === undefined) throw new RangeError(`node id ${c.id} outside the cluster of ${c.cluster.length}`);
+  const voters = c.cluster.slice(0, c.voterCount ?? c.cluster.length);
   return {
     id: String(c.id),
     node: c.node,
@@ -217,8 +226,8 @@ export function nodeValues(c: NodeContext): TemplateValues {
     controllerPort: String(me.controllerPort),
     kafkaAddress: `${me.host}:${me.kafkaPort}`,
     controllerAddress: `${me.host}:${me.controllerPort}`,
-    voters: c.cluster.map((a, k) => `${k + 1}@${a.host}:${a.controllerPort}`).join(','),
-    seeds: c.cluster.map((a) => `${a.host}:${a.controllerPort}`).join(','),
+    voters: voters.map((a, k) => `${k + 1}@${a.host}:${a.controllerPort}`).join(','),
+    seeds: voters.map((a) => `${a.host}:${a.controllerPort}`).join(','),
     bootstrap: c.cluster.map((a) => `${a.host}:${a.kafkaPort}`).join(','),
     dataDir: c.dataDir,
     nodeDir: c.nodeDir,
@@ -252,7 +261,9 @@ export function renderLaunch(s: SystemDefinition, c: NodeContext): NodeLaunch {
     throw new SystemError(`system '${s.name}' takes no broker settings, but ${settings.map(([k]) => k).join(', ')} ${settings.length === 1 ? 'was' : 'were'} given`);
   }
   if (c.bug !== undefined && s.bug === undefined) throw new SystemError(`system '${s.name}' cannot plant bugs (--bug ${c.bug}): only Faultline's own broker has the catalogue`);
-  const args = s.args.map((t) => render(t, v));
+  const brokerOnly = c.voterCount !== undefined && c.id > c.voterCount;
+  if (brokerOnly && s.brokerOnly === undefined) throw new SystemError(`system '${s.name}' cannot add a broker-only node: its definition has no "brokerOnly" args`);
+  const args = (brokerOnly ? s.brokerOnly!.args : s.args).map((t) => render(t, v));
   for (const [key, value] of settings) for (const t of s.settings.args ?? []) args.push(render(t, perSetting(key, value)));
   if (c.bug !== undefined) for (const t of s.bug?.args ?? []) args.push(render(t, v));
   const env: Record<string, string> = {};

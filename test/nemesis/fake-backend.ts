@@ -1,6 +1,7 @@
 // An in-memory Backend (+ Partitioner when asked) that tracks which nodes are killed or paused and the
 // grudge in force, and can be told to fail chosen actions: the nemesis tests drive it.
 import type { Backend, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, Partitioner } from '../../harness/backend.ts';
+import type { ClusterAdmin, ClusterDescription, PartitionInfo, Reassigning } from '../../harness/backends/admin.ts';
 
 export type FakeCall = { f: string; node?: string; grudge?: Grudge };
 
@@ -112,6 +113,76 @@ export class FakeBackend implements Backend {
   }
   async logs(): Promise<string> {
     return '';
+  }
+  /** nodes added (MembershipChanger) and not removed yet; ids are never reused */
+  readonly added = new Set<string>();
+  #nextId = 0;
+  async addNode(): Promise<NodeInfo> {
+    this.calls.push({ f: 'add-node' });
+    if (this.failing.has('add-node')) throw new Error('add-node failed (fake)');
+    this.#nextId = Math.max(this.#nextId, ...this.infos.map((n) => n.id)) + 1;
+    const k = this.#nextId;
+    const info = { ...fakeNodes(k)[k - 1]! };
+    this.infos.push(info);
+    this.added.add(info.name);
+    return { ...info };
+  }
+  async removeNode(node: string): Promise<void> {
+    if (!this.added.has(node)) throw new Error(`${node} was not added: the cluster's own nodes are not removed`);
+    this.act('remove-node', node);
+    this.infos.splice(this.infos.findIndex((n) => n.name === node), 1);
+    this.added.delete(node);
+    this.killed.delete(node);
+    this.paused.delete(node);
+  }
+}
+
+/**
+ * An in-memory ClusterAdmin over a FakeBackend: partitions with replica lists; a reassignment stays in
+ * progress for `pollsToComplete` reassignments() calls, then the replica list is the target. Live
+ * brokers are the backend's nodes that are neither killed nor unregistered.
+ */
+export class FakeAdmin implements ClusterAdmin {
+  readonly partitions = new Map<string, PartitionInfo>();
+  readonly pending = new Map<string, { to: number[]; polls: number }>();
+  readonly unregistered = new Set<number>();
+  readonly calls: string[] = [];
+  pollsToComplete = 2;
+  private readonly backend: FakeBackend;
+  constructor(backend: FakeBackend, replicas: Record<string, number[]>) {
+    this.backend = backend;
+    for (const [key, r] of Object.entries(replicas)) {
+      const dash = key.lastIndexOf('-');
+      this.partitions.set(key, { topic: key.slice(0, dash), partition: Number(key.slice(dash + 1)), leader: r[0]!, replicas: [...r], isr: [...r] });
+    }
+  }
+  async describe(topics: readonly string[] | null): Promise<ClusterDescription> {
+    const brokers = this.backend.nodes().map((n) => n.id).filter((id) => !this.unregistered.has(id) && !this.backend.killed.has(`n${id}`));
+    const partitions = [...this.partitions.values()].filter((p) => topics === null || topics.includes(p.topic)).map((p) => structuredClone(p));
+    return { from: 'fake', brokers, partitions };
+  }
+  async reassign(topic: string, partition: number, replicas: readonly number[]): Promise<void> {
+    this.calls.push(`reassign ${topic}-${partition} [${replicas.join(',')}]`);
+    if (!this.partitions.has(`${topic}-${partition}`)) throw new Error(`unknown ${topic}-${partition}`);
+    this.pending.set(`${topic}-${partition}`, { to: [...replicas], polls: this.pollsToComplete });
+  }
+  async reassignments(): Promise<Reassigning[]> {
+    const out: Reassigning[] = [];
+    for (const [key, r] of this.pending) {
+      const p = this.partitions.get(key)!;
+      if (r.polls-- > 0) {
+        out.push({ topic: p.topic, partition: p.partition, replicas: [...new Set([...r.to, ...p.replicas])], adding: r.to.filter((x) => !p.replicas.includes(x)), removing: p.replicas.filter((x) => !r.to.includes(x)) });
+        continue;
+      }
+      this.pending.delete(key);
+      this.partitions.set(key, { ...p, replicas: [...r.to], isr: [...r.to], leader: r.to.includes(p.leader) ? p.leader : r.to[0]! });
+    }
+    return out;
+  }
+  async electPreferred(): Promise<void> {}
+  async unregisterBroker(brokerId: number): Promise<void> {
+    this.calls.push(`unregister ${brokerId}`);
+    this.unregistered.add(brokerId);
   }
 }
 

@@ -1455,4 +1455,22 @@ export const apis: readonly ApiSpec[] = [
       ],
     },
   },
+  {
+    apiKey: 64,
+    name: 'UnregisterBroker',
+    validVersions: [0, 0],
+    flexibleVersions: [0, 32767],
+    request: {
+      fields: [
+        { name: 'brokerId', type: 'int32', versions: [0, 32767] },
+      ],
+    },
+    response: {
+      fields: [
+        { name: 'throttleTimeMs', type: 'int32', versions: [0, 32767] },
+        { name: 'errorCode', type: 'int16', versions: [0, 32767] },
+        { name: 'errorMessage', type: 'string', versions: [0, 32767], nullable: [0, 32767] },
+      ],
+    },
+  },
 ];

@@ -476,6 +476,26 @@ describe('reassignment', () => {
   });
 });
 
+describe('unregisterBroker (decommission)', () => {
+  it('fences the broker (its leaderships move, it leaves the ISRs) and drops its registration; an unknown id is BROKER_ID_NOT_REGISTERED', () => {
+    const t = makeCluster(4);
+    withTopic(t, 't', 3, 1);
+    const p = t.partition('t', 0);
+    const gone = p.leader;
+    expect(t.commit(t.controller.unregisterBroker(gone)).errorCode).toBe('NONE');
+    expect(t.image.broker(gone)).toBeUndefined();
+    const after = t.partition('t', 0);
+    expect(after.leader).not.toBe(gone);
+    expect(after.leader).not.toBe(NO_LEADER);
+    expect(after.isr).not.toContain(gone);
+    expect(t.controller.unregisterBroker(gone).reply.errorCode).toBe('BROKER_ID_NOT_REGISTERED');
+    // a session tick afterwards does not touch the unregistered broker
+    expect(() => t.commit(t.controller.tick(100_000))).not.toThrow();
+    // the same id may register again, as a new broker
+    expect(t.register(gone, 'inc-again', 100_000)).toBeGreaterThan(0);
+  });
+});
+
 describe('preferred leaders and producer ids', () => {
   it('electLeaders moves leadership back to the first replica when it is in the ISR', () => {
     const t = makeCluster(3);
