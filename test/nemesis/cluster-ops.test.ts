@@ -19,8 +19,8 @@ describe('planReassignment', () => {
     const nodes = fakeNodes(4);
     for (let seed = 0; seed < 50; seed++) {
       const busy = new Set(seed % 2 === 0 ? ['n4'] : []);
-      const a = planReassignment({ rng: createRng(seed), nodes, roles, topic: 't', busy })!;
-      const b = planReassignment({ rng: createRng(seed), nodes, roles, topic: 't', busy })!;
+      const a = planReassignment({ rng: createRng(seed), nodes, roles, topic: 't', busy, shared: new Set<string>() })!;
+      const b = planReassignment({ rng: createRng(seed), nodes, roles, topic: 't', busy, shared: new Set<string>() })!;
       expect(a).toEqual(b);
       const r = a.reassignment;
       expect(r.to).toHaveLength(r.from.length);
@@ -30,9 +30,9 @@ describe('planReassignment', () => {
       expect(a.nodes).toEqual(r.to.map((id) => `n${id}`));
       if (r.to.every((x) => r.from.includes(x))) expect(a.note).toMatch(/new order/);
     }
-    expect(planReassignment({ rng: createRng(1), nodes, roles: null, topic: 't', busy: new Set() })).toBeNull();
+    expect(planReassignment({ rng: createRng(1), nodes, roles: null, topic: 't', busy: new Set(), shared: new Set() })).toBeNull();
     // fewer free brokers than replicas: cannot act
-    expect(planReassignment({ rng: createRng(1), nodes, roles, topic: 't', busy: new Set(['n1', 'n2']) })).toBeNull();
+    expect(planReassignment({ rng: createRng(1), nodes, roles, topic: 't', busy: new Set(['n1', 'n2']), shared: new Set() })).toBeNull();
   });
 
   it('replacementFor picks the lowest live broker holding none of the partition', () => {
