@@ -202,8 +202,10 @@ function clockFault(role: Role | null): FaultPackage {
     async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
       const clock = env.clock;
       if (clock === null) throw new Error('this backend cannot change a node\'s clock');
+      // a node decommissioned meanwhile (membership) took its clock with it: nothing to reset there
+      const present = new Set(env.backend.nodes().map((n) => n.name));
       await Promise.all(
-        op.value.nodes.map(async (node) => {
+        op.value.nodes.filter((node) => op.f !== 'clock-reset' || present.has(node)).map(async (node) => {
           if (op.f === 'clock-bump') await clock.setClockOffset(node, op.value.deltaMs ?? 0);
           else if (op.f === 'clock-strobe') await clock.strobeClock(node, op.value.deltaMs ?? 0, op.value.periodMs ?? 200);
           else if (op.f === 'clock-reset') await clock.setClockOffset(node, 0);

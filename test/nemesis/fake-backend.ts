@@ -134,6 +134,7 @@ export class FakeBackend implements Backend {
     this.added.delete(node);
     this.killed.delete(node);
     this.paused.delete(node);
+    this.clocks.delete(node); // its clock control file goes with it, as in the local backend
   }
 }
 
