@@ -441,6 +441,11 @@ export function needsClockLayer(names: readonly string[]): boolean {
   return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsClock === true);
 }
 
+/** Whether these faults add nodes to the running cluster (a system definition needs `brokerOnly`). */
+export function needsMembership(names: readonly string[]): boolean {
+  return names.some((n) => Object.hasOwn(faults, n) && (faults[n as FaultName] as FaultPackage).needsMembership === true);
+}
+
 /** Refuse faults this backend cannot inject, naming what is missing. */
 export function checkFaultsSupported(names: readonly FaultName[], backend: Backend): void {
   const needPower = names.filter((n) => (faults[n] as FaultPackage).needsPowerLoss === true);

@@ -172,6 +172,12 @@ export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boole
     { faults: family('partition'), ok: partitions, why: netWhy },
     { faults: 'packet-loss', ok: partitions, why: partitions ? 'iptables -m statistic between nodes' : netWhy },
     { faults: 'bandwidth', ok: partitions && ok('tc htb'), why: partitions && ok('tc htb') ? 'tc htb between nodes' : partitions ? 'needs tc with htb' : netWhy },
+    { faults: 'reassign', ok: true, why: "a workload partition's replicas moved during load (AlterPartitionReassignments; any cluster with the Kafka admin APIs)" },
+    {
+      faults: 'membership',
+      ok: true,
+      why: `a broker-only node added ${partitions ? 'in its own namespace' : 'on loopback ports'}, given a partition, then decommissioned (replicas moved off, stopped, UnregisterBroker); the docker backend refuses it`,
+    },
   ];
 }
 

@@ -33,7 +33,7 @@ import { createRunDir, runFiles, updateLatest, writeFileAtomic, writeJson } from
 import type { QueueWorkload } from '../../workloads/queue.ts';
 import type { LogWorkload } from '../../workloads/log.ts';
 import { logHistoryHtml } from '../../checkers/linearizability/log-history.ts';
-import { checkFaultsSupported, needsClockLayer, needsDiskLayer, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
+import { checkFaultsSupported, needsClockLayer, needsDiskLayer, needsMembership, needsPowerLossLayer, parseFaults } from '../../nemesis/faults.ts';
 import { parseSchedule, type NemesisSchedule } from '../../nemesis/index.ts';
 import { brokerSettings, testName, testOptions } from './options.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
@@ -349,6 +349,9 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
     const clock = needsClockLayer(o.nemesis) || (replay !== null && needsClockLayer(replay.faults.map((f) => f.fault)));
     const diskFull = needsDiskLayer(o.nemesis) || (replay !== null && needsDiskLayer(replay.faults.map((f) => f.fault)));
     const system = o.system === null ? null : loadSystem(o.system);
+    if (system !== null && system.brokerOnly === undefined && needsMembership(o.nemesis)) {
+      throw new UsageError(`nemesis membership cannot run: system '${system.name}' has no "brokerOnly" args to start an added node as a broker only (docs/backends.md)`);
+    }
     // how role lookups (live view, nemesis targets) find the controller: the system definition says
     const controllerVia = system?.roles.controller ?? 'metadata';
     nodes = await backend.start({
@@ -480,7 +483,8 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
   // Each node's logs, data listing and data into `nodes/<node>/` (the backend brings them from wherever
   // the node ran); everything after this reads the run directory only.
   const collected: Array<{ name: string; dataDir: string }> = [];
-  for (const node of nodes) {
+  // the backend's nodes now: a broker the membership fault added and did not remove is collected too
+  for (const node of backend?.nodes() ?? nodes) {
     const nodeDir = join(runDir, runFiles.nodes, node.name);
     try {
       if (backend !== null && canAccess(backend)) collected.push({ name: node.name, dataDir: (await backend.collect(node.name, nodeDir)).dataDir });

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { Roles } from '../../harness/backend.ts';
 import { createRng } from '../../harness/rng.ts';
 import { planReassignment, replacementFor } from '../../nemesis/cluster-ops.ts';
-import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
+import { checkFaultsSupported, startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
+import { UsageError } from '../../harness/errors.ts';
 import { FakeAdmin, FakeBackend, fakeNodes } from './fake-backend.ts';
 
 const roles: Roles = {
@@ -119,5 +120,15 @@ describe('membership fault', () => {
     for (const p of admin.partitions.values()) expect(p.replicas).not.toContain(4);
     expect(order).toEqual(['remove n4', 'unregister 4']);
     expect(backend.added.size).toBe(0);
+  });
+});
+
+describe('refusals', () => {
+  it('membership is refused, naming why, by a backend that cannot add nodes', () => {
+    const b = new FakeBackend(fakeNodes(3));
+    Object.defineProperty(b, 'addNode', { value: undefined });
+    expect(() => checkFaultsSupported(['membership'], b)).toThrow(UsageError);
+    expect(() => checkFaultsSupported(['membership'], b)).toThrow(/cannot add or remove nodes/);
+    expect(() => checkFaultsSupported(['reassign'], b)).not.toThrow();
   });
 });

@@ -2,8 +2,8 @@
 // along while the nemesis moves partitions' replicas several times. Each move's end is recorded only once
 // it is complete: the moment the end is recorded, the test's own admin client finds no reassignment of
 // the partition in progress and the metadata showing the new replica list. The moves really happened (a
-// broker outside the old replica list got a replica), every fault ended, and every acknowledged write
-// reads back afterwards.
+// broker outside the old replica list got a replica, and was in the ISR when the move completed), every
+// fault ended, and every acknowledged write reads back afterwards.
 import { Kafka, logLevel } from 'kafkajs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,7 +78,12 @@ describe('reassign on a real cluster', () => {
       }
       // the moves were real: some broker outside the old replica list got a replica
       expect(ends.some((e) => e.value.reassignment!.to.some((id) => !e.value.reassignment!.from.includes(id)))).toBe(true);
-      for (const e of ends) expect(e.value.reassignment!.observed!.replicas).toEqual(e.value.reassignment!.to);
+      for (const e of ends) {
+        const r = e.value.reassignment!;
+        expect(r.observed!.replicas).toEqual(r.to);
+        // KIP-455: a move completes only once every new replica caught up (joined the ISR)
+        for (const id of r.to.filter((x) => !r.from.includes(x))) expect(r.observed!.isr, `${r.key}: new replica ${id} in the ISR when the move completed`).toContain(id);
+      }
 
       // every acknowledged write reads back
       const consumer = kafka.consumer({ groupId: 'read-back', retry: { retries: 10 } });

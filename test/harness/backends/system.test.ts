@@ -25,6 +25,18 @@ describe('system definitions', () => {
     expect(l.env).toEqual({});
   });
 
+  it('a node added beyond the voters renders the brokerOnly args, with the starting nodes as voters; a system without them refuses', () => {
+    const s = loadSystem(shippedSystemPath('faultline'));
+    const grown = [...cluster, { host: '10.0.0.14', kafkaPort: 9092, controllerPort: 9093 }];
+    const l = renderLaunch(s, ctx({ id: 4, node: 'n4', cluster: grown, voterCount: 3, dataDir: '/d/n4/data', nodeDir: '/d/n4' }));
+    expect(l.args).toEqual(['--id', '4', '--listen', '10.0.0.14:9092', '--data-dir', '/d/n4/data', '--voters', '1@10.0.0.11:9093,2@10.0.0.12:9093,3@10.0.0.13:9093', '--advertise', '10.0.0.14:9092']);
+    // a voter of the grown cluster still renders its own args and the same voters
+    expect(renderLaunch(s, ctx({ cluster: grown, voterCount: 3 })).args).toContain('--controller-listen');
+    expect(renderLaunch(s, ctx({ cluster: grown, voterCount: 3 })).args).toContain('1@10.0.0.11:9093,2@10.0.0.12:9093,3@10.0.0.13:9093');
+    const kraft = loadSystem(shippedSystemPath('kafka-kraft'));
+    expect(() => renderLaunch(kraft, ctx({ id: 4, node: 'n4', cluster: grown, voterCount: 3 }))).toThrow(/no "brokerOnly" args/);
+  });
+
   it('Kafka KRaft gets its node id, voters and settings as environment and config lines', () => {
     const s = loadSystem(shippedSystemPath('kafka-kraft'));
     const l = renderLaunch(s, ctx({ settings: { 'log.flush.interval.messages': '1' } }));

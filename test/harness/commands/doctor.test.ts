@@ -28,9 +28,9 @@ describe('faultline doctor', () => {
   it('fault support follows the checks: bandwidth needs tc htb, partitions and packet loss need namespaces', () => {
     const withTc = [...allOk, check('tc htb', true), check('fuse', true), check('faketime', true)];
     const by = (cs: Check[]) => Object.fromEntries(faultSupport(cs).map((f) => [f.faults.split(',')[0], f.ok]));
-    expect(by(withTc)).toEqual({ kill: true, stop: true, pause: true, 'rolling-restart': true, 'power-loss': true, corrupt: true, 'disk-full': true, clock: true, partition: true, 'packet-loss': true, bandwidth: true });
+    expect(by(withTc)).toEqual({ kill: true, stop: true, pause: true, 'rolling-restart': true, 'power-loss': true, corrupt: true, 'disk-full': true, clock: true, partition: true, 'packet-loss': true, bandwidth: true, reassign: true, membership: true });
     expect(by(allOk)).toMatchObject({ partition: true, 'packet-loss': true, bandwidth: false, 'power-loss': false, clock: false });
-    expect(by(allOk.map((c) => (c.name === 'root' ? check('root', false) : c)))).toEqual({ kill: true, stop: true, pause: true, 'rolling-restart': true, 'power-loss': false, corrupt: true, 'disk-full': false, clock: false, partition: false, 'packet-loss': false, bandwidth: false });
+    expect(by(allOk.map((c) => (c.name === 'root' ? check('root', false) : c)))).toEqual({ kill: true, stop: true, pause: true, 'rolling-restart': true, 'power-loss': false, corrupt: true, 'disk-full': false, clock: false, partition: false, 'packet-loss': false, bandwidth: false, reassign: true, membership: true });
     // every registered fault is in some family
     const listed = faultSupport(withTc).map((f) => f.faults).join(', ');
     for (const name of Object.keys(faults)) expect(listed.includes(name.split('-')[0]!)).toBe(true);
