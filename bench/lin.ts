@@ -45,11 +45,14 @@ for (const [file, modelName, expected] of rows) {
   let bestCpu = Infinity;
   let verdict: string = '';
   for (let r = 0; r < repeat; r++) {
-    const t0 = performance.now();
+    // The wall window lies inside the CPU one: the two cpuUsage calls (system calls) are not timed,
+    // as Porcupine's harness times only the check.
     const c0 = process.cpuUsage();
+    const t0 = performance.now();
     const res = checkOperations(spec.model, ops, { timeLimitMs: 120_000, findWindow });
+    const t1 = performance.now();
     const cpu = process.cpuUsage(c0);
-    best = Math.min(best, performance.now() - t0);
+    best = Math.min(best, t1 - t0);
     bestCpu = Math.min(bestCpu, (cpu.user + cpu.system) / 1000);
     verdict = res.valid === true ? 'ok' : res.valid === false ? 'illegal' : 'unknown';
   }

@@ -4,17 +4,21 @@
  * Invariant: `add(bits, bitsHash, stateId)` returns true exactly when no equal pair (same bit words,
  * same interned state id) was added before; the set never forgets an entry. Entries live in one
  * growable Uint32Array pool (`words` bitset words then the state id per entry) and an
- * open-addressing table of entry numbers, so adding costs no allocation except when growing.
- * `bitsHash` must be a function of the bit words alone (the engine keeps a Zobrist XOR of per-op
- * random words, updated in O(1) per set/clear).
+ * open-addressing table whose slots hold (entry number + 1, entry hash) side by side, so a probe
+ * reads one place (the slot) and touches the pool only when the full hash matches: the table is
+ * far larger than the processor's caches on big partitions, and a second array read per probe was
+ * a second cache miss. Adding costs no allocation except when growing. `bitsHash` must be a
+ * function of the bit words alone (the engine keeps a Zobrist XOR of per-op random words, updated
+ * in O(1) per set/clear).
  */
 
 export class ExploredCache {
   readonly words: number;
   private readonly stride: number;
   private pool: Uint32Array;
-  private hashes: Int32Array;
+  /** Slot k: [entry + 1 (0: empty), hash] at 2k. */
   private table: Int32Array;
+  /** Slots - 1 (a power of two). */
   private mask: number;
   private n = 0;
 
@@ -23,10 +27,9 @@ export class ExploredCache {
     this.stride = words + 1;
     const cap = Math.max(16, initialCapacity);
     this.pool = new Uint32Array(cap * this.stride);
-    this.hashes = new Int32Array(cap);
     let size = 32;
     while (size < cap * 2) size *= 2;
-    this.table = new Int32Array(size);
+    this.table = new Int32Array(2 * size);
     this.mask = size - 1;
   }
 
@@ -39,11 +42,10 @@ export class ExploredCache {
     const { words, stride, pool, table, mask } = this;
     let slot = (h ^ (h >>> 15)) & mask;
     for (;;) {
-      const e = table[slot]!;
+      const e = table[2 * slot]!;
       if (e === 0) break;
-      const idx = e - 1;
-      if (this.hashes[idx] === h) {
-        const base = idx * stride;
+      if (table[2 * slot + 1] === h) {
+        const base = (e - 1) * stride;
         if (pool[base + words] === stateId) {
           let same = true;
           for (let w = 0; w < words; w++) {
@@ -62,32 +64,32 @@ export class ExploredCache {
     const base = idx * stride;
     const dst = this.pool;
     for (let w = 0; w < words; w++) dst[base + w] = bits[w]!;
-    this.pool[base + words] = stateId;
-    this.hashes[idx] = h;
-    this.table[slot] = idx + 1;
-    if (this.n * 2 > this.table.length) this.growTable();
+    dst[base + words] = stateId;
+    table[2 * slot] = idx + 1;
+    table[2 * slot + 1] = h;
+    if (this.n * 2 > this.mask + 1) this.growTable();
     return true;
   }
 
   private growPool(): void {
-    const cap = (this.pool.length / this.stride) * 2;
-    const pool = new Uint32Array(cap * this.stride);
+    const pool = new Uint32Array(this.pool.length * 2);
     pool.set(this.pool);
     this.pool = pool;
-    const hashes = new Int32Array(cap);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
   }
 
   private growTable(): void {
-    const size = this.table.length * 2;
-    const table = new Int32Array(size);
+    const old = this.table;
+    const size = (this.mask + 1) * 2;
+    const table = new Int32Array(2 * size);
     const mask = size - 1;
-    for (let idx = 0; idx < this.n; idx++) {
-      const h = this.hashes[idx]!;
+    for (let k = 0; k < old.length; k += 2) {
+      const e = old[k]!;
+      if (e === 0) continue;
+      const h = old[k + 1]!;
       let slot = (h ^ (h >>> 15)) & mask;
-      while (table[slot] !== 0) slot = (slot + 1) & mask;
-      table[slot] = idx + 1;
+      while (table[2 * slot] !== 0) slot = (slot + 1) & mask;
+      table[2 * slot] = e;
+      table[2 * slot + 1] = h;
     }
     this.table = table;
     this.mask = mask;

@@ -102,7 +102,14 @@ export class PartitionSearch<S, I, O> {
    * illegal or returned the state unchanged (`readLike`, reads) skip it: such a step costs less than
    * a memo probe (a random access) and needs no intern.
    */
-  private readonly memo: Int32Array;
+  private memo: Int32Array | undefined;
+  /**
+   * 1 for a state interned more than once (reached again by another path). Only such states use the
+   * memo: a pair (state, op) is met again only when its state is, so a state seen once (most states
+   * of an append-only model, where every order of appends is a new state) would only pay a probe
+   * that misses, a random access into a large table, and a store.
+   */
+  private revisited = new Uint8Array(64);
   private readonly readLike: Uint8Array;
   private readonly memoMask: number;
   private readonly bits: Uint32Array;
@@ -127,6 +134,7 @@ export class PartitionSearch<S, I, O> {
   private decided: PartitionOutcome | undefined;
   // The deepest partial linearization so far, for the failure report.
   private bestDepth = -1;
+  /** Its entries and the state after each, in [0, bestDepth) (allocated at the first record). */
   private bestStack = new Int32Array(0);
   private bestStates = new Int32Array(0);
   private bestBlocking = -1;
@@ -143,14 +151,15 @@ export class PartitionSearch<S, I, O> {
     for (const op of ops) if (op.output !== undefined) required++;
     this.required = required;
     // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
-    const time = (e: number): number => {
-      const op = ops[e >> 1]!;
-      if (e & 1) return op.output === undefined ? Infinity : Math.max(op.ret, op.call);
-      return op.call;
-    };
+    const time = new Float64Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const op = ops[i]!;
+      time[2 * i] = op.call;
+      time[2 * i + 1] = op.output === undefined ? Infinity : Math.max(op.ret, op.call);
+    }
     const order = new Int32Array(2 * n);
     for (let e = 0; e < 2 * n; e++) order[e] = e;
-    order.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+    order.sort((a, b) => time[a]! - time[b]! || (a & 1) - (b & 1) || a - b);
     const head = 2 * n;
     const next = new Int32Array(2 * n + 1);
     const prev = new Int32Array(2 * n + 1);
@@ -173,12 +182,11 @@ export class PartitionSearch<S, I, O> {
     this.readOnly = new Uint8Array(n);
     if (model.readOnly) for (let i = 0; i < n; i++) this.readOnly[i] = model.readOnly(ops[i]!.input, ops[i]!.output) ? 1 : 0;
     this.memoMask = memoSlots(n) - 1;
-    this.memo = new Int32Array(3 * (this.memoMask + 1));
     this.readLike = new Uint8Array(n).fill(1);
     const words = (n + 31) >>> 5;
     this.bits = new Uint32Array(words);
     this.z = zobristWords(n);
-    this.cache = new ExploredCache(words);
+    this.cache = new ExploredCache(words, Math.min(1024, 8 * n));
     this.entryBytes = (words + 1) * 4 + 12;
     this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
     this.stackEntry = new Int32Array(n);
@@ -197,7 +205,15 @@ export class PartitionSearch<S, I, O> {
     const h = this.model.hash(s) | 0;
     this.probe = s;
     const found = this.index.find(h, this.equalsProbe);
-    if (found >= 0) return found;
+    if (found >= 0) {
+      this.revisited[found] = 1;
+      return found;
+    }
+    if (this.states.length === this.revisited.length) {
+      const grown = new Uint8Array(2 * this.revisited.length);
+      grown.set(this.revisited);
+      this.revisited = grown;
+    }
     this.states.push(s);
     this.index.insert(h, this.states.length - 1);
     return this.states.length - 1;
@@ -212,20 +228,20 @@ export class PartitionSearch<S, I, O> {
       if (s2 === undefined) return -1;
       if (s2 === s) return sid;
       this.readLike[op] = 0;
-      return this.remember(sid, op, this.intern(s2));
+      return this.intern(s2);
     }
-    const memo = this.memo;
+    if (this.revisited[sid] === 0) {
+      const s2 = this.model.step(this.states[sid]!, o.input, o.output);
+      return s2 === undefined ? -1 : this.intern(s2);
+    }
+    const memo = (this.memo ??= new Int32Array(3 * (this.memoMask + 1)));
     const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
     if (memo[at] === sid + 1 && memo[at + 1] === op) return memo[at + 2]!;
     const s2 = this.model.step(this.states[sid]!, o.input, o.output);
-    return this.remember(sid, op, s2 === undefined ? -1 : this.intern(s2));
-  }
-
-  private remember(sid: number, op: number, id: number): number {
-    const at = 3 * ((Math.imul(sid, 0x9e3779b1) + op) & this.memoMask);
-    this.memo[at] = sid + 1;
-    this.memo[at + 1] = op;
-    this.memo[at + 2] = id;
+    const id = s2 === undefined ? -1 : this.intern(s2);
+    memo[at] = sid + 1;
+    memo[at + 1] = op;
+    memo[at + 2] = id;
     return id;
   }
 
@@ -331,15 +347,22 @@ export class PartitionSearch<S, I, O> {
 
   private recordDeepest(depth: number, stateId: number, blocking: number): void {
     this.bestDepth = depth;
-    this.bestStack = this.stackEntry.slice(0, depth);
-    this.bestStates = new Int32Array(depth);
-    for (let k = 0; k < depth; k++) this.bestStates[k] = k + 1 < depth ? this.stackState[k + 1]! : stateId;
+    if (this.bestStack.length === 0) {
+      this.bestStack = new Int32Array(this.n);
+      this.bestStates = new Int32Array(this.n);
+    }
+    const { bestStack, bestStates, stackEntry, stackState } = this;
+    for (let k = 0; k < depth; k++) {
+      bestStack[k] = stackEntry[k]!;
+      bestStates[k] = k + 1 < depth ? stackState[k + 1]! : stateId;
+    }
     this.bestBlocking = blocking;
   }
 
   /** Not linearizable: explain the deepest partial linearization. */
   private explainFailure(stateId: number): PartitionOutcome {
-    const { n, ops, model, states, position, bestStack, bestStates, bestDepth, bestBlocking } = this;
+    const { n, ops, model, states, position, bestStates, bestDepth, bestBlocking } = this;
+    const bestStack = this.bestStack.subarray(0, Math.max(0, bestDepth));
     const placed = new Uint8Array(n);
     for (const e of bestStack) placed[e >> 1] = 1;
     const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
@@ -483,11 +506,9 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     for (const p of live) {
       if (advance(p, iterations)) {
         if (failure !== undefined) break;
-      } else {
-        undecided.push(p);
-        liveBytes += p.search!.cacheBytes;
-      }
+      } else undecided.push(p);
     }
+    for (const p of undecided) liveBytes += p.search!.cacheBytes;
     live = undecided;
     while (live.length > 1 && liveBytes > interleavedBytes) {
       let largest = 0;

@@ -2,7 +2,8 @@
  * An allocation-free index of interned states for the search's hot path (open addressing, linear
  * probing, doubling at half load; no deletion). `find(hash, isEqual)` returns the id of an equal state
  * or -1, and `insert(hash, id)` records a new one; ids are the caller's, hashes are int32 (a Map keyed
- * by int32 would box half of them). Invariant: every inserted id is found again under its hash.
+ * by int32 would box half of them). A slot holds (id, hash) side by side, so a probe is one memory
+ * access. Invariant: every inserted id is found again under its hash.
  */
 
 function spread(h: number): number {
@@ -11,37 +12,38 @@ function spread(h: number): number {
 }
 
 export class StateIndex {
-  private ids: Int32Array = new Int32Array(64).fill(-1);
-  private hashes: Int32Array = new Int32Array(64);
+  /** Slot k: [id (-1: empty), hash] at 2k. */
+  private slots: Int32Array = new Int32Array(128).fill(-1);
   private count = 0;
 
   find(hash: number, isEqual: (id: number) => boolean): number {
-    const mask = this.ids.length - 1;
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     for (let slot = spread(hash) & mask; ; slot = (slot + 1) & mask) {
-      const id = this.ids[slot]!;
+      const id = slots[2 * slot]!;
       if (id === -1) return -1;
-      if (this.hashes[slot] === hash && isEqual(id)) return id;
+      if (slots[2 * slot + 1] === hash && isEqual(id)) return id;
     }
   }
 
   insert(hash: number, id: number): void {
-    if ((this.count + 1) * 2 > this.ids.length) this.grow();
-    this.place(hash, id);
+    if ((this.count + 1) * 4 > this.slots.length) this.grow();
+    this.place(this.slots, hash, id);
     this.count++;
   }
 
-  private place(hash: number, id: number): void {
-    const mask = this.ids.length - 1;
+  private place(slots: Int32Array, hash: number, id: number): void {
+    const mask = (slots.length >> 1) - 1;
     let slot = spread(hash) & mask;
-    while (this.ids[slot] !== -1) slot = (slot + 1) & mask;
-    this.ids[slot] = id;
-    this.hashes[slot] = hash;
+    while (slots[2 * slot] !== -1) slot = (slot + 1) & mask;
+    slots[2 * slot] = id;
+    slots[2 * slot + 1] = hash;
   }
 
   private grow(): void {
-    const { ids, hashes } = this;
-    this.ids = new Int32Array(ids.length * 2).fill(-1);
-    this.hashes = new Int32Array(ids.length * 2);
-    for (let i = 0; i < ids.length; i++) if (ids[i] !== -1) this.place(hashes[i]!, ids[i]!);
+    const old = this.slots;
+    const slots = new Int32Array(old.length * 2).fill(-1);
+    for (let k = 0; k < old.length; k += 2) if (old[k] !== -1) this.place(slots, old[k + 1]!, old[k]!);
+    this.slots = slots;
   }
 }
