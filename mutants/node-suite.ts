@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { PropertyName } from './properties.ts';
+import { propertyNames, type PropertyName } from './properties.ts';
 import type { SeedOutcome } from './sims.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +18,9 @@ const ENTRY_POINTS = ['sim/run.ts', 'sim/world.ts'];
 /** The whole-node sim's property names (sim/properties.ts) in this runner's vocabulary. */
 export function nodeProperty(name: string): PropertyName {
   const n = name.toLowerCase();
+  if ((propertyNames as readonly string[]).includes(n)) return n as PropertyName;
+  if (n.includes('state-machine')) return 'raft-state-machine-safety';
+  if (n.startsWith('raft-')) return 'raft-invariant';
   if (n.includes('acked') || n.includes('lost')) return 'lost-ack';
   if (n.includes('agree') || n.includes('diverg')) return 'divergence';
   if (n.includes('hw') && (n.includes('read') || n.includes('below') || n.includes('above'))) return 'read-below-hw';
