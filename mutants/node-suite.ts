@@ -35,7 +35,13 @@ export function nodeProperty(name: string): PropertyName {
   return 'crash';
 }
 
-type NodeRun = (seed: number) => unknown;
+type NodeRun = (seed: number, options: { loadMs: number }) => unknown;
+
+/**
+ * Virtual ms of load per node-suite seed: 8 s (a seed is then about 20 simulated s) rather than the
+ * soak's 20 s, so that a CI-sized budget of wall time buys more seeds, hence more fault schedules.
+ */
+export const NODE_SUITE_LOAD_MS = 8_000;
 
 function firstViolation(verdict: unknown): { property: string; detail: string } | null {
   const v = verdict as { violations?: unknown; verdict?: { violations?: unknown } } | null;
@@ -59,7 +65,7 @@ export async function nodeSuite(): Promise<((seed: number) => Promise<SeedOutcom
     const run = mod.runSeed as NodeRun;
     return async (seed) => {
       try {
-        const verdict = await run(seed);
+        const verdict = await run(seed, { loadMs: NODE_SUITE_LOAD_MS });
         const v = firstViolation(verdict);
         return { violation: v === null ? null : { property: nodeProperty(v.property), detail: `${v.property}: ${v.detail}` }, simulatedMs: simulatedMsOf(verdict) };
       } catch (err) {

@@ -10,7 +10,8 @@
  *   entry (same payload) after the same predecessor term; checked for every entry a log gains.
  * - `raft-state-machine-safety`: an index committed anywhere holds one entry everywhere it is
  *   committed.
- * - `raft-leader-completeness`: a leader holds every entry committed so far (on any node).
+ * - `raft-leader-completeness`: a leader of term T holds every entry committed (on any node) in a
+ *   term before T.
  * - `raft-commit-monotonic`: a node's commit index never moves back within one process life.
  *
  * Replication, over every partition leader:
@@ -50,7 +51,8 @@ export class RaftMonitor {
   /** `${index}:${term}` -> the entry's payload and its predecessor's term (-1 when unknown). */
   readonly #byKey = new Map<string, { payload: string | null; prevTerm: number; node: number }>();
   /** index -> the committed entry (1-based; holes where only snapshots held it). */
-  readonly #committed: Array<{ term: number; payload: string | null; node: number } | undefined> = [];
+  /** `commitTerm`: the term of the node first seen committing it (the committing leader's term, or later). */
+  readonly #committed: Array<{ term: number; payload: string | null; node: number; commitTerm: number } | undefined> = [];
   #maxCommitted = 0;
   readonly #nodes = new Map<number, RaftNodeState>();
   /** `${node}#${incarnation}#${term}` -> committed index this leadership was checked up to. */
@@ -64,7 +66,7 @@ export class RaftMonitor {
       if (v === null) continue;
       let st = this.#nodes.get(n.id);
       if (st === undefined || st.view !== v) {
-        st = { view: v, refs: [], checked: v.logStartIndex - 1, commit: v.commitIndex };
+        st = { view: v, refs: [], checked: v.logStartIndex - 1, commit: v.logStartIndex - 1 };
         this.#nodes.set(n.id, st);
       }
       this.#registerLog(n.id, st);
@@ -109,7 +111,7 @@ export class RaftMonitor {
       const e = v.entryAt(i);
       if (e === undefined) continue;
       const c = this.#committed[i];
-      if (c === undefined) this.#committed[i] = { term: e.term, payload: e.payload, node: id };
+      if (c === undefined) this.#committed[i] = { term: e.term, payload: e.payload, node: id, commitTerm: v.term };
       else if (c.term !== e.term || c.payload !== e.payload) keep(this.violations, 'raft-state-machine-safety', `index ${i} committed as ${i}@${c.term} on n${c.node}, as ${i}@${e.term} on n${id}`);
     }
     if (v.commitIndex > this.#maxCommitted) this.#maxCommitted = v.commitIndex;
@@ -121,7 +123,9 @@ export class RaftMonitor {
     if (from >= this.#maxCommitted) return;
     for (let i = Math.max(from + 1, v.logStartIndex); i <= this.#maxCommitted; i++) {
       const c = this.#committed[i];
-      if (c === undefined) continue;
+      // Raft promises a leader of term T the entries committed in earlier terms; a stale leader
+      // (an old term's, cut off) need not hold what later terms committed.
+      if (c === undefined || c.commitTerm >= v.term) continue;
       const e = v.entryAt(i);
       if (e === undefined || e.term !== c.term || e.payload !== c.payload) {
         keep(this.violations, 'raft-leader-completeness', `t=${world.sched.nowMs}ms: n${id}, leader of term ${v.term}, ${e === undefined ? `lacks committed entry ${i}@${c.term} (its log ends at ${v.lastIndex})` : `holds ${i}@${e.term} where ${i}@${c.term} was committed on n${c.node}`}`);
