@@ -17,9 +17,10 @@ export const NODE_FAULT_KINDS = ['kill', 'power', 'partition', 'one-way', 'pause
 /**
  * Faults aimed at a role, resolved when they start (the target is whoever holds the role then):
  * `isolate-controller` cuts the Raft leader off both ways while it may hold uncommitted entries
- * (a new leader is elected; the old one returns: Raft figure 8, vote up-to-date checks);
- * `leader-churn` isolates a partition's leader, then half-way through moves the cut to the leader
- * that replaced it (two leader changes while followers truncate: KIP-279's ask-again step);
+ * (an isolated controller still fences brokers it stops hearing from), then half-way through
+ * reconnects it and cuts off the leader elected meanwhile (Raft figure 8, vote up-to-date checks);
+ * `leader-churn` does the same to a partition's leader (two leader changes while followers
+ * truncate: KIP-279's ask-again step);
  * `bounce` power-cycles one node after 50 to 400 ms, well inside the session timeout (it
  * re-registers with a new broker epoch while leaders still count its old fetches: KIP-903).
  */
@@ -112,17 +113,17 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
         case 'bounce':
           targets.forEach((n) => world.powerOff(n));
           break;
-        case 'isolate-controller': {
-          const leader = world.raftLeader();
-          if (leader !== null) world.isolate([leader], false, [...world.allHosts(), ...clientHosts()]);
-          break;
-        }
+        case 'isolate-controller':
         case 'leader-churn': {
+          // Cut the role's holder off; half-way through, reconnect it and cut off its successor
+          // (both then hold entries written while cut off, and the first one returns to a
+          // cluster whose leader is gone: Raft's figure 8, KIP-279's second leader change).
           const [topic, index] = splitPartition(s.partition ?? 'strong-0');
-          const first = world.partitionLeader(topic, index);
+          const holder = s.kind === 'isolate-controller' ? () => world.raftLeader() : () => world.partitionLeader(topic, index);
+          const first = holder();
           if (first !== null) world.isolate([first], false, [...world.allHosts(), ...clientHosts()]);
-          world.sched.at(s.atMs + Math.floor(s.durationMs / 2), null, 'fault leader-churn move', () => {
-            const next = world.partitionLeader(topic, index);
+          world.sched.at(s.atMs + Math.floor(s.durationMs / 2), null, `fault ${s.kind} move`, () => {
+            const next = holder();
             if (next === null || next === first) return;
             world.healNetwork();
             world.isolate([next], false, [...world.allHosts(), ...clientHosts()]);
