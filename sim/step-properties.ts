@@ -55,11 +55,11 @@ export class RaftMonitor {
   readonly #committed: Array<{ term: number; payload: string | null; node: number; commitTerm: number } | undefined> = [];
   #maxCommitted = 0;
   readonly #nodes = new Map<number, RaftNodeState>();
-  /** `${node}#${incarnation}#${term}` -> committed index this leadership was checked up to. */
-  readonly #leaderChecked = new Map<string, number>();
+  /** Per core (one process life) leading a term: the committed index it was checked up to. */
+  readonly #leaderChecked = new WeakMap<RaftStateView, { term: number; upTo: number }>();
 
   step(world: SimWorld): void {
-    const leaders: Array<{ id: number; key: string; v: RaftStateView }> = [];
+    const leaders: Array<{ id: number; v: RaftStateView }> = [];
     for (const n of world.nodes) {
       if (n.host.state !== 'up' || n.broker === null) continue;
       const v = n.broker.metadata.raftState;
@@ -75,10 +75,10 @@ export class RaftMonitor {
         const prior = this.#leaderOfTerm.get(v.term);
         if (prior !== undefined && prior !== n.id) keep(this.violations, 'raft-election-safety', `t=${world.sched.nowMs}ms: n${prior} and n${n.id} both leader of term ${v.term}`);
         else this.#leaderOfTerm.set(v.term, n.id);
-        leaders.push({ id: n.id, key: `${n.id}#${n.host.incarnation}#${v.term}`, v });
+        leaders.push({ id: n.id, v });
       }
     }
-    for (const l of leaders) this.#checkCompleteness(world, l.id, l.key, l.v);
+    for (const l of leaders) this.#checkCompleteness(world, l.id, l.v);
   }
 
   #registerLog(id: number, st: RaftNodeState): void {
@@ -118,8 +118,9 @@ export class RaftMonitor {
     st.commit = Math.max(st.commit, v.commitIndex);
   }
 
-  #checkCompleteness(world: SimWorld, id: number, key: string, v: RaftStateView): void {
-    const from = this.#leaderChecked.get(key) ?? 0;
+  #checkCompleteness(world: SimWorld, id: number, v: RaftStateView): void {
+    const seen = this.#leaderChecked.get(v);
+    const from = seen !== undefined && seen.term === v.term ? seen.upTo : 0;
     if (from >= this.#maxCommitted) return;
     for (let i = Math.max(from + 1, v.logStartIndex); i <= this.#maxCommitted; i++) {
       const c = this.#committed[i];
@@ -132,7 +133,7 @@ export class RaftMonitor {
         break;
       }
     }
-    this.#leaderChecked.set(key, this.#maxCommitted);
+    this.#leaderChecked.set(v, { term: v.term, upTo: this.#maxCommitted });
   }
 }
 
@@ -141,6 +142,8 @@ function short(s: string | null): string {
 }
 
 interface Leadership {
+  /** The leader epoch this entry tracks (a Replica object lives one process life: with it, one leadership). */
+  epoch: number;
   lastHw: number;
   isr: number[];
   /** member id -> the host incarnation it joined the ISR in (during this leadership). */
@@ -149,7 +152,8 @@ interface Leadership {
 
 export class ReplicationMonitor {
   readonly violations: Violation[] = [];
-  readonly #leaderships = new Map<string, Leadership>();
+  /** Per replica object (one node's process life), its current leadership. */
+  readonly #leaderships = new WeakMap<object, Leadership>();
 
   step(world: SimWorld): void {
     for (const n of world.nodes) {
@@ -157,16 +161,15 @@ export class ReplicationMonitor {
       for (const r of n.broker.replicas.all()) {
         const lead = r.leader;
         if (r.role !== 'leader' || lead === null) continue;
-        const key = `n${n.id}#${n.host.incarnation} ${r.topic}-${r.partition} epoch ${r.leaderEpoch}`;
         const hw = r.highWatermark;
         const isr = lead.isr;
-        let l = this.#leaderships.get(key);
-        if (l === undefined) {
-          l = { lastHw: hw, isr: [...isr], joined: new Map() };
-          this.#leaderships.set(key, l);
+        let l = this.#leaderships.get(r);
+        if (l === undefined || l.epoch !== r.leaderEpoch) {
+          l = { epoch: r.leaderEpoch, lastHw: hw, isr: [...isr], joined: new Map() };
+          this.#leaderships.set(r, l);
         }
-        if (hw < l.lastHw) keep(this.violations, 'hw-monotonic', `t=${world.sched.nowMs}ms ${key}: high watermark ${l.lastHw} -> ${hw}`);
-        if (isr.length !== l.isr.length || isr.some((m, i) => m !== l!.isr[i])) {
+        if (hw < l.lastHw) keep(this.violations, 'hw-monotonic', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${l.lastHw} -> ${hw}`);
+        if (!sameIds(isr, l.isr)) {
           for (const m of isr) if (!l.isr.includes(m) && m !== n.id) l.joined.set(m, world.nodes[m - 1]?.host.incarnation ?? -1);
           for (const m of l.joined.keys()) if (!isr.includes(m)) l.joined.delete(m);
           l.isr = [...isr];
@@ -176,10 +179,20 @@ export class ReplicationMonitor {
           if (mn === undefined || mn.broker === null || mn.host.state !== 'up' || mn.host.incarnation !== inc) continue;
           const fr = mn.broker.replicas.get(r.topic, r.partition);
           if (fr === undefined || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
-          if (hw > fr.log.logEndOffset) keep(this.violations, 'hw-within-isr', `t=${world.sched.nowMs}ms ${key}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m} (in the ISR since it joined in this leadership) ends at ${fr.log.logEndOffset}`);
+          if (hw > fr.log.logEndOffset) keep(this.violations, 'hw-within-isr', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m} (in the ISR since it joined in this leadership) ends at ${fr.log.logEndOffset}`);
         }
         l.lastHw = hw;
       }
     }
   }
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function leadership(n: SimWorld['nodes'][number], r: { topic: string; partition: number; leaderEpoch: number }): string {
+  return `n${n.id}#${n.host.incarnation} ${r.topic}-${r.partition} epoch ${r.leaderEpoch}`;
 }
