@@ -29,7 +29,7 @@ import { ControllerHost, controllerOperations, type ControllerMethod } from './c
 import type { MetadataImage } from './controller/image.ts';
 import { MetadataLoader, observeMetadata, observerSnapshots, serveMetadata } from './controller/metadata-loader.ts';
 import type { MetadataRecord } from './controller/records.ts';
-import { RaftNode } from './controller/raft/node.ts';
+import { RaftNode, type RaftStateView } from './controller/raft/node.ts';
 import { RpcClient, RpcError } from './controller/raft/transport.ts';
 import type { Logger } from './logger.ts';
 import type { HostPort } from './main.ts';
@@ -101,6 +101,11 @@ export class MetadataService {
   private currentLeader: number | null = null;
   /** The last Raft leader we lost contact with, and a time it has been silent since at the latest. */
   private leaderSilentSince: { id: number; sinceMs: number } | null = null;
+
+  /** This voter's Raft state, read-only, for checkers (null on an observer or before start). */
+  get raftState(): RaftStateView | null {
+    return this.raft?.stateView ?? null;
+  }
 
   constructor(opts: MetadataServiceOptions) {
     this.opts = opts;

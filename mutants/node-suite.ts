@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { PropertyName } from './properties.ts';
+import { propertyNames, type PropertyName } from './properties.ts';
 import type { SeedOutcome } from './sims.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +18,9 @@ const ENTRY_POINTS = ['sim/run.ts', 'sim/world.ts'];
 /** The whole-node sim's property names (sim/properties.ts) in this runner's vocabulary. */
 export function nodeProperty(name: string): PropertyName {
   const n = name.toLowerCase();
+  if ((propertyNames as readonly string[]).includes(n)) return n as PropertyName;
+  if (n.includes('state-machine')) return 'raft-state-machine-safety';
+  if (n.startsWith('raft-')) return 'raft-invariant';
   if (n.includes('acked') || n.includes('lost')) return 'lost-ack';
   if (n.includes('agree') || n.includes('diverg')) return 'divergence';
   if (n.includes('hw') && (n.includes('read') || n.includes('below') || n.includes('above'))) return 'read-below-hw';
@@ -32,7 +35,13 @@ export function nodeProperty(name: string): PropertyName {
   return 'crash';
 }
 
-type NodeRun = (seed: number) => unknown;
+type NodeRun = (seed: number, options: { loadMs: number }) => unknown;
+
+/**
+ * Virtual ms of load per node-suite seed: 8 s (a seed is then about 20 simulated s) rather than the
+ * soak's 20 s, so that a CI-sized budget of wall time buys more seeds, hence more fault schedules.
+ */
+export const NODE_SUITE_LOAD_MS = 8_000;
 
 function firstViolation(verdict: unknown): { property: string; detail: string } | null {
   const v = verdict as { violations?: unknown; verdict?: { violations?: unknown } } | null;
@@ -56,7 +65,7 @@ export async function nodeSuite(): Promise<((seed: number) => Promise<SeedOutcom
     const run = mod.runSeed as NodeRun;
     return async (seed) => {
       try {
-        const verdict = await run(seed);
+        const verdict = await run(seed, { loadMs: NODE_SUITE_LOAD_MS });
         const v = firstViolation(verdict);
         return { violation: v === null ? null : { property: nodeProperty(v.property), detail: `${v.property}: ${v.detail}` }, simulatedMs: simulatedMsOf(verdict) };
       } catch (err) {

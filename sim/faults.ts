@@ -12,8 +12,24 @@
 import type { Prng } from './prng.ts';
 import type { SimNode, SimWorld } from './world.ts';
 
-export const FAULT_KINDS = ['kill', 'power', 'partition', 'one-way', 'pause', 'clock'] as const;
+/** The first six kinds, the ones seeds drew before the leader-aimed kinds existed (regression seeds pin them). */
+export const NODE_FAULT_KINDS = ['kill', 'power', 'partition', 'one-way', 'pause', 'clock'] as const;
+/**
+ * Faults aimed at a role, resolved when they start (the target is whoever holds the role then):
+ * `isolate-controller` cuts the Raft leader off both ways while it may hold uncommitted entries
+ * (an isolated controller still fences brokers it stops hearing from), then half-way through
+ * reconnects it and cuts off the leader elected meanwhile (Raft figure 8, vote up-to-date checks);
+ * `leader-churn` does the same to a partition's leader (two leader changes while followers
+ * truncate: KIP-279's ask-again step);
+ * `bounce` power-cycles one node after 50 to 400 ms, well inside the session timeout (it
+ * re-registers with a new broker epoch while leaders still count its old fetches: KIP-903).
+ */
+export const ROLE_FAULT_KINDS = ['isolate-controller', 'leader-churn', 'bounce'] as const;
+export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The partitions `leader-churn` aims at (sim/run.ts creates them). */
+export const CHURN_TARGETS = ['strong-0', 'strong-1', 'weak-0', 'weak-1'] as const;
 
 export interface FaultStep {
   atMs: number;
@@ -22,6 +38,8 @@ export interface FaultStep {
   nodes: number[];
   durationMs: number;
   jumpMs?: number;
+  /** `leader-churn`: the partition (`topic-index`) whose leaders it isolates. */
+  partition?: string;
 }
 
 export interface FaultPlanOptions {
@@ -55,14 +73,18 @@ export function planFaults(prng: Prng, o: FaultPlanOptions): FaultStep[] {
     const count = kind === 'power' ? prng.int(1, o.nodes) : kind === 'partition' || kind === 'one-way' ? prng.int(1, minority) : 1;
     const step: FaultStep = { atMs: t, kind, nodes: pickNodes(prng, o.nodes, count), durationMs };
     if (kind === 'clock') step.jumpMs = prng.pick([-1, 1]) * prng.int(1_000, 60_000);
+    if (kind === 'bounce') step.durationMs = 50 + (durationMs % 351);
+    if (kind === 'leader-churn') step.partition = prng.pick(CHURN_TARGETS);
     steps.push(step);
-    t += durationMs + prng.int(o.minGapMs, o.maxGapMs);
+    t += step.durationMs + prng.int(o.minGapMs, o.maxGapMs);
   }
   return steps;
 }
 
 export function describeStep(s: FaultStep): string {
   const who = s.nodes.map((i) => `n${i + 1}`).join('+');
+  if (s.kind === 'isolate-controller') return `${(s.atMs / 1000).toFixed(1)}s isolate-controller for ${s.durationMs}ms`;
+  if (s.kind === 'leader-churn') return `${(s.atMs / 1000).toFixed(1)}s leader-churn ${s.partition ?? '?'} for ${s.durationMs}ms`;
   return `${(s.atMs / 1000).toFixed(1)}s ${s.kind} ${who}${s.jumpMs !== undefined ? ` ${s.jumpMs > 0 ? '+' : ''}${s.jumpMs}ms` : ''} for ${s.durationMs}ms`;
 }
 
@@ -88,16 +110,39 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
         case 'clock':
           targets.forEach((n) => world.jumpClock(n, s.jumpMs ?? 0));
           break;
+        case 'bounce':
+          targets.forEach((n) => world.powerOff(n));
+          break;
+        case 'isolate-controller':
+        case 'leader-churn': {
+          // Cut the role's holder off; half-way through, reconnect it and cut off its successor
+          // (both then hold entries written while cut off, and the first one returns to a
+          // cluster whose leader is gone: Raft's figure 8, KIP-279's second leader change).
+          const [topic, index] = splitPartition(s.partition ?? 'strong-0');
+          const holder = s.kind === 'isolate-controller' ? () => world.raftLeader() : () => world.partitionLeader(topic, index);
+          const first = holder();
+          if (first !== null) world.isolate([first], false, [...world.allHosts(), ...clientHosts()]);
+          world.sched.at(s.atMs + Math.floor(s.durationMs / 2), null, `fault ${s.kind} move`, () => {
+            const next = holder();
+            if (next === null || next === first) return;
+            world.healNetwork();
+            world.isolate([next], false, [...world.allHosts(), ...clientHosts()]);
+          });
+          break;
+        }
       }
     });
     world.sched.at(s.atMs + s.durationMs, null, `undo ${s.kind}`, () => {
       switch (s.kind) {
         case 'kill':
         case 'power':
+        case 'bounce':
           targets.forEach((n) => world.restart(n));
           break;
         case 'partition':
         case 'one-way':
+        case 'isolate-controller':
+        case 'leader-churn':
           world.healNetwork();
           break;
         case 'pause':
@@ -108,4 +153,9 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
       }
     });
   }
+}
+
+function splitPartition(name: string): [string, number] {
+  const dash = name.lastIndexOf('-');
+  return [name.slice(0, dash), Number(name.slice(dash + 1))];
 }

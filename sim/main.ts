@@ -1,15 +1,16 @@
 /**
- * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--verbose] [--json]`
+ * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]`
  *
  * Runs whole-node simulation seeds (run.ts): `--seed S` one seed (replay), `--seeds N` N seeds from
  * `--first` (default 1). Prints one line per failing seed with its replay command, then the totals:
  * seeds clean, seeds per wall second, simulated seconds per wall second. Exit code 1 when a seed failed.
  */
 import { parseArgs } from 'node:util';
+import { FAULT_KINDS, type FaultKind } from './faults.ts';
 import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--verbose] [--json]\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]\n`);
   process.exit(2);
 }
 
@@ -35,6 +36,7 @@ async function main(): Promise<number> {
         verbose: { type: 'boolean' },
         json: { type: 'boolean' },
         bug: { type: 'string' },
+        kinds: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -49,6 +51,12 @@ async function main(): Promise<number> {
   const options: Partial<SimOptions> = { settings, logLines: values.verbose ? 200 : 0 };
   if (values['no-faults']) options.faults = false;
   if (values.bug !== undefined) options.bug = values.bug;
+  if (values.kinds !== undefined) {
+    const kinds = values.kinds.split(',').filter((k) => k.length > 0);
+    const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+    if (kinds.length === 0 || unknown.length > 0) usage(`--kinds: unknown fault kind ${unknown.join(', ') || '(none given)'}; allowed: ${FAULT_KINDS.join(', ')}`);
+    options.kinds = kinds as FaultKind[];
+  }
   if (values['load-ms'] !== undefined) options.loadMs = int('--load-ms', values['load-ms'], 20_000);
   const seeds = values.seed !== undefined ? [int('--seed', values.seed, 1)] : Array.from({ length: int('--seeds', values.seeds, 10) }, (_, i) => int('--first', values.first, 1) + i);
   const started = Date.now();

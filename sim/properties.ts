@@ -6,8 +6,9 @@
  *   partition leader's log (the cluster runs with log.flush.interval.messages=1, which promises it).
  * - `replicasAgree`: after convergence, no offset below two replicas' high watermarks holds two
  *   different values on them.
- * - `HwMonitor` (sampled during the run): a leader's high watermark never moves back within one
- *   leadership (node incarnation, partition, leader epoch).
+ * - per step (step-properties.ts): Raft's election safety, log matching, state-machine safety,
+ *   leader completeness and commit monotonicity; a leader's HW never moves back within one
+ *   leadership and never exceeds the log end of an ISR member that joined during it.
  * - `readsBelowHw`: a consumer never got a record at or above the high watermark its answer named.
  * - `readsCommitted`: every (offset, value) a consumer read is at that offset in the final log, and
  *   was sent by a producer (nothing read was made up or later rolled back).
@@ -91,25 +92,6 @@ export function replicasAgree(world: SimWorld, topic: string, partitions: number
     }
   }
   return out;
-}
-
-/** Samples every leader's high watermark; a drop within one leadership is a violation. */
-export class HwMonitor {
-  readonly #last = new Map<string, number>();
-  readonly violations: Violation[] = [];
-  sample(world: SimWorld): void {
-    for (const n of world.nodes) {
-      if (!n.broker || n.host.state !== 'up') continue;
-      for (const r of n.broker.replicas.all()) {
-        if (r.role !== 'leader') continue;
-        const key = `n${n.id}#${n.host.incarnation} ${r.topic}-${r.partition} epoch ${r.leaderEpoch}`;
-        const hw = r.highWatermark;
-        const before = this.#last.get(key);
-        if (before !== undefined && hw < before && this.violations.length < 10) this.violations.push({ property: 'hw-monotonic', detail: `${key}: high watermark ${before} -> ${hw}` });
-        this.#last.set(key, hw);
-      }
-    }
-  }
 }
 
 export function readsBelowHw(aboveHw: readonly string[]): Violation[] {

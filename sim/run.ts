@@ -12,10 +12,11 @@ import { checkQueue } from '../checkers/queue.ts';
 import type { Op } from '../checkers/history.ts';
 import { ClusterClient, Consumer, createTopic, History, Producer, type ProducerConfig } from './clients.ts';
 import { describeStep, FAULT_KINDS, planFaults, scheduleFaults, type FaultKind, type FaultStep } from './faults.ts';
-import { HwMonitor, ackedWritesKept, idempotentNoDuplicates, readsBelowHw, readsCommitted, replicasAgree, type Violation } from './properties.ts';
+import { ackedWritesKept, idempotentNoDuplicates, readsBelowHw, readsCommitted, replicasAgree, type Violation } from './properties.ts';
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
 import { SimUncaughtError } from './scheduler.ts';
+import { RaftMonitor, ReplicationMonitor } from './step-properties.ts';
 import { defaultWorldOptions, SimWorld } from './world.ts';
 
 /** The acks=all topic (judged by the queue checker) and the acks=0/1 one (judged by replica agreement). */
@@ -94,9 +95,12 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const schedule = o.schedule ? [...o.schedule] : o.faults ? planFaults(new Prng(prng.int(0, 2 ** 31)), { startMs: loadStart + 1_000, endMs: loadEnd - 1_000, nodes: o.nodes, kinds: o.kinds, minGapMs: 500, maxGapMs: 3_000, minDurationMs: 300, maxDurationMs: 4_000 }) : [];
   for (const n of world.nodes) world.start(n);
   scheduleFaults(world, schedule, () => [clientHost]);
-  const hw = new HwMonitor();
-  const sampler = rt.timers.setInterval(() => hw.sample(world), 20);
-  void sampler;
+  const raft = new RaftMonitor();
+  const repl = new ReplicationMonitor();
+  sched.onStep(() => {
+    raft.step(world);
+    repl.step(world);
+  });
   const violations: Violation[] = [];
 
   const producerCfgs: ProducerConfig[] = [
@@ -186,7 +190,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     violations.push(...readsCommitted(world, [...consumer.reads, ...drainer.reads], sent));
     violations.push(...idempotentNoDuplicates(world, STRONG_TOPIC, o.partitions, idempotentValues));
   }
-  violations.push(...hw.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw]));
+  violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw]));
   const strong = strongHistory(history.ops);
   const verdict = checkQueue(strong, { idempotent: false, acks: 'all' });
   if (verdict.valid === false) {
@@ -228,7 +232,7 @@ export function strongHistory(ops: readonly Op[]): Op[] {
 }
 
 export function replayCommand(seed: number, options: Partial<SimOptions> = {}): string {
-  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
+  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
   return `npm run sim -- --seed ${seed}${extra}`;
 }
 

@@ -52,6 +52,17 @@ export class Scheduler {
   #hash = 0x811c9dc5;
   /** Set by a callback that must stop the run (an uncaught exception). */
   #failure: SimUncaughtError | null = null;
+  /** Read-only observers run after every event (and its microtasks): the per-step property checks. */
+  readonly #steps: Array<() => void> = [];
+
+  /**
+   * Runs `fn` after every event, once the microtasks it started have drained. An observer only
+   * reads state (it must not schedule events or touch the simulated world), so adding one changes
+   * neither the trace nor the outcome of a seed.
+   */
+  onStep(fn: () => void): void {
+    this.#steps.push(fn);
+  }
 
   get traceHash(): string {
     return (this.#hash >>> 0).toString(16).padStart(8, '0');
@@ -101,6 +112,7 @@ export class Scheduler {
       }
       await yieldToMicrotasks();
       if (this.#failure) throw this.#failure;
+      for (const step of this.#steps) step();
     }
     if (this.nowMs < untilMs && !stop()) this.nowMs = untilMs;
   }

@@ -239,6 +239,34 @@ export class SimWorld {
     }
   }
 
+  /** The node whose Raft core is leader now (the newest term's, if two think so), read-only; null if none. */
+  raftLeader(): SimNode | null {
+    let best: SimNode | null = null;
+    let bestTerm = -1;
+    for (const n of this.nodes) {
+      const v = n.host.state === 'up' ? n.broker?.metadata.raftState : null;
+      if (v && v.role === 'leader' && v.term > bestTerm) {
+        best = n;
+        bestTerm = v.term;
+      }
+    }
+    return best;
+  }
+
+  /** The live node leading `topic`-`partition` now (the highest leader epoch's), read-only; null if none. */
+  partitionLeader(topic: string, partition: number): SimNode | null {
+    let best: SimNode | null = null;
+    let bestEpoch = -1;
+    for (const n of this.nodes) {
+      const r = n.host.state === 'up' ? n.broker?.replicas.get(topic, partition) : undefined;
+      if (r && r.role === 'leader' && r.leaderEpoch > bestEpoch) {
+        best = n;
+        bestEpoch = r.leaderEpoch;
+      }
+    }
+    return best;
+  }
+
   allHosts(): SimHost[] {
     return [...this.nodes.map((n) => n.host)];
   }

@@ -53,6 +53,16 @@ import { realRuntime } from '../../runtime/real.ts';
 import type { Runtime, TimerHandle } from '../../runtime/runtime.ts';
 import type { HostPort, RpcHandler } from './transport.ts';
 
+/** What a checker may read of a Raft core (RaftCore has it all); entries are 1-based. */
+export interface RaftStateView {
+  readonly role: Role;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  readonly logStartIndex: number;
+  entryAt(index: number): Entry | undefined;
+}
+
 export type Voter = { id: number; host: string; port: number };
 
 export type RaftLogger = { debug(msg: string): void; info(msg: string): void; warn(msg: string): void; error(msg: string): void };
@@ -293,6 +303,13 @@ export class RaftNode {
   }
   get lastIndex(): number {
     return this.core?.lastIndex ?? 0;
+  }
+  /**
+   * The core's state, read-only, for checkers (the whole-node simulator's Raft properties: election
+   * safety, log matching, leader completeness); null before start. Do not mutate what it returns.
+   */
+  get stateView(): RaftStateView | null {
+    return this.core;
   }
   /** The leader's view of every voter's progress (core.ts `quorumProgress`); null on a non-leader. */
   get quorumProgress(): { id: number; matchIndex: number; lastHeardMs: number | null }[] | null {

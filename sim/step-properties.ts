@@ -1,0 +1,198 @@
+/**
+ * Properties checked after every simulated step (Scheduler.onStep: after each event and the
+ * microtasks it started), on the production nodes' own state, read through narrow read-only
+ * accessors (MetadataService.raftState, ReplicaManager.all(), LeaderReplicaState's getters). The
+ * checks compare what the nodes hold; none re-implements the rule that produced it.
+ *
+ * Raft (the metadata quorum), over every live voter:
+ * - `raft-election-safety`: at most one node is leader in a term, across the whole run.
+ * - `raft-log-matching`: two logs holding an entry with the same index and term hold the same
+ *   entry (same payload) after the same predecessor term; checked for every entry a log gains.
+ * - `raft-state-machine-safety`: an index committed anywhere holds one entry everywhere it is
+ *   committed.
+ * - `raft-leader-completeness`: a leader of term T holds every entry committed (on any node) in a
+ *   term before T.
+ * - `raft-commit-monotonic`: a node's commit index never moves back within one process life.
+ *
+ * Replication, over every partition leader:
+ * - `hw-monotonic`: a leader's HW never moves back within one leadership (node incarnation,
+ *   partition, leader epoch).
+ * - `hw-within-isr`: a leader's HW never exceeds the log end of an ISR member that joined the ISR
+ *   during this leadership, while that member runs the same process life it joined in and follows
+ *   this leadership (same leader epoch). That is what a member of the ISR promises: it holds every
+ *   record below the HW. (Members inherited from before the leadership, or restarted since they
+ *   joined, are not judged: without an fsync on every append, a restart may lose what the old
+ *   process had, which is the weakness Kafka accepts and KIP-903 guards the ISR against.)
+ */
+import type { Entry } from '../broker/controller/raft/messages.ts';
+import type { RaftStateView } from '../broker/controller/raft/node.ts';
+import type { Violation } from './properties.ts';
+import type { SimWorld } from './world.ts';
+
+/** At most this many violations kept per property (the first is the one that matters). */
+const MAX_KEPT = 5;
+
+function keep(out: Violation[], property: string, detail: string): void {
+  if (out.filter((v) => v.property === property).length < MAX_KEPT) out.push({ property, detail });
+}
+
+interface RaftNodeState {
+  view: RaftStateView;
+  /** The entry object seen at each index (by identity: a changed object is a changed entry). */
+  refs: Array<Entry | undefined>;
+  /** Highest index registered from this log. */
+  checked: number;
+  commit: number;
+}
+
+export class RaftMonitor {
+  readonly violations: Violation[] = [];
+  readonly #leaderOfTerm = new Map<number, number>();
+  /** `${index}:${term}` -> the entry's payload and its predecessor's term (-1 when unknown). */
+  readonly #byKey = new Map<string, { payload: string | null; prevTerm: number; node: number }>();
+  /** index -> the committed entry (1-based; holes where only snapshots held it). */
+  /** `commitTerm`: the term of the node first seen committing it (the committing leader's term, or later). */
+  readonly #committed: Array<{ term: number; payload: string | null; node: number; commitTerm: number } | undefined> = [];
+  #maxCommitted = 0;
+  readonly #nodes = new Map<number, RaftNodeState>();
+  /** Per core (one process life) leading a term: the committed index it was checked up to. */
+  readonly #leaderChecked = new WeakMap<RaftStateView, { term: number; upTo: number }>();
+
+  step(world: SimWorld): void {
+    const leaders: Array<{ id: number; v: RaftStateView }> = [];
+    for (const n of world.nodes) {
+      if (n.host.state !== 'up' || n.broker === null) continue;
+      const v = n.broker.metadata.raftState;
+      if (v === null) continue;
+      let st = this.#nodes.get(n.id);
+      if (st === undefined || st.view !== v) {
+        st = { view: v, refs: [], checked: v.logStartIndex - 1, commit: v.logStartIndex - 1 };
+        this.#nodes.set(n.id, st);
+      }
+      this.#registerLog(n.id, st);
+      this.#registerCommits(n.id, st);
+      if (v.role === 'leader') {
+        const prior = this.#leaderOfTerm.get(v.term);
+        if (prior !== undefined && prior !== n.id) keep(this.violations, 'raft-election-safety', `t=${world.sched.nowMs}ms: n${prior} and n${n.id} both leader of term ${v.term}`);
+        else this.#leaderOfTerm.set(v.term, n.id);
+        leaders.push({ id: n.id, v });
+      }
+    }
+    for (const l of leaders) this.#checkCompleteness(world, l.id, l.v);
+  }
+
+  #registerLog(id: number, st: RaftNodeState): void {
+    const v = st.view;
+    const start = v.logStartIndex;
+    let j = Math.min(st.checked, v.lastIndex);
+    while (j >= start && v.entryAt(j) !== st.refs[j]) j--;
+    if (j < start - 1) j = start - 1;
+    for (let i = j + 1; i <= v.lastIndex; i++) {
+      const e = v.entryAt(i);
+      if (e === undefined) break;
+      const prev = i > start ? v.entryAt(i - 1) : undefined;
+      const prevTerm = prev?.term ?? -1;
+      const key = `${i}:${e.term}`;
+      const known = this.#byKey.get(key);
+      if (known === undefined) this.#byKey.set(key, { payload: e.payload, prevTerm, node: id });
+      else if (known.payload !== e.payload || (prevTerm >= 0 && known.prevTerm >= 0 && known.prevTerm !== prevTerm)) {
+        keep(this.violations, 'raft-log-matching', `n${id} holds entry ${i}@${e.term} after term ${prevTerm} with payload ${short(e.payload)}; n${known.node} held it after term ${known.prevTerm} with ${short(known.payload)}`);
+      } else if (known.prevTerm < 0 && prevTerm >= 0) known.prevTerm = prevTerm;
+      st.refs[i] = e;
+    }
+    st.refs.length = v.lastIndex + 1;
+    st.checked = v.lastIndex;
+  }
+
+  #registerCommits(id: number, st: RaftNodeState): void {
+    const v = st.view;
+    if (v.commitIndex < st.commit) keep(this.violations, 'raft-commit-monotonic', `n${id}: commit index ${st.commit} -> ${v.commitIndex}`);
+    for (let i = Math.max(st.commit + 1, v.logStartIndex); i <= v.commitIndex; i++) {
+      const e = v.entryAt(i);
+      if (e === undefined) continue;
+      const c = this.#committed[i];
+      if (c === undefined) this.#committed[i] = { term: e.term, payload: e.payload, node: id, commitTerm: v.term };
+      else if (c.term !== e.term || c.payload !== e.payload) keep(this.violations, 'raft-state-machine-safety', `index ${i} committed as ${i}@${c.term} on n${c.node}, as ${i}@${e.term} on n${id}`);
+    }
+    if (v.commitIndex > this.#maxCommitted) this.#maxCommitted = v.commitIndex;
+    st.commit = Math.max(st.commit, v.commitIndex);
+  }
+
+  #checkCompleteness(world: SimWorld, id: number, v: RaftStateView): void {
+    const seen = this.#leaderChecked.get(v);
+    const from = seen !== undefined && seen.term === v.term ? seen.upTo : 0;
+    if (from >= this.#maxCommitted) return;
+    for (let i = Math.max(from + 1, v.logStartIndex); i <= this.#maxCommitted; i++) {
+      const c = this.#committed[i];
+      // Raft promises a leader of term T the entries committed in earlier terms; a stale leader
+      // (an old term's, cut off) need not hold what later terms committed.
+      if (c === undefined || c.commitTerm >= v.term) continue;
+      const e = v.entryAt(i);
+      if (e === undefined || e.term !== c.term || e.payload !== c.payload) {
+        keep(this.violations, 'raft-leader-completeness', `t=${world.sched.nowMs}ms: n${id}, leader of term ${v.term}, ${e === undefined ? `lacks committed entry ${i}@${c.term} (its log ends at ${v.lastIndex})` : `holds ${i}@${e.term} where ${i}@${c.term} was committed on n${c.node}`}`);
+        break;
+      }
+    }
+    this.#leaderChecked.set(v, { term: v.term, upTo: this.#maxCommitted });
+  }
+}
+
+function short(s: string | null): string {
+  return s === null ? 'null' : s.length > 60 ? `${s.slice(0, 60)}...` : s;
+}
+
+interface Leadership {
+  /** The leader epoch this entry tracks (a Replica object lives one process life: with it, one leadership). */
+  epoch: number;
+  lastHw: number;
+  isr: number[];
+  /** member id -> the host incarnation it joined the ISR in (during this leadership). */
+  joined: Map<number, number>;
+}
+
+export class ReplicationMonitor {
+  readonly violations: Violation[] = [];
+  /** Per replica object (one node's process life), its current leadership. */
+  readonly #leaderships = new WeakMap<object, Leadership>();
+
+  step(world: SimWorld): void {
+    for (const n of world.nodes) {
+      if (n.broker === null || n.host.state !== 'up') continue;
+      for (const r of n.broker.replicas.all()) {
+        const lead = r.leader;
+        if (r.role !== 'leader' || lead === null) continue;
+        const hw = r.highWatermark;
+        const isr = lead.isr;
+        let l = this.#leaderships.get(r);
+        if (l === undefined || l.epoch !== r.leaderEpoch) {
+          l = { epoch: r.leaderEpoch, lastHw: hw, isr: [...isr], joined: new Map() };
+          this.#leaderships.set(r, l);
+        }
+        if (hw < l.lastHw) keep(this.violations, 'hw-monotonic', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${l.lastHw} -> ${hw}`);
+        if (!sameIds(isr, l.isr)) {
+          for (const m of isr) if (!l.isr.includes(m) && m !== n.id) l.joined.set(m, world.nodes[m - 1]?.host.incarnation ?? -1);
+          for (const m of l.joined.keys()) if (!isr.includes(m)) l.joined.delete(m);
+          l.isr = [...isr];
+        }
+        for (const [m, inc] of l.joined) {
+          const mn = world.nodes[m - 1];
+          if (mn === undefined || mn.broker === null || mn.host.state !== 'up' || mn.host.incarnation !== inc) continue;
+          const fr = mn.broker.replicas.get(r.topic, r.partition);
+          if (fr === undefined || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
+          if (hw > fr.log.logEndOffset) keep(this.violations, 'hw-within-isr', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m} (in the ISR since it joined in this leadership) ends at ${fr.log.logEndOffset}`);
+        }
+        l.lastHw = hw;
+      }
+    }
+  }
+}
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function leadership(n: SimWorld['nodes'][number], r: { topic: string; partition: number; leaderEpoch: number }): string {
+  return `n${n.id}#${n.host.incarnation} ${r.topic}-${r.partition} epoch ${r.leaderEpoch}`;
+}

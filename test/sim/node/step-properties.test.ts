@@ -1,0 +1,165 @@
+/**
+ * The whole-node simulation's per-step checks (sim/step-properties.ts) on hand-made node states:
+ * each property fires on the violation it names and stays quiet on a legal history (a test of the
+ * test: a checker that never fires would make every seed look clean).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../../broker/controller/raft/messages.ts';
+import type { RaftStateView } from '../../../broker/controller/raft/node.ts';
+import { RaftMonitor, ReplicationMonitor } from '../../../sim/step-properties.ts';
+import type { SimWorld } from '../../../sim/world.ts';
+
+class FakeRaft implements RaftStateView {
+  role: RaftStateView['role'] = 'follower';
+  term = 0;
+  commitIndex = 0;
+  logStartIndex = 1;
+  log: Entry[] = [];
+  get lastIndex(): number {
+    return this.log.length;
+  }
+  entryAt(i: number): Entry | undefined {
+    return this.log[i - 1];
+  }
+  append(term: number, payload: string): void {
+    this.log.push({ index: this.log.length + 1, term, payload });
+  }
+}
+
+interface FakeReplica {
+  topic: string;
+  partition: number;
+  role: 'leader' | 'follower';
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  leader: { isr: number[] } | null;
+  log: { logEndOffset: number };
+}
+
+function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number } }> } {
+  const nodes = rafts.map((r, i) => ({
+    id: i + 1,
+    host: { state: 'up', incarnation: 0 },
+    broker: {
+      metadata: { raftState: r },
+      replicas: { all: () => replicas[i]!, get: (t: string, p: number) => replicas[i]!.find((x) => x.topic === t && x.partition === p) },
+    },
+  }));
+  return { w: { nodes, sched: { nowMs: 0 } } as unknown as SimWorld, nodes };
+}
+
+describe('RaftMonitor', () => {
+  it('is quiet on a legal history: a leader change, a truncated uncommitted suffix, commits everywhere', () => {
+    const [a, b, c] = [new FakeRaft(), new FakeRaft(), new FakeRaft()];
+    const { w } = world([a, b, c]);
+    const m = new RaftMonitor();
+    a.role = 'leader';
+    a.term = 1;
+    for (const r of [a, b, c]) r.append(1, 'x');
+    a.append(1, 'uncommitted');
+    a.commitIndex = 1;
+    m.step(w);
+    a.role = 'follower';
+    b.role = 'leader';
+    b.term = c.term = a.term = 2;
+    b.append(2, 'y');
+    c.append(2, 'y');
+    b.commitIndex = c.commitIndex = 2;
+    m.step(w);
+    a.log.pop();
+    a.append(2, 'y');
+    a.commitIndex = 2;
+    m.step(w);
+    expect(m.violations).toEqual([]);
+  });
+
+  it('election safety: two leaders of one term', () => {
+    const [a, b] = [new FakeRaft(), new FakeRaft()];
+    const m = new RaftMonitor();
+    a.role = b.role = 'leader';
+    a.term = b.term = 3;
+    m.step(world([a, b]).w);
+    expect(m.violations.map((v) => v.property)).toContain('raft-election-safety');
+  });
+
+  it('log matching: one (index, term) with two payloads', () => {
+    const [a, b] = [new FakeRaft(), new FakeRaft()];
+    a.append(1, 'x');
+    b.append(1, 'other');
+    const m = new RaftMonitor();
+    m.step(world([a, b]).w);
+    expect(m.violations.map((v) => v.property)).toContain('raft-log-matching');
+  });
+
+  it('leader completeness: a leader elected without a committed entry (figure 8)', () => {
+    const [a, b, c] = [new FakeRaft(), new FakeRaft(), new FakeRaft()];
+    const { w } = world([a, b, c]);
+    const m = new RaftMonitor();
+    a.append(2, 'old-term');
+    b.append(2, 'old-term');
+    c.append(3, 'other');
+    a.role = 'leader';
+    a.term = 4;
+    a.commitIndex = 1;
+    m.step(w);
+    a.role = 'follower';
+    c.role = 'leader';
+    c.term = 5;
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toContain('raft-leader-completeness');
+  });
+
+  it('commit index never moves back in one process life', () => {
+    const a = new FakeRaft();
+    a.append(1, 'x');
+    a.commitIndex = 1;
+    const { w } = world([a]);
+    const m = new RaftMonitor();
+    m.step(w);
+    a.commitIndex = 0;
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toContain('raft-commit-monotonic');
+  });
+});
+
+describe('ReplicationMonitor', () => {
+  const leaderOf = (hw: number, isr: number[]): FakeReplica => ({ topic: 't', partition: 0, role: 'leader', leaderId: 1, leaderEpoch: 5, highWatermark: hw, leader: { isr }, log: { logEndOffset: 10 } });
+  const followerAt = (leo: number): FakeReplica => ({ topic: 't', partition: 0, role: 'follower', leaderId: 1, leaderEpoch: 5, highWatermark: 0, leader: null, log: { logEndOffset: leo } });
+
+  it('hw-within-isr: a member that joined during the leadership lacks records below the HW', () => {
+    const lead = leaderOf(4, [1]);
+    const follower = followerAt(3);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.leader = { isr: [1, 2] };
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toContain('hw-within-isr');
+  });
+
+  it('is quiet for a member that holds the HW, and for one restarted since it joined', () => {
+    const lead = leaderOf(4, [1]);
+    const follower = followerAt(4);
+    const { w, nodes } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.leader = { isr: [1, 2] };
+    m.step(w);
+    nodes[1]!.host.incarnation = 1;
+    follower.log.logEndOffset = 2;
+    lead.highWatermark = 5;
+    m.step(w);
+    expect(m.violations).toEqual([]);
+  });
+
+  it('hw-monotonic: the HW moves back within one leadership', () => {
+    const lead = leaderOf(4, [1]);
+    const { w } = world([new FakeRaft()], [[lead]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 3;
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toContain('hw-monotonic');
+  });
+});
