@@ -21,8 +21,9 @@
  * Recording: after each action, `record({ process: 'nemesis', type: 'info', f, value })` with f in
  * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset/
  * rolling-restart/rolling-restart-end/disk-full/disk-free/corrupt
- * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, corruption?, note?, error? }
- * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
+ * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, corruption?, note?, error?, tookMs }
+ * (`error` when the backend action failed; `tookMs` how long the action took, rounded up, so the action
+ * began at most that long before the op's time). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
  *
  * Replay (`replay`: a stored schedule): each lane plays its recorded faults at their recorded times, in
@@ -186,13 +187,15 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   /** Carries out one op, records it, and emits it as a fault's start or end (`as`). */
   const exec = async (pkg: FaultPackage, op: NemesisOp, as: { kind: 'start'; lane: string; fault: FaultName; end: NemesisOp } | { kind: 'end'; lane: string | null; fault: FaultName | null }): Promise<boolean> => {
     let error: string | undefined;
+    const beganMs = now();
     try {
       await withDeadline(pkg.nemesis(op, env), opTimeoutMs, `nemesis ${op.f} ${op.value.nodes.join(',')}`);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       log(`nemesis ${op.f} ${op.value.nodes.join(',')} failed: ${error}`);
     }
-    args.record({ process: 'nemesis', type: 'info', f: op.f, value: error === undefined ? op.value : { ...op.value, error } });
+    const tookMs = Math.ceil(now() - beganMs);
+    args.record({ process: 'nemesis', type: 'info', f: op.f, value: error === undefined ? { ...op.value, tookMs } : { ...op.value, error, tookMs } });
     const info = { lane: as.lane, fault: as.fault, op, ...(error === undefined ? {} : { error }) };
     events.emit(as.kind === 'start' ? { type: 'fault-start', ...info, end: as.end } : { type: 'fault-end', ...info });
     return error === undefined;
