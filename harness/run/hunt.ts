@@ -48,6 +48,12 @@ export interface HuntPlan {
 
 /** Followers leave the ISR 1 s after they stop catching up (the harness's default is 3 s). */
 const fastIsr = { 'replica.lag.time.max.ms': '1000' } as const;
+/**
+ * Kafka's automatic preferred-leader rebalance checked every second (the default is 300 s): once the
+ * preferred replica is back in the ISR it is elected again, so a replica that rejoined with a wrong
+ * log becomes the leader whose log consumers and the final drain read.
+ */
+const rebalance = { 'leader.imbalance.check.interval.seconds': '1' } as const;
 
 /**
  * The fault mix and workload shape for each bug, chosen from the mechanism the bug breaks, as Jepsen
@@ -61,7 +67,8 @@ export const huntPlans = {
   'ack-before-replication': { cells: [['partition-leader'], ['kill-leader']] },
   // a follower that cannot append (disk full) still fetches, and each fetch counts it at the log end:
   // it stays in the ISR without the records, and is elected when the leader dies
-  'hw-counts-sent-records': { cells: [['disk-full-follower', 'kill-leader'], ['bandwidth', 'kill-leader']] },
+  // (or whose fetch responses crawl over a slow link)
+  'hw-counts-sent-records': { cells: [['bandwidth', 'kill-leader'], ['disk-full-follower', 'kill-leader']] },
   // no loss shows it (the lone ISR member keeps what it acknowledged), but an acks=all ack while fewer
   // than min.insync nodes are up does (underreplicated-ack): min.insync=3 on RF=3, one follower down
   // longer than the 1 s lag time, and the ISR of two still acknowledges
@@ -69,20 +76,22 @@ export const huntPlans = {
   // every node restarts at once: each replica comes up a follower and truncates to its checkpointed HW,
   // and the one elected lacks acknowledged records (KIP-101 case b)
   'truncate-to-hw': { cells: [['kill-all'], ['kill-majority']] },
-  // a follower that cannot append (disk full) drops out of the ISR but keeps heartbeating; the leader
-  // dies and the controller elects it anyway
-  'elect-outside-isr': { cells: [['disk-full-follower', 'kill-leader']], set: fastIsr },
+  // a bridge partition cuts a follower off from its leader but not from the controller quorum: it drops
+  // out of the ISR and stays unfenced; the leader dies and the controller elects it anyway
+  'elect-outside-isr': { cells: [['partition-bridge', 'kill-leader']], set: fastIsr },
   // the old leader, paused or cut off, writes on in the same epoch; the suffix passes the epoch check
   'epoch-not-bumped': { cells: [['pause-leader'], ['partition-leader'], ['kill-leader']] },
-  // a disk-full follower dropped from the ISR rejoins on its next fetch while far behind; the leader dies
-  'isr-join-below-hw': { cells: [['disk-full-follower', 'kill-leader']], set: fastIsr },
+  // a restarted replica rejoins the ISR on its first fetch, behind the HW; the rebalance elects it (it is
+  // the preferred leader of some partition) before it has caught up
+  'isr-join-below-hw': { cells: [['kill-leader'], ['bandwidth', 'kill-follower']], set: { ...fastIsr, ...rebalance } },
   // consumers read an isolated leader's uncommitted suffix, which the failover truncates and overwrites
   'consumer-reads-past-hw': { cells: [['partition-leader'], ['kill-leader']] },
   // the new leader serves its unreplicated suffix as committed; a second failover (overlapping faults)
   // elects a replica without it
-  'new-leader-hw-at-leo': { cells: [['partition-leader', 'kill-leader'], ['disk-full-follower', 'kill-leader']] },
-  // a cut-off leader's unreplicated suffix in its epoch survives its return; a later failover elects it
-  'divergence-epoch-only': { cells: [['partition-leader', 'kill-leader']] },
+  'new-leader-hw-at-leo': { cells: [['partition-leader'], ['kill-leader']], set: rebalance },
+  // a cut-off leader's unreplicated suffix in its epoch survives its return as follower; the rebalance
+  // elects it again, and the drain reads the suffix where the others hold other records
+  'divergence-epoch-only': { cells: [['partition-leader']], set: rebalance },
   // a request timeout makes the producer retry a batch the leader already appended
   'idempotent-replay-appended': { cells: [['pause-leader'], ['partition-leader']], idempotence: true },
   // a coordinator cut off from the others acknowledges commits with acks=1; the failover loses them and
