@@ -19,7 +19,8 @@
  *   then) until the start of the restart or resume that ends it: that op's time minus its `tookMs` and
  *   1 ms more (the action began at most that long before it was recorded). An end op without `tookMs`
  *   (another tool's, or one recorded inside a fault) proves no downtime; a node never brought back is
- *   down to the end of the history. With every send's invoke time, and whether that time is the
+ *   down to the end of the history. A history with a nemesis op outside the known faults that leave
+ *   replicas in place (a reassignment, a membership change) has no downtimes. With every send's invoke time, and whether that time is the
  *   invoke's own (the writer raises a late-arriving client stamp to the previous line's time).
  * - what it could not use: malformed ops (with line and why, after the parser's own malformed lines)
  *   and `index` gaps (lines missing between ops).
@@ -69,6 +70,14 @@ export interface NodeDown {
 /** The ops that take a node down, and those that bring it back (recorded after their action). */
 const DOWN_FS: ReadonlySet<string> = new Set(['kill', 'stop', 'power-loss', 'corrupt', 'pause']);
 const UP_FS: ReadonlySet<string> = new Set(['restart', 'resume']);
+/**
+ * Every other nemesis op these downtimes stay right under: faults that leave each node's replicas where
+ * they were. Any other op (moving replicas, adding or removing nodes) may change which nodes replicate
+ * a partition, so a history with one proves no downtime (`nodeDowns` is empty).
+ */
+const REPLICA_NEUTRAL_FS: ReadonlySet<string> = new Set([
+  ...DOWN_FS, ...UP_FS, 'partition', 'packet-loss', 'bandwidth', 'heal', 'clock-bump', 'clock-strobe', 'clock-reset', 'rolling-restart', 'rolling-restart-end', 'disk-full', 'disk-free',
+]);
 
 export type ConsumerEvent =
   /** `reads`: key, offset, key, offset, ... in the order returned (flat, to keep a big history's garbage small) */
@@ -232,6 +241,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
   let nextIndex = 0;
   let endNs = 0;
   let prevNs = -1;
+  let replicasMoved = false;
 
   for (const op of history as unknown[]) {
     const why = notAnOp(op);
@@ -257,6 +267,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
       continue;
     }
     if (o.process === 'nemesis') {
+      if (!REPLICA_NEUTRAL_FS.has(o.f)) replicasMoved = true;
       nodeAvailability(o, line, downSince, nodeDowns);
       continue;
     }
@@ -413,6 +424,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
   for (const { rec } of pendingCommits.values()) if (rec !== null) counts.commitsIndeterminate++;
 
   for (const [node, d] of downSince) nodeDowns.push({ node, fromNs: d.fromNs, toNs: Infinity, line: d.line });
+  if (replicasMoved) nodeDowns.length = 0;
 
   // Acknowledged offsets join the version order now, after the reads (so the reads could tell re-reads).
   for (const [value, rec] of sends) if (rec.status === 'ok' && rec.offset >= 0) place(rec.key, rec.offset, value, rec.line);

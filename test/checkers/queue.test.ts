@@ -190,6 +190,8 @@ describe('underreplicated-ack boundaries', () => {
     expect(count(h(nem('kill', ['n2']), send(0, 'k', 1, 'ok', 0), nem('restart', ['n2']), read(1)))).toBe(0);
     // a node never brought back stays down to the end
     expect(count(h(nem('stop', ['n2']), send(0, 'k', 1, 'ok', 0), read(1)))).toBe(1);
+    // a reassignment (or any op that may move replicas) leaves which nodes replicate a partition unknown
+    expect(count(h(nem('reassign', ['n4']), nem('stop', ['n2']), send(0, 'k', 1, 'ok', 0), read(1)))).toBe(0);
   });
 
   it('a send invoked before the node went down, or whose invoke time was raised to the line before it, is not judged', () => {
