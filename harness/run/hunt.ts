@@ -78,7 +78,8 @@ export const huntPlans = {
   'truncate-to-hw': { cells: [['kill-all'], ['kill-majority']] },
   // a bridge partition cuts a follower off from its leader but not from the controller quorum: it drops
   // out of the ISR and stays unfenced; the leader dies and the controller elects it anyway
-  'elect-outside-isr': { cells: [['partition-bridge', 'kill-leader']], set: fastIsr },
+  // (or shuts down: the controlled shutdown elects at once, with no session timeout to wait out)
+  'elect-outside-isr': { cells: [['partition-bridge', 'stop-leader'], ['partition-bridge', 'kill-leader']], set: fastIsr },
   // the old leader, paused or cut off, writes on in the same epoch; the suffix passes the epoch check
   'epoch-not-bumped': { cells: [['pause-leader'], ['partition-leader'], ['kill-leader']] },
   // a restarted replica rejoins the ISR on its first fetch, behind the HW; the rebalance elects it (it is
