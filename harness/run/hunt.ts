@@ -68,7 +68,7 @@ export const huntPlans = {
   // a follower that cannot append (disk full) still fetches, and each fetch counts it at the log end:
   // it stays in the ISR without the records, and is elected when the leader dies
   // (or whose fetch responses crawl over a slow link)
-  'hw-counts-sent-records': { cells: [['bandwidth', 'kill-leader'], ['disk-full-follower', 'kill-leader']] },
+  'hw-counts-sent-records': { cells: [['disk-full-follower', 'kill-leader'], ['bandwidth', 'kill-leader']] },
   // no loss shows it (the lone ISR member keeps what it acknowledged), but an acks=all ack while fewer
   // than min.insync nodes are up does (underreplicated-ack): min.insync=3 on RF=3, one follower down
   // longer than the 1 s lag time, and the ISR of two still acknowledges
