@@ -13,10 +13,12 @@
  * - The clean broker runs for its own budget (`cleanBudgetS`; default the per-bug budget, 0 skips it)
  *   and never stops early: its runs, invalid and unknown verdicts are counted; any invalid one fails
  *   the hunt (a false alarm of the harness, or a real broker bug).
- * - Run i of a target (0-based) uses seed (seed + i) mod 2^32 and fault-mix cell i mod cells, so one
- *   hunt seed reproduces every run, and every bug sees the same seeds.
- * - Every run is an ordinary `faultline run` (its own run directory) at the hunt's base options:
- *   acks=all, min.insync=2, RF=3 unless the flags say otherwise, idempotence where the bug needs it.
+ * - Run i of a target (0-based) uses seed (seed + i) mod 2^32 and fault-mix cell i mod cells (the
+ *   clean broker: clean plan i mod plans, every cell of every bug plan), so one hunt seed reproduces
+ *   every run, and every bug sees the same seeds.
+ * - Every run is an ordinary `faultline run` (its own run directory) at the hunt's base options
+ *   (acks=all, min.insync=2, RF=3 unless the flags say otherwise) with the plan's workload shape,
+ *   broker settings and idempotence over them; the clean broker's run of a plan cell gets that plan's.
  * Exit code: 0 when every bug was caught and the clean broker never invalid, 1 otherwise (2, a
  * harness error, is the caller's).
  */
