@@ -2,8 +2,9 @@
  * `checkRun(history, test)`: the results.json object of design.md ("results.json") for a queue run.
  * Composes the queue checker (stats, anomalies) and the perf checker (availability, latencyMs); the
  * verdict is `mergeValid` of the two (false over unknown over true). `test` (the contents of
- * test.json) is echoed in and read for `idempotence` (boolean; anything else counts as false) and
- * `acks` ("0", "1" or "all"; anything else is ignored), and optionally `settleMs`. `input` carries what
+ * test.json) is echoed in and read for `idempotence` (boolean; anything else counts as false),
+ * `acks` ("0", "1" or "all"; anything else is ignored), `nodes`, `replicationFactor` and `minInsync`
+ * (underreplicated-ack is judged only with all three), and optionally `settleMs`. `input` carries what
  * the history reader left out (malformed lines), so a verdict never rests on discarded data. Pure;
  * never throws.
  */
@@ -44,11 +45,22 @@ function acksOf(test: Record<string, unknown>): '0' | '1' | 'all' | undefined {
   return a === '0' || a === '1' || a === 'all' ? a : undefined;
 }
 
+/** nodes, replicationFactor and minInsync from test.json, when all three are positive integers. */
+function replicationOf(test: Record<string, unknown>): { nodes: number; replicationFactor: number; minInsync: number } | undefined {
+  const n = test['nodes'];
+  const rf = test['replicationFactor'];
+  const mi = test['minInsync'];
+  const ok = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
+  return ok(n) && ok(rf) && ok(mi) ? { nodes: n, replicationFactor: rf, minInsync: mi } : undefined;
+}
+
 export function checkRun(history: History, test: Record<string, unknown>, input: HistoryInput = {}): RunResults {
   const acks = acksOf(test);
+  const replication = replicationOf(test);
   const queue = checkQueue(history, {
     idempotent: test['idempotence'] === true,
     ...(acks !== undefined ? { acks } : {}),
+    ...(replication !== undefined ? { replication } : {}),
     ...(input.malformedLines !== undefined ? { malformedLines: input.malformedLines } : {}),
   });
   const settle = test['settleMs'];

@@ -22,7 +22,8 @@
  * Anomalies, each `{ count, examples }` with at most `maxExamples` examples (each naming its history
  * lines, 1-based), all present even when 0: lost-write, unseen, duplicate, inconsistent-offsets,
  * aborted-read, nonmonotonic-send, poll-skip, nonmonotonic-poll, unexpected-read, commit-regress,
- * resume-mismatch, reposition; the rule of each is the doc of its function in queue/rules.ts.
+ * resume-mismatch, reposition, underreplicated-ack (needs `acks` and `replication`); the rule of each
+ * is the doc of its function in queue/rules.ts.
  *
  * Completeness, from the history alone: a history with harness `phase` lines read everything back when
  * its last `drain` phase line has status `done`; a history with no phase line at all (another tool's)
@@ -89,6 +90,8 @@ export interface QueueStats {
 export interface QueueOptions {
   idempotent: boolean;
   acks?: '0' | '1' | 'all';
+  /** the run's nodes, replication factor and min.insync.replicas (underreplicated-ack needs them) */
+  replication?: { nodes: number; replicationFactor: number; minInsync: number };
   /** examples kept per anomaly type (default 16) */
   maxExamples?: number;
   /** lines the history reader left out (`readHistory(...).malformed`) */
@@ -127,7 +130,7 @@ export type QueueResult = {
 export const DEFAULT_MAX_EXAMPLES = 16;
 
 /** Every anomaly rule, by type (one function each, queue/rules.ts). */
-const RULES: Record<AnomalyType, (ix: QueueIndex, max: number) => Anomaly> = {
+const RULES: Record<AnomalyType, (ix: QueueIndex, max: number, ctx: rules.ReplicationContext) => Anomaly> = {
   'lost-write': rules.lostWrites,
   unseen: rules.unseen,
   duplicate: rules.duplicates,
@@ -140,6 +143,7 @@ const RULES: Record<AnomalyType, (ix: QueueIndex, max: number) => Anomaly> = {
   'commit-regress': rules.commitRegressions,
   'resume-mismatch': rules.resumeMismatches,
   reposition: rules.repositions,
+  'underreplicated-ack': rules.underreplicatedAcks,
 };
 
 const PHASE_NAMES = ['load', 'heal', 'recover', 'drain'] as const;
@@ -158,7 +162,8 @@ function check(history: History, opts: QueueOptions): QueueResult {
   const max = opts.maxExamples ?? DEFAULT_MAX_EXAMPLES;
   const ix = indexHistory(history, opts.malformedLines ?? []);
   const anomalies = {} as Anomalies;
-  for (const t of ANOMALY_TYPES) anomalies[t] = RULES[t](ix, max);
+  const ctx: rules.ReplicationContext = { ...(opts.acks === undefined ? {} : { acks: opts.acks }), ...(opts.replication === undefined ? {} : { replication: opts.replication }) };
+  for (const t of ANOMALY_TYPES) anomalies[t] = RULES[t](ix, max, ctx);
   const c = ix.counts;
   let recovered = 0;
   for (const [value, s] of ix.sends) if (s.status === 'info' && ix.firstRead.has(value)) recovered++;

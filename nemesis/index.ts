@@ -22,8 +22,9 @@
  * kill/stop/power-loss/restart/pause/resume/partition/packet-loss/bandwidth/heal/clock-bump/clock-strobe/clock-reset/
  * rolling-restart/rolling-restart-end/disk-full/disk-free/corrupt/reassign/reassign-done/add-broker/decommission
  * and value { nodes, role?, shape?, grudge?, probability?, rateKbit?, deltaMs?, periodMs?, corruption?, ids?,
- * reassignment?, moves?, note?, error? }
- * (`error` when the backend action failed). `schedule()` returns every fault carried out so far with its
+ * reassignment?, moves?, note?, error?, tookMs }
+ * (`error` when the backend action failed; `tookMs` how long the action took, rounded up, so the action
+ * began at most that long before the op's time). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
  *
  * Replay (`replay`: a stored schedule): each lane plays its recorded faults at their recorded times, in
@@ -192,14 +193,16 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   /** Carries out one op, records it, and emits it as a fault's start or end (`as`). */
   const exec = async (pkg: FaultPackage, op: NemesisOp, as: { kind: 'start'; lane: string; fault: FaultName; end: NemesisOp } | { kind: 'end'; lane: string | null; fault: FaultName | null }): Promise<boolean> => {
     let error: string | undefined;
+    const beganMs = now();
     try {
       await withDeadline(pkg.nemesis(op, env), opTimeoutMs, `nemesis ${op.f} ${op.value.nodes.join(',')}`);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       log(`nemesis ${op.f} ${op.value.nodes.join(',')} failed: ${error}`);
     }
+    const tookMs = Math.ceil(now() - beganMs);
     // a copy: a fault's start and end share parts of their values, which the end's action fills in later
-    args.record({ process: 'nemesis', type: 'info', f: op.f, value: structuredClone(error === undefined ? op.value : { ...op.value, error }) });
+    args.record({ process: 'nemesis', type: 'info', f: op.f, value: structuredClone(error === undefined ? { ...op.value, tookMs } : { ...op.value, error, tookMs }) });
     const info = { lane: as.lane, fault: as.fault, op, ...(error === undefined ? {} : { error }) };
     events.emit(as.kind === 'start' ? { type: 'fault-start', ...info, end: as.end } : { type: 'fault-end', ...info });
     return error === undefined;

@@ -87,6 +87,12 @@ export interface NemesisValue {
   note?: string;
   /** set on the recorded op when the backend action failed */
   error?: string;
+  /**
+   * set on the recorded op: how long the backend action took, rounded up to whole ms. The op is recorded
+   * after its action, so the action began `tookMs` or less before the op's `timeNs`: a restart's or
+   * resume's node was still down until then (the queue checker's underreplicated-ack needs that bound)
+   */
+  tookMs?: number;
 }
 
 export interface NemesisOp {

@@ -29,6 +29,7 @@ export const ANOMALY_TYPES = [
   'commit-regress',
   'resume-mismatch',
   'reposition',
+  'underreplicated-ack',
 ] as const;
 export type AnomalyType = (typeof ANOMALY_TYPES)[number];
 
@@ -141,6 +142,15 @@ export const ANOMALIES: Readonly<Record<AnomalyType, AnomalyRule>> = {
     explainableByDiscardedLines: false,
     excusedUnderWeakAcks: true,
     weakAcksReason: 'does not break validity: it is the client\'s correct answer to OFFSET_OUT_OF_RANGE; the truncation or retention that caused it is judged by the data anomalies',
+  },
+  'underreplicated-ack': {
+    unit: 'values',
+    breaksValidity: 'always',
+    explainableByIncompleteDrain: false,
+    // a missing line could be the restart or resume that brought a node back earlier
+    explainableByDiscardedLines: true,
+    excusedUnderWeakAcks: true,
+    weakAcksReason: 'judged only under acks=all: an acks=0/1 write needs no replica but the leader',
   },
 };
 

@@ -14,6 +14,14 @@
  * - the first read of every value (line and time) and each key's highest offset read.
  * - consumer events in history order: `ok` polls (their reads), `ok` assigns, `reposition`s.
  * - commits (`{key: offset}` invoke, completion verdict and lines), harness `phase` lines.
+ * - node downtimes from the nemesis ops (`nodeDowns`): a node is down from a kill, stop, power-loss,
+ *   corrupt or pause op that did not fail (each is recorded after its action, so the node is down by
+ *   then) until the start of the restart or resume that ends it: that op's time minus its `tookMs` and
+ *   1 ms more (the action began at most that long before it was recorded). An end op without `tookMs`
+ *   (another tool's, or one recorded inside a fault) proves no downtime; a node never brought back is
+ *   down to the end of the history. A history with a nemesis op outside the known faults that leave
+ *   replicas in place (a reassignment, a membership change) has no downtimes. With every send's invoke time, and whether that time is the
+ *   invoke's own (the writer raises a late-arriving client stamp to the previous line's time).
  * - what it could not use: malformed ops (with line and why, after the parser's own malformed lines)
  *   and `index` gaps (lines missing between ops).
  *
@@ -44,7 +52,32 @@ export interface SendRec {
   line: number;
   /** the `ok` completion's time */
   ackNs: number | null;
+  /** the invoke's time */
+  invokeNs: number;
+  /** the invoke's time is its own stamp: later than the line before it (not raised to that line's) */
+  invokeOwnTime: boolean;
 }
+
+/** A node known to be down (killed, stopped, paused) throughout [fromNs, toNs). */
+export interface NodeDown {
+  node: string;
+  fromNs: number;
+  toNs: number;
+  /** the line of the op that took it down */
+  line: number;
+}
+
+/** The ops that take a node down, and those that bring it back (recorded after their action). */
+const DOWN_FS: ReadonlySet<string> = new Set(['kill', 'stop', 'power-loss', 'corrupt', 'pause']);
+const UP_FS: ReadonlySet<string> = new Set(['restart', 'resume']);
+/**
+ * Every other nemesis op these downtimes stay right under: faults that leave each node's replicas where
+ * they were. Any other op (moving replicas, adding or removing nodes) may change which nodes replicate
+ * a partition, so a history with one proves no downtime (`nodeDowns` is empty).
+ */
+const REPLICA_NEUTRAL_FS: ReadonlySet<string> = new Set([
+  ...DOWN_FS, ...UP_FS, 'partition', 'packet-loss', 'bandwidth', 'heal', 'clock-bump', 'clock-strobe', 'clock-reset', 'rolling-restart', 'rolling-restart-end', 'disk-full', 'disk-free',
+]);
 
 export type ConsumerEvent =
   /** `reads`: key, offset, key, offset, ... in the order returned (flat, to keep a big history's garbage small) */
@@ -92,6 +125,7 @@ export interface QueueIndex {
   events: ConsumerEvent[];
   commits: CommitRec[];
   phases: PhaseEvent[];
+  nodeDowns: NodeDown[];
   malformed: MalformedLine[];
   missingLines: number;
   /** the last op's time: the end of the history */
@@ -201,9 +235,13 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
   // Pending invokes by process, one map per f (a completion pairs with its process's invoke of that f).
   const pendingSends = new Map<Process, { op: Op; rec: SendRec | null }>();
   const pendingCommits = new Map<Process, { op: Op; rec: CommitRec | null }>();
+  const nodeDowns: NodeDown[] = [];
+  const downSince = new Map<string, { fromNs: number; line: number }>();
   let missingLines = 0;
   let nextIndex = 0;
   let endNs = 0;
+  let prevNs = -1;
+  let replicasMoved = false;
 
   for (const op of history as unknown[]) {
     const why = notAnOp(op);
@@ -219,6 +257,8 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
     nextIndex = Math.max(nextIndex, o.index + 1);
     if (o.timeNs > endNs) endNs = o.timeNs;
     const line = lineOf(o);
+    const ownTime = o.timeNs > prevNs;
+    prevNs = o.timeNs;
 
     if (o.f === 'phase') {
       const v = o.value as { name?: unknown; status?: unknown } | null;
@@ -226,7 +266,12 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
       else phases.push({ name: v.name, status: v.status, line });
       continue;
     }
-    if (typeof o.process !== 'number') continue; // nemesis and other non-client ops
+    if (o.process === 'nemesis') {
+      if (!REPLICA_NEUTRAL_FS.has(o.f)) replicasMoved = true;
+      nodeAvailability(o, line, downSince, nodeDowns);
+      continue;
+    }
+    if (typeof o.process !== 'number') continue; // other non-client ops
 
     if (o.f === 'send') {
       if (o.type === 'invoke') {
@@ -240,7 +285,7 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
         let rec: SendRec | null = null;
         if (sends.has(v.value)) bad(o, `value ${v.value} sent twice`);
         else {
-          rec = { key: keyId(v.key), status: 'info', offset: -1, process: o.process, invokeLine: line, line, ackNs: null };
+          rec = { key: keyId(v.key), status: 'info', offset: -1, process: o.process, invokeLine: line, line, ackNs: null, invokeNs: o.timeNs, invokeOwnTime: ownTime };
           sends.set(v.value, rec);
         }
         pendingSends.set(o.process, { op: o, rec });
@@ -378,6 +423,9 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
   for (const { rec } of pendingSends.values()) if (rec !== null) counts.sendIndeterminate++;
   for (const { rec } of pendingCommits.values()) if (rec !== null) counts.commitsIndeterminate++;
 
+  for (const [node, d] of downSince) nodeDowns.push({ node, fromNs: d.fromNs, toNs: Infinity, line: d.line });
+  if (replicasMoved) nodeDowns.length = 0;
+
   // Acknowledged offsets join the version order now, after the reads (so the reads could tell re-reads).
   for (const [value, rec] of sends) if (rec.status === 'ok' && rec.offset >= 0) place(rec.key, rec.offset, value, rec.line);
 
@@ -388,8 +436,30 @@ export function indexHistory(history: History, parserMalformed: readonly Malform
 
   return {
     keyNames, keyIds, sends, versions, known, conflicts, morePositions, firstRead, maxRead, events, commits, phases,
-    malformed, missingLines, endNs, counts,
+    nodeDowns, malformed, missingLines, endNs, counts,
   };
+}
+
+/** One nemesis op's effect on which nodes are known down (the rule is in the module doc). */
+function nodeAvailability(o: Op, line: number, downSince: Map<string, { fromNs: number; line: number }>, out: NodeDown[]): void {
+  const v = o.value as { nodes?: unknown; error?: unknown; tookMs?: unknown } | null;
+  if (v === null || typeof v !== 'object' || !Array.isArray(v.nodes)) return;
+  const nodes = v.nodes.filter((n): n is string => typeof n === 'string');
+  if (DOWN_FS.has(o.f)) {
+    if (v.error !== undefined) return; // the action failed: the node may still be up
+    for (const n of nodes) if (!downSince.has(n)) downSince.set(n, { fromNs: o.timeNs, line });
+    return;
+  }
+  if (!UP_FS.has(o.f)) return;
+  const tookMs = typeof v.tookMs === 'number' && Number.isFinite(v.tookMs) && v.tookMs >= 0 ? v.tookMs : null;
+  for (const n of nodes) {
+    const d = downSince.get(n);
+    if (d === undefined) continue;
+    downSince.delete(n);
+    if (tookMs === null) continue;
+    const toNs = o.timeNs - (tookMs + 1) * 1e6;
+    if (toNs > d.fromNs) out.push({ node: n, fromNs: d.fromNs, toNs, line: d.line });
+  }
 }
 
 /** Index of the first element of sorted `arr` that is > x. */

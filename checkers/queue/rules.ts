@@ -5,7 +5,7 @@
  * anomaly means for the verdict is data in anomalies.ts.
  */
 import type { Process } from '../history.ts';
-import type { ConsumerEvent, QueueIndex, Val } from './index-history.ts';
+import type { ConsumerEvent, NodeDown, QueueIndex, Val } from './index-history.ts';
 import { knownBetween, OFFSET_SPAN } from './index-history.ts';
 import { KeyCommits } from './commits.ts';
 import type { KeyCommit } from './commits.ts';
@@ -359,6 +359,43 @@ export function resumeMismatches(ix: QueueIndex, max: number): Anomaly {
       }
       lastP.set(key, offset);
     }
+  }
+  return out.done();
+}
+
+/** What the underreplicated-ack rule knows of the run's replication (from test.json). */
+export interface ReplicationContext {
+  /** the producers' acks */
+  acks?: '0' | '1' | 'all';
+  /** nodes, topic replication factor and min.insync.replicas of the run, when known */
+  replication?: { nodes: number; replicationFactor: number; minInsync: number };
+}
+
+/**
+ * underreplicated-ack (values): an `ok` acks=all send that fewer than min.insync.replicas replicas of
+ * its partition could have stored before it was acknowledged. Judged only when every node is a
+ * replica of every partition (replication factor = nodes), so the replicas that could hold the record
+ * are the nodes up while it was in flight. The send counts when its invoke time is its own stamp
+ * (index-history.ts), and some set of nodes was down (`nodeDowns`: killed, stopped or paused and not
+ * yet being brought back) from before the invoke until after the ack, leaving fewer than min.insync
+ * nodes up throughout. Its record was appended after the invoke, so only the nodes up then could
+ * have fetched it, and acks=all must wait for min.insync of them (design.md "Broker semantics": the
+ * high watermark does not advance while the ISR is below min.insync.replicas). Cost: sends x downs.
+ */
+export function underreplicatedAcks(ix: QueueIndex, max: number, ctx: ReplicationContext = {}): Anomaly {
+  const out = new Bounded(max);
+  const r = ctx.replication;
+  if (ctx.acks !== 'all' || r === undefined || r.replicationFactor !== r.nodes || ix.nodeDowns.length === 0) return out.done();
+  for (const [value, s] of ix.sends) {
+    if (s.status !== 'ok' || s.ackNs === null || !s.invokeOwnTime) continue;
+    const ackNs = s.ackNs;
+    const down = new Map<string, NodeDown>();
+    for (const d of ix.nodeDowns) if (d.fromNs < s.invokeNs && ackNs < d.toNs) down.set(d.node, d);
+    if (r.nodes - down.size >= r.minInsync) continue;
+    out.add(() => ({
+      key: ix.keyNames[s.key], value, offset: s.offset, invokeLine: s.invokeLine, sendLine: s.line,
+      down: [...down.values()].map((d) => ({ node: d.node, line: d.line })), minInsync: r.minInsync,
+    }));
   }
   return out.done();
 }

@@ -13,10 +13,12 @@
  * - The clean broker runs for its own budget (`cleanBudgetMs`; default the per-bug budget, 0 skips it)
  *   and never stops early: its runs, invalid and unknown verdicts are counted; any invalid one fails
  *   the hunt (a false alarm of the harness, or a real broker bug).
- * - Run i of a target (0-based) uses seed (seed + i) mod 2^32 and fault-mix cell i mod cells, so one
- *   hunt seed reproduces every run, and every bug sees the same seeds.
- * - Every run is an ordinary `faultline run` (its own run directory) at the hunt's base options:
- *   acks=all, min.insync=2, RF=3 unless the flags say otherwise, idempotence where the bug needs it.
+ * - Run i of a target (0-based) uses seed (seed + i) mod 2^32 and fault-mix cell i mod cells (the
+ *   clean broker: clean plan i mod plans, every cell of every bug plan), so one hunt seed reproduces
+ *   every run, and every bug sees the same seeds.
+ * - Every run is an ordinary `faultline run` (its own run directory) at the hunt's base options
+ *   (acks=all, min.insync=2, RF=3 unless the flags say otherwise) with the plan's workload shape,
+ *   broker settings and idempotence over them; the clean broker's run of a plan cell gets that plan's.
  * - Units: the config and the clock are milliseconds; the outcomes are hunt.json's contract, in
  *   seconds to one decimal (`budgetS`, `secondsToDetection`, `elapsedS`), converted once by `toS`.
  * Exit code: 0 when every bug was caught and the clean broker never invalid, 1 otherwise (2, a
@@ -29,40 +31,121 @@ import { formatFigure } from '../format.ts';
 import type { NemesisFault, RunOptions } from './options.ts';
 import type { RunEventSink } from './events.ts';
 
+/**
+ * The workload shape a plan may pick (Jepsen picks a nemesis and a workload per test): fields of the
+ * run options that say what the load looks like and how the topic is replicated, never how long it
+ * runs or how often faults come (those are the hunt's flags).
+ */
+export type HuntWorkload = Partial<Pick<RunOptions, 'partitions' | 'minInsync' | 'replicationFactor' | 'consumers' | 'consumerMode' | 'concurrency' | 'rate'>>;
+
 /** How a hunt goes after one bug: the fault-mix cells it cycles, and run options the bug needs. */
 export interface HuntPlan {
   cells: NemesisFault[][];
   idempotence?: boolean;
   /** broker settings the bug's runs need (over `--set`), e.g. a flush policy that promises durability */
   set?: Record<string, string>;
+  /** the workload shape the bug's runs use (over the flags) */
+  workload?: HuntWorkload;
   /** a fault or setting the bug needs that this build cannot provide yet (reported, never dropped) */
   needs?: string;
 }
 
+/** Followers leave the ISR 1 s after they stop catching up (the harness's default is 3 s). */
+const fastIsr = { 'replica.lag.time.max.ms': '1000' } as const;
 /**
- * The fault mix for each bug, chosen from how the bug breaks (docs/bugs.md has the reasoning). Every
- * catalogue name must have a plan (checked by the type).
+ * Kafka's automatic preferred-leader rebalance checked every second (the default is 300 s): once the
+ * preferred replica is back in the ISR it is elected again, so a replica that rejoined with a wrong
+ * log becomes the leader whose log consumers and the final drain read.
+ */
+const rebalance = { 'leader.imbalance.check.interval.seconds': '1' } as const;
+
+/**
+ * The fault mix and workload shape for each bug, chosen from the mechanism the bug breaks, as Jepsen
+ * picks nemeses per test (docs/bugs.md has the reasoning and the measured figures). A plan never looks
+ * at the verdict: it only decides which faults and load the runs get, and the clean broker runs every
+ * plan too (`cleanPlans`), so a plan that would make a correct broker fail shows as a false alarm.
+ * Every catalogue name must have a plan (checked by the type).
  */
 export const huntPlans = {
+  // a cut-off leader keeps appending and acking for the session timeout; the new leader never had it
   'ack-before-replication': { cells: [['partition-leader'], ['kill-leader']] },
-  'hw-counts-sent-records': { cells: [['kill-leader'], ['partition-leader']] },
-  'hw-ignores-min-insync': { cells: [['partition-one', 'kill-leader'], ['pause-follower', 'kill-leader']], needs: 'power-loss (a lone ISR member killed loses nothing it wrote to the page cache)' },
-  'truncate-to-hw': { cells: [['kill-random'], ['kill-leader', 'kill-follower']] },
-  'elect-outside-isr': { cells: [['partition-majorities-ring', 'kill-leader'], ['partition-bridge', 'kill-leader'], ['partition-one', 'kill-leader']] },
-  'epoch-not-bumped': { cells: [['partition-leader'], ['kill-leader'], ['pause-leader']] },
-  'isr-join-below-hw': { cells: [['kill-leader'], ['kill-random']] },
+  // a follower that cannot append (disk full) still fetches, and each fetch counts it at the log end:
+  // it stays in the ISR without the records, and is elected when the leader dies
+  // (or whose fetch responses crawl over a slow link)
+  'hw-counts-sent-records': { cells: [['disk-full-follower', 'kill-leader'], ['bandwidth', 'kill-leader']] },
+  // no loss shows it (the lone ISR member keeps what it acknowledged), but an acks=all ack while fewer
+  // than min.insync nodes are up does (underreplicated-ack): min.insync=3 on RF=3, one follower down
+  // longer than the 1 s lag time, and the ISR of two still acknowledges
+  'hw-ignores-min-insync': { cells: [['pause-follower'], ['kill-follower']], workload: { minInsync: 3 }, set: fastIsr },
+  // every node restarts at once: each replica comes up a follower and truncates to its checkpointed HW,
+  // and the one elected lacks acknowledged records (KIP-101 case b)
+  'truncate-to-hw': { cells: [['kill-all'], ['kill-majority']] },
+  // a bridge partition cuts a follower off from its leader but not from the controller quorum: it drops
+  // out of the ISR and stays unfenced; the leader dies and the controller elects it anyway
+  // (or shuts down: the controlled shutdown elects at once, with no session timeout to wait out)
+  'elect-outside-isr': { cells: [['partition-bridge', 'stop-leader'], ['partition-bridge', 'kill-leader']], set: fastIsr },
+  // the old leader, paused or cut off, writes on in the same epoch; the suffix passes the epoch check
+  'epoch-not-bumped': { cells: [['pause-leader'], ['partition-leader'], ['kill-leader']] },
+  // a restarted replica rejoins the ISR on its first fetch, behind the HW; the rebalance elects it (it is
+  // the preferred leader of some partition) before it has caught up
+  'isr-join-below-hw': { cells: [['kill-leader'], ['bandwidth', 'kill-follower']], set: { ...fastIsr, ...rebalance } },
+  // consumers read an isolated leader's uncommitted suffix, which the failover truncates and overwrites
   'consumer-reads-past-hw': { cells: [['partition-leader'], ['kill-leader']] },
-  'new-leader-hw-at-leo': { cells: [['kill-leader'], ['partition-leader']] },
-  'divergence-epoch-only': { cells: [['partition-leader'], ['kill-leader']] },
+  // the new leader serves its unreplicated suffix as committed; a second failover (overlapping faults)
+  // elects a replica without it
+  'new-leader-hw-at-leo': { cells: [['partition-leader'], ['kill-leader']], set: rebalance },
+  // a cut-off leader's unreplicated suffix in its epoch survives its return as follower; the rebalance
+  // elects it again, and the drain reads the suffix where the others hold other records
+  'divergence-epoch-only': { cells: [['partition-leader']], set: rebalance },
+  // a request timeout makes the producer retry a batch the leader already appended
   'idempotent-replay-appended': { cells: [['pause-leader'], ['partition-leader']], idempotence: true },
-  'offsets-acks-1': { cells: [['kill-leader'], ['kill-random']], needs: 'a checker of committed offsets (the queue checker does not judge commits: re-reads are at-least-once)' },
+  // a coordinator cut off from the others acknowledges commits with acks=1; the failover loses them and
+  // group members resume below an acknowledged commit (resume-mismatch): every consumer in the group
+  'offsets-acks-1': { cells: [['partition-one'], ['kill-random']], workload: { consumerMode: 'subscribe' } },
   // Under log.flush.interval.messages=1 every acknowledged write is fsynced, so a power cut of every
   // node loses nothing (test/nemesis/power-loss.int.test.ts); with the fsync skipped it loses the tail.
   'flush-skipped': { cells: [['power-loss-all']], set: { 'log.flush.interval.messages': '1' } },
-} as const satisfies Record<BugName, { cells: readonly (readonly NemesisFault[])[]; idempotence?: boolean; set?: Record<string, string>; needs?: string }>;
+} as const satisfies Record<BugName, { cells: readonly (readonly NemesisFault[])[]; idempotence?: boolean; set?: Record<string, string>; workload?: HuntWorkload; needs?: string }>;
 
-/** The clean broker's mix: every fault the bug plans use, so a false alarm under any of them shows. */
-export const cleanCells: NemesisFault[][] = [['kill-leader'], ['partition-leader'], ['pause-leader'], ['kill-random'], ['partition-one', 'kill-leader']];
+/** A bug's plan as the mutable shape the hunt reads. */
+export function planOf(name: BugName): HuntPlan {
+  return huntPlans[name] as unknown as HuntPlan;
+}
+
+/** One cell of one plan, with that plan's options: what one run of the clean broker gets. */
+export interface CleanPlan {
+  cell: NemesisFault[];
+  idempotence: boolean;
+  set: Record<string, string>;
+  workload: HuntWorkload;
+  /** the bug whose plan it is */
+  from: BugName;
+}
+
+/**
+ * The clean broker's runs: every cell of every bug plan, with that plan's options, so each plan is also
+ * a check of the harness against a correct broker (a plan that failed a correct broker would be a false
+ * alarm, not a detection). Ordered round-robin over the plans (first cells of every plan, then second
+ * cells, ...), duplicates (same faults and options) dropped, so a short clean budget covers most plans.
+ */
+export function cleanPlans(): CleanPlan[] {
+  const plans = (Object.keys(huntPlans) as BugName[]).map((n): [BugName, HuntPlan] => [n, planOf(n)]);
+  const out: CleanPlan[] = [];
+  const seen = new Set<string>();
+  const depth = Math.max(...plans.map(([, p]) => p.cells.length));
+  for (let i = 0; i < depth; i++) {
+    for (const [name, p] of plans) {
+      const cell = p.cells[i];
+      if (cell === undefined) continue;
+      const c: CleanPlan = { cell: [...cell], idempotence: p.idempotence === true, set: { ...p.set }, workload: { ...p.workload }, from: name };
+      const key = JSON.stringify([c.cell, c.idempotence, c.set, c.workload]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(c);
+    }
+  }
+  return out;
+}
 
 /** What the hunt needs from one finished run. */
 export interface HuntRunResult {
@@ -142,14 +225,14 @@ function nonZero(anomalies: Record<string, { count: number }>): Record<string, n
   return out;
 }
 
-/** The options of run i of a target. */
-export function runOptionsFor(base: RunOptions, bug: BugName | null, cells: NemesisFault[][], i: number, idempotence: boolean, set: Record<string, string> = {}): RunOptions {
-  return { ...base, bug, nemesis: cells[i % cells.length]!, seed: (base.seed + i) >>> 0, idempotence: base.idempotence || idempotence, set: { ...base.set, ...set }, json: false };
+/** The options of run i of a target: the base, the plan's workload shape and settings, cell i mod cells. */
+export function runOptionsFor(base: RunOptions, bug: BugName | null, cells: NemesisFault[][], i: number, idempotence: boolean, set: Record<string, string> = {}, workload: HuntWorkload = {}): RunOptions {
+  return { ...base, ...workload, bug, nemesis: cells[i % cells.length]!, seed: (base.seed + i) >>> 0, idempotence: base.idempotence || idempotence, set: { ...base.set, ...set }, json: false };
 }
 
 /** Runs one bug's target until the first invalid run or the budget. */
 export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promise<BugOutcome> {
-  const plan: HuntPlan = huntPlans[name] as unknown as HuntPlan;
+  const plan = planOf(name);
   const cells = c.cellsOverride ?? plan.cells;
   const t0 = d.nowMs();
   let runs = 0;
@@ -158,7 +241,7 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
   let last: HuntRunResult | null = null;
   const cell = c.bugs.indexOf(name);
   while (d.nowMs() - t0 < c.budgetMs && d.signal?.aborted !== true) {
-    const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {});
+    const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {}, plan.workload ?? {});
     d.events?.emit({ type: 'cell-start', cell, run: runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
     const r = await d.runner(o);
     runs++;
@@ -182,14 +265,20 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
   };
 }
 
-/** Runs the clean broker for its budget, counting invalid and unknown verdicts. */
+/**
+ * Runs the clean broker for its budget, counting invalid and unknown verdicts. Run i gets clean plan
+ * i mod plans (`cleanPlans`: every bug plan's cells and options), or, with `--nemesis`, cell i mod cells
+ * at the base options.
+ */
 export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcome> {
-  const cells = c.cellsOverride ?? cleanCells;
+  const plans: CleanPlan[] = c.cellsOverride === null ? cleanPlans() : c.cellsOverride.map((cell) => ({ cell, idempotence: false, set: {}, workload: {}, from: c.bugs[0]! }));
   const t0 = d.nowMs();
   const out: CleanOutcome = { runs: 0, invalid: 0, unknown: 0, elapsedS: 0, invalidRunDirs: [] };
   const cell = c.bugs.length;
   while (d.nowMs() - t0 < c.cleanBudgetMs && d.signal?.aborted !== true) {
-    const o = runOptionsFor(c.base, null, cells, out.runs, false);
+    const p = plans[out.runs % plans.length]!;
+    const o = runOptionsFor(c.base, null, [p.cell], 0, p.idempotence, p.set, p.workload);
+    o.seed = (c.base.seed + out.runs) >>> 0;
     d.events?.emit({ type: 'cell-start', cell, run: out.runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
     const r = await d.runner(o);
     out.runs++;

@@ -154,3 +154,53 @@ describe('resume-mismatch boundaries', () => {
     expect(mismatches(h(...base, commit(5, { k: 2 }, 'info'), assign(6, ['k']), poll(6, { k: [[2, 3]] }), commit(6, { k: 3 })))).toBe(0);
   });
 });
+
+describe('underreplicated-ack boundaries', () => {
+  const repl = { nodes: 3, replicationFactor: 3, minInsync: 3 };
+  const nem = (f: string, nodes: string[], extra: Record<string, unknown> = {}): Op[] => [op('nemesis', 'info', f, { nodes, ...extra })];
+  const count = (hist: History, o: Partial<Parameters<typeof checkQueue>[1]> = {}) =>
+    checkQueue(hist, { idempotent: false, acks: 'all', replication: repl, ...o }).anomalies['underreplicated-ack'].count;
+  const read = (n: number) => poll(5, { k: Array.from({ length: n }, (_, i) => [i, i + 1] as [number, number]) });
+  const ms = (): Op[] => [op(9, 'invoke', 'poll', null)]; // one more millisecond of history
+
+  it('an acks=all write invoked after a kill and acknowledged before its restart began, with fewer than min.insync nodes up, is one', () => {
+    const hist = h(send(0, 'k', 1, 'ok', 0), nem('kill', ['n2'], { tookMs: 1 }), send(0, 'k', 2, 'ok', 1), ms(), nem('restart', ['n2'], { tookMs: 0 }), read(2));
+    expect(count(hist)).toBe(1);
+    const r = checkQueue(hist, { idempotent: false, acks: 'all', replication: repl });
+    expect(r.valid).toBe(false);
+    expect(r.anomalies['underreplicated-ack'].examples[0]).toMatchObject({ key: 'k', value: 2, offset: 1, invokeLine: 4, down: [{ node: 'n2', line: 3 }] });
+  });
+
+  it('is judged only with acks=all, replication factor = nodes, and fewer than min.insync up', () => {
+    const hist = h(nem('pause', ['n2']), send(0, 'k', 1, 'ok', 0), ms(), nem('resume', ['n2'], { tookMs: 0 }), read(1));
+    expect(count(hist)).toBe(1);
+    expect(count(hist, { replication: { ...repl, minInsync: 2 } })).toBe(0);
+    expect(count(hist, { replication: { ...repl, nodes: 5 } })).toBe(0);
+    expect(count(hist, { acks: '1' })).toBe(0);
+    expect(checkQueue(hist, { idempotent: false, acks: 'all' }).anomalies['underreplicated-ack'].count).toBe(0);
+  });
+
+  it('a node is down only until its restart began (tookMs + 1 ms before the op), and not at all after a failed kill or without tookMs', () => {
+    // the restart took 3 ms and was recorded 3 ms after the ack: it may have begun before the ack
+    const early = h(nem('kill', ['n2']), send(0, 'k', 1, 'ok', 0), nem('restart', ['n2'], { tookMs: 3 }), read(1));
+    expect(count(early)).toBe(0);
+    const late = h(nem('kill', ['n2']), send(0, 'k', 1, 'ok', 0), ms(), ms(), ms(), ms(), nem('restart', ['n2'], { tookMs: 2 }), read(1));
+    expect(count(late)).toBe(1);
+    expect(count(h(nem('kill', ['n2'], { error: 'survived SIGKILL' }), send(0, 'k', 1, 'ok', 0), ms(), nem('restart', ['n2'], { tookMs: 0 }), read(1)))).toBe(0);
+    expect(count(h(nem('kill', ['n2']), send(0, 'k', 1, 'ok', 0), nem('restart', ['n2']), read(1)))).toBe(0);
+    // a node never brought back stays down to the end
+    expect(count(h(nem('stop', ['n2']), send(0, 'k', 1, 'ok', 0), read(1)))).toBe(1);
+    // a reassignment (or any op that may move replicas) leaves which nodes replicate a partition unknown
+    expect(count(h(nem('reassign', ['n4']), nem('stop', ['n2']), send(0, 'k', 1, 'ok', 0), read(1)))).toBe(0);
+  });
+
+  it('a send invoked before the node went down, or whose invoke time was raised to the line before it, is not judged', () => {
+    expect(count(h([op(0, 'invoke', 'send', { key: 'k', value: 1 })], nem('kill', ['n2']), [op(0, 'ok', 'send', { key: 'k', value: 1, offset: 0 })], read(1)))).toBe(0);
+    // stamped before the kill by its client, it arrived after a later line and was raised to that line's time
+    const kill = nem('kill', ['n2']);
+    const later = ms();
+    const raised = op(0, 'invoke', 'send', { key: 'k', value: 1 });
+    raised.timeNs = later[0]!.timeNs;
+    expect(count(h(kill, later, [raised, op(0, 'ok', 'send', { key: 'k', value: 1, offset: 0 })], read(1)))).toBe(0);
+  });
+});

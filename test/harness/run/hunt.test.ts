@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bugNames } from '../../../broker/bugs.ts';
 import { nemesisFaults, validateRunFlags } from '../../../harness/run/options.ts';
 import type { RunOptions } from '../../../harness/run/options.ts';
-import { cleanCells, formatHuntTable, huntBug, huntExitCode, huntJunitXml, huntPlans, runHunt } from '../../../harness/run/hunt.ts';
+import { cleanPlans, formatHuntTable, huntBug, huntExitCode, huntJunitXml, huntPlans, planOf, runHunt } from '../../../harness/run/hunt.ts';
 import type { HuntConfig, HuntDeps, HuntRunResult } from '../../../harness/run/hunt.ts';
 import { parseBugList, parseHuntFlags } from '../../../harness/commands/hunt.ts';
 
@@ -32,13 +32,30 @@ function fake(verdict: (o: RunOptions, i: number) => HuntRunResult['valid'], run
 const config = (over: Partial<HuntConfig> = {}): HuntConfig => ({ base, bugs: ['ack-before-replication'], budgetMs: 60_000, cleanBudgetMs: 30_000, cellsOverride: null, ...over });
 
 describe('hunt loop', () => {
-  it('every bug has a plan whose faults exist, and the clean mix covers the faults of the plans', () => {
+  it('every bug has a plan whose faults exist, and the clean broker runs every cell of every plan with its options', () => {
+    const clean = cleanPlans();
+    const key = (cell: readonly string[], p: ReturnType<typeof planOf>): string => JSON.stringify([cell, p.idempotence === true, p.set ?? {}, p.workload ?? {}]);
+    const cleanKeys = new Set(clean.map((c) => JSON.stringify([c.cell, c.idempotence, c.set, c.workload])));
     for (const n of bugNames) {
-      const cells = huntPlans[n].cells;
-      expect(cells.length, n).toBeGreaterThan(0);
-      for (const cell of cells) for (const f of cell) expect(nemesisFaults).toContain(f);
+      const plan = planOf(n);
+      expect(plan.cells.length, n).toBeGreaterThan(0);
+      for (const cell of plan.cells) {
+        for (const f of cell) expect(nemesisFaults).toContain(f);
+        expect(cleanKeys.has(key(cell, plan)), `${n}: ${cell.join('+')}`).toBe(true);
+      }
     }
-    for (const cell of cleanCells) for (const f of cell) expect(nemesisFaults).toContain(f);
+    expect(cleanKeys.size).toBe(clean.length);
+    // round-robin: the first cells of the plans come before any second cell
+    expect(clean.slice(0, 3).map((c) => c.from)).toEqual(bugNames.slice(0, 3));
+  });
+
+  it('a plan\'s workload shape and settings reach its runs', async () => {
+    const { deps, calls } = fake(() => true);
+    await huntBug('hw-ignores-min-insync', config({ budgetMs: 15_000 }), deps);
+    expect(calls.map((c) => [c.nemesis.join('+'), c.minInsync, c.set['replica.lag.time.max.ms']])).toEqual([['pause-follower', 3, '1000'], ['kill-follower', 3, '1000']]);
+    await huntBug('offsets-acks-1', config({ budgetMs: 5_000 }), deps);
+    expect(calls[2]).toMatchObject({ consumerMode: 'subscribe', minInsync: 2, nemesis: ['partition-one'] });
+    expect(huntPlans['flush-skipped'].set['log.flush.interval.messages']).toBe('1');
   });
 
   it('stops a bug at its first invalid run, with runs, seconds, anomalies, fault mix and run dir of that run', async () => {
@@ -61,7 +78,7 @@ describe('hunt loop', () => {
     const b = await huntBug('truncate-to-hw', config({ budgetMs: 60_000 }), deps);
     expect(calls.length).toBe(3); // starts at 0, 25, 50; not at 75
     expect(b).toMatchObject({ caught: false, runs: 3, secondsToDetection: null, anomalies: {}, unknown: 3, runDir: 'results/run-2' });
-    expect(b.nemesis).toBe('kill-random,kill-leader+kill-follower');
+    expect(b.nemesis).toBe('kill-all,kill-majority');
   });
 
   it('the clean broker runs its whole budget without a bug, counting invalid and unknown', async () => {
@@ -71,6 +88,11 @@ describe('hunt loop', () => {
     const clean = calls.slice(1);
     expect(clean.length).toBe(5);
     expect(clean.every((c) => c.bug === null)).toBe(true);
+    // the clean broker runs the plans in cleanPlans order, each with its plan's options, seeds counting up
+    const plans = cleanPlans();
+    expect(clean.map((c) => c.nemesis)).toEqual(plans.slice(0, 5).map((p) => p.cell));
+    expect(clean.map((c) => c.seed)).toEqual([100, 101, 102, 103, 104]);
+    expect(clean[2]).toMatchObject({ minInsync: 3, set: { 'replica.lag.time.max.ms': '1000' }, idempotence: false });
     expect(s.clean).toMatchObject({ runs: 5, invalid: 1, unknown: 1, invalidRunDirs: ['results/run-2'] });
     expect(s.exitCode).toBe(1);
   });
