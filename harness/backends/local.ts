@@ -272,7 +272,7 @@ export class LocalBackend implements Backend, NodeStopper, PowerLosser, NodeAcce
     let addresses: Array<{ host: string; kafkaPort: number; controllerPort: number; namespace: string | null }>;
     if (this.mode === 'netns') {
       const subnetIndex = await claimSubnet(spec.runId);
-      const plan = planNetwork(spec.runId, subnetIndex, spec.nodes);
+      const plan = planNetwork(spec.runId, subnetIndex, spec.nodes, system.ports.controller);
       const existing = (await runCommand('ip', ['netns', 'list'], 5_000)).stdout;
       const clash = plan.nodes.find((n) => new RegExp(`^${n.namespace}(\\s|$)`, 'm').test(existing));
       if (clash !== undefined) {

@@ -24,6 +24,7 @@ import { ownerAlive, processStartTicks, stateDir } from './state.ts';
 import type { Grudge, LinkDegradation, LinkScope } from '../backend.ts';
 
 export const kafkaPortInNamespace = 9092;
+/** Faultline's controller port inside a namespace (systems/faultline.json); another system's definition names its own. */
 export const controllerPortInNamespace = 9093;
 const iptablesWaitS = '5';
 
@@ -41,6 +42,8 @@ export interface NetworkPlan {
   bridge: string;
   bridgeAddress: string;
   nodes: NodeNet[];
+  /** the port every node's controller listens on (the system definition's `ports.controller`): a controller-link cut drops only it */
+  controllerPort: number;
 }
 
 export function runTag(runId: string): string {
@@ -50,12 +53,12 @@ export function runTag(runId: string): string {
 }
 
 /** Pure: the names and addresses of a run's network (see the module docstring). */
-export function planNetwork(runId: string, subnetIndex: number, nodeCount: number): NetworkPlan {
+export function planNetwork(runId: string, subnetIndex: number, nodeCount: number, controllerPort = controllerPortInNamespace): NetworkPlan {
   if (!Number.isInteger(subnetIndex) || subnetIndex < 1 || subnetIndex > 254) throw new RangeError(`subnet index must be 1..254, got ${subnetIndex}`);
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 99) throw new RangeError(`node count must be 1..99, got ${nodeCount}`);
   const nodes: NodeNet[] = [];
   for (let k = 1; k <= nodeCount; k++) nodes.push(planNodeNet(runId, subnetIndex, k));
-  return { subnetIndex, bridge: `flb${subnetIndex}`, bridgeAddress: `10.208.${subnetIndex}.1`, nodes };
+  return { subnetIndex, bridge: `flb${subnetIndex}`, bridgeAddress: `10.208.${subnetIndex}.1`, nodes, controllerPort };
 }
 
 /** Pure: node k's names and address in the run's subnet (a node added later gets the next k). */
@@ -252,7 +255,7 @@ export function grudgeRules(plan: NetworkPlan, grudge: Grudge, scope: LinkScope 
       if (s.node === t.node) continue;
       if (scope === 'controller') {
         for (const dir of ['--dport', '--sport']) {
-          rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-p', 'tcp', dir, String(controllerPortInNamespace), '-j', 'DROP'] });
+          rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-p', 'tcp', dir, String(plan.controllerPort), '-j', 'DROP'] });
         }
       } else rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-j', 'DROP'] });
     }

@@ -195,6 +195,7 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
       bridge: netName,
       bridgeAddress: `${prefix}.1`,
       nodes: cluster.map((a, k) => ({ node: `n${k + 1}`, index: k + 1, namespace: `n${k + 1}`, vethHost: '', vethPeer: '', address: a.host })),
+      controllerPort: system.ports.controller,
     };
     for (let k = 1; k <= spec.nodes; k++) {
       const name = `n${k}`;

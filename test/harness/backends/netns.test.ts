@@ -56,6 +56,13 @@ describe('link faults as rules (pure)', () => {
     ]);
     expect(rules.every((r) => r.namespace === plan.nodes[0]!.namespace)).toBe(true);
   });
+  it('controller scope cuts the port the system definition names (not always 9093)', () => {
+    const rules = grudgeRules(planNetwork('run1', 7, 3, 33145), { n1: ['n2'] }, 'controller');
+    expect(rules.map((r) => r.args.slice(2).join(' '))).toEqual([
+      '-A INPUT -s 10.208.7.12 -p tcp --dport 33145 -j DROP',
+      '-A INPUT -s 10.208.7.12 -p tcp --sport 33145 -j DROP',
+    ]);
+  });
   it('packet loss: one statistic rule per ordered pair of nodes, never the bridge', () => {
     const rules = packetLossRules(plan, 0.2);
     expect(rules.length).toBe(6);
