@@ -32,7 +32,11 @@ import type { NodeInfo } from '../harness/backend.ts';
 import type { ClusterAdmin, PartitionInfo } from '../harness/backends/admin.ts';
 import { sleep } from '../harness/util/time.ts';
 import { shuffle } from './shapes.ts';
-import type { FaultPackage, NemesisEnv, NemesisOp, PlanContext, PlannedFault, Reassignment } from './types.ts';
+import type { FaultPackage, NemesisEnv, NemesisOp, NemesisTime, PlanContext, PlannedFault, Reassignment } from './types.ts';
+
+/** The real clock and sleep (NemesisEnv.time's default). */
+export const realTime: NemesisTime = { nowMs: () => performance.now(), sleep: (ms, signal) => sleep(ms, signal) };
+const timeOf = (env: NemesisEnv): NemesisTime => env.time ?? realTime;
 
 /** How long a move may take before the nemesis calls it stuck (a partition's new replica catching up under load). */
 export const reassignTimeoutMs = 20_000;
@@ -89,9 +93,9 @@ function adminOf(env: NemesisEnv): ClusterAdmin {
  * metadata shows exactly `to` as its replica list; returns what the metadata showed, or null on timeout
  * or abort (errors while asking count as "not yet").
  */
-export async function waitForMove(admin: ClusterAdmin, key: string, to: readonly number[], timeoutMs: number, signal?: AbortSignal): Promise<PartitionInfo | null> {
+export async function waitForMove(admin: ClusterAdmin, key: string, to: readonly number[], timeoutMs: number, signal?: AbortSignal, time: NemesisTime = realTime): Promise<PartitionInfo | null> {
   const { topic, partition } = splitKey(key);
-  const deadline = performance.now() + timeoutMs;
+  const deadline = time.nowMs() + timeoutMs;
   for (;;) {
     try {
       const ongoing = (await admin.reassignments()).some((r) => r.topic === topic && r.partition === partition);
@@ -102,8 +106,8 @@ export async function waitForMove(admin: ClusterAdmin, key: string, to: readonly
     } catch {
       // a node or the controller unreachable right now: ask again until the deadline
     }
-    if (signal?.aborted === true || performance.now() >= deadline) return null;
-    await sleep(pollMs, signal);
+    if (signal?.aborted === true || time.nowMs() >= deadline) return null;
+    await time.sleep(pollMs, signal);
   }
 }
 
@@ -120,11 +124,11 @@ async function observe(admin: ClusterAdmin, key: string): Promise<PartitionInfo 
 const observed = (p: PartitionInfo): NonNullable<Reassignment['observed']> => ({ replicas: [...p.replicas], isr: [...p.isr], leader: p.leader });
 
 /** Starts the move and waits for it; throws (with what the cluster shows) when it does not complete in time. */
-async function moveAndWait(admin: ClusterAdmin, r: Reassignment, timeoutMs: number): Promise<void> {
+async function moveAndWait(admin: ClusterAdmin, r: Reassignment, timeoutMs: number, time: NemesisTime): Promise<void> {
   const { topic, partition } = splitKey(r.key);
   await admin.reassign(topic, partition, r.to);
   r.accepted = true;
-  const p = await waitForMove(admin, r.key, r.to, timeoutMs);
+  const p = await waitForMove(admin, r.key, r.to, timeoutMs, undefined, time);
   if (p === null) throw await stuck(admin, r, timeoutMs);
   r.observed = observed(p);
 }
@@ -164,7 +168,7 @@ export function reassignFault(): FaultPackage {
           op.value.note = 'the reassignment was not started (its start failed)';
           return;
         }
-        const p = await waitForMove(admin, r.key, r.to, reassignTimeoutMs);
+        const p = await waitForMove(admin, r.key, r.to, reassignTimeoutMs, undefined, timeOf(env));
         if (p === null) throw await stuck(admin, r, reassignTimeoutMs);
         r.observed = observed(p);
       } else throw new Error(`reassign nemesis cannot do '${op.f}'`);
@@ -172,7 +176,7 @@ export function reassignFault(): FaultPackage {
     async during(start: NemesisOp, env: NemesisEnv, signal: AbortSignal): Promise<void> {
       // the move is the fault's period: the end op follows its completion, not a drawn time
       const r = start.value.reassignment;
-      if (r?.accepted === true && env.admin !== undefined) await waitForMove(env.admin, r.key, r.to, reassignTimeoutMs, signal);
+      if (r?.accepted === true && env.admin !== undefined) await waitForMove(env.admin, r.key, r.to, reassignTimeoutMs, signal, timeOf(env));
     },
     finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
       return active.filter((op) => op.f === 'reassign-done');
@@ -185,12 +189,12 @@ export function replacementFor(replicas: readonly number[], gone: number, live: 
   return [...live].sort((a, b) => a - b).find((id) => id !== gone && !replicas.includes(id)) ?? null;
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, time: NemesisTime): Promise<boolean> {
+  const deadline = time.nowMs() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return true;
-    if (performance.now() >= deadline) return false;
-    await sleep(pollMs);
+    if (time.nowMs() >= deadline) return false;
+    await time.sleep(pollMs);
   }
 }
 
@@ -205,7 +209,7 @@ async function addBroker(op: NemesisOp, env: NemesisEnv): Promise<void> {
   // filled in place: the end op shares these arrays, and other lanes see the node as busy from now on
   op.value.nodes.splice(0, op.value.nodes.length, info.name);
   (op.value.ids ??= []).splice(0, op.value.ids.length, info.id);
-  if (!(await waitUntil(async () => (await admin.describe([env.topic])).brokers.includes(info.id), joinTimeoutMs))) {
+  if (!(await waitUntil(async () => (await admin.describe([env.topic])).brokers.includes(info.id), joinTimeoutMs, timeOf(env)))) {
     throw new Error(`${info.name} (broker ${info.id}) started but the cluster did not list it as a live broker within ${joinTimeoutMs} ms`);
   }
   const parts = (await admin.describe([env.topic])).partitions.filter((p) => p.topic === env.topic);
@@ -215,7 +219,7 @@ async function addBroker(op: NemesisOp, env: NemesisEnv): Promise<void> {
   r.from = [...p.replicas];
   // the new broker replaces the leader and comes first: when the move completes it is elected leader
   r.to = [info.id, ...p.replicas.filter((x) => x !== p.leader && x !== info.id)].slice(0, Math.max(1, p.replicas.length));
-  await moveAndWait(admin, r, reassignTimeoutMs);
+  await moveAndWait(admin, r, reassignTimeoutMs, timeOf(env));
 }
 
 /** decommission: move every replica off the broker, stop and remove the node, unregister the broker. */
@@ -245,7 +249,7 @@ async function decommission(op: NemesisOp, env: NemesisEnv): Promise<void> {
       started.push(r);
     }
     for (const r of started) {
-      const p = await waitForMove(admin, r.key, r.to, reassignTimeoutMs);
+      const p = await waitForMove(admin, r.key, r.to, reassignTimeoutMs, undefined, timeOf(env));
       if (p === null) throw await stuck(admin, r, reassignTimeoutMs);
       r.observed = observed(p);
     }
@@ -259,7 +263,7 @@ async function decommission(op: NemesisOp, env: NemesisEnv): Promise<void> {
   } catch (err) {
     if ((err as { kafkaError?: string }).kafkaError !== 'BROKER_ID_NOT_REGISTERED') throw err;
   }
-  if (!(await waitUntil(async () => !(await admin.describe([env.topic])).brokers.includes(id), joinTimeoutMs))) {
+  if (!(await waitUntil(async () => !(await admin.describe([env.topic])).brokers.includes(id), joinTimeoutMs, timeOf(env)))) {
     throw new Error(`broker ${id} still listed by the cluster ${joinTimeoutMs} ms after it was unregistered`);
   }
 }

@@ -30,9 +30,8 @@
  * Packages never touch processes or rules directly: only Backend / Partitioner methods.
  */
 import { canChangeMembership, canCorrupt, canDegrade, canFillDisk, canPartition, canPowerLoss, canSkewClock, canStopNode, type Backend, type Roles } from '../harness/backend.ts';
-import { membershipFault, reassignFault } from './cluster-ops.ts';
+import { membershipFault, realTime, reassignFault } from './cluster-ops.ts';
 import { UsageError } from '../harness/errors.ts';
-import { sleep } from '../harness/util/time.ts';
 import { chooseFile, corruptModes, planCorruption } from './corrupt.ts';
 import { bridge, halves, isolate, majoritiesRing, shuffle } from './shapes.ts';
 import { isGroupTarget, pickGroup, pickTarget } from './targets.ts';
@@ -357,15 +356,23 @@ function rollingRestart(): FaultPackage {
         const note = `rolling-restart ${i + 1}/${order.length}`;
         await stopper.stopNode(node);
         env.record({ f: 'stop', value: { nodes: [node], role: 'all', note } });
-        // once stopped, the node is started again even when the schedule is ending: the roll never leaves a node down
-        await env.backend.restart(node);
+        // once stopped, the node is started again even when the schedule is ending: the roll never leaves a node down.
+        // The restart is recorded even when it threw (a readiness timeout leaves the process starting, so
+        // the node may be up after all): a history that keeps it down would judge acks against a wrong count.
+        try {
+          await env.backend.restart(node);
+        } catch (err) {
+          env.record({ f: 'restart', value: { nodes: [node], role: 'all', note, error: err instanceof Error ? err.message : String(err) } });
+          throw err;
+        }
         env.record({ f: 'restart', value: { nodes: [node], role: 'all', note } });
         const id = env.backend.nodes().find((n) => n.name === node)?.id ?? -1;
-        const deadline = performance.now() + rollRecoverTimeoutMs;
+        const time = env.time ?? realTime;
+        const deadline = time.nowMs() + rollRecoverTimeoutMs;
         while (!rejoined(await env.roles(), id, env.topic)) {
           if (signal.aborted) return;
-          if (performance.now() > deadline) throw new Error(`${node} did not rejoin every ISR of ${env.topic} within ${rollRecoverTimeoutMs} ms; roll halted after ${i + 1} of ${order.length} nodes`);
-          await sleep(rollPollMs, signal);
+          if (time.nowMs() > deadline) throw new Error(`${node} did not rejoin every ISR of ${env.topic} within ${rollRecoverTimeoutMs} ms; roll halted after ${i + 1} of ${order.length} nodes`);
+          await time.sleep(rollPollMs, signal);
         }
       }
     },

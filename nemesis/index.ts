@@ -136,6 +136,7 @@ export function parseSchedule(raw: unknown): NemesisSchedule {
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal): Promise<void> => sleepFor(ms, signal);
+const neverAborted = new AbortController().signal;
 
 /** Final actions run heals (network, clock, disk) first, then resumes, then restarts. */
 const finalOrder: Record<string, number> = { heal: 0, 'clock-reset': 0, 'disk-free': 0, resume: 1, restart: 2 };
@@ -178,6 +179,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     roles: () => roles(),
     topic: args.topic,
     record: (op) => args.record({ process: 'nemesis', type: 'info', f: op.f, value: op.value }),
+    // the schedule's own clock and sleep (injected together by tests), for waits inside a fault
+    time: { nowMs: () => now(), sleep: (ms, signal) => sleep(ms, signal ?? neverAborted) },
   };
   const roles =
     args.roles ??

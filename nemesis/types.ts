@@ -121,6 +121,16 @@ export interface PlanContext {
   shared: ReadonlySet<string>;
 }
 
+/**
+ * The nemesis's clock (monotonic ms) and sleep, for the bounded waits inside a fault (a move completing,
+ * a node rejoining): the real ones by default; a schedule test injects a virtual pair, so a wait that
+ * runs to its bound costs no real time.
+ */
+export interface NemesisTime {
+  nowMs(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
 export interface NemesisEnv {
   backend: Backend;
   partitioner: Partitioner | null;
@@ -140,6 +150,8 @@ export interface NemesisEnv {
   membership?: MembershipChanger | null;
   /** record a step of a long fault (a rolling restart's stop and restart of each node) as it happens */
   record: (op: NemesisOp) => void;
+  /** default: performance.now and a real sleep */
+  time?: NemesisTime;
 }
 
 export interface FaultPackage {

@@ -19,8 +19,9 @@ interface Run {
 }
 
 /** Run until `steps` ops are recorded; sleeps yield (setImmediate) but take no time. */
-async function run(seed: number, names: string[], steps: number, opts: { roles?: Roles; replay?: NemesisSchedule; nodes?: number } = {}): Promise<Run> {
+async function run(seed: number, names: string[], steps: number, opts: { roles?: Roles; replay?: NemesisSchedule; nodes?: number; failing?: string[] } = {}): Promise<Run> {
   const backend = new FakePartitionBackend(fakeNodes(opts.nodes ?? 5));
+  for (const f of opts.failing ?? []) backend.failing.add(f);
   const records: NemesisRecord[] = [];
   let reached!: () => void;
   const done = new Promise<void>((r) => (reached = r));
@@ -160,6 +161,13 @@ describe('nemesis lanes (combined faults overlap)', () => {
     expect(roll.slice(1, -1).every((r) => r.value.note?.startsWith('rolling-restart '))).toBe(true);
     expect(o.backend.calls.filter((c) => c.f === 'stop').length).toBeGreaterThanOrEqual(3);
     expect(o.backend.killed.size).toBe(0);
+  });
+
+  it('a rolling restart whose restart throws still records it (with the error): the history never keeps a node down that may be up', async () => {
+    const o = await run(4, ['rolling-restart'], 4, { nodes: 3, failing: ['restart'], roles: { ...roles, replicas: { 't-0': { replicas: [1, 2, 3], isr: [1, 2, 3] } }, leaders: { 't-0': 1 } } });
+    const i = o.records.findIndex((r) => r.f === 'stop');
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(o.records[i + 1]).toMatchObject({ f: 'restart', value: { nodes: o.records[i]!.value.nodes, error: expect.stringMatching(/fake/) } });
   });
 
   it('a backend without a clock layer refuses clock faults before anything runs, naming what is missing', async () => {

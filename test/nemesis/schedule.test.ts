@@ -23,7 +23,7 @@ interface Outcome {
  * Run a schedule with instant sleeps until `steps` ops are recorded, then stop (final heal).
  * Sleeps yield to the event loop so the run is a real interleaving, but take no time.
  */
-async function runSchedule(seed: number, names: string[], steps: number, opts: { nodes?: number; backend?: FakePartitionBackend } = {}): Promise<Outcome> {
+async function runSchedule(seed: number, names: string[], steps: number, opts: { nodes?: number; backend?: FakePartitionBackend; pollsToComplete?: number } = {}): Promise<Outcome> {
   const backend = opts.backend ?? new FakePartitionBackend(fakeNodes(opts.nodes ?? 5));
   const records: NemesisRecord[] = [];
   const sleeps: number[] = [];
@@ -31,6 +31,7 @@ async function runSchedule(seed: number, names: string[], steps: number, opts: {
   let stopped: Promise<void> | null = null;
   let reached!: () => void;
   const done = new Promise<void>((r) => (reached = r));
+  let virtualMs = 0;
   handle = await startNemesis({
     backend,
     faults: names,
@@ -39,9 +40,12 @@ async function runSchedule(seed: number, names: string[], steps: number, opts: {
     topic: 't',
     roles: async () => roles,
     // moves complete at once here (no real-time polling in a schedule property)
-    admin: Object.assign(new FakeAdmin(backend, Object.fromEntries(Object.entries(roles.replicas).map(([k, r]) => [k, r.replicas]))), { pollsToComplete: 0 }),
+    admin: Object.assign(new FakeAdmin(backend, Object.fromEntries(Object.entries(roles.replicas).map(([k, r]) => [k, r.replicas]))), { pollsToComplete: opts.pollsToComplete ?? 0 }),
+    // virtual time: a sleep advances the clock at once, so waits inside a fault end at their bound without real waiting
+    now: () => virtualMs,
     sleep: async (ms) => {
       sleeps.push(ms);
+      virtualMs += ms;
       await new Promise<void>((r) => setImmediate(r));
     },
     record: (op) => {
@@ -139,6 +143,14 @@ describe('nemesis schedule', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('a move that never completes ends at its bound in the schedule\'s own time: no real waiting', async () => {
+    const t0 = performance.now();
+    const o = await runSchedule(3, ['membership', 'reassign'], 6, { pollsToComplete: Number.MAX_SAFE_INTEGER });
+    // each stuck move waits its full 20 s bound (several of them), on the virtual clock
+    expect(o.records.some((r) => /not moved to .* within 20000 ms/.test(r.value.error ?? ''))).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(15_000);
   });
 
   it('a failed end stays active and the final generator retries it; a final failure rejects stop()', async () => {
