@@ -161,7 +161,9 @@ export class MetadataService {
       autoLeaderRebalance: c['auto.leader.rebalance.enable'],
       leaderImbalanceCheckIntervalMs: c['leader.imbalance.check.interval.seconds'] * 1000,
     };
-    this.host = new ControllerHost({ config, log: raft, committed: () => this.image, newTopicId: () => rt.random.uuid(), nowMs: () => rt.clock.nowMs(), logger: opts.logger });
+    // Broker sessions are timed on the monotonic clock (Kafka's BrokerHeartbeatManager uses nanoTime): a
+    // jump of the controller's wall clock must not expire, or stretch, every broker's session at once.
+    this.host = new ControllerHost({ config, log: raft, committed: () => this.image, newTopicId: () => rt.random.uuid(), nowMs: () => rt.clock.monotonicMs(), logger: opts.logger });
     const loader = this.loader;
     raft.onRestore((snapshot) => loader.restore(snapshot));
     raft.onApply((entry) => loader.apply(entry));
@@ -285,7 +287,7 @@ export class MetadataService {
     const previous = this.currentLeader;
     this.currentLeader = leaderId;
     if (previous !== null && previous !== this.opts.id && previous !== leaderId) {
-      this.leaderSilentSince = { id: previous, sinceMs: this.rt.clock.nowMs() - this.opts.config['controller.quorum.fetch.timeout.ms'] };
+      this.leaderSilentSince = { id: previous, sinceMs: this.rt.clock.monotonicMs() - this.opts.config['controller.quorum.fetch.timeout.ms'] };
     }
     if (leaderId !== this.opts.id) {
       this.host?.deactivate();
