@@ -14,6 +14,7 @@ import { fetchRolesByMajority } from '../../harness/backends/roles.ts';
 import { createRng } from '../../harness/rng.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
 import { fastFailoverSettings } from '../helpers/fast-failover.ts';
+import { unreadAcked } from '../helpers/read-back.ts';
 
 const support = await lazyfsSupport();
 const workDir = mkdtempSync(join(tmpdir(), 'fl-diskfull-'));
@@ -84,15 +85,7 @@ describe.skipIf(!support.ok)(`disk-full on a real cluster${support.ok ? '' : ` (
       await producer.disconnect();
 
       // every acknowledged value reads back
-      const consumer = kafka.consumer({ groupId: 'read-back', retry: { retries: 10 } });
-      const seen = new Set<string>();
-      await consumer.connect();
-      await consumer.subscribe({ topic: 't', fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void seen.add(message.value?.toString() ?? '') });
-      const readBy = Date.now() + 40_000;
-      while (Date.now() < readBy && acked.some((v) => !seen.has(v))) await new Promise((r) => setTimeout(r, 300));
-      await consumer.disconnect();
-      const lost = acked.filter((v) => !seen.has(v));
+      const lost = await unreadAcked(kafka, 't', acked);
       expect(lost, `acked ${acked.length}, failed ${failed}`).toEqual([]);
       const roles = await fetchRolesByMajority(bootstrap, ['t']);
       expect(roles.leaders['t-0']).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import { runCommand } from '../../harness/proc/exec.ts';
 import { createRng } from '../../harness/rng.ts';
 import { startNemesis, type NemesisRecord } from '../../nemesis/index.ts';
 import { fastFailoverSettings } from '../helpers/fast-failover.ts';
+import { unreadAcked } from '../helpers/read-back.ts';
 
 const workDir = mkdtempSync(join(tmpdir(), 'fl-members-'));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -93,16 +94,9 @@ describe('membership on a real cluster', () => {
       expect(netns).not.toMatch(new RegExp(`mem${process.pid}n4`));
 
       // every acknowledged write reads back
-      const consumer = kafka.consumer({ groupId: 'read-back', retry: { retries: 10 } });
-      const seen = new Set<string>();
-      await consumer.connect();
-      await consumer.subscribe({ topic: 't', fromBeginning: true });
-      await consumer.run({ eachMessage: async ({ message }) => void seen.add(message.value?.toString() ?? '') });
-      const readBy = Date.now() + 40_000;
-      while (Date.now() < readBy && acked.some((v) => !seen.has(v))) await new Promise((r) => setTimeout(r, 300));
-      await consumer.disconnect();
+      const lost = await unreadAcked(kafka, 't', acked);
       expect(acked.length).toBeGreaterThan(20);
-      expect(acked.filter((v) => !seen.has(v)), `acked ${acked.length}`).toEqual([]);
+      expect(lost, `acked ${acked.length}`).toEqual([]);
     } finally {
       await backend.stop();
     }
