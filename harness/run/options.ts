@@ -328,6 +328,21 @@ export function brokerSettings(o: RunOptions): Record<string, string> {
   };
 }
 
+/**
+ * Failure detection in about a second or three (broker session, ISR lag, Raft election and fetch
+ * timeouts): every run's nodes get it, and so do the real-cluster fault tests. Followers retry fast and
+ * give up on a silent leader within seconds, so ISRs recover soon after a fault heals (Kafka's 1 s
+ * backoff and 30 s socket timeout would hide recovery behind waits).
+ */
+export const fastFailureDetection: Readonly<Record<string, string>> = {
+  'broker.session.timeout.ms': '3000',
+  'broker.heartbeat.interval.ms': '500',
+  'replica.lag.time.max.ms': '3000',
+  'controller.quorum.election.timeout.ms': '1000',
+  'controller.quorum.fetch.timeout.ms': '2000',
+  'replica.fetch.backoff.ms': '100',
+};
+
 function harnessBrokerSettings(o: RunOptions): Record<string, string> {
   return {
     'default.replication.factor': String(o.replicationFactor),
@@ -335,15 +350,8 @@ function harnessBrokerSettings(o: RunOptions): Record<string, string> {
     'unclean.leader.election.enable': String(o.uncleanElection),
     'num.partitions': String(o.partitions),
     'auto.create.topics.enable': 'false',
-    'broker.session.timeout.ms': '3000',
-    'broker.heartbeat.interval.ms': '500',
-    'replica.lag.time.max.ms': '3000',
-    'controller.quorum.election.timeout.ms': '1000',
-    'controller.quorum.fetch.timeout.ms': '2000',
+    ...fastFailureDetection,
     'group.min.session.timeout.ms': '1000',
-    // Followers retry fast and give up on a silent leader within seconds, so ISRs recover soon after
-    // a fault heals (Kafka's 1 s backoff and 30 s socket timeout would hide recovery behind waits).
-    'replica.fetch.backoff.ms': '100',
     'replica.socket.timeout.ms': '5000',
   };
 }
