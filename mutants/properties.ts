@@ -24,6 +24,7 @@
  * raft-election-safety, raft-log-matching, raft-leader-completeness, raft-state-machine-safety,
  * raft-durability; raft-liveness after healing; raft-invariant for any other violation.
  * Whole-node properties (the node suite): read-below-hw (consumers never see data above the HW),
+ * hw-start-known and isr-join-below-hw (sim/step-properties.ts),
  * group-offsets-monotonic (committed group offsets never regress), duplicate (an idempotent send
  * appended twice).
  * crash: the code under test threw (an assertion of the product itself, e.g. Raft refusing to
@@ -44,6 +45,8 @@ export const properties = {
   'leader-holds-acked': 'a broker is elected leader lacking an acknowledged write',
   'ack-min-insync': 'an acks=all write is acknowledged with fewer than min.insync.replicas copies',
   'read-below-hw': 'a consumer sees data above the HW',
+  'hw-start-known': 'a new leader starts with an HW above any a leader held before',
+  'isr-join-below-hw': 'a leader proposes a replica for the ISR below its HW',
   'group-offsets-monotonic': 'a committed group offset regresses',
   duplicate: 'a write appears twice',
   'raft-election-safety': 'two Raft leaders in one term',

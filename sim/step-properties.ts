@@ -23,6 +23,15 @@
  *   record below the HW. (Members inherited from before the leadership, or restarted since they
  *   joined, are not judged: without an fsync on every append, a restart may lose what the old
  *   process had, which is the weakness Kafka accepts and KIP-903 guards the ISR against.)
+ * - `hw-start-known`: a leadership starts with an HW no higher than the highest HW any leader of
+ *   that partition (topic id and index) has held before. A new leader's HW is what it learnt as a
+ *   follower (or checkpointed), so it cannot be news; records above it are not yet known to be on
+ *   the ISR. Judged when the ISR holds another member (a lone ISR member at min.insync 1 commits
+ *   its log end at once, rightly).
+ * - `isr-join-below-hw`: a leader proposes a follower for the ISR only when the follower's log end,
+ *   as the leader knows it from its fetches, has reached the HW and the leader's epoch start offset
+ *   (Kafka's `Partition.isFollowerInSync`): an ISR member must hold every committed record. Read
+ *   from the leader's pending AlterPartition the step it appears.
  */
 import type { Entry } from '../broker/controller/raft/messages.ts';
 import type { RaftStateView } from '../broker/controller/raft/node.ts';
@@ -148,12 +157,16 @@ interface Leadership {
   isr: number[];
   /** member id -> the host incarnation it joined the ISR in (during this leadership). */
   joined: Map<number, number>;
+  /** The pending AlterPartition last judged (by identity: a new proposal is a new object). */
+  judgedAlter: object | null;
 }
 
 export class ReplicationMonitor {
   readonly violations: Violation[] = [];
   /** Per replica object (one node's process life), its current leadership. */
   readonly #leaderships = new WeakMap<object, Leadership>();
+  /** Per partition incarnation (topic id and index), the highest HW any leader has held. */
+  readonly #maxHw = new Map<string, number>();
 
   step(world: SimWorld): void {
     for (const n of world.nodes) {
@@ -163,10 +176,23 @@ export class ReplicationMonitor {
         if (r.role !== 'leader' || lead === null) continue;
         const hw = r.highWatermark;
         const isr = lead.isr;
+        const key = `${r.topicId}/${r.partition}`;
+        const known = this.#maxHw.get(key) ?? 0;
         let l = this.#leaderships.get(r);
         if (l === undefined || l.epoch !== r.leaderEpoch) {
-          l = { epoch: r.leaderEpoch, lastHw: hw, isr: [...isr], joined: new Map() };
+          l = { epoch: r.leaderEpoch, lastHw: hw, isr: [...isr], joined: new Map(), judgedAlter: null };
           this.#leaderships.set(r, l);
+          if (hw > known && isr.some((m) => m !== n.id)) keep(this.violations, 'hw-start-known', `t=${world.sched.nowMs}ms ${leadership(n, r)}: starts with high watermark ${hw} (log end ${r.log.logEndOffset}, ISR ${JSON.stringify(isr)}), above ${known}, the highest any leader held before`);
+        }
+        if (hw > known) this.#maxHw.set(key, hw);
+        const alter = lead.pendingAlter;
+        if (alter !== null && alter !== l.judgedAlter) {
+          l.judgedAlter = alter;
+          for (const m of alter.newIsr) {
+            if (m === n.id || isr.includes(m)) continue;
+            const leo = lead.follower(m)?.logEndOffset ?? -1;
+            if (leo < hw || leo < lead.leaderEpochStartOffset) keep(this.violations, 'isr-join-below-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: proposes ISR ${JSON.stringify(alter.newIsr)} adding n${m} at log end ${leo}, below high watermark ${hw} or epoch start ${lead.leaderEpochStartOffset}`);
+          }
         }
         if (hw < l.lastHw) keep(this.violations, 'hw-monotonic', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${l.lastHw} -> ${hw}`);
         if (!sameIds(isr, l.isr)) {

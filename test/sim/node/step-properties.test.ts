@@ -26,15 +26,28 @@ class FakeRaft implements RaftStateView {
   }
 }
 
+interface FakeLeaderState {
+  isr: number[];
+  pendingAlter: { newIsr: number[] } | null;
+  leaderEpochStartOffset: number;
+  follower(id: number): { logEndOffset: number } | undefined;
+}
+
 interface FakeReplica {
   topic: string;
+  topicId: string;
   partition: number;
   role: 'leader' | 'follower';
   leaderId: number;
   leaderEpoch: number;
   highWatermark: number;
-  leader: { isr: number[] } | null;
+  leader: FakeLeaderState | null;
   log: { logEndOffset: number };
+}
+
+/** A leader's state with ISR `isr`, no pending AlterPartition and followers' log ends `leos`. */
+function leading(isr: number[], leos: Record<number, number> = {}, pendingAlter: { newIsr: number[] } | null = null): FakeLeaderState {
+  return { isr, pendingAlter, leaderEpochStartOffset: 0, follower: (id) => (leos[id] === undefined ? undefined : { logEndOffset: leos[id]! }) };
 }
 
 function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number } }> } {
@@ -124,8 +137,8 @@ describe('RaftMonitor', () => {
 });
 
 describe('ReplicationMonitor', () => {
-  const leaderOf = (hw: number, isr: number[]): FakeReplica => ({ topic: 't', partition: 0, role: 'leader', leaderId: 1, leaderEpoch: 5, highWatermark: hw, leader: { isr }, log: { logEndOffset: 10 } });
-  const followerAt = (leo: number): FakeReplica => ({ topic: 't', partition: 0, role: 'follower', leaderId: 1, leaderEpoch: 5, highWatermark: 0, leader: null, log: { logEndOffset: leo } });
+  const leaderOf = (hw: number, isr: number[]): FakeReplica => ({ topic: 't', topicId: 'id-t', partition: 0, role: 'leader', leaderId: 1, leaderEpoch: 5, highWatermark: hw, leader: leading(isr), log: { logEndOffset: 10 } });
+  const followerAt = (leo: number): FakeReplica => ({ topic: 't', topicId: 'id-t', partition: 0, role: 'follower', leaderId: 1, leaderEpoch: 5, highWatermark: 0, leader: null, log: { logEndOffset: leo } });
 
   it('hw-within-isr: a member that joined during the leadership lacks records below the HW', () => {
     const lead = leaderOf(4, [1]);
@@ -133,7 +146,7 @@ describe('ReplicationMonitor', () => {
     const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
     const m = new ReplicationMonitor();
     m.step(w);
-    lead.leader = { isr: [1, 2] };
+    lead.leader = leading([1, 2]);
     m.step(w);
     expect(m.violations.map((v) => v.property)).toContain('hw-within-isr');
   });
@@ -144,11 +157,72 @@ describe('ReplicationMonitor', () => {
     const { w, nodes } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
     const m = new ReplicationMonitor();
     m.step(w);
-    lead.leader = { isr: [1, 2] };
+    lead.leader = leading([1, 2]);
     m.step(w);
     nodes[1]!.host.incarnation = 1;
     follower.log.logEndOffset = 2;
     lead.highWatermark = 5;
+    m.step(w);
+    expect(m.violations).toEqual([]);
+  });
+
+  it('hw-start-known: a new leader starts above every HW a leader held before (its log end, say)', () => {
+    const a = leaderOf(0, [1, 2]);
+    const b = followerAt(10);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[a], [b]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    a.highWatermark = 4;
+    m.step(w);
+    a.role = 'follower';
+    a.leader = null;
+    Object.assign(b, { role: 'leader', leaderId: 2, leaderEpoch: 6, highWatermark: 10, leader: leading([2, 1]) });
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['hw-start-known']);
+  });
+
+  it('hw-start-known is quiet for a new leader at a known HW, for a lone ISR member, and for a new topic incarnation', () => {
+    const a = leaderOf(0, [1, 2]);
+    const b = followerAt(10);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[a], [b]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    a.highWatermark = 4;
+    m.step(w);
+    a.role = 'follower';
+    a.leader = null;
+    Object.assign(b, { role: 'leader', leaderId: 2, leaderEpoch: 6, highWatermark: 4, leader: leading([2, 1]) });
+    m.step(w);
+    // Only itself in the ISR (min.insync 1): its log end is committed at once.
+    Object.assign(b, { leaderEpoch: 7, highWatermark: 10, leader: leading([2]) });
+    m.step(w);
+    // The topic deleted and created again: a new id, HWs start over.
+    Object.assign(a, { topicId: 'id-t2', role: 'leader', leaderId: 1, leaderEpoch: 0, highWatermark: 0, leader: leading([1, 2]) });
+    b.role = 'follower';
+    b.leader = null;
+    m.step(w);
+    expect(m.violations).toEqual([]);
+  });
+
+  it('isr-join-below-hw: the leader proposes a follower for the ISR before it reached the HW', () => {
+    const lead = leaderOf(4, [1]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(3)]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.leader = leading([1], { 2: 3 }, { newIsr: [1, 2] });
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
+  });
+
+  it('isr-join-below-hw is quiet for a follower proposed at the HW, and for a shrink', () => {
+    const lead = leaderOf(0, [1, 2]);
+    const { w } = world([new FakeRaft(), new FakeRaft(), new FakeRaft()], [[lead], [followerAt(4)], [followerAt(1)]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 4;
+    lead.leader = leading([1, 2], { 2: 4, 3: 1 }, { newIsr: [1] });
+    m.step(w);
+    lead.leader = leading([1], { 2: 4, 3: 1 }, { newIsr: [1, 2] });
     m.step(w);
     expect(m.violations).toEqual([]);
   });
