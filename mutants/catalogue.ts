@@ -150,7 +150,7 @@ export const catalogue: readonly Mutant[] = [
     search: 'if (p.lastFetchedEpoch >= 0) {\n      const div = divergingEpoch(',
     replace: 'if (isFollower && recordProgress && p.fetchOffset <= log.logEndOffset) leader.onFollowerFetch(replicaId, p.fetchOffset, this.now(), log.logEndOffset, replicaEpoch);\n    if (p.lastFetchedEpoch >= 0) {\n      const div = divergingEpoch(',
     breaks: 'the leader records a follower\'s fetch offset as its progress before checking it diverged: a divergent suffix counts toward the HW',
-    caughtBy: ['lost-ack', 'hw-within-isr', 'divergence'],
+    caughtBy: ['isr-agrees-below-hw', 'lost-ack', 'hw-within-isr', 'divergence'],
     suites: NODE,
     issue: true,
   },

@@ -24,7 +24,7 @@
  * raft-election-safety, raft-log-matching, raft-leader-completeness, raft-state-machine-safety,
  * raft-durability; raft-liveness after healing; raft-invariant for any other violation.
  * Whole-node properties (the node suite): read-below-hw (consumers never see data above the HW),
- * hw-start-known and isr-join-below-hw (sim/step-properties.ts),
+ * hw-start-known, isr-join-below-hw and isr-agrees-below-hw (sim/step-properties.ts),
  * group-offsets-monotonic (committed group offsets never regress), duplicate (an idempotent send
  * appended twice).
  * crash: the code under test threw (an assertion of the product itself, e.g. Raft refusing to
@@ -47,6 +47,7 @@ export const properties = {
   'read-below-hw': 'a consumer sees data above the HW',
   'hw-start-known': 'a new leader starts with an HW above any a leader held before',
   'isr-join-below-hw': 'a leader proposes a replica for the ISR below its HW',
+  'isr-agrees-below-hw': 'the HW advances over an ISR member holding another record at that offset',
   'group-offsets-monotonic': 'a committed group offset regresses',
   duplicate: 'a write appears twice',
   'raft-election-safety': 'two Raft leaders in one term',

@@ -25,7 +25,15 @@ export const NODE_FAULT_KINDS = ['kill', 'power', 'partition', 'one-way', 'pause
  * re-registers with a new broker epoch while leaders still count its old fetches: KIP-903).
  */
 export const ROLE_FAULT_KINDS = ['isolate-controller', 'leader-churn', 'bounce'] as const;
-export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS] as const;
+/**
+ * `lossy`: every link resets connections at `LOSSY_RESET_RATE` per delivery for the duration (what
+ * persistent packet loss does to TCP: connections die with requests and answers in flight, and
+ * clients retry on new ones, so a broker that appended a batch meets its retry).
+ */
+export const LINK_FAULT_KINDS = ['lossy'] as const;
+export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS, ...LINK_FAULT_KINDS] as const;
+/** Per delivery, the chance a connection resets during a `lossy` step (about one in fifty packets). */
+export const LOSSY_RESET_RATE = 0.02;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The partitions `leader-churn` aims at (sim/run.ts creates them). */
@@ -113,6 +121,9 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
         case 'bounce':
           targets.forEach((n) => world.powerOff(n));
           break;
+        case 'lossy':
+          world.net.link.resetRate = LOSSY_RESET_RATE;
+          break;
         case 'isolate-controller':
         case 'leader-churn': {
           // Cut the role's holder off; half-way through, reconnect it and cut off its successor
@@ -147,6 +158,9 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
           break;
         case 'pause':
           targets.forEach((n) => world.resume(n));
+          break;
+        case 'lossy':
+          world.net.link.resetRate = world.baseResetRate;
           break;
         case 'clock':
           break;

@@ -32,6 +32,11 @@
  *   as the leader knows it from its fetches, has reached the HW and the leader's epoch start offset
  *   (Kafka's `Partition.isFollowerInSync`): an ISR member must hold every committed record. Read
  *   from the leader's pending AlterPartition the step it appears.
+ * - `isr-agrees-below-hw`: when a leader's HW advances, every member of its maximal ISR (committed
+ *   ISR and pending additions) that follows this leadership, runs the process life it ran when the
+ *   leadership began and holds the new HW, holds the same leader epoch at offset HW - 1 as the
+ *   leader: a record counts as committed only once the ISR holds *it*, not another record at its
+ *   offset (a follower's fetch offset is progress only after the divergence check passed).
  */
 import type { Entry } from '../broker/controller/raft/messages.ts';
 import type { RaftStateView } from '../broker/controller/raft/node.ts';
@@ -159,6 +164,18 @@ interface Leadership {
   joined: Map<number, number>;
   /** The pending AlterPartition last judged (by identity: a new proposal is a new object). */
   judgedAlter: object | null;
+  /** node id -> its host incarnation when the leadership was first seen. */
+  lives: Map<number, number>;
+}
+
+/** The leader epoch of the record at `offset` by a log's epoch cache (-1: none covers it). */
+function epochAt(entries: readonly { epoch: number; startOffset: number }[], offset: number): number {
+  let epoch = -1;
+  for (const e of entries) {
+    if (e.startOffset > offset) break;
+    epoch = e.epoch;
+  }
+  return epoch;
 }
 
 export class ReplicationMonitor {
@@ -180,11 +197,22 @@ export class ReplicationMonitor {
         const known = this.#maxHw.get(key) ?? 0;
         let l = this.#leaderships.get(r);
         if (l === undefined || l.epoch !== r.leaderEpoch) {
-          l = { epoch: r.leaderEpoch, lastHw: hw, isr: [...isr], joined: new Map(), judgedAlter: null };
+          l = { epoch: r.leaderEpoch, lastHw: hw, isr: [...isr], joined: new Map(), judgedAlter: null, lives: new Map(world.nodes.map((m) => [m.id, m.host.incarnation])) };
           this.#leaderships.set(r, l);
           if (hw > known && isr.some((m) => m !== n.id)) keep(this.violations, 'hw-start-known', `t=${world.sched.nowMs}ms ${leadership(n, r)}: starts with high watermark ${hw} (log end ${r.log.logEndOffset}, ISR ${JSON.stringify(isr)}), above ${known}, the highest any leader held before`);
         }
         if (hw > known) this.#maxHw.set(key, hw);
+        if (hw > l.lastHw) {
+          const want = epochAt(r.log.epochCache.entries, hw - 1);
+          for (const m of lead.maximalIsr) {
+            const mn = world.nodes[m - 1];
+            if (m === n.id || mn === undefined || mn.broker === null || mn.host.state !== 'up' || mn.host.incarnation !== l.lives.get(m)) continue;
+            const fr = mn.broker.replicas.get(r.topic, r.partition);
+            if (fr === undefined || fr.topicId !== r.topicId || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id || fr.log.logEndOffset < hw) continue;
+            const got = epochAt(fr.log.epochCache.entries, hw - 1);
+            if (got !== want) keep(this.violations, 'isr-agrees-below-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${l.lastHw} -> ${hw} counting n${m}, whose record at offset ${hw - 1} has leader epoch ${got}, the leader's ${want}`);
+          }
+        }
         const alter = lead.pendingAlter;
         if (alter !== null && alter !== l.judgedAlter) {
           l.judgedAlter = alter;

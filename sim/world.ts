@@ -102,13 +102,18 @@ export class SimWorld {
   constructor(opts: WorldOptions) {
     this.opts = opts;
     this.prng = new Prng(opts.seed);
-    this.net = new SimNetwork(this.sched, new Prng(this.prng.int(0, 2 ** 31)), opts.link);
+    this.net = new SimNetwork(this.sched, new Prng(this.prng.int(0, 2 ** 31)), { ...opts.link });
     this.config = loadConfig({ sets: Object.entries(opts.settings).map(([k, v]) => `${k}=${v}`) });
     for (let i = 0; i < opts.nodes; i++) {
       const host = new SimHost(`n${i + 1}`, this.prng, opts.maxDrift);
       this.net.addHost(host);
       this.nodes.push({ index: i, id: i + 1, host, broker: null, log: [] });
     }
+  }
+
+  /** The links' reset rate outside `lossy` fault steps. */
+  get baseResetRate(): number {
+    return this.opts.link.resetRate;
   }
 
   /** A client machine (never crashed by the schedule). */

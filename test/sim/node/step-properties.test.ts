@@ -28,6 +28,7 @@ class FakeRaft implements RaftStateView {
 
 interface FakeLeaderState {
   isr: number[];
+  maximalIsr: number[];
   pendingAlter: { newIsr: number[] } | null;
   leaderEpochStartOffset: number;
   follower(id: number): { logEndOffset: number } | undefined;
@@ -42,12 +43,18 @@ interface FakeReplica {
   leaderEpoch: number;
   highWatermark: number;
   leader: FakeLeaderState | null;
-  log: { logEndOffset: number };
+  log: { logEndOffset: number; epochCache: { entries: Array<{ epoch: number; startOffset: number }> } };
 }
 
 /** A leader's state with ISR `isr`, no pending AlterPartition and followers' log ends `leos`. */
 function leading(isr: number[], leos: Record<number, number> = {}, pendingAlter: { newIsr: number[] } | null = null): FakeLeaderState {
-  return { isr, pendingAlter, leaderEpochStartOffset: 0, follower: (id) => (leos[id] === undefined ? undefined : { logEndOffset: leos[id]! }) };
+  const maximalIsr = [...isr, ...(pendingAlter?.newIsr ?? []).filter((m) => !isr.includes(m))];
+  return { isr, maximalIsr, pendingAlter, leaderEpochStartOffset: 0, follower: (id) => (leos[id] === undefined ? undefined : { logEndOffset: leos[id]! }) };
+}
+
+/** A log ending at `leo` whose records from `startOffset` on carry `epoch` (and epoch 0 before). */
+function logOf(leo: number, epochs: Array<[epoch: number, startOffset: number]> = [[0, 0]]): FakeReplica['log'] {
+  return { logEndOffset: leo, epochCache: { entries: epochs.map(([epoch, startOffset]) => ({ epoch, startOffset })) } };
 }
 
 function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number } }> } {
@@ -137,8 +144,8 @@ describe('RaftMonitor', () => {
 });
 
 describe('ReplicationMonitor', () => {
-  const leaderOf = (hw: number, isr: number[]): FakeReplica => ({ topic: 't', topicId: 'id-t', partition: 0, role: 'leader', leaderId: 1, leaderEpoch: 5, highWatermark: hw, leader: leading(isr), log: { logEndOffset: 10 } });
-  const followerAt = (leo: number): FakeReplica => ({ topic: 't', topicId: 'id-t', partition: 0, role: 'follower', leaderId: 1, leaderEpoch: 5, highWatermark: 0, leader: null, log: { logEndOffset: leo } });
+  const leaderOf = (hw: number, isr: number[]): FakeReplica => ({ topic: 't', topicId: 'id-t', partition: 0, role: 'leader', leaderId: 1, leaderEpoch: 5, highWatermark: hw, leader: leading(isr), log: logOf(10) });
+  const followerAt = (leo: number): FakeReplica => ({ topic: 't', topicId: 'id-t', partition: 0, role: 'follower', leaderId: 1, leaderEpoch: 5, highWatermark: 0, leader: null, log: logOf(leo) });
 
   it('hw-within-isr: a member that joined during the leadership lacks records below the HW', () => {
     const lead = leaderOf(4, [1]);
@@ -223,6 +230,41 @@ describe('ReplicationMonitor', () => {
     lead.leader = leading([1, 2], { 2: 4, 3: 1 }, { newIsr: [1] });
     m.step(w);
     lead.leader = leading([1], { 2: 4, 3: 1 }, { newIsr: [1, 2] });
+    m.step(w);
+    expect(m.violations).toEqual([]);
+  });
+
+  it('isr-agrees-below-hw: the HW advances over a member holding another epoch\'s record at that offset', () => {
+    const lead = leaderOf(0, [1, 2]);
+    lead.log = logOf(10, [[0, 0], [5, 3]]);
+    const follower = followerAt(8);
+    follower.log = logOf(8, [[0, 0], [4, 3]]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 3;
+    m.step(w);
+    expect(m.violations).toEqual([]);
+    lead.highWatermark = 6;
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['isr-agrees-below-hw']);
+  });
+
+  it('isr-agrees-below-hw is quiet for a member that agrees, one below the HW, and one restarted since the leadership began', () => {
+    const lead = leaderOf(0, [1, 2, 3]);
+    lead.log = logOf(10, [[0, 0], [5, 3]]);
+    const agrees = followerAt(8);
+    agrees.log = logOf(8, [[0, 0], [5, 3]]);
+    const behind = followerAt(4);
+    behind.log = logOf(4, [[0, 0], [4, 3]]);
+    const { w, nodes } = world([new FakeRaft(), new FakeRaft(), new FakeRaft()], [[lead], [agrees], [behind]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 6;
+    m.step(w);
+    nodes[1]!.host.incarnation = 1;
+    agrees.log = logOf(9, [[0, 0], [4, 3]]);
+    lead.highWatermark = 7;
     m.step(w);
     expect(m.violations).toEqual([]);
   });
