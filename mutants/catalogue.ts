@@ -381,7 +381,9 @@ export const catalogue: readonly Mutant[] = [
     id: 'idempotent-replay-appended',
     file: 'broker/log/producer-state.ts',
     search: 'if (dup) return { kind: \'duplicate\', firstOffset: dup.firstOffset, lastOffset: dup.lastOffset };',
-    replace: '',
+    // Not '' (deleting the line): a retry of the last batch then fails the sequence check
+    // (OUT_OF_ORDER_SEQUENCE_NUMBER), which a client can only take as unknown, so no history shows it.
+    replace: "if (dup) return { kind: 'append' };",
     breaks: 'a retried idempotent batch already in the log is appended again (duplicates)',
     caughtBy: ['duplicate'],
     suites: NODE,

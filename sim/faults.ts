@@ -1,8 +1,9 @@
 /**
  * The fault schedule: a plain list of steps drawn from the seed before the run (so it can be
  * printed, stored, edited and replayed on its own: `runSeed(seed, { schedule })`). Each step starts
- * at `atMs` and is undone `durationMs` later; steps never overlap (one fault at a time, then a
- * quiet gap), and the final heal undoes anything left.
+ * at `atMs` and is undone `durationMs` later; node and role faults never overlap one another (one
+ * at a time, then a quiet gap), link faults run on their own lane and overlap them, and the final
+ * heal undoes anything left.
  *
  * kinds: `kill` (SIGKILL, restart after the duration), `power` (power loss of `nodes`, all at
  * once: unsynced writes lost or torn; restart after), `partition` (`nodes` cut from the rest, both
@@ -32,8 +33,8 @@ export const ROLE_FAULT_KINDS = ['isolate-controller', 'leader-churn', 'bounce']
  */
 export const LINK_FAULT_KINDS = ['lossy'] as const;
 export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS, ...LINK_FAULT_KINDS] as const;
-/** Per delivery, the chance a connection resets during a `lossy` step (about one in fifty packets). */
-export const LOSSY_RESET_RATE = 0.02;
+/** Per delivery, the chance a connection resets during a `lossy` step (one in twenty deliveries). */
+export const LOSSY_RESET_RATE = 0.05;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The partitions `leader-churn` aims at (sim/run.ts creates them). */
@@ -70,7 +71,21 @@ function pickNodes(prng: Prng, nodes: number, count: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
+/**
+ * The schedule: node and role faults one at a time (a lane), and, when `kinds` has link faults, those
+ * on a lane of their own drawn after it (so they overlap node faults, as the harness's faults joined
+ * with `+` do: a lossy network while a leader is killed or cut off).
+ */
 export function planFaults(prng: Prng, o: FaultPlanOptions): FaultStep[] {
+  const nodeKinds = o.kinds.filter((k) => !(LINK_FAULT_KINDS as readonly string[]).includes(k));
+  const linkKinds = o.kinds.filter((k) => (LINK_FAULT_KINDS as readonly string[]).includes(k));
+  const steps = nodeKinds.length > 0 ? planLane(prng, { ...o, kinds: nodeKinds }) : [];
+  if (linkKinds.length > 0) steps.push(...planLane(prng, { ...o, kinds: linkKinds }));
+  return steps.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** One lane: steps of `o.kinds` one after the other, each followed by a quiet gap. */
+function planLane(prng: Prng, o: FaultPlanOptions): FaultStep[] {
   const steps: FaultStep[] = [];
   let t = o.startMs;
   for (;;) {

@@ -8,10 +8,16 @@
  *   topic name that cannot exist, no authorisation). Every attempt of the same send carries the same
  *   bytes and gets the same answer, so no attempt wrote anything: `fail`, whatever the retry count.
  * - `rejected`: this attempt was refused before the leader appended (NOT_ENOUGH_REPLICAS checked up
- *   front, LEADER_NOT_AVAILABLE, fenced/unknown leader epoch, UNKNOWN_TOPIC_OR_PARTITION which a
- *   non-replica answers during failover). That proves nothing about
+ *   front, fenced/unknown leader epoch, a stale producer epoch): errors only a Produce answer carries.
+ *   That proves nothing about
  *   earlier attempts: with retries, attempt 1 may have timed out after the leader appended. So `fail`
  *   only when the send made exactly one attempt; otherwise `info`.
+ * - Errors a Metadata answer carries (LEADER_NOT_AVAILABLE: no Produce answer has it;
+ *   UNKNOWN_TOPIC_OR_PARTITION: both do) are `maybe`: kafkajs refreshes metadata after a failed Produce
+ *   attempt and reports the refresh's error instead of the attempt's, so the send may have been
+ *   written. Seen in a clean run (seed 2041, disk-full-follower+kill-leader): a send parked 2 s for
+ *   acks=all ended LEADER_NOT_AVAILABLE, was recorded `fail`, and its value was read back (a false
+ *   aborted-read).
  * - `maybe`: the leader may have appended (NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT,
  *   NOT_LEADER_OR_FOLLOWER: Kafka, and our broker, also answer it to acks=all requests parked after
  *   the append when leadership moves, and a new leader may commit what they wrote,
@@ -33,9 +39,9 @@ export const brokerErrors = {
   TOPIC_AUTHORIZATION_FAILED: 'intrinsic',
   POLICY_VIOLATION: 'intrinsic',
   UNSUPPORTED_VERSION: 'intrinsic',
-  UNKNOWN_TOPIC_OR_PARTITION: 'rejected',
+  UNKNOWN_TOPIC_OR_PARTITION: 'maybe',
   NOT_LEADER_OR_FOLLOWER: 'maybe',
-  LEADER_NOT_AVAILABLE: 'rejected',
+  LEADER_NOT_AVAILABLE: 'maybe',
   NOT_ENOUGH_REPLICAS: 'rejected',
   FENCED_LEADER_EPOCH: 'rejected',
   UNKNOWN_LEADER_EPOCH: 'rejected',

@@ -24,8 +24,15 @@ describe('send error classification', () => {
     const afterRetries = retriesExceeded(protocolError('NOT_ENOUGH_REPLICAS'), 3);
     expect(classifySendError(afterRetries, 3)).toEqual({ type: 'info', error: 'NOT_ENOUGH_REPLICAS' });
     // with retries configured and no retry count we cannot tell how many attempts ran
-    expect(classifySendError(nonRetriable(protocolError('LEADER_NOT_AVAILABLE')), 2).type).toBe('info');
-    expect(classifySendError(nonRetriable(protocolError('LEADER_NOT_AVAILABLE')), 0).type).toBe('fail');
+    expect(classifySendError(nonRetriable(protocolError('NOT_ENOUGH_REPLICAS')), 2).type).toBe('info');
+    expect(classifySendError(nonRetriable(protocolError('NOT_ENOUGH_REPLICAS')), 0).type).toBe('fail');
+  });
+
+  it('an error a Metadata answer carries is never a definite fail: kafkajs reports a refresh error after a sent attempt', () => {
+    for (const name of ['LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']) {
+      expect(classifySendError(nonRetriable(protocolError(name)), 0)).toEqual({ type: 'info', error: name });
+      expect(classifySendError(retriesExceeded(protocolError(name), 0), 3).type).toBe('info');
+    }
   });
 
   it('NOT_LEADER_OR_FOLLOWER is never a definite fail: acks=all requests parked after the append get it too', () => {
