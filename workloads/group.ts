@@ -184,7 +184,14 @@ export class GroupMember {
         return false;
       }
       const mine = decodeAssignment(sync.assignment, this.#g.topic);
-      const committed = await this.#committed(coordinator, mine);
+      let committed: Map<number, number>;
+      try {
+        committed = await this.#committed(coordinator, mine);
+      } catch (err) {
+        // Never resume without knowing the committed offsets: stay a member (same id), join again.
+        this.#s = { state: 'unjoined', memberId };
+        throw err;
+      }
       await this.#c.assign(mine, committed);
       this.#s = { state: 'stable', memberId, generationId: join.generationId, coordinator, lastHeartbeatMs: Date.now() };
       return true;
@@ -193,7 +200,12 @@ export class GroupMember {
     return false;
   }
 
-  /** The group's committed offsets of these partitions (those with none are left out). */
+  /**
+   * The group's committed offsets of these partitions (those with none, -1, are left out). An error,
+   * the answer's (v2+: NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) or a partition's, throws: its
+   * partitions come back at -1, which must not read as "nothing committed" (the member would resume
+   * at the log start below offsets the group committed: a resume-mismatch the harness caused).
+   */
   async #committed(coordinator: string, partitions: number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>();
     if (partitions.length === 0) return out;
@@ -202,9 +214,11 @@ export class GroupMember {
       topics: [{ name: this.#g.topic, partitionIndexes: partitions }],
       requireStable: false,
     });
+    if ((res.errorCode ?? 0) !== 0) throw new Error(`OffsetFetch: ${errorName(res.errorCode)}`);
     for (const t of res.topics ?? []) {
       for (const p of t.partitions ?? []) {
-        if (p.errorCode === 0 && Number(p.committedOffset) >= 0) out.set(p.partitionIndex, Number(p.committedOffset));
+        if ((p.errorCode ?? 0) !== 0) throw new Error(`OffsetFetch ${t.name}-${p.partitionIndex}: ${errorName(p.errorCode)}`);
+        if (Number(p.committedOffset) >= 0) out.set(p.partitionIndex, Number(p.committedOffset));
       }
     }
     return out;
