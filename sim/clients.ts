@@ -221,7 +221,9 @@ export class Producer {
             return;
           }
           lastError = errorName(code);
-          const cls = errorClass(lastError);
+          // This client reads the Produce answer itself (no client library re-reporting a metadata
+          // refresh's error), so an UNKNOWN_TOPIC_OR_PARTITION here is the attempt's own refusal.
+          const cls = lastError === 'UNKNOWN_TOPIC_OR_PARTITION' ? 'rejected' : errorClass(lastError);
           if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.FENCED_LEADER_EPOCH || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) void this.#c.refresh(topic);
           if (cls === 'intrinsic' || (cls === 'rejected' && attempts === 1 && !this.cfg.idempotent)) {
             this.#h.add(process, 'fail', 'send', { key, value, error: lastError });

@@ -28,10 +28,12 @@
  *   follower (or checkpointed), so it cannot be news; records above it are not yet known to be on
  *   the ISR. Judged when the ISR holds another member (a lone ISR member at min.insync 1 commits
  *   its log end at once, rightly).
- * - `isr-join-below-hw`: a leader proposes a follower for the ISR only when the follower's log end,
- *   as the leader knows it from its fetches, has reached the HW and the leader's epoch start offset
- *   (Kafka's `Partition.isFollowerInSync`): an ISR member must hold every committed record. Read
- *   from the leader's pending AlterPartition the step it appears.
+ * - `isr-join-below-hw`: a leader proposes a follower for the ISR only when the follower's log
+ *   really holds the HW and the leader's epoch start offset (Kafka's `Partition.isFollowerInSync`):
+ *   an ISR member must hold every committed record. Read from the leader's pending AlterPartition
+ *   the step it appears, against the follower node's own log when it follows this leadership in
+ *   the process life it ran when the leadership began (so wrong progress bookkeeping shows too, not
+ *   only a wrong comparison); else against the log end the leader recorded from its fetches.
  * - `isr-agrees-below-hw`: when a leader's HW advances, every member of its maximal ISR (committed
  *   ISR and pending additions) that follows this leadership, runs the process life it ran when the
  *   leadership began and holds the new HW, holds the same leader epoch at offset HW - 1 as the
@@ -190,7 +192,13 @@ export class ReplicationMonitor {
       if (n.broker === null || n.host.state !== 'up') continue;
       for (const r of n.broker.replicas.all()) {
         const lead = r.leader;
-        if (r.role !== 'leader' || lead === null) continue;
+        if (r.role !== 'leader' || lead === null) {
+          // A follower's HW is one a leader answered: fold it in too (sound, and it covers an HW a
+          // leader held only between two samples).
+          const fkey = `${r.topicId}/${r.partition}`;
+          if (r.highWatermark > (this.#maxHw.get(fkey) ?? 0)) this.#maxHw.set(fkey, r.highWatermark);
+          continue;
+        }
         const hw = r.highWatermark;
         const isr = lead.isr;
         const key = `${r.topicId}/${r.partition}`;
@@ -205,10 +213,11 @@ export class ReplicationMonitor {
         if (hw > l.lastHw) {
           const want = epochAt(r.log.epochCache.entries, hw - 1);
           for (const m of lead.maximalIsr) {
-            const mn = world.nodes[m - 1];
-            if (m === n.id || mn === undefined || mn.broker === null || mn.host.state !== 'up' || mn.host.incarnation !== l.lives.get(m)) continue;
-            const fr = mn.broker.replicas.get(r.topic, r.partition);
-            if (fr === undefined || fr.topicId !== r.topicId || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id || fr.log.logEndOffset < hw) continue;
+            if (m === n.id) continue;
+            const fr = this.#followerOf(world, l, n.id, r, m);
+            // Retention may have deleted offset HW - 1 on either side (a follower's is bounded by the
+            // HW it learnt from the previous leader, which may be above this one's): nothing to compare.
+            if (fr === null || fr.log.logEndOffset < hw || fr.log.logStartOffset > hw - 1 || r.log.logStartOffset > hw - 1) continue;
             const got = epochAt(fr.log.epochCache.entries, hw - 1);
             if (got !== want) keep(this.violations, 'isr-agrees-below-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${l.lastHw} -> ${hw} counting n${m}, whose record at offset ${hw - 1} has leader epoch ${got}, the leader's ${want}`);
           }
@@ -218,8 +227,9 @@ export class ReplicationMonitor {
           l.judgedAlter = alter;
           for (const m of alter.newIsr) {
             if (m === n.id || isr.includes(m)) continue;
-            const leo = lead.follower(m)?.logEndOffset ?? -1;
-            if (leo < hw || leo < lead.leaderEpochStartOffset) keep(this.violations, 'isr-join-below-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: proposes ISR ${JSON.stringify(alter.newIsr)} adding n${m} at log end ${leo}, below high watermark ${hw} or epoch start ${lead.leaderEpochStartOffset}`);
+            const fr = this.#followerOf(world, l, n.id, r, m);
+            const leo = fr !== null ? fr.log.logEndOffset : (lead.follower(m)?.logEndOffset ?? -1);
+            if (leo < hw || leo < lead.leaderEpochStartOffset) keep(this.violations, 'isr-join-below-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: proposes ISR ${JSON.stringify(alter.newIsr)} adding n${m}, whose log ends at ${leo} (${fr !== null ? 'its own log' : 'as the leader recorded'}), below high watermark ${hw} or epoch start ${lead.leaderEpochStartOffset}`);
           }
         }
         if (hw < l.lastHw) keep(this.violations, 'hw-monotonic', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${l.lastHw} -> ${hw}`);
@@ -238,6 +248,19 @@ export class ReplicationMonitor {
         l.lastHw = hw;
       }
     }
+  }
+
+  /**
+   * Member `m`'s replica of `r`'s partition when it follows this leadership (leader `leaderId`,
+   * same topic incarnation and leader epoch) in the process life it ran when the leadership was
+   * first seen; else null.
+   */
+  #followerOf(world: SimWorld, l: Leadership, leaderId: number, r: { topic: string; topicId: string; partition: number; leaderEpoch: number }, m: number): { log: { logEndOffset: number; logStartOffset: number; epochCache: { entries: readonly { epoch: number; startOffset: number }[] } } } | null {
+    const mn = world.nodes[m - 1];
+    if (mn === undefined || mn.broker === null || mn.host.state !== 'up' || mn.host.incarnation !== l.lives.get(m)) return null;
+    const fr = mn.broker.replicas.get(r.topic, r.partition);
+    if (fr === undefined || fr.topicId !== r.topicId || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== leaderId) return null;
+    return fr;
   }
 }
 

@@ -238,6 +238,7 @@ export class SimWorld {
   /** Undoes every fault: network healed, every node resumed and running. */
   healAll(): void {
     this.healNetwork();
+    this.net.link.resetRate = this.baseResetRate;
     for (const n of this.nodes) {
       this.resume(n);
       if (n.host.state !== 'up') this.restart(n);

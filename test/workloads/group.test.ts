@@ -11,21 +11,25 @@ import { encodeAssignment, GroupMember } from '../../workloads/group.ts';
 const TOPIC = 't';
 
 /** A consumer whose OffsetFetch answers are `answers` in turn; records what the member assigned. */
-function fakeConsumer(answers: object[]): { consumer: Consumer; assigned: Array<Map<number, number>> } {
+function fakeConsumer(answers: object[]): { consumer: Consumer; assigned: Array<Map<number, number>>; joinedAs: string[] } {
   const assigned: Array<Map<number, number>> = [];
+  const joinedAs: string[] = [];
   const fake = {
     coordinator: async () => 'n1',
     assign: async (_partitions: number[], committed: Map<number, number>) => {
       assigned.push(new Map(committed));
     },
-    request: async (_node: string, apiKey: number) => {
-      if (apiKey === ApiKeys.JoinGroup) return { errorCode: 0, memberId: 'm1', leader: 'm1', generationId: 1, members: [{ memberId: 'm1' }] };
+    request: async (_node: string, apiKey: number, _version: number, body: { memberId?: string }) => {
+      if (apiKey === ApiKeys.JoinGroup) {
+        joinedAs.push(body.memberId ?? '');
+        return { errorCode: 0, memberId: 'm1', leader: 'm1', generationId: 1, members: [{ memberId: 'm1' }] };
+      }
       if (apiKey === ApiKeys.SyncGroup) return { errorCode: 0, assignment: encodeAssignment(new Map([[TOPIC, [0, 1]]])) };
       if (apiKey === ApiKeys.OffsetFetch) return answers.shift();
       throw new Error(`unexpected api ${apiKey}`);
     },
   };
-  return { consumer: fake as unknown as Consumer, assigned };
+  return { consumer: fake as unknown as Consumer, assigned, joinedAs };
 }
 
 const committed = (errorCode = 0) => ({
@@ -42,12 +46,14 @@ describe('GroupMember', () => {
   });
 
   it('an OffsetFetch answered with an error (the coordinator moving) does not resume; the next join does', async () => {
-    const { consumer, assigned } = fakeConsumer([{ errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }, committed()]);
+    const { consumer, assigned, joinedAs } = fakeConsumer([{ errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }, committed()]);
     const m = new GroupMember(consumer, config);
     await expect(m.maintain()).rejects.toThrow(/NOT_COORDINATOR/);
     expect(assigned).toEqual([]);
     expect(await m.maintain()).toBe(true);
     expect(assigned).toEqual([new Map([[0, 72]])]);
+    // It joins again as the member it was (no second member waiting out a session timeout).
+    expect(joinedAs).toEqual(['', 'm1']);
   });
 
   it('a partition answered with an error does not resume', async () => {

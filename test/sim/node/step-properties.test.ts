@@ -43,7 +43,7 @@ interface FakeReplica {
   leaderEpoch: number;
   highWatermark: number;
   leader: FakeLeaderState | null;
-  log: { logEndOffset: number; epochCache: { entries: Array<{ epoch: number; startOffset: number }> } };
+  log: { logEndOffset: number; logStartOffset: number; epochCache: { entries: Array<{ epoch: number; startOffset: number }> } };
 }
 
 /** A leader's state with ISR `isr`, no pending AlterPartition and followers' log ends `leos`. */
@@ -54,7 +54,7 @@ function leading(isr: number[], leos: Record<number, number> = {}, pendingAlter:
 
 /** A log ending at `leo` whose records from `startOffset` on carry `epoch` (and epoch 0 before). */
 function logOf(leo: number, epochs: Array<[epoch: number, startOffset: number]> = [[0, 0]]): FakeReplica['log'] {
-  return { logEndOffset: leo, epochCache: { entries: epochs.map(([epoch, startOffset]) => ({ epoch, startOffset })) } };
+  return { logEndOffset: leo, logStartOffset: 0, epochCache: { entries: epochs.map(([epoch, startOffset]) => ({ epoch, startOffset })) } };
 }
 
 function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number } }> } {
@@ -221,6 +221,26 @@ describe('ReplicationMonitor', () => {
     expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
   });
 
+  it('isr-join-below-hw judges the follower\'s own log: progress the leader recorded wrongly shows too', () => {
+    const lead = leaderOf(4, [1]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(3)]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.leader = leading([1], { 2: 5 }, { newIsr: [1, 2] });
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
+  });
+
+  it('isr-join-below-hw: a follower past the HW but below the leader\'s epoch start offset', () => {
+    const lead = leaderOf(4, [1]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(5)]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.leader = { ...leading([1], { 2: 5 }, { newIsr: [1, 2] }), leaderEpochStartOffset: 6 };
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
+  });
+
   it('isr-join-below-hw is quiet for a follower proposed at the HW, and for a shrink', () => {
     const lead = leaderOf(0, [1, 2]);
     const { w } = world([new FakeRaft(), new FakeRaft(), new FakeRaft()], [[lead], [followerAt(4)], [followerAt(1)]]);
@@ -265,6 +285,19 @@ describe('ReplicationMonitor', () => {
     nodes[1]!.host.incarnation = 1;
     agrees.log = logOf(9, [[0, 0], [4, 3]]);
     lead.highWatermark = 7;
+    m.step(w);
+    expect(m.violations).toEqual([]);
+  });
+
+  it('isr-agrees-below-hw is quiet where retention deleted offset HW - 1 on the follower', () => {
+    const lead = leaderOf(0, [1, 2]);
+    lead.log = logOf(10, [[0, 0], [5, 3]]);
+    const follower = followerAt(9);
+    follower.log = { ...logOf(9, [[5, 8]]), logStartOffset: 8 };
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 6;
     m.step(w);
     expect(m.violations).toEqual([]);
   });
