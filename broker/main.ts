@@ -183,6 +183,12 @@ export async function runBroker(argv: string[]): Promise<number> {
         },
       );
     };
+    // Fail-stop, as Kafka halts on a metadata log I/O error: no controlled shutdown, no flush; the
+    // supervisor (the harness's disk-free, systemd, ...) starts it again on a disk that works.
+    node.metadata.onFatal((err) => {
+      logger.error(`the metadata log failed (${err.message}): exiting`);
+      resolve(1);
+    });
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     const parent = Number(process.env['FAULTLINE_PARENT_PID'] ?? '');

@@ -91,6 +91,7 @@ export class MetadataService {
   /** Observers that fetched metadata from this voter: id -> what they hold and when they last asked. */
   private readonly observers = new Map<number, { logEndOffset: number; lastFetchMs: number }>();
   private readonly rpc: RpcClient;
+  private readonly fatalCbs: Array<(err: Error) => void> = [];
   private readonly rt: Runtime;
   /** null on an observer. */
   private readonly host: ControllerHost | null = null;
@@ -170,6 +171,9 @@ export class MetadataService {
     raft.onHighWatermark((hw) => loader.setHighWatermark(hw));
     loader.setSnapshotSink((index, _term, data) => raft.snapshot(index, data));
     raft.onLeaderChange((leaderId, term) => this.onLeaderChange(leaderId, term));
+    raft.onFatal((err) => {
+      for (const cb of this.fatalCbs) cb(err);
+    });
     for (const method of Object.keys(controllerOperations) as ControllerMethod[]) {
       raft.onRpc(method, (params: unknown) => this.handle(method, params));
     }
@@ -189,6 +193,11 @@ export class MetadataService {
   }
 
   /** Subscribes to published images: only once caught up, then after every change (metadata-loader.ts). */
+  /** The metadata log failed (RaftNode.onFatal): the node must stop. */
+  onFatal(cb: (err: Error) => void): void {
+    this.fatalCbs.push(cb);
+  }
+
   onImage(cb: (image: MetadataImage) => void): void {
     this.loader.onPublish(cb);
   }

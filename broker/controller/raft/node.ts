@@ -185,6 +185,7 @@ export class RaftNode {
   private readonly hwCbs: Array<(highWatermark: number) => void> = [];
   private lastHighWatermark: number | null = null;
   private readonly leaderCbs: Array<(leaderId: number | null, term: number) => void> = [];
+  private readonly fatalCbs: Array<(err: Error) => void> = [];
   private lastLeader: number | null = null;
   private lastTerm = -1;
   private applied = 0;
@@ -277,6 +278,15 @@ export class RaftNode {
 
   onLeaderChange(cb: (leaderId: number | null, term: number) => void): void {
     this.leaderCbs.push(cb);
+  }
+
+  /**
+   * The node stopped because its log could not be made durable (a write or fsync failed: a full or
+   * broken disk). Its owner must stop the whole process, as Kafka halts on a metadata log I/O error:
+   * a broker whose metadata stopped would otherwise act on a stale image (a zombie leader).
+   */
+  onFatal(cb: (err: Error) => void): void {
+    this.fatalCbs.push(cb);
   }
 
   onRpc(method: string, handler: RpcHandler): void {
@@ -412,6 +422,7 @@ export class RaftNode {
         } catch (err) {
           this.log.error(`raft storage failed, stopping this node (fail-stop): ${(err as Error).message}`);
           void this.stop();
+          for (const cb of this.fatalCbs) cb(err as Error);
           return;
         }
         for (const { to, message } of r.messages) this.transport.send(to, message);

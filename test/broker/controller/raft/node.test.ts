@@ -9,6 +9,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotLeaderError, RaftNode, RaftStoppedError } from '../../../../broker/controller/raft/node.ts';
 import type { Entry } from '../../../../broker/controller/raft/messages.ts';
+import { nodeFileSystem, type FileSystem } from '../../../../broker/log/fs.ts';
+import { realRuntime } from '../../../../broker/runtime/real.ts';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -40,6 +42,25 @@ function single(dataDir: string): { node: RaftNode; applied: Entry[]; leaders: A
 }
 
 describe('RaftNode (single voter)', () => {
+  it('a log write that fails stops the node and reports it fatal (its owner must exit)', async () => {
+    let full = false;
+    const enospc = (): never => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    };
+    const fs2: FileSystem = { ...nodeFileSystem, write: (...a) => (full ? enospc() : nodeFileSystem.write(...a)), fsync: (fd) => (full ? enospc() : nodeFileSystem.fsync(fd)) };
+    const node = new RaftNode({ id: 1, voters: '1@127.0.0.1:1', listen: { host: '127.0.0.1', port: 0 }, dataDir: tempDir(), fetchTimeoutMs: 40, electionTimeoutMs: 40, runtime: { ...realRuntime, fs: fs2 } });
+    cleanup.push(() => node.stop());
+    const fatal: Error[] = [];
+    node.onFatal((e) => fatal.push(e));
+    await node.start();
+    await waitFor('leadership', () => node.isLeader);
+    full = true;
+    await node.propose(['x']).catch(() => undefined);
+    await waitFor('the fatal report', () => fatal.length > 0);
+    expect(fatal[0]!.message).toMatch(/ENOSPC/);
+    await expect(node.propose(['y'])).rejects.toBeInstanceOf(RaftStoppedError);
+  });
+
   it('resolves a proposal only after its entries are applied, in order, including re-entrant proposals', async () => {
     const { node, applied, leaders } = single(tempDir());
     await node.start();
