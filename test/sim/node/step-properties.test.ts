@@ -173,7 +173,8 @@ describe('ReplicationMonitor', () => {
     expect(m.violations).toEqual([]);
   });
 
-  it('hw-start-known: a new leader starts above every HW a leader held before (its log end, say)', () => {
+  /** n1 leads with HW 4 (its ISR [1,2]), then hands over to n2 (log end 10), which starts at `startHw`. */
+  function handOver(startHw: number): { a: FakeReplica; b: FakeReplica; w: SimWorld; m: ReplicationMonitor } {
     const a = leaderOf(0, [1, 2]);
     const b = followerAt(10);
     const { w } = world([new FakeRaft(), new FakeRaft()], [[a], [b]]);
@@ -183,23 +184,17 @@ describe('ReplicationMonitor', () => {
     m.step(w);
     a.role = 'follower';
     a.leader = null;
-    Object.assign(b, { role: 'leader', leaderId: 2, leaderEpoch: 6, highWatermark: 10, leader: leading([2, 1]) });
+    Object.assign(b, { role: 'leader', leaderId: 2, leaderEpoch: 6, highWatermark: startHw, leader: leading([2, 1]) });
     m.step(w);
-    expect(m.violations.map((v) => v.property)).toEqual(['hw-start-known']);
+    return { a, b, w, m };
+  }
+
+  it('hw-start-known: a new leader starts above every HW a leader held before (its log end, say)', () => {
+    expect(handOver(10).m.violations.map((v) => v.property)).toEqual(['hw-start-known']);
   });
 
   it('hw-start-known is quiet for a new leader at a known HW, for a lone ISR member, and for a new topic incarnation', () => {
-    const a = leaderOf(0, [1, 2]);
-    const b = followerAt(10);
-    const { w } = world([new FakeRaft(), new FakeRaft()], [[a], [b]]);
-    const m = new ReplicationMonitor();
-    m.step(w);
-    a.highWatermark = 4;
-    m.step(w);
-    a.role = 'follower';
-    a.leader = null;
-    Object.assign(b, { role: 'leader', leaderId: 2, leaderEpoch: 6, highWatermark: 4, leader: leading([2, 1]) });
-    m.step(w);
+    const { a, b, w, m } = handOver(4);
     // Only itself in the ISR (min.insync 1): its log end is committed at once.
     Object.assign(b, { leaderEpoch: 7, highWatermark: 10, leader: leading([2]) });
     m.step(w);
@@ -211,32 +206,17 @@ describe('ReplicationMonitor', () => {
     expect(m.violations).toEqual([]);
   });
 
-  it('isr-join-below-hw: the leader proposes a follower for the ISR before it reached the HW', () => {
+  // The leader (HW 4) proposes n2 for the ISR: [case, n2's own log end, the log end the leader recorded, epoch start].
+  it.each([
+    ['before it reached the HW', 3, 3, 0],
+    ['with progress the leader recorded wrongly (its own log is judged)', 3, 5, 0],
+    ["past the HW but below the leader's epoch start offset", 5, 5, 6],
+  ])('isr-join-below-hw: the leader proposes a follower %s', (_case, own, recorded, epochStart) => {
     const lead = leaderOf(4, [1]);
-    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(3)]]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(own)]]);
     const m = new ReplicationMonitor();
     m.step(w);
-    lead.leader = leading([1], { 2: 3 }, { newIsr: [1, 2] });
-    m.step(w);
-    expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
-  });
-
-  it('isr-join-below-hw judges the follower\'s own log: progress the leader recorded wrongly shows too', () => {
-    const lead = leaderOf(4, [1]);
-    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(3)]]);
-    const m = new ReplicationMonitor();
-    m.step(w);
-    lead.leader = leading([1], { 2: 5 }, { newIsr: [1, 2] });
-    m.step(w);
-    expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
-  });
-
-  it('isr-join-below-hw: a follower past the HW but below the leader\'s epoch start offset', () => {
-    const lead = leaderOf(4, [1]);
-    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(5)]]);
-    const m = new ReplicationMonitor();
-    m.step(w);
-    lead.leader = { ...leading([1], { 2: 5 }, { newIsr: [1, 2] }), leaderEpochStartOffset: 6 };
+    lead.leader = { ...leading([1], { 2: recorded }, { newIsr: [1, 2] }), leaderEpochStartOffset: epochStart };
     m.step(w);
     expect(m.violations.map((v) => v.property)).toEqual(['isr-join-below-hw']);
   });
