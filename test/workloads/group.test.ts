@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiKeys } from '../../broker/protocol/codec.ts';
 import { ErrorCode } from '../../broker/protocol/errors.ts';
-import type { Consumer } from '../../workloads/consumer.ts';
+import { commitRefused, type Consumer } from '../../workloads/consumer.ts';
 import { encodeAssignment, GroupMember } from '../../workloads/group.ts';
 
 const TOPIC = 't';
@@ -60,5 +60,16 @@ describe('GroupMember', () => {
     const { consumer, assigned } = fakeConsumer([committed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)]);
     await expect(new GroupMember(consumer, config).maintain()).rejects.toThrow(/COORDINATOR_LOAD_IN_PROGRESS/);
     expect(assigned).toEqual([]);
+  });
+});
+
+describe('commit verdicts', () => {
+  it('a commit is a definite fail only when the coordinator refused it before writing (NOT_COORDINATOR may come after the write)', () => {
+    expect(commitRefused([ErrorCode.ILLEGAL_GENERATION])).toBe(true);
+    expect(commitRefused([ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.REBALANCE_IN_PROGRESS])).toBe(true);
+    expect(commitRefused([ErrorCode.NOT_COORDINATOR])).toBe(false);
+    expect(commitRefused([ErrorCode.COORDINATOR_NOT_AVAILABLE])).toBe(false);
+    expect(commitRefused([ErrorCode.ILLEGAL_GENERATION, ErrorCode.NOT_COORDINATOR])).toBe(false);
+    expect(commitRefused([])).toBe(false);
   });
 });
