@@ -124,8 +124,11 @@ export interface Partitioner {
   heal(): Promise<void>;
 }
 
-/** A degradation of every link between nodes (not the harness's clients' links). */
-export type LinkDegradation = { kind: 'packet-loss'; probability: number } | { kind: 'bandwidth'; rateKbit: number };
+/**
+ * A degradation of the links between nodes (never the harness's clients' links): every such link, or
+ * with `nodes` only the links with one of those nodes at either end.
+ */
+export type LinkDegradation = ({ kind: 'packet-loss'; probability: number } | { kind: 'bandwidth'; rateKbit: number }) & { nodes?: readonly string[] };
 
 /** Optional: degrade the links between nodes; `Partitioner.heal()` undoes it. */
 export interface LinkDegrader {

@@ -22,7 +22,8 @@
  * - clock, clock-<target>: a node's wall clock bumped or strobed (clockFault below), end `clock-reset`.
  *   Needs a ClockSkewer and a cluster started with `clock` (`needsClockLayer`).
  * - partition-controller-link: the active controller's controller-listener links cut, broker traffic flows.
- * - packet-loss, bandwidth: every link between nodes degraded (linkFault below); end `heal`.
+ * - packet-loss, bandwidth: every link between nodes degraded; packet-loss-<role>, bandwidth-<role>: only
+ *   the links of the node of that role (linkFault below); end `heal`.
  * - reassign: one workload partition's replicas moved during load; membership: a broker-only node added
  *   (and given a partition), then decommissioned (nemesis/cluster-ops.ts).
  * - partition: start `partition` with a grudge, end `heal`. Needs a Partitioner; at most one grudge is in
@@ -133,22 +134,36 @@ function partitionFault(shape: Shape | null): FaultPackage {
 /** Probabilities and rates a link fault draws from (recorded in the op's value). */
 const lossProbabilities = [0.05, 0.2, 0.5] as const;
 const ratesKbit = [32, 128, 512] as const;
+/**
+ * Rates for one slow node's links (`bandwidth-<role>`): all below what replicating the workload takes
+ * (a few hundred 70-byte records a second is 150 kbit/s and more), so the node lags while staying
+ * connected, as a sick NIC or a saturated link does; the untargeted fault's 512 kbit/s would only slow it.
+ */
+const oneNodeRatesKbit = [32, 64, 128] as const;
 
 /**
- * Link faults between every pair of nodes (never the harness's clients): `packet-loss` drops each packet
- * with a drawn probability (iptables statistic), `bandwidth` limits each node's traffic to the others to
- * a drawn rate (tc htb). Both end with `heal`, so they share the network lane with partitions.
+ * Link faults between nodes (never the harness's clients): `packet-loss` drops each packet with a drawn
+ * probability (iptables statistic), `bandwidth` limits traffic to a drawn rate (tc htb). Without a
+ * target every link between two nodes is degraded; `packet-loss-<role>` and `bandwidth-<role>` degrade
+ * only the links of the one node of that role, both ways (a slow or lossy node among healthy ones: a
+ * follower that lags without being cut off, a leader whose followers fall behind). Like an isolation,
+ * the target may be killed or paused by another lane meanwhile: a node restarting behind a slow link is
+ * the point. Both end with `heal`, so they share the network lane with partitions.
  */
-function linkFault(kind: 'packet-loss' | 'bandwidth'): FaultPackage {
+function linkFault(kind: 'packet-loss' | 'bandwidth', role: Role | null): FaultPackage {
   return {
     handles: [kind, 'heal'],
     needsPartitioner: true,
     needsDegrader: true,
     generator(ctx: PlanContext): PlannedFault | null {
-      const nodes = ctx.nodes.map((n) => n.name);
-      if (nodes.length < 2) return null;
-      const value = kind === 'packet-loss' ? { nodes, probability: ctx.rng.pick(lossProbabilities) } : { nodes, rateKbit: ctx.rng.pick(ratesKbit) };
-      return { start: { f: kind, value }, end: { f: 'heal', value: { nodes } } };
+      const names = ctx.nodes.map((n) => n.name);
+      if (names.length < 2) return null;
+      const drawn = kind === 'packet-loss' ? { probability: ctx.rng.pick(lossProbabilities) } : { rateKbit: ctx.rng.pick(role === null ? ratesKbit : oneNodeRatesKbit) };
+      if (role === null) return { start: { f: kind, value: { nodes: names, ...drawn } }, end: { f: 'heal', value: { nodes: names } } };
+      const t = pickTarget(role, ctx.roles, ctx.nodes, ctx.topic, new Set(), ctx.rng);
+      if (t === null) return null;
+      const value = { nodes: [t.node], role: t.role, ...drawn, ...(t.note === undefined ? {} : { note: t.note }) };
+      return { start: { f: kind, value }, end: { f: 'heal', value: { nodes: [t.node], role: t.role } } };
     },
     async nemesis(op: NemesisOp, env: NemesisEnv): Promise<void> {
       if (op.f === 'heal') {
@@ -157,8 +172,10 @@ function linkFault(kind: 'packet-loss' | 'bandwidth'): FaultPackage {
         return;
       }
       if (env.degrader === null) throw new Error(`this backend cannot degrade links (${kind})`);
-      if (op.f === 'packet-loss') await env.degrader.degrade({ kind: 'packet-loss', probability: op.value.probability ?? 0.2 });
-      else if (op.f === 'bandwidth') await env.degrader.degrade({ kind: 'bandwidth', rateKbit: op.value.rateKbit ?? 128 });
+      // a targeted fault degrades its node's links only; an untargeted one every link (nodes added later too)
+      const only = op.value.role === undefined ? {} : { nodes: op.value.nodes };
+      if (op.f === 'packet-loss') await env.degrader.degrade({ kind: 'packet-loss', probability: op.value.probability ?? 0.2, ...only });
+      else if (op.f === 'bandwidth') await env.degrader.degrade({ kind: 'bandwidth', rateKbit: op.value.rateKbit ?? 128, ...only });
       else throw new Error(`${kind} nemesis cannot do '${op.f}'`);
     },
     finalGenerator(active: readonly NemesisOp[]): NemesisOp[] {
@@ -413,8 +430,10 @@ export const faults = {
   'partition-majorities-ring': partitionFault('majorities-ring'),
   'partition-bridge': partitionFault('bridge'),
   'partition-controller-link': partitionFault('controller-link'),
-  'packet-loss': linkFault('packet-loss'),
-  bandwidth: linkFault('bandwidth'),
+  'packet-loss': linkFault('packet-loss', null),
+  ...(Object.fromEntries(singleRoles.map((t) => [`packet-loss-${t}`, linkFault('packet-loss', t)])) as Record<`packet-loss-${(typeof singleRoles)[number]}`, FaultPackage>),
+  bandwidth: linkFault('bandwidth', null),
+  ...(Object.fromEntries(singleRoles.map((t) => [`bandwidth-${t}`, linkFault('bandwidth', t)])) as Record<`bandwidth-${(typeof singleRoles)[number]}`, FaultPackage>),
   reassign: reassignFault(),
   membership: membershipFault(),
 } as const satisfies Record<string, FaultPackage>;
@@ -483,7 +502,8 @@ export function checkFaultsSupported(names: readonly FaultName[], backend: Backe
   const needDegrade = names.filter((n) => (faults[n] as FaultPackage).needsDegrader === true);
   if (needDegrade.length > 0 && canPartition(backend)) {
     const offered = (backend as { linkDegradations?: readonly string[] }).linkDegradations;
-    const missing = canDegrade(backend) ? needDegrade.filter((n) => offered !== undefined && !offered.includes(n)) : needDegrade;
+    // a targeted name (bandwidth-follower) needs what its kind needs
+    const missing = canDegrade(backend) ? needDegrade.filter((n) => offered !== undefined && !offered.includes(n.startsWith('bandwidth') ? 'bandwidth' : 'packet-loss')) : needDegrade;
     if (missing.length > 0) {
       throw new UsageError(`nemesis ${missing.join(', ')} cannot run: the ${backend.name} backend cannot ${canDegrade(backend) ? 'limit bandwidth here (tc, Debian package iproute2, is missing)' : 'degrade links between nodes'}`);
     }

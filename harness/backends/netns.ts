@@ -264,16 +264,29 @@ export function grudgeRules(plan: NetworkPlan, grudge: Grudge, scope: LinkScope 
 }
 
 /**
- * Pure: random packet loss on every link between nodes (iptables `-m statistic`): each namespace drops
- * each packet from each other node with the given probability. The bridge address (the harness's
- * clients) is never matched.
+ * The links a degradation covers: every link between two nodes when `degraded` is absent, otherwise
+ * only the links with a degraded node at either end (one slow or lossy node, the others talking freely).
  */
-export function packetLossRules(plan: NetworkPlan, probability: number): Array<{ namespace: string; args: string[] }> {
+function degradedSet(plan: NetworkPlan, degraded: readonly string[] | undefined): Set<string> {
+  const names = plan.nodes.map((n) => n.node);
+  if (degraded === undefined) return new Set(names);
+  for (const d of degraded) if (!names.includes(d)) throw new Error(`degradation names unknown node '${d}'; nodes are ${names.join(', ')}`);
+  return new Set(degraded);
+}
+
+/**
+ * Pure: random packet loss between nodes (iptables `-m statistic`): each namespace drops each packet
+ * from each other node with the given probability, on every link, or with `degraded` only on the links
+ * that touch one of those nodes (both directions). The bridge address (the harness's clients) is never
+ * matched.
+ */
+export function packetLossRules(plan: NetworkPlan, probability: number, degraded?: readonly string[]): Array<{ namespace: string; args: string[] }> {
   if (!(probability > 0 && probability < 1)) throw new RangeError(`packet loss probability must be in (0, 1), got ${probability}`);
+  const slow = degradedSet(plan, degraded);
   const rules: Array<{ namespace: string; args: string[] }> = [];
   for (const t of plan.nodes) {
     for (const s of plan.nodes) {
-      if (s.node === t.node) continue;
+      if (s.node === t.node || !(slow.has(s.node) || slow.has(t.node))) continue;
       rules.push({ namespace: t.namespace, args: ['-w', iptablesWaitS, '-A', 'INPUT', '-s', s.address, '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'] });
     }
   }
@@ -281,18 +294,28 @@ export function packetLossRules(plan: NetworkPlan, probability: number): Array<{
 }
 
 /**
- * Pure: a bandwidth limit on every link between nodes (`tc` htb on each node's eth0): traffic to the
- * bridge address (the harness's clients) goes to an unlimited class 1:10, everything else (the other
- * nodes) to class 1:20 limited to rateKbit. No netem here, so no delay: only a rate.
+ * Pure: a bandwidth limit between nodes (`tc` htb on each node's eth0, egress), on every link, or with
+ * `degraded` only on the links that touch one of those nodes. A degraded node sends everything but its
+ * traffic to the bridge address (the harness's clients, class 1:10, unlimited) through class 1:20,
+ * limited to rateKbit; any other node sends through the unlimited class by default and only its traffic
+ * to a degraded node's address through 1:20, so a degraded node is slow both ways and the others are
+ * not slowed between themselves. No netem here, so no delay: only a rate.
  */
-export function bandwidthCommands(plan: NetworkPlan, rateKbit: number): Array<{ namespace: string; args: string[] }> {
+export function bandwidthCommands(plan: NetworkPlan, rateKbit: number, degraded?: readonly string[]): Array<{ namespace: string; args: string[] }> {
   if (!(Number.isInteger(rateKbit) && rateKbit >= 8)) throw new RangeError(`bandwidth must be an integer of at least 8 kbit/s, got ${rateKbit}`);
+  const slow = degradedSet(plan, degraded);
   const cmds: Array<{ namespace: string; args: string[] }> = [];
   for (const n of plan.nodes) {
-    cmds.push({ namespace: n.namespace, args: ['qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', '20'] });
+    const to = (addr: string, flowid: string): void => {
+      cmds.push({ namespace: n.namespace, args: ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'u32', 'match', 'ip', 'dst', `${addr}/32`, 'flowid', flowid] });
+    };
+    const peers = plan.nodes.filter((p) => p.node !== n.node && slow.has(p.node));
+    if (!slow.has(n.node) && peers.length === 0) continue;
+    cmds.push({ namespace: n.namespace, args: ['qdisc', 'add', 'dev', 'eth0', 'root', 'handle', '1:', 'htb', 'default', slow.has(n.node) ? '20' : '10'] });
     cmds.push({ namespace: n.namespace, args: ['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit'] });
     cmds.push({ namespace: n.namespace, args: ['class', 'add', 'dev', 'eth0', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${rateKbit}kbit`, 'ceil', `${rateKbit}kbit`] });
-    cmds.push({ namespace: n.namespace, args: ['filter', 'add', 'dev', 'eth0', 'parent', '1:', 'protocol', 'ip', 'u32', 'match', 'ip', 'dst', `${plan.bridgeAddress}/32`, 'flowid', '1:10'] });
+    if (slow.has(n.node)) to(plan.bridgeAddress, '1:10');
+    else for (const p of peers) to(p.address, '1:20');
   }
   return cmds;
 }
@@ -319,8 +342,8 @@ export async function applyGrudge(plan: NetworkPlan, grudge: Grudge, scope: Link
 }
 
 export async function applyDegradation(plan: NetworkPlan, d: LinkDegradation): Promise<void> {
-  const iptables = d.kind === 'packet-loss' ? packetLossRules(plan, d.probability) : [];
-  const tc = d.kind === 'bandwidth' ? bandwidthCommands(plan, d.rateKbit) : [];
+  const iptables = d.kind === 'packet-loss' ? packetLossRules(plan, d.probability, d.nodes) : [];
+  const tc = d.kind === 'bandwidth' ? bandwidthCommands(plan, d.rateKbit, d.nodes) : [];
   await healNetwork(plan);
   for (const r of iptables) await runChecked('ip', ['netns', 'exec', r.namespace, 'iptables', ...r.args], 10_000);
   for (const c of tc) await runChecked('ip', ['netns', 'exec', c.namespace, 'tc', ...c.args], 10_000);

@@ -170,8 +170,8 @@ export function faultSupport(checks: Check[]): Array<{ faults: string; ok: boole
     { faults: family('disk-full'), ok: ok('fuse'), why: ok('fuse') ? 'writes that need space fail with ENOSPC (the lazyfs layer)' : 'needs root and FUSE (fuse3, libfuse3-dev, gcc)' },
     { faults: family('clock'), ok: ok('faketime'), why: ok('faketime') ? 'wall clock bumped or strobed through libfaketime (LD_PRELOAD at start)' : 'needs libfaketime (Debian package libfaketime)' },
     { faults: family('partition'), ok: partitions, why: netWhy },
-    { faults: 'packet-loss', ok: partitions, why: partitions ? 'iptables -m statistic between nodes' : netWhy },
-    { faults: 'bandwidth', ok: partitions && ok('tc htb'), why: partitions && ok('tc htb') ? 'tc htb between nodes' : partitions ? 'needs tc with htb' : netWhy },
+    { faults: family('packet-loss'), ok: partitions, why: partitions ? 'iptables -m statistic between nodes (a target: only that node\'s links)' : netWhy },
+    { faults: family('bandwidth'), ok: partitions && ok('tc htb'), why: partitions && ok('tc htb') ? 'tc htb between nodes (a target: only that node\'s links, both ways)' : partitions ? 'needs tc with htb' : netWhy },
     { faults: 'reassign', ok: true, why: "a workload partition's replicas moved during load (AlterPartitionReassignments; any cluster with the Kafka admin APIs)" },
     {
       faults: 'membership',

@@ -3,7 +3,7 @@
 import type { Backend, ClusterSpec, Grudge, LinkDegradation, LinkDegrader, LinkScope, NodeInfo, Partitioner } from '../../harness/backend.ts';
 import type { ClusterAdmin, ClusterDescription, PartitionInfo, Reassigning } from '../../harness/backends/admin.ts';
 
-export type FakeCall = { f: string; node?: string; grudge?: Grudge };
+export type FakeCall = { f: string; node?: string; grudge?: Grudge; nodes?: readonly string[] };
 
 export function fakeNodes(n: number): NodeInfo[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -199,7 +199,7 @@ export class FakePartitionBackend extends FakeBackend implements Partitioner, Li
     this.degraded = null;
   }
   async degrade(d: LinkDegradation): Promise<void> {
-    this.calls.push({ f: d.kind });
+    this.calls.push({ f: d.kind, ...(d.nodes === undefined ? {} : { nodes: [...d.nodes] }) });
     if (this.failing.has(d.kind)) throw new Error(`${d.kind} failed (fake)`);
     this.grudge = {};
     this.degraded = { ...d };

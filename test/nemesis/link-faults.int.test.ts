@@ -1,7 +1,7 @@
 // The link and node-group faults against a real local cluster in network namespaces (root, ip, iptables,
 // tc): controller-link cuts only the Raft/controller links (the controller moves, Kafka traffic flows),
 // packet-loss and bandwidth put their rules on every link between nodes and heal removes them, a
-// bandwidth limit really slows replication, stop is a graceful SIGTERM, kill-majority takes two nodes
+// bandwidth limit really slows replication (on one node's links only, when targeted), stop is a graceful SIGTERM, kill-majority takes two nodes
 // down together. Skipped (with the reason) where namespaces are not available.
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -137,6 +137,30 @@ describe.skipIf(mode.mode !== 'netns')(`link and node-group faults on a real clu
     await backend.heal();
     for (const n of plan.nodes) expect(await shapingClasses(n.namespace)).not.toMatch(/1:20/);
     await send('after-bandwidth');
+  }, 120_000);
+
+  it('bandwidth on one node (bandwidth-<role>): its links are slow both ways, the others\' links are not shaped', async () => {
+    await backend.degrade({ kind: 'bandwidth', rateKbit: 256, nodes: ['n2'] });
+    const plan = backend.network()!;
+    const [n1, n2, n3] = [plan.nodes[0]!, plan.nodes[1]!, plan.nodes[2]!];
+    // bytes n1 has sent through its limited class (tc -s counts every packet a class passes)
+    const limitedBytes = async (): Promise<number> => {
+      const out = await runChecked('ip', ['netns', 'exec', n1.namespace, 'tc', '-s', 'class', 'show', 'dev', 'eth0'], 10_000);
+      const m = /class htb 1:20 [^\n]*\n\s*Sent (\d+) bytes/.exec(out);
+      if (m === null) throw new Error(`no limited class on n1:\n${out}`);
+      return Number(m[1]);
+    };
+    // 64 KiB through a 256 kbit/s link takes at least 2 s, either way; load only makes it slower
+    expect(await transferMs(n2.namespace, n1.namespace, n1.address, 64 * 1024)).toBeGreaterThan(1_500);
+    expect(await transferMs(n1.namespace, n2.namespace, n2.address, 64 * 1024)).toBeGreaterThan(1_500);
+    // n1 -> n3 does not go through the limited class: 1 MiB passes, the class (capped at 32 kB/s, so
+    // the brokers' own traffic to n2 adds little) grows by far less
+    const before = await limitedBytes();
+    await transferMs(n1.namespace, n3.namespace, n3.address, 1024 * 1024);
+    expect(await limitedBytes() - before).toBeLessThan(256 * 1024);
+    await backend.heal();
+    for (const n of plan.nodes) expect(await shapingClasses(n.namespace)).not.toMatch(/1:20/);
+    await send('after-bandwidth-one-node');
   }, 120_000);
 
   it('stop-leader stops gracefully (SIGTERM) and restarts; kill-majority takes two nodes down together', async () => {

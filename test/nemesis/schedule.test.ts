@@ -128,6 +128,27 @@ describe('nemesis schedule', () => {
     }
   });
 
+  it('bandwidth-<role> and packet-loss-<role> degrade the links of one node of that role; untargeted ones every link', async () => {
+    const o = await runSchedule(4, ['bandwidth-follower', 'packet-loss-leader', 'bandwidth'], 24);
+    const starts = o.records.filter((r) => r.f === 'bandwidth' || r.f === 'packet-loss');
+    expect(new Set(starts.map((r) => r.value.role ?? 'all'))).toEqual(new Set(['follower', 'leader', 'all']));
+    const degrades = o.backend.calls.filter((c) => c.f === 'bandwidth' || c.f === 'packet-loss');
+    expect(degrades.length).toBe(starts.length);
+    for (const [i, r] of starts.entries()) {
+      if (r.value.role === undefined) {
+        expect(r.value.nodes.length).toBe(5);
+        expect(degrades[i]!.nodes).toBeUndefined(); // every link, nodes added later too
+        continue;
+      }
+      expect(r.value.nodes.length).toBe(1);
+      expect(degrades[i]!.nodes).toEqual(r.value.nodes);
+      // roles above: t-0 led by n2 (followers n3, n1), t-1 by n3 (followers n1, n2)
+      if (r.value.role === 'leader') expect(['n2', 'n3']).toContain(r.value.nodes[0]);
+      else expect(['n1', 'n2', 'n3']).toContain(r.value.nodes[0]);
+      expect(r.f === 'bandwidth' ? r.value.rateKbit : r.value.probability).toBeGreaterThan(0);
+    }
+  });
+
   it('every fault start has an end after stop, and the backend ends healthy (any seed, any stop point)', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 1, max: 25 }), fc.subarray(Object.keys(faults), { minLength: 1 }), async (seed, steps, names) => {

@@ -389,10 +389,10 @@ export class DockerBackend implements Backend, NodeStopper, Partitioner, LinkDeg
     const plan = this.plan!;
     const only = new Set(nodes);
     await this.clearNetwork(nodes);
-    const rules = this.grudge !== null ? grudgeRules(plan, this.grudge.grudge, this.grudge.scope) : this.degradation?.kind === 'packet-loss' ? packetLossRules(plan, this.degradation.probability) : [];
+    const rules = this.grudge !== null ? grudgeRules(plan, this.grudge.grudge, this.grudge.scope) : this.degradation?.kind === 'packet-loss' ? packetLossRules(plan, this.degradation.probability, this.degradation.nodes) : [];
     for (const rule of rules) if (only.has(rule.namespace)) await this.nsenter(rule.namespace, ['iptables', ...rule.args]);
     if (this.degradation?.kind === 'bandwidth') {
-      for (const c of bandwidthCommands(plan, this.degradation.rateKbit)) if (only.has(c.namespace)) await this.nsenter(c.namespace, ['tc', ...c.args]);
+      for (const c of bandwidthCommands(plan, this.degradation.rateKbit, this.degradation.nodes)) if (only.has(c.namespace)) await this.nsenter(c.namespace, ['tc', ...c.args]);
     }
   }
 

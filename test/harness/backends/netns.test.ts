@@ -82,4 +82,37 @@ describe('link faults as rules (pure)', () => {
     ]);
     expect(() => bandwidthCommands(plan, 0)).toThrow(RangeError);
   });
+
+  // What the tc commands of one namespace do to a packet to `dst`: limited (class 1:20) or not.
+  function limited(cmds: Array<{ namespace: string; args: string[] }>, namespace: string, dst: string): boolean {
+    const mine = cmds.filter((c) => c.namespace === namespace).map((c) => c.args);
+    const qdisc = mine.find((a) => a[0] === 'qdisc');
+    if (qdisc === undefined) return false;
+    const filter = mine.find((a) => a[0] === 'filter' && a.includes(`${dst}/32`));
+    const flow = filter === undefined ? `1:${qdisc[qdisc.length - 1]}` : filter[filter.length - 1];
+    return flow === '1:20';
+  }
+  it('one node degraded (property): a link is limited or lossy iff a degraded node is at either end; clients never', () => {
+    const five = planNetwork('run1', 7, 5);
+    const names = five.nodes.map((n) => n.node);
+    fc.assert(
+      fc.property(fc.subarray(names, { minLength: 1 }), (degraded) => {
+        const tc = bandwidthCommands(five, 64, degraded);
+        const loss = packetLossRules(five, 0.2, degraded);
+        for (const from of five.nodes) {
+          expect(limited(tc, from.namespace, five.bridgeAddress)).toBe(false);
+          for (const to of five.nodes) {
+            if (from === to) continue;
+            const want = degraded.includes(from.node) || degraded.includes(to.node);
+            expect(limited(tc, from.namespace, to.address), `${from.node} -> ${to.node}`).toBe(want);
+            expect(loss.some((r) => r.namespace === to.namespace && r.args.includes(from.address)), `${from.node} -> ${to.node} lossy`).toBe(want);
+          }
+        }
+      }),
+    );
+    // every node degraded is the untargeted fault
+    expect(bandwidthCommands(five, 64, names)).toEqual(bandwidthCommands(five, 64));
+    expect(packetLossRules(five, 0.2, names)).toEqual(packetLossRules(five, 0.2));
+    expect(() => bandwidthCommands(five, 64, ['n9'])).toThrow(/unknown node 'n9'/);
+  });
 });
