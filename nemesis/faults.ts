@@ -139,7 +139,7 @@ const ratesKbit = [32, 128, 512] as const;
  * (a few hundred 70-byte records a second is 150 kbit/s and more), so the node lags while staying
  * connected, as a sick NIC or a saturated link does; the untargeted fault's 512 kbit/s would only slow it.
  */
-const oneNodeRatesKbit = [32, 64, 128] as const;
+const oneNodeRatesKbit = [8, 16, 32] as const;
 
 /**
  * Link faults between nodes (never the harness's clients): `packet-loss` drops each packet with a drawn

@@ -59,6 +59,15 @@ const fastIsr = { 'replica.lag.time.max.ms': '1000' } as const;
  */
 const rebalance = { 'leader.imbalance.check.interval.seconds': '1' } as const;
 
+/** A 1.5 s broker session (heartbeats every 0.5 s): a node paused for one nemesis period is fenced. */
+const shortSession = { 'broker.session.timeout.ms': '1500' } as const;
+
+/**
+ * Kafka's 9 s broker session (the harness's default is 3 s) and a 10 s replica lag: a follower paused
+ * for one nemesis period stays unfenced and in the ISR, so it can still be elected when it resumes.
+ */
+const longSession = { 'broker.session.timeout.ms': '9000', 'replica.lag.time.max.ms': '10000' } as const;
+
 /**
  * The fault mix and workload shape for each bug, chosen from the mechanism the bug breaks, as Jepsen
  * picks nemeses per test (docs/bugs.md has the reasoning and the measured figures). A plan never looks
@@ -86,14 +95,19 @@ export const huntPlans = {
   'elect-outside-isr': { cells: [['partition-bridge', 'stop-leader'], ['partition-bridge', 'kill-leader']], set: fastIsr },
   // the old leader, paused or cut off, writes on in the same epoch; the suffix passes the epoch check
   'epoch-not-bumped': { cells: [['pause-leader'], ['partition-leader'], ['kill-leader']] },
-  // a restarted replica rejoins the ISR on its first fetch, behind the HW; the rebalance elects it (it is
-  // the preferred leader of some partition) before it has caught up
-  'isr-join-below-hw': { cells: [['kill-leader'], ['bandwidth', 'kill-follower']], set: { ...fastIsr, ...rebalance } },
+  // one partition, so the slow link (bandwidth-leader, 8 to 32 kbit/s, below the replication rate) and
+  // the node fault land on the same pair of nodes: the preferred leader, paused past its 1.5 s session
+  // (fenced, the other replica elected) or stopped, comes back with seconds of acknowledged records to
+  // fetch over the slow link; with the bug it joins the ISR as soon as it is unfenced, still below the
+  // HW, and the rebalance elects it at once. Not caught yet on a real cluster (docs/bugs.md says why)
+  'isr-join-below-hw': { cells: [['bandwidth-leader', 'pause-leader'], ['bandwidth-leader', 'stop-leader']], set: { ...fastIsr, ...rebalance, ...shortSession }, workload: { partitions: 1, rate: 1000, concurrency: 16 } },
   // consumers read an isolated leader's uncommitted suffix, which the failover truncates and overwrites
   'consumer-reads-past-hw': { cells: [['partition-leader'], ['kill-leader']] },
-  // the new leader serves its unreplicated suffix as committed; a second failover (overlapping faults)
-  // elects a replica without it
-  'new-leader-hw-at-leo': { cells: [['partition-leader'], ['kill-leader']], set: rebalance },
+  // a paused follower (unfenced and in the ISR for the 9 s session) holds the HW back; a graceful stop
+  // of the leader elects the other follower, whose HW the bug sets to its log end, exposing what the
+  // paused one lacks; consumers read it; a second stop (the only free node) elects the paused one,
+  // which overwrites those offsets. Not caught yet on a real cluster (docs/bugs.md says why)
+  'new-leader-hw-at-leo': { cells: [['pause-follower', 'stop-leader', 'stop-random']], set: longSession, workload: { partitions: 1, rate: 1000, concurrency: 16, consumers: 4 } },
   // a cut-off leader's unreplicated suffix in its epoch survives its return as follower; the rebalance
   // elects it again, and the drain reads the suffix where the others hold other records
   'divergence-epoch-only': { cells: [['partition-leader']], set: rebalance },
