@@ -135,9 +135,10 @@ function partitionFault(shape: Shape | null): FaultPackage {
 const lossProbabilities = [0.05, 0.2, 0.5] as const;
 const ratesKbit = [32, 128, 512] as const;
 /**
- * Rates for one slow node's links (`bandwidth-<role>`): all below what replicating the workload takes
- * (a few hundred 70-byte records a second is 150 kbit/s and more), so the node lags while staying
- * connected, as a sick NIC or a saturated link does; the untargeted fault's 512 kbit/s would only slow it.
+ * Rates for one slow node's links (`bandwidth-<role>`): below what replicating the workload takes, so
+ * the node lags while it stays connected, as a sick NIC or a saturated link does. Measured here: a
+ * follower catching up fetched about 500 of the workload's records a second through 128 kbit/s (records
+ * travel in batches, about 30 bytes each), so the untargeted fault's rates would only slow it.
  */
 const oneNodeRatesKbit = [8, 16, 32] as const;
 
