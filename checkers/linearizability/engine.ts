@@ -28,6 +28,11 @@
  * Invariants: the lifted entries are exactly the stacked ops, in stack order (LIFO lift/unlift);
  * `bits`/`bitsHash` equal the set of stacked ops; `stateId` is the interned state after them.
  *
+ * Refutation: a model may offer `refute` (a cheap necessary condition; see kv-refute.ts). A
+ * partition the search does not decide in its first turn (`sliceIterations` steps) is refuted if the
+ * model can; a refutation is a verdict (not linearizable) and ends the check like a failed search.
+ * It waits for the first turn so that small partitions, decided in it, pay nothing for it.
+ *
  * Bounds: a wall-clock deadline (checked every 4096 steps) and a cap on cache entries and cache bytes
  * per partition (an entry holds a bitset of the partition's ops, so bytes grow with partition size)
  * turn a search that would run away into `valid: 'unknown'`. No per-step allocation except when a
@@ -35,7 +40,7 @@
  */
 import { ExploredCache } from './cache.ts';
 import { StateIndex } from './tables.ts';
-import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat } from './types.ts';
+import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat, Refutation } from './types.ts';
 
 export const defaultTimeLimitMs = 60_000;
 export const defaultMaxCacheEntries = 4_000_000;
@@ -46,6 +51,12 @@ const sliceIterations = 1024;
 const maxLiveSearches = 16;
 /** Cache bytes the partitions searched in turn may hold together (64 MiB). */
 const maxInterleavedCacheBytes = 1 << 26;
+/**
+ * Time the shortest-failing-window search may take for a partition the model refuted (`Model.refute`):
+ * the search may find that partition hard (that is when refutations are tried), and the refutation
+ * already names the ops that break it; a window found within the budget is reported as well.
+ */
+const refutedWindowBudgetMs = 1000;
 /** Step-memo slots: 32 per op, a power of two within [2^8, 2^16] (12 bytes each). */
 function memoSlots(ops: number): number {
   let size = 1 << 8;
@@ -194,6 +205,16 @@ export class PartitionSearch<S, I, O> {
     this.stackKeeps = new Uint8Array(n);
     this.stateId = this.intern(model.init());
     this.entry = next[head]!;
+  }
+
+  /** Steps of the list walk taken so far. */
+  get steps(): number {
+    return this.iterations;
+  }
+
+  /** Entries in the search cache so far. */
+  get cacheEntries(): number {
+    return this.cache.size;
   }
 
   /** Approximate bytes held by the search cache so far. */
@@ -386,6 +407,17 @@ export class PartitionSearch<S, I, O> {
   }
 }
 
+/** The outcome of a partition the model refuted: the refuting ops, the last of them blocking. */
+function refutedOutcome<I, O>(ops: readonly LinOp<I, O>[], refutation: Refutation, cacheEntries: number): PartitionOutcome {
+  const ids = refutation.ops.map((i) => ops[i]!.id);
+  const blockingOp = ids.at(-1)!;
+  return {
+    valid: false,
+    cacheEntries,
+    failure: { refutation: { rule: refutation.rule, ops: ids }, linearized: [], blockingOp, unplaceable: [{ op: blockingOp, reason: 'illegal-step' }] },
+  };
+}
+
 /** Search one partition to the end (or to a bound). */
 export function checkPartition<S, I, O>(
   model: Model<S, I, O>,
@@ -422,7 +454,9 @@ export function shortestFailingPrefix<S, I, O>(
   let failingAt = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const outcome = checkPartition(model, cut(returns[mid]!), deadlineMs, maxCacheEntries, maxCacheBytes);
+    const ops = cut(returns[mid]!);
+    // A cut is a history of its own: a refutation of it is its verdict, without the search.
+    const outcome = model.refute?.(ops) !== undefined ? { valid: false as const } : checkPartition(model, ops, deadlineMs, maxCacheEntries, maxCacheBytes);
     if (outcome.valid === 'unknown') return undefined;
     if (outcome.valid === false) {
       failingAt = mid;
@@ -447,7 +481,7 @@ export function shortestFailingPrefix<S, I, O>(
  * next waiting one starts when one is decided), so one hard partition cannot starve an easy failing
  * one: like Porcupine's partitions in parallel goroutines where the first illegal one wins, and no
  * work is thrown away (a paused search resumes where it stopped). The first partition found
- * illegal ends the check. Memory: the searches in turn hold at most `maxInterleavedCacheBytes` of
+ * illegal (by the search, or by the model's refutation after its first turn) ends the check. Memory: the searches in turn hold at most `maxInterleavedCacheBytes` of
  * cache together (or maxCacheBytes if lower); past it the largest is dropped and searched again
  * alone once the others are decided, so the peak is about what one partition may hold.
  */
@@ -458,10 +492,10 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   const maxCacheBytes = options.maxCacheBytes ?? defaultMaxCacheBytes;
   const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
-  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined };
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined; refuteTried: boolean };
   const waiting: Pending[] = groups.map((group, index) => {
     const sub = group.map((i) => ops[i]!);
-    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined };
+    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined, refuteTried: model.refute === undefined };
   });
   const stats: Array<PartitionStat | undefined> = new Array(groups.length);
   let failure: FailureWindow | undefined;
@@ -473,8 +507,16 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     let outcome: PartitionOutcome | undefined;
     if (t0 > deadlineMs) outcome = { valid: 'unknown', cacheEntries: 0, reason: 'time-limit' };
     else {
-      p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes);
-      outcome = p.search.run(iterations, deadlineMs);
+      const search = (p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes));
+      // The model's refutation waits for the first turn: most small partitions are decided in it.
+      const untilRefute = sliceIterations - search.steps;
+      outcome = search.run(p.refuteTried ? iterations : Math.min(iterations, untilRefute), deadlineMs);
+      if (outcome === undefined && !p.refuteTried && search.steps >= sliceIterations) {
+        p.refuteTried = true;
+        const refutation = model.refute!(p.ops);
+        if (refutation !== undefined) outcome = refutedOutcome(p.ops, refutation, search.cacheEntries);
+        else if (iterations > untilRefute) outcome = search.run(iterations - untilRefute, deadlineMs);
+      }
     }
     p.elapsedMs += performance.now() - t0;
     if (outcome === undefined) return false;
@@ -486,7 +528,11 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     }
     stats[p.index] = stat;
     if (outcome.valid === false) {
-      const window = options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, maxCacheBytes);
+      // A refuted partition may be one the search finds hard (its cuts before the refuting read too):
+      // its window search gets a budget of its own, and the refutation explains the failure anyway.
+      const refuted = outcome.failure.refutation !== undefined;
+      const windowDeadlineMs = refuted ? Math.min(deadlineMs, performance.now() + refutedWindowBudgetMs) : deadlineMs;
+      const window = options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, windowDeadlineMs, maxCacheEntries, maxCacheBytes);
       failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
       if (window) failure.prefix = window;
     }

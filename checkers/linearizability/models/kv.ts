@@ -5,6 +5,8 @@
  *   append k v-> ok  state[k] := state[k] + v
  * Keys are independent, so with `partitioned` (the default) each key is checked alone
  * (P-compositionality); `partitioned: false` searches the whole history at once (slower, same verdict).
+ * A read that misses an earlier read or append with no put able to come between refutes the history
+ * without the search (kv-refute.ts).
  * History mapping: EDN ops carry `:key`; jsonl ops carry `value: {key, value}` and a get completes
  * with `value: {key, value}` or the plain string. `fail` ops never happened; `info` ops are unknown.
  */
@@ -12,6 +14,7 @@ import type { CompletedOp } from '../parse/ops.ts';
 import type { LinOp, Model } from '../types.ts';
 import { combine, mix32 } from '../hash.ts';
 import { badOp, scalar, type ModelOp, type ModelSpec } from './common.ts';
+import { refuteKv } from './kv-refute.ts';
 
 export type KvInput = { f: 'get' | 'put' | 'append'; key: string; value: string };
 export type KvOutput = string | true;
@@ -123,6 +126,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
       return withValue(state, slot, value, h);
     },
     readOnly: (input) => input.f === 'get' || (input.f === 'append' && input.value === ''),
+    refute: refuteKv,
     hash: (s) => s.hash,
     equal: stateEqual,
     describeOp(input, output) {
