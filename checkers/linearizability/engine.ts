@@ -69,17 +69,52 @@ type PartitionOutcome =
   | { valid: 'unknown'; cacheEntries: number; reason: 'time-limit' | 'cache-limit' }
   | { valid: false; cacheEntries: number; failure: Omit<FailureWindow, 'partition' | 'ops'> };
 
-/** Deterministic 32-bit words for Zobrist hashing of the linearized set (xorshift32, fixed seed). */
+/**
+ * Deterministic 32-bit words for Zobrist hashing of the linearized set (xorshift32, fixed seed),
+ * shared by every search: word i is the same whatever the length asked for, so the table is made
+ * once per process and grown when a larger partition needs more (a search reads words [0, n)).
+ */
+let zobrist = new Int32Array(0);
 function zobristWords(n: number): Int32Array {
-  const z = new Int32Array(n);
+  if (zobrist.length >= n) return zobrist;
+  const z = new Int32Array(Math.max(n, 2 * zobrist.length, 1024));
   let x = 0x2545f491;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < z.length; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     z[i] = x;
   }
+  zobrist = z;
   return z;
+}
+
+/**
+ * Entries 0..m-1 in list order: by time, calls (even entries) before returns at equal times, then by
+ * entry number. Sorted by the engine's own numeric sort, without a comparator called per comparison
+ * (that callback was most of the set-up of a small partition before the optimiser reached it): each
+ * entry becomes one exact integer key, (rank of its time * 2 + call/return) * m + entry, where
+ * equal times share a rank, and m^2 * 4 stays far below 2^53.
+ */
+function entryOrder(time: Float64Array): Int32Array {
+  const m = time.length;
+  const sorted = time.slice().sort();
+  const keys = new Float64Array(m);
+  for (let e = 0; e < m; e++) {
+    const t = time[e]!;
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    keys[e] = (lo * 2 + (e & 1)) * m + e;
+  }
+  keys.sort();
+  const order = new Int32Array(m);
+  for (let k = 0; k < m; k++) order[k] = keys[k]! % m;
+  return order;
 }
 
 /**
@@ -103,8 +138,6 @@ export class PartitionSearch<S, I, O> {
   /** Interned states: equal states share one id, so the cache compares ids. */
   private readonly states: S[] = [];
   private readonly index = new StateIndex();
-  private probe: S | undefined;
-  private readonly equalsProbe = (id: number): boolean => this.model.equal(this.states[id]!, this.probe!);
   /**
    * Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
    * (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
@@ -168,9 +201,7 @@ export class PartitionSearch<S, I, O> {
       time[2 * i] = op.call;
       time[2 * i + 1] = op.output === undefined ? Infinity : Math.max(op.ret, op.call);
     }
-    const order = new Int32Array(2 * n);
-    for (let e = 0; e < 2 * n; e++) order[e] = e;
-    order.sort((a, b) => time[a]! - time[b]! || (a & 1) - (b & 1) || a - b);
+    const order = entryOrder(time);
     const head = 2 * n;
     const next = new Int32Array(2 * n + 1);
     const prev = new Int32Array(2 * n + 1);
@@ -224,8 +255,7 @@ export class PartitionSearch<S, I, O> {
 
   private intern(s: S): number {
     const h = this.model.hash(s) | 0;
-    this.probe = s;
-    const found = this.index.find(h, this.equalsProbe);
+    const found = this.index.find(h, this.states, s, this.model.equal);
     if (found >= 0) {
       this.revisited[found] = 1;
       return found;

@@ -38,6 +38,7 @@ export interface Model<S, I, O> {
    */
   readOnly?(input: I, output: O | undefined): boolean;
   hash(state: S): number;
+  /** Called as a plain function (without `this`). */
   equal(a: S, b: S): boolean;
   /** Groups of indices into `ops`; every op in exactly one group. Absent: one group. */
   partition?(ops: readonly LinOp<I, O>[]): number[][];

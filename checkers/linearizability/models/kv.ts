@@ -63,8 +63,9 @@ function slotsOf(s: KvState): number {
 
 /** `s` with key `slot` set to `value` (polynomial hash `h`). */
 function withValue(s: KvState, slot: number, value: string, h: number): KvState {
+  // One key before and after: the hash is that key's alone (the old key's part cancels out).
+  if (s.values === null && (s.slot === slot || s.value === '')) return { slot, value, valueHash: h, values: null, hashes: null, hash: slotHash(slot, value, h) };
   const hash = s.hash ^ slotHash(slot, valueAt(s, slot), hashAt(s, slot)) ^ slotHash(slot, value, h);
-  if (s.values === null && (s.slot === slot || s.value === '')) return { slot, value, valueHash: h, values: null, hashes: null, hash };
   let values: string[];
   let hashes: number[];
   if (s.values !== null) {
@@ -150,12 +151,12 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
 /** Indices of `ops` grouped by `keyOf`, groups in order of first appearance. */
 export function groupBy<T>(ops: readonly T[], keyOf: (op: T) => string): number[][] {
   const groups = new Map<string, number[]>();
-  ops.forEach((op, i) => {
-    const k = keyOf(op);
+  for (let i = 0; i < ops.length; i++) {
+    const k = keyOf(ops[i]!);
     const g = groups.get(k);
     if (g) g.push(i);
     else groups.set(k, [i]);
-  });
+  }
   return [...groups.values()];
 }
 
