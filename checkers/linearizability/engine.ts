@@ -90,16 +90,35 @@ function zobristWords(n: number): Int32Array {
 }
 
 /**
- * Entries 0..m-1 in list order: by time, calls (even entries) before returns at equal times, then by
- * entry number. Sorted by the engine's own numeric sort, without a comparator called per comparison
- * (that callback was most of the set-up of a small partition before the optimiser reached it): each
- * entry becomes one exact integer key, (rank of its time * 2 + call/return) * m + entry, where
- * equal times share a rank, and m^2 * 4 stays far below 2^53.
+ * Scratch for the entry sort, shared by every search and grown when a larger partition needs more:
+ * a typed array of a few hundred bytes or more lives outside the JS heap, and making one costs
+ * about a microsecond (ten times a small one), a large part of a small partition's whole check.
  */
-function entryOrder(time: Float64Array): Int32Array {
+let scratchTimes = new Float64Array(0);
+let scratchKeys = new Float64Array(0);
+let scratchSorted = new Float64Array(0);
+function sortScratch(m: number): void {
+  if (scratchTimes.length >= m) return;
+  const size = Math.max(m, 2 * scratchTimes.length, 256);
+  scratchTimes = new Float64Array(size);
+  scratchKeys = new Float64Array(size);
+  scratchSorted = new Float64Array(size);
+}
+
+/**
+ * Entries 0..m-1 in list order, as `next` links from `head` (and `prev` back, `position` the rank):
+ * by time, calls (even entries) before returns at equal times, then by entry number. `time` is
+ * entry e's time at e (a view of the scratch). Sorted by the engine's own numeric sort, without a
+ * comparator called per comparison (that callback was most of the set-up of a small partition
+ * before the optimiser reached it): each entry becomes one exact integer key, (rank of its time * 2
+ * + call/return) * m + entry, where equal times share a rank, and 4 m^2 stays far below 2^53.
+ */
+function linkEntries(time: Float64Array, head: number, next: Int32Array, prev: Int32Array, position: Int32Array): void {
   const m = time.length;
-  const sorted = time.slice().sort();
-  const keys = new Float64Array(m);
+  const sorted = scratchSorted.subarray(0, m);
+  sorted.set(time);
+  sorted.sort();
+  const keys = scratchKeys.subarray(0, m);
   for (let e = 0; e < m; e++) {
     const t = time[e]!;
     let lo = 0;
@@ -112,9 +131,15 @@ function entryOrder(time: Float64Array): Int32Array {
     keys[e] = (lo * 2 + (e & 1)) * m + e;
   }
   keys.sort();
-  const order = new Int32Array(m);
-  for (let k = 0; k < m; k++) order[k] = keys[k]! % m;
-  return order;
+  let last = head;
+  for (let k = 0; k < m; k++) {
+    const e = keys[k]! % m;
+    position[e] = k;
+    next[last] = e;
+    prev[e] = last;
+    last = e;
+  }
+  next[last] = -1;
 }
 
 /**
@@ -178,9 +203,9 @@ export class PartitionSearch<S, I, O> {
   private decided: PartitionOutcome | undefined;
   // The deepest partial linearization so far, for the failure report.
   private bestDepth = -1;
-  /** Its entries and the state after each, in [0, bestDepth) (allocated at the first record). */
-  private bestStack = new Int32Array(0);
-  private bestStates = new Int32Array(0);
+  /** Its entries and the state after each, in [0, bestDepth). */
+  private readonly bestStack: Int32Array;
+  private readonly bestStates: Int32Array;
   private bestBlocking = -1;
 
   private readonly model: Model<S, I, O>;
@@ -194,46 +219,50 @@ export class PartitionSearch<S, I, O> {
     let required = 0;
     for (const op of ops) if (op.output !== undefined) required++;
     this.required = required;
-    // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
-    const time = new Float64Array(2 * n);
+    // The fixed-size arrays are views of one buffer: one allocation outside the JS heap, not ten.
+    const words = (n + 31) >>> 5;
+    const int32s = 3 * (2 * n + 1) + 4 * n;
+    const arena = new ArrayBuffer(4 * (int32s + words) + 4 * n);
+    let at = 0;
+    const int32 = (len: number): Int32Array => {
+      const a = new Int32Array(arena, at, len);
+      at += 4 * len;
+      return a;
+    };
+    const next = int32(2 * n + 1);
+    const prev = int32(2 * n + 1);
+    const position = int32(2 * n + 1);
+    this.stackEntry = int32(n);
+    this.stackState = int32(n);
+    this.bestStack = int32(n);
+    this.bestStates = int32(n);
+    this.bits = new Uint32Array(arena, at, words);
+    at += 4 * words;
+    this.isRequired = new Uint8Array(arena, at, n);
+    this.readOnly = new Uint8Array(arena, at + n, n);
+    this.readLike = new Uint8Array(arena, at + 2 * n, n).fill(1);
+    this.stackKeeps = new Uint8Array(arena, at + 3 * n, n);
+    // Entries: 2*op is op's call, 2*op+1 its return; linked by (time, call-before-return, op).
+    sortScratch(2 * n);
+    const time = scratchTimes.subarray(0, 2 * n);
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
       time[2 * i] = op.call;
       time[2 * i + 1] = op.output === undefined ? Infinity : Math.max(op.ret, op.call);
     }
-    const order = entryOrder(time);
     const head = 2 * n;
-    const next = new Int32Array(2 * n + 1);
-    const prev = new Int32Array(2 * n + 1);
-    const position = new Int32Array(2 * n);
-    let last = head;
-    for (let k = 0; k < 2 * n; k++) {
-      const e = order[k]!;
-      position[e] = k;
-      next[last] = e;
-      prev[e] = last;
-      last = e;
-    }
-    next[last] = -1;
+    linkEntries(time, head, next, prev, position);
     this.head = head;
     this.next = next;
     this.prev = prev;
     this.position = position;
-    this.isRequired = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
-    this.readOnly = new Uint8Array(n);
     if (model.readOnly) for (let i = 0; i < n; i++) this.readOnly[i] = model.readOnly(ops[i]!.input, ops[i]!.output) ? 1 : 0;
     this.memoMask = memoSlots(n) - 1;
-    this.readLike = new Uint8Array(n).fill(1);
-    const words = (n + 31) >>> 5;
-    this.bits = new Uint32Array(words);
     this.z = zobristWords(n);
-    this.cache = new ExploredCache(words, Math.min(1024, 8 * n));
+    this.cache = new ExploredCache(words, Math.min(1024, 4 * n));
     this.entryBytes = (words + 1) * 4 + 12;
     this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
-    this.stackEntry = new Int32Array(n);
-    this.stackState = new Int32Array(n);
-    this.stackKeeps = new Uint8Array(n);
     this.stateId = this.intern(model.init());
     this.entry = next[head]!;
   }
@@ -398,10 +427,6 @@ export class PartitionSearch<S, I, O> {
 
   private recordDeepest(depth: number, stateId: number, blocking: number): void {
     this.bestDepth = depth;
-    if (this.bestStack.length === 0) {
-      this.bestStack = new Int32Array(this.n);
-      this.bestStates = new Int32Array(this.n);
-    }
     const { bestStack, bestStates, stackEntry, stackState } = this;
     for (let k = 0; k < depth; k++) {
       bestStack[k] = stackEntry[k]!;
