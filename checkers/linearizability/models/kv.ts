@@ -88,6 +88,23 @@ function withValue(s: KvState, slot: number, value: string, h: number): KvState 
   return { slot: -1, value: '', valueHash: 0, values, hashes, hash };
 }
 
+/**
+ * `step` where the state holds at most the op's own key (the one form a partition by key has): the
+ * same result, without the general form's lookups (in a cold process every call is interpreted, and
+ * a small partitioned check is mostly this step).
+ */
+function stepOneKey(s: KvState, slot: number, input: KvInput, output: KvOutput | undefined): KvState | undefined {
+  const held = s.slot === slot;
+  const cur = held ? s.value : '';
+  if (input.f === 'get') return output === undefined || output === cur ? s : undefined;
+  const v = input.value;
+  if (v === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === v) return s;
+  const put = input.f === 'put';
+  const value = put ? v : cur + v;
+  const h = extend(put || !held ? 0 : s.valueHash, v);
+  return { slot, value, valueHash: h, values: null, hashes: null, hash: slotHash(slot, value, h) };
+}
+
 function stateEqual(a: KvState, b: KvState): boolean {
   if (a.hash !== b.hash) return false;
   if (a.values === null && b.values === null) return a.value === b.value && (a.slot === b.slot || a.value === '');
@@ -119,6 +136,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
     init: () => emptyState,
     step(state, input, output) {
       const slot = slotOf(input.key);
+      if (state.values === null && (state.slot === slot || state.value === '')) return stepOneKey(state, slot, input, output);
       const cur = valueAt(state, slot);
       if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
       if (input.value === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === input.value) return state;
