@@ -217,7 +217,7 @@ export class PartitionSearch<S, I, O> {
     const n = ops.length;
     this.n = n;
     let required = 0;
-    for (const op of ops) if (op.output !== undefined) required++;
+    for (let i = 0; i < n; i++) if (ops[i]!.output !== undefined) required++;
     this.required = required;
     // The fixed-size arrays are views of one buffer: one allocation outside the JS heap, not ten.
     const words = (n + 31) >>> 5;
@@ -584,10 +584,14 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
   type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined; refuteTried: boolean };
-  const waiting: Pending[] = groups.map((group, index) => {
-    const sub = group.map((i) => ops[i]!);
-    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined, refuteTried: model.refute === undefined };
-  });
+  // Plain loops, not map callbacks: in a cold process each callback is an interpreted call per op.
+  const waiting: Pending[] = [];
+  for (let index = 0; index < groups.length; index++) {
+    const group = groups[index]!;
+    const sub = new Array<LinOp<I, O>>(group.length);
+    for (let k = 0; k < group.length; k++) sub[k] = ops[group[k]!]!;
+    waiting.push({ index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined, refuteTried: model.refute === undefined });
+  }
   const stats: Array<PartitionStat | undefined> = new Array(groups.length);
   let failure: FailureWindow | undefined;
   let unknownReason: string | undefined;
