@@ -211,7 +211,11 @@ export class PartitionSearch<S, I, O> {
   private readonly model: Model<S, I, O>;
   private readonly ops: readonly LinOp<I, O>[];
 
-  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes) {
+  /** Build the failure report (else a failure is only a verdict, and the deepest partial linearization is not kept). */
+  private readonly explain: boolean;
+
+  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes, explain = true) {
+    this.explain = explain;
     this.model = model;
     this.ops = ops;
     const n = ops.length;
@@ -388,12 +392,12 @@ export class PartitionSearch<S, I, O> {
         entry = next[entry]!;
       } else {
         retreat = false;
-        if (depth > deepest) {
+        if (depth > deepest && this.explain) {
           deepest = depth;
           this.recordDeepest(depth, stateId, entry >> 1);
         }
         if (depth === 0) {
-          outcome = this.explainFailure(stateId);
+          outcome = this.explain ? this.explainFailure(stateId) : { valid: false, cacheEntries: cache.size, failure: unexplained };
           break;
         }
         depth--;
@@ -469,7 +473,7 @@ export class PartitionSearch<S, I, O> {
  * prefix as its deepest partial linearization, the first illegal op blocking, and no other op
  * callable before that one returned. Undefined when the ops are not so ordered (then search).
  */
-export function sequentialOutcome<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[]): PartitionOutcome | undefined {
+export function sequentialOutcome<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], explain = true): PartitionOutcome | undefined {
   for (let i = 0; i < ops.length; i++) {
     const o = ops[i]!;
     if (o.output === undefined) return undefined;
@@ -479,11 +483,14 @@ export function sequentialOutcome<S, I, O>(model: Model<S, I, O>, ops: readonly 
   for (let i = 0; i < ops.length; i++) {
     const o = ops[i]!;
     const next = model.step(state, o.input, o.output);
-    if (next === undefined) return { valid: false, cacheEntries: i, failure: sequentialFailure(model, ops, i) };
+    if (next === undefined) return { valid: false, cacheEntries: i, failure: explain ? sequentialFailure(model, ops, i) : unexplained };
     state = next;
   }
   return { valid: true, cacheEntries: ops.length };
 }
+
+/** The failure of a partition checked with `explain: false`: a verdict, no report (never shown). */
+const unexplained: Omit<FailureWindow, 'partition' | 'ops'> = { linearized: [], blockingOp: -1, unplaceable: [] };
 
 /** The failure of a sequential partition whose op `blocking` is the first illegal one. */
 function sequentialFailure<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], blocking: number): Omit<FailureWindow, 'partition' | 'ops'> {
@@ -582,6 +589,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   const maxCacheEntries = options.maxCacheEntries ?? defaultMaxCacheEntries;
   const maxCacheBytes = options.maxCacheBytes ?? defaultMaxCacheBytes;
   const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
+  const explain = options.explain !== false;
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
   type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined; refuteTried: boolean };
   // Plain loops, not map callbacks: in a cold process each callback is an interpreted call per op.
@@ -601,10 +609,10 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     const t0 = performance.now();
     let outcome: PartitionOutcome | undefined;
     if (t0 > deadlineMs) outcome = { valid: 'unknown', cacheEntries: 0, reason: 'time-limit' };
-    else if (p.search === undefined && (outcome = sequentialOutcome(model, p.ops)) !== undefined) {
+    else if (p.search === undefined && (outcome = sequentialOutcome(model, p.ops, explain)) !== undefined) {
       // One order to try: no search (and no tables to set up, most of a small partition's cost).
     } else {
-      const search = (p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes));
+      const search = (p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes, explain));
       // The model's refutation waits for the first turn: most small partitions are decided in it.
       const untilRefute = sliceIterations - search.steps;
       outcome = search.run(p.refuteTried ? iterations : Math.min(iterations, untilRefute), deadlineMs);
@@ -629,7 +637,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
       // its window search gets a budget of its own, and the refutation explains the failure anyway.
       const refuted = outcome.failure.refutation !== undefined;
       const windowDeadlineMs = refuted ? Math.min(deadlineMs, performance.now() + refutedWindowBudgetMs) : deadlineMs;
-      const window = options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, windowDeadlineMs, maxCacheEntries, maxCacheBytes);
+      const window = options.findWindow === false || !explain ? undefined : shortestFailingPrefix(model, p.ops, windowDeadlineMs, maxCacheEntries, maxCacheBytes);
       failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
       if (window) failure.prefix = window;
     }
@@ -674,7 +682,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     partitions,
     elapsedMs: performance.now() - start,
   };
-  if (failure) result.failure = failure;
+  if (failure && explain) result.failure = failure;
   else if (unknownReason !== undefined) result.reason = unknownReason;
   return result;
 }

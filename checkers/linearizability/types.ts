@@ -70,6 +70,12 @@ export interface CheckOptions {
   maxCacheEntries?: number;
   /** Approximate cache bytes per partition (bitset words + bookkeeping); exceeded => 'unknown'. Default 1 GiB. */
   maxCacheBytes?: number;
+  /**
+   * Build the failure report (default true). False: verdicts only, like Porcupine's `CheckEvents`
+   * (its verbose variant keeps the partial linearizations): `failure` is then absent from the
+   * result, and there is no window search.
+   */
+  explain?: boolean;
   /** Search for the shortest failing window of a failing partition (default true; costs about log2(n) more searches). */
   findWindow?: boolean;
 }
@@ -119,7 +125,7 @@ export interface LinResult {
   model: string;
   ops: number;
   partitions: PartitionStat[];
-  /** Present when valid === false. */
+  /** Present when valid === false (unless checked with `explain: false`). */
   failure?: FailureWindow;
   /** Present when valid === 'unknown'. */
   reason?: string;

@@ -3,7 +3,8 @@
  * Valid histories come from a sequential execution of the model (each op gets an interval around
  * its linearization point; some ops become `info`: applied or not, result unknown); invalid ones by
  * mutating an output or an interval. For generated-valid histories the verdict must be true; for
- * every history it must equal the reference's. Failures report a partial linearization whose ops
+ * every history it must equal the reference's, with the failure report or without (`explain: false`).
+ * Failures report a partial linearization whose ops
  * replay legally, a blocking op that is not in it, and a shortest failing window whose cut fails
  * while the cut just before it is linearizable (by the reference).
  */
@@ -158,6 +159,10 @@ describe('WGL search vs brute force', () => {
           const expected = bruteForceLinearizable(gen.model, bad);
           const got = checkOperations(gen.model, bad);
           expect(got.valid).toBe(expected);
+          // Verdicts only (no report kept): the same verdict.
+          const bare = checkOperations(gen.model, bad, { explain: false });
+          expect(bare.valid).toBe(expected);
+          expect(bare.failure).toBeUndefined();
           if (!expected) {
             invalidSeen++;
             const f = got.failure!;
