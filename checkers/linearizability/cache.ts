@@ -26,10 +26,13 @@ export class ExploredCache {
     this.words = words;
     this.stride = words + 1;
     const cap = Math.max(16, initialCapacity);
-    this.pool = new Uint32Array(cap * this.stride);
     let size = 32;
     while (size < cap * 2) size *= 2;
-    this.table = new Int32Array(2 * size);
+    // Pool and table start as views of one buffer (one allocation outside the JS heap, where a
+    // typed array costs about a microsecond to make); each grows into an array of its own.
+    const buffer = new ArrayBuffer(4 * (cap * this.stride + 2 * size));
+    this.pool = new Uint32Array(buffer, 0, cap * this.stride);
+    this.table = new Int32Array(buffer, 4 * cap * this.stride, 2 * size);
     this.mask = size - 1;
   }
 

@@ -28,6 +28,11 @@
  * Invariants: the lifted entries are exactly the stacked ops, in stack order (LIFO lift/unlift);
  * `bits`/`bitsHash` equal the set of stacked ops; `stateId` is the interned state after them.
  *
+ * Refutation: a model may offer `refute` (a cheap necessary condition; see kv-refute.ts). A
+ * partition the search does not decide in its first turn (`sliceIterations` steps) is refuted if the
+ * model can; a refutation is a verdict (not linearizable) and ends the check like a failed search.
+ * It waits for the first turn so that small partitions, decided in it, pay nothing for it.
+ *
  * Bounds: a wall-clock deadline (checked every 4096 steps) and a cap on cache entries and cache bytes
  * per partition (an entry holds a bitset of the partition's ops, so bytes grow with partition size)
  * turn a search that would run away into `valid: 'unknown'`. No per-step allocation except when a
@@ -35,7 +40,7 @@
  */
 import { ExploredCache } from './cache.ts';
 import { StateIndex } from './tables.ts';
-import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat } from './types.ts';
+import type { CheckOptions, FailureWindow, LinOp, LinResult, Model, PartitionStat, Refutation } from './types.ts';
 
 export const defaultTimeLimitMs = 60_000;
 export const defaultMaxCacheEntries = 4_000_000;
@@ -46,6 +51,12 @@ const sliceIterations = 1024;
 const maxLiveSearches = 16;
 /** Cache bytes the partitions searched in turn may hold together (64 MiB). */
 const maxInterleavedCacheBytes = 1 << 26;
+/**
+ * Time the shortest-failing-window search may take for a partition the model refuted (`Model.refute`):
+ * the search may find that partition hard (that is when refutations are tried), and the refutation
+ * already names the ops that break it; a window found within the budget is reported as well.
+ */
+const refutedWindowBudgetMs = 1000;
 /** Step-memo slots: 32 per op, a power of two within [2^8, 2^16] (12 bytes each). */
 function memoSlots(ops: number): number {
   let size = 1 << 8;
@@ -58,17 +69,77 @@ type PartitionOutcome =
   | { valid: 'unknown'; cacheEntries: number; reason: 'time-limit' | 'cache-limit' }
   | { valid: false; cacheEntries: number; failure: Omit<FailureWindow, 'partition' | 'ops'> };
 
-/** Deterministic 32-bit words for Zobrist hashing of the linearized set (xorshift32, fixed seed). */
+/**
+ * Deterministic 32-bit words for Zobrist hashing of the linearized set (xorshift32, fixed seed),
+ * shared by every search: word i is the same whatever the length asked for, so the table is made
+ * once per process and grown when a larger partition needs more (a search reads words [0, n)).
+ */
+let zobrist = new Int32Array(0);
 function zobristWords(n: number): Int32Array {
-  const z = new Int32Array(n);
+  if (zobrist.length >= n) return zobrist;
+  const z = new Int32Array(Math.max(n, 2 * zobrist.length, 1024));
   let x = 0x2545f491;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < z.length; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     z[i] = x;
   }
+  zobrist = z;
   return z;
+}
+
+/**
+ * Scratch for the entry sort, shared by every search and grown when a larger partition needs more:
+ * a typed array of a few hundred bytes or more lives outside the JS heap, and making one costs
+ * about a microsecond (ten times a small one), a large part of a small partition's whole check.
+ */
+let scratchTimes = new Float64Array(0);
+let scratchKeys = new Float64Array(0);
+let scratchSorted = new Float64Array(0);
+function sortScratch(m: number): void {
+  if (scratchTimes.length >= m) return;
+  const size = Math.max(m, 2 * scratchTimes.length, 256);
+  scratchTimes = new Float64Array(size);
+  scratchKeys = new Float64Array(size);
+  scratchSorted = new Float64Array(size);
+}
+
+/**
+ * Entries 0..m-1 in list order, as `next` links from `head` (and `prev` back, `position` the rank):
+ * by time, calls (even entries) before returns at equal times, then by entry number. `time` is
+ * entry e's time at e (a view of the scratch). Sorted by the engine's own numeric sort, without a
+ * comparator called per comparison (that callback was most of the set-up of a small partition
+ * before the optimiser reached it): each entry becomes one exact integer key, (rank of its time * 2
+ * + call/return) * m + entry, where equal times share a rank, and 4 m^2 stays far below 2^53.
+ */
+function linkEntries(time: Float64Array, head: number, next: Int32Array, prev: Int32Array, position: Int32Array): void {
+  const m = time.length;
+  const sorted = scratchSorted.subarray(0, m);
+  sorted.set(time);
+  sorted.sort();
+  const keys = scratchKeys.subarray(0, m);
+  for (let e = 0; e < m; e++) {
+    const t = time[e]!;
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    keys[e] = (lo * 2 + (e & 1)) * m + e;
+  }
+  keys.sort();
+  let last = head;
+  for (let k = 0; k < m; k++) {
+    const e = keys[k]! % m;
+    position[e] = k;
+    next[last] = e;
+    prev[e] = last;
+    last = e;
+  }
+  next[last] = -1;
 }
 
 /**
@@ -92,8 +163,6 @@ export class PartitionSearch<S, I, O> {
   /** Interned states: equal states share one id, so the cache compares ids. */
   private readonly states: S[] = [];
   private readonly index = new StateIndex();
-  private probe: S | undefined;
-  private readonly equalsProbe = (id: number): boolean => this.model.equal(this.states[id]!, this.probe!);
   /**
    * Step memo: (state id, op) -> next state id (-1: illegal) in a direct-mapped table of fixed size
    * (a later pair evicts an earlier one in its slot), so it costs no allocation per state and its
@@ -134,66 +203,82 @@ export class PartitionSearch<S, I, O> {
   private decided: PartitionOutcome | undefined;
   // The deepest partial linearization so far, for the failure report.
   private bestDepth = -1;
-  /** Its entries and the state after each, in [0, bestDepth) (allocated at the first record). */
-  private bestStack = new Int32Array(0);
-  private bestStates = new Int32Array(0);
+  /** Its entries and the state after each, in [0, bestDepth). */
+  private readonly bestStack: Int32Array;
+  private readonly bestStates: Int32Array;
   private bestBlocking = -1;
 
   private readonly model: Model<S, I, O>;
   private readonly ops: readonly LinOp<I, O>[];
 
-  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes) {
+  /** Build the failure report (else a failure is only a verdict, and the deepest partial linearization is not kept). */
+  private readonly explain: boolean;
+
+  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes, explain = true) {
+    this.explain = explain;
     this.model = model;
     this.ops = ops;
     const n = ops.length;
     this.n = n;
     let required = 0;
-    for (const op of ops) if (op.output !== undefined) required++;
+    for (let i = 0; i < n; i++) if (ops[i]!.output !== undefined) required++;
     this.required = required;
-    // Entries: 2*op is op's call, 2*op+1 its return; sorted by (time, call-before-return, op).
-    const time = new Float64Array(2 * n);
+    // The fixed-size arrays are views of one buffer: one allocation outside the JS heap, not ten.
+    const words = (n + 31) >>> 5;
+    const int32s = 3 * (2 * n + 1) + 4 * n;
+    const arena = new ArrayBuffer(4 * (int32s + words) + 4 * n);
+    let at = 0;
+    const int32 = (len: number): Int32Array => {
+      const a = new Int32Array(arena, at, len);
+      at += 4 * len;
+      return a;
+    };
+    const next = int32(2 * n + 1);
+    const prev = int32(2 * n + 1);
+    const position = int32(2 * n + 1);
+    this.stackEntry = int32(n);
+    this.stackState = int32(n);
+    this.bestStack = int32(n);
+    this.bestStates = int32(n);
+    this.bits = new Uint32Array(arena, at, words);
+    at += 4 * words;
+    this.isRequired = new Uint8Array(arena, at, n);
+    this.readOnly = new Uint8Array(arena, at + n, n);
+    this.readLike = new Uint8Array(arena, at + 2 * n, n).fill(1);
+    this.stackKeeps = new Uint8Array(arena, at + 3 * n, n);
+    // Entries: 2*op is op's call, 2*op+1 its return; linked by (time, call-before-return, op).
+    sortScratch(2 * n);
+    const time = scratchTimes.subarray(0, 2 * n);
     for (let i = 0; i < n; i++) {
       const op = ops[i]!;
       time[2 * i] = op.call;
       time[2 * i + 1] = op.output === undefined ? Infinity : Math.max(op.ret, op.call);
     }
-    const order = new Int32Array(2 * n);
-    for (let e = 0; e < 2 * n; e++) order[e] = e;
-    order.sort((a, b) => time[a]! - time[b]! || (a & 1) - (b & 1) || a - b);
     const head = 2 * n;
-    const next = new Int32Array(2 * n + 1);
-    const prev = new Int32Array(2 * n + 1);
-    const position = new Int32Array(2 * n);
-    let last = head;
-    for (let k = 0; k < 2 * n; k++) {
-      const e = order[k]!;
-      position[e] = k;
-      next[last] = e;
-      prev[e] = last;
-      last = e;
-    }
-    next[last] = -1;
+    linkEntries(time, head, next, prev, position);
     this.head = head;
     this.next = next;
     this.prev = prev;
     this.position = position;
-    this.isRequired = new Uint8Array(n);
     for (let i = 0; i < n; i++) this.isRequired[i] = ops[i]!.output !== undefined ? 1 : 0;
-    this.readOnly = new Uint8Array(n);
     if (model.readOnly) for (let i = 0; i < n; i++) this.readOnly[i] = model.readOnly(ops[i]!.input, ops[i]!.output) ? 1 : 0;
     this.memoMask = memoSlots(n) - 1;
-    this.readLike = new Uint8Array(n).fill(1);
-    const words = (n + 31) >>> 5;
-    this.bits = new Uint32Array(words);
     this.z = zobristWords(n);
-    this.cache = new ExploredCache(words, Math.min(1024, 8 * n));
+    this.cache = new ExploredCache(words, Math.min(1024, 4 * n));
     this.entryBytes = (words + 1) * 4 + 12;
     this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
-    this.stackEntry = new Int32Array(n);
-    this.stackState = new Int32Array(n);
-    this.stackKeeps = new Uint8Array(n);
     this.stateId = this.intern(model.init());
     this.entry = next[head]!;
+  }
+
+  /** Steps of the list walk taken so far. */
+  get steps(): number {
+    return this.iterations;
+  }
+
+  /** Entries in the search cache so far. */
+  get cacheEntries(): number {
+    return this.cache.size;
   }
 
   /** Approximate bytes held by the search cache so far. */
@@ -203,8 +288,7 @@ export class PartitionSearch<S, I, O> {
 
   private intern(s: S): number {
     const h = this.model.hash(s) | 0;
-    this.probe = s;
-    const found = this.index.find(h, this.equalsProbe);
+    const found = this.index.find(h, this.states, s, this.model.equal);
     if (found >= 0) {
       this.revisited[found] = 1;
       return found;
@@ -308,12 +392,12 @@ export class PartitionSearch<S, I, O> {
         entry = next[entry]!;
       } else {
         retreat = false;
-        if (depth > deepest) {
+        if (depth > deepest && this.explain) {
           deepest = depth;
           this.recordDeepest(depth, stateId, entry >> 1);
         }
         if (depth === 0) {
-          outcome = this.explainFailure(stateId);
+          outcome = this.explain ? this.explainFailure(stateId) : { valid: false, cacheEntries: cache.size, failure: unexplained };
           break;
         }
         depth--;
@@ -347,10 +431,6 @@ export class PartitionSearch<S, I, O> {
 
   private recordDeepest(depth: number, stateId: number, blocking: number): void {
     this.bestDepth = depth;
-    if (this.bestStack.length === 0) {
-      this.bestStack = new Int32Array(this.n);
-      this.bestStates = new Int32Array(this.n);
-    }
     const { bestStack, bestStates, stackEntry, stackState } = this;
     for (let k = 0; k < depth; k++) {
       bestStack[k] = stackEntry[k]!;
@@ -384,6 +464,56 @@ export class PartitionSearch<S, I, O> {
       },
     };
   }
+}
+
+/**
+ * A partition whose ops all have known outputs, each returned before the next was called (one
+ * client, say), has one order that respects real time: it is linearizable iff stepping the ops in
+ * that order is legal. The search would find just that, and report the same failure: the legal
+ * prefix as its deepest partial linearization, the first illegal op blocking, and no other op
+ * callable before that one returned. Undefined when the ops are not so ordered (then search).
+ */
+export function sequentialOutcome<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], explain = true): PartitionOutcome | undefined {
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i]!;
+    if (o.output === undefined) return undefined;
+    if (i > 0 && !(Math.max(ops[i - 1]!.ret, ops[i - 1]!.call) < o.call)) return undefined;
+  }
+  let state = model.init();
+  for (let i = 0; i < ops.length; i++) {
+    const o = ops[i]!;
+    const next = model.step(state, o.input, o.output);
+    if (next === undefined) return { valid: false, cacheEntries: i, failure: explain ? sequentialFailure(model, ops, i) : unexplained };
+    state = next;
+  }
+  return { valid: true, cacheEntries: ops.length };
+}
+
+/** The failure of a partition checked with `explain: false`: a verdict, no report (never shown). */
+const unexplained: Omit<FailureWindow, 'partition' | 'ops'> = { linearized: [], blockingOp: -1, unplaceable: [] };
+
+/** The failure of a sequential partition whose op `blocking` is the first illegal one. */
+function sequentialFailure<S, I, O>(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], blocking: number): Omit<FailureWindow, 'partition' | 'ops'> {
+  const linearized: FailureWindow['linearized'] = [];
+  let state = model.init();
+  for (let i = 0; i < blocking; i++) {
+    const o = ops[i]!;
+    state = model.step(state, o.input, o.output)!;
+    linearized.push({ op: o.id, state: model.describeState(state) });
+  }
+  const blockingOp = ops[blocking]!.id;
+  return { linearized, blockingOp, unplaceable: [{ op: blockingOp, reason: 'illegal-step' }] };
+}
+
+/** The outcome of a partition the model refuted: the refuting ops, the last of them blocking. */
+function refutedOutcome<I, O>(ops: readonly LinOp<I, O>[], refutation: Refutation, cacheEntries: number): PartitionOutcome {
+  const ids = refutation.ops.map((i) => ops[i]!.id);
+  const blockingOp = ids.at(-1)!;
+  return {
+    valid: false,
+    cacheEntries,
+    failure: { refutation: { rule: refutation.rule, ops: ids }, linearized: [], blockingOp, unplaceable: [{ op: blockingOp, reason: 'illegal-step' }] },
+  };
 }
 
 /** Search one partition to the end (or to a bound). */
@@ -422,7 +552,9 @@ export function shortestFailingPrefix<S, I, O>(
   let failingAt = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const outcome = checkPartition(model, cut(returns[mid]!), deadlineMs, maxCacheEntries, maxCacheBytes);
+    const ops = cut(returns[mid]!);
+    // A cut is a history of its own: a refutation of it is its verdict, without the search.
+    const outcome = model.refute?.(ops) !== undefined ? { valid: false as const } : checkPartition(model, ops, deadlineMs, maxCacheEntries, maxCacheBytes);
     if (outcome.valid === 'unknown') return undefined;
     if (outcome.valid === false) {
       failingAt = mid;
@@ -447,7 +579,7 @@ export function shortestFailingPrefix<S, I, O>(
  * next waiting one starts when one is decided), so one hard partition cannot starve an easy failing
  * one: like Porcupine's partitions in parallel goroutines where the first illegal one wins, and no
  * work is thrown away (a paused search resumes where it stopped). The first partition found
- * illegal ends the check. Memory: the searches in turn hold at most `maxInterleavedCacheBytes` of
+ * illegal (by the search, or by the model's refutation after its first turn) ends the check. Memory: the searches in turn hold at most `maxInterleavedCacheBytes` of
  * cache together (or maxCacheBytes if lower); past it the largest is dropped and searched again
  * alone once the others are decided, so the peak is about what one partition may hold.
  */
@@ -457,12 +589,17 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   const maxCacheEntries = options.maxCacheEntries ?? defaultMaxCacheEntries;
   const maxCacheBytes = options.maxCacheBytes ?? defaultMaxCacheBytes;
   const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
+  const explain = options.explain !== false;
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
-  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined };
-  const waiting: Pending[] = groups.map((group, index) => {
-    const sub = group.map((i) => ops[i]!);
-    return { index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined };
-  });
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined; refuteTried: boolean };
+  // Plain loops, not map callbacks: in a cold process each callback is an interpreted call per op.
+  const waiting: Pending[] = [];
+  for (let index = 0; index < groups.length; index++) {
+    const group = groups[index]!;
+    const sub = new Array<LinOp<I, O>>(group.length);
+    for (let k = 0; k < group.length; k++) sub[k] = ops[group[k]!]!;
+    waiting.push({ index, label: model.partitionLabel ? model.partitionLabel(sub) : 'all', ops: sub, elapsedMs: 0, search: undefined, refuteTried: model.refute === undefined });
+  }
   const stats: Array<PartitionStat | undefined> = new Array(groups.length);
   let failure: FailureWindow | undefined;
   let unknownReason: string | undefined;
@@ -472,9 +609,19 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     const t0 = performance.now();
     let outcome: PartitionOutcome | undefined;
     if (t0 > deadlineMs) outcome = { valid: 'unknown', cacheEntries: 0, reason: 'time-limit' };
-    else {
-      p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes);
-      outcome = p.search.run(iterations, deadlineMs);
+    else if (p.search === undefined && (outcome = sequentialOutcome(model, p.ops, explain)) !== undefined) {
+      // One order to try: no search (and no tables to set up, most of a small partition's cost).
+    } else {
+      const search = (p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes, explain));
+      // The model's refutation waits for the first turn: most small partitions are decided in it.
+      const untilRefute = sliceIterations - search.steps;
+      outcome = search.run(p.refuteTried ? iterations : Math.min(iterations, untilRefute), deadlineMs);
+      if (outcome === undefined && !p.refuteTried && search.steps >= sliceIterations) {
+        p.refuteTried = true;
+        const refutation = model.refute!(p.ops);
+        if (refutation !== undefined) outcome = refutedOutcome(p.ops, refutation, search.cacheEntries);
+        else if (iterations > untilRefute) outcome = search.run(iterations - untilRefute, deadlineMs);
+      }
     }
     p.elapsedMs += performance.now() - t0;
     if (outcome === undefined) return false;
@@ -486,7 +633,11 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     }
     stats[p.index] = stat;
     if (outcome.valid === false) {
-      const window = options.findWindow === false ? undefined : shortestFailingPrefix(model, p.ops, deadlineMs, maxCacheEntries, maxCacheBytes);
+      // A refuted partition may be one the search finds hard (its cuts before the refuting read too):
+      // its window search gets a budget of its own, and the refutation explains the failure anyway.
+      const refuted = outcome.failure.refutation !== undefined;
+      const windowDeadlineMs = refuted ? Math.min(deadlineMs, performance.now() + refutedWindowBudgetMs) : deadlineMs;
+      const window = options.findWindow === false || !explain ? undefined : shortestFailingPrefix(model, p.ops, windowDeadlineMs, maxCacheEntries, maxCacheBytes);
       failure = { partition: p.label, ops: p.ops.map((o) => o.id), ...outcome.failure };
       if (window) failure.prefix = window;
     }
@@ -531,7 +682,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     partitions,
     elapsedMs: performance.now() - start,
   };
-  if (failure) result.failure = failure;
+  if (failure && explain) result.failure = failure;
   else if (unknownReason !== undefined) result.reason = unknownReason;
   return result;
 }

@@ -55,7 +55,8 @@ svg text{font-size:11px;font-family:monospace}
       const failing = f.prefix.returningAtFailure.map((id) => esc(byId.get(id)?.label ?? String(id))).join(', ');
       parts.push(`<p>Shortest failing window: the history is linearizable up to ${until}; it stops being so when ${failing} returns at time ${f.prefix.failsAt}.</p>`);
     }
-    parts.push(`<p>The longest partial linearization has ${f.linearized.length} ops (green, numbered). The op in red returned before it could be placed; orange ops were callable at that point: none extends the linearization.</p>`);
+    if (f.refutation) parts.push(`<p>Refuted without a search: ${esc(f.refutation.rule)} (${f.refutation.ops.map((id) => esc(byId.get(id)?.label ?? String(id))).join(', ')}).</p>`);
+    else parts.push(`<p>The longest partial linearization has ${f.linearized.length} ops (green, numbered). The op in red returned before it could be placed; orange ops were callable at that point: none extends the linearization.</p>`);
     const height = processes.length * rowHeightPx + 30;
     parts.push(`<svg width="${chartWidthPx}" height="${height}" xmlns="http://www.w3.org/2000/svg">`);
     processes.forEach((p, i) => {

@@ -1,8 +1,9 @@
 /**
  * An allocation-free index of interned states for the search's hot path (open addressing, linear
- * probing, doubling at half load; no deletion). `find(hash, isEqual)` returns the id of an equal state
- * or -1, and `insert(hash, id)` records a new one; ids are the caller's, hashes are int32 (a Map keyed
- * by int32 would box half of them). A slot holds (id, hash) side by side, so a probe is one memory
+ * probing, doubling at half load; no deletion). `find(hash, states, probe, equal)` returns the id of
+ * a state equal to `probe` (`equal(states[id], probe)`) or -1, and `insert(hash, id)` records a new
+ * one; ids index the caller's `states`, hashes are int32 (a Map keyed by int32 would box half of
+ * them). The caller's equality is passed as it is, not wrapped in a closure per probe or per search. A slot holds (id, hash) side by side, so a probe is one memory
  * access. Invariant: every inserted id is found again under its hash.
  */
 
@@ -16,13 +17,13 @@ export class StateIndex {
   private slots: Int32Array = new Int32Array(128).fill(-1);
   private count = 0;
 
-  find(hash: number, isEqual: (id: number) => boolean): number {
+  find<S>(hash: number, states: readonly S[], probe: S, equal: (a: S, b: S) => boolean): number {
     const slots = this.slots;
     const mask = (slots.length >> 1) - 1;
     for (let slot = spread(hash) & mask; ; slot = (slot + 1) & mask) {
       const id = slots[2 * slot]!;
       if (id === -1) return -1;
-      if (slots[2 * slot + 1] === hash && isEqual(id)) return id;
+      if (slots[2 * slot + 1] === hash && equal(states[id]!, probe)) return id;
     }
   }
 

@@ -38,13 +38,29 @@ export interface Model<S, I, O> {
    */
   readOnly?(input: I, output: O | undefined): boolean;
   hash(state: S): number;
+  /** Called as a plain function (without `this`). */
   equal(a: S, b: S): boolean;
   /** Groups of indices into `ops`; every op in exactly one group. Absent: one group. */
   partition?(ops: readonly LinOp<I, O>[]): number[][];
+  /**
+   * A cheap early exit: a reason why `ops` (one partition) certainly have no linearization, found
+   * without the search (a necessary condition that fails), or undefined when no such reason is
+   * found. Never returns a reason for a linearizable history: a refutation is a verdict. Called
+   * for a partition the search does not decide in its first turn. Absent: the search decides alone.
+   */
+  refute?(ops: readonly LinOp<I, O>[]): Refutation | undefined;
   /** A short label for a partition (e.g. its key), for reports. */
   partitionLabel?(ops: readonly LinOp<I, O>[]): string;
   describeOp(input: I, output: O | undefined): string;
   describeState(state: S): string;
+}
+
+/** Why a partition cannot be linearized, by a rule of the model (`Model.refute`). */
+export interface Refutation {
+  /** The rule that fails, in words. */
+  rule: string;
+  /** The ops (indices into the partition's ops) that together break it, earliest first. */
+  ops: number[];
 }
 
 export interface CheckOptions {
@@ -54,6 +70,12 @@ export interface CheckOptions {
   maxCacheEntries?: number;
   /** Approximate cache bytes per partition (bitset words + bookkeeping); exceeded => 'unknown'. Default 1 GiB. */
   maxCacheBytes?: number;
+  /**
+   * Build the failure report (default true). False: verdicts only, like Porcupine's `CheckEvents`
+   * (its verbose variant keeps the partial linearizations): `failure` is then absent from the
+   * result, and there is no window search.
+   */
+  explain?: boolean;
   /** Search for the shortest failing window of a failing partition (default true; costs about log2(n) more searches). */
   findWindow?: boolean;
 }
@@ -69,6 +91,12 @@ export interface FailureWindow {
   partition: string;
   /** Ops (ids) of the partition, for the HTML view. */
   ops: number[];
+  /**
+   * Present when the model refuted the partition without a full search (`Model.refute`): the rule
+   * and the ops (ids) that break it. Then `linearized` is empty, `blockingOp` is the last of those
+   * ops and `unplaceable` names it alone (illegal once the others are placed).
+   */
+  refutation?: { rule: string; ops: number[] };
   /** Longest partial linearization found, in linearization order, with the state after each op. */
   linearized: LinearizedStep[];
   /** The op whose return was reached while it could not be placed after `linearized`. */
@@ -97,7 +125,7 @@ export interface LinResult {
   model: string;
   ops: number;
   partitions: PartitionStat[];
-  /** Present when valid === false. */
+  /** Present when valid === false (unless checked with `explain: false`). */
   failure?: FailureWindow;
   /** Present when valid === 'unknown'. */
   reason?: string;

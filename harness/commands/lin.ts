@@ -99,6 +99,7 @@ export function formatLinReport(report: LinReport, file: string, maxLines = 40):
       const until = f.prefix.linearizableUntil === null ? 'nothing' : `time ${f.prefix.linearizableUntil} (${f.prefix.linearizableOps} completed ops)`;
       lines.push(`shortest failing window: linearizable up to ${until}; fails when ${f.prefix.returningAtFailure.map(describe).join(', ')} returns at time ${f.prefix.failsAt}`);
     }
+    if (f.refutation) lines.push(`refuted without a search: ${f.refutation.rule}: ${f.refutation.ops.map(describe).join(', ')}`);
     lines.push(`longest linearizable prefix: ${f.linearized.length} ops`);
     const start = Math.max(0, f.linearized.length - maxLines);
     if (start > 0) lines.push(`  ... ${start} earlier ops`);

@@ -5,6 +5,8 @@
  *   append k v-> ok  state[k] := state[k] + v
  * Keys are independent, so with `partitioned` (the default) each key is checked alone
  * (P-compositionality); `partitioned: false` searches the whole history at once (slower, same verdict).
+ * A read that misses an earlier read or append with no put able to come between refutes the history
+ * without the search (kv-refute.ts).
  * History mapping: EDN ops carry `:key`; jsonl ops carry `value: {key, value}` and a get completes
  * with `value: {key, value}` or the plain string. `fail` ops never happened; `info` ops are unknown.
  */
@@ -12,6 +14,7 @@ import type { CompletedOp } from '../parse/ops.ts';
 import type { LinOp, Model } from '../types.ts';
 import { combine, mix32 } from '../hash.ts';
 import { badOp, scalar, type ModelOp, type ModelSpec } from './common.ts';
+import { refuteKv } from './kv-refute.ts';
 
 export type KvInput = { f: 'get' | 'put' | 'append'; key: string; value: string };
 export type KvOutput = string | true;
@@ -60,8 +63,9 @@ function slotsOf(s: KvState): number {
 
 /** `s` with key `slot` set to `value` (polynomial hash `h`). */
 function withValue(s: KvState, slot: number, value: string, h: number): KvState {
+  // One key before and after: the hash is that key's alone (the old key's part cancels out).
+  if (s.values === null && (s.slot === slot || s.value === '')) return { slot, value, valueHash: h, values: null, hashes: null, hash: slotHash(slot, value, h) };
   const hash = s.hash ^ slotHash(slot, valueAt(s, slot), hashAt(s, slot)) ^ slotHash(slot, value, h);
-  if (s.values === null && (s.slot === slot || s.value === '')) return { slot, value, valueHash: h, values: null, hashes: null, hash };
   let values: string[];
   let hashes: number[];
   if (s.values !== null) {
@@ -82,6 +86,23 @@ function withValue(s: KvState, slot: number, value: string, h: number): KvState 
   values[slot] = value;
   hashes[slot] = h;
   return { slot: -1, value: '', valueHash: 0, values, hashes, hash };
+}
+
+/**
+ * `step` where the state holds at most the op's own key (the one form a partition by key has): the
+ * same result, without the general form's lookups (in a cold process every call is interpreted, and
+ * a small partitioned check is mostly this step).
+ */
+function stepOneKey(s: KvState, slot: number, input: KvInput, output: KvOutput | undefined): KvState | undefined {
+  const held = s.slot === slot;
+  const cur = held ? s.value : '';
+  if (input.f === 'get') return output === undefined || output === cur ? s : undefined;
+  const v = input.value;
+  if (v === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === v) return s;
+  const put = input.f === 'put';
+  const value = put ? v : cur + v;
+  const h = extend(put || !held ? 0 : s.valueHash, v);
+  return { slot, value, valueHash: h, values: null, hashes: null, hash: slotHash(slot, value, h) };
 }
 
 function stateEqual(a: KvState, b: KvState): boolean {
@@ -115,6 +136,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
     init: () => emptyState,
     step(state, input, output) {
       const slot = slotOf(input.key);
+      if (state.values === null && (state.slot === slot || state.value === '')) return stepOneKey(state, slot, input, output);
       const cur = valueAt(state, slot);
       if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
       if (input.value === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === input.value) return state;
@@ -123,6 +145,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
       return withValue(state, slot, value, h);
     },
     readOnly: (input) => input.f === 'get' || (input.f === 'append' && input.value === ''),
+    refute: refuteKv,
     hash: (s) => s.hash,
     equal: stateEqual,
     describeOp(input, output) {
@@ -137,21 +160,25 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
     },
   };
   if (partitioned) {
-    model.partition = (ops: readonly LinOp<KvInput, KvOutput>[]) => groupBy(ops, (op) => op.input.key);
+    model.partition = groupByKey;
     model.partitionLabel = (ops) => `key ${ops[0]?.input.key ?? ''}`;
   }
   return model;
 }
 
-/** Indices of `ops` grouped by `keyOf`, groups in order of first appearance. */
-export function groupBy<T>(ops: readonly T[], keyOf: (op: T) => string): number[][] {
+/**
+ * Indices of ops grouped by their input's key, groups in order of first appearance (the partition
+ * of the kv and log models). A loop over a field rather than a key callback: in a cold process each
+ * callback is an interpreted call per op.
+ */
+export function groupByKey(ops: readonly { input: { key: string } }[]): number[][] {
   const groups = new Map<string, number[]>();
-  ops.forEach((op, i) => {
-    const k = keyOf(op);
+  for (let i = 0; i < ops.length; i++) {
+    const k = ops[i]!.input.key;
     const g = groups.get(k);
     if (g) g.push(i);
     else groups.set(k, [i]);
-  });
+  }
   return [...groups.values()];
 }
 

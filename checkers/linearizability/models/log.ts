@@ -21,7 +21,7 @@ import type { CompletedOp } from '../parse/ops.ts';
 import type { LinOp, Model } from '../types.ts';
 import { combine, hashString, hashValue } from '../hash.ts';
 import { badOp, describeScalar, scalar, type ModelOp, type ModelSpec, type Scalar } from './common.ts';
-import { groupBy } from './kv.ts';
+import { groupByKey } from './kv.ts';
 import { fromQueueOp, isQueueOp, refineLogOps } from '../from-queue-history.ts';
 
 export type LogInput =
@@ -87,7 +87,7 @@ export const logModel: Model<LogState, LogInput, LogOutput> = {
     for (const [k, log] of b.logs) if (!a.logs.has(k) && log.length !== 0) return false;
     return true;
   },
-  partition: (ops: readonly LinOp<LogInput, LogOutput>[]) => groupBy(ops, (op) => op.input.key),
+  partition: groupByKey,
   partitionLabel: (ops) => `key ${ops[0]?.input.key ?? ''}`,
   describeOp(input, output) {
     if (input.f === 'append') return `append ${input.key} ${describeScalar(input.value)} -> ${output === undefined ? '?' : String(output)}`;

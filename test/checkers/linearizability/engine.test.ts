@@ -3,13 +3,14 @@
  * Valid histories come from a sequential execution of the model (each op gets an interval around
  * its linearization point; some ops become `info`: applied or not, result unknown); invalid ones by
  * mutating an output or an interval. For generated-valid histories the verdict must be true; for
- * every history it must equal the reference's. Failures report a partial linearization whose ops
+ * every history it must equal the reference's, with the failure report or without (`explain: false`).
+ * Failures report a partial linearization whose ops
  * replay legally, a blocking op that is not in it, and a shortest failing window whose cut fails
  * while the cut just before it is linearizable (by the reference).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkOperations, checkPartition } from '../../../checkers/linearizability/engine.ts';
+import { checkOperations, checkPartition, sequentialOutcome } from '../../../checkers/linearizability/engine.ts';
 import { registerModel } from '../../../checkers/linearizability/models/register.ts';
 import { fifoQueueModel } from '../../../checkers/linearizability/models/fifo-queue.ts';
 import { logModel } from '../../../checkers/linearizability/models/log.ts';
@@ -158,6 +159,10 @@ describe('WGL search vs brute force', () => {
           const expected = bruteForceLinearizable(gen.model, bad);
           const got = checkOperations(gen.model, bad);
           expect(got.valid).toBe(expected);
+          // Verdicts only (no report kept): the same verdict.
+          const bare = checkOperations(gen.model, bad, { explain: false });
+          expect(bare.valid).toBe(expected);
+          expect(bare.failure).toBeUndefined();
           if (!expected) {
             invalidSeen++;
             const f = got.failure!;
@@ -177,6 +182,71 @@ describe('WGL search vs brute force', () => {
       expect(invalidSeen).toBeGreaterThan(50);
     });
   }
+});
+
+/**
+ * A sequential history (each op returns before the next is called; a single client) skips the
+ * search (`sequentialOutcome`). Generated on a coarse clock, so that some neighbours touch (a return
+ * and the next call at one time are concurrent: not sequential, and another order may then be legal),
+ * with some `info` ops (never sequential: they may take effect at any later time, or never).
+ */
+function sequential(gen: Gen<any, any, any>, r: Rand, n: number): LinOp<any, any>[] {
+  const isLog = gen === log;
+  const isKv = gen === kv;
+  let state: any = isLog || isKv ? new Map() : gen.model.init();
+  const ops: LinOp<any, any>[] = [];
+  let t = 0;
+  for (let k = 0; k < n; k++) {
+    const input = gen.input(r, state, k);
+    const output = gen.output(state, input);
+    const call = t + r(2);
+    const ret = call + r(2);
+    t = ret;
+    const kind = r(12); // 0: info applied, 1: info never applied, else ok
+    if (kind !== 1) state = apply(gen, state, input, isLog, isKv);
+    ops.push({ id: k, process: 0, call, ret: kind <= 1 ? Infinity : ret, input, output: kind <= 1 ? undefined : output });
+  }
+  return ops;
+}
+
+describe('sequential partitions', () => {
+  for (const [name, gen] of Object.entries(gens)) {
+    it(`${name}: the one-order check agrees with brute force and reports the search's failure`, () => {
+      let skipped = 0;
+      let failed = 0;
+      for (let seed = 1; seed <= 1500; seed++) {
+        const r = prng(seed * 104729);
+        const ops = sequential(gen, r, 1 + r(7));
+        const bad = r(3) === 0 ? ops : mutate(gen, r, ops);
+        const expected = bruteForceLinearizable(gen.model, bad);
+        expect(checkOperations(gen.model, bad, { findWindow: false }).valid).toBe(expected);
+        const fast = sequentialOutcome(gen.model, bad);
+        if (fast === undefined) continue;
+        skipped++;
+        expect(fast.valid).toBe(expected);
+        const searched = checkPartition(gen.model, bad, performance.now() + 60_000, 1e6);
+        if (fast.valid === false && searched.valid === false) {
+          failed++;
+          expect(fast.failure).toEqual(searched.failure);
+        }
+      }
+      expect(skipped).toBeGreaterThan(200);
+      expect(failed).toBeGreaterThan(30);
+    });
+  }
+});
+
+describe('sequential partitions, edge cases', () => {
+  it('an unknown-output op last is optional, even where stepping it would be illegal', () => {
+    const m = registerModel('cas-register', null) as Model<any, any, any>;
+    const ops: LinOp<any, any>[] = [
+      { id: 0, process: 0, call: 0, ret: 1, input: { f: 'write', value: 0 }, output: true },
+      { id: 1, process: 0, call: 2, ret: Infinity, input: { f: 'cas', from: 5, to: 6 }, output: undefined },
+    ];
+    expect(bruteForceLinearizable(m, ops)).toBe(true);
+    expect(sequentialOutcome(m, ops)).toBeUndefined();
+    expect(checkOperations(m, ops).valid).toBe(true);
+  });
 });
 
 describe('bounds', () => {

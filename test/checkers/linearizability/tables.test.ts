@@ -1,7 +1,7 @@
 /**
  * The search's tables against plain JS references on random operation sequences: ExploredCache is a
  * set of (bit words, state id); StateIndex finds exactly the ids
- * inserted under a hash whose state the predicate accepts. Small tables force collisions and growth.
+ * inserted under a hash whose state equals the probe. Small tables force collisions and growth.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ describe('StateIndex', () => {
         const states: number[] = [];
         for (const v of values) {
           const h = v % 7; // collisions
-          const found = index.find(h, (id) => states[id] === v);
+          const found = index.find(h, states, v, (a, b) => a === b);
           const expected = states.indexOf(v);
           expect(found).toBe(expected);
           if (found < 0) {
