@@ -29,3 +29,15 @@ export function bruteForceLinearizable<S, I, O>(model: Model<S, I, O>, ops: read
   };
   return search(model.init(), 0);
 }
+
+/** A seeded xorshift stream of integers in [0, n): the property tests' own random histories. */
+export type Rand = (n: number) => number;
+export function prng(seed: number): Rand {
+  let x = seed | 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+}

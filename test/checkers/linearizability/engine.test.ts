@@ -16,19 +16,7 @@ import { fifoQueueModel } from '../../../checkers/linearizability/models/fifo-qu
 import { logModel } from '../../../checkers/linearizability/models/log.ts';
 import { kvModel } from '../../../checkers/linearizability/models/kv.ts';
 import type { LinOp, Model } from '../../../checkers/linearizability/types.ts';
-import { bruteForceLinearizable } from './brute-force.ts';
-
-type Rand = (n: number) => number;
-
-function prng(seed: number): Rand {
-  let x = seed | 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
+import { bruteForceLinearizable, prng, type Rand } from './brute-force.ts';
 
 /** A model plus a sequential implementation: the output a correct system would give. */
 interface Gen<S, I, O> {

@@ -13,19 +13,9 @@ import { kvModel, type KvInput, type KvOutput } from '../../../../checkers/linea
 import { refuteKv } from '../../../../checkers/linearizability/models/kv-refute.ts';
 import { checkHistoryText } from '../../../../checkers/linearizability/check.ts';
 import type { LinOp } from '../../../../checkers/linearizability/types.ts';
-import { bruteForceLinearizable } from '../brute-force.ts';
+import { bruteForceLinearizable, prng } from '../brute-force.ts';
 
 type Op = LinOp<KvInput, KvOutput>;
-
-function prng(seed: number): (n: number) => number {
-  let x = seed | 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
 
 /** A linearizable history of n ops on keys x and y: puts are rarer than appends and gets. */
 function simulate(r: (n: number) => number, n: number): Op[] {
