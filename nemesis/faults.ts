@@ -173,7 +173,7 @@ function linkFault(kind: 'packet-loss' | 'bandwidth', role: Role | null): FaultP
         return;
       }
       if (env.degrader === null) throw new Error(`this backend cannot degrade links (${kind})`);
-      // a targeted fault degrades its node's links only; an untargeted one every link (nodes added later too)
+      // a targeted fault degrades its node's links only; an untargeted one every link (on docker also nodes added meanwhile)
       const only = op.value.role === undefined ? {} : { nodes: op.value.nodes };
       if (op.f === 'packet-loss') await env.degrader.degrade({ kind: 'packet-loss', probability: op.value.probability ?? 0.2, ...only });
       else if (op.f === 'bandwidth') await env.degrader.degrade({ kind: 'bandwidth', rateKbit: op.value.rateKbit ?? 128, ...only });

@@ -54,6 +54,9 @@ import { sleep as sleepFor, withDeadline } from '../harness/util/time.ts';
 import type { RunEventSink } from '../harness/run/events.ts';
 
 export { faults, parseFaults, checkFaultsSupported, type FaultName } from './faults.ts';
+
+/** The drawn parameters of a fault that a replay keeps when it chooses the target again by role. */
+const replayedDraws = ['rateKbit', 'probability', 'deltaMs', 'periodMs', 'corruption'] as const satisfies ReadonlyArray<keyof NemesisValue>;
 export type { NemesisOp, NemesisValue, Role, Shape } from './types.ts';
 
 export interface NemesisRecord {
@@ -286,7 +289,19 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
         const r = await roles();
         if (stopCtl.signal.aborted) return;
         const again = faults[f.fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes(), shared: sharedNodes() });
-        if (again !== null) planned = again;
+        // only the target is chosen again (with what follows from it, a grudge); what was drawn beside it (a
+        // rate, a loss probability, a clock delta or period, a corruption, bump or strobe) is replayed as recorded
+        if (again !== null) {
+          const keep = (chosen: NemesisValue, recorded: NemesisValue): NemesisValue => {
+            const v: NemesisValue = { ...chosen };
+            for (const k of replayedDraws) {
+              if (recorded[k] === undefined) delete v[k];
+              else Object.assign(v, { [k]: recorded[k] });
+            }
+            return v;
+          };
+          planned = { start: { f: f.start.f, value: keep(again.start.value, f.start.value) }, end: { f: f.end.f, value: keep(again.end.value, f.end.value) } };
+        }
       }
       await runFault(lane, f.fault, planned, async () => (f.endMs === null ? false : sleepUntil(f.endMs, lane, 'end')));
     }

@@ -127,6 +127,17 @@ describe('nemesis lanes (combined faults overlap)', () => {
     expect(again.backend.killed.size + again.backend.paused.size).toBe(0);
   });
 
+  it('replay chooses a role target again but keeps what was drawn with it (a rate, a clock delta, bump or strobe)', async () => {
+    const first = await run(7, ['bandwidth-leader', 'clock-leader'], 30);
+    const stored = parseSchedule(JSON.parse(JSON.stringify(first.schedule)));
+    const moved: Roles = { ...roles, leaders: { 't-0': 4, 't-1': 5 } };
+    const again = await run(999, ['none'], 1_000, { replay: stored, roles: moved });
+    const draws = (s: NemesisSchedule) => [...s.faults].sort((a, b) => a.lane.localeCompare(b.lane) || a.startMs - b.startMs).map((f) => ({ fault: f.fault, f: f.start.f, rateKbit: f.start.value.rateKbit, deltaMs: f.start.value.deltaMs, periodMs: f.start.value.periodMs }));
+    expect(stored.faults.some((f) => f.fault === 'bandwidth-leader')).toBe(true);
+    expect(draws(again.schedule)).toEqual(draws(stored));
+    for (const f of again.schedule.faults) expect(['n4', 'n5']).toContain(f.start.value.nodes[0]);
+  });
+
   it('clock faults bump or strobe the target clocks, each reset at its end, and leave their nodes free for kills', async () => {
     const o = await run(11, ['clock-random', 'kill-random'], 80);
     const clockStarts = o.records.filter((r) => r.f === 'clock-bump' || r.f === 'clock-strobe');

@@ -137,7 +137,7 @@ describe('nemesis schedule', () => {
     for (const [i, r] of starts.entries()) {
       if (r.value.role === undefined) {
         expect(r.value.nodes.length).toBe(5);
-        expect(degrades[i]!.nodes).toBeUndefined(); // every link, nodes added later too
+        expect(degrades[i]!.nodes).toBeUndefined(); // every link, not a node list
         continue;
       }
       expect(r.value.nodes.length).toBe(1);
