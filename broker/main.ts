@@ -189,6 +189,12 @@ export async function runBroker(argv: string[]): Promise<number> {
       logger.error(`the metadata log failed (${err.message}): exiting`);
       resolve(1);
     });
+    // The same for a partition log write that failed after its append was accepted (group commit):
+    // its offsets are taken, so the only safe answer is to stop (no response has left since).
+    node.onLogWriteFailure((err) => {
+      logger.error(`a partition log write failed (${err.message}): exiting`);
+      resolve(1);
+    });
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     const parent = Number(process.env['FAULTLINE_PARENT_PID'] ?? '');

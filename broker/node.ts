@@ -20,6 +20,7 @@ import { OFFSETS_TOPIC, type BrokerContext } from './apis/context.ts';
 import { GroupCoordinator } from './group/coordinator.ts';
 import { readOffsetsLog } from './group/offsets-load.ts';
 import { mkdirDurable } from './log/fs-util.ts';
+import { WriteBehind } from './log/write-behind.ts';
 import type { Logger } from './logger.ts';
 import type { BrokerOptions } from './main.ts';
 import { MetadataService } from './metadata-service.ts';
@@ -45,6 +46,9 @@ export class BrokerNode {
   private producerIds = { next: 0, end: 0 };
   private offsetsTopicCreation: Promise<void> | null = null;
   readonly clusterId: string;
+  /** Group commit of this node's leader appends (log/write-behind.ts); the listener drains it before sending. */
+  readonly writeBehind: WriteBehind;
+  private readonly logWriteFailureCbs: Array<(err: Error) => void> = [];
 
   constructor(opts: BrokerOptions, logger: Logger, runtime: Runtime = realRuntime) {
     this.opts = opts;
@@ -67,7 +71,11 @@ export class BrokerNode {
       logger: logger.child('metadata'),
       runtime,
     });
+    this.writeBehind = new WriteBehind(runtime.timers, (err) => {
+      for (const cb of this.logWriteFailureCbs) cb(err);
+    });
     this.replicas = new ReplicaManager({
+      writeBehind: this.writeBehind,
       brokerId: opts.id,
       dataDir: opts.dataDir,
       config: opts.config,
@@ -148,6 +156,7 @@ export class BrokerNode {
       logger: this.logger.child('net'),
       net: this.runtime.net,
       handle: (rc) => dispatch(ctx, rc),
+      beforeSend: () => this.writeBehind.drain(),
     });
     this.replicas.start();
     await this.metadata.start();
@@ -163,6 +172,14 @@ export class BrokerNode {
     const addr = await this.server.listen();
     this.groupTimer = timers.setInterval(() => this.groups.tick(), 100);
     this.logger.info(`broker ${this.opts.id} listening on ${addr.host}:${addr.port} (advertised ${this.opts.advertise.host}:${this.opts.advertise.port}), data in ${this.opts.dataDir}`);
+  }
+
+  /**
+   * A deferred write of a partition log failed (log/write-behind.ts): the node no longer sends
+   * anything and must stop, as Kafka halts when its only log directory fails.
+   */
+  onLogWriteFailure(cb: (err: Error) => void): void {
+    this.logWriteFailureCbs.push(cb);
   }
 
   async stop(): Promise<void> {

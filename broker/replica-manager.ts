@@ -50,6 +50,7 @@ import { NO_LEADER } from './controller/records.ts';
 import type { Logger } from './logger.ts';
 import { PartitionLog, type LogConfig } from './log/partition-log.ts';
 import { mkdirDurable } from './log/fs-util.ts';
+import type { WriteBehind } from './log/write-behind.ts';
 import { readOffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT_FILE, writeOffsetCheckpoint, type PartitionOffset } from './log/offset-checkpoint.ts';
 import { OffsetOutOfRangeError } from './log/errors.ts';
 import { applyRetention } from './log/retention.ts';
@@ -202,6 +203,8 @@ export interface ReplicaManagerOptions {
   nowMs?: () => number;
   /** Disk, timers and clock (default: the real ones; `nowMs` wins over its clock). */
   runtime?: Runtime;
+  /** Group commit of leader appends (log/write-behind.ts); without it each append is written at once. */
+  writeBehind?: WriteBehind;
 }
 
 export class ReplicaManager {
@@ -364,7 +367,7 @@ export class ReplicaManager {
       mkdirDurable(dir, this.fs);
       writeFileAtomic(join(dir, PARTITION_METADATA_FILE), formatPartitionMetadata(topicId), this.fs);
     }
-    const log = PartitionLog.open(dir, this.logConfig(topicConfigs), this.now, this.fs);
+    const log = PartitionLog.open(dir, this.logConfig(topicConfigs), this.now, this.fs, this.opts.writeBehind);
     if (log.recovery.bytesTruncated > 0) {
       this.opts.logger.warn(`${topic}-${partition}: recovery truncated ${log.recovery.bytesTruncated} bytes (${log.recovery.badReason ?? ''})`);
     }

@@ -10,6 +10,8 @@
  * - Responses that become ready in the same turn of the event loop leave in one write (the socket is
  *   corked at the first and uncorked on the next tick): with many requests in flight, acks=all
  *   completes a whole run of waiters at once, and one writev replaces a send() per response.
+ * - Before the uncork, `beforeSend` runs (the node's write-behind drain): responses leave only after
+ *   every log append they could acknowledge is written; if it fails, the connection closes unsent.
  * - A frame that cannot be parsed, an unknown API key, an unsupported version (other than ApiVersions,
  *   which is answered in v0 with UNSUPPORTED_VERSION as Kafka does) or a size beyond
  *   `socket.request.max.bytes` closes that connection only; the broker logs it and serves the rest.
@@ -61,6 +63,13 @@ export interface ServerOptions {
   /** Where the listener binds (default: TCP). */
   net?: Network;
   handle(ctx: RequestContext): Promise<HandlerResult> | HandlerResult;
+  /**
+   * Called before a connection hands this turn's responses to the socket; if it throws, the
+   * connection is closed instead and those responses are never sent. The node passes its
+   * write-behind's drain (log/write-behind.ts): no acknowledgement leaves before what it
+   * acknowledges is written.
+   */
+  beforeSend?: () => void;
 }
 
 export class KafkaServer {
@@ -236,6 +245,13 @@ class Connection {
       this.socket.cork();
       process.nextTick(() => {
         this.corked = false;
+        try {
+          this.opts.beforeSend?.();
+        } catch (err) {
+          this.opts.logger.error(`closing connection ${this.id} from ${this.remote} with its responses unsent: ${(err as Error).message}`);
+          this.destroy();
+          return;
+        }
         this.socket.uncork();
       });
     }

@@ -27,8 +27,9 @@
  * a cut segment is fsynced before the epoch checkpoint describing the cut is written. With
  * flushIntervalMessages=1, every append that returned therefore survives a power loss at any
  * later point, across rolls and truncations (test/broker/log/power-loss.property.test.ts). None of
- * this adds a syscall to an append that does not roll: that stays one write, plus one fsync when
- * the flush policy asks for it. The log directory itself is created durably (mkdirDurable).
+ * this adds a syscall to an append that does not roll: that stays one write (with a WriteBehind,
+ * a leader append's share of its turn's one write per segment: write-behind.ts), plus one fsync
+ * when the flush policy asks for it. The log directory itself is created durably (mkdirDurable).
  *
  * Recovery (open): every segment is walked batch by batch (segment.ts scanBatches); the last,
  * active segment also has each CRC-32C checked (older ones were fsynced at roll). At the first bad
@@ -66,6 +67,7 @@ import { incrementSequence, INT32_MAX, ProducerState } from './producer-state.ts
 import { deleteSnapshotsAbove, deleteSnapshotsBelow, loadNewestSnapshot, writeSnapshot } from './producer-snapshot.ts';
 import { consumeCleanShutdown, planOpen, writeCleanShutdown } from './recovery-point.ts';
 import { listSegmentBases, Segment, segmentFileName, type AppendBatch, type ScannedBatch } from './segment.ts';
+import type { WriteBehind } from './write-behind.ts';
 import { bugActive } from '../bugs.ts';
 import { realClock } from '../runtime/real.ts';
 
@@ -140,6 +142,7 @@ export class PartitionLog {
   readonly recovery: RecoveryInfo;
   readonly epochCache: LeaderEpochCache;
   readonly #fs: FileSystem;
+  readonly #writeBehind: WriteBehind | undefined;
   #producerState = new ProducerState();
   readonly #now: () => number;
   #segments: Segment[] = [];
@@ -148,8 +151,17 @@ export class PartitionLog {
   #fsyncCount = 0;
   #closed = false;
 
-  private constructor(dir: string, config: LogConfig, now: () => number, epochCache: LeaderEpochCache, recovery: RecoveryInfo, fsys: FileSystem) {
+  private constructor(
+    dir: string,
+    config: LogConfig,
+    now: () => number,
+    epochCache: LeaderEpochCache,
+    recovery: RecoveryInfo,
+    fsys: FileSystem,
+    writeBehind: WriteBehind | undefined,
+  ) {
     this.dir = dir;
+    this.#writeBehind = writeBehind;
     this.#fs = fsys;
     this.config = config;
     this.#now = now;
@@ -158,7 +170,17 @@ export class PartitionLog {
     this.#lastFlushMs = now();
   }
 
-  static open(dir: string, config: LogConfig = defaultLogConfig, now: () => number = realClock.nowMs, fsys: FileSystem = nodeFileSystem): PartitionLog {
+  /**
+   * Opens (recovering) the log in `dir`. With `writeBehind`, appends as leader are written with the
+   * rest of their turn's appends (group commit, write-behind.ts); without it, each at once.
+   */
+  static open(
+    dir: string,
+    config: LogConfig = defaultLogConfig,
+    now: () => number = realClock.nowMs,
+    fsys: FileSystem = nodeFileSystem,
+    writeBehind?: WriteBehind,
+  ): PartitionLog {
     validateConfig(config);
     mkdirDurable(dir, fsys);
     for (const f of fsys.list(dir)) {
@@ -191,7 +213,7 @@ export class PartitionLog {
       fullTruncationUnfinished = true;
     }
     const loaded = LeaderEpochCache.load(path.join(dir, EPOCH_CHECKPOINT_FILE), fsys);
-    const log = new PartitionLog(dir, config, now, loaded.cache, recovery, fsys);
+    const log = new PartitionLog(dir, config, now, loaded.cache, recovery, fsys, writeBehind);
     if (fullTruncationUnfinished) log.epochCache.clear();
     recovery.epochCacheRebuilt = loaded.corrupt;
 
@@ -307,7 +329,7 @@ export class PartitionLog {
       next = b.lastOffset + 1;
     }
     if (leaderEpoch > this.epochCache.latestEpoch) this.epochCache.assign(leaderEpoch, baseOffset);
-    return this.#write(batches, parsed);
+    return this.#write(batches, parsed, this.#writeBehind);
   }
 
   /**
@@ -326,7 +348,7 @@ export class PartitionLog {
     for (const b of parsed) {
       if (b.epoch >= 0 && b.epoch > this.epochCache.latestEpoch) this.epochCache.assign(b.epoch, b.baseOffset);
     }
-    return this.#write(batches, parsed);
+    return this.#write(batches, parsed, undefined);
   }
 
   /**
@@ -587,7 +609,7 @@ export class PartitionLog {
     return out;
   }
 
-  #write(buf: Buffer, batches: ParsedBatch[]): AppendResult {
+  #write(buf: Buffer, batches: ParsedBatch[], writeBehind: WriteBehind | undefined): AppendResult {
     const first = batches[0]!;
     const last = batches.at(-1)!;
     let active = this.#segments.at(-1)!;
@@ -604,7 +626,7 @@ export class PartitionLog {
       this.#segments.push(active);
     }
     const appendTimeMs = this.#now();
-    active.append(buf, batches);
+    active.append(buf, batches, writeBehind);
     for (const b of batches) {
       const h = b.header;
       this.#updateProducer(h.producerId, h.producerEpoch, h.baseSequence, h.lastOffsetDelta, h.attributes, b.baseOffset, b.lastOffset, h.maxTimestamp);

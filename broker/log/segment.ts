@@ -8,7 +8,9 @@
  *
  * I/O is synchronous and fd-based (openSync/readSync/writeSync/fsyncSync): one append is one
  * write into the page cache, which keeps ordering trivial (no interleaved async writes to reason
- * about) and costs a few microseconds; durability comes only from explicit flush() (fsync).
+ * about) and costs a few microseconds; durability comes only from explicit flush() (fsync). An
+ * append given a WriteBehind (a leader's) is held in memory and written with the turn's other
+ * appends in one write (write-behind.ts); every other use of the file writes it first.
  *
  * scanBatches() is the one validator of on-disk bytes: size field present and >= the 61-byte
  * header, the batch fully present, magic 2, lastOffsetDelta >= 0, base offset == the previous
@@ -27,6 +29,7 @@ import {
 import { nodeFileSystem, type FileSystem } from './fs.ts';
 import { fileSizeIfExists, readFully, writeFully } from './fs-util.ts';
 import { OffsetIndex } from './offset-index.ts';
+import type { PendingWrites, WriteBehind } from './write-behind.ts';
 
 const SCAN_CHUNK_BYTES = 1 << 20;
 /** Batches whose positions a segment keeps in memory (see Segment.#tailLast); 16 bytes each. */
@@ -124,7 +127,7 @@ export interface AppendBatch {
   maxTimestampMs: number;
 }
 
-export class Segment {
+export class Segment implements PendingWrites {
   readonly baseOffset: number;
   readonly logPath: string;
   readonly indexIntervalBytes: number;
@@ -148,6 +151,15 @@ export class Segment {
   #tailBase = 0;
   #tailLast: number[] = [];
   #tailPos: number[] = [];
+  /**
+   * Appended batches not yet written (write-behind.ts: group commit of leader appends), in order,
+   * the first at file position #pendingStart; #size counts them. Every use of the file writes them
+   * first (#settle). Once a write of them failed, the segment is failed: every operation throws.
+   */
+  #pendingBufs: Buffer[] = [];
+  #pendingStart = 0;
+  #pendingTo: WriteBehind | null = null;
+  #failed: Error | null = null;
 
   private constructor(
     baseOffset: number,
@@ -292,10 +304,25 @@ export class Segment {
     return this.#index.entryCount;
   }
 
-  /** Appends `buf`, whose batches are described by `batches` (contiguous, starting at nextOffset). */
-  append(buf: Buffer, batches: readonly AppendBatch[]): void {
+  /**
+   * Appends `buf`, whose batches are described by `batches` (contiguous, starting at nextOffset).
+   * With `writeBehind` the bytes are written later, with the rest of the turn's appends (and before
+   * anything reads the file); the caller must not change `buf` afterwards.
+   */
+  append(buf: Buffer, batches: readonly AppendBatch[], writeBehind?: WriteBehind): void {
     const start = this.#size;
-    writeFully(this.#fd, buf, start, this.#fs);
+    if (writeBehind) {
+      if (this.#failed) throw this.#failed;
+      if (this.#pendingBufs.length === 0) {
+        writeBehind.add(this);
+        this.#pendingStart = start;
+        this.#pendingTo = writeBehind;
+      }
+      this.#pendingBufs.push(buf);
+    } else {
+      this.#settle();
+      writeFully(this.#fd, buf, start, this.#fs);
+    }
     this.#rememberTail(start, batches);
     for (const b of batches) {
       if (this.#bytesSinceIndexEntry >= this.indexIntervalBytes) {
@@ -351,6 +378,7 @@ export class Segment {
       }
       return this.#tailPos[lo]!;
     }
+    this.#settle();
     let pos = this.#index.lookup(offset - this.baseOffset);
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
     while (pos < this.#size) {
@@ -375,6 +403,7 @@ export class Segment {
   ): { records: Buffer; batches: number; nextOffset: number } {
     const empty = { records: Buffer.alloc(0), batches: 0, nextOffset: -1 };
     if (position >= this.#size) return empty;
+    this.#settle();
     let buf: Buffer;
     let got: number;
     if (this.#size - position <= maxBytes) {
@@ -422,6 +451,7 @@ export class Segment {
 
   /** Calls `fn` for every batch in order until it returns false (headers checked structurally, no CRC). */
   forEachBatch(fn: (b: ScannedBatch) => boolean | void): void {
+    this.#settle();
     const scan = scanBatches(this.#fd, this.#size, this.baseOffset, false, fn, this.#fs);
     if (scan.badReason !== null) throw new Error(`segment ${this.baseOffset} changed under us: ${scan.badReason}`);
   }
@@ -441,6 +471,7 @@ export class Segment {
   truncateTo(offset: number): number {
     const pos = this.positionOf(Math.max(offset, this.baseOffset));
     if (pos === null) return this.#nextOffset;
+    this.#settle();
     const hdr = Buffer.allocUnsafe(WALK_HEADER_BYTES);
     readFully(this.#fd, hdr, 0, WALK_HEADER_BYTES, pos, this.#fs);
     const next = readInt64(hdr, 0);
@@ -460,6 +491,7 @@ export class Segment {
 
   /** fsyncs the log file; returns whether an fsync was issued. */
   flush(): boolean {
+    this.#settle();
     if (!this.#unflushed) return false;
     this.#fs.fsync(this.#fd);
     this.#unflushed = false;
@@ -470,9 +502,47 @@ export class Segment {
     this.#index.flush();
   }
 
+  /** Closes both files (after writing pending appends; if that fails, closes them and throws). */
   close(): void {
+    let failure: unknown = null;
+    try {
+      this.#settle();
+    } catch (err) {
+      failure = err;
+    }
     this.#fs.close(this.#fd);
     this.#index.close();
+    if (failure !== null) throw failure;
+  }
+
+  /** PendingWrites: writes the pending appends in one write (WriteBehind.drain calls it). */
+  writePending(): void {
+    if (this.#failed) throw this.#failed;
+    const bufs = this.#pendingBufs;
+    if (bufs.length === 0) return;
+    this.#pendingBufs = [];
+    this.#pendingTo = null;
+    const buf = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+    try {
+      writeFully(this.#fd, buf, this.#pendingStart, this.#fs);
+    } catch (err) {
+      this.#failed = err instanceof Error ? err : new Error(String(err));
+      throw this.#failed;
+    }
+  }
+
+  /** Before any use of the file: writes the pending appends (failing the node if that fails). */
+  #settle(): void {
+    if (this.#failed) throw this.#failed;
+    const to = this.#pendingTo;
+    if (to === null) return;
+    to.written(this);
+    try {
+      this.writePending();
+    } catch (err) {
+      to.fail(err as Error);
+      throw err;
+    }
   }
 
   /** Closes and unlinks both files; the deletion is durable once the caller fsyncs the directory. */
