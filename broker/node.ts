@@ -179,7 +179,9 @@ export class BrokerNode {
    * anything and must stop, as Kafka halts when its only log directory fails.
    */
   onLogWriteFailure(cb: (err: Error) => void): void {
-    this.logWriteFailureCbs.push(cb);
+    const failed = this.writeBehind.failed;
+    if (failed) cb(failed); // it failed before anyone listened: say so now
+    else this.logWriteFailureCbs.push(cb);
   }
 
   async stop(): Promise<void> {

@@ -313,17 +313,14 @@ export class Segment implements PendingWrites {
     const start = this.#size;
     if (writeBehind) {
       if (this.#failed) throw this.#failed;
-      if (this.#pendingBufs.length === 0) {
-        writeBehind.add(this);
-        this.#pendingStart = start;
-        this.#pendingTo = writeBehind;
-      }
-      this.#pendingBufs.push(buf);
+      if (writeBehind.failed) throw writeBehind.failed;
     } else {
       this.#settle();
       writeFully(this.#fd, buf, start, this.#fs);
     }
-    this.#rememberTail(start, batches);
+    // Everything that can fail comes before the bytes are queued and the sizes move: an index write
+    // that throws leaves the segment as it was, and the next append takes the same place (a batch
+    // queued before it failed would be written later under offsets handed out again).
     for (const b of batches) {
       if (this.#bytesSinceIndexEntry >= this.indexIntervalBytes) {
         this.#index.append(b.baseOffset - this.baseOffset, start + b.position);
@@ -332,6 +329,15 @@ export class Segment implements PendingWrites {
       this.#bytesSinceIndexEntry += b.size;
       if (this.#maxTimestampMs !== null) this.#maxTimestampMs = Math.max(this.#maxTimestampMs, b.maxTimestampMs);
     }
+    if (writeBehind) {
+      if (this.#pendingBufs.length === 0) {
+        writeBehind.add(this);
+        this.#pendingStart = start;
+        this.#pendingTo = writeBehind;
+      }
+      this.#pendingBufs.push(buf);
+    }
+    this.#rememberTail(start, batches);
     this.#size += buf.length;
     const last = batches.at(-1);
     if (last) this.#nextOffset = last.lastOffset + 1;

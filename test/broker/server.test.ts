@@ -101,6 +101,54 @@ describe('KafkaServer', () => {
     expect(order).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
   });
 
+  it('calls beforeSend before every send; when it throws, the connection closes with its responses unsent', async () => {
+    let calls = 0;
+    let failing = false;
+    const server = new KafkaServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxFrameBytes: 1 << 20,
+      logger: quiet,
+      handle: (rc: RequestContext) => {
+        const out = Buffer.alloc(8);
+        out.writeInt32BE(4, 0);
+        out.writeInt32BE(rc.correlationId, 4);
+        return out;
+      },
+      beforeSend: () => {
+        calls++;
+        if (failing) throw new Error('a deferred log write failed');
+      },
+    });
+    servers.push(server);
+    const { port } = await server.listen();
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sockets.push(sock);
+    let received = 0;
+    sock.on('data', (d) => {
+      received += d.length;
+    });
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write(frame(1));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (received >= 8) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 5);
+    });
+    expect(calls).toBeGreaterThan(0);
+    failing = true;
+    let closed = false;
+    const closing = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    sock.write(Buffer.concat([frame(2), frame(3)]));
+    // Bounded: a server that sends anyway stays open, and the expectations below say so.
+    await Promise.race([closing.then(() => (closed = true)), new Promise((r) => setTimeout(r, 5000))]);
+    expect(received).toBe(8);
+    expect(closed).toBe(true);
+  });
+
   it('writes a response given as parts as the parts in order, in its place among whole responses', async () => {
     // Odd ids answer in three parts (as encodeResponseParts gives a Fetch response), even ids whole.
     const server = new KafkaServer({

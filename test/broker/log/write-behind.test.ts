@@ -127,6 +127,69 @@ describe('write-behind (group commit of leader appends)', () => {
     expect(failures).toHaveLength(1);
   });
 
+  it('a read that writes the pending bytes and fails them fails the node too; nothing is left to drain', () => {
+    const disk = new SimFileSystem();
+    const turns = manualTurns();
+    const failures: Error[] = [];
+    const wb = new WriteBehind(turns.timers, (e) => failures.push(e));
+    const log = PartitionLog.open('/d/t-0', config(1 << 20), () => 0, disk, wb);
+    log.appendAsLeader(simpleBatch(1, 20, 0), 0);
+    disk.powerFailAfter(0);
+    expect(() => log.read(0, 1 << 20, Number.MAX_SAFE_INTEGER)).toThrow();
+    expect(failures).toHaveLength(1);
+    expect(() => wb.drain()).toThrow(failures[0]!.message);
+  });
+
+  it('an index write that fails leaves nothing queued: the next append takes its place and reads back as itself', () => {
+    const disk = new SimFileSystem();
+    const paths = new Map<number, string>();
+    const open = disk.open.bind(disk);
+    const write = disk.write.bind(disk);
+    let failIndexWrite = false;
+    disk.open = (p, flags) => {
+      const fd = open(p, flags);
+      paths.set(fd, p);
+      return fd;
+    };
+    disk.write = (fd, buf, offset, length, position) => {
+      if (failIndexWrite && paths.get(fd)?.endsWith('.index')) {
+        failIndexWrite = false;
+        throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+      }
+      return write(fd, buf, offset, length, position);
+    };
+    const turns = manualTurns();
+    const wb = new WriteBehind(turns.timers, () => undefined);
+    // an index entry is due at every append after the first (interval 1 byte)
+    const log = PartitionLog.open('/d/t-0', { ...defaultLogConfig, segmentBytes: 1 << 20, indexIntervalBytes: 1 }, () => 0, disk, wb);
+    log.appendAsLeader(simpleBatch(1, 20, 1), 0);
+    failIndexWrite = true;
+    expect(() => log.appendAsLeader(simpleBatch(1, 20, 2), 0)).toThrow('EIO');
+    const acked = log.appendAsLeader(simpleBatch(1, 20, 3), 0);
+    expect(acked.baseOffset).toBe(1);
+    turns.endTurn();
+    const tagAt = (l: PartitionLog, offset: number): number => {
+      const r = l.read(offset, 1 << 20, offset + 1);
+      // the first record's value starts with the tag simpleBatch wrote (after the 61-byte header and the record's varints)
+      return r.records.readUInt32BE(r.records.indexOf(Buffer.alloc(16, 0x61).subarray(0, 4)) - 4);
+    };
+    expect(tagAt(log, 1)).toBe(3);
+    const reopened = PartitionLog.open('/d/t-0', { ...defaultLogConfig, segmentBytes: 1 << 20, indexIntervalBytes: 1 }, () => 0, disk);
+    expect(reopened.logEndOffset).toBe(2);
+    expect(tagAt(reopened, 1)).toBe(3);
+  });
+
+  it('a read below the in-memory tail walks the file: more pending batches in one turn than the tail keeps', () => {
+    const disk = new SimFileSystem();
+    const turns = manualTurns();
+    const wb = new WriteBehind(turns.timers, () => undefined);
+    const log = PartitionLog.open('/d/t-0', config(1 << 24), () => 0, disk, wb);
+    for (let i = 0; i < 5000; i++) log.appendAsLeader(simpleBatch(1, 8, i), 0);
+    const r = log.read(10, 1 << 20, 11);
+    expect(r.batches).toBe(1);
+    expect(r.nextOffset).toBe(11);
+  });
+
   type Op =
     | { kind: 'append'; records: number; size: number }
     | { kind: 'read'; at: number }
