@@ -6,7 +6,9 @@
  * seeds clean, seeds per wall second, simulated seconds per wall second. Exit code 1 when a seed failed.
  */
 import { parseArgs } from 'node:util';
+import { buildConfig } from '../broker/config.ts';
 import { FAULT_KINDS, type FaultKind } from './faults.ts';
+import { SIM_BROKER_SETTINGS } from './world.ts';
 import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
 
 function usage(msg: string): never {
@@ -47,6 +49,11 @@ async function main(): Promise<number> {
     const i = s.indexOf('=');
     if (i <= 0) usage(`--set expects key=value, got '${s}'`);
     settings[s.slice(0, i)] = s.slice(i + 1);
+  }
+  try {
+    buildConfig({ ...SIM_BROKER_SETTINGS, ...settings }); // a bad --set is a usage error, named before any seed runs
+  } catch (err) {
+    usage(`--set: ${(err as Error).message}`);
   }
   const options: Partial<SimOptions> = { settings, logLines: values.verbose ? 200 : 0 };
   if (values['no-faults']) options.faults = false;

@@ -65,6 +65,10 @@ export class SimSocket extends EventEmitter implements Socket {
   connected = false;
   #paused = false;
   #pausedData: Buffer[] = [];
+  /** cork() depth, and the writes held meanwhile (node:net's semantics: sent at the last uncork, dropped by destroy). */
+  #corked = 0;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   readonly #net: SimNetwork;
@@ -84,11 +88,16 @@ export class SimSocket extends EventEmitter implements Socket {
   }
 
   get writableLength(): number {
-    return this.out?.inFlightBytes ?? 0;
+    return (this.out?.inFlightBytes ?? 0) + this.#heldBytes;
   }
 
   write(data: Buffer): boolean {
     if (this.destroyed || !this.out) return false;
+    if (this.#corked > 0) {
+      this.#held.push(Buffer.from(data));
+      this.#heldBytes += data.length;
+      return true;
+    }
     this.#net.send(this.out, { kind: 'data', data: Buffer.from(data) });
     return true;
   }
@@ -96,6 +105,8 @@ export class SimSocket extends EventEmitter implements Socket {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.#held = [];
+    this.#heldBytes = 0;
     if (this.out) this.#net.send(this.out, { kind: 'fin' });
     this.#net.local(this, 'close', () => this.emit('close'));
   }
@@ -120,9 +131,18 @@ export class SimSocket extends EventEmitter implements Socket {
     return this;
   }
 
-  cork(): void {}
+  cork(): void {
+    this.#corked++;
+  }
 
-  uncork(): void {}
+  uncork(): void {
+    if (this.#corked === 0) return;
+    if (--this.#corked > 0) return;
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const d of held) this.write(d);
+  }
 
   pause(): this {
     this.#paused = true;
