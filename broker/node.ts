@@ -119,7 +119,26 @@ export class BrokerNode {
       },
     });
     this.replicas.onFollowersChanged((changed) => this.fetchers.update(changed));
-    this.metadata.onImage((image) => this.replicas.applyImage(image));
+    // No partition role before the image holds this incarnation's own registration: until then
+    // it holds the previous incarnation's (a restart faster than the broker session), still
+    // unfenced and leading at its old epochs, which this process must not continue (its log may
+    // have lost its unflushed tail). Registering makes the controller fence the old incarnation
+    // and move or re-elect what it led at new epochs (Kafka's broker likewise takes no partition
+    // role before it has caught up to its own registration).
+    let registered = false;
+    this.metadata.onImage((image) => {
+      if (!registered) {
+        if (image.broker(opts.id)?.incarnationId !== this.metadata.incarnationId) return;
+        registered = true;
+      }
+      this.replicas.applyImage(image);
+    });
+  }
+
+  /** The image holds this incarnation's registration and it is unfenced. */
+  private registeredAndUnfenced(): boolean {
+    const me = this.metadata.image.broker(this.opts.id);
+    return me !== undefined && me.incarnationId === this.metadata.incarnationId && !me.fenced;
   }
 
   /** Replays an offsets partition into the group coordinator when this node starts leading it. */
@@ -165,7 +184,7 @@ export class BrokerNode {
     const { clock, timers } = this.runtime;
     const deadline = clock.nowMs() + this.opts.config['broker.session.timeout.ms'] * 4;
     await this.metadata.whenCaughtUp(Math.max(0, deadline - clock.nowMs()));
-    const ready = () => this.metadata.loader.caughtUp && this.metadata.image.isUnfenced(this.opts.id);
+    const ready = () => this.metadata.loader.caughtUp && this.registeredAndUnfenced();
     while (clock.nowMs() < deadline && !ready()) await sleepMs(timers, 20);
     if (!this.metadata.loader.caughtUp) this.logger.warn('metadata not yet caught up; listening, but holding no replica until it is');
     else if (!ready()) this.logger.warn('not yet unfenced by the controller; serving anyway');
