@@ -3,10 +3,11 @@
  * the partitions it replicates, the follower fetchers and the group coordinator, wired together.
  *
  * Start order: start the metadata service (Raft, registration, heartbeats; once the node's metadata
- * has caught up, every committed image is published to the replica manager, which opens logs and
- * takes the leader or follower role for each local partition), wait (bounded) until the metadata has
- * caught up and the controller has unfenced this broker, then open the Kafka listener. Before
- * catch-up the broker serves nothing (Kafka keeps it fenced), so no client sees an old image.
+ * has caught up and holds this incarnation's own registration, every committed image is published
+ * to the replica manager, which opens logs and takes the leader or follower role for each local
+ * partition), wait (bounded) until the metadata has caught up and the controller has unfenced this
+ * incarnation, then open the Kafka listener. Before that the broker serves nothing (Kafka keeps it
+ * fenced), so no client sees an old image, and nothing the previous incarnation led is continued.
  * Stop: first controlled shutdown (when `controlled.shutdown.enable`): the controller moves this
  * broker's leaderships away while it still serves, bounded by `controlled.shutdown.timeout.ms`;
  * then the start order reversed. SIGTERM leads here through broker/main.ts.
