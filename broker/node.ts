@@ -8,6 +8,8 @@
  * partition), wait (bounded) until the metadata has caught up and the controller has unfenced this
  * incarnation, then open the Kafka listener. Before that the broker serves nothing (Kafka keeps it
  * fenced), so no client sees an old image, and nothing the previous incarnation led is continued.
+ * Past the bounded wait it listens anyway (warning), still holding no replica until its
+ * registration is in the image: produce and fetch are refused until then.
  * Stop: first controlled shutdown (when `controlled.shutdown.enable`): the controller moves this
  * broker's leaderships away while it still serves, bounded by `controlled.shutdown.timeout.ms`;
  * then the start order reversed. SIGTERM leads here through broker/main.ts.

@@ -36,7 +36,8 @@
  * - A directory is used as topic T's data only when its topic id is T's id in the image. One whose id
  *   is not in the image, or whose partition is not assigned to this broker, is a stray (its topic
  *   was deleted, or it was moved away, while this node was down or before the image caught up) and
- *   is deleted on the first publish; afterwards a replica is deleted when a published image no
+ *   is deleted on the first image it is given (BrokerNode gives it none before the image holds this
+ *   incarnation's registration); afterwards a replica is deleted when a published image no
  *   longer assigns its (topic id, partition) here. A directory without the file (written before
  *   topic ids) is adopted by the topic of its name if that topic is assigned here, else a stray.
  *   A file that cannot be read as a topic id is moved aside, never used, never deleted.
