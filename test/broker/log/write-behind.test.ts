@@ -36,9 +36,8 @@ function files(disk: SimFileSystem, dir: string): Record<string, string> {
   return out;
 }
 
-/** Counts writes to `.log` files. */
-function countingLogWrites(disk: SimFileSystem): { count: () => number } {
-  let n = 0;
+/** Calls `before(path)` ahead of every write on `disk` (it may throw, failing that write). */
+function beforeEachWrite(disk: SimFileSystem, before: (path: string) => void): void {
   const paths = new Map<number, string>();
   const open = disk.open.bind(disk);
   const write = disk.write.bind(disk);
@@ -48,10 +47,28 @@ function countingLogWrites(disk: SimFileSystem): { count: () => number } {
     return fd;
   };
   disk.write = (fd, buf, offset, length, position) => {
-    if (paths.get(fd)?.endsWith('.log')) n++;
+    before(paths.get(fd) ?? '');
     return write(fd, buf, offset, length, position);
   };
+}
+
+/** Counts writes to `.log` files. */
+function countingLogWrites(disk: SimFileSystem): { count: () => number } {
+  let n = 0;
+  beforeEachWrite(disk, (p) => {
+    if (p.endsWith('.log')) n++;
+  });
   return { count: () => n };
+}
+
+/** A leader log with group commit on the simulated disk, turns ended by the test, failures kept. */
+function deferredLog(): { disk: SimFileSystem; turns: ReturnType<typeof manualTurns>; failures: Error[]; wb: WriteBehind; log: PartitionLog } {
+  const disk = new SimFileSystem();
+  const turns = manualTurns();
+  const failures: Error[] = [];
+  const wb = new WriteBehind(turns.timers, (e) => failures.push(e));
+  const log = PartitionLog.open('/d/t-0', config(1 << 20), () => 0, disk, wb);
+  return { disk, turns, failures, wb, log };
 }
 
 describe('write-behind (group commit of leader appends)', () => {
@@ -109,11 +126,7 @@ describe('write-behind (group commit of leader appends)', () => {
   });
 
   it('a failed write fails the node: onFailure once, and every later drain, append and read throws', () => {
-    const disk = new SimFileSystem();
-    const turns = manualTurns();
-    const failures: Error[] = [];
-    const wb = new WriteBehind(turns.timers, (e) => failures.push(e));
-    const log = PartitionLog.open('/d/t-0', config(1 << 20), () => 0, disk, wb);
+    const { disk, turns, failures, wb, log } = deferredLog();
     log.appendAsLeader(simpleBatch(1, 20, 0), 0);
     turns.endTurn();
     log.appendAsLeader(simpleBatch(1, 20, 1), 0);
@@ -128,11 +141,7 @@ describe('write-behind (group commit of leader appends)', () => {
   });
 
   it('a read that writes the pending bytes and fails them fails the node too; nothing is left to drain', () => {
-    const disk = new SimFileSystem();
-    const turns = manualTurns();
-    const failures: Error[] = [];
-    const wb = new WriteBehind(turns.timers, (e) => failures.push(e));
-    const log = PartitionLog.open('/d/t-0', config(1 << 20), () => 0, disk, wb);
+    const { disk, failures, wb, log } = deferredLog();
     log.appendAsLeader(simpleBatch(1, 20, 0), 0);
     disk.powerFailAfter(0);
     expect(() => log.read(0, 1 << 20, Number.MAX_SAFE_INTEGER)).toThrow();
@@ -142,22 +151,13 @@ describe('write-behind (group commit of leader appends)', () => {
 
   it('an index write that fails leaves nothing queued: the next append takes its place and reads back as itself', () => {
     const disk = new SimFileSystem();
-    const paths = new Map<number, string>();
-    const open = disk.open.bind(disk);
-    const write = disk.write.bind(disk);
     let failIndexWrite = false;
-    disk.open = (p, flags) => {
-      const fd = open(p, flags);
-      paths.set(fd, p);
-      return fd;
-    };
-    disk.write = (fd, buf, offset, length, position) => {
-      if (failIndexWrite && paths.get(fd)?.endsWith('.index')) {
+    beforeEachWrite(disk, (p) => {
+      if (failIndexWrite && p.endsWith('.index')) {
         failIndexWrite = false;
         throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
       }
-      return write(fd, buf, offset, length, position);
-    };
+    });
     const turns = manualTurns();
     const wb = new WriteBehind(turns.timers, () => undefined);
     // an index entry is due at every append after the first (interval 1 byte)
