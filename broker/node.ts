@@ -22,6 +22,7 @@ import { dispatch } from './apis/index.ts';
 import { OFFSETS_TOPIC, type BrokerContext } from './apis/context.ts';
 import { GroupCoordinator } from './group/coordinator.ts';
 import { readOffsetsLog } from './group/offsets-load.ts';
+import type { BrokerRegistration, MetadataImage } from './controller/image.ts';
 import { mkdirDurable } from './log/fs-util.ts';
 import { WriteBehind } from './log/write-behind.ts';
 import type { Logger } from './logger.ts';
@@ -131,17 +132,17 @@ export class BrokerNode {
     let registered = false;
     this.metadata.onImage((image) => {
       if (!registered) {
-        if (image.broker(opts.id)?.incarnationId !== this.metadata.incarnationId) return;
+        if (this.ownRegistration(image) === undefined) return;
         registered = true;
       }
       this.replicas.applyImage(image);
     });
   }
 
-  /** The image holds this incarnation's registration and it is unfenced. */
-  private registeredAndUnfenced(): boolean {
-    const me = this.metadata.image.broker(this.opts.id);
-    return me !== undefined && me.incarnationId === this.metadata.incarnationId && !me.fenced;
+  /** This process's own registration in `image` (not a previous incarnation's), if it is there. */
+  private ownRegistration(image: MetadataImage): Readonly<BrokerRegistration> | undefined {
+    const me = image.broker(this.opts.id);
+    return me?.incarnationId === this.metadata.incarnationId ? me : undefined;
   }
 
   /** Replays an offsets partition into the group coordinator when this node starts leading it. */
@@ -187,7 +188,7 @@ export class BrokerNode {
     const { clock, timers } = this.runtime;
     const deadline = clock.nowMs() + this.opts.config['broker.session.timeout.ms'] * 4;
     await this.metadata.whenCaughtUp(Math.max(0, deadline - clock.nowMs()));
-    const ready = () => this.metadata.loader.caughtUp && this.registeredAndUnfenced();
+    const ready = () => this.metadata.loader.caughtUp && this.ownRegistration(this.metadata.image)?.fenced === false;
     while (clock.nowMs() < deadline && !ready()) await sleepMs(timers, 20);
     if (!this.metadata.loader.caughtUp) this.logger.warn('metadata not yet caught up; listening, but holding no replica until it is');
     else if (!ready()) this.logger.warn('not yet unfenced by the controller; serving anyway');
