@@ -313,17 +313,22 @@ export class MetadataService {
     return this.host.run(method, params);
   }
 
-  /** Calls the active controller (locally or by RPC), retrying NOT_CONTROLLER and network errors until the deadline. */
+  /**
+   * Calls the active controller (locally or by RPC), retrying NOT_CONTROLLER and network errors until
+   * the deadline. The deadline is monotonic: a call settles within `timeoutMs` whatever the wall clock
+   * does (a step back must not give a 500 ms heartbeat a 49 s RPC on a dead connection, which fences
+   * the broker; a step forward must not fail every call in flight).
+   */
   async call(method: ControllerMethod, params: unknown, timeoutMs = this.opts.config['controller.quorum.request.timeout.ms']): Promise<any> {
-    const deadline = this.rt.clock.nowMs() + timeoutMs;
+    const deadline = this.rt.clock.monotonicMs() + timeoutMs;
     let lastError: Error = new ControllerRequestError('CONTROLLER_UNAVAILABLE', 'no active controller');
-    while (!this.stopped && this.rt.clock.nowMs() < deadline) {
+    while (!this.stopped && this.rt.clock.monotonicMs() < deadline) {
       const leaderId = this.leaderId();
       try {
         if (leaderId === this.opts.id) return await this.handle(method, params);
         if (leaderId !== null) {
           const voter = this.opts.voters.find((v) => v.id === leaderId);
-          if (voter) return await this.rpc.call(`${voter.host}:${voter.port}`, method, params, Math.max(1, deadline - this.rt.clock.nowMs()));
+          if (voter) return await this.rpc.call(`${voter.host}:${voter.port}`, method, params, Math.max(1, deadline - this.rt.clock.monotonicMs()));
         }
       } catch (err) {
         lastError = err as Error;

@@ -16,9 +16,11 @@
  *   back with its string `code` (or 'INTERNAL'). At most `maxInFlightRpcs` calls run per connection;
  *   beyond that the reply is an 'OVERLOADED' error.
  *   `RpcClient.call(address, method, params, timeoutMs)` reuses one connection per address; every
- *   call settles within its timeout (RpcTimeoutError, code 'TIMEOUT'); a connection failure rejects
- *   the calls on it with RpcConnectionError (code 'CONNECTION'); an error reply rejects with
- *   RpcError carrying the remote code. Pending calls are bounded by `maxPendingCalls`.
+ *   call settles within its timeout (RpcTimeoutError, code 'TIMEOUT'), and one that times out on a
+ *   connection that brought nothing back since it was sent drops that connection (the next call
+ *   dials afresh); a connection failure rejects the calls on it with RpcConnectionError (code
+ *   'CONNECTION'); an error reply rejects with RpcError carrying the remote code. Pending calls are
+ *   bounded by `maxPendingCalls`.
  */
 import { realRuntime } from '../../runtime/real.ts';
 import type { Listener, Runtime, Socket, TimerHandle } from '../../runtime/runtime.ts';
@@ -188,9 +190,14 @@ export class RaftTransport {
     }
   }
 
-  /** Resets outbound connections that carried messages but brought no ack back for staleMs. */
+  /**
+   * Resets outbound connections that carried messages but brought no ack back for staleMs. Every
+   * time here (sends, acks, connects) is monotonic: after a wall-clock step back, wall timestamps
+   * taken before it would look newer than any taken after, and a dead connection would not be reset
+   * (nor acks sent) until the clock caught up.
+   */
   private checkStale(): void {
-    const now = this.rt.clock.nowMs();
+    const now = this.rt.clock.monotonicMs();
     for (const [id, p] of this.peers) {
       if (!p.connected || !p.socket) continue;
       const ackedSince = Math.max(p.lastAckMs, p.connectedAtMs);
@@ -242,7 +249,7 @@ export class RaftTransport {
     if (!p || !p.connected || !p.socket) return false;
     if (p.socket.writableLength > this.opts.maxBufferedBytes) return false;
     p.socket.write(encodeFrame({ kind: 'raft', from: this.opts.nodeId, message }));
-    p.lastSentMs = this.rt.clock.nowMs();
+    p.lastSentMs = this.rt.clock.monotonicMs();
     return true;
   }
 
@@ -267,13 +274,13 @@ export class RaftTransport {
     s.on('connect', () => {
       this.rt.timers.clearTimeout(connectTimer);
       p.connected = true;
-      p.connectedAtMs = this.rt.clock.nowMs();
+      p.connectedAtMs = this.rt.clock.monotonicMs();
       p.backoffMs = this.opts.reconnectMinMs;
       this.opts.logger?.debug(`connected to controller ${id}`);
     });
     s.on('data', () => {
       // The only thing a peer sends back on this connection is an ack frame: any byte proves it is alive.
-      p.lastAckMs = this.rt.clock.nowMs();
+      p.lastAckMs = this.rt.clock.monotonicMs();
     });
     s.on('error', () => undefined); // 'close' follows
     s.on('close', () => {
@@ -301,7 +308,7 @@ export class RaftTransport {
     s.setNoDelay(true);
     const decoder = new FrameDecoder();
     let inFlight = 0;
-    let lastAckSentMs = 0;
+    let lastAckSentMs = Number.NEGATIVE_INFINITY;
     const fail = (why: string) => {
       this.opts.logger?.warn(`closing controller connection from ${s.remoteAddress}:${s.remotePort}: ${why}`);
       s.destroy();
@@ -326,7 +333,7 @@ export class RaftTransport {
             fail('malformed raft frame');
             return;
           }
-          const now = this.rt.clock.nowMs();
+          const now = this.rt.clock.monotonicMs();
           if (now - lastAckSentMs >= this.opts.staleMs / 4) {
             lastAckSentMs = now;
             s.write(encodeFrame({ kind: 'ack' }));
@@ -377,8 +384,8 @@ export class RaftTransport {
 }
 
 type Pending = { method: string; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: TimerHandle };
-/** `lastDataMs`: when bytes last arrived on the connection (a timed-out call on a silent connection drops it). */
-type ClientConn = { socket: Socket; pending: Map<number, Pending>; lastDataMs: number };
+/** `chunksReceived`: how many times bytes arrived on the connection (a timed-out call on a silent connection drops it). */
+type ClientConn = { socket: Socket; pending: Map<number, Pending>; chunksReceived: number };
 
 export type RpcClientOptions = { maxPendingCalls?: number; runtime?: Pick<Runtime, 'net' | 'clock' | 'timers'> };
 
@@ -413,12 +420,18 @@ export class RpcClient {
         return reject(err as Error);
       }
       const conn = this.connection(hp);
-      const sentAtMs = this.rt.clock.nowMs();
+      const chunksAtSend = conn.chunksReceived;
       const timer = this.rt.timers.setTimeout(() => {
         if (conn.pending.delete(id)) this.pendingCount--;
         // Nothing at all came back on this connection since the call went out: it may be stalled
-        // (segments lost to a partition); drop it so the next call dials afresh.
-        if (conn.lastDataMs < sentAtMs) conn.socket.destroy();
+        // (segments lost to a partition, a SYN lost to a powered-off host); drop it so the next call
+        // dials afresh. Invariant: a call that times out on a connection that received nothing while
+        // it waited drops that connection, so a silent connection outlives at most one call timeout.
+        // "Nothing received" is counted, not timed: a wall-clock timestamp of the last data compared
+        // with the send time breaks when the clock steps back (every later call then looks answered,
+        // and a dead connection is kept until the clock catches up) and when a new connection and its
+        // first call share a millisecond.
+        if (conn.chunksReceived === chunksAtSend) conn.socket.destroy();
         reject(new RpcTimeoutError(method, timeoutMs));
       }, timeoutMs);
       conn.pending.set(id, { method, resolve, reject, timer });
@@ -438,7 +451,7 @@ export class RpcClient {
     if (existing && !existing.socket.destroyed) return existing;
     const socket = this.rt.net.connect(hp.host, hp.port);
     socket.setNoDelay(true);
-    const conn: ClientConn = { socket, pending: new Map(), lastDataMs: this.rt.clock.nowMs() };
+    const conn: ClientConn = { socket, pending: new Map(), chunksReceived: 0 };
     this.conns.set(key, conn);
     const decoder = new FrameDecoder();
     let failure = `connection to ${key} closed`;
@@ -455,7 +468,7 @@ export class RpcClient {
       }
     });
     socket.on('data', (chunk: Buffer) => {
-      conn.lastDataMs = this.rt.clock.nowMs();
+      conn.chunksReceived++;
       let frames: unknown[];
       try {
         frames = decoder.push(chunk);

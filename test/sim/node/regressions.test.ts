@@ -48,4 +48,22 @@ describe('whole-node simulation regressions', () => {
     expect(r.stats.acked).toBeGreaterThan(100);
     expect(r.valid, explain(r, o)).toBe(true);
   });
+
+  // A wall-clock step back on the node holding every ISR. n1 lost power; n2's controller RPC client
+  // had just dialled it, and the SYN vanished. A call that timed out dropped its connection only when
+  // the wall-clock time of the connection's last data was older than the call's send time: the first
+  // timeout fell in the millisecond the connection was made (equal, kept), and then n2's clock jumped
+  // -49 s, so every later send looked older than that data and the dead connection was never dropped.
+  // n2's heartbeat, whose deadline was wall-clock too, waited 49 s on it, the controller on n1 fenced
+  // n2 (the last ISR member of every partition), and its AlterPartition calls never reached it:
+  // every partition stayed leaderless (cluster-available). Now a silent connection is dropped after
+  // one call timeout (counted, not timed) and controller calls keep monotonic deadlines.
+  it('seed 784: a clock stepped back does not keep a controller connection that never answered', async () => {
+    const o: Partial<SimOptions> = {};
+    const r = await runSeed(784, o);
+    expect(r.schedule.some((s) => s.kind === 'power' && s.nodes.includes(0)), JSON.stringify(r.schedule)).toBe(true);
+    expect(r.schedule.some((s) => s.kind === 'clock' && (s.jumpMs ?? 0) < 0 && s.nodes.includes(1)), JSON.stringify(r.schedule)).toBe(true);
+    expect(r.stats.acked).toBeGreaterThan(100);
+    expect(r.valid, explain(r, o)).toBe(true);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Controller transport on loopback: frame decoding at every split point, RPC results and remote
- * error codes, bounded timeouts, connection errors, malformed/oversized frames closing only their
- * connection, Raft message delivery and reconnection; parseVoters messages.
+ * error codes, bounded timeouts, a silent connection dropped by a timed-out call (whatever the wall
+ * clock does), connection errors, malformed/oversized frames closing only their connection, Raft
+ * message delivery and reconnection; parseVoters messages.
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import {
 } from '../../../../broker/controller/raft/transport.ts';
 import type { Message } from '../../../../broker/controller/raft/messages.ts';
 import { parseVoters } from '../../../../broker/controller/raft/node.ts';
+import { realNetwork, realTimers } from '../../../../broker/runtime/real.ts';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -114,6 +116,29 @@ describe('RPC over the controller listener', () => {
     const deadPort = await freePort();
     await expect(c.call(`127.0.0.1:${deadPort}`, 'x', null, 1000)).rejects.toBeInstanceOf(RpcConnectionError);
     await expect(c.call('no-port', 'x', null, 1000)).rejects.toMatchObject({ code: 'BAD_ADDRESS' });
+  });
+
+  it('drops a connection that brought nothing back when a call on it times out, even after the wall clock steps back', async () => {
+    // A peer that accepts and never answers (a SYN-ACK from a host whose process is stuck, or a stall).
+    const accepted: net.Socket[] = [];
+    const silent = net.createServer((s) => {
+      accepted.push(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => {
+      for (const s of accepted) s.destroy();
+      return new Promise<void>((r) => silent.close(() => r()));
+    });
+    // The wall clock steps back 49 s right after the connection is made (seed 784 of the simulation).
+    let reads = 0;
+    const clock = { nowMs: () => (reads++ === 0 ? 1_000_000 : 1_000_000 - 49_000), monotonicMs: () => performance.now() };
+    const c = new RpcClient({ runtime: { net: realNetwork, timers: realTimers, clock } });
+    cleanup.push(() => c.close());
+    const addr = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    await expect(c.call(addr, 'x', null, 50)).rejects.toBeInstanceOf(RpcTimeoutError);
+    await expect(c.call(addr, 'x', null, 50)).rejects.toBeInstanceOf(RpcTimeoutError);
+    await waitFor(() => accepted.length === 2);
   });
 
   it('closes only the offending connection on a malformed or oversized frame', async () => {
