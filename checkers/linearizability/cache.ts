@@ -22,18 +22,33 @@ export class ExploredCache {
   private mask: number;
   private n = 0;
 
-  constructor(words: number, initialCapacity = 1024) {
+  /**
+   * `arena`: where the first pool and table go (zeroed, `ExploredCache.bytes(words, initialCapacity)`
+   * bytes from `byteOffset`), so that a search's tables can share one allocation outside the JS heap,
+   * where a typed array costs about a microsecond to make; each grows into an array of its own.
+   */
+  constructor(words: number, initialCapacity = 1024, arena?: ArrayBuffer, byteOffset = 0) {
     this.words = words;
     this.stride = words + 1;
+    const { cap, size } = ExploredCache.shape(words, initialCapacity);
+    const buffer = arena ?? new ArrayBuffer(ExploredCache.bytes(words, initialCapacity));
+    const at = arena ? byteOffset : 0;
+    this.pool = new Uint32Array(buffer, at, cap * this.stride);
+    this.table = new Int32Array(buffer, at + 4 * cap * this.stride, 2 * size);
+    this.mask = size - 1;
+  }
+
+  private static shape(words: number, initialCapacity: number): { cap: number; size: number } {
     const cap = Math.max(16, initialCapacity);
     let size = 32;
     while (size < cap * 2) size *= 2;
-    // Pool and table start as views of one buffer (one allocation outside the JS heap, where a
-    // typed array costs about a microsecond to make); each grows into an array of its own.
-    const buffer = new ArrayBuffer(4 * (cap * this.stride + 2 * size));
-    this.pool = new Uint32Array(buffer, 0, cap * this.stride);
-    this.table = new Int32Array(buffer, 4 * cap * this.stride, 2 * size);
-    this.mask = size - 1;
+    return { cap, size };
+  }
+
+  /** Bytes of the first pool and table for `initialCapacity` entries of `words` bit words. */
+  static bytes(words: number, initialCapacity: number): number {
+    const { cap, size } = ExploredCache.shape(words, initialCapacity);
+    return 4 * (cap * (words + 1) + 2 * size);
   }
 
   get size(): number {

@@ -14,8 +14,23 @@ function spread(h: number): number {
 
 export class StateIndex {
   /** Slot k: [id (-1: empty), hash] at 2k. */
-  private slots: Int32Array = new Int32Array(128).fill(-1);
+  private slots: Int32Array;
   private count = 0;
+
+  /**
+   * `initial`: the first table (its length a power of two, at least 4; filled here), for instance a
+   * view of a buffer the caller shares with its other tables; it grows into an array of its own.
+   */
+  constructor(initial: Int32Array = new Int32Array(128)) {
+    this.slots = initial.fill(-1);
+  }
+
+  /** The length of a first table that holds `states` states before it grows. */
+  static tableLength(states: number): number {
+    let length = 8;
+    while (length < 4 * states) length *= 2;
+    return length;
+  }
 
   find<S>(hash: number, states: readonly S[], probe: S, equal: (a: S, b: S) => boolean): number {
     const slots = this.slots;
