@@ -95,9 +95,14 @@ export class ExploredCache {
     this.pool = pool;
   }
 
+  /**
+   * Grows the table 4x (2x while it is small): each growth re-places every entry, a random write
+   * into a table far larger than the caches, so on a large search fewer growths cost less (measured
+   * on c50-ok: growing took about a twentieth of the check at 2x).
+   */
   private growTable(): void {
     const old = this.table;
-    const size = (this.mask + 1) * 2;
+    const size = (this.mask + 1) * (this.mask < 1 << 14 ? 2 : 4);
     const table = new Int32Array(2 * size);
     const mask = size - 1;
     for (let k = 0; k < old.length; k += 2) {

@@ -17,15 +17,16 @@
  * list and the search opens the next level. A level whose candidates are all tried backtracks
  * (unlift, restore the state). It succeeds as soon as every known-output op is placed (the remaining
  * unknown-output ops never happened) and fails when it must backtrack from depth 0.
- * Candidate order: read-only ops first (see below), then the shortest op first, its length counted
- * in list entries (the events between its call and its return): the op with the least room is the
- * likeliest to belong here (the "fail-first" rule of constraint search). Any order finds the same
- * verdict; the order changes how soon. Measured on Porcupine's histories against call order (Wing
- * and Gong's list walk), steps of the search: the 23 linearizable etcd histories 2.28M -> 0.10M, the
- * 79 others 1.09M -> 0.65M, partitioned kv c10-ok 1,429 -> 717, unpartitioned c10-ok 550K -> 400K,
- * but partitioned c50-ok 0.91M -> 1.04M (one key of ten: 390K -> 861K). Other orders measured
- * (earliest return first, latest call first, midpoint, combinations, two orders in turns) each lose
- * more somewhere; see docs/linearizability.md.
+ * Candidate order: read-only ops first (see below), then, in the primary search, the shortest op
+ * first, its length counted in list entries (the events between its call and its return): the op
+ * with the least room is the likeliest to belong here (the "fail-first" rule of constraint search).
+ * Any order finds the same verdict; the order changes how soon, with a heavy tail: on one c50-ok key
+ * shortest-first takes 861K steps, call order 390K, latest-call-first 32K. So a partition the
+ * primary does not decide in its first turn also gets a second search, latest call first, in turns
+ * with it (`PortfolioSearch`); the first to decide decides. Steps on Porcupine's histories, call
+ * order (Wing and Gong's list walk) -> these two: the 23 linearizable etcd histories 2.28M -> 0.13M,
+ * the 79 others 1.09M -> 0.87M, partitioned kv c10-ok 1,429 -> 717, c50-ok 0.91M -> 0.37M,
+ * unpartitioned c10-ok 550K -> 533K (docs/linearizability.md has the orders measured).
  * Read-only ops decide their level (a partial-order reduction; the model says which ops are
  * read-only, `Model.readOnly`). Claim: if a read-only op r can be placed now (legal in the current
  * state, and every op that returned before r was called is placed) and the rest can be linearized,
@@ -71,6 +72,25 @@ function memoSlots(ops: number): number {
   let size = 1 << 8;
   while (size < ops * 32 && size < 1 << 16) size <<= 1;
   return size;
+}
+
+/**
+ * The order a level's candidates are tried in, after the read-only ones: 'shortest', the op with the
+ * fewest list entries between its call and its return first; 'latest-call', the op called last first.
+ */
+export type CandidateOrder = 'shortest' | 'latest-call';
+
+/** A bound on cache entries, counted by every search that shares it. */
+export type CacheBudget = { used: number; cap: number };
+
+/** The budget of a partition of n ops: at most maxCacheEntries entries and about maxCacheBytes bytes. */
+function cacheBudget(n: number, maxCacheEntries: number, maxCacheBytes: number): CacheBudget {
+  return { used: 0, cap: Math.min(maxCacheEntries, Math.floor(maxCacheBytes / entryBytesOf(n))) };
+}
+
+/** Each cache entry costs its bit words, the state id, a hash and about two table slots. */
+function entryBytesOf(n: number): number {
+  return (((n + 31) >>> 5) + 1) * 4 + 12;
 }
 
 type PartitionOutcome =
@@ -195,7 +215,8 @@ export class PartitionSearch<S, I, O> {
   private readonly cache: ExploredCache;
   /** Each entry costs its bit words, the state id, a hash and about two table slots. */
   private readonly entryBytes: number;
-  private readonly cacheCap: number;
+  /** Cache entries this search may add, shared with the other search of a PortfolioSearch. */
+  private readonly budget: CacheBudget;
   /** The op placed at each depth, and the state before it. */
   private readonly stackOp: Int32Array;
   private readonly stackState: Int32Array;
@@ -233,7 +254,15 @@ export class PartitionSearch<S, I, O> {
   /** Build the failure report (else a failure is only a verdict, and the deepest partial linearization is not kept). */
   private readonly explain: boolean;
 
-  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes, explain = true) {
+  constructor(
+    model: Model<S, I, O>,
+    ops: readonly LinOp<I, O>[],
+    maxCacheEntries: number,
+    maxCacheBytes: number = defaultMaxCacheBytes,
+    explain = true,
+    order: CandidateOrder = 'shortest',
+    budget?: CacheBudget,
+  ) {
     this.explain = explain;
     this.model = model;
     this.ops = ops;
@@ -293,11 +322,15 @@ export class PartitionSearch<S, I, O> {
     this.memoMask = memoSlots(n) - 1;
     this.z = zobristWords(n);
     this.cache = new ExploredCache(words, firstEntries, arena, cacheAt);
-    this.entryBytes = (words + 1) * 4 + 12;
-    this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
+    this.entryBytes = entryBytesOf(n);
+    this.budget = budget ?? cacheBudget(n, maxCacheEntries, maxCacheBytes);
     // Read-only ops first (a legal one decides its level, see `keeps`), then the op with the fewest
     // entries between its call and its return first: the one with the least room to be placed in.
-    for (let i = 0; i < n; i++) this.tryRank[i] = position[2 * i + 1]! - position[2 * i]! + (this.readOnly[i] === 1 ? 0 : 2 * n + 1);
+    const shortest = order === 'shortest';
+    for (let i = 0; i < n; i++) {
+      const rank = shortest ? position[2 * i + 1]! - position[2 * i]! : 2 * n - position[2 * i]!;
+      this.tryRank[i] = rank + (this.readOnly[i] === 1 ? 0 : 2 * n + 1);
+    }
     this.stateId = this.intern(model.init());
     this.openLevel(0);
   }
@@ -349,20 +382,18 @@ export class PartitionSearch<S, I, O> {
   }
 
   private intern(s: S): number {
-    const h = this.model.hash(s) | 0;
-    const found = this.index.find(h, this.states, s, this.model.equal);
+    const found = this.index.intern(this.model.hash(s) | 0, this.states, s, this.model.equal);
     if (found >= 0) {
       this.revisited[found] = 1;
       return found;
     }
-    if (this.states.length === this.revisited.length) {
-      const grown = new Uint8Array(2 * this.revisited.length);
+    const id = ~found;
+    if (id === this.revisited.length) {
+      const grown = new Uint8Array(2 * id);
       grown.set(this.revisited);
       this.revisited = grown;
     }
-    this.states.push(s);
-    this.index.insert(h, this.states.length - 1);
-    return this.states.length - 1;
+    return id;
   }
 
   private stepId(sid: number, op: number): number {
@@ -393,7 +424,7 @@ export class PartitionSearch<S, I, O> {
 
   run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
     if (this.decided) return this.decided;
-    const { next, prev, bits, z, cache, cacheCap, stackOp, stackState, stackKeeps, isRequired, readOnly, required, levelEnd, cursor } = this;
+    const { next, prev, bits, z, cache, budget, stackOp, stackState, stackKeeps, isRequired, readOnly, required, levelEnd, cursor } = this;
     let depth = this.depth;
     let placedRequired = this.placedRequired;
     let stateId = this.stateId;
@@ -424,7 +455,7 @@ export class PartitionSearch<S, I, O> {
           bits[op >>> 5]! |= 1 << (op & 31);
           bitsHash ^= z[op]!;
           if (cache.add(bits, bitsHash, nextState)) {
-            if (cache.size > cacheCap) {
+            if (++budget.used > budget.cap) {
               outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
               break;
             }
@@ -522,6 +553,82 @@ export class PartitionSearch<S, I, O> {
 }
 
 /**
+ * One partition's search by two candidate orders in turns: 'shortest' alone for its first
+ * `sliceIterations` steps (where most small partitions are decided), then 'latest-call' beside it,
+ * `sliceIterations` steps each in turn; the first to decide decides the partition (each search is
+ * complete on its own: it finds a linearization if there is one and fails only if there is none).
+ * Why: a backtracking search's time depends heavily on the order it tries choices in, with a heavy
+ * tail, and no one order is best on every history (docs/linearizability.md); two orders in turns cost
+ * at most about twice the better of the two on a partition. Same interface as PartitionSearch, and
+ * resumable the same way.
+ */
+/**
+ * The primary search's share of the portfolio's turns: `primaryTurns` turns for each of the
+ * alternate's, so a partition the primary order decides costs at most (primaryTurns + 1) /
+ * primaryTurns of it, and one where the primary is stuck still gets a quarter of the steps for the
+ * other order. Measured (steps, Porcupine's histories): 1:1 etcd 1.47M, c50-ok 418K,
+ * unpartitioned c10-ok 800K; 3:1 1.00M, 368K, 533K; 7:1 0.87M, 465K, 458K.
+ */
+const primaryTurns = 3;
+
+export class PortfolioSearch<S, I, O> {
+  private readonly primary: PartitionSearch<S, I, O>;
+  private alternate: PartitionSearch<S, I, O> | undefined;
+  /** Makes the alternate search when the primary's first turn has not decided. */
+  private readonly makeAlternate: () => PartitionSearch<S, I, O>;
+  private onAlternate = false;
+  private turnLeft = sliceIterations;
+  /** Steps of the alternate search, kept when it is dropped (the partition is decided). */
+  private alternateSteps = 0;
+  private decided: PartitionOutcome | undefined;
+
+  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes, explain = true) {
+    // One cache budget for both searches: the bounds hold for the partition, as for one search.
+    const budget = cacheBudget(ops.length, maxCacheEntries, maxCacheBytes);
+    this.primary = new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes, explain, 'shortest', budget);
+    this.makeAlternate = () => new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes, explain, 'latest-call', budget);
+  }
+
+  /** Steps of both searches so far. */
+  get steps(): number {
+    return this.primary.steps + (this.alternate?.steps ?? this.alternateSteps);
+  }
+
+  get cacheEntries(): number {
+    return this.primary.cacheEntries + (this.alternate?.cacheEntries ?? 0);
+  }
+
+  get cacheBytes(): number {
+    return this.primary.cacheBytes + (this.alternate?.cacheBytes ?? 0);
+  }
+
+  run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
+    if (this.decided) return this.decided;
+    let left = maxIterations;
+    while (left > 0) {
+      const search = this.onAlternate ? this.alternate! : this.primary;
+      const before = search.steps;
+      const outcome = search.run(Math.min(left, this.turnLeft), deadlineMs);
+      if (outcome !== undefined) {
+        this.decided = outcome;
+        this.alternateSteps = this.alternate?.steps ?? 0;
+        this.alternate = undefined;
+        return outcome;
+      }
+      const used = search.steps - before;
+      left -= used;
+      this.turnLeft -= used;
+      if (this.turnLeft <= 0) {
+        this.alternate ??= this.makeAlternate();
+        this.onAlternate = !this.onAlternate;
+        this.turnLeft = this.onAlternate ? sliceIterations : primaryTurns * sliceIterations;
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
  * A partition whose ops all have known outputs, each returned before the next was called (one
  * client, say), has one order that respects real time: it is linearizable iff stepping the ops in
  * that order is legal. The search would find just that, and report the same failure: the legal
@@ -579,7 +686,7 @@ export function checkPartition<S, I, O>(
   maxCacheEntries: number,
   maxCacheBytes: number = defaultMaxCacheBytes,
 ): PartitionOutcome {
-  return new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes).run(Infinity, deadlineMs)!;
+  return new PortfolioSearch(model, ops, maxCacheEntries, maxCacheBytes).run(Infinity, deadlineMs)!;
 }
 
 /**
@@ -646,7 +753,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
   const explain = options.explain !== false;
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
-  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined; refuteTried: boolean };
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PortfolioSearch<S, I, O> | undefined; refuteTried: boolean };
   // Plain loops, not map callbacks: in a cold process each callback is an interpreted call per op.
   const waiting: Pending[] = [];
   for (let index = 0; index < groups.length; index++) {
@@ -667,7 +774,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     else if (p.search === undefined && (outcome = sequentialOutcome(model, p.ops, explain)) !== undefined) {
       // One order to try: no search (and no tables to set up, most of a small partition's cost).
     } else {
-      const search = (p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes, explain));
+      const search = (p.search ??= new PortfolioSearch(model, p.ops, maxCacheEntries, maxCacheBytes, explain));
       // The model's refutation waits for the first turn: most small partitions are decided in it.
       const untilRefute = sliceIterations - search.steps;
       outcome = search.run(p.refuteTried ? iterations : Math.min(iterations, untilRefute), deadlineMs);

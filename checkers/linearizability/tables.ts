@@ -1,8 +1,8 @@
 /**
  * An allocation-free index of interned states for the search's hot path (open addressing, linear
- * probing, doubling at half load; no deletion). `find(hash, states, probe, equal)` returns the id of
- * a state equal to `probe` (`equal(states[id], probe)`) or -1, and `insert(hash, id)` records a new
- * one; ids index the caller's `states`, hashes are int32 (a Map keyed by int32 would box half of
+ * probing, growing at half load; no deletion). `intern(hash, states, probe, equal)` returns the id
+ * of a state equal to `probe` (`equal(states[id], probe)`), or appends `probe` to the caller's
+ * `states` and returns `~id` of its new id; ids index `states`, hashes are int32 (a Map keyed by int32 would box half of
  * them). The caller's equality is passed as it is, not wrapped in a closure per probe or per search. A slot holds (id, hash) side by side, so a probe is one memory
  * access. Invariant: every inserted id is found again under its hash.
  */
@@ -32,20 +32,25 @@ export class StateIndex {
     return length;
   }
 
-  find<S>(hash: number, states: readonly S[], probe: S, equal: (a: S, b: S) => boolean): number {
+  /**
+   * The id of the state equal to `probe`, or, if there is none, `probe` appended to `states` and
+   * recorded under the next id, returned as `~id` (negative): one probe sequence for both.
+   */
+  intern<S>(hash: number, states: S[], probe: S, equal: (a: S, b: S) => boolean): number {
     const slots = this.slots;
     const mask = (slots.length >> 1) - 1;
-    for (let slot = spread(hash) & mask; ; slot = (slot + 1) & mask) {
+    let slot = spread(hash) & mask;
+    for (; ; slot = (slot + 1) & mask) {
       const id = slots[2 * slot]!;
-      if (id === -1) return -1;
+      if (id === -1) break;
       if (slots[2 * slot + 1] === hash && equal(states[id]!, probe)) return id;
     }
-  }
-
-  insert(hash: number, id: number): void {
-    if ((this.count + 1) * 4 > this.slots.length) this.grow();
-    this.place(this.slots, hash, id);
-    this.count++;
+    const id = states.length;
+    states.push(probe);
+    slots[2 * slot] = id;
+    slots[2 * slot + 1] = hash;
+    if (++this.count * 4 > slots.length) this.grow();
+    return ~id;
   }
 
   private place(slots: Int32Array, hash: number, id: number): void {
@@ -56,9 +61,10 @@ export class StateIndex {
     slots[2 * slot + 1] = hash;
   }
 
+  /** Grows 4x once large (2x while small): each growth re-places every state (see ExploredCache.growTable). */
   private grow(): void {
     const old = this.slots;
-    const slots = new Int32Array(old.length * 2).fill(-1);
+    const slots = new Int32Array(old.length * (old.length < 1 << 15 ? 2 : 4)).fill(-1);
     for (let k = 0; k < old.length; k += 2) if (old[k] !== -1) this.place(slots, old[k + 1]!, old[k]!);
     this.slots = slots;
   }

@@ -43,7 +43,12 @@ function extend(h: number, t: string): number {
 }
 
 function slotHash(slot: number, value: string, h: number): number {
-  return value === '' ? 0 : combine(mix32(slot + 0x3c6ef372), h);
+  return value === '' ? 0 : combine(slotPart(slot), h);
+}
+
+/** The slot's part of its hash (`slotHash`). */
+function slotPart(slot: number): number {
+  return mix32(slot + 0x3c6ef372);
 }
 
 function valueAt(s: KvState, slot: number): string {
@@ -93,7 +98,7 @@ function withValue(s: KvState, slot: number, value: string, h: number): KvState 
  * same result, without the general form's lookups (in a cold process every call is interpreted, and
  * a small partitioned check is mostly this step).
  */
-function stepOneKey(s: KvState, slot: number, input: KvInput, output: KvOutput | undefined): KvState | undefined {
+function stepOneKey(s: KvState, slot: number, slotMix: number, input: KvInput, output: KvOutput | undefined): KvState | undefined {
   const held = s.slot === slot;
   const cur = held ? s.value : '';
   if (input.f === 'get') return output === undefined || output === cur ? s : undefined;
@@ -101,8 +106,10 @@ function stepOneKey(s: KvState, slot: number, input: KvInput, output: KvOutput |
   if (v === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === v) return s;
   const put = input.f === 'put';
   const value = put ? v : cur + v;
-  const h = extend(put || !held ? 0 : s.valueHash, v);
-  return { slot, value, valueHash: h, values: null, hashes: null, hash: slotHash(slot, value, h) };
+  let h = put || !held ? 0 : s.valueHash;
+  for (let i = 0; i < v.length; i++) h = (Math.imul(h, 0x01000193) + v.charCodeAt(i)) | 0;
+  // slotHash(slot, value, h), with the slot's part (`slotMix`) made once per slot.
+  return { slot, value, valueHash: h, values: null, hashes: null, hash: value === '' ? 0 : mix32((Math.imul(slotMix, 31) + h) | 0) };
 }
 
 function stateEqual(a: KvState, b: KvState): boolean {
@@ -119,6 +126,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
   // The last key looked up: a partition's steps all use one key.
   let lastKey: string | undefined;
   let lastSlot = -1;
+  let lastSlotPart = 0;
   const slotOf = (key: string): number => {
     if (key === lastKey) return lastSlot;
     let s = slots.get(key);
@@ -129,14 +137,16 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
     }
     lastKey = key;
     lastSlot = s;
+    lastSlotPart = slotPart(s);
     return s;
   };
   const model: Model<KvState, KvInput, KvOutput> = {
     name: partitioned ? 'kv' : 'kv (unpartitioned)',
     init: () => emptyState,
     step(state, input, output) {
-      const slot = slotOf(input.key);
-      if (state.values === null && (state.slot === slot || state.value === '')) return stepOneKey(state, slot, input, output);
+      // The last key's slot without a call: a partition's steps all use one key.
+      const slot = input.key === lastKey ? lastSlot : slotOf(input.key);
+      if (state.values === null && (state.slot === slot || state.value === '')) return stepOneKey(state, slot, lastSlotPart, input, output);
       const cur = valueAt(state, slot);
       if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
       if (input.value === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === input.value) return state;

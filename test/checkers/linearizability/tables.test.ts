@@ -1,7 +1,7 @@
 /**
  * The search's tables against plain JS references on random operation sequences: ExploredCache is a
- * set of (bit words, state id); StateIndex finds exactly the ids
- * inserted under a hash whose state equals the probe. Small tables force collisions and growth.
+ * set of (bit words, state id); StateIndex interns: it finds exactly the
+ * ids recorded under a hash whose state equals the probe, and records a new one otherwise. Small tables force collisions and growth.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -29,19 +29,23 @@ describe('ExploredCache', () => {
 });
 
 describe('StateIndex', () => {
-  it('finds the inserted id whose state is equal, under colliding hashes', () => {
+  it('finds the recorded id whose state is equal, and records new states, under colliding hashes', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(40), { maxLength: 300 }), (values) => {
         const index = new StateIndex();
         const states: number[] = [];
         for (const v of values) {
           const h = v % 7; // collisions
-          const found = index.find(h, states, v, (a, b) => a === b);
           const expected = states.indexOf(v);
-          expect(found).toBe(expected);
-          if (found < 0) {
-            states.push(v);
-            index.insert(h, states.length - 1);
+          const length = states.length;
+          const id = index.intern(h, states, v, (a, b) => a === b);
+          if (expected >= 0) {
+            expect(id).toBe(expected);
+            expect(states.length).toBe(length);
+          } else {
+            expect(id).toBe(~length);
+            expect(states).toHaveLength(length + 1);
+            expect(states[length]).toBe(v);
           }
         }
       }),
