@@ -577,12 +577,26 @@ export class PortfolioSearch<S, I, O> {
   /** Makes the alternate search when the primary's first turn has not decided. */
   private readonly makeAlternate: () => PartitionSearch<S, I, O>;
   private onAlternate = false;
-  private turnLeft = sliceIterations;
+  /** Steps of a turn: the alternate's, and a primaryTurns-th of the primary's. */
+  private readonly turnSteps: number;
+  private readonly primaryTurns: number;
+  private turnLeft: number;
   /** Steps of the alternate search, kept when it is dropped (the partition is decided). */
   private alternateSteps = 0;
   private decided: PartitionOutcome | undefined;
 
-  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes, explain = true) {
+  constructor(
+    model: Model<S, I, O>,
+    ops: readonly LinOp<I, O>[],
+    maxCacheEntries: number,
+    maxCacheBytes: number = defaultMaxCacheBytes,
+    explain = true,
+    turns: { steps: number; primaryTurns: number } = { steps: sliceIterations, primaryTurns },
+  ) {
+    this.turnSteps = turns.steps;
+    this.primaryTurns = turns.primaryTurns;
+    const turnSteps = turns.steps;
+    this.turnLeft = turnSteps;
     // One cache budget for both searches: the bounds hold for the partition, as for one search.
     const budget = cacheBudget(ops.length, maxCacheEntries, maxCacheBytes);
     this.primary = new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes, explain, 'shortest', budget);
@@ -621,7 +635,7 @@ export class PortfolioSearch<S, I, O> {
       if (this.turnLeft <= 0) {
         this.alternate ??= this.makeAlternate();
         this.onAlternate = !this.onAlternate;
-        this.turnLeft = this.onAlternate ? sliceIterations : primaryTurns * sliceIterations;
+        this.turnLeft = this.onAlternate ? this.turnSteps : this.primaryTurns * this.turnSteps;
       }
     }
     return undefined;
