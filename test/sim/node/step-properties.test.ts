@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../../broker/controller/raft/messages.ts';
 import type { RaftStateView } from '../../../broker/controller/raft/node.ts';
+import { REPLICATION_OFFSET_CHECKPOINT_FILE, writeOffsetCheckpoint } from '../../../broker/log/offset-checkpoint.ts';
+import { SimFileSystem } from '../../../sim/fs.ts';
 import { RaftMonitor, ReplicationMonitor } from '../../../sim/step-properties.ts';
 import type { SimWorld } from '../../../sim/world.ts';
 
@@ -57,16 +59,16 @@ function logOf(leo: number, epochs: Array<[epoch: number, startOffset: number]> 
   return { logEndOffset: leo, logStartOffset: 0, epochCache: { entries: epochs.map(([epoch, startOffset]) => ({ epoch, startOffset })) } };
 }
 
-function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number } }> } {
+function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number; disk: SimFileSystem } }> } {
   const nodes = rafts.map((r, i) => ({
     id: i + 1,
-    host: { state: 'up', incarnation: 0 },
+    host: { state: 'up', incarnation: 0, disk: new SimFileSystem() },
     broker: {
       metadata: { raftState: r },
       replicas: { all: () => replicas[i]!, get: (t: string, p: number) => replicas[i]!.find((x) => x.topic === t && x.partition === p) },
     },
   }));
-  return { w: { nodes, sched: { nowMs: 0 } } as unknown as SimWorld, nodes };
+  return { w: { nodes, sched: { nowMs: 0 }, brokerOptions: () => ({ dataDir: '/data' }) } as unknown as SimWorld, nodes };
 }
 
 describe('RaftMonitor', () => {
@@ -290,5 +292,38 @@ describe('ReplicationMonitor', () => {
     lead.highWatermark = 3;
     m.step(w);
     expect(m.violations.map((v) => v.property)).toContain('hw-monotonic');
+  });
+
+  /** n1's disk holds an HW checkpoint of `offset` for t-0 when its process starts. */
+  function checkpointed(offset: number): { w: SimWorld; replicas: FakeReplica[]; m: ReplicationMonitor } {
+    const replicas: FakeReplica[] = [];
+    const { w, nodes } = world([new FakeRaft()], [replicas]);
+    const disk = nodes[0]!.host.disk;
+    disk.mkdir('/data');
+    writeOffsetCheckpoint(`/data/${REPLICATION_OFFSET_CHECKPOINT_FILE}`, [{ topic: 't', partition: 0, offset }], disk);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    return { w, replicas, m };
+  }
+
+  it('hw-survives-restart: a restarted process opens a replica below the HW it checkpointed', () => {
+    const { w, replicas, m } = checkpointed(6);
+    replicas.push({ ...followerAt(10), highWatermark: 0 });
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['hw-survives-restart']);
+  });
+
+  it('hw-survives-restart is quiet at the checkpointed HW, clamped to a log that lost its tail, and after the replica moved on', () => {
+    const { w, replicas, m } = checkpointed(6);
+    const r = { ...followerAt(10), highWatermark: 6 };
+    replicas.push(r);
+    m.step(w);
+    // Later steps judge nothing: the HW a new leader answers may be lower (it learnt it lagging).
+    r.highWatermark = 2;
+    m.step(w);
+    const lost = checkpointed(6);
+    lost.replicas.push({ ...followerAt(4), highWatermark: 4 });
+    lost.m.step(lost.w);
+    expect([...m.violations, ...lost.m.violations]).toEqual([]);
   });
 });
