@@ -39,6 +39,12 @@
  *   leadership began and holds the new HW, holds the same leader epoch at offset HW - 1 as the
  *   leader: a record counts as committed only once the ISR holds *it*, not another record at its
  *   offset (a follower's fetch offset is progress only after the divergence check passed).
+ * - `isr-holds-hw`: every ISR member of a leader (but itself) that runs the process life the
+ *   leader's own metadata image has registered for it (same incarnation id) and follows this
+ *   leadership holds the leader's HW. Registering a new life fences the old one and takes it out
+ *   of every ISR, so a member of that life got in through its own fetches (KIP-903), and HW never
+ *   passes what such a member fetched. Unlike `hw-within-isr` it also judges members inherited
+ *   from an earlier leadership and restarted ones once the leader knows their new life.
  * - `hw-survives-restart`: a replica a process opens starts with at least the high watermark its
  *   node's HW checkpoint (`replication-offset-checkpoint`, as the disk held it when the process
  *   started) holds for it, clamped to its log's start and end: what a node checkpointed survives
@@ -265,6 +271,15 @@ export class ReplicationMonitor {
           const fr = mn.broker.replicas.get(r.topic, r.partition);
           if (fr === undefined || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
           if (hw > fr.log.logEndOffset) keep(this.violations, 'hw-within-isr', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m} (in the ISR since it joined in this leadership) ends at ${fr.log.logEndOffset}`);
+        }
+        const image = n.broker.metadata.image;
+        for (const m of isr) {
+          if (m === n.id) continue;
+          const mn = world.nodes[m - 1];
+          if (mn === undefined || mn.broker === null || mn.host.state !== 'up' || image.broker(m)?.incarnationId !== mn.broker.metadata.incarnationId) continue;
+          const fr = mn.broker.replicas.get(r.topic, r.partition);
+          if (fr === undefined || fr.topicId !== r.topicId || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
+          if (hw > fr.log.logEndOffset) keep(this.violations, 'isr-holds-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m}#${mn.host.incarnation} (the life the leader's image registered) ends at ${fr.log.logEndOffset}`);
         }
         l.lastHw = hw;
       }

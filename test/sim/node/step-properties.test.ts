@@ -59,12 +59,17 @@ function logOf(leo: number, epochs: Array<[epoch: number, startOffset: number]> 
   return { logEndOffset: leo, logStartOffset: 0, epochCache: { entries: epochs.map(([epoch, startOffset]) => ({ epoch, startOffset })) } };
 }
 
-function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number; disk: SimFileSystem } }> } {
+/**
+ * `registered`: node id -> the incarnation id every node's metadata image holds for it (none by
+ * default); node i's running process has incarnation id `life-<i>`.
+ */
+function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => []), registered = new Map<number, string>()): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number; disk: SimFileSystem } }> } {
+  const image = { broker: (id: number) => (registered.has(id) ? { incarnationId: registered.get(id) } : undefined) };
   const nodes = rafts.map((r, i) => ({
     id: i + 1,
     host: { state: 'up', incarnation: 0, disk: new SimFileSystem() },
     broker: {
-      metadata: { raftState: r },
+      metadata: { raftState: r, image, incarnationId: `life-${i + 1}` },
       replicas: { all: () => replicas[i]!, get: (t: string, p: number) => replicas[i]!.find((x) => x.topic === t && x.partition === p) },
     },
   }));
@@ -325,5 +330,26 @@ describe('ReplicationMonitor', () => {
     lost.replicas.push({ ...followerAt(4), highWatermark: 4 });
     lost.m.step(lost.w);
     expect([...m.violations, ...lost.m.violations]).toEqual([]);
+  });
+
+  it('isr-holds-hw: an inherited ISR member, in the life the leader has registered, lacks records below the HW', () => {
+    const lead = leaderOf(0, [1, 2]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(3)]], new Map([[2, 'life-2']]));
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 4;
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['isr-holds-hw']);
+  });
+
+  it('isr-holds-hw is quiet for a member that holds the HW, and for a restarted one the leader has not seen register', () => {
+    const lead = leaderOf(0, [1, 2, 3]);
+    const registered = new Map([[2, 'life-2'], [3, 'an earlier life']]);
+    const { w } = world([new FakeRaft(), new FakeRaft(), new FakeRaft()], [[lead], [followerAt(4)], [followerAt(1)]], registered);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 4;
+    m.step(w);
+    expect(m.violations).toEqual([]);
   });
 });
