@@ -373,8 +373,8 @@ export const catalogue: readonly Mutant[] = [
     file: 'broker/log/epoch-cache.ts',
     search: 'const keep = this.#entries.filter((e) => e.startOffset < endOffset);',
     replace: 'const keep = this.#entries.filter((e) => e.startOffset <= endOffset);',
-    breaks: 'a truncation keeps the epoch that starts exactly at the cut: it claims the records written after it under another epoch',
-    caughtBy: ['divergence', 'inconsistent-read'],
+    breaks: 'a truncation keeps the epoch that starts exactly at the cut: the follower keeps naming an epoch the leader lacks and truncates to the same offset forever',
+    caughtBy: ['no-convergence', 'divergence', 'inconsistent-read'],
     suites: NODE,
   },
   {

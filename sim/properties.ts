@@ -13,6 +13,11 @@
  * - `readsCommitted`: every (offset, value) a consumer read is at that offset in the final log, and
  *   was sent by a producer (nothing read was made up or later rolled back).
  * - `idempotentNoDuplicates`: a value of an idempotent producer sits at one offset only.
+ * - `replicasConverge`: after healing and recovery (every node up, every link healed, no producer
+ *   left), each partition has a leader, every assigned replica follows it at its epoch with a log
+ *   that reaches the leader's high watermark, and the leader's ISR holds every assigned replica.
+ *   Whatever the faults did, a healed cluster with nothing to write catches up (a follower that
+ *   loops on a truncation, or is never readmitted, fails it).
  * - the harness's queue checker (checkers/queue.ts) over the acks=all topic's history (run.ts).
  */
 import { decodeRecords } from '../broker/protocol/records.ts';
@@ -131,6 +136,36 @@ export function idempotentNoDuplicates(world: SimWorld, topic: string, partition
       if (first !== undefined) out.push({ property: 'idempotent-no-duplicates', detail: `${topic}-${p}: value ${v} at offsets ${first} and ${offset}` });
       else seen.set(v, offset);
     }
+  }
+  return out;
+}
+
+/**
+ * After recovery: a leader per partition, every assigned replica following it at its leader epoch
+ * and holding its high watermark, and the ISR back to every assigned replica.
+ */
+export function replicasConverge(world: SimWorld, topic: string, partitions: number): Violation[] {
+  const out: Violation[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const { all, leader } = replicasOf(world, topic, p);
+    const lead = leader?.leader;
+    if (!leader || !lead) {
+      out.push({ property: 'replicas-converge', detail: `${topic}-${p}: no leader after recovery` });
+      continue;
+    }
+    const leaderId = [...all].find(([, r]) => r === leader)![0];
+    const hw = leader.highWatermark;
+    const behind: string[] = [];
+    for (const id of lead.replicas) {
+      if (id === leaderId) continue;
+      const r = all.get(id);
+      if (r === undefined) behind.push(`n${id} holds no replica`);
+      else if (r.role !== 'follower' || r.leaderId !== leaderId || r.leaderEpoch !== leader.leaderEpoch) behind.push(`n${id} is ${r.role} of n${r.leaderId} at epoch ${r.leaderEpoch}`);
+      else if (r.log.logEndOffset < hw) behind.push(`n${id} ends at ${r.log.logEndOffset}`);
+    }
+    const missing = lead.replicas.filter((id) => !lead.isr.includes(id));
+    if (missing.length > 0) behind.push(`ISR ${JSON.stringify(lead.isr)} lacks ${missing.map((id) => `n${id}`).join(', ')}`);
+    if (behind.length > 0) out.push({ property: 'replicas-converge', detail: `${topic}-${p}: leader n${leaderId} at epoch ${leader.leaderEpoch}, high watermark ${hw}, log end ${leader.log.logEndOffset}: ${behind.join('; ')}` });
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { checkQueue } from '../checkers/queue.ts';
 import type { Op } from '../checkers/history.ts';
 import { ClusterClient, Consumer, createTopic, History, Producer, type ProducerConfig } from './clients.ts';
 import { describeStep, FAULT_KINDS, planFaults, scheduleFaults, type FaultKind, type FaultStep } from './faults.ts';
-import { ackedWritesKept, idempotentNoDuplicates, readsBelowHw, readsCommitted, replicasAgree, type Violation } from './properties.ts';
+import { ackedWritesKept, idempotentNoDuplicates, readsBelowHw, readsCommitted, replicasAgree, replicasConverge, type Violation } from './properties.ts';
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
 import { SimUncaughtError } from './scheduler.ts';
@@ -189,6 +189,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     violations.push(...replicasAgree(world, STRONG_TOPIC, o.partitions), ...replicasAgree(world, WEAK_TOPIC, o.partitions));
     violations.push(...readsCommitted(world, [...consumer.reads, ...drainer.reads], sent));
     violations.push(...idempotentNoDuplicates(world, STRONG_TOPIC, o.partitions, idempotentValues));
+    violations.push(...replicasConverge(world, STRONG_TOPIC, o.partitions), ...replicasConverge(world, WEAK_TOPIC, o.partitions));
   }
   violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw]));
   const strong = strongHistory(history.ops);

@@ -39,9 +39,20 @@
  *   leadership began and holds the new HW, holds the same leader epoch at offset HW - 1 as the
  *   leader: a record counts as committed only once the ISR holds *it*, not another record at its
  *   offset (a follower's fetch offset is progress only after the divergence check passed).
+ * - `isr-holds-hw`: every ISR member of a leader (but itself) that runs the process life the
+ *   leader's own metadata image has registered for it (same incarnation id) and follows this
+ *   leadership holds the leader's HW. Registering a new life fences the old one and takes it out
+ *   of every ISR, so a member of that life got in through its own fetches (KIP-903), and HW never
+ *   passes what such a member fetched. Unlike `hw-within-isr` it also judges members inherited
+ *   from an earlier leadership and restarted ones once the leader knows their new life.
+ * - `hw-survives-restart`: a replica a process opens starts with at least the high watermark its
+ *   node's HW checkpoint (`replication-offset-checkpoint`, as the disk held it when the process
+ *   started) holds for it, clamped to its log's start and end: what a node checkpointed survives
+ *   its restart (a kill, or a power loss after the checkpoint's fsync).
  */
 import type { Entry } from '../broker/controller/raft/messages.ts';
 import type { RaftStateView } from '../broker/controller/raft/node.ts';
+import { readOffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT_FILE } from '../broker/log/offset-checkpoint.ts';
 import type { Violation } from './properties.ts';
 import type { SimWorld } from './world.ts';
 
@@ -186,11 +197,27 @@ export class ReplicationMonitor {
   readonly #leaderships = new WeakMap<object, Leadership>();
   /** Per partition incarnation (topic id and index), the highest HW any leader has held. */
   readonly #maxHw = new Map<string, number>();
+  /** Per process life (BrokerNode object): its HW checkpoint as the disk held it when first seen, by `topic/partition`. */
+  readonly #startCheckpoint = new WeakMap<object, Map<string, number>>();
+  /** Replica objects already judged by `hw-survives-restart` (the step they were opened). */
+  readonly #opened = new WeakSet<object>();
 
   step(world: SimWorld): void {
     for (const n of world.nodes) {
       if (n.broker === null || n.host.state !== 'up') continue;
+      let checkpoint = this.#startCheckpoint.get(n.broker);
+      if (checkpoint === undefined) {
+        // The first step of a process life: nothing it ran has rewritten the checkpoint yet.
+        checkpoint = new Map(readOffsetCheckpoint(`${world.brokerOptions(n).dataDir}/${REPLICATION_OFFSET_CHECKPOINT_FILE}`, n.host.disk).entries.map((e) => [`${e.topic}/${e.partition}`, e.offset]));
+        this.#startCheckpoint.set(n.broker, checkpoint);
+      }
       for (const r of n.broker.replicas.all()) {
+        if (!this.#opened.has(r)) {
+          this.#opened.add(r);
+          const saved = checkpoint.get(`${r.topic}/${r.partition}`);
+          const floor = saved === undefined ? 0 : Math.max(r.log.logStartOffset, Math.min(saved, r.log.logEndOffset));
+          if (r.highWatermark < floor) keep(this.violations, 'hw-survives-restart', `t=${world.sched.nowMs}ms n${n.id}#${n.host.incarnation} ${r.topic}-${r.partition}: opened with high watermark ${r.highWatermark}, its checkpoint holds ${saved} (log ${r.log.logStartOffset}..${r.log.logEndOffset})`);
+        }
         const lead = r.leader;
         if (r.role !== 'leader' || lead === null) {
           // A follower's HW is one a leader answered: fold it in too (sound, and it covers an HW a
@@ -244,6 +271,15 @@ export class ReplicationMonitor {
           const fr = mn.broker.replicas.get(r.topic, r.partition);
           if (fr === undefined || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
           if (hw > fr.log.logEndOffset) keep(this.violations, 'hw-within-isr', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m} (in the ISR since it joined in this leadership) ends at ${fr.log.logEndOffset}`);
+        }
+        const image = n.broker.metadata.image;
+        for (const m of isr) {
+          if (m === n.id) continue;
+          const mn = world.nodes[m - 1];
+          if (mn === undefined || mn.broker === null || mn.host.state !== 'up' || image.broker(m)?.incarnationId !== mn.broker.metadata.incarnationId) continue;
+          const fr = mn.broker.replicas.get(r.topic, r.partition);
+          if (fr === undefined || fr.topicId !== r.topicId || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
+          if (hw > fr.log.logEndOffset) keep(this.violations, 'isr-holds-hw', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m}#${mn.host.incarnation} (the life the leader's image registered) ends at ${fr.log.logEndOffset}`);
         }
         l.lastHw = hw;
       }

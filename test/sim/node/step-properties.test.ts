@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../../broker/controller/raft/messages.ts';
 import type { RaftStateView } from '../../../broker/controller/raft/node.ts';
+import { REPLICATION_OFFSET_CHECKPOINT_FILE, writeOffsetCheckpoint } from '../../../broker/log/offset-checkpoint.ts';
+import { SimFileSystem } from '../../../sim/fs.ts';
 import { RaftMonitor, ReplicationMonitor } from '../../../sim/step-properties.ts';
 import type { SimWorld } from '../../../sim/world.ts';
 
@@ -57,16 +59,21 @@ function logOf(leo: number, epochs: Array<[epoch: number, startOffset: number]> 
   return { logEndOffset: leo, logStartOffset: 0, epochCache: { entries: epochs.map(([epoch, startOffset]) => ({ epoch, startOffset })) } };
 }
 
-function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => [])): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number } }> } {
+/**
+ * `registered`: node id -> the incarnation id every node's metadata image holds for it (none by
+ * default); node i's running process has incarnation id `life-<i>`.
+ */
+function world(rafts: FakeRaft[], replicas: FakeReplica[][] = rafts.map(() => []), registered = new Map<number, string>()): { w: SimWorld; nodes: Array<{ host: { state: string; incarnation: number; disk: SimFileSystem } }> } {
+  const image = { broker: (id: number) => (registered.has(id) ? { incarnationId: registered.get(id) } : undefined) };
   const nodes = rafts.map((r, i) => ({
     id: i + 1,
-    host: { state: 'up', incarnation: 0 },
+    host: { state: 'up', incarnation: 0, disk: new SimFileSystem() },
     broker: {
-      metadata: { raftState: r },
+      metadata: { raftState: r, image, incarnationId: `life-${i + 1}` },
       replicas: { all: () => replicas[i]!, get: (t: string, p: number) => replicas[i]!.find((x) => x.topic === t && x.partition === p) },
     },
   }));
-  return { w: { nodes, sched: { nowMs: 0 } } as unknown as SimWorld, nodes };
+  return { w: { nodes, sched: { nowMs: 0 }, brokerOptions: () => ({ dataDir: '/data' }) } as unknown as SimWorld, nodes };
 }
 
 describe('RaftMonitor', () => {
@@ -290,5 +297,59 @@ describe('ReplicationMonitor', () => {
     lead.highWatermark = 3;
     m.step(w);
     expect(m.violations.map((v) => v.property)).toContain('hw-monotonic');
+  });
+
+  /** n1's disk holds an HW checkpoint of `offset` for t-0 when its process starts. */
+  function checkpointed(offset: number): { w: SimWorld; replicas: FakeReplica[]; m: ReplicationMonitor } {
+    const replicas: FakeReplica[] = [];
+    const { w, nodes } = world([new FakeRaft()], [replicas]);
+    const disk = nodes[0]!.host.disk;
+    disk.mkdir('/data');
+    writeOffsetCheckpoint(`/data/${REPLICATION_OFFSET_CHECKPOINT_FILE}`, [{ topic: 't', partition: 0, offset }], disk);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    return { w, replicas, m };
+  }
+
+  it('hw-survives-restart: a restarted process opens a replica below the HW it checkpointed', () => {
+    const { w, replicas, m } = checkpointed(6);
+    replicas.push({ ...followerAt(10), highWatermark: 0 });
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['hw-survives-restart']);
+  });
+
+  it('hw-survives-restart is quiet at the checkpointed HW, clamped to a log that lost its tail, and after the replica moved on', () => {
+    const { w, replicas, m } = checkpointed(6);
+    const r = { ...followerAt(10), highWatermark: 6 };
+    replicas.push(r);
+    m.step(w);
+    // Later steps judge nothing: the HW a new leader answers may be lower (it learnt it lagging).
+    r.highWatermark = 2;
+    m.step(w);
+    const lost = checkpointed(6);
+    lost.replicas.push({ ...followerAt(4), highWatermark: 4 });
+    lost.m.step(lost.w);
+    expect([...m.violations, ...lost.m.violations]).toEqual([]);
+  });
+
+  it('isr-holds-hw: an inherited ISR member, in the life the leader has registered, lacks records below the HW', () => {
+    const lead = leaderOf(0, [1, 2]);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [followerAt(3)]], new Map([[2, 'life-2']]));
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 4;
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toEqual(['isr-holds-hw']);
+  });
+
+  it('isr-holds-hw is quiet for a member that holds the HW, and for a restarted one the leader has not seen register', () => {
+    const lead = leaderOf(0, [1, 2, 3]);
+    const registered = new Map([[2, 'life-2'], [3, 'an earlier life']]);
+    const { w } = world([new FakeRaft(), new FakeRaft(), new FakeRaft()], [[lead], [followerAt(4)], [followerAt(1)]], registered);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.highWatermark = 4;
+    m.step(w);
+    expect(m.violations).toEqual([]);
   });
 });
