@@ -595,8 +595,7 @@ export class PortfolioSearch<S, I, O> {
   ) {
     this.turnSteps = turns.steps;
     this.primaryTurns = turns.primaryTurns;
-    const turnSteps = turns.steps;
-    this.turnLeft = turnSteps;
+    this.turnLeft = turns.steps;
     // One cache budget for both searches: the bounds hold for the partition, as for one search.
     const budget = cacheBudget(ops.length, maxCacheEntries, maxCacheBytes);
     this.primary = new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes, explain, 'shortest', budget);
