@@ -8,6 +8,7 @@
 import { Simulator, SimViolation, mulberry32 } from './simulator.ts';
 import type { SimOptions } from './simulator.ts';
 import { figure8Episode } from './figure8.ts';
+import { lateVoteEpisode } from './late-vote.ts';
 
 export const RAFT = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50, maxEntriesPerAppend: 8 };
 export const TICK_MS = 10;
@@ -19,7 +20,7 @@ export type SeedStats = { simulatedMs: number; elections: number; proposals: num
 
 type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; oneWay: number; heal: number; propose: number; compact: number };
 
-function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity; figure8AtMs: number | null } {
+function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity; figure8AtMs: number | null; lateVoteAtMs: number | null } {
   const r = mulberry32(seed ^ 0x5bd1e995);
   const maxDelayMs = [5, 20, 60, 120][Math.floor(r() * 4)]!;
   // Narrow jitter ranges make split votes and competing candidates common.
@@ -45,11 +46,14 @@ function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: 
   };
   // Drawn last, so the draws above (and so every seed without the episode) are as before.
   const figure8AtMs = r() < FIGURE8_SEED_RATE ? 300 + Math.floor(r() * (CHAOS_MS - 1300)) : null;
-  return { ...opts, figure8AtMs };
+  const lateVoteAtMs = r() < LATE_VOTE_SEED_RATE ? 300 + Math.floor(r() * (CHAOS_MS - 1300)) : null;
+  return { ...opts, figure8AtMs, lateVoteAtMs };
 }
 
 /** The share of seeds that run one figure-8 episode (figure8.ts) during their chaos phase. */
 const FIGURE8_SEED_RATE = 0.4;
+/** ...and one late-vote episode (late-vote.ts). */
+const LATE_VOTE_SEED_RATE = 0.4;
 
 /** One randomized run: chaos, then heal everything and demand liveness within a bound. */
 export function runSeed(seed: number, trace = false): SeedStats {
@@ -62,11 +66,18 @@ export function runSeed(seed: number, trace = false): SeedStats {
   try {
     const chaosEnd = sim.nowMs + CHAOS_MS;
     let figure8AtMs = opts.figure8AtMs;
+    let lateVoteAtMs = opts.lateVoteAtMs;
+    // An episode waits for a moment with one leader (at most 1 s), then runs its schedule.
+    const episodeDue = (at: number | null): boolean => at !== null && sim.nowMs >= at && (sim.leaders().length === 1 || sim.nowMs >= at + 1000);
     while (sim.nowMs < chaosEnd) {
-      // The episode waits for a moment with one leader (at most 1 s), then runs its schedule.
-      if (figure8AtMs !== null && sim.nowMs >= figure8AtMs && (sim.leaders().length === 1 || sim.nowMs >= figure8AtMs + 1000)) {
+      if (episodeDue(figure8AtMs)) {
         figure8AtMs = null;
         figure8Episode(sim, r, () => `v${k++}`);
+        continue;
+      }
+      if (episodeDue(lateVoteAtMs)) {
+        lateVoteAtMs = null;
+        lateVoteEpisode(sim, r, () => `v${k++}`);
         continue;
       }
       if (r() < p.propose) {
