@@ -97,7 +97,7 @@ const LAG_MAX_DELAYS_MS = [250, 400];
 const SLOW_DUPLICATE_RATE = 0.3;
 
 /** SimNetwork plus slow and lagging brokers (see the module doc); healAll ends both. */
-class ClusterNetwork<M extends { kind: string }> extends SimNetwork<M> {
+export class ClusterNetwork<M extends { kind: string }> extends SimNetwork<M> {
   readonly slow = new Set<number>();
   /** While set, the partition leader's requests lag by up to this (ms), whoever leads when it sends. */
   leaderLagMs: number | null = null;
