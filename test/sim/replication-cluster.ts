@@ -92,7 +92,7 @@ const FAULT_STREAM = 0x9e3779b9;
 /** A slow broker's requests to the controller: extra delay up to this (above the AlterPartition retry interval, so copies overtake). */
 const SLOW_EXTRA_DELAY_MS = 400;
 /** A lagging broker's requests to the controller: extra delay from a fifth of the fault's maximum up to it, one of these. */
-const LAG_MAX_DELAYS_MS = [250, 400];
+const LAG_MAX_DELAYS_MS = [400, 800];
 /** ...and the chance each is sent a second time, with its own delay. */
 const SLOW_DUPLICATE_RATE = 0.3;
 
