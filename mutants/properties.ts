@@ -12,6 +12,11 @@
  * - hw-monotonic: a leader's HW never moves back within one leadership (one LeaderReplicaState);
  * - hw-within-isr: a leader's HW never exceeds the log end of itself or of any committed ISR member
  *   it knows (what the ISR holds);
+ * - isr-within-maximal: while the metadata names a broker leader at its epoch, every member of the
+ *   controller's ISR is in that leader's maximal ISR (its ISR plus a pending addition: KIP-497),
+ *   the set its HW waits for. Any ISR member may be elected next, so one the HW does not wait for
+ *   may lack what the HW counts as committed. Judged until the controller gets a broker's
+ *   AlterPartition attempt after a later one (then a refused retry's first copy can still be applied);
  * - isr-holds-acked: a broker the committed ISR gains holds every write acknowledged so far (a
  *   follower joins only at or past max(HW, the leader's epoch start offset), and every acked write
  *   lies below one of them);
@@ -41,6 +46,7 @@ export const properties = {
   'no-convergence': 'the cluster does not converge after healing',
   'hw-monotonic': 'a leader\'s HW moves back within its leadership',
   'hw-within-isr': 'the HW exceeds what the ISR holds',
+  'isr-within-maximal': 'the controller\'s ISR holds a broker the leader\'s HW does not wait for',
   'isr-holds-acked': 'a broker joins the ISR lacking an acknowledged write',
   'leader-holds-acked': 'a broker is elected leader lacking an acknowledged write',
   'ack-min-insync': 'an acks=all write is acknowledged with fewer than min.insync.replicas copies',
@@ -101,6 +107,16 @@ export function replicationWatchers(): { afterStep: (c: ReplicationCluster) => v
         }
       }
       const p = c.image.partition(TOPIC, 0);
+      const current = p === undefined ? undefined : c.brokers.get(p.leader);
+      const cl = current?.up === true ? current.leader : null;
+      // Judged while the controller got every broker's AlterPartition attempts in order: a slow
+      // broker's copy that overtakes its retry can be applied after the retry was refused, which no
+      // leader can know (Kafka's neither).
+      if (p !== undefined && cl !== null && cl.leaderEpoch === p.leaderEpoch && !c.net.reordered) {
+        const maximal = cl.maximalIsr;
+        const outside = p.isr.filter((id) => id !== p.leader && !maximal.includes(id));
+        if (outside.length > 0) fail('isr-within-maximal', `controller ISR [${p.isr.join(',')}] (partition epoch ${p.partitionEpoch}) holds [${outside.join(',')}], outside leader ${p.leader}'s maximal ISR [${maximal.join(',')}] (epoch ${cl.leaderEpoch}, partition epoch ${cl.partitionEpoch})`);
+      }
       const lacking = (id: number): string | null => {
         const log = c.brokers.get(id)?.log ?? [];
         for (const [value, offset] of c.acked) if (log[offset]?.value !== value) return `value ${value} at offset ${offset} (it has ${log[offset]?.value ?? 'nothing'})`;

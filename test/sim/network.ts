@@ -36,11 +36,17 @@ export class SimNetwork<M> {
     return a < b ? `${a}:${b}` : `${b}:${a}`;
   }
 
-  send(from: number, to: number, nowMs: number, msg: M): void {
-    if (this.#queue.length >= this.options.maxInFlight) return;
-    if (this.#rng.chance(this.options.lossRate)) return;
-    const deliverAtMs = nowMs + this.#rng.int(this.options.minDelayMs, this.options.maxDelayMs);
+  /**
+   * Queues `msg`; returns when it is due, or null when it was dropped. `notBeforeMs` holds it back
+   * to at least that time (a caller keeping a link's order passes the previous message's due time:
+   * equal due times are delivered in send order).
+   */
+  send(from: number, to: number, nowMs: number, msg: M, notBeforeMs = -Infinity): number | null {
+    if (this.#queue.length >= this.options.maxInFlight) return null;
+    if (this.#rng.chance(this.options.lossRate)) return null;
+    const deliverAtMs = Math.max(notBeforeMs, nowMs + this.#rng.int(this.options.minDelayMs, this.options.maxDelayMs));
     this.#queue.push({ from, to, deliverAtMs, seq: this.#seq++, msg });
+    return deliverAtMs;
   }
 
   cut(a: number, b: number): void {

@@ -8,7 +8,15 @@
  * Controller over the same image: sessions restart); reassignment to 2 or 3 replicas; heal.
  * A slow broker's requests to the controller take up to SLOW_EXTRA_DELAY_MS longer and are sometimes
  * sent twice (a retry over a new connection while the first copy is still on its way), so the
- * controller sees old AlterPartition copies after newer changes (heal ends it).
+ * controller sees old AlterPartition copies after newer changes (heal ends it). While the `lag` fault
+ * lasts, the partition's leader (whoever leads when it sends) sends to the controller as slowly,
+ * but each of its two channels keeps its order (Kafka's brokers send AlterPartition, and
+ * registration with heartbeats, over separate controller channels): a leader's AlterPartition
+ * retry (after requestTimeoutMs without an answer) then follows its first attempt, which the
+ * controller may still apply, and the metadata the heartbeat replies bring lags behind too. As in Kafka's client, a leader takes the answer to its
+ * latest attempt only (an attempt it gave up on, or the copy of a slow broker's request sent
+ * first, is answered to no one), and a refusal carries no partition state: the leader learns
+ * the ISR from its next metadata (a heartbeat reply), as the real broker does.
  * The faults are drawn from their own Prng stream (the seed's), or given as an explicit schedule
  * (`SimOptions.schedule`, e.g. a shrunk one: mutants/shrink.ts); either way the result carries the
  * schedule that ran, so `seed + schedule` replays a run exactly.
@@ -34,6 +42,7 @@ import { divergingEpoch, followerHighWatermark, resolveTruncation } from '../../
 import { LeaderReplicaState } from '../../broker/replication/leader.ts';
 import type { AlterPartitionProposal } from '../../broker/replication/leader.ts';
 import { SimNetwork } from './network.ts';
+import type { Envelope } from './network.ts';
 import { Prng } from './prng.ts';
 
 export const TOPIC = 't';
@@ -69,6 +78,8 @@ export type Fault =
   | { kind: 'reassign'; replicas: number[] }
   | { kind: 'isolate'; broker: number; alsoController: boolean }
   | { kind: 'slow'; broker: number }
+  /** Aimed at a role: whichever broker the metadata names leader when it sends; extra delay up to `maxDelayMs`. */
+  | { kind: 'lag'; maxDelayMs: number }
   | { kind: 'heal' };
 
 export interface ScheduledFault {
@@ -80,25 +91,68 @@ export interface ScheduledFault {
 const FAULT_STREAM = 0x9e3779b9;
 /** A slow broker's requests to the controller: extra delay up to this (above the AlterPartition retry interval, so copies overtake). */
 const SLOW_EXTRA_DELAY_MS = 400;
+/** A lagging broker's requests to the controller: extra delay from a fifth of the fault's maximum up to it, one of these. */
+const LAG_MAX_DELAYS_MS = [400, 800];
 /** ...and the chance each is sent a second time, with its own delay. */
 const SLOW_DUPLICATE_RATE = 0.3;
 
-/** SimNetwork plus slow brokers (see the module doc); healAll ends slowness too. */
-class ClusterNetwork<M> extends SimNetwork<M> {
+/** SimNetwork plus slow and lagging brokers (see the module doc); healAll ends both. */
+export class ClusterNetwork<M extends { kind: string }> extends SimNetwork<M> {
   readonly slow = new Set<number>();
+  /** While set, the partition leader's requests lag by up to this (ms), whoever leads when it sends. */
+  leaderLagMs: number | null = null;
+  /** The broker the metadata names leader (set by the cluster). */
+  leader: () => number = () => NO_LEADER;
+  /**
+   * True once the controller got an AlterPartition attempt after a later one of the same broker
+   * (an abandoned copy counts as sent just before its attempt): only a slow broker's copies do that.
+   */
+  reordered = false;
+  readonly #lastAttempt = new Map<number, number>();
   readonly #rng: Prng;
+  /** Per lagging broker and channel: when its last request to the controller is due (their order is kept). */
+  readonly #lastDue = new Map<string, number>();
   constructor(rng: Prng, options: ConstructorParameters<typeof SimNetwork<M>>[1]) {
     super(rng, options);
     this.#rng = rng;
   }
-  override send(from: number, to: number, nowMs: number, msg: M): void {
-    if (to !== CONTROLLER_ID || !this.slow.has(from)) return super.send(from, to, nowMs, msg);
-    super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
-    if (this.#rng.chance(SLOW_DUPLICATE_RATE)) super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
+  override send(from: number, to: number, nowMs: number, msg: M, notBeforeMs = -Infinity): number | null {
+    if (to !== CONTROLLER_ID) return super.send(from, to, nowMs, msg, notBeforeMs);
+    // Two channels, as Kafka's broker has: AlterPartition, and registration with heartbeats. What a
+    // lagging broker sent stays ahead of what it sends next, also once the lag is over.
+    const channel = `${from}/${msg.kind === 'alter' ? 'alter' : 'lifecycle'}`;
+    const ahead = Math.max(notBeforeMs, this.#lastDue.get(channel) ?? -Infinity);
+    if (this.leaderLagMs !== null && from === this.leader()) {
+      const max = this.leaderLagMs;
+      let after = ahead;
+      // A first attempt over a connection given up on, still processed, ahead of its retry; no one hears its answer.
+      if (msg.kind === 'alter' && this.#rng.chance(SLOW_DUPLICATE_RATE)) after = super.send(from, to, nowMs + this.#rng.int(Math.floor(max / 5), max), { ...msg, abandoned: true }, after) ?? after;
+      const due = super.send(from, to, nowMs + this.#rng.int(Math.floor(max / 5), max), msg, after);
+      this.#lastDue.set(channel, due ?? after);
+      return due;
+    }
+    if (!this.slow.has(from)) return super.send(from, to, nowMs, msg, ahead);
+    const due = super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), msg);
+    // The other copy is the first attempt, over a connection the sender gave up on: no one hears its answer.
+    const first = msg.kind === 'alter' ? { ...msg, abandoned: true } : msg;
+    if (this.#rng.chance(SLOW_DUPLICATE_RATE)) super.send(from, to, nowMs + this.#rng.int(0, SLOW_EXTRA_DELAY_MS), first);
+    return due;
+  }
+  override due(nowMs: number): Envelope<M>[] {
+    const ready = super.due(nowMs);
+    for (const e of ready) {
+      const m = e.msg as { kind: string; attempt?: number; abandoned?: true };
+      if (e.to !== CONTROLLER_ID || m.kind !== 'alter') continue;
+      const order = 2 * m.attempt! + (m.abandoned === true ? 0 : 1);
+      if (order < (this.#lastAttempt.get(e.from) ?? -1)) this.reordered = true;
+      this.#lastAttempt.set(e.from, Math.max(order, this.#lastAttempt.get(e.from) ?? -1));
+    }
+    return ready;
   }
   override healAll(): void {
     super.healAll();
     this.slow.clear();
+    this.leaderLagMs = null;
   }
 }
 
@@ -129,10 +183,16 @@ interface Snapshot {
 type Msg =
   | { kind: 'register'; incarnationId: string }
   | { kind: 'registerReply'; brokerEpoch: number; incarnationId: string }
-  | { kind: 'heartbeat'; brokerEpoch: number; metadataOffset: number }
-  | { kind: 'heartbeatReply'; error: string; snapshot: Snapshot }
-  | { kind: 'alter'; brokerEpoch: number; proposal: AlterPartitionProposal }
-  | { kind: 'alterReply'; error: string; leaderEpoch: number; snapshot: Snapshot }
+  /** `incarnation`: the sender's process life, echoed, so a reply to a crashed life never reaches the next (its connection died). */
+  | { kind: 'heartbeat'; brokerEpoch: number; metadataOffset: number; incarnation: number }
+  | { kind: 'heartbeatReply'; error: string; snapshot: Snapshot; incarnation: number }
+  /**
+   * `attempt`: the leader's id for this send (counting up per broker); `abandoned`: the copy of it
+   * sent first, over a connection given up on (its answer is dropped).
+   */
+  | { kind: 'alter'; brokerEpoch: number; proposal: AlterPartitionProposal; attempt: number; abandoned?: true }
+  /** `snapshot`: the partition state a success names (Kafka's AlterPartition response); none on an error. */
+  | { kind: 'alterReply'; error: string; attempt: number; snapshot: Snapshot | null }
   | { kind: 'fetch'; leaderEpoch: number; fetchOffset: number; lastFetchedEpoch: number; id: number; brokerEpoch: number }
   | { kind: 'fetchReply'; id: number; leaderEpoch: number; error: string; records: LogEntry[]; baseOffset: number; hw: number; diverging: EpochEndOffset | null }
   | { kind: 'produce'; value: number }
@@ -162,6 +222,9 @@ export interface Broker {
   leader: LeaderReplicaState<{ producer: number; value: number; offset: number }> | null;
   follower: FollowerRole | null;
   nextFetchId: number;
+  /** The AlterPartition attempt whose answer the leader awaits (null: none); ids count up per broker. */
+  alterAwaited: number | null;
+  nextAlterAttempt: number;
 }
 
 interface Producer {
@@ -229,11 +292,12 @@ export class ReplicationCluster {
     };
     this.#controllerConfig = config;
     this.controller = this.#newController(0);
+    this.net.leader = () => this.image.partition(TOPIC, 0)?.leader ?? NO_LEADER;
     for (const id of BROKER_IDS) {
       this.brokers.set(id, {
         id, up: true, log: [], cache: new EpochCacheModel(), incarnation: 0, brokerEpoch: -1, registerSentAtMs: -Infinity,
         lastHeartbeatSentMs: -Infinity, metadataOffset: -1, view: undefined, hw: 0, leader: null,
-        follower: null, nextFetchId: 1,
+        follower: null, nextFetchId: 1, alterAwaited: null, nextAlterAttempt: 1,
       });
     }
     for (const id of PRODUCER_IDS) this.producers.push({ id, believedLeader: NO_LEADER, inFlight: null });
@@ -309,6 +373,7 @@ export class ReplicationCluster {
     }
     if (r < 0.84) return { kind: 'isolate', broker: rng.pick([...BROKER_IDS]), alsoController: rng.chance(0.5) };
     if (r < 0.92) return { kind: 'slow', broker: rng.pick([...BROKER_IDS]) };
+    if (r < 0.97) return { kind: 'lag', maxDelayMs: rng.pick(LAG_MAX_DELAYS_MS) };
     return { kind: 'heal' };
   }
 
@@ -344,6 +409,9 @@ export class ReplicationCluster {
       case 'slow':
         this.net.slow.add(f.broker);
         break;
+      case 'lag':
+        this.net.leaderLagMs = f.maxDelayMs;
+        break;
       case 'heal':
         this.net.healAll();
         break;
@@ -354,6 +422,7 @@ export class ReplicationCluster {
   #crash(b: Broker): void {
     b.up = false;
     b.leader = null;
+    b.alterAwaited = null;
     b.follower = null;
     b.view = undefined;
     b.hw = 0;
@@ -429,11 +498,14 @@ export class ReplicationCluster {
     } else if (msg.kind === 'heartbeat') {
       const d = this.controller.heartbeat({ brokerId: from, brokerEpoch: msg.brokerEpoch, currentMetadataOffset: msg.metadataOffset, wantShutDown: false }, now);
       this.#commit(d.records);
-      this.net.send(CONTROLLER_ID, from, now, { kind: 'heartbeatReply', error: d.reply.errorCode, snapshot: this.#snapshot(from) });
+      this.net.send(CONTROLLER_ID, from, now, { kind: 'heartbeatReply', error: d.reply.errorCode, snapshot: this.#snapshot(from), incarnation: msg.incarnation });
     } else if (msg.kind === 'alter') {
       const d = this.controller.alterPartition({ brokerId: from, brokerEpoch: msg.brokerEpoch, topic: TOPIC, partition: 0, ...msg.proposal });
       this.#commit(d.records);
-      this.net.send(CONTROLLER_ID, from, now, { kind: 'alterReply', error: d.reply.errorCode, leaderEpoch: msg.proposal.leaderEpoch, snapshot: this.#snapshot(from) });
+      // As in Kafka, a refused AlterPartition says only why: the leader learns the partition's
+      // state from its next metadata (a heartbeat reply here), not from the refusal.
+      const snapshot = d.reply.errorCode === 'NONE' ? this.#snapshot(from) : null;
+      if (msg.abandoned !== true) this.net.send(CONTROLLER_ID, from, now, { kind: 'alterReply', error: d.reply.errorCode, attempt: msg.attempt, snapshot });
     }
   }
 
@@ -449,7 +521,7 @@ export class ReplicationCluster {
     }
     if (now - b.lastHeartbeatSentMs >= o.heartbeatIntervalMs) {
       b.lastHeartbeatSentMs = now;
-      this.net.send(b.id, CONTROLLER_ID, now, { kind: 'heartbeat', brokerEpoch: b.brokerEpoch, metadataOffset: b.metadataOffset });
+      this.net.send(b.id, CONTROLLER_ID, now, { kind: 'heartbeat', brokerEpoch: b.brokerEpoch, metadataOffset: b.metadataOffset, incarnation: b.incarnation });
     }
     if (b.leader !== null) {
       const l = b.leader;
@@ -473,7 +545,9 @@ export class ReplicationCluster {
   }
 
   #sendAlter(b: Broker, proposal: AlterPartitionProposal): void {
-    this.net.send(b.id, CONTROLLER_ID, this.nowMs, { kind: 'alter', brokerEpoch: b.brokerEpoch, proposal });
+    const attempt = b.nextAlterAttempt++;
+    b.alterAwaited = attempt;
+    this.net.send(b.id, CONTROLLER_ID, this.nowMs, { kind: 'alter', brokerEpoch: b.brokerEpoch, proposal, attempt });
   }
 
   /** Applies a metadata snapshot newer than the broker's view: role changes and ISR commits. */
@@ -514,6 +588,7 @@ export class ReplicationCluster {
       this.net.send(b.id, done.token.producer, this.nowMs, { kind: 'produceReply', value: done.token.value, error: done.errorCode, offset: done.token.offset });
     }
     b.leader = null;
+    b.alterAwaited = null;
   }
 
   #brokerReceive(b: Broker, from: number, msg: Msg): void {
@@ -523,6 +598,7 @@ export class ReplicationCluster {
         if (b.brokerEpoch < 0 && msg.incarnationId === `${b.id}-${b.incarnation}`) b.brokerEpoch = msg.brokerEpoch;
         return;
       case 'heartbeatReply':
+        if (msg.incarnation !== b.incarnation) return;
         if (msg.error === 'STALE_BROKER_EPOCH') {
           this.#loseLeadership(b);
           b.follower = null;
@@ -535,9 +611,11 @@ export class ReplicationCluster {
         return;
       case 'alterReply': {
         const l = b.leader;
-        if (l === null || l.leaderEpoch !== msg.leaderEpoch) return;
+        // Only the answer to the latest attempt counts, once (the module doc).
+        if (l === null || msg.attempt !== b.alterAwaited) return;
+        b.alterAwaited = null;
         if (msg.error !== 'NONE') l.onAlterPartitionFailed(msg.error);
-        this.#onMetadata(b, msg.snapshot);
+        if (msg.snapshot !== null) this.#onMetadata(b, msg.snapshot);
         return;
       }
       case 'fetch':
@@ -601,7 +679,7 @@ export class ReplicationCluster {
 
   #onProduce(b: Broker, from: number, value: number, now: number): void {
     const l = b.leader;
-    const fail = (error: string): void => this.net.send(b.id, from, now, { kind: 'produceReply', value, error, offset: -1 });
+    const fail = (error: string): void => void this.net.send(b.id, from, now, { kind: 'produceReply', value, error, offset: -1 });
     if (l === null) return fail('NOT_LEADER_OR_FOLLOWER');
     if (l.checkEnoughReplicas() !== 'NONE') return fail('NOT_ENOUGH_REPLICAS');
     const offset = b.log.length;
@@ -723,6 +801,8 @@ export function describeFault(f: Fault): string {
       return `isolate ${f.broker}${f.alsoController ? ' +controller' : ''}`;
     case 'slow':
       return `slow ${f.broker} to controller`;
+    case 'lag':
+      return `lag the leader's requests to controller by up to ${f.maxDelayMs} ms`;
     case 'heal':
       return 'heal';
   }

@@ -7,6 +7,8 @@
  */
 import { Simulator, SimViolation, mulberry32 } from './simulator.ts';
 import type { SimOptions } from './simulator.ts';
+import { figure8Episode } from './figure8.ts';
+import { lateVoteEpisode } from './late-vote.ts';
 
 export const RAFT = { electionTimeoutMinMs: 150, electionTimeoutMaxMs: 300, heartbeatIntervalMs: 50, maxEntriesPerAppend: 8 };
 export const TICK_MS = 10;
@@ -18,13 +20,13 @@ export type SeedStats = { simulatedMs: number; elections: number; proposals: num
 
 type Intensity = { reboot: number; crash: number; restart: number; partition: number; isolate: number; oneWay: number; heal: number; propose: number; compact: number };
 
-function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity } {
+function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: Intensity; figure8AtMs: number | null; lateVoteAtMs: number | null } {
   const r = mulberry32(seed ^ 0x5bd1e995);
   const maxDelayMs = [5, 20, 60, 120][Math.floor(r() * 4)]!;
   // Narrow jitter ranges make split votes and competing candidates common.
   const jitterMs = [10, 50, 150][Math.floor(r() * 3)]!;
   const calm = r() < 0.5;
-  return {
+  const opts = {
     seed,
     nodes: r() < 0.5 ? 3 : 5,
     tickMs: TICK_MS,
@@ -42,7 +44,16 @@ function randomOptions(seed: number, trace: boolean): SimOptions & { intensity: 
       ? { reboot: 0.004, crash: 0.004, restart: 0.03, partition: 0.004, isolate: 0.004, oneWay: 0.004, heal: 0.012, propose: 0.3, compact: 0.02 }
       : { reboot: 0.05, crash: 0.03, restart: 0.08, partition: 0.02, isolate: 0.02, oneWay: 0.02, heal: 0.05, propose: 0.5, compact: 0.05 },
   };
+  // Drawn last, so the draws above (and so every seed without the episode) are as before.
+  const figure8AtMs = r() < FIGURE8_SEED_RATE ? 300 + Math.floor(r() * (CHAOS_MS - 1300)) : null;
+  const lateVoteAtMs = r() < LATE_VOTE_SEED_RATE ? 300 + Math.floor(r() * (CHAOS_MS - 1300)) : null;
+  return { ...opts, figure8AtMs, lateVoteAtMs };
 }
+
+/** The share of seeds that run one figure-8 episode (figure8.ts) during their chaos phase. */
+const FIGURE8_SEED_RATE = 0.4;
+/** ...and one late-vote episode (late-vote.ts). */
+const LATE_VOTE_SEED_RATE = 0.4;
 
 /** One randomized run: chaos, then heal everything and demand liveness within a bound. */
 export function runSeed(seed: number, trace = false): SeedStats {
@@ -54,7 +65,21 @@ export function runSeed(seed: number, trace = false): SeedStats {
   let k = 0;
   try {
     const chaosEnd = sim.nowMs + CHAOS_MS;
+    let figure8AtMs = opts.figure8AtMs;
+    let lateVoteAtMs = opts.lateVoteAtMs;
+    // An episode waits for a moment with one leader (at most 1 s), then runs its schedule.
+    const episodeDue = (at: number | null): boolean => at !== null && sim.nowMs >= at && (sim.leaders().length === 1 || sim.nowMs >= at + 1000);
     while (sim.nowMs < chaosEnd) {
+      if (episodeDue(figure8AtMs)) {
+        figure8AtMs = null;
+        figure8Episode(sim, r, () => `v${k++}`);
+        continue;
+      }
+      if (episodeDue(lateVoteAtMs)) {
+        lateVoteAtMs = null;
+        lateVoteEpisode(sim, r, () => `v${k++}`);
+        continue;
+      }
       if (r() < p.propose) {
         const n = pick(sim.alive());
         if (n) sim.propose(n.id, `v${k++}`);

@@ -10,6 +10,8 @@ import { randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Simulator } from './simulator.ts';
 import { RAFT, TICK_MS, runSeed } from './random-run.ts';
+import { figure8Episode } from './figure8.ts';
+import { lateVoteEpisode } from './late-vote.ts';
 
 describe('raft core under randomized simulation', () => {
   const only = process.env['RAFT_SEED'];
@@ -203,5 +205,60 @@ describe('raft core: directed scenarios', () => {
     sim.runFor(2000);
     expect(sim.node(old).core!.entryAt(idx)?.payload).not.toBe('lost');
     expect([...sim.committed.values()].some((e) => e.payload === 'lost')).toBe(false);
+  });
+
+  it('figure 8: two leaders in a row fail with different-term entries at one index, the second is re-elected, and nothing committed is lost', () => {
+    // The directed episode random runs use (figure8.ts). The shape must really happen (B re-elected
+    // after A re-replicated its old-term entries), and a core that committed old-term entries by
+    // counting replicas (mutant raft-figure8-commit) fails here on leader completeness.
+    let reelected = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const sim = new Simulator({
+        seed, nodes: seed % 2 === 1 ? 3 : 5, tickMs: TICK_MS, raft: { ...RAFT, maxEntriesPerAppend: [1, 2, 8][seed % 3]! },
+        network: { lossRate: 0, dupRate: 0, minDelayMs: 1, maxDelayMs: 20 }, crashInReadyRate: 0, maxInFlight: 10_000, trace: false,
+      });
+      const leader = stableLeader(sim);
+      for (let i = 0; i < 3; i++) sim.propose(leader, `c${i}`);
+      sim.runFor(300);
+      let k = 0;
+      if (figure8Episode(sim, sim.rand, () => `f${k++}`) === 'reelected') reelected++;
+      sim.runFor(1000);
+      sim.checkDurability();
+    }
+    expect(reelected).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a late vote request: a behind candidate\'s vote lands on voters that gained committed entries and lost the lease, and none grants it', () => {
+    // The directed episode random runs use (late-vote.ts). The shape must really happen (the held
+    // vote requests delivered), and a core that grants votes without the up-to-date check (mutant
+    // raft-vote-without-up-to-date) elects a leader lacking committed entries here.
+    let delivered = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const sim = new Simulator({
+        seed, nodes: seed % 2 === 1 ? 3 : 5, tickMs: TICK_MS, raft: { ...RAFT, maxEntriesPerAppend: [1, 2, 8][seed % 3]! },
+        network: { lossRate: 0, dupRate: 0, minDelayMs: 1, maxDelayMs: 20 }, crashInReadyRate: 0, maxInFlight: 10_000, trace: false,
+      });
+      const leader = stableLeader(sim);
+      for (let i = 0; i < 3; i++) sim.propose(leader, `c${i}`);
+      sim.runFor(300);
+      let k = 0;
+      if (lateVoteEpisode(sim, sim.rand, () => `v${k++}`) === 'vote-delivered') delivered++;
+      sim.runFor(1000);
+      sim.checkDurability();
+    }
+    expect(delivered).toBeGreaterThanOrEqual(15);
+  });
+
+  it('a held link delivers nothing until released, then everything it held', () => {
+    const sim = reliable(3, 3);
+    const leader = stableLeader(sim);
+    const f = sim.nodes.find((n) => n.id !== leader)!.id;
+    sim.hold(leader, f);
+    const idx = sim.propose(leader, 'held')!;
+    sim.runFor(300);
+    expect(sim.node(f).core!.lastIndex).toBeLessThan(idx);
+    sim.release(leader, f);
+    sim.runFor(300);
+    expect(sim.node(f).core!.entryAt(idx)?.payload).toBe('held');
   });
 });

@@ -98,6 +98,8 @@ export class Simulator {
   private group = new Map<number, number>();
   /** Directed links `${from}>${to}` that drop everything (asymmetric faults). */
   private cut = new Set<string>();
+  /** Directed links `${from}>${to}` whose messages wait in flight until released (as TCP holds bytes on a stalled path). */
+  private held = new Set<string>();
   private readonly leaderOfTerm = new Map<number, number>();
   private readonly ledger = new Map<string, string>();
   /** index -> committed entry, as first reported by any node. */
@@ -160,9 +162,21 @@ export class Simulator {
     this.trace(`cut ${from}>${to}`);
   }
 
+  /** Holds every message from `from` to `to`, due or not, until `release` (or heal). */
+  hold(from: number, to: number): void {
+    this.held.add(`${from}>${to}`);
+    this.trace(`hold ${from}>${to}`);
+  }
+
+  release(from: number, to: number): void {
+    this.held.delete(`${from}>${to}`);
+    this.trace(`release ${from}>${to}`);
+  }
+
   heal(): void {
     this.group = new Map();
     this.cut = new Set();
+    this.held = new Set();
     this.trace('heal');
   }
 
@@ -208,9 +222,10 @@ export class Simulator {
   /** Advances simulated time by one tick: delivers due messages, ticks every live node, checks. */
   step(): void {
     this.nowMs += this.opts.tickMs;
-    const due = this.inFlight.filter((m) => m.deliverAtMs <= this.nowMs);
+    const isDue = (m: InFlight): boolean => m.deliverAtMs <= this.nowMs && !this.held.has(`${m.from}>${m.to}`);
+    const due = this.inFlight.filter(isDue);
     if (due.length > 0) {
-      this.inFlight = this.inFlight.filter((m) => m.deliverAtMs > this.nowMs);
+      this.inFlight = this.inFlight.filter((m) => !isDue(m));
       due.sort((a, b) => a.deliverAtMs - b.deliverAtMs || a.seq - b.seq);
       for (const m of due) {
         const n = this.node(m.to);
