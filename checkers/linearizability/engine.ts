@@ -10,30 +10,20 @@
  *     (`output === undefined`: they may take effect at any point after their call, or never).
  *
  * Search. Calls and returns become entries of a doubly linked list sorted by time (calls before
- * returns at equal times; unknown-output ops return at +Infinity). A level of the search is a set of
- * placed ops; its candidates are the ops whose calls come before the first return in the list (the
- * ops real time allows next). Each is tried from the current state; if legal and the pair
- * (linearized set, next state) is new to the cache, the op's call and return are lifted out of the
- * list and the search opens the next level. A level whose candidates are all tried backtracks
- * (unlift, restore the state). It succeeds as soon as every known-output op is placed (the remaining
- * unknown-output ops never happened) and fails when it must backtrack from depth 0.
- * Candidate order: read-only ops first (see below), then, in the primary search, the shortest op
- * first, its length counted in list entries (the events between its call and its return): the op
- * with the least room is the likeliest to belong here (the "fail-first" rule of constraint search).
- * Any order finds the same verdict; the order changes how soon, with a heavy tail: on one c50-ok key
- * shortest-first takes 861K steps, call order 390K, latest-call-first 32K. So a partition the
- * primary does not decide in its first turn also gets a second search, latest call first, in turns
- * with it (`PortfolioSearch`); the first to decide decides. Steps on Porcupine's histories, call
- * order (Wing and Gong's list walk) -> these two: the 23 linearizable etcd histories 2.28M -> 0.13M,
- * the 79 others 1.09M -> 0.87M, partitioned kv c10-ok 1,429 -> 717, c50-ok 0.91M -> 0.37M,
- * unpartitioned c10-ok 550K -> 533K (docs/linearizability.md has the orders measured).
+ * returns at equal times; unknown-output ops return at +Infinity). Walking the list, at a call the
+ * op is tried from the current state; if legal and the pair (linearized set, next state) is new to
+ * the cache, the op's call and return are lifted out of the list and the search restarts at the
+ * head. Reaching a return means that op should already be placed, so the search backtracks
+ * (unlift, restore the state). It succeeds as soon as every known-output op is placed (the
+ * remaining unknown-output ops never happened) and fails when it must backtrack from depth 0.
  * Read-only ops decide their level (a partial-order reduction; the model says which ops are
  * read-only, `Model.readOnly`). Claim: if a read-only op r can be placed now (legal in the current
  * state, and every op that returned before r was called is placed) and the rest can be linearized,
  * then the rest can be linearized with r first. Proof: r keeps every state in which it is legal, so
  * moving it from where that linearization had it to the front changes no state any other op sees;
- * and no unplaced op must precede r (it would have returned before r's call, so r would not be a
- * candidate). So a failure below r is the failure of r's level: the search backtracks past it at once, and an r whose placement is already in the cache (explored, so
+ * and no unplaced op must precede r (it would have returned before r's call, so the walk would have
+ * met its return before r's call). So a failure below r is the failure of r's level: the walk
+ * backtracks past it at once, and an r whose placement is already in the cache (explored, so
  * failed) fails its level the same way. Measured: about a quarter less CPU on unpartitioned kv.
  * Invariants: the lifted entries are exactly the stacked ops, in stack order (LIFO lift/unlift);
  * `bits`/`bitsHash` equal the set of stacked ops; `stateId` is the interned state after them.
@@ -72,25 +62,6 @@ function memoSlots(ops: number): number {
   let size = 1 << 8;
   while (size < ops * 32 && size < 1 << 16) size <<= 1;
   return size;
-}
-
-/**
- * The order a level's candidates are tried in, after the read-only ones: 'shortest', the op with the
- * fewest list entries between its call and its return first; 'latest-call', the op called last first.
- */
-export type CandidateOrder = 'shortest' | 'latest-call';
-
-/** A bound on cache entries, counted by every search that shares it. */
-export type CacheBudget = { used: number; cap: number };
-
-/** The budget of a partition of n ops: at most maxCacheEntries entries and about maxCacheBytes bytes. */
-function cacheBudget(n: number, maxCacheEntries: number, maxCacheBytes: number): CacheBudget {
-  return { used: 0, cap: Math.min(maxCacheEntries, Math.floor(maxCacheBytes / entryBytesOf(n))) };
-}
-
-/** Each cache entry costs its bit words, the state id, a hash and about two table slots. */
-function entryBytesOf(n: number): number {
-  return (((n + 31) >>> 5) + 1) * 4 + 12;
 }
 
 type PartitionOutcome =
@@ -215,30 +186,19 @@ export class PartitionSearch<S, I, O> {
   private readonly cache: ExploredCache;
   /** Each entry costs its bit words, the state id, a hash and about two table slots. */
   private readonly entryBytes: number;
-  /** Cache entries this search may add, shared with the other search of a PortfolioSearch. */
-  private readonly budget: CacheBudget;
-  /** The op placed at each depth, and the state before it. */
-  private readonly stackOp: Int32Array;
+  private readonly cacheCap: number;
+  private readonly stackEntry: Int32Array;
   private readonly stackState: Int32Array;
   /** 1 where the stacked op kept the state (it decided its level: backtracking past it goes on up). */
   private readonly stackKeeps: Uint8Array;
-  /**
-   * The levels of the walk: level d's candidates are `candidates[levelEnd[d-1] .. levelEnd[d])`
-   * (from 0 at level 0), in the order they are tried; `cursor[d]` is the next to try (at `levelEnd[d]`
-   * the level is decided without completion); `levelBlock[d]` is the op whose return ended the
-   * level's candidates (the op the failure report names as blocking).
-   */
-  private candidates: Int32Array;
-  private readonly levelEnd: Int32Array;
-  private readonly cursor: Int32Array;
-  private readonly levelBlock: Int32Array;
-  /** Candidate order: read-only ops first, then the shortest (in list entries) first. */
-  private readonly tryRank: Int32Array;
   // The walk's position between slices (`run` works on local copies and stores them back).
   private depth = 0;
+  /** The walk is backtracking: the current level is decided without completion. */
+  private retreat = false;
   private placedRequired = 0;
   private stateId: number;
   private bitsHash = 0;
+  private entry: number;
   private iterations = 0;
   private decided: PartitionOutcome | undefined;
   // The deepest partial linearization so far, for the failure report.
@@ -254,15 +214,7 @@ export class PartitionSearch<S, I, O> {
   /** Build the failure report (else a failure is only a verdict, and the deepest partial linearization is not kept). */
   private readonly explain: boolean;
 
-  constructor(
-    model: Model<S, I, O>,
-    ops: readonly LinOp<I, O>[],
-    maxCacheEntries: number,
-    maxCacheBytes: number = defaultMaxCacheBytes,
-    explain = true,
-    order: CandidateOrder = 'shortest',
-    budget?: CacheBudget,
-  ) {
+  constructor(model: Model<S, I, O>, ops: readonly LinOp<I, O>[], maxCacheEntries: number, maxCacheBytes: number = defaultMaxCacheBytes, explain = true) {
     this.explain = explain;
     this.model = model;
     this.ops = ops;
@@ -271,11 +223,11 @@ export class PartitionSearch<S, I, O> {
     let required = 0;
     for (let i = 0; i < n; i++) if (ops[i]!.output !== undefined) required++;
     this.required = required;
-    // The first tables are views of one buffer: one allocation outside the JS heap, not fifteen.
+    // The first tables are views of one buffer: one allocation outside the JS heap, not twelve.
     const words = (n + 31) >>> 5;
     const firstEntries = Math.min(1024, 4 * n);
     const indexLength = StateIndex.tableLength(firstEntries);
-    const int32s = 3 * (2 * n + 1) + 5 * n + 3 * (n + 1) + 2 * n + indexLength;
+    const int32s = 3 * (2 * n + 1) + 4 * n + indexLength;
     const cacheAt = 4 * (int32s + words) + 4 * n;
     const arena = new ArrayBuffer(cacheAt + ExploredCache.bytes(words, firstEntries));
     let at = 0;
@@ -287,12 +239,7 @@ export class PartitionSearch<S, I, O> {
     const next = int32(2 * n + 1);
     const prev = int32(2 * n + 1);
     const position = int32(2 * n + 1);
-    this.stackOp = int32(n);
-    this.tryRank = int32(n);
-    this.levelEnd = int32(n + 1);
-    this.cursor = int32(n + 1);
-    this.levelBlock = int32(n + 1);
-    this.candidates = int32(2 * n);
+    this.stackEntry = int32(n);
     this.index = new StateIndex(int32(indexLength));
     this.stackState = int32(n);
     this.bestStack = int32(n);
@@ -322,48 +269,10 @@ export class PartitionSearch<S, I, O> {
     this.memoMask = memoSlots(n) - 1;
     this.z = zobristWords(n);
     this.cache = new ExploredCache(words, firstEntries, arena, cacheAt);
-    this.entryBytes = entryBytesOf(n);
-    this.budget = budget ?? cacheBudget(n, maxCacheEntries, maxCacheBytes);
-    // Read-only ops first (a legal one decides its level, see `keeps`), then the op with the fewest
-    // entries between its call and its return first: the one with the least room to be placed in.
-    const shortest = order === 'shortest';
-    for (let i = 0; i < n; i++) {
-      const rank = shortest ? position[2 * i + 1]! - position[2 * i]! : 2 * n - position[2 * i]!;
-      this.tryRank[i] = rank + (this.readOnly[i] === 1 ? 0 : 2 * n + 1);
-    }
+    this.entryBytes = (words + 1) * 4 + 12;
+    this.cacheCap = Math.min(maxCacheEntries, Math.floor(maxCacheBytes / this.entryBytes));
     this.stateId = this.intern(model.init());
-    this.openLevel(0);
-  }
-
-  /**
-   * Make level `depth`'s candidates: the ops whose calls come before the first return in the list
-   * (every op that may be placed next in real-time order), ordered by `tryRank`.
-   */
-  private openLevel(depth: number): void {
-    const { next, head, tryRank } = this;
-    const start = depth === 0 ? 0 : this.levelEnd[depth - 1]!;
-    let end = start;
-    let e = next[head]!;
-    for (; e !== -1 && (e & 1) === 0; e = next[e]!) {
-      if (end === this.candidates.length) {
-        const grown = new Int32Array(Math.max(16, 2 * end));
-        grown.set(this.candidates);
-        this.candidates = grown;
-      }
-      // Insertion by rank: a level holds about as many candidates as there are concurrent clients.
-      const cand = this.candidates;
-      const op = e >> 1;
-      const rank = tryRank[op]!;
-      let k = end++;
-      while (k > start && tryRank[cand[k - 1]!]! > rank) {
-        cand[k] = cand[k - 1]!;
-        k--;
-      }
-      cand[k] = op;
-    }
-    this.levelEnd[depth] = end;
-    this.cursor[depth] = start;
-    this.levelBlock[depth] = e === -1 ? -1 : e >> 1;
+    this.entry = next[head]!;
   }
 
   /** Steps of the list walk taken so far. */
@@ -424,11 +333,13 @@ export class PartitionSearch<S, I, O> {
 
   run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
     if (this.decided) return this.decided;
-    const { next, prev, bits, z, cache, budget, stackOp, stackState, stackKeeps, isRequired, readOnly, required, levelEnd, cursor } = this;
+    const { next, prev, head, bits, z, cache, cacheCap, stackEntry, stackState, stackKeeps, isRequired, readOnly, required } = this;
+    let retreat = this.retreat;
     let depth = this.depth;
     let placedRequired = this.placedRequired;
     let stateId = this.stateId;
     let bitsHash = this.bitsHash;
+    let entry = this.entry;
     let iter = this.iterations;
     let deepest = this.bestDepth;
     const stopAt = iter + maxIterations;
@@ -443,10 +354,8 @@ export class PartitionSearch<S, I, O> {
         outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'time-limit' };
         break;
       }
-      const at = cursor[depth]!;
-      if (at < levelEnd[depth]!) {
-        cursor[depth] = at + 1;
-        const op = this.candidates[at]!;
+      if (!retreat && (entry & 1) === 0) {
+        const op = entry >> 1;
         const nextState = this.stepId(stateId, op);
         if (nextState >= 0) {
           // An op that is legal here and leaves the state as it is (a read, a put of the value held)
@@ -455,61 +364,68 @@ export class PartitionSearch<S, I, O> {
           bits[op >>> 5]! |= 1 << (op & 31);
           bitsHash ^= z[op]!;
           if (cache.add(bits, bitsHash, nextState)) {
-            if (++budget.used > budget.cap) {
+            if (cache.size > cacheCap) {
               outcome = { valid: 'unknown', cacheEntries: cache.size, reason: 'cache-limit' };
               break;
             }
-            stackOp[depth] = op;
+            stackEntry[depth] = entry;
             stackState[depth] = stateId;
             stackKeeps[depth] = keeps ? 1 : 0;
             depth++;
             stateId = nextState;
             placedRequired += isRequired[op]!;
             // Lift the op's call and return out of the list.
-            const c = 2 * op;
-            const r = c + 1;
-            next[prev[c]!] = next[c]!;
-            if (next[c]! !== -1) prev[next[c]!] = prev[c]!;
+            const r = entry + 1;
+            next[prev[entry]!] = next[entry]!;
+            if (next[entry]! !== -1) prev[next[entry]!] = prev[entry]!;
             next[prev[r]!] = next[r]!;
             if (next[r]! !== -1) prev[next[r]!] = prev[r]!;
-            if (placedRequired !== required) this.openLevel(depth);
+            entry = next[head]!;
             continue;
           }
           bits[op >>> 5]! &= ~(1 << (op & 31));
           bitsHash ^= z[op]!;
           // Explored already without a completion, so this level has none either (see `keeps`).
-          if (keeps) cursor[depth] = levelEnd[depth]!;
+          if (keeps) {
+            retreat = true;
+            continue;
+          }
         }
+        entry = next[entry]!;
       } else {
+        retreat = false;
         if (depth > deepest && this.explain) {
           deepest = depth;
-          this.recordDeepest(depth, stateId, this.levelBlock[depth]!);
+          this.recordDeepest(depth, stateId, entry >> 1);
         }
         if (depth === 0) {
           outcome = this.explain ? this.explainFailure(stateId) : { valid: false, cacheEntries: cache.size, failure: unexplained };
           break;
         }
         depth--;
-        const op = stackOp[depth]!;
+        const c = stackEntry[depth]!;
+        const op = c >> 1;
         stateId = stackState[depth]!;
         bits[op >>> 5]! &= ~(1 << (op & 31));
         bitsHash ^= z[op]!;
         placedRequired -= isRequired[op]!;
         // Put the op's return and call back, in the reverse order of the lift.
-        const c = 2 * op;
         const r = c + 1;
         if (next[r]! !== -1) prev[next[r]!] = r;
         next[prev[r]!] = r;
         if (next[c]! !== -1) prev[next[c]!] = c;
         next[prev[c]!] = c;
+        entry = next[c]!;
         // The popped op decided its level: no other choice there can complete either.
-        if (stackKeeps[depth] === 1) cursor[depth] = levelEnd[depth]!;
+        if (stackKeeps[depth] === 1) retreat = true;
       }
     }
     this.depth = depth;
+    this.retreat = retreat;
     this.placedRequired = placedRequired;
     this.stateId = stateId;
     this.bitsHash = bitsHash;
+    this.entry = entry;
     this.iterations = iter;
     this.decided = outcome;
     return outcome;
@@ -517,9 +433,9 @@ export class PartitionSearch<S, I, O> {
 
   private recordDeepest(depth: number, stateId: number, blocking: number): void {
     this.bestDepth = depth;
-    const { bestStack, bestStates, stackOp, stackState } = this;
+    const { bestStack, bestStates, stackEntry, stackState } = this;
     for (let k = 0; k < depth; k++) {
-      bestStack[k] = stackOp[k]!;
+      bestStack[k] = stackEntry[k]!;
       bestStates[k] = k + 1 < depth ? stackState[k + 1]! : stateId;
     }
     this.bestBlocking = blocking;
@@ -530,7 +446,7 @@ export class PartitionSearch<S, I, O> {
     const { n, ops, model, states, position, bestStates, bestDepth, bestBlocking } = this;
     const bestStack = this.bestStack.subarray(0, Math.max(0, bestDepth));
     const placed = new Uint8Array(n);
-    for (const op of bestStack) placed[op] = 1;
+    for (const e of bestStack) placed[e >> 1] = 1;
     const finalState = bestDepth > 0 ? bestStates[bestDepth - 1]! : stateId;
     const blockPos = position[2 * bestBlocking + 1]!;
     const unplaceable: FailureWindow['unplaceable'] = [];
@@ -544,100 +460,11 @@ export class PartitionSearch<S, I, O> {
       valid: false,
       cacheEntries: this.cache.size,
       failure: {
-        linearized: Array.from(bestStack, (op, k) => ({ op: ops[op]!.id, state: model.describeState(states[bestStates[k]!]!) })),
+        linearized: Array.from(bestStack, (e, k) => ({ op: ops[e >> 1]!.id, state: model.describeState(states[bestStates[k]!]!) })),
         blockingOp: ops[bestBlocking]!.id,
         unplaceable,
       },
     };
-  }
-}
-
-/**
- * One partition's search by two candidate orders in turns: 'shortest' alone for its first
- * `sliceIterations` steps (where most small partitions are decided), then 'latest-call' beside it,
- * `sliceIterations` steps each in turn; the first to decide decides the partition (each search is
- * complete on its own: it finds a linearization if there is one and fails only if there is none).
- * Why: a backtracking search's time depends heavily on the order it tries choices in, with a heavy
- * tail, and no one order is best on every history (docs/linearizability.md); two orders in turns cost
- * at most about twice the better of the two on a partition. Same interface as PartitionSearch, and
- * resumable the same way.
- */
-/**
- * The primary search's share of the portfolio's turns: `primaryTurns` turns for each of the
- * alternate's, so a partition the primary order decides costs at most (primaryTurns + 1) /
- * primaryTurns of it, and one where the primary is stuck still gets a quarter of the steps for the
- * other order. Measured (steps, Porcupine's histories): 1:1 etcd 1.47M, c50-ok 418K,
- * unpartitioned c10-ok 800K; 3:1 1.00M, 368K, 533K; 7:1 0.87M, 465K, 458K.
- */
-const primaryTurns = 3;
-
-export class PortfolioSearch<S, I, O> {
-  private readonly primary: PartitionSearch<S, I, O>;
-  private alternate: PartitionSearch<S, I, O> | undefined;
-  /** Makes the alternate search when the primary's first turn has not decided. */
-  private readonly makeAlternate: () => PartitionSearch<S, I, O>;
-  private onAlternate = false;
-  /** Steps of a turn: the alternate's, and a primaryTurns-th of the primary's. */
-  private readonly turnSteps: number;
-  private readonly primaryTurns: number;
-  private turnLeft: number;
-  /** Steps of the alternate search, kept when it is dropped (the partition is decided). */
-  private alternateSteps = 0;
-  private decided: PartitionOutcome | undefined;
-
-  constructor(
-    model: Model<S, I, O>,
-    ops: readonly LinOp<I, O>[],
-    maxCacheEntries: number,
-    maxCacheBytes: number = defaultMaxCacheBytes,
-    explain = true,
-    turns: { steps: number; primaryTurns: number } = { steps: sliceIterations, primaryTurns },
-  ) {
-    this.turnSteps = turns.steps;
-    this.primaryTurns = turns.primaryTurns;
-    this.turnLeft = turns.steps;
-    // One cache budget for both searches: the bounds hold for the partition, as for one search.
-    const budget = cacheBudget(ops.length, maxCacheEntries, maxCacheBytes);
-    this.primary = new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes, explain, 'shortest', budget);
-    this.makeAlternate = () => new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes, explain, 'latest-call', budget);
-  }
-
-  /** Steps of both searches so far. */
-  get steps(): number {
-    return this.primary.steps + (this.alternate?.steps ?? this.alternateSteps);
-  }
-
-  get cacheEntries(): number {
-    return this.primary.cacheEntries + (this.alternate?.cacheEntries ?? 0);
-  }
-
-  get cacheBytes(): number {
-    return this.primary.cacheBytes + (this.alternate?.cacheBytes ?? 0);
-  }
-
-  run(maxIterations: number, deadlineMs: number): PartitionOutcome | undefined {
-    if (this.decided) return this.decided;
-    let left = maxIterations;
-    while (left > 0) {
-      const search = this.onAlternate ? this.alternate! : this.primary;
-      const before = search.steps;
-      const outcome = search.run(Math.min(left, this.turnLeft), deadlineMs);
-      if (outcome !== undefined) {
-        this.decided = outcome;
-        this.alternateSteps = this.alternate?.steps ?? 0;
-        this.alternate = undefined;
-        return outcome;
-      }
-      const used = search.steps - before;
-      left -= used;
-      this.turnLeft -= used;
-      if (this.turnLeft <= 0) {
-        this.alternate ??= this.makeAlternate();
-        this.onAlternate = !this.onAlternate;
-        this.turnLeft = this.onAlternate ? this.turnSteps : this.primaryTurns * this.turnSteps;
-      }
-    }
-    return undefined;
   }
 }
 
@@ -699,7 +526,7 @@ export function checkPartition<S, I, O>(
   maxCacheEntries: number,
   maxCacheBytes: number = defaultMaxCacheBytes,
 ): PartitionOutcome {
-  return new PortfolioSearch(model, ops, maxCacheEntries, maxCacheBytes).run(Infinity, deadlineMs)!;
+  return new PartitionSearch(model, ops, maxCacheEntries, maxCacheBytes).run(Infinity, deadlineMs)!;
 }
 
 /**
@@ -766,7 +593,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
   const interleavedBytes = Math.min(maxCacheBytes, maxInterleavedCacheBytes);
   const explain = options.explain !== false;
   const groups = model.partition ? model.partition(ops) : [ops.map((_, i) => i)];
-  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PortfolioSearch<S, I, O> | undefined; refuteTried: boolean };
+  type Pending = { index: number; label: string; ops: LinOp<I, O>[]; elapsedMs: number; search: PartitionSearch<S, I, O> | undefined; refuteTried: boolean };
   // Plain loops, not map callbacks: in a cold process each callback is an interpreted call per op.
   const waiting: Pending[] = [];
   for (let index = 0; index < groups.length; index++) {
@@ -787,7 +614,7 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Li
     else if (p.search === undefined && (outcome = sequentialOutcome(model, p.ops, explain)) !== undefined) {
       // One order to try: no search (and no tables to set up, most of a small partition's cost).
     } else {
-      const search = (p.search ??= new PortfolioSearch(model, p.ops, maxCacheEntries, maxCacheBytes, explain));
+      const search = (p.search ??= new PartitionSearch(model, p.ops, maxCacheEntries, maxCacheBytes, explain));
       // The model's refutation waits for the first turn: most small partitions are decided in it.
       const untilRefute = sliceIterations - search.steps;
       outcome = search.run(p.refuteTried ? iterations : Math.min(iterations, untilRefute), deadlineMs);
