@@ -223,7 +223,8 @@ export class PartitionSearch<S, I, O> {
     let required = 0;
     for (let i = 0; i < n; i++) if (ops[i]!.output !== undefined) required++;
     this.required = required;
-    // The first tables are views of one buffer: one allocation outside the JS heap, not twelve.
+    // The fixed-size arrays and the first state index and cache are views of one buffer: one
+    // allocation outside the JS heap.
     const words = (n + 31) >>> 5;
     const firstEntries = Math.min(1024, 4 * n);
     const indexLength = StateIndex.tableLength(firstEntries);

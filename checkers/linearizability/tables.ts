@@ -2,9 +2,10 @@
  * An allocation-free index of interned states for the search's hot path (open addressing, linear
  * probing, growing at half load; no deletion). `intern(hash, states, probe, equal)` returns the id
  * of a state equal to `probe` (`equal(states[id], probe)`), or appends `probe` to the caller's
- * `states` and returns `~id` of its new id; ids index `states`, hashes are int32 (a Map keyed by int32 would box half of
- * them). The caller's equality is passed as it is, not wrapped in a closure per probe or per search. A slot holds (id, hash) side by side, so a probe is one memory
- * access. Invariant: every inserted id is found again under its hash.
+ * `states` and returns `~id` of its new id. Ids index `states`; hashes are int32 (a Map keyed by
+ * int32 would box half of them). The caller's equality is passed as it is, not wrapped in a closure
+ * per probe or per search. A slot holds (id, hash) side by side, so a probe is one memory access.
+ * Invariant: every recorded id is found again under its hash.
  */
 
 function spread(h: number): number {

@@ -106,10 +106,9 @@ function stepOneKey(s: KvState, slot: number, slotMix: number, input: KvInput, o
   if (v === '' ? input.f === 'append' || cur === '' : input.f === 'put' && cur === v) return s;
   const put = input.f === 'put';
   const value = put ? v : cur + v;
-  let h = put || !held ? 0 : s.valueHash;
-  for (let i = 0; i < v.length; i++) h = (Math.imul(h, 0x01000193) + v.charCodeAt(i)) | 0;
+  const h = extend(put || !held ? 0 : s.valueHash, v);
   // slotHash(slot, value, h), with the slot's part (`slotMix`) made once per slot.
-  return { slot, value, valueHash: h, values: null, hashes: null, hash: value === '' ? 0 : mix32((Math.imul(slotMix, 31) + h) | 0) };
+  return { slot, value, valueHash: h, values: null, hashes: null, hash: value === '' ? 0 : combine(slotMix, h) };
 }
 
 function stateEqual(a: KvState, b: KvState): boolean {
@@ -144,8 +143,7 @@ export function kvModel(partitioned = true): Model<KvState, KvInput, KvOutput> {
     name: partitioned ? 'kv' : 'kv (unpartitioned)',
     init: () => emptyState,
     step(state, input, output) {
-      // The last key's slot without a call: a partition's steps all use one key.
-      const slot = input.key === lastKey ? lastSlot : slotOf(input.key);
+      const slot = slotOf(input.key);
       if (state.values === null && (state.slot === slot || state.value === '')) return stepOneKey(state, slot, lastSlotPart, input, output);
       const cur = valueAt(state, slot);
       if (input.f === 'get') return output === undefined || output === cur ? state : undefined;
