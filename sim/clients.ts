@@ -11,6 +11,10 @@
  * - `Consumer`: Fetch from each partition's leader at the consumer's position, recording `poll` ops;
  *   `drain` reads every partition from 0 up to the high watermark at the end of the run.
  * - `createTopic`: admin CreateTopics, retried until the topic exists.
+ * - `Admin`: partition reassignment (AlterPartitionReassignments, then ListPartitionReassignments
+ *   until the partition is no longer listed) and topic deletion (DeleteTopics, retried until the
+ *   topic is gone), each bounded by a deadline; a newer reassignment of the same partition
+ *   supersedes the polling of an older one (KIP-455 lets a new target replace an ongoing one).
  * Values are unique integers (the run's counter), so every read traces back to its send.
  */
 import { KafkaConnection } from '../broker/client.ts';
@@ -327,5 +331,76 @@ export class Consumer {
       this.#h.add(this.process, 'ok', 'poll', value);
     }
     return hws;
+  }
+}
+
+/** How often `Admin` polls ListPartitionReassignments and retries a refused or lost admin request. */
+const ADMIN_RETRY_MS = 200;
+
+/** Admin operations over the real codec, each bounded by its deadline (see the module header). */
+export class Admin {
+  readonly #c: ClusterClient;
+  /** Per partition (`topic-index`), the newest reassignment started: an older one stops polling. */
+  readonly #generation = new Map<string, number>();
+
+  constructor(c: ClusterClient) {
+    this.#c = c;
+  }
+
+  get client(): ClusterClient {
+    return this.#c;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((r) => this.#c.runtime.timers.setTimeout(r, ms));
+  }
+
+  /**
+   * Moves `topic`-`partition` to `replicas` (broker ids, preferred leader first) and waits until
+   * ListPartitionReassignments no longer lists it. 'done' when it finished, 'superseded' when a
+   * newer reassignment of the partition started meanwhile, 'timeout' at `deadlineMs`.
+   */
+  async reassign(topic: string, partition: number, replicas: readonly number[], deadlineMs: number): Promise<'done' | 'superseded' | 'timeout'> {
+    const key = `${topic}-${partition}`;
+    const gen = (this.#generation.get(key) ?? 0) + 1;
+    this.#generation.set(key, gen);
+    const { clock } = this.#c.runtime;
+    let accepted = false;
+    while (clock.nowMs() < deadlineMs) {
+      if (this.#generation.get(key) !== gen) return 'superseded';
+      try {
+        if (!accepted) {
+          const res = await this.#c.request(this.#c.randomBroker(), ApiKeys.AlterPartitionReassignments, 0, { timeoutMs: 2000, topics: [{ name: topic, partitions: [{ partitionIndex: partition, replicas: [...replicas] }] }] }, 4000);
+          accepted = res.errorCode === ErrorCode.NONE && res.responses?.[0]?.partitions?.[0]?.errorCode === ErrorCode.NONE;
+        }
+        if (accepted) {
+          const res = await this.#c.request(this.#c.randomBroker(), ApiKeys.ListPartitionReassignments, 0, { timeoutMs: 2000, topics: [{ name: topic, partitionIndexes: [partition] }] }, 4000);
+          if (res.errorCode === ErrorCode.NONE && !(res.topics ?? []).some((t: { name: string; partitions: Array<{ partitionIndex: number }> }) => t.name === topic && t.partitions.some((p) => p.partitionIndex === partition))) return 'done';
+        }
+      } catch {
+        // a lost request or answer: asked again below
+      }
+      await this.#sleep(ADMIN_RETRY_MS);
+    }
+    return 'timeout';
+  }
+
+  /**
+   * Deletes `topic` (retried until a broker answers NONE or UNKNOWN_TOPIC_OR_PARTITION, i.e. it is
+   * gone, or `deadlineMs`); true when it is gone.
+   */
+  async deleteTopic(topic: string, deadlineMs: number): Promise<boolean> {
+    const { clock } = this.#c.runtime;
+    while (clock.nowMs() < deadlineMs) {
+      try {
+        const res = await this.#c.request(this.#c.randomBroker(), ApiKeys.DeleteTopics, 3, { topicNames: [topic], timeoutMs: 2000 }, 4000);
+        const code = res.responses?.[0]?.errorCode;
+        if (code === ErrorCode.NONE || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return true;
+      } catch {
+        // asked again below
+      }
+      await this.#sleep(ADMIN_RETRY_MS);
+    }
+    return false;
   }
 }

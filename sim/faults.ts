@@ -9,6 +9,9 @@
  * once: unsynced writes lost or torn; restart after), `partition` (`nodes` cut from the rest, both
  * ways), `one-way` (only `nodes`' outbound traffic is lost), `pause` (SIGSTOP-like: the process
  * runs nothing, its timers and packets wait), `clock` (the wall clock of `nodes` steps by `jumpMs`).
+ * Admin kinds (`ADMIN_FAULT_KINDS`, a lane of their own): `reassign` (`partition` moved to
+ * `replicas`, then to `thenReplicas` at the step's end) and `recreate` (the `churn` topic deleted,
+ * then created again with the same name at the step's end).
  */
 import type { Prng } from './prng.ts';
 import type { SimNode, SimWorld } from './world.ts';
@@ -32,13 +35,30 @@ export const ROLE_FAULT_KINDS = ['isolate-controller', 'leader-churn', 'bounce']
  * clients retry on new ones, so a broker that appended a batch meets its retry).
  */
 export const LINK_FAULT_KINDS = ['lossy'] as const;
-export const FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS, ...LINK_FAULT_KINDS] as const;
+/**
+ * Admin operations during load, through an admin client over the real codec (sim/clients.ts
+ * `Admin`), on a lane of their own that overlaps node and link faults (a reassignment while a
+ * replica is killed or cut off):
+ * `reassign` moves a partition of the acks=all topic to `replicas` (AlterPartitionReassignments,
+ * then ListPartitionReassignments until it is done, bounded) and at the step's end to
+ * `thenReplicas`. Shapes: shrink to two replicas and grow back to three (the re-added replica
+ * starts from an empty log and must catch up before it joins the ISR), or reorder the three (the
+ * preferred leader changes; a reorder alone moves no data).
+ * `recreate` deletes the `churn` topic (DeleteTopics) and at the step's end creates it again with
+ * the same name (CreateTopics): a new incarnation with a new topic id (KIP-516).
+ */
+export const ADMIN_FAULT_KINDS = ['reassign', 'recreate'] as const;
+/** Every kind but the admin ones: the default list before they existed (regression seeds pin it). */
+export const PRE_ADMIN_FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS, ...LINK_FAULT_KINDS] as const;
+export const FAULT_KINDS = [...PRE_ADMIN_FAULT_KINDS, ...ADMIN_FAULT_KINDS] as const;
 /** Per delivery, the chance a connection resets during a `lossy` step (one in twenty deliveries). */
 export const LOSSY_RESET_RATE = 0.05;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The partitions `leader-churn` aims at (sim/run.ts creates them). */
 export const CHURN_TARGETS = ['strong-0', 'strong-1', 'weak-0', 'weak-1'] as const;
+/** The partitions `reassign` moves (the acks=all topic's, judged by every property and the queue checker). */
+export const REASSIGN_TARGETS = ['strong-0', 'strong-1'] as const;
 
 export interface FaultStep {
   atMs: number;
@@ -47,8 +67,22 @@ export interface FaultStep {
   nodes: number[];
   durationMs: number;
   jumpMs?: number;
-  /** `leader-churn`: the partition (`topic-index`) whose leaders it isolates. */
+  /** `leader-churn`: the partition (`topic-index`) whose leaders it isolates; `reassign`: the one it moves. */
   partition?: string;
+  /** `reassign`: the broker ids (1-based, preferred leader first) the partition moves to at the start. */
+  replicas?: number[];
+  /** `reassign`: the broker ids it moves to at the step's end. */
+  thenReplicas?: number[];
+}
+
+/**
+ * What the admin fault kinds need of the run (sim/run.ts implements it with an admin client). Each
+ * call starts the operation and returns at once; the operation itself is bounded.
+ */
+export interface AdminFaults {
+  reassign(topic: string, partition: number, replicas: readonly number[]): void;
+  deleteChurnTopic(): void;
+  createChurnTopic(): void;
 }
 
 export interface FaultPlanOptions {
@@ -77,11 +111,38 @@ function pickNodes(prng: Prng, nodes: number, count: number): number[] {
  * with `+` do: a lossy network while a leader is killed or cut off).
  */
 export function planFaults(prng: Prng, o: FaultPlanOptions): FaultStep[] {
-  const nodeKinds = o.kinds.filter((k) => !(LINK_FAULT_KINDS as readonly string[]).includes(k));
-  const linkKinds = o.kinds.filter((k) => (LINK_FAULT_KINDS as readonly string[]).includes(k));
+  const isLink = (k: FaultKind) => (LINK_FAULT_KINDS as readonly string[]).includes(k);
+  const isAdmin = (k: FaultKind) => (ADMIN_FAULT_KINDS as readonly string[]).includes(k);
+  const nodeKinds = o.kinds.filter((k) => !isLink(k) && !isAdmin(k));
+  const linkKinds = o.kinds.filter(isLink);
+  const adminKinds = o.kinds.filter(isAdmin);
   const steps = nodeKinds.length > 0 ? planLane(prng, { ...o, kinds: nodeKinds }) : [];
   if (linkKinds.length > 0) steps.push(...planLane(prng, { ...o, kinds: linkKinds }));
+  // Drawn last, so the node and link lanes of a seed are the ones it drew before admin kinds existed.
+  if (adminKinds.length > 0) steps.push(...planLane(prng, { ...o, kinds: adminKinds }));
   return steps.sort((a, b) => a.atMs - b.atMs);
+}
+
+/** A random order of `ids`. */
+function shuffled(prng: Prng, ids: readonly number[]): number[] {
+  const rest = [...ids];
+  const out: number[] = [];
+  while (rest.length > 0) out.push(rest.splice(prng.int(0, rest.length - 1), 1)[0]!);
+  return out;
+}
+
+/**
+ * A `reassign` step's two replica sets (broker ids): half the time shrink to all but one replica
+ * and grow back to all of them (in a new order), else two reorders of all of them whose preferred
+ * leaders differ from each other's.
+ */
+function drawReassignment(prng: Prng, nodes: number): { replicas: number[]; thenReplicas: number[] } {
+  const ids = Array.from({ length: nodes }, (_, i) => i + 1);
+  if (nodes > 1 && prng.int(0, 1) === 0) return { replicas: shuffled(prng, ids).slice(0, nodes - 1), thenReplicas: shuffled(prng, ids) };
+  const replicas = shuffled(prng, ids);
+  let thenReplicas = shuffled(prng, ids);
+  if (nodes > 1 && thenReplicas[0] === replicas[0]) thenReplicas = [...thenReplicas.slice(1), thenReplicas[0]!];
+  return { replicas, thenReplicas };
 }
 
 /** One lane: steps of `o.kinds` one after the other, each followed by a quiet gap. */
@@ -98,6 +159,10 @@ function planLane(prng: Prng, o: FaultPlanOptions): FaultStep[] {
     if (kind === 'clock') step.jumpMs = prng.pick([-1, 1]) * prng.int(1_000, 60_000);
     if (kind === 'bounce') step.durationMs = 50 + (durationMs % 351);
     if (kind === 'leader-churn') step.partition = prng.pick(CHURN_TARGETS);
+    if (kind === 'reassign') {
+      step.partition = prng.pick(REASSIGN_TARGETS);
+      Object.assign(step, drawReassignment(prng, o.nodes));
+    }
     steps.push(step);
     t += step.durationMs + prng.int(o.minGapMs, o.maxGapMs);
   }
@@ -108,11 +173,16 @@ export function describeStep(s: FaultStep): string {
   const who = s.nodes.map((i) => `n${i + 1}`).join('+');
   if (s.kind === 'isolate-controller') return `${(s.atMs / 1000).toFixed(1)}s isolate-controller for ${s.durationMs}ms`;
   if (s.kind === 'leader-churn') return `${(s.atMs / 1000).toFixed(1)}s leader-churn ${s.partition ?? '?'} for ${s.durationMs}ms`;
+  if (s.kind === 'reassign') return `${(s.atMs / 1000).toFixed(1)}s reassign ${s.partition ?? '?'} to ${JSON.stringify(s.replicas ?? [])}, after ${s.durationMs}ms to ${JSON.stringify(s.thenReplicas ?? [])}`;
+  if (s.kind === 'recreate') return `${(s.atMs / 1000).toFixed(1)}s recreate (delete the churn topic, create it again after ${s.durationMs}ms)`;
   return `${(s.atMs / 1000).toFixed(1)}s ${s.kind} ${who}${s.jumpMs !== undefined ? ` ${s.jumpMs > 0 ? '+' : ''}${s.jumpMs}ms` : ''} for ${s.durationMs}ms`;
 }
 
-/** Schedules every step (its start and its undoing) on the world's scheduler. */
-export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], clientHosts: () => SimWorld['nodes'][number]['host'][]): void {
+/**
+ * Schedules every step (its start and its undoing) on the world's scheduler. Admin steps need
+ * `admin`; without it they do nothing.
+ */
+export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], clientHosts: () => SimWorld['nodes'][number]['host'][], admin: AdminFaults | null = null): void {
   for (const s of steps) {
     const targets: SimNode[] = s.nodes.map((i) => world.nodes[i]!).filter((n) => n !== undefined);
     world.sched.at(s.atMs, null, `fault ${s.kind}`, () => {
@@ -138,6 +208,14 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
           break;
         case 'lossy':
           world.net.link.resetRate = LOSSY_RESET_RATE;
+          break;
+        case 'reassign': {
+          const [topic, index] = splitPartition(s.partition ?? 'strong-0');
+          admin?.reassign(topic, index, s.replicas ?? []);
+          break;
+        }
+        case 'recreate':
+          admin?.deleteChurnTopic();
           break;
         case 'isolate-controller':
         case 'leader-churn': {
@@ -176,6 +254,14 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
           break;
         case 'lossy':
           world.net.link.resetRate = world.baseResetRate;
+          break;
+        case 'reassign': {
+          const [topic, index] = splitPartition(s.partition ?? 'strong-0');
+          admin?.reassign(topic, index, s.thenReplicas ?? []);
+          break;
+        }
+        case 'recreate':
+          admin?.createChurnTopic();
           break;
         case 'clock':
           break;

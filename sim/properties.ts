@@ -18,6 +18,11 @@
  *   that reaches the leader's high watermark, and the leader's ISR holds every assigned replica.
  *   Whatever the faults did, a healed cluster with nothing to write catches up (a follower that
  *   loops on a truncation, or is never readmitted, fails it).
+ * - `incarnationNotMixed` (the `churn` topic, deleted and re-created during load; KIP-516): no
+ *   replica or read of an incarnation holds a value acknowledged before the delete that preceded
+ *   that incarnation's creation was issued (such a value went to an earlier incarnation).
+ * - `recreatedAckedKept`: every acks=all send to the re-created topic invoked after its current
+ *   incarnation was created and acknowledged is at its offset in the final leader's log.
  * - the harness's queue checker (checkers/queue.ts) over the acks=all topic's history (run.ts).
  */
 import { decodeRecords } from '../broker/protocol/records.ts';
@@ -103,6 +108,11 @@ export function readsBelowHw(aboveHw: readonly string[]): Violation[] {
   return aboveHw.slice(0, 10).map((detail) => ({ property: 'reads-below-hw', detail }));
 }
 
+/** `read-was-written`: every value read was sent by a producer of the run. */
+export function readsWereWritten(reads: ReadonlyArray<{ key: string; offset: number; value: number }>, sent: ReadonlySet<number>): Violation[] {
+  return reads.filter((rd) => !sent.has(rd.value)).map((rd) => ({ property: 'read-was-written', detail: `${rd.key}@${rd.offset}: read ${rd.value}, which no producer sent` }));
+}
+
 export function readsCommitted(world: SimWorld, reads: ReadonlyArray<{ key: string; offset: number; value: number }>, sent: ReadonlySet<number>): Violation[] {
   const out: Violation[] = [];
   const logs = new Map<string, Map<number, number> | null>();
@@ -168,4 +178,62 @@ export function replicasConverge(world: SimWorld, topic: string, partitions: num
     if (behind.length > 0) out.push({ property: 'replicas-converge', detail: `${topic}-${p}: leader n${leaderId} at epoch ${leader.leaderEpoch}, high watermark ${hw}, log end ${leader.log.logEndOffset}: ${behind.join('; ')}` });
   }
   return out;
+}
+
+/**
+ * One incarnation of a topic that is deleted and created again under the same name: its topic id,
+ * when its creation was answered, and `staleBeforeMs`, the time the delete before its creation was
+ * issued (-Infinity for the first incarnation). A value acknowledged before `staleBeforeMs` was
+ * appended before its acknowledgement, so before that delete was asked for and before this
+ * incarnation existed: it belongs to an earlier incarnation.
+ */
+export interface Incarnation {
+  topicId: string;
+  createdMs: number;
+  staleBeforeMs: number;
+}
+
+/**
+ * `incarnations-not-mixed` (KIP-516): no value acknowledged before `inc.staleBeforeMs` (an earlier
+ * incarnation's value) is held by a replica of incarnation `inc` (every replica of `topic`, up to
+ * its log end, on a live node whose metadata image maps `topic` to `inc.topicId`, whatever topic
+ * id the replica itself carries: an old log kept for the new topic is what this catches) or was
+ * returned by a read of `inc` (`reads`: reads the caller knows were answered by `inc`, such as a
+ * drain after recovery). A stale replica, a follower's late fetch from an old-incarnation leader, or
+ * a log left on disk by the delete would mix the two.
+ */
+export function incarnationNotMixed(world: SimWorld, topic: string, inc: Incarnation, ackedAtMs: ReadonlyMap<number, number>, reads: ReadonlyArray<{ key: string; offset: number; value: number }> = []): Violation[] {
+  const out: Violation[] = [];
+  const stale = (v: number): number | null => {
+    const at = ackedAtMs.get(v);
+    return at !== undefined && at < inc.staleBeforeMs ? at : null;
+  };
+  for (const n of world.nodes) {
+    if (n.broker === null || n.host.state !== 'up' || n.broker.metadata.image.topic(topic)?.topicId !== inc.topicId) continue;
+    for (const r of n.broker.replicas.all()) {
+      if (r.topic !== topic) continue;
+      for (const [offset, v] of replicaValues(r, r.log.logEndOffset)) {
+        const at = stale(v);
+        if (at === null) continue;
+        out.push({ property: 'incarnations-not-mixed', detail: `n${n.id} ${topic}-${r.partition}@${offset} (replica of ${r.topicId}, image says ${inc.topicId}, created at ${inc.createdMs} ms): holds value ${v}, acknowledged at ${at} ms, before the delete at ${inc.staleBeforeMs} ms` });
+        break;
+      }
+    }
+  }
+  for (const rd of reads) {
+    const at = stale(rd.value);
+    if (at !== null && out.length < 10) out.push({ property: 'incarnations-not-mixed', detail: `${rd.key}@${rd.offset}: a read of incarnation ${inc.topicId} (created at ${inc.createdMs} ms) returned value ${rd.value}, acknowledged at ${at} ms, before the delete at ${inc.staleBeforeMs} ms` });
+  }
+  return out;
+}
+
+/**
+ * `recreated-acked-kept`: every acks=all send to `inc`'s topic invoked after `inc`'s creation was
+ * answered and acknowledged (so acknowledged by `inc`, the topic's last incarnation) is at its
+ * offset in the final leader's log, as `acked-write-kept` asks of every other topic. Sends to
+ * earlier incarnations are not judged: a delete loses them by design.
+ */
+export function recreatedAckedKept(world: SimWorld, inc: Incarnation, acked: ReadonlyArray<AckedSend & { invokedMs: number }>): Violation[] {
+  const current = acked.filter((a) => a.invokedMs > inc.createdMs);
+  return ackedWritesKept(world, current).map((v) => ({ property: 'recreated-acked-kept', detail: `incarnation ${inc.topicId} (created at ${inc.createdMs} ms): ${v.detail}` }));
 }

@@ -10,9 +10,9 @@
 import { parseBugName, plantBug } from '../broker/bugs.ts';
 import { checkQueue } from '../checkers/queue.ts';
 import type { Op } from '../checkers/history.ts';
-import { ClusterClient, Consumer, createTopic, History, Producer, type ProducerConfig } from './clients.ts';
-import { describeStep, FAULT_KINDS, planFaults, scheduleFaults, type FaultKind, type FaultStep } from './faults.ts';
-import { ackedWritesKept, idempotentNoDuplicates, readsBelowHw, readsCommitted, replicasAgree, replicasConverge, type Violation } from './properties.ts';
+import { Admin, ClusterClient, Consumer, createTopic, History, Producer, type AckedSend, type ProducerConfig } from './clients.ts';
+import { describeStep, FAULT_KINDS, planFaults, scheduleFaults, type AdminFaults, type FaultKind, type FaultStep } from './faults.ts';
+import { ackedWritesKept, idempotentNoDuplicates, incarnationNotMixed, readsBelowHw, readsCommitted, readsWereWritten, recreatedAckedKept, replicasAgree, replicasConverge, type Incarnation, type Violation } from './properties.ts';
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
 import { SimUncaughtError } from './scheduler.ts';
@@ -22,6 +22,15 @@ import { defaultWorldOptions, SimWorld } from './world.ts';
 /** The acks=all topic (judged by the queue checker) and the acks=0/1 one (judged by replica agreement). */
 export const STRONG_TOPIC = 'strong';
 export const WEAK_TOPIC = 'weak';
+/**
+ * The topic the `recreate` fault deletes and creates again (one partition, RF 3, acks=all, its own
+ * producer and consumer). It exists, with its clients, only when `kinds` holds `recreate`. Its ops
+ * are kept out of the history the queue checker judges (values of a deleted topic are lost by
+ * design); `incarnations-not-mixed` and `recreated-acked-kept` judge it instead.
+ */
+export const CHURN_TOPIC = 'churn';
+/** Bound on one admin operation of a fault step (virtual ms), and on the settling after recovery. */
+const ADMIN_DEADLINE_MS = 15_000;
 
 export interface SimOptions {
   nodes: number;
@@ -63,12 +72,34 @@ export interface SimResult {
   events: number;
   schedule: FaultStep[];
   counts: SimWorld['counts'];
-  stats: { sends: number; acked: number; reads: number; checker: string };
+  stats: { sends: number; acked: number; reads: number; checker: string; admin: AdminStats };
   history: Op[];
   nodeLogs: string[][];
 }
 
 const BOOT_MS = 500;
+
+/** What the admin fault kinds did (a run checks its own power). */
+export interface AdminStats {
+  /** Reassignments that finished (ListPartitionReassignments no longer listed them), were superseded by the next, or timed out. */
+  reassigned: number;
+  superseded: number;
+  reassignTimeouts: number;
+  /** Incarnations of the churn topic after the first (re-creations that made a new topic id). */
+  recreated: number;
+}
+
+/** The topic id of `topic` in the newest metadata image among live nodes (null when none has it). */
+function currentTopicId(world: SimWorld, topic: string): string | null {
+  let best: { offset: number; id: string } | null = null;
+  for (const n of world.nodes) {
+    if (n.broker === null || n.host.state !== 'up') continue;
+    const image = n.broker.metadata.image;
+    const t = image.topic(topic);
+    if (t !== undefined && (best === null || image.lastOffset > best.offset)) best = { offset: image.lastOffset, id: t.topicId };
+  }
+  return best?.id ?? null;
+}
 
 export async function runSeed(seed: number, options: Partial<SimOptions> = {}): Promise<SimResult> {
   plantBug(options.bug ? parseBugName(options.bug) : null);
@@ -94,7 +125,6 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const loadEnd = loadStart + o.loadMs;
   const schedule = o.schedule ? [...o.schedule] : o.faults ? planFaults(new Prng(prng.int(0, 2 ** 31)), { startMs: loadStart + 1_000, endMs: loadEnd - 1_000, nodes: o.nodes, kinds: o.kinds, minGapMs: 500, maxGapMs: 3_000, minDurationMs: 300, maxDurationMs: 4_000 }) : [];
   for (const n of world.nodes) world.start(n);
-  scheduleFaults(world, schedule, () => [clientHost]);
   const raft = new RaftMonitor();
   const repl = new ReplicationMonitor();
   sched.onStep(() => {
@@ -120,15 +150,74 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const now = () => sched.nowMs;
   let done = false;
 
+  // The admin faults (reassign, recreate) and the churn topic. Their clients draw their randomness
+  // from a stream of their own (so the other clients draw what they drew before these existed).
+  const churnOn = o.kinds.includes('recreate');
+  const adminPrng = new Prng((seed ^ 0x5eed_ad31) >>> 0);
+  const churnHistory = new History(() => Math.round(sched.nowMs * 1e6));
+  const churnProducer = churnOn ? new Producer({ process: 20, topic: CHURN_TOPIC, partitions: 1, acks: -1, idempotent: false, retries: 0 }, new ClusterClient(rt, ids, new Prng(adminPrng.int(0, 2 ** 31)), 'p20'), churnHistory, new Prng(adminPrng.int(0, 2 ** 31))) : null;
+  const churnConsumer = churnOn ? new Consumer(21, CHURN_TOPIC, 1, new ClusterClient(rt, ids, new Prng(adminPrng.int(0, 2 ** 31)), 'c21'), churnHistory) : null;
+  const churnDrainer = churnOn ? new Consumer(22, CHURN_TOPIC, 1, new ClusterClient(rt, ids, new Prng(adminPrng.int(0, 2 ** 31)), 'c22'), churnHistory) : null;
+  const adminOps = new Admin(new ClusterClient(rt, ids, new Prng(adminPrng.int(0, 2 ** 31)), 'admin2'));
+  const adminStats: AdminStats = { reassigned: 0, superseded: 0, reassignTimeouts: 0, recreated: 0 };
+  const adminTasks: Array<Promise<unknown>> = [];
+  /** Per reassigned partition, the last target asked for and whether it finished. */
+  const lastReassign = new Map<string, { topic: string; partition: number; replicas: readonly number[]; done: boolean }>();
+  const incarnations: Incarnation[] = [];
+  /** Churn values by the virtual ms their send was acknowledged (the stale test of incarnation-not-mixed). */
+  const churnAckedAt = new Map<number, number>();
+  const churnAcked: Array<AckedSend & { invokedMs: number }> = [];
+  let lastDeleteIssuedMs = -Infinity;
+  let churnBusy: Promise<unknown> = Promise.resolve();
+  const noteIncarnation = (): void => {
+    const id = currentTopicId(world, CHURN_TOPIC);
+    if (id === null || incarnations.some((i) => i.topicId === id)) return;
+    if (incarnations.length > 0) adminStats.recreated++;
+    incarnations.push({ topicId: id, createdMs: now(), staleBeforeMs: incarnations.length === 0 ? -Infinity : lastDeleteIssuedMs });
+    churnConsumer?.position.clear();
+  };
+  const adminFaults: AdminFaults = {
+    reassign: (topic, partition, replicas) => {
+      const entry = { topic, partition, replicas, done: false };
+      lastReassign.set(`${topic}-${partition}`, entry);
+      adminTasks.push(adminOps.reassign(topic, partition, replicas, rt.clock.nowMs() + ADMIN_DEADLINE_MS).then((r) => {
+        if (r === 'done') adminStats.reassigned++;
+        else if (r === 'superseded') adminStats.superseded++;
+        else adminStats.reassignTimeouts++;
+        entry.done = r === 'done';
+      }));
+    },
+    deleteChurnTopic: () => {
+      if (!churnOn) return;
+      churnBusy = churnBusy.then(() => {
+        // The incarnation about to be deleted is judged as it stands (its logs go with it).
+        const inc = incarnations.at(-1);
+        if (inc !== undefined) violations.push(...incarnationNotMixed(world, CHURN_TOPIC, inc, churnAckedAt));
+        lastDeleteIssuedMs = now();
+        return adminOps.deleteTopic(CHURN_TOPIC, rt.clock.nowMs() + ADMIN_DEADLINE_MS);
+      });
+      adminTasks.push(churnBusy);
+    },
+    createChurnTopic: () => {
+      if (!churnOn) return;
+      churnBusy = churnBusy.then(async () => {
+        if (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS)) noteIncarnation();
+      });
+      adminTasks.push(churnBusy);
+    },
+  };
+  scheduleFaults(world, schedule, () => [clientHost], adminFaults);
+
   const main = async (): Promise<void> => {
     await sleep(BOOT_MS);
     const admin = new ClusterClient(rt, ids, new Prng(prng.int(0, 2 ** 31)), 'admin');
     const deadline = rt.clock.nowMs() + 10_000;
-    const created = (await createTopic(admin, STRONG_TOPIC, o.partitions, 3, deadline)) && (await createTopic(admin, WEAK_TOPIC, o.partitions, 3, deadline));
+    const created = (await createTopic(admin, STRONG_TOPIC, o.partitions, 3, deadline)) && (await createTopic(admin, WEAK_TOPIC, o.partitions, 3, deadline)) && (!churnOn || (await createTopic(admin, CHURN_TOPIC, 1, 3, deadline)));
     if (!created) {
       violations.push({ property: 'cluster-available', detail: 'the topics could not be created within 10 s of boot' });
       return;
     }
+    if (churnOn) noteIncarnation();
     history.add('harness', 'info', 'phase', { name: 'load', status: 'start' });
     const loops = producers.map(async (p) => {
       while (now() < loadEnd) {
@@ -145,11 +234,41 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
         await sleep(prng.int(20, 100));
       }
     })());
+    if (churnProducer !== null && churnConsumer !== null) {
+      loops.push((async () => {
+        while (now() < loadEnd) {
+          const v = nextValue++;
+          sent.add(v);
+          const invokedMs = now();
+          const before = churnProducer.acked.length;
+          await churnProducer.send(v);
+          const a = churnProducer.acked[before];
+          if (a !== undefined) {
+            churnAckedAt.set(v, now());
+            churnAcked.push({ ...a, invokedMs });
+          }
+          await sleep(adminPrng.int(10, 80));
+        }
+      })());
+      loops.push((async () => {
+        while (now() < loadEnd) {
+          await churnConsumer.poll();
+          await sleep(adminPrng.int(20, 100));
+        }
+      })());
+    }
     await Promise.all(loops);
     history.add('harness', 'info', 'phase', { name: 'load', status: 'done' });
     world.healAll();
     history.add('harness', 'info', 'phase', { name: 'heal', status: 'done' });
     await sleep(o.recoverMs);
+    // Admin operations still running finish (each is bounded); a reassignment that did not finish
+    // is asked again, now that everything is healed, so its partition ends on its last target.
+    await Promise.all(adminTasks);
+    await Promise.all([...lastReassign.values()].filter((e) => !e.done).map(async (e) => {
+      if ((await adminOps.reassign(e.topic, e.partition, e.replicas, rt.clock.nowMs() + ADMIN_DEADLINE_MS)) === 'done') e.done = true;
+    }));
+    if (churnOn && currentTopicId(world, CHURN_TOPIC) === null && (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS))) noteIncarnation();
     history.add('harness', 'info', 'phase', { name: 'recover', status: 'done' });
     history.add('harness', 'info', 'phase', { name: 'drain', status: 'start' });
     // Drain: read every partition from 0 to its high watermark (bounded: 200 polls).
@@ -158,6 +277,12 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       const hws = await drainer.poll();
       drained = hws.size === o.partitions && [...hws].every(([p, h]) => (drainer.position.get(p) ?? 0) >= h);
       if (!drained) await sleep(50);
+    }
+    for (let i = 0; churnDrainer !== null && i < 200; i++) {
+      const hws = await churnDrainer.poll();
+      if (hws.size === 1 && [...hws].every(([p, h]) => (churnDrainer.position.get(p) ?? 0) >= h)) break;
+      if (i === 199) drained = false;
+      await sleep(50);
     }
     history.add('harness', 'info', 'phase', { name: 'drain', status: drained ? 'done' : 'timeout' });
     if (!drained) violations.push({ property: 'cluster-available', detail: `the drain did not reach every partition's high watermark within 200 polls after ${o.recoverMs} ms of recovery` });
@@ -190,8 +315,15 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     violations.push(...readsCommitted(world, [...consumer.reads, ...drainer.reads], sent));
     violations.push(...idempotentNoDuplicates(world, STRONG_TOPIC, o.partitions, idempotentValues));
     violations.push(...replicasConverge(world, STRONG_TOPIC, o.partitions), ...replicasConverge(world, WEAK_TOPIC, o.partitions));
+    const inc = incarnations.at(-1);
+    if (churnOn && churnDrainer !== null && churnConsumer !== null) {
+      if (inc === undefined) violations.push({ property: 'cluster-available', detail: `the ${CHURN_TOPIC} topic does not exist after recovery` });
+      else violations.push(...incarnationNotMixed(world, CHURN_TOPIC, inc, churnAckedAt, churnDrainer.reads), ...recreatedAckedKept(world, inc, churnAcked));
+      violations.push(...replicasAgree(world, CHURN_TOPIC, 1), ...replicasConverge(world, CHURN_TOPIC, 1));
+      violations.push(...readsCommitted(world, churnDrainer.reads, sent), ...readsWereWritten(churnConsumer.reads, sent).slice(0, 10));
+    }
   }
-  violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw]));
+  violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw, ...(churnConsumer?.aboveHw ?? []), ...(churnDrainer?.aboveHw ?? [])]));
   const strong = strongHistory(history.ops);
   const verdict = checkQueue(strong, { idempotent: false, acks: 'all' });
   if (verdict.valid === false) {
@@ -208,7 +340,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     events: sched.eventsRun,
     schedule,
     counts: { ...world.counts },
-    stats: { sends: sent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid) },
+    stats: { sends: sent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats },
     history: history.ops,
     nodeLogs: world.nodes.map((n) => [...n.log]),
   };
