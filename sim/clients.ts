@@ -12,7 +12,7 @@
  *   `drain` reads every partition from 0 up to the high watermark at the end of the run.
  * - `createTopic`: admin CreateTopics, retried until the topic exists.
  * - `Admin`: partition reassignment (AlterPartitionReassignments, then ListPartitionReassignments
- *   until the partition is no longer listed) and topic deletion (DeleteTopics, retried until the
+ *   until the partition is no longer listed, then a preferred-leader election) and topic deletion (DeleteTopics, retried until the
  *   topic is gone), each bounded by a deadline; a newer reassignment of the same partition
  *   supersedes the polling of an older one (KIP-455 lets a new target replace an ongoing one).
  * Values are unique integers (the run's counter), so every read traces back to its send.
@@ -375,7 +375,10 @@ export class Admin {
         }
         if (accepted) {
           const res = await this.#c.request(this.#c.randomBroker(), ApiKeys.ListPartitionReassignments, 0, { timeoutMs: 2000, topics: [{ name: topic, partitionIndexes: [partition] }] }, 4000);
-          if (res.errorCode === ErrorCode.NONE && !(res.topics ?? []).some((t: { name: string; partitions: Array<{ partitionIndex: number }> }) => t.name === topic && t.partitions.some((p) => p.partitionIndex === partition))) return 'done';
+          if (res.errorCode === ErrorCode.NONE && !(res.topics ?? []).some((t: { name: string; partitions: Array<{ partitionIndex: number }> }) => t.name === topic && t.partitions.some((p) => p.partitionIndex === partition))) {
+            await this.#electPreferred(topic, partition);
+            return 'done';
+          }
         }
       } catch {
         // a lost request or answer: asked again below
@@ -383,6 +386,20 @@ export class Admin {
       await this.#sleep(ADMIN_RETRY_MS);
     }
     return 'timeout';
+  }
+
+  /**
+   * One preferred-leader election (ElectLeaders v1, type 0) of `topic`-`partition`, as an operator
+   * runs after a reassignment that changed the preferred leader (the simulated cluster has
+   * `auto.leader.rebalance.enable=false`). Its answer is not needed: a refusal
+   * (ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE) or a lost answer leaves the leader where it is.
+   */
+  async #electPreferred(topic: string, partition: number): Promise<void> {
+    try {
+      await this.#c.request(this.#c.randomBroker(), ApiKeys.ElectLeaders, 1, { electionType: 0, topicPartitions: [{ topic, partitions: [partition] }], timeoutMs: 2000 }, 4000);
+    } catch {
+      // the leader stays where it is
+    }
   }
 
   /**
