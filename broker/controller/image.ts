@@ -11,7 +11,10 @@
  *   and its partitions, and only the incarnation whose topic id it names (KIP-516): a RemoveTopic
  *   whose id is not the current one of that name is refused (MetadataImageError).
  * - PartitionChange merges a delta: absent fields are unchanged; a leader different from the current
- *   one bumps leaderEpoch by one; every PartitionChange bumps partitionEpoch by one.
+ *   one bumps leaderEpoch by one, and so does a replica set that loses a replica (a finished
+ *   reassignment: Kafka's PartitionChangeBuilder bumps it then too, so the removed replica's
+ *   in-flight fetches at the old epoch are fenced and cannot count as progress of the same broker
+ *   re-added in that leadership); every PartitionChange bumps partitionEpoch by one.
  * - ProducerIdsBlock advances nextProducerId to firstId + size (it never moves backwards).
  * - A record that names an unknown broker, topic or partition is a bug in whoever wrote the log:
  *   apply throws MetadataImageError and leaves the image unchanged.
@@ -169,6 +172,8 @@ export class MetadataImage {
           addingReplicas: record.addingReplicas ?? p.addingReplicas,
           removingReplicas: record.removingReplicas ?? p.removingReplicas,
         };
+        const removed = record.replicas !== undefined && p.replicas.some((r) => !record.replicas!.includes(r));
+        if (removed && leader === p.leader) t.partitions[record.partition] = { ...t.partitions[record.partition]!, leaderEpoch: p.leaderEpoch + 1 };
         break;
       }
       case 'RemoveTopic': {

@@ -67,4 +67,19 @@ describe('whole-node simulation regressions', () => {
     expect(r.stats.acked).toBeGreaterThan(100);
     expect(r.valid, explain(r, o)).toBe(true);
   });
+  // A reassignment that removes a replica and adds it back within one leadership. strong-1 (leader
+  // n1, epoch 0) moved to [1,2] and 330 ms later to [3,1,2], while n3's links were lossy, so n3
+  // applied its removal late. n1 had already taken n3 back as a fresh follower when a fetch of n3's
+  // old replica (at offset 261, leader epoch 0: not fenced, the epoch had not changed) arrived, so n1
+  // counted it as the re-added replica's progress and put n3 in the ISR. n3 then deleted its log and
+  // reopened it empty: an ISR member at log end 0 under a high watermark of 261 (hw-within-isr,
+  // isr-holds-hw). Now a PartitionChange whose replica set loses a replica bumps the leader epoch
+  // (as Kafka's PartitionChangeBuilder does), so the removed replica's fetches are fenced.
+  it('seed 29: a replica removed and re-added in one leadership cannot join the ISR on its old fetches', async () => {
+    const o: Partial<SimOptions> = {};
+    const r = await runSeed(29, o);
+    expect(r.schedule.some((s) => s.kind === 'reassign' && s.partition === 'strong-1' && s.replicas?.length === 2), JSON.stringify(r.schedule)).toBe(true);
+    expect(r.stats.admin.reassigned).toBeGreaterThan(0);
+    expect(r.valid, explain(r, o)).toBe(true);
+  });
 });
