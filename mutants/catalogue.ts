@@ -388,4 +388,32 @@ export const catalogue: readonly Mutant[] = [
     caughtBy: ['duplicate'],
     suites: NODE,
   },
+  // ------------------------------------------------------------- admin operations during load (reassign, recreate)
+  {
+    id: 'reassign-adding-in-isr',
+    file: 'broker/controller/controller.ts',
+    search: '      isr: p.isr.filter((r) => replicas.includes(r)),\n      addingReplicas: adding,',
+    replace: '      isr: [...p.isr.filter((r) => replicas.includes(r)), ...adding],\n      addingReplicas: adding,',
+    breaks: 'a reassignment counts the replicas it adds as in sync at once (and so completes at once): a replica re-added with an empty log joins the ISR',
+    caughtBy: ['hw-within-isr', 'isr-within-maximal', 'lost-ack', 'no-convergence'],
+    suites: REPL,
+  },
+  {
+    id: 'reassign-removal-keeps-epoch',
+    file: 'broker/controller/image.ts',
+    search: 'if (removed && leader === p.leader) t.partitions[record.partition] = { ...t.partitions[record.partition]!, leaderEpoch: p.leaderEpoch + 1 };',
+    replace: '',
+    breaks: 'a replica set that loses a replica keeps the leader epoch: a removed replica\'s late fetch counts as progress of the same broker re-added in that leadership (node seed 29 of the admin faults)',
+    caughtBy: ['hw-within-isr', 'lost-ack'],
+    suites: REPL,
+  },
+  {
+    id: 'recreate-replica-matched-by-name',
+    file: 'broker/replica-manager.ts',
+    search: 'if (r && r.topicId !== topic.topicId) {',
+    replace: 'if (r && r.topic !== topicName) {',
+    breaks: 'a local replica is matched to the image by name, not topic id: a node that learns a delete and a re-create in one image keeps the old incarnation\'s log for the new topic',
+    caughtBy: ['inconsistent-read', 'divergence', 'lost-ack'],
+    suites: NODE,
+  },
 ];

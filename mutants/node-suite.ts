@@ -21,6 +21,7 @@ export function nodeProperty(name: string): PropertyName {
   if ((propertyNames as readonly string[]).includes(n)) return n as PropertyName;
   if (n.includes('state-machine')) return 'raft-state-machine-safety';
   if (n.startsWith('raft-')) return 'raft-invariant';
+  if (n.includes('incarnation')) return 'inconsistent-read'; // a value of a deleted incarnation read or held by the new one
   if (n.includes('acked') || n.includes('lost')) return 'lost-ack';
   if (n.includes('agree') || n.includes('diverg')) return 'divergence';
   if (n.includes('hw') && (n.includes('read') || n.includes('below') || n.includes('above'))) return 'read-below-hw';

@@ -31,7 +31,8 @@
  * Whole-node properties (the node suite): read-below-hw (consumers never see data above the HW),
  * hw-start-known, isr-join-below-hw and isr-agrees-below-hw (sim/step-properties.ts),
  * group-offsets-monotonic (committed group offsets never regress), duplicate (an idempotent send
- * appended twice).
+ * appended twice); the re-created topic's incarnations-not-mixed counts as inconsistent-read and
+ * recreated-acked-kept as lost-ack.
  * crash: the code under test threw (an assertion of the product itself, e.g. Raft refusing to
  * truncate a committed entry) or the run exceeded its time bound.
  */
