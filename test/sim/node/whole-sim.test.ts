@@ -45,4 +45,15 @@ describe('whole-node simulation', () => {
     expect(results.reduce((n, r) => n + r.counts.kills + r.counts.partitions, 0)).toBeGreaterThan(0);
     expect(results.reduce((n, r) => n + r.stats.acked, 0)).toBeGreaterThan(50);
   });
+  it('reassignments and topic re-creation during load, with kills: every property holds on the moved partitions and the new incarnations', async () => {
+    const results: SimResult[] = [];
+    for (const seed of envSeed !== null ? [envSeed] : [1, 5]) results.push(await runSeed(seed, { loadMs: 8_000, kinds: ['reassign', 'recreate', 'kill'] }));
+    for (const r of results) expect(r.valid, explain(r)).toBe(true);
+    // The faults really ran: reassignments finished (a shrink among them) and the topic came back with a new id.
+    if (envSeed === null) {
+      expect(results.reduce((n, r) => n + r.stats.admin.reassigned, 0)).toBeGreaterThan(0);
+      expect(results.reduce((n, r) => n + r.stats.admin.recreated, 0)).toBeGreaterThan(0);
+      expect(results.some((r) => r.schedule.some((s) => s.kind === 'reassign' && s.replicas?.length === 2))).toBe(true);
+    }
+  });
 });
