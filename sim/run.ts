@@ -11,7 +11,7 @@ import { parseBugName, plantBug } from '../broker/bugs.ts';
 import { checkQueue } from '../checkers/queue.ts';
 import type { Op } from '../checkers/history.ts';
 import { Admin, ClusterClient, Consumer, createTopic, History, Producer, type AckedSend, type ProducerConfig } from './clients.ts';
-import { describeStep, FAULT_KINDS, planFaults, scheduleFaults, type AdminFaults, type FaultKind, type FaultStep } from './faults.ts';
+import { DEFAULT_FAULT_KINDS, describeStep, planFaults, scheduleFaults, type AdminFaults, type FaultKind, type FaultStep } from './faults.ts';
 import { ackedWritesKept, idempotentNoDuplicates, incarnationNotMixed, readsBelowHw, readsCommitted, readsWereWritten, recreatedAckedKept, replicasAgree, replicasConverge, type Incarnation, type Violation } from './properties.ts';
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
@@ -57,7 +57,7 @@ export const defaultSimOptions: SimOptions = {
   loadMs: 20_000,
   recoverMs: 8_000,
   faults: true,
-  kinds: FAULT_KINDS,
+  kinds: DEFAULT_FAULT_KINDS,
   settings: {},
   logLines: 0,
 };
@@ -365,7 +365,7 @@ export function strongHistory(ops: readonly Op[]): Op[] {
 }
 
 export function replayCommand(seed: number, options: Partial<SimOptions> = {}): string {
-  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
+  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== DEFAULT_FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
   return `npm run sim -- --seed ${seed}${extra}`;
 }
 
