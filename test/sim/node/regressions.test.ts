@@ -6,12 +6,18 @@
  * asserts every property holds.
  */
 import { describe, expect, it } from 'vitest';
-import { NODE_FAULT_KINDS } from '../../../sim/faults.ts';
+import { LINK_FAULT_KINDS, NODE_FAULT_KINDS, ROLE_FAULT_KINDS } from '../../../sim/faults.ts';
 import { replayCommand, runSeed, type SimOptions, type SimResult } from '../../../sim/run.ts';
 
 function explain(r: SimResult, o: Partial<SimOptions>): string {
   return `${replayCommand(r.seed, o)}: ${r.violations.slice(0, 5).map((v) => `${v.property}: ${v.detail}`).join('\n')}`;
 }
+
+/**
+ * The default fault kinds before the disk faults (`disk-error`, `corrupt`) existed. The seeds below
+ * pin it, and torn writes off, so they draw the schedules and crashes that exposed their defects.
+ */
+const KINDS_BEFORE_DISK_FAULTS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS, ...LINK_FAULT_KINDS];
 
 describe('whole-node simulation regressions', () => {
   // Power loss of all three nodes at once. The broker created its data directory (`/data`) with a
@@ -22,7 +28,7 @@ describe('whole-node simulation regressions', () => {
   // (cluster-available: the drain could not reach the high watermark).
   it.each([9, 10, 12])('seed %i: a data directory the broker created survives a power loss of every node', async (seed) => {
     // The fault kinds these seeds drew their schedule from when they failed (before the role-aimed kinds).
-    const o: Partial<SimOptions> = { loadMs: 8_000, kinds: NODE_FAULT_KINDS };
+    const o: Partial<SimOptions> = { loadMs: 8_000, kinds: NODE_FAULT_KINDS, tornWrites: false };
     const r = await runSeed(seed, o);
     expect(r.schedule.some((s) => s.kind === 'power' && s.nodes.length === 3), JSON.stringify(r.schedule)).toBe(true);
     expect(r.counts.powerLosses).toBeGreaterThanOrEqual(3);
@@ -42,6 +48,7 @@ describe('whole-node simulation regressions', () => {
     const o: Partial<SimOptions> = {
       settings: { 'log.flush.interval.messages': String(Number.MAX_SAFE_INTEGER) },
       kinds: ['kill', 'partition', 'one-way', 'pause', 'clock', 'isolate-controller', 'leader-churn', 'bounce', 'lossy'],
+      tornWrites: false,
     };
     const r = await runSeed(seed, o);
     expect(r.schedule.some((s) => s.kind === 'bounce'), JSON.stringify(r.schedule)).toBe(true);
@@ -59,7 +66,7 @@ describe('whole-node simulation regressions', () => {
   // every partition stayed leaderless (cluster-available). Now a silent connection is dropped after
   // one call timeout (counted, not timed) and controller calls keep monotonic deadlines.
   it('seed 784: a clock stepped back does not keep a controller connection that never answered', async () => {
-    const o: Partial<SimOptions> = {};
+    const o: Partial<SimOptions> = { kinds: KINDS_BEFORE_DISK_FAULTS, tornWrites: false };
     const r = await runSeed(784, o);
     expect(r.schedule.some((s) => s.kind === 'power' && s.nodes.includes(0)), JSON.stringify(r.schedule)).toBe(true);
     expect(r.schedule.some((s) => s.kind === 'clock' && (s.jumpMs ?? 0) < 0 && s.nodes.includes(1)), JSON.stringify(r.schedule)).toBe(true);
