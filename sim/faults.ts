@@ -8,12 +8,17 @@
  * kinds: `kill` (SIGKILL, restart after the duration), `power` (power loss of `nodes`, all at
  * once: unsynced writes lost or torn; restart after), `partition` (`nodes` cut from the rest, both
  * ways), `one-way` (only `nodes`' outbound traffic is lost), `pause` (SIGSTOP-like: the process
- * runs nothing, its timers and packets wait), `clock` (the wall clock of `nodes` steps by `jumpMs`).
+ * runs nothing, its timers and packets wait), `clock` (the wall clock of `nodes` steps by `jumpMs`);
+ * disk faults (`DISK_FAULT_KINDS`): `disk-error` (the node's disk fails writes with `errno`; a
+ * broker that stops over it is restarted after the duration), `corrupt` (power off, one sector of a
+ * partition log segment damaged, restart after; the sector is chosen when the step runs and
+ * recorded in `corruption`).
  * Admin kinds (`ADMIN_FAULT_KINDS`, a lane of their own): `reassign` (`partition` moved to
  * `replicas`, then to `thenReplicas` at the step's end) and `recreate` (the `churn` topic deleted,
  * then created again with the same name at the step's end).
  */
-import type { Prng } from './prng.ts';
+import { Prng } from './prng.ts';
+import type { DiskErrorCode } from './fs.ts';
 import type { SimNode, SimWorld } from './world.ts';
 
 /** The first six kinds, the ones seeds drew before the leader-aimed kinds existed (regression seeds pin them). */
@@ -50,10 +55,25 @@ export const LINK_FAULT_KINDS = ['lossy'] as const;
 export const ADMIN_FAULT_KINDS = ['reassign', 'recreate'] as const;
 /** Every kind but the admin ones: the default list before they existed (regression seeds pin it). */
 export const PRE_ADMIN_FAULT_KINDS = [...NODE_FAULT_KINDS, ...ROLE_FAULT_KINDS, ...LINK_FAULT_KINDS] as const;
-export const FAULT_KINDS = [...PRE_ADMIN_FAULT_KINDS, ...ADMIN_FAULT_KINDS] as const;
+/**
+ * Disk faults, one node at a time on the node lane:
+ * `disk-error` makes every write of the node's disk fail for the duration (`errno`: EIO, a broken
+ * disk, every mutating call; ENOSPC, a full one, writes and creations), as a failing log directory
+ * does; the broker must stop (Kafka halts when its only log directory fails) or refuse the write,
+ * never acknowledge what it could not write. The node is restarted at the end if it stopped.
+ * `corrupt` powers the node off, damages one sector of the active segment of one of its partition
+ * logs (`corruption`: file and byte offset), and restarts it after the duration: recovery must find
+ * the damage (batch CRC), cut the log there and fetch the rest from the leader again. Only a
+ * partition whose ISR (in the controller's image) holds another member is fair game, so the cluster
+ * still holds everything committed; the Raft log, the metadata snapshots and the checkpoints are not
+ * (one voter's damaged Raft log is outside Raft's fault model unless the node detects it), nor are
+ * older segments, which recovery trusts below the recovery point as Kafka does (docs/simulation.md).
+ */
+export const DISK_FAULT_KINDS = ['disk-error', 'corrupt'] as const;
+export const FAULT_KINDS = [...PRE_ADMIN_FAULT_KINDS, ...DISK_FAULT_KINDS, ...ADMIN_FAULT_KINDS] as const;
 /**
  * What a seed draws from unless `--kinds` says otherwise: every kind but `recreate`. A topic deleted
- * and re-created during load mixes its incarnations (seeds 35 and 45 of `--kinds` FAULT_KINDS:
+ * and re-created during load mixes its incarnations (seeds 35 and 45, replayed as docs/simulation.md shows:
  * follower fetches go by name, Fetch v12, without KIP-516's topic id), a known defect not fixed yet
  * (docs/simulation.md); until it is, `recreate` runs only when asked for, so the default soak judges
  * what is fixed and the defect stays one replay away.
@@ -81,6 +101,16 @@ export interface FaultStep {
   replicas?: number[];
   /** `reassign`: the broker ids it moves to at the step's end. */
   thenReplicas?: number[];
+  /** `disk-error`: the error every failing call gets. */
+  errno?: DiskErrorCode;
+  /** `corrupt`: seeds the choice of partition, sector and damage when the step runs. */
+  pick?: number;
+  /**
+   * `corrupt`: the sector damaged (path on the node's disk, a byte offset inside the sector), or
+   * null when no partition was fair game; written when the step runs, so a replay of the recorded
+   * schedule damages the same bytes. Absent until then.
+   */
+  corruption?: { file: string; offset: number } | null;
 }
 
 /**
@@ -171,6 +201,8 @@ function planLane(prng: Prng, o: FaultPlanOptions): FaultStep[] {
       step.partition = prng.pick(REASSIGN_TARGETS);
       Object.assign(step, drawReassignment(prng, o.nodes));
     }
+    if (kind === 'disk-error') step.errno = prng.chance(1 / 3) ? 'ENOSPC' : 'EIO';
+    if (kind === 'corrupt') step.pick = prng.int(0, 2 ** 31);
     steps.push(step);
     t += step.durationMs + prng.int(o.minGapMs, o.maxGapMs);
   }
@@ -183,6 +215,8 @@ export function describeStep(s: FaultStep): string {
   if (s.kind === 'leader-churn') return `${(s.atMs / 1000).toFixed(1)}s leader-churn ${s.partition ?? '?'} for ${s.durationMs}ms`;
   if (s.kind === 'reassign') return `${(s.atMs / 1000).toFixed(1)}s reassign ${s.partition ?? '?'} to ${JSON.stringify(s.replicas ?? [])}, after ${s.durationMs}ms to ${JSON.stringify(s.thenReplicas ?? [])}`;
   if (s.kind === 'recreate') return `${(s.atMs / 1000).toFixed(1)}s recreate (delete the churn topic, create it again after ${s.durationMs}ms)`;
+  if (s.kind === 'disk-error') return `${(s.atMs / 1000).toFixed(1)}s disk-error ${who} ${s.errno ?? 'EIO'} for ${s.durationMs}ms`;
+  if (s.kind === 'corrupt') return `${(s.atMs / 1000).toFixed(1)}s corrupt ${who}${s.corruption ? ` ${s.corruption.file}@${s.corruption.offset}` : s.corruption === null ? ' (nothing fair game)' : ''} for ${s.durationMs}ms`;
   return `${(s.atMs / 1000).toFixed(1)}s ${s.kind} ${who}${s.jumpMs !== undefined ? ` ${s.jumpMs > 0 ? '+' : ''}${s.jumpMs}ms` : ''} for ${s.durationMs}ms`;
 }
 
@@ -225,6 +259,14 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
         case 'recreate':
           admin?.deleteChurnTopic();
           break;
+        case 'disk-error':
+          targets.forEach((n) => world.failDisk(n, s.errno ?? 'EIO'));
+          break;
+        case 'corrupt':
+          targets.forEach((n) => {
+            s.corruption = world.powerOffAndCorrupt(n, CHURN_TARGETS.map(splitPartition), s.corruption, new Prng(s.pick ?? 0));
+          });
+          break;
         case 'isolate-controller':
         case 'leader-churn': {
           // Cut the role's holder off; half-way through, reconnect it and cut off its successor
@@ -249,7 +291,11 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
         case 'kill':
         case 'power':
         case 'bounce':
+        case 'corrupt':
           targets.forEach((n) => world.restart(n));
+          break;
+        case 'disk-error':
+          targets.forEach((n) => world.healDisk(n));
           break;
         case 'partition':
         case 'one-way':

@@ -13,6 +13,16 @@
  * `crash(prng)` is the adversarial variant: each unsynced change (each file's contents, each name
  * in each directory) independently survives or is lost, as a kernel that wrote some dirty pages
  * and some metadata before the power went may leave it. Everything fsynced survives either way.
+ * With `{ tornSectorBytes: S }` a file's unsynced contents may also survive torn: its first k
+ * sectors of S bytes as the page cache held them (k at least one past the first changed sector,
+ * short of the whole change), the rest as durable, as a disk that wrote some sectors of the last
+ * write in order before the power went leaves it. A sector is written whole or not at all.
+ *
+ * Faults on request: `failWrites(code)` makes every mutating call fail with `code` (EIO: every one;
+ * ENOSPC: those that need space, writes and creations) without taking effect, until
+ * `failWrites(null)`; reads still work (a failing or full disk). `corruptSector(path, offset, prng)`
+ * XORs every byte of one sector with a nonzero byte, in the page cache and on the platter alike
+ * (a sector the disk returns damaged: what the broker's CRC checks exist for).
  *
  * `powerFailAfter(n)` arms a crash point: the (n+1)-th mutating call (write, truncate, fsync,
  * fsyncDir, create, unlink, rename, mkdir) throws PowerFailure without taking effect, and so does
@@ -56,13 +66,43 @@ function newDir(): Dir {
   return { kind: 'dir', entries: new Map(), durable: new Map() };
 }
 
+/** How `crash(prng, opts)` may treat unsynced contents. */
+export interface CrashOptions {
+  /** Sector size for torn writes (a prefix of whole sectors survives); 0 or absent: never torn. */
+  tornSectorBytes?: number;
+}
+
+/** The errors `failWrites` injects: a broken disk (EIO) or a full one (ENOSPC). */
+export type DiskErrorCode = 'EIO' | 'ENOSPC';
+
+/** The calls a full disk (ENOSPC) refuses: those that need space. The rest of #mutate's callers free or move it. */
+const SPACE_CALLS = new Set(['write', 'create', 'mkdir']);
+
+/**
+ * `current` torn over `durable`: the first k whole sectors of `current`, then `durable` from there
+ * (k past the first sector that differs, and short of `current`'s end, so a real tear); null when
+ * no sector boundary lies inside the change.
+ */
+export function tornContents(current: Buffer, durable: Buffer, sectorBytes: number, prng: Prng): Buffer | null {
+  let d = 0;
+  while (d < current.length && d < durable.length && current[d] === durable[d]) d++;
+  const first = Math.floor(d / sectorBytes) + 1;
+  const last = Math.ceil(current.length / sectorBytes) - 1;
+  if (first > last) return null;
+  const cut = prng.int(first, last) * sectorBytes;
+  return Buffer.concat([current.subarray(0, cut), durable.length > cut ? durable.subarray(cut) : Buffer.alloc(0)]);
+}
+
 export class SimFileSystem implements FileSystem {
   #root: Dir = newDir();
+  #failWith: DiskErrorCode | null = null;
   #fds = new Map<number, OpenFile>();
   #nextFd = 3;
   #failAfter: number | null = null;
   #dead = false;
   bytesRead = 0;
+  /** Calls failWrites made fail. */
+  injectedErrors = 0;
   fsyncs = 0;
   dirFsyncs = 0;
   mutations = 0;
@@ -76,8 +116,54 @@ export class SimFileSystem implements FileSystem {
     return this.#dead;
   }
 
+  /** From now on every mutating call (ENOSPC: every one that needs space) fails with `code`, until `failWrites(null)`. */
+  failWrites(code: DiskErrorCode | null): void {
+    this.#failWith = code;
+  }
+
+  get failingWith(): DiskErrorCode | null {
+    return this.#failWith;
+  }
+
+  /**
+   * Damages the sector of `p` holding byte `offset` (sector `sectorBytes` long, cut at the file's
+   * end): every byte XORed with a nonzero byte from `prng`, in the page cache and the durable copy.
+   * Returns the damaged range.
+   */
+  corruptSector(p: string, offset: number, sectorBytes: number, prng: Prng): { start: number; end: number } {
+    const node = this.#lookup(p);
+    if (!node || node.kind !== 'file') throw fsError('ENOENT', p);
+    const start = Math.floor(offset / sectorBytes) * sectorBytes;
+    const end = Math.min(start + sectorBytes, node.size);
+    if (start >= end) throw fsError('EINVAL', `${p}: offset ${offset} is past the end (${node.size})`);
+    const durable = node.durable === node.data ? null : node.durable;
+    for (let i = start; i < end; i++) {
+      const x = prng.int(1, 255);
+      node.data[i] = node.data[i]! ^ x;
+      if (durable && i < durable.length) durable[i] = durable[i]! ^ x;
+    }
+    return { start, end };
+  }
+
+  /** Every file under `dir` (recursively), with its size; for choosing what to damage. */
+  filesUnder(dir: string): { path: string; size: number }[] {
+    const d = this.#lookup(dir);
+    if (!d || d.kind !== 'dir') return [];
+    const out: { path: string; size: number }[] = [];
+    const walk = (at: Dir, prefix: string): void => {
+      for (const [name, node] of [...at.entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const p = `${prefix}/${name}`;
+        if (node.kind === 'dir') walk(node, p);
+        else out.push({ path: p, size: node.size });
+      }
+    };
+    walk(d, path.posix.resolve('/', dir).replace(/\/$/, ''));
+    return out;
+  }
+
   /** Power loss and reboot: only durable state remains; open files are gone; the crash point is disarmed. */
-  crash(prng?: Prng): void {
+  crash(prng?: Prng, opts: CrashOptions = {}): void {
+    const sector = opts.tornSectorBytes ?? 0;
     const seen = new Set<Inode>();
     const recover = (d: Dir): void => {
       const names = new Set([...d.entries.keys(), ...d.durable.keys()]);
@@ -95,7 +181,7 @@ export class SimFileSystem implements FileSystem {
         else if (!seen.has(node)) {
           seen.add(node);
           const current = node.data.subarray(0, node.size);
-          const bytes = prng && !current.equals(node.durable) && prng.chance(0.5) ? current : node.durable;
+          const bytes = !prng || current.equals(node.durable) ? node.durable : sector > 0 ? this.#survivor(current, node.durable, sector, prng) : prng.chance(0.5) ? current : node.durable;
           node.data = Buffer.from(bytes);
           node.size = bytes.length;
           node.durable = Buffer.from(bytes);
@@ -108,11 +194,23 @@ export class SimFileSystem implements FileSystem {
     this.#failAfter = null;
   }
 
-  #mutate(): void {
+  /** What of a file's unsynced contents a torn-write crash keeps: all, none (a third each), or a torn prefix. */
+  #survivor(current: Buffer, durable: Buffer, sectorBytes: number, prng: Prng): Buffer {
+    const roll = prng.int(0, 2);
+    if (roll === 0) return current;
+    if (roll === 1) return durable;
+    return tornContents(current, durable, sectorBytes, prng) ?? durable;
+  }
+
+  #mutate(call: string): void {
     if (this.#dead) throw new PowerFailure();
     if (this.#failAfter !== null && this.mutations >= this.#failAfter) {
       this.#dead = true;
       throw new PowerFailure();
+    }
+    if (this.#failWith === 'EIO' || (this.#failWith === 'ENOSPC' && SPACE_CALLS.has(call))) {
+      this.injectedErrors++;
+      throw fsError(this.#failWith, `${call}: simulated ${this.#failWith === 'EIO' ? 'I/O error' : 'disk full'}`);
     }
     this.mutations++;
   }
@@ -158,7 +256,7 @@ export class SimFileSystem implements FileSystem {
     if (flags === 'r' || flags === 'r+') {
       if (!node) throw fsError('ENOENT', p);
     } else {
-      this.#mutate();
+      this.#mutate(node ? 'truncate' : 'create');
       if (!node) {
         node = { kind: 'file', data: Buffer.alloc(0), size: 0, durable: Buffer.alloc(0) };
         parent.entries.set(name, node);
@@ -185,7 +283,7 @@ export class SimFileSystem implements FileSystem {
   }
 
   write(fd: number, buf: Buffer, offset: number, length: number, position: number): number {
-    this.#mutate();
+    this.#mutate('write');
     const f = this.#file(fd);
     if (!f.writable) throw fsError('EBADF', `fd ${fd} is read-only`);
     const inode = f.inode;
@@ -207,7 +305,7 @@ export class SimFileSystem implements FileSystem {
   }
 
   truncate(fd: number, length: number): void {
-    this.#mutate();
+    this.#mutate('truncate');
     const inode = this.#file(fd).inode;
     if (length > inode.size) {
       if (length > inode.data.length) {
@@ -221,14 +319,14 @@ export class SimFileSystem implements FileSystem {
   }
 
   fsync(fd: number): void {
-    this.#mutate();
+    this.#mutate('fsync');
     const inode = this.#file(fd).inode;
     inode.durable = Buffer.from(inode.data.subarray(0, inode.size));
     this.fsyncs++;
   }
 
   fsyncDir(dir: string): void {
-    this.#mutate();
+    this.#mutate('fsyncDir');
     const d = this.#lookup(dir);
     if (!d || d.kind !== 'dir') throw fsError('ENOENT', dir);
     d.durable = new Map(d.entries);
@@ -254,7 +352,7 @@ export class SimFileSystem implements FileSystem {
       let next = d.entries.get(part);
       if (next?.kind === 'file') throw fsError('ENOTDIR', dir);
       if (!next) {
-        this.#mutate();
+        this.#mutate('mkdir');
         next = newDir();
         d.entries.set(part, next);
       }
@@ -268,7 +366,7 @@ export class SimFileSystem implements FileSystem {
     const node = parent.entries.get(name);
     if (!node) return;
     if (node.kind === 'dir') throw fsError('EISDIR', p);
-    this.#mutate();
+    this.#mutate('unlink');
     parent.entries.delete(name);
   }
 
@@ -281,7 +379,7 @@ export class SimFileSystem implements FileSystem {
       return;
     }
     if (!found.parent.entries.has(found.name)) return;
-    this.#mutate();
+    this.#mutate('unlink');
     found.parent.entries.delete(found.name);
   }
 
@@ -291,7 +389,7 @@ export class SimFileSystem implements FileSystem {
     const node = src.parent.entries.get(src.name);
     if (!node) throw fsError('ENOENT', from);
     const dst = this.#walk(to);
-    this.#mutate();
+    this.#mutate('rename');
     src.parent.entries.delete(src.name);
     dst.parent.entries.set(dst.name, node);
   }

@@ -49,6 +49,8 @@ export interface SimOptions {
   logLines: number;
   /** Plant one defect of broker/bugs.ts's catalogue for the run (process-wide; reset after). */
   bug?: string | null;
+  /** A power loss may tear an unsynced write, keeping whole sectors of it (fs.ts); off: kept or lost whole. */
+  tornWrites: boolean;
 }
 
 export const defaultSimOptions: SimOptions = {
@@ -60,6 +62,7 @@ export const defaultSimOptions: SimOptions = {
   kinds: DEFAULT_FAULT_KINDS,
   settings: {},
   logLines: 0,
+  tornWrites: true,
 };
 
 export interface SimResult {
@@ -114,7 +117,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const o: SimOptions = { ...defaultSimOptions, ...options };
   const started = Date.now();
   const wo = defaultWorldOptions(seed);
-  const world = new SimWorld({ ...wo, nodes: o.nodes, settings: { ...wo.settings, ...o.settings }, logLines: o.logLines });
+  const world = new SimWorld({ ...wo, nodes: o.nodes, settings: { ...wo.settings, ...o.settings }, logLines: o.logLines, tornSectorBytes: o.tornWrites ? wo.tornSectorBytes : 0 });
   const sched = world.sched;
   const clientHost = world.addClientHost('c1');
   const rt = simRuntime(sched, world.net, clientHost, world.prng.int(0, 2 ** 31));
@@ -123,7 +126,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const ids = world.nodes.map((n) => n.id);
   const loadStart = BOOT_MS + 4_000;
   const loadEnd = loadStart + o.loadMs;
-  const schedule = o.schedule ? [...o.schedule] : o.faults ? planFaults(new Prng(prng.int(0, 2 ** 31)), { startMs: loadStart + 1_000, endMs: loadEnd - 1_000, nodes: o.nodes, kinds: o.kinds, minGapMs: 500, maxGapMs: 3_000, minDurationMs: 300, maxDurationMs: 4_000 }) : [];
+  const schedule = o.schedule ? o.schedule.map((s) => ({ ...s })) : o.faults ? planFaults(new Prng(prng.int(0, 2 ** 31)), { startMs: loadStart + 1_000, endMs: loadEnd - 1_000, nodes: o.nodes, kinds: o.kinds, minGapMs: 500, maxGapMs: 3_000, minDurationMs: 300, maxDurationMs: 4_000 }) : [];
   for (const n of world.nodes) world.start(n);
   const raft = new RaftMonitor();
   const repl = new ReplicationMonitor();
@@ -365,7 +368,7 @@ export function strongHistory(ops: readonly Op[]): Op[] {
 }
 
 export function replayCommand(seed: number, options: Partial<SimOptions> = {}): string {
-  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== DEFAULT_FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
+  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.tornWrites === false ? ' --no-torn-writes' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== DEFAULT_FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
   return `npm run sim -- --seed ${seed}${extra}`;
 }
 

@@ -18,12 +18,15 @@ import { loadConfig, type BrokerConfig } from '../broker/config.ts';
 import { createLogger, type Logger } from '../broker/logger.ts';
 import type { BrokerOptions } from '../broker/main.ts';
 import { BrokerNode } from '../broker/node.ts';
+import type { DiskErrorCode } from './fs.ts';
 import { SimHost } from './host.ts';
 import { SimNetwork, type LinkOptions } from './net.ts';
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
 import { Scheduler } from './scheduler.ts';
 
+/** Sector size of the simulated disks (what a torn write keeps whole, what `corrupt` damages). */
+export const SECTOR_BYTES = 512;
 export const KAFKA_PORT = 9092;
 export const CONTROLLER_PORT = 9093;
 
@@ -61,6 +64,8 @@ export interface WorldOptions {
   maxDrift: number;
   /** Keep the last lines of each node's log (printed for a failing seed with --verbose). */
   logLines: number;
+  /** Sector size a power loss may tear an unsynced write at (fs.ts); 0: unsynced contents are kept or lost whole. */
+  tornSectorBytes: number;
 }
 
 export const defaultWorldOptions = (seed: number): WorldOptions => ({
@@ -70,7 +75,17 @@ export const defaultWorldOptions = (seed: number): WorldOptions => ({
   link: { minDelayMs: 1, maxDelayMs: 5, resetRate: 0 },
   maxDrift: 0.01,
   logLines: 0,
+  tornSectorBytes: SECTOR_BYTES,
 });
+
+/** Why a broker process stopped itself (its fail-stop callbacks, as broker/main.ts wires them to exit code 1). */
+export interface NodeExit {
+  node: number;
+  atMs: number;
+  error: string;
+  /** The error the node's disk was injecting then (null: none, so the stop was not asked for). */
+  diskError: DiskErrorCode | null;
+}
 
 export interface SimNode {
   readonly index: number;
@@ -96,8 +111,11 @@ export class SimWorld {
   readonly nodes: SimNode[] = [];
   readonly config: BrokerConfig;
   readonly failures: NodeFailure[] = [];
+  /** Every fail-stop exit of a broker process. */
+  readonly exits: NodeExit[] = [];
+  readonly #exiting: { n: SimNode; inc: number }[] = [];
   /** Crashes and restarts so far (a run checks its own power: did the faults happen?). */
-  readonly counts = { kills: 0, powerLosses: 0, restarts: 0, partitions: 0, pauses: 0, clockJumps: 0 };
+  readonly counts = { kills: 0, powerLosses: 0, restarts: 0, partitions: 0, pauses: 0, clockJumps: 0, diskErrors: 0, exits: 0, corruptions: 0 };
 
   constructor(opts: WorldOptions) {
     this.opts = opts;
@@ -109,6 +127,8 @@ export class SimWorld {
       this.net.addHost(host);
       this.nodes.push({ index: i, id: i + 1, host, broker: null, log: [] });
     }
+    // Registered first, so the step properties see a process that exited as gone.
+    this.sched.onStep(() => this.#endExited());
   }
 
   /** The links' reset rate outside `lossy` fault steps. */
@@ -161,6 +181,10 @@ export class SimWorld {
         this.#failed(n, inc, err);
         return;
       }
+      // Fail-stop, as broker/main.ts wires it: a metadata log I/O error, or a partition log write
+      // that failed after its append was accepted, ends the process (exit code 1).
+      n.broker.metadata.onFatal((err) => this.#exit(n, inc, err));
+      n.broker.onLogWriteFailure((err) => this.#exit(n, inc, err));
       n.broker.start().catch((err: unknown) => this.#failed(n, inc, err));
     });
   }
@@ -168,6 +192,68 @@ export class SimWorld {
   #failed(n: SimNode, inc: number, err: unknown): void {
     if (n.host.incarnation !== inc) return; // a crash interrupted it: expected
     this.failures.push({ node: n.id, atMs: this.sched.nowMs, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  }
+
+  /**
+   * The process stops itself over `err` (exit code 1): recorded now, and the process ends once the
+   * current event and its microtasks are done, as `process.exit` from a promise callback ends it
+   * (the kernel keeps its page cache). A stop while the disk injected no error is a failure of the
+   * node: nothing else in the simulation asks for one.
+   */
+  #exit(n: SimNode, inc: number, err: Error): void {
+    if (n.host.incarnation !== inc || n.host.state !== 'up' || this.#exiting.some((e) => e.n === n)) return;
+    const diskError = n.host.disk.failingWith;
+    this.exits.push({ node: n.id, atMs: this.sched.nowMs, error: err.message, diskError });
+    if (diskError === null) this.failures.push({ node: n.id, atMs: this.sched.nowMs, error: `stopped itself with no disk fault: ${err.stack ?? err.message}` });
+    this.#exiting.push({ n, inc });
+  }
+
+  /** Ends the processes that asked to exit during the step just run. */
+  #endExited(): void {
+    for (const { n, inc } of this.#exiting.splice(0)) {
+      if (n.host.incarnation !== inc || n.host.state !== 'up') continue;
+      this.counts.exits++;
+      this.#down(n, 'down');
+    }
+  }
+
+  /** The node's disk fails writes with `code` (fs.ts failWrites) until healDisk. */
+  failDisk(n: SimNode, code: DiskErrorCode): void {
+    this.counts.diskErrors++;
+    n.host.disk.failWrites(code);
+  }
+
+  /** The disk works again; a process that stopped over it is started again (its supervisor's job). */
+  healDisk(n: SimNode): void {
+    n.host.disk.failWrites(null);
+    if (n.host.state === 'down') this.restart(n);
+  }
+
+  /**
+   * Powers `n` off and damages one sector of the active segment of one of its partition logs
+   * (fs.ts corruptSector), chosen by `prng` among `candidates` whose ISR in the controller's image
+   * (the Raft leader's, read before the power goes) holds another member; `given` (a recorded
+   * choice) replaces the choice. Returns what was damaged, null when nothing was fair game.
+   */
+  powerOffAndCorrupt(n: SimNode, candidates: readonly [string, number][], given: { file: string; offset: number } | null | undefined, prng: Prng): { file: string; offset: number } | null {
+    const image = (this.raftLeader() ?? n).broker?.metadata.image;
+    const fair = candidates.filter(([t, p]) => {
+      const st = image?.partition(t, p);
+      return st !== undefined && st.replicas.includes(n.id) && st.isr.some((id) => id !== n.id);
+    });
+    this.powerOff(n);
+    let target = given;
+    if (target === undefined) {
+      const segments = fair
+        .map(([t, p]) => n.host.disk.filesUnder(`${this.brokerOptions(n).dataDir}/partitions/${t}-${p}`).filter((f) => f.path.endsWith('.log') && f.size > 0).at(-1))
+        .filter((f) => f !== undefined);
+      const seg = segments.length > 0 ? prng.pick(segments) : undefined;
+      target = seg === undefined ? null : { file: seg.path, offset: prng.int(0, seg.size - 1) };
+    }
+    if (target === null) return null;
+    this.counts.corruptions++;
+    n.host.disk.corruptSector(target.file, target.offset, SECTOR_BYTES, prng);
+    return target;
   }
 
   /** Kills the process (SIGKILL): the page cache survives, connections are reset. */
@@ -182,7 +268,7 @@ export class SimWorld {
     if (n.host.state === 'off') return;
     this.counts.powerLosses++;
     this.#down(n, 'off');
-    n.host.disk.crash(new Prng(this.prng.int(0, 2 ** 31)));
+    n.host.disk.crash(new Prng(this.prng.int(0, 2 ** 31)), { tornSectorBytes: this.opts.tornSectorBytes });
   }
 
   #down(n: SimNode, state: 'down' | 'off'): void {

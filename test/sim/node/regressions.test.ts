@@ -6,7 +6,7 @@
  * asserts every property holds.
  */
 import { describe, expect, it } from 'vitest';
-import { FAULT_KINDS, NODE_FAULT_KINDS, PRE_ADMIN_FAULT_KINDS } from '../../../sim/faults.ts';
+import { ADMIN_FAULT_KINDS, NODE_FAULT_KINDS, PRE_ADMIN_FAULT_KINDS } from '../../../sim/faults.ts';
 import { replayCommand, runSeed, type SimOptions, type SimResult } from '../../../sim/run.ts';
 
 function explain(r: SimResult, o: Partial<SimOptions>): string {
@@ -22,7 +22,7 @@ describe('whole-node simulation regressions', () => {
   // (cluster-available: the drain could not reach the high watermark).
   it.each([9, 10, 12])('seed %i: a data directory the broker created survives a power loss of every node', async (seed) => {
     // The fault kinds these seeds drew their schedule from when they failed (before the role-aimed kinds).
-    const o: Partial<SimOptions> = { loadMs: 8_000, kinds: NODE_FAULT_KINDS };
+    const o: Partial<SimOptions> = { loadMs: 8_000, kinds: NODE_FAULT_KINDS, tornWrites: false };
     const r = await runSeed(seed, o);
     expect(r.schedule.some((s) => s.kind === 'power' && s.nodes.length === 3), JSON.stringify(r.schedule)).toBe(true);
     expect(r.counts.powerLosses).toBeGreaterThanOrEqual(3);
@@ -42,6 +42,7 @@ describe('whole-node simulation regressions', () => {
     const o: Partial<SimOptions> = {
       settings: { 'log.flush.interval.messages': String(Number.MAX_SAFE_INTEGER) },
       kinds: ['kill', 'partition', 'one-way', 'pause', 'clock', 'isolate-controller', 'leader-churn', 'bounce', 'lossy'],
+      tornWrites: false,
     };
     const r = await runSeed(seed, o);
     expect(r.schedule.some((s) => s.kind === 'bounce'), JSON.stringify(r.schedule)).toBe(true);
@@ -59,8 +60,8 @@ describe('whole-node simulation regressions', () => {
   // every partition stayed leaderless (cluster-available). Now a silent connection is dropped after
   // one call timeout (counted, not timed) and controller calls keep monotonic deadlines.
   it('seed 784: a clock stepped back does not keep a controller connection that never answered', async () => {
-    // The default kinds when it failed (before the admin kinds: reassign, recreate and the churn topic).
-    const o: Partial<SimOptions> = { kinds: PRE_ADMIN_FAULT_KINDS };
+    // The default kinds when it failed (before the disk and admin kinds), and no torn writes.
+    const o: Partial<SimOptions> = { kinds: PRE_ADMIN_FAULT_KINDS, tornWrites: false };
     const r = await runSeed(784, o);
     expect(r.schedule.some((s) => s.kind === 'power' && s.nodes.includes(0)), JSON.stringify(r.schedule)).toBe(true);
     expect(r.schedule.some((s) => s.kind === 'clock' && (s.jumpMs ?? 0) < 0 && s.nodes.includes(1)), JSON.stringify(r.schedule)).toBe(true);
@@ -76,8 +77,9 @@ describe('whole-node simulation regressions', () => {
   // isr-holds-hw). Now a PartitionChange whose replica set loses a replica bumps the leader epoch
   // (as Kafka's PartitionChangeBuilder does), so the removed replica's fetches are fenced.
   it('seed 29: a replica removed and re-added in one leadership cannot join the ISR on its old fetches', async () => {
-    // Every kind, `recreate` included: the list the seed drew its schedule from when it failed.
-    const o: Partial<SimOptions> = { kinds: FAULT_KINDS };
+    // The kinds the seed drew its schedule from when it failed (admin kinds, `recreate` included, and
+    // no disk kinds or torn writes yet).
+    const o: Partial<SimOptions> = { kinds: [...PRE_ADMIN_FAULT_KINDS, ...ADMIN_FAULT_KINDS], tornWrites: false };
     const r = await runSeed(29, o);
     expect(r.schedule.some((s) => s.kind === 'reassign' && s.partition === 'strong-1' && s.replicas?.length === 2), JSON.stringify(r.schedule)).toBe(true);
     expect(r.stats.admin.reassigned).toBeGreaterThan(0);
