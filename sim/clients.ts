@@ -9,7 +9,8 @@
  *   exercised; a send it gave up on ends `info` and the producer takes a fresh producer id (as the
  *   queue workload's producer does). Error verdicts come from workloads/errors.ts's table.
  * - `Consumer`: Fetch from each partition's leader at the consumer's position, recording `poll` ops;
- *   `drain` reads every partition from 0 up to the high watermark at the end of the run.
+ *   `drain` reads every partition from 0 up to the high watermark at the end of the run. A group
+ *   member (group-client.ts) polls only its `assigned` partitions.
  * - `createTopic`: admin CreateTopics, retried until the topic exists.
  * - `Admin`: partition reassignment (AlterPartitionReassignments, then ListPartitionReassignments
  *   until the partition is no longer listed, then a preferred-leader election) and topic deletion (DeleteTopics, retried until the
@@ -76,6 +77,12 @@ export class ClusterClient {
     this.#conns.set(id, c);
     c.catch(() => this.#conns.delete(id));
     return c;
+  }
+
+  /** Drops every connection (a crashed client): requests in flight fail with a closed connection. */
+  closeAll(): void {
+    for (const c of this.#conns.values()) void c.then((got) => got.close(), () => undefined);
+    this.#conns.clear();
   }
 
   async request(id: number, apiKey: number, version: number, body: object, timeoutMs = REQUEST_TIMEOUT_MS): Promise<any> {
@@ -254,6 +261,8 @@ export class Consumer {
   readonly #c: ClusterClient;
   readonly #h: History;
   readonly position = new Map<number, number>();
+  /** The partitions it polls: all of the topic's (null), or a group member's assignment. */
+  assigned: readonly number[] | null = null;
   /** Records a fetch answer returned at or above the high watermark it reported (a property). */
   readonly aboveHw: string[] = [];
   /** Every (key, offset, value) read. */
@@ -271,7 +280,7 @@ export class Consumer {
   async poll(): Promise<Map<number, number>> {
     const hws = new Map<number, number>();
     const byLeader = new Map<number, number[]>();
-    for (let p = 0; p < this.partitions; p++) {
+    for (const p of this.assigned ?? Array.from({ length: this.partitions }, (_, i) => i)) {
       const l = this.#c.leaderOf(this.topic, p);
       if (l === null) continue;
       byLeader.set(l, [...(byLeader.get(l) ?? []), p]);

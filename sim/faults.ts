@@ -84,9 +84,15 @@ export const LOSSY_RESET_RATE = 0.05;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The partitions `leader-churn` aims at (sim/run.ts creates them). */
-export const CHURN_TARGETS = ['strong-0', 'strong-1', 'weak-0', 'weak-1'] as const;
+export const CHURN_TARGETS: readonly string[] = ['strong-0', 'strong-1', 'weak-0', 'weak-1'];
 /** The partitions `reassign` moves (the acks=all topic's, judged by every property and the queue checker). */
 export const REASSIGN_TARGETS = ['strong-0', 'strong-1'] as const;
+/**
+ * The offsets partition (`__consumer_offsets-0`: the simulation runs one), which `leader-churn` also
+ * aims at when the run has consumer groups: the group coordinator moves twice while commits wait
+ * for their append (run.ts adds it only then, so older seeds keep their picks).
+ */
+export const OFFSETS_CHURN_TARGET = '__consumer_offsets-0';
 
 export interface FaultStep {
   atMs: number;
@@ -128,6 +134,8 @@ export interface FaultPlanOptions {
   endMs: number;
   nodes: number;
   kinds: readonly FaultKind[];
+  /** The partitions `leader-churn` picks from (default `CHURN_TARGETS`). */
+  churnTargets?: readonly string[];
   /** Quiet time between one fault's end and the next one's start. */
   minGapMs: number;
   maxGapMs: number;
@@ -196,7 +204,7 @@ function planLane(prng: Prng, o: FaultPlanOptions): FaultStep[] {
     const step: FaultStep = { atMs: t, kind, nodes: pickNodes(prng, o.nodes, count), durationMs };
     if (kind === 'clock') step.jumpMs = prng.pick([-1, 1]) * prng.int(1_000, 60_000);
     if (kind === 'bounce') step.durationMs = 50 + (durationMs % 351);
-    if (kind === 'leader-churn') step.partition = prng.pick(CHURN_TARGETS);
+    if (kind === 'leader-churn') step.partition = prng.pick(o.churnTargets ?? CHURN_TARGETS);
     if (kind === 'reassign') {
       step.partition = prng.pick(REASSIGN_TARGETS);
       Object.assign(step, drawReassignment(prng, o.nodes));

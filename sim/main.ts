@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--no-torn-writes] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]`
+ * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--no-torn-writes] [--groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]`
  *
  * Runs whole-node simulation seeds (run.ts): `--seed S` one seed (replay), `--seeds N` N seeds from
  * `--first` (default 1). Prints one line per failing seed with its replay command, then the totals:
@@ -12,7 +12,7 @@ import { SIM_BROKER_SETTINGS } from './world.ts';
 import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
 
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--no-torn-writes] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]\n`);
+  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--no-torn-writes] [--groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]\n`);
   process.exit(2);
 }
 
@@ -34,6 +34,7 @@ async function main(): Promise<number> {
         first: { type: 'string' },
         'no-faults': { type: 'boolean' },
         'no-torn-writes': { type: 'boolean' },
+        groups: { type: 'boolean' },
         'load-ms': { type: 'string' },
         set: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
@@ -59,6 +60,7 @@ async function main(): Promise<number> {
   const options: Partial<SimOptions> = { settings, logLines: values.verbose ? 200 : 0 };
   if (values['no-faults']) options.faults = false;
   if (values['no-torn-writes']) options.tornWrites = false;
+  if (values.groups) options.groups = true;
   if (values.bug !== undefined) options.bug = values.bug;
   if (values.kinds !== undefined) {
     const kinds = values.kinds.split(',').filter((k) => k.length > 0);

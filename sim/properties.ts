@@ -23,10 +23,13 @@
  *   that incarnation's creation was issued (such a value went to an earlier incarnation).
  * - `recreatedAckedKept`: every acks=all send to the re-created topic invoked after its current
  *   incarnation was created and acknowledged is at its offset in the final leader's log.
+ * - `groupOffsetsMonotonic`: an OffsetFetch never returns less than an acknowledged commit of the
+ *   key left, unless a commit that may have been applied since set it lower (its doc states the rule).
  * - the harness's queue checker (checkers/queue.ts) over the acks=all topic's history (run.ts).
  */
 import { decodeRecords } from '../broker/protocol/records.ts';
 import type { Replica } from '../broker/replica-manager.ts';
+import type { Op } from '../checkers/history.ts';
 import type { AckedSend } from './clients.ts';
 import type { SimWorld } from './world.ts';
 
@@ -236,4 +239,97 @@ export function incarnationNotMixed(world: SimWorld, topic: string, inc: Incarna
 export function recreatedAckedKept(world: SimWorld, inc: Incarnation, acked: ReadonlyArray<AckedSend & { invokedMs: number }>): Violation[] {
   const current = acked.filter((a) => a.invokedMs > inc.createdMs);
   return ackedWritesKept(world, current).map((v) => ({ property: 'recreated-acked-kept', detail: `incarnation ${inc.topicId} (created at ${inc.createdMs} ms): ${v.detail}` }));
+}
+/** One OffsetCommit's effect on one key, as `groupOffsetsMonotonic` reasons about it. */
+interface KeyCommit {
+  offset: number;
+  status: 'ok' | 'fail' | 'info';
+  invokeIndex: number;
+  /** The op index by which it took effect if it ever did: its answer, or never (Infinity) for a commit no answer came for. */
+  appliedByIndex: number;
+}
+
+/** A commit completion that says no answer came (group-client.ts marks it `unanswered: true`). */
+function unanswered(value: unknown): boolean {
+  return (value as { unanswered?: unknown } | null)?.unanswered === true;
+}
+
+/**
+ * `group-offsets-monotonic`: an OffsetFetch answered without error never returns, for a key (a
+ * topic-partition of the run's one group), less than the committed offset could then be.
+ *
+ * Rule. Let hc be the commit of the key answered `ok` before the fetch was invoked with the highest
+ * offset H. The committed offset the fetch reads is hc's, or that of a commit applied after hc: one
+ * that is not `fail` (definitely not written), was invoked before the fetch was answered, and had
+ * not taken effect before hc was invoked. A commit answered (`ok` or an error) took effect, if at
+ * all, before its answer; one that got no answer (a timeout, a dropped connection: its bytes may
+ * still be in the network) may take effect at any later time. The fetch must return at least the
+ * lowest of those offsets (H when there is none): less, or -1 (nothing committed), is a commit the
+ * coordinator lost or regressed. Commits lower than H are legitimate: a member that takes over a
+ * partition resumes at the committed offset, which may be below what a fenced member had read, and
+ * commits from there; so is the late commit of a member whose generation the coordinator had not
+ * yet ended. No fetch after an `ok` commit: nothing to judge.
+ * Cost: O(fetch keys x commits of the key).
+ */
+export function groupOffsetsMonotonic(ops: readonly Op[]): Violation[] {
+  const byKey = new Map<string, KeyCommit[]>();
+  const open = new Map<unknown, { index: number; offsets: Array<[string, number]> }>();
+  const fetchInvokes = new Map<unknown, number>();
+  const fetches: Array<{ invokeIndex: number; index: number; process: unknown; value: Record<string, unknown> }> = [];
+  ops.forEach((op, index) => {
+    if (op.f === 'commit') {
+      if (op.type === 'invoke') {
+        const offsets = Object.entries((op.value ?? {}) as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === 'number');
+        open.set(op.process, { index, offsets });
+        return;
+      }
+      const inv = open.get(op.process);
+      if (inv === undefined) return;
+      open.delete(op.process);
+      const status = op.type === 'ok' ? 'ok' : op.type === 'fail' ? 'fail' : 'info';
+      const appliedByIndex = status === 'info' && unanswered(op.value) ? Infinity : index;
+      for (const [key, offset] of inv.offsets) {
+        let l = byKey.get(key);
+        if (l === undefined) byKey.set(key, (l = []));
+        l.push({ offset, status, invokeIndex: inv.index, appliedByIndex });
+      }
+    } else if (op.f === 'offset-fetch') {
+      if (op.type === 'invoke') fetchInvokes.set(op.process, index);
+      else {
+        const inv = fetchInvokes.get(op.process);
+        fetchInvokes.delete(op.process);
+        if (op.type === 'ok' && inv !== undefined && op.value !== null && typeof op.value === 'object') fetches.push({ invokeIndex: inv, index, process: op.process, value: op.value as Record<string, unknown> });
+      }
+    }
+  });
+  // Commits whose invoke has no completion (the run ended first) may take effect any time.
+  for (const inv of open.values()) {
+    for (const [key, offset] of inv.offsets) {
+      let l = byKey.get(key);
+      if (l === undefined) byKey.set(key, (l = []));
+      l.push({ offset, status: 'info', invokeIndex: inv.index, appliedByIndex: Infinity });
+    }
+  }
+  const out: Violation[] = [];
+  for (const f of fetches) {
+    for (const [key, got] of Object.entries(f.value)) {
+      if (typeof got !== 'number') continue;
+      const commits = byKey.get(key) ?? [];
+      let hc: KeyCommit | undefined;
+      for (const c of commits) if (c.status === 'ok' && c.appliedByIndex < f.invokeIndex && (hc === undefined || c.offset >= hc.offset)) hc = c;
+      if (hc === undefined) continue;
+      let low = hc;
+      for (const c of commits) {
+        if (c === hc || c.status === 'fail' || c.invokeIndex >= f.index || c.appliedByIndex < hc.invokeIndex) continue;
+        if (c.offset < low.offset) low = c;
+      }
+      if (got < low.offset) {
+        out.push({
+          property: 'group-offsets-monotonic',
+          detail: `${key}: OffsetFetch by process ${String(f.process)} (history line ${f.index + 1}) returned ${got}; the commit of ${hc.offset} was acknowledged at line ${hc.appliedByIndex + 1}${low === hc ? '' : `, and the lowest commit that may have been applied since is ${low.offset} (invoked at line ${low.invokeIndex + 1})`}`,
+        });
+      }
+    }
+  }
+  return out;
 }
