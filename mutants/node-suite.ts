@@ -44,6 +44,13 @@ type NodeRun = (seed: number, options: { loadMs: number }) => unknown;
  */
 export const NODE_SUITE_LOAD_MS = 8_000;
 
+/**
+ * Node-suite seeds per mutant unless `--node-seeds` says otherwise: 60. A seed of 8 s load runs in
+ * about half a wall second since the simulation's speed-ups (it was 20 when a seed took several), and
+ * 20 seeds missed `maximal-isr-ignores-pending`, first caught at node seed 46.
+ */
+export const DEFAULT_NODE_SEEDS = 60;
+
 function firstViolation(verdict: unknown): { property: string; detail: string } | null {
   const v = verdict as { violations?: unknown; verdict?: { violations?: unknown } } | null;
   const list = (Array.isArray(v?.violations) ? v.violations : Array.isArray(v?.verdict?.violations) ? v.verdict.violations : []) as Array<{ property?: unknown; detail?: unknown }>;

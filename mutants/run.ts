@@ -13,6 +13,7 @@
  * run at once (default 1; never more than the cores). Exit 0 when the baseline is clean, whatever
  * the score: the score is a measure, reported, not a gate.
  */
+import { DEFAULT_NODE_SEEDS } from './node-suite.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -49,7 +50,7 @@ function parseOptions(argv: string[]): { seeds: number; nodeSeeds: number; only:
     args: argv,
     options: {
       seeds: { type: 'string', default: '200' },
-      'node-seeds': { type: 'string', default: '20' },
+      'node-seeds': { type: 'string', default: String(DEFAULT_NODE_SEEDS) },
       only: { type: 'string' },
       jobs: { type: 'string', default: '1' },
       'timeout-s': { type: 'string', default: '900' },
@@ -99,7 +100,7 @@ function runWorker(dir: string, args: string[], timeoutMs: number): Promise<{ re
 }
 
 /** One mutant (null: the unmutated baseline) in a scratch copy under `scratchRoot` (a temp dir of its own when absent). */
-export async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratchRoot: string | undefined, keep: boolean, nodeSeeds = 20): Promise<MutantOutcome> {
+export async function runOne(m: Mutant | null, seeds: number, timeoutMs: number, scratchRoot: string | undefined, keep: boolean, nodeSeeds = DEFAULT_NODE_SEEDS): Promise<MutantOutcome> {
   const t0 = performance.now();
   const suites: SuiteName[] = m === null ? ['replication', 'raft', 'node'] : [...m.suites];
   const base: MutantOutcome = {
@@ -194,7 +195,7 @@ async function main(): Promise<number> {
   const [baseline, ...mutants] = rows as [MutantOutcome, ...MutantOutcome[]];
   const caught = mutants.filter((r) => r.status === 'caught').length;
   const ran = mutants.filter((r) => r.status !== 'not run').length;
-  const command = `npm run mutants -- --seeds ${o.seeds}${o.nodeSeeds !== 20 ? ` --node-seeds ${o.nodeSeeds}` : ''}${o.jobs > 1 ? ` --jobs ${o.jobs}` : ''}${o.only.length < catalogue.length ? ` --only ${o.only.map((m) => m.id).join(',')}` : ''}`;
+  const command = `npm run mutants -- --seeds ${o.seeds}${o.nodeSeeds !== DEFAULT_NODE_SEEDS ? ` --node-seeds ${o.nodeSeeds}` : ''}${o.jobs > 1 ? ` --jobs ${o.jobs}` : ''}${o.only.length < catalogue.length ? ` --only ${o.only.map((m) => m.id).join(',')}` : ''}`;
   const summary = [
     `Command: \`${command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC).`,
     `Baseline (unmutated): ${baseline.status === 'not caught' ? `clean over ${baseline.seedsRun} seeds` : `${baseline.status}${baseline.property ? ` by ${baseline.property} at seed ${baseline.seed}` : ''}`}.`,

@@ -3,10 +3,11 @@
  * mutants/run.ts) and prints one line `RESULT <json>`: a SuiteResult per suite, plus a shrunk
  * fault schedule when the replication suite failed and `--shrink` was given.
  *
- *   node --import tsx mutants/worker.ts --suites replication,raft --seeds 200 [--node-seeds 20] [--shrink] [--mutant ID]
+ *   node --import tsx mutants/worker.ts --suites replication,raft --seeds 200 [--node-seeds 60] [--shrink] [--mutant ID]
  *
  * The node suite (whole nodes, far slower per seed) has its own budget, `--node-seeds`.
  */
+import { DEFAULT_NODE_SEEDS } from './node-suite.ts';
 import { parseArgs } from 'node:util';
 import { suiteNames } from './catalogue.ts';
 import type { SuiteName } from './catalogue.ts';
@@ -24,7 +25,7 @@ const { values } = parseArgs({
   options: {
     suites: { type: 'string', default: suiteNames.join(',') },
     seeds: { type: 'string', default: '200' },
-    'node-seeds': { type: 'string', default: '20' },
+    'node-seeds': { type: 'string', default: String(DEFAULT_NODE_SEEDS) },
     shrink: { type: 'boolean', default: false },
     mutant: { type: 'string' },
   },
