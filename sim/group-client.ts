@@ -77,10 +77,11 @@ function errorOf(err: unknown): string {
 
 /**
  * The group's committed offsets of `partitions` from `coordinator`, recorded as one `offset-fetch`
- * op; null when the answer was an error (of the request or of any partition) or did not come.
+ * op (its invoke names the broker asked, `coordinator`); null when the answer was an error (of the
+ * request or of any partition) or did not come.
  */
 export async function fetchCommitted(c: ClusterClient, h: History, process: Process, coordinator: number, groupId: string, topic: string, partitions: readonly number[]): Promise<Map<number, number> | null> {
-  h.add(process, 'invoke', 'offset-fetch', { keys: partitions.map((p) => keyOf(topic, p)) });
+  h.add(process, 'invoke', 'offset-fetch', { keys: partitions.map((p) => keyOf(topic, p)), coordinator });
   let res: any;
   try {
     res = await c.request(coordinator, ApiKeys.OffsetFetch, OFFSET_FETCH_VERSION, { groupId, topics: [{ name: topic, partitionIndexes: [...partitions] }], requireStable: false });
