@@ -272,7 +272,7 @@ export function scheduleFaults(world: SimWorld, steps: readonly FaultStep[], cli
           break;
         case 'corrupt':
           targets.forEach((n) => {
-            s.corruption = world.powerOffAndCorrupt(n, CHURN_TARGETS.map(splitPartition), s.corruption, new Prng(s.pick ?? 0));
+            s.corruption = world.powerOffAndCorrupt(n, CHURN_TARGETS.map(splitPartition), s.corruption, s.pick ?? 0);
           });
           break;
         case 'isolate-controller':

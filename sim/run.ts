@@ -145,7 +145,10 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const ids = world.nodes.map((n) => n.id);
   const loadStart = BOOT_MS + 4_000;
   const loadEnd = loadStart + o.loadMs;
-  const schedule = o.schedule ? o.schedule.map((s) => ({ ...s })) : o.faults ? planFaults(new Prng(prng.int(0, 2 ** 31)), { startMs: loadStart + 1_000, endMs: loadEnd - 1_000, nodes: o.nodes, kinds: o.kinds, churnTargets: o.groups ? [...CHURN_TARGETS, OFFSETS_CHURN_TARGET] : CHURN_TARGETS, minGapMs: 500, maxGapMs: 3_000, minDurationMs: 300, maxDurationMs: 4_000 }) : [];
+  // Drawn whether or not it is used, so a run given its own recorded schedule (or none) draws
+  // everything after this exactly as the seed's own run did: a replay is the same run.
+  const planSeed = prng.int(0, 2 ** 31);
+  const schedule = o.schedule ? o.schedule.map((s) => ({ ...s })) : o.faults ? planFaults(new Prng(planSeed), { startMs: loadStart + 1_000, endMs: loadEnd - 1_000, nodes: o.nodes, kinds: o.kinds, churnTargets: o.groups ? [...CHURN_TARGETS, OFFSETS_CHURN_TARGET] : CHURN_TARGETS, minGapMs: 500, maxGapMs: 3_000, minDurationMs: 300, maxDurationMs: 4_000 }) : [];
   for (const n of world.nodes) world.start(n);
   const raft = new RaftMonitor();
   const repl = new ReplicationMonitor();

@@ -27,6 +27,8 @@ import { Scheduler } from './scheduler.ts';
 
 /** Sector size of the simulated disks (what a torn write keeps whole, what `corrupt` damages). */
 export const SECTOR_BYTES = 512;
+/** Salt of the stream `powerOffAndCorrupt` draws damaged bytes from (apart from its choice of sector). */
+const DAMAGE_STREAM = 0x9e3779b9;
 export const KAFKA_PORT = 9092;
 export const CONTROLLER_PORT = 9093;
 
@@ -233,9 +235,12 @@ export class SimWorld {
    * Powers `n` off and damages one sector of the active segment of one of its partition logs
    * (fs.ts corruptSector), chosen by `prng` among `candidates` whose ISR in the controller's image
    * (the Raft leader's, read before the power goes) holds another member; `given` (a recorded
-   * choice) replaces the choice. Returns what was damaged, null when nothing was fair game.
+   * choice) replaces the choice. The choice and the damaged bytes draw from two streams of `pick`,
+   * so a replay of a recorded choice (which draws no choice) damages the sector the same way.
+   * Returns what was damaged, null when nothing was fair game.
    */
-  powerOffAndCorrupt(n: SimNode, candidates: readonly [string, number][], given: { file: string; offset: number } | null | undefined, prng: Prng): { file: string; offset: number } | null {
+  powerOffAndCorrupt(n: SimNode, candidates: readonly [string, number][], given: { file: string; offset: number } | null | undefined, pick: number): { file: string; offset: number } | null {
+    const prng = new Prng(pick);
     const image = (this.raftLeader() ?? n).broker?.metadata.image;
     const fair = candidates.filter(([t, p]) => {
       const st = image?.partition(t, p);
@@ -252,7 +257,7 @@ export class SimWorld {
     }
     if (target === null) return null;
     this.counts.corruptions++;
-    n.host.disk.corruptSector(target.file, target.offset, SECTOR_BYTES, prng);
+    n.host.disk.corruptSector(target.file, target.offset, SECTOR_BYTES, new Prng((pick ^ DAMAGE_STREAM) >>> 0));
     return target;
   }
 
@@ -321,11 +326,12 @@ export class SimWorld {
     this.net.healAll();
   }
 
-  /** Undoes every fault: network healed, every node resumed and running. */
+  /** Undoes every fault: network healed, disks working, every node resumed and running. */
   healAll(): void {
     this.healNetwork();
     this.net.link.resetRate = this.baseResetRate;
     for (const n of this.nodes) {
+      n.host.disk.failWrites(null);
       this.resume(n);
       if (n.host.state !== 'up') this.restart(n);
     }

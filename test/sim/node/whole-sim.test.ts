@@ -26,6 +26,20 @@ describe('whole-node simulation', () => {
     expect(JSON.stringify(b.history)).toBe(JSON.stringify(a.history));
   });
 
+  it("replays a seed from its recorded schedule exactly (the run given its own schedule is the same run, corruption bytes included)", async () => {
+    const opts = { loadMs: 3_000, recoverMs: 3_000, kinds: ['corrupt', 'kill', 'partition'] as ('corrupt' | 'kill' | 'partition')[] };
+    // The first seed whose schedule damages a sector (the recorded choice then replaces the draw).
+    let a: SimResult | null = null;
+    for (let seed = 1; seed <= 20 && a === null; seed++) {
+      const r = await runSeed(seed, opts);
+      if (r.schedule.some((s) => s.kind === 'corrupt' && s.corruption)) a = r;
+    }
+    expect(a, 'a seed in 1..20 that corrupts a sector').not.toBeNull();
+    const b = await runSeed(a!.seed, { ...opts, schedule: a!.schedule });
+    expect(b.traceHash).toBe(a!.traceHash);
+    expect(JSON.stringify(b.history)).toBe(JSON.stringify(a!.history));
+  });
+
   it('a small seed budget is clean, under faults that really happened', async () => {
     const seeds = envSeed !== null ? [envSeed] : [1, 2];
     const results: SimResult[] = [];
