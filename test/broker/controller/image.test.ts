@@ -45,6 +45,21 @@ describe('MetadataImage', () => {
     expect(image.partition('t', 0)).toMatchObject({ leaderEpoch: 1, partitionEpoch: 3 });
   });
 
+  it('bumps leaderEpoch once when a change removes a replica, whether or not the leader changes (seed 29)', () => {
+    const image = build(topic);
+    // Growing the replica set keeps the epoch; removing one bumps it (the removed replica is fenced).
+    image.apply({ type: 'PartitionChange', topic: 't', partition: 0, replicas: [1, 2, 3], addingReplicas: [3] }, 6);
+    expect(image.partition('t', 0)).toMatchObject({ replicas: [1, 2, 3], leaderEpoch: 0, partitionEpoch: 1 });
+    image.apply({ type: 'PartitionChange', topic: 't', partition: 0, replicas: [1, 3], isr: [1, 3], addingReplicas: [] }, 7);
+    expect(image.partition('t', 0)).toMatchObject({ replicas: [1, 3], leader: 1, leaderEpoch: 1, partitionEpoch: 2 });
+    // A removal together with a leader change bumps once, not twice.
+    image.apply({ type: 'PartitionChange', topic: 't', partition: 0, replicas: [3], isr: [3], leader: 3 }, 8);
+    expect(image.partition('t', 0)).toMatchObject({ replicas: [3], leader: 3, leaderEpoch: 2, partitionEpoch: 3 });
+    // A reorder (same members) keeps it.
+    image.apply({ type: 'PartitionChange', topic: 't', partition: 1, replicas: [1, 2] }, 9);
+    expect(image.partition('t', 1)).toMatchObject({ replicas: [1, 2], leaderEpoch: 0, partitionEpoch: 1 });
+  });
+
   it('removes a topic with its partitions and id', () => {
     const image = build([...topic, { type: 'RemoveTopic', name: 't', topicId: 'id-t' }]);
     expect(image.topic('t')).toBeUndefined();
