@@ -442,13 +442,14 @@ export const faults = {
 export type FaultName = keyof typeof faults;
 
 /** Validate fault names (the `--nemesis` list; `none` or empty means no faults). */
-export function parseFaults(names: readonly string[]): FaultName[] {
+/** Fault names, validated; a repeat is dropped (one lane per fault) unless `keepRepeats` (a sequence). */
+export function parseFaults(names: readonly string[], keepRepeats = false): FaultName[] {
   const out: FaultName[] = [];
   for (const raw of names) {
     const name = raw.trim();
     if (name === '' || name === 'none') continue;
     if (!Object.hasOwn(faults, name)) throw new UsageError(`unknown nemesis fault '${name}'; allowed: none, ${Object.keys(faults).join(', ')}`);
-    if (!out.includes(name as FaultName)) out.push(name as FaultName);
+    if (keepRepeats || !out.includes(name as FaultName)) out.push(name as FaultName);
   }
   return out;
 }

@@ -27,6 +27,21 @@
  * began at most that long before the op's time). `schedule()` returns every fault carried out so far with its
  * lane, its times since the nemesis started, and its start and end ops: the run stores it in test.json.
  *
+ * Sequence (`sequence: true`, `--nemesis-sequence`): the faults run in the order listed, as one chained
+ * fault, on one stream `rng.fork('sequence')`. A round: quiet period (as a lane's); the first fault; then
+ * each next fault a gap of intervalMs times [0.2, 0.5) after the previous one's start began,
+ * its target chosen when its turn comes (so `stop-random` after `stop-leader` picks among the nodes still
+ * free; a role still held by a busy node is asked again a few times before the target falls back to a
+ * random node); all held for a fault period; then ended in reverse order, each end a gap (as above) after
+ * the previous end finished. A fault that cannot act when its turn comes is left out of that round. This
+ * is the shape a defect with a narrow window needs, which independent lanes hit only by chance: a
+ * follower paused, the leader stopped, then its successor stopped while the first is still paused; or
+ * a node's links throttled, the node stopped, restarted, and its links healed only a gap later, so it
+ * comes back behind a slow link. The i-th fault's lane is
+ * `sequence:<i>:<fault>`, so a replay plays each position in turn at its recorded times. A fault may
+ * repeat (`stop-leader+stop-leader`: the leader, then its successor). At most one network fault per
+ * sequence (`sequenceError`).
+ *
  * Replay (`replay`: a stored schedule): each lane plays its recorded faults at their recorded times, in
  * order, instead of drawing new ones. Targets chosen by role (leader, controller, follower) are chosen
  * again by that role against the live cluster (the leader then may be another node); random and group
@@ -91,6 +106,8 @@ export interface StartNemesisArgs {
   admin?: ClusterAdmin;
   /** play this stored schedule instead of drawing faults (see Replay above) */
   replay?: NemesisSchedule;
+  /** run the faults as one chained sequence instead of independent lanes (see Sequence above) */
+  sequence?: boolean;
   /** fault-start, fault-end and fault-next events (harness/run/events.ts), for the live view and plain lines */
   events?: RunEventSink;
 }
@@ -144,6 +161,23 @@ const neverAborted = new AbortController().signal;
 /** Final actions run heals (network, clock, disk) first, then resumes, then restarts. */
 const finalOrder: Record<string, number> = { heal: 0, 'clock-reset': 0, 'disk-free': 0, resume: 1, restart: 2 };
 
+/** A sequence's gaps between starts, as fractions of the interval: long enough for a fault to take effect (an election), short enough to land inside the window it opens. */
+const SEQUENCE_GAP_MIN = 0.2;
+const SEQUENCE_GAP_MAX = 0.5;
+/** How often a sequence asks the roles again when a role target fell back to random (within a minimum gap's length in all). */
+const SEQUENCE_ROLE_RETRIES = 4;
+
+/** The lane of a sequence's i-th fault (0-based): one lane per position, so a replay plays each position's faults in turn. */
+export function sequenceLane(i: number, fault: FaultName): string {
+  return `sequence:${i + 1}:${fault}`;
+}
+
+/** Why `names` cannot run as one sequence (null: they can): a network fault's heal ends every cut, so a sequence holds at most one. */
+export function sequenceError(names: readonly FaultName[]): string | null {
+  const network = names.filter((n) => faults[n].needsPartitioner);
+  return network.length > 1 ? `a sequence holds at most one network fault (a heal ends every cut), got ${network.join(', ')}` : null;
+}
+
 /** Pure: the lanes for a list of faults: network faults share the lane `network`, others one each. */
 export function planLanes(names: readonly FaultName[]): Array<{ lane: string; names: FaultName[] }> {
   const lanes: Array<{ lane: string; names: FaultName[] }> = [];
@@ -157,9 +191,11 @@ export function planLanes(names: readonly FaultName[]): Array<{ lane: string; na
 const rechosenRoles: ReadonlySet<string> = new Set(['leader', 'controller', 'follower']);
 
 export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandle> {
-  const names: FaultName[] = parseFaults(args.faults);
+  const names: FaultName[] = parseFaults(args.faults, args.sequence === true);
   checkFaultsSupported(names, args.backend);
   if (!(args.intervalMs > 0)) throw new RangeError(`nemesis interval must be > 0 ms, got ${args.intervalMs}`);
+  const seqError = args.sequence === true ? sequenceError(names) : null;
+  if (seqError !== null) throw new RangeError(seqError);
   const replay = args.replay ?? null;
   if (replay !== null) checkFaultsSupported(parseFaults([...new Set(replay.faults.map((f) => f.fault))]), args.backend);
   const log = args.log ?? (() => {});
@@ -218,7 +254,10 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   /** Nodes under a fault that shares them (a clock fault of any lane): another such fault avoids them. */
   const sharedNodes = (): Set<string> => new Set(active.flatMap((a) => (a.pkg.sharesNodes === true ? a.end.value.nodes : [])));
 
-  /** Carry out one planned fault: start, fault period (until `waitForEnd` returns, or the package's `during`), end. */
+  /**
+   * Carry out one planned fault: start, fault period (until `waitForEnd` returns, or the package's
+   * `during`), end.
+   */
   const runFault = async (lane: string, fault: FaultName, planned: PlannedFault, waitForEnd: () => Promise<boolean>): Promise<void> => {
     const pkg = faults[fault];
     const entry: ScheduledFault = { lane, fault, startMs: elapsedMs(), endMs: null, start: planned.start, end: planned.end };
@@ -273,6 +312,67 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     }
   };
 
+  /**
+   * The sequence (see Sequence above): quiet period; each fault in the listed order, its target
+   * chosen when its turn comes and each started a gap after the previous one's start began;
+   * all held; then ended in reverse order, each end a gap after the previous end finished; repeat.
+   */
+  const drawSequence = async (seqNames: readonly FaultName[]): Promise<void> => {
+    const rng = args.rng.fork('sequence');
+    const jitter = (): number => args.intervalMs * (0.5 + rng.next());
+    const gap = (): number => args.intervalMs * (SEQUENCE_GAP_MIN + (SEQUENCE_GAP_MAX - SEQUENCE_GAP_MIN) * rng.next());
+    for (let round = 0; !stopCtl.signal.aborted; round++) {
+      const quietMs = jitter();
+      events.emit({ type: 'fault-next', lane: sequenceLane(0, seqNames[0]!), what: 'start', inMs: quietMs });
+      await sleep(quietMs, stopCtl.signal);
+      const held: Array<{ lane: string; release: (go: boolean) => void; run: Promise<void> }> = [];
+      for (let i = 0; i < seqNames.length && !stopCtl.signal.aborted; i++) {
+        const lane = sequenceLane(i, seqNames[i]!);
+        if (i > 0) {
+          const gapMs = gap();
+          events.emit({ type: 'fault-next', lane, what: 'start', inMs: gapMs });
+          await sleep(gapMs, stopCtl.signal);
+          if (stopCtl.signal.aborted) break;
+        }
+        const fault = seqNames[i]!;
+        // A role the previous fault is moving (the leader a graceful stop hands on) may still name a
+        // busy node: ask again, a few times within the gap's length, before falling back to random.
+        let planned: PlannedFault | null = null;
+        for (let attempt = 0; attempt <= SEQUENCE_ROLE_RETRIES && !stopCtl.signal.aborted; attempt++) {
+          if (attempt > 0) await sleep((args.intervalMs * SEQUENCE_GAP_MIN) / SEQUENCE_ROLE_RETRIES, stopCtl.signal);
+          const r = await roles();
+          if (stopCtl.signal.aborted) break;
+          planned = faults[fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes(), shared: sharedNodes() });
+          if (planned === null || planned.start.value.role !== 'random' || planned.start.value.note === undefined) break;
+        }
+        if (stopCtl.signal.aborted) break;
+        if (planned === null) {
+          log(`nemesis sequence round ${round}: ${fault} cannot act now; the sequence goes on without it`);
+          continue;
+        }
+        let release!: (go: boolean) => void;
+        const gate = new Promise<boolean>((res) => (release = res));
+        // Not awaited: the next gap counts from this start's beginning (a graceful stop's election comes
+        // at once, its exit seconds later); `runFault` marks the target busy before it acts.
+        held.push({ lane, release, run: runFault(lane, fault, planned, () => gate) });
+      }
+      if (!stopCtl.signal.aborted && held.length > 0) {
+        const holdMs = jitter();
+        events.emit({ type: 'fault-next', lane: sequenceLane(held.length - 1, seqNames[held.length - 1]!), what: 'end', inMs: holdMs });
+        await sleep(holdMs, stopCtl.signal);
+      }
+      for (let j = held.length - 1; j >= 0; j--) {
+        if (j < held.length - 1 && !stopCtl.signal.aborted) {
+          const gapMs = gap();
+          events.emit({ type: 'fault-next', lane: held[j]!.lane, what: 'end', inMs: gapMs });
+          await sleep(gapMs, stopCtl.signal);
+        }
+        held[j]!.release(!stopCtl.signal.aborted);
+        await held[j]!.run;
+      }
+    }
+  };
+
   const sleepUntil = async (atMs: number, lane: string, what: 'start' | 'end'): Promise<boolean> => {
     const wait = atMs - elapsedMs();
     events.emit({ type: 'fault-next', lane, what, inMs: Math.max(0, wait) });
@@ -312,6 +412,8 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
     const byLane = new Map<string, ScheduledFault[]>();
     for (const f of [...replay.faults].sort((a, b) => a.startMs - b.startMs)) byLane.set(f.lane, [...(byLane.get(f.lane) ?? []), f]);
     for (const [lane, recorded] of byLane) lanes.push(replayLane(lane, recorded));
+  } else if (args.sequence === true && names.length > 0) {
+    lanes.push(drawSequence(names));
   } else {
     for (const { lane, names: laneNames } of planLanes(names)) lanes.push(drawLane(lane, laneNames));
   }

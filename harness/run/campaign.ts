@@ -143,8 +143,9 @@ export interface CellRow {
   expectation: Expectation;
 }
 
-export function nemesisLabel(n: readonly string[]): string {
-  return n.length === 0 ? 'none' : n.join('+');
+/** A fault mix as a label: `kill+partition` (independent lanes), or `pause-follower>stop-leader` (a sequence, `--nemesis-sequence`). */
+export function nemesisLabel(n: readonly string[], sequence = false): string {
+  return n.length === 0 ? 'none' : n.join(sequence ? '>' : '+');
 }
 
 export function mergeExpectations(es: Expectation[]): Expectation {

@@ -33,10 +33,11 @@ import type { RunEventSink } from './events.ts';
 
 /**
  * The workload shape a plan may pick (Jepsen picks a nemesis and a workload per test): fields of the
- * run options that say what the load looks like and how the topic is replicated, never how long it
- * runs or how often faults come (those are the hunt's flags).
+ * run options that say what the load looks like, how big the cluster is and how the topic is
+ * replicated, and, where a bug's window needs faults in a set order, the fault pace and the sequence
+ * (`nemesisIntervalMs`, `nemesisSequence`); never how long it runs (the hunt's flags).
  */
-export type HuntWorkload = Partial<Pick<RunOptions, 'partitions' | 'minInsync' | 'replicationFactor' | 'consumers' | 'consumerMode' | 'concurrency' | 'rate'>>;
+export type HuntWorkload = Partial<Pick<RunOptions, 'nodes' | 'partitions' | 'minInsync' | 'replicationFactor' | 'consumers' | 'consumerMode' | 'concurrency' | 'rate' | 'nemesisIntervalMs' | 'nemesisSequence'>>;
 
 /** How a hunt goes after one bug: the fault-mix cells it cycles, and run options the bug needs. */
 export interface HuntPlan {
@@ -103,11 +104,12 @@ export const huntPlans = {
   'isr-join-below-hw': { cells: [['bandwidth-leader', 'pause-leader'], ['bandwidth-leader', 'stop-leader']], set: { ...fastIsr, ...rebalance, ...shortSession }, workload: { partitions: 1, rate: 1000, concurrency: 16 } },
   // consumers read an isolated leader's uncommitted suffix, which the failover truncates and overwrites
   'consumer-reads-past-hw': { cells: [['partition-leader'], ['kill-leader']] },
-  // a paused follower (unfenced and in the ISR for the 9 s session) holds the HW back; a graceful stop
-  // of the leader elects the other follower, whose HW the bug sets to its log end, exposing what the
-  // paused one lacks; consumers read it; a second stop (the only free node) elects the paused one,
-  // which overwrites those offsets. Not caught yet on a real cluster (docs/bugs.md says why)
-  'new-leader-hw-at-leo': { cells: [['pause-follower', 'stop-leader', 'stop-random']], set: longSession, workload: { partitions: 1, rate: 1000, concurrency: 16, consumers: 4 } },
+  // a sequence: a paused follower (unfenced and in the ISR for the 9 s session) holds the HW back; a
+  // graceful stop of the leader elects the other follower, whose HW the bug sets to its log end,
+  // exposing what the paused one lacks; consumers read it; stopping that leader in turn elects the
+  // paused one, which overwrites those offsets. Five nodes, so the controller quorum outlives one node
+  // paused and two stopped; faults every 2 s so consumers read inside the window
+  'new-leader-hw-at-leo': { cells: [['pause-follower', 'stop-leader', 'stop-leader']], set: longSession, workload: { nodes: 5, partitions: 1, rate: 1000, concurrency: 16, consumers: 4, nemesisSequence: true, nemesisIntervalMs: 2_000 } },
   // a cut-off leader's unreplicated suffix in its epoch survives its return as follower; the rebalance
   // elects it again, and the drain reads the suffix where the others hold other records
   'divergence-epoch-only': { cells: [['partition-leader']], set: rebalance },
@@ -256,25 +258,25 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
   const cell = c.bugs.indexOf(name);
   while (d.nowMs() - t0 < c.budgetMs && d.signal?.aborted !== true) {
     const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {}, plan.workload ?? {});
-    d.events?.emit({ type: 'cell-start', cell, run: runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
+    d.events?.emit({ type: 'cell-start', cell, run: runs + 1, detail: `${nemesisLabel(o.nemesis, o.nemesisSequence)}, seed ${o.seed}` });
     const r = await d.runner(o);
     runs++;
     last = r;
     d.events?.emit({ type: 'cell-end', cell, run: runs, valid: r.valid, runDir: r.runDir });
-    d.log(`hunt ${name}: run ${runs} (${nemesisLabel(o.nemesis)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
+    d.log(`hunt ${name}: run ${runs} (${nemesisLabel(o.nemesis, o.nemesisSequence)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
     if (r.valid === 'unknown') unknown++;
     if (r.valid === false) {
       invalid++;
       d.events?.emit({ type: 'cell-done', cell, verdict: `caught in ${runs} runs, ${toS(d.nowMs() - t0)} s`, ok: true });
       return {
-        name, caught: true, runs, secondsToDetection: toS(d.nowMs() - t0), anomalies: nonZero(r.anomalies), nemesis: nemesisLabel(o.nemesis),
+        name, caught: true, runs, secondsToDetection: toS(d.nowMs() - t0), anomalies: nonZero(r.anomalies), nemesis: nemesisLabel(o.nemesis, o.nemesisSequence),
         runDir: r.runDir, elapsedS: toS(d.nowMs() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }),
       };
     }
   }
   d.events?.emit({ type: 'cell-done', cell, verdict: `not caught in ${runs} runs`, ok: false });
   return {
-    name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map(nemesisLabel).join(','), runDir: last?.runDir ?? null,
+    name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map((c) => nemesisLabel(c, plan.workload?.nemesisSequence === true)).join(','), runDir: last?.runDir ?? null,
     elapsedS: toS(d.nowMs() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }), ...(last?.error === undefined ? {} : { error: last.error }),
   };
 }
@@ -293,11 +295,11 @@ export async function huntClean(c: HuntConfig, d: HuntDeps): Promise<CleanOutcom
     const p = plans[out.runs % plans.length]!;
     const o = runOptionsFor(c.base, null, [p.cell], 0, p.idempotence, p.set, p.workload);
     o.seed = (c.base.seed + out.runs) >>> 0;
-    d.events?.emit({ type: 'cell-start', cell, run: out.runs + 1, detail: `${nemesisLabel(o.nemesis)}, seed ${o.seed}` });
+    d.events?.emit({ type: 'cell-start', cell, run: out.runs + 1, detail: `${nemesisLabel(o.nemesis, o.nemesisSequence)}, seed ${o.seed}` });
     const r = await d.runner(o);
     out.runs++;
     d.events?.emit({ type: 'cell-end', cell, run: out.runs, valid: r.valid, runDir: r.runDir });
-    d.log(`hunt clean: run ${out.runs} (${nemesisLabel(o.nemesis)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
+    d.log(`hunt clean: run ${out.runs} (${nemesisLabel(o.nemesis, o.nemesisSequence)}, seed ${o.seed}): valid=${String(r.valid)} -> ${r.runDir}`);
     if (r.valid === false) {
       out.invalid++;
       out.invalidRunDirs.push(r.runDir);

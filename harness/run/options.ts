@@ -16,7 +16,7 @@ import { loadSystem } from '../backends/system.ts';
 import { UsageError } from '../errors.ts';
 import { boolOf, choiceOf, helpText, intOf, msOf, msPerS, numberOf, parseCommandLine, stringOf, stringsOf } from '../../broker/flags.ts';
 import type { CommandTable, Flag, ParsedCommandLine, RawValues } from '../../broker/flags.ts';
-import { faults } from '../../nemesis/index.ts';
+import { faults, sequenceError } from '../../nemesis/index.ts';
 import type { FaultName } from '../../nemesis/index.ts';
 import { bugNames, type BugName } from '../../broker/bugs.ts';
 import { buildConfig, ConfigError, parseSetting } from '../../broker/config.ts';
@@ -46,6 +46,8 @@ export interface RunOptions {
   nemesis: NemesisFault[];
   /** mean ms of each quiet and each fault period (`--nemesis-interval`, seconds) */
   nemesisIntervalMs: number;
+  /** run the `+`-joined faults as one chained sequence in the listed order, not on independent lanes (`--nemesis-sequence`) */
+  nemesisSequence: boolean;
   /** ms of load (`--time-limit`, seconds) */
   timeLimitMs: number;
   /** total ops per second over all processes */
@@ -84,6 +86,7 @@ export const runDefaults = {
   retries: 3,
   nemesis: ['kill'],
   nemesisIntervalMs: 5_000,
+  nemesisSequence: false,
   timeLimitMs: 30_000,
   rate: 100,
   concurrency: 4,
@@ -115,6 +118,7 @@ export const runFlags = {
   retries: { kind: { type: 'int', min: 0, max: 20 }, default: runDefaults.retries, help: 'producer retries' },
   nemesis: { kind: { type: 'list', values: nemesisNames, separators: ',+', itemName: 'faults' }, default: runDefaults.nemesis.join(','), help: 'faults, each on its own seeded schedule (none: no faults)' },
   'nemesis-interval': { kind: { type: 'number', min: 0.1, max: 3600, unit: 's' }, default: runDefaults.nemesisIntervalMs / msPerS, help: 'mean seconds of each quiet and each fault period' },
+  'nemesis-sequence': { kind: { type: 'boolean' }, help: 'run the faults joined with + as one chained fault in the order listed (each started 0.2 to 0.5 intervals after the previous, all held, then ended in reverse order as far apart), not on independent schedules; a fault may repeat' },
   'time-limit': { kind: { type: 'number', min: 0.1, max: 86400, unit: 's' }, default: runDefaults.timeLimitMs / msPerS, help: 'seconds of load' },
   rate: { kind: { type: 'number', min: 0.1, max: 10000, unit: 'ops/s' }, metavar: 'OPS_PER_S', default: runDefaults.rate, help: 'total ops per second over all processes' },
   concurrency: { kind: { type: 'int', min: 1, max: 64 }, default: runDefaults.concurrency, help: 'producer processes' },
@@ -155,7 +159,12 @@ function setError(item: string): string | null {
 }
 
 /** Parse one nemesis value: `none`, or faults joined by `,` (run) or `+` (a campaign cell). */
-export function parseNemesis(s: string, flag = 'nemesis'): NemesisFault[] {
+/**
+ * `--nemesis`'s faults, in order. A repeated fault is dropped (one lane per fault) unless
+ * `keepRepeats` (a sequence: `--nemesis-sequence`, where `stop-leader+stop-leader` stops a leader
+ * and then its successor).
+ */
+export function parseNemesis(s: string, flag = 'nemesis', keepRepeats = false): NemesisFault[] {
   const parts = s.split(/[,+]/).map((p) => p.trim()).filter((p) => p !== '');
   if (parts.length === 0) throw new UsageError(`--${flag} is empty; allowed: none or a list of ${nemesisFaults.join(', ')}`);
   if (parts.length === 1 && parts[0] === 'none') return [];
@@ -165,7 +174,7 @@ export function parseNemesis(s: string, flag = 'nemesis'): NemesisFault[] {
     if (!Object.hasOwn(faults, p)) {
       throw new UsageError(`--${flag} '${p}' is not a known fault; allowed: none, ${nemesisFaults.join(', ')}`);
     }
-    if (!out.includes(p as NemesisFault)) out.push(p as NemesisFault);
+    if (keepRepeats || !out.includes(p as NemesisFault)) out.push(p as NemesisFault);
   }
   return out;
 }
@@ -196,7 +205,10 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
   if (idempotence && retries === 0) {
     throw new UsageError('--idempotence needs --retries 1 or more (an idempotent producer retries transient errors; kafkajs refuses retries 0)');
   }
-  const nemesis = parseNemesis(stringOf(t, flags, 'nemesis') ?? 'none');
+  const nemesisSequence = boolOf(flags, 'nemesis-sequence');
+  const nemesis = parseNemesis(stringOf(t, flags, 'nemesis') ?? 'none', 'nemesis', nemesisSequence);
+  const seqError = nemesisSequence ? sequenceError(nemesis) : null;
+  if (seqError !== null) throw new UsageError(`--nemesis-sequence: ${seqError}`);
   const out = stringOf(t, flags, 'out') ?? runDefaults.out;
   const seedRaw = stringOf(t, flags, 'seed');
   const bug = stringOf(t, flags, 'bug');
@@ -213,6 +225,7 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     retries,
     nemesis,
     nemesisIntervalMs: msOf(t, flags, 'nemesis-interval'),
+    nemesisSequence,
     timeLimitMs: msOf(t, flags, 'time-limit'),
     rate: numberOf(t, flags, 'rate'),
     concurrency: intOf(t, flags, 'concurrency'),

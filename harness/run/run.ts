@@ -59,6 +59,8 @@ export interface NemesisArgs {
   backend: Backend;
   faults: NemesisFault[];
   intervalMs: number;
+  /** the faults as one chained sequence in the listed order (`--nemesis-sequence`) */
+  sequence: boolean;
   rng: Rng;
   record: (op: OpInput) => void;
   topic: string;
@@ -391,6 +393,7 @@ export async function runTest(o: RunOptions, deps: RunDeps): Promise<RunOutcome>
       faults: o.nemesis,
       controllerVia,
       intervalMs: o.nemesisIntervalMs,
+      sequence: o.nemesisSequence,
       rng: rng.fork('nemesis'),
       record: (op) => history.append(op),
       topic,

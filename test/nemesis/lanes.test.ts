@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Roles } from '../../harness/backend.ts';
 import { createRng } from '../../harness/rng.ts';
-import { parseSchedule, planLanes, startNemesis, type NemesisSchedule } from '../../nemesis/index.ts';
+import { parseSchedule, planLanes, sequenceError, startNemesis, type NemesisSchedule } from '../../nemesis/index.ts';
 import type { NemesisRecord } from '../../nemesis/index.ts';
 import { groupSize } from '../../nemesis/targets.ts';
 import { FakePartitionBackend, fakeNodes } from './fake-backend.ts';
@@ -19,7 +19,7 @@ interface Run {
 }
 
 /** Run until `steps` ops are recorded; sleeps yield (setImmediate) but take no time. */
-async function run(seed: number, names: string[], steps: number, opts: { roles?: Roles; replay?: NemesisSchedule; nodes?: number; failing?: string[] } = {}): Promise<Run> {
+async function run(seed: number, names: string[], steps: number, opts: { roles?: Roles; replay?: NemesisSchedule; nodes?: number; failing?: string[]; sequence?: boolean } = {}): Promise<Run> {
   const backend = new FakePartitionBackend(fakeNodes(opts.nodes ?? 5));
   for (const f of opts.failing ?? []) backend.failing.add(f);
   const records: NemesisRecord[] = [];
@@ -38,6 +38,7 @@ async function run(seed: number, names: string[], steps: number, opts: { roles?:
       if (records.length === steps) reached();
     },
     ...(opts.replay === undefined ? {} : { replay: opts.replay }),
+    ...(opts.sequence === undefined ? {} : { sequence: opts.sequence }),
   });
   if (opts.replay !== undefined) {
     // a replay ends by itself once every recorded fault has run
@@ -88,6 +89,30 @@ describe('nemesis lanes (combined faults overlap)', () => {
     const joined = await run(21, ['kill-random', 'partition-halves'], 40);
     const kills = (o: Run): unknown[] => o.records.filter((r) => r.f === 'kill').slice(0, 8).map((r) => r.value.nodes);
     expect(kills(joined)).toEqual(kills(alone));
+  });
+
+  it('a sequence starts its faults in the listed order, each on a node still free, holds them all, and ends them in reverse order', async () => {
+    const threeNodes: Roles = { controller: 1, leaders: { 't-0': 2 }, replicas: { 't-0': { replicas: [2, 3, 1], isr: [2, 3, 1] } } };
+    const o = await run(7, ['pause-follower', 'stop-leader', 'stop-random'], 36, { sequence: true, nodes: 3, roles: threeNodes });
+    const rounds: string[][] = [];
+    for (let i = 0; i + 6 <= o.records.length; i += 6) rounds.push(o.records.slice(i, i + 6).map((r) => `${r.f} ${r.value.nodes.join(',')}`));
+    expect(rounds.length).toBe(6);
+    for (const r of rounds) {
+      // pause a follower, stop the leader (n2), stop the one node left; then restart, restart, resume.
+      expect(r.map((x) => x.split(' ')[0])).toEqual(['pause', 'stop', 'stop', 'restart', 'restart', 'resume']);
+      const [paused, leader, last] = [r[0]!.split(' ')[1], r[1]!.split(' ')[1], r[2]!.split(' ')[1]];
+      expect(leader).toBe('n2');
+      expect(new Set([paused, leader, last]).size).toBe(3);
+      expect(r.slice(3).map((x) => x.split(' ')[1])).toEqual([last, leader, paused]);
+    }
+    // one lane per position, whose faults never overlap, so a replay plays each position in turn.
+    expect(new Set(o.schedule.faults.map((f) => f.lane))).toEqual(new Set(['sequence:1:pause-follower', 'sequence:2:stop-leader', 'sequence:3:stop-random']));
+    expect(o.backend.killed.size + o.backend.paused.size).toBe(0);
+  });
+
+  it('a sequence holds at most one network fault', () => {
+    expect(sequenceError(['pause-follower', 'partition-leader'])).toBeNull();
+    expect(sequenceError(['partition-leader', 'kill-leader', 'bandwidth-follower'])).toMatch(/at most one network fault.*partition-leader, bandwidth-follower/);
   });
 
   it('group targets hit minority, majority or all nodes together', async () => {

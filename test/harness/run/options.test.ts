@@ -27,7 +27,7 @@ describe('run flags', () => {
       '--nemesis', 'kill,partition', '--nemesis-interval', '2.5', '--time-limit', '15', '--rate', '50', '--concurrency', '3', '--seed', '7',
       '--out', '/tmp/x', '--json', '--retries', '0', '--consumers', '3', '--consumer-mode', 'assign', '--consumer-crash-interval', '2.5', '--commit-interval', '0', '--bug', 'truncate-to-hw']);
     expect(o).toEqual({ backend: 'local', nodes: 5, workload: 'queue', acks: '1', replicationFactor: 3, minInsync: 1, partitions: 4,
-      uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisIntervalMs: 2_500, timeLimitMs: 15_000, rate: 50,
+      uncleanElection: true, idempotence: false, retries: 0, nemesis: ['kill', 'partition'], nemesisIntervalMs: 2_500, nemesisSequence: false, timeLimitMs: 15_000, rate: 50,
       concurrency: 3, consumers: 3, consumerMode: 'assign', consumerCrashIntervalMs: 2_500, commitIntervalMs: 0, seed: 7, bug: 'truncate-to-hw', set: {}, replay: null, system: null, out: '/tmp/x', json: true });
   });
 
@@ -67,6 +67,15 @@ describe('run flags', () => {
     expect(parseNemesis('none')).toEqual([]);
     expect(parseNemesis('kill+pause')).toEqual(['kill', 'pause']);
     expect(parseNemesis('kill,kill')).toEqual(['kill']);
+  });
+
+  it('--nemesis-sequence keeps repeated faults in order, refuses two network faults, and round-trips through test.json', () => {
+    expect(parse(['--nemesis', 'stop-leader+stop-leader']).nemesis).toEqual(['stop-leader']);
+    const o = parse(['--nemesis', 'pause-follower+stop-leader+stop-leader', '--nemesis-sequence']);
+    expect(o).toMatchObject({ nemesis: ['pause-follower', 'stop-leader', 'stop-leader'], nemesisSequence: true });
+    expect(validateRunFlags(storedAsFlags(testOptions(o)), () => 42)).toMatchObject({ nemesis: o.nemesis, nemesisSequence: true });
+    expect(parse([]).nemesisSequence).toBe(false);
+    expect(usageMessage(['--nemesis', 'partition-leader+kill-leader+bandwidth-follower', '--nemesis-sequence'])).toMatch(/--nemesis-sequence: a sequence holds at most one network fault/);
   });
 
   it('names tests and stores options under camelCase flag names', () => {
