@@ -186,4 +186,36 @@ describe.skipIf(mode.mode !== 'netns')(`link and node-group faults on a real clu
       return true;
     });
   }, 120_000);
+
+  it('a sequence (bandwidth-leader then stop-leader): the leader throttled, then stopped; restarted while still throttled, healed a gap later', async () => {
+    const records: NemesisRecord[] = [];
+    const stamped: Array<{ f: string; nodes: string[]; atMs: number }> = [];
+    const t0 = Date.now();
+    const h = await startNemesis({
+      backend,
+      faults: ['bandwidth-leader', 'stop-leader'],
+      sequence: true,
+      intervalMs: 2_000,
+      rng: createRng(78).fork('sequence'),
+      topic: 't',
+      record: (op) => {
+        records.push(op);
+        stamped.push({ f: op.f, nodes: op.value.nodes, atMs: Date.now() - t0 });
+      },
+    });
+    await waitUntil('one round of the sequence to end', 60_000, async () => records.some((r) => r.f === 'heal'));
+    await h.stop();
+    for (const r of records) expect(r.value.error, `${r.f} ${r.value.nodes.join(',')}`).toBeUndefined();
+    const round = stamped.slice(0, 4);
+    expect(round.map((r) => r.f)).toEqual(['bandwidth', 'stop', 'restart', 'heal']);
+    // the stop hit the throttled leader (nothing else held it), and the heal came after the restart had finished
+    expect(round[1]!.nodes).toEqual(round[0]!.nodes);
+    expect(round[2]!.nodes).toEqual(round[0]!.nodes);
+    expect(round[3]!.atMs - round[2]!.atMs).toBeGreaterThanOrEqual(2_000 * 0.2 - 50);
+    expect(h.schedule().faults.slice(0, 2).map((f) => f.lane)).toEqual(['sequence:1:bandwidth-leader', 'sequence:2:stop-leader']);
+    await waitUntil('the cluster to take acks=all writes again', 30_000, async () => {
+      await send('after-sequence');
+      return true;
+    });
+  }, 120_000);
 });
