@@ -268,12 +268,9 @@ export class PartitionLog {
     recovery.segments = log.#segments.length;
     if (recovery.segmentsDeleted > 0) namesChanged = true;
     if (namesChanged) fsys.fsyncDir(dir);
+    log.epochCache.truncateFromEnd(log.logEndOffset);
     // A retention deletion cut short after the log-start checkpoint but before the epoch cache moved.
     log.epochCache.truncateFromStart(log.logStartOffset);
-    // Then from the end, so no entry starts at or past the log end: on a log left empty (start ==
-    // end, e.g. retention down to an empty active segment) the start truncation's moved entry would
-    // otherwise claim an epoch no batch carries (power-loss property, seed 907011252).
-    log.epochCache.truncateFromEnd(log.logEndOffset);
     if (loaded.corrupt) log.epochCache.persist();
     deleteSnapshotsAbove(dir, log.logEndOffset, fsys);
     deleteSnapshotsBelow(dir, log.logStartOffset, fsys);
