@@ -167,13 +167,18 @@ const SEQUENCE_GAP_MAX = 0.5;
 /** How often a sequence asks the roles again when a role target fell back to random (within a minimum gap's length in all). */
 const SEQUENCE_ROLE_RETRIES = 4;
 
-/** The lane of a sequence's i-th fault (0-based): one lane per position, so a replay plays each position's faults in turn. */
+/** The lane of the fault at 0-based position i of a sequence (`sequence:1:...` is the first): one lane per position, so a replay plays each position's faults in turn. */
 export function sequenceLane(i: number, fault: FaultName): string {
   return `sequence:${i + 1}:${fault}`;
 }
 
-/** Why `names` cannot run as one sequence (null: they can): a network fault's heal ends every cut, so a sequence holds at most one. */
+/**
+ * Why `names` cannot run as one sequence (null: they can): a fault that ends by itself (rolling-restart,
+ * reassign, membership) cannot be held, and a network fault's heal ends every cut, so at most one.
+ */
 export function sequenceError(names: readonly FaultName[]): string | null {
+  const ownPeriod = names.filter((n) => faults[n].during !== undefined || n === 'reassign' || n === 'membership');
+  if (ownPeriod.length > 0) return `${ownPeriod.join(', ')} cannot be held in a sequence (it ends by itself); allowed: node faults, clock, disk-full and one network fault`;
   const network = names.filter((n) => faults[n].needsPartitioner);
   return network.length > 1 ? `a sequence holds at most one network fault (a heal ends every cut), got ${network.join(', ')}` : null;
 }
@@ -195,7 +200,7 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
   checkFaultsSupported(names, args.backend);
   if (!(args.intervalMs > 0)) throw new RangeError(`nemesis interval must be > 0 ms, got ${args.intervalMs}`);
   const seqError = args.sequence === true ? sequenceError(names) : null;
-  if (seqError !== null) throw new RangeError(seqError);
+  if (seqError !== null) throw new UsageError(`nemesis sequence: ${seqError}`);
   const replay = args.replay ?? null;
   if (replay !== null) checkFaultsSupported(parseFaults([...new Set(replay.faults.map((f) => f.fault))]), args.backend);
   const log = args.log ?? (() => {});
@@ -326,49 +331,57 @@ export async function startNemesis(args: StartNemesisArgs): Promise<NemesisHandl
       events.emit({ type: 'fault-next', lane: sequenceLane(0, seqNames[0]!), what: 'start', inMs: quietMs });
       await sleep(quietMs, stopCtl.signal);
       const held: Array<{ lane: string; release: (go: boolean) => void; run: Promise<void> }> = [];
-      for (let i = 0; i < seqNames.length && !stopCtl.signal.aborted; i++) {
-        const lane = sequenceLane(i, seqNames[i]!);
-        if (i > 0) {
-          const gapMs = gap();
-          events.emit({ type: 'fault-next', lane, what: 'start', inMs: gapMs });
-          await sleep(gapMs, stopCtl.signal);
+      try {
+        for (let i = 0; i < seqNames.length && !stopCtl.signal.aborted; i++) {
+          const lane = sequenceLane(i, seqNames[i]!);
+          if (i > 0) {
+            const gapMs = gap();
+            events.emit({ type: 'fault-next', lane, what: 'start', inMs: gapMs });
+            await sleep(gapMs, stopCtl.signal);
+            if (stopCtl.signal.aborted) break;
+          }
+          const fault = seqNames[i]!;
+          // A role the previous fault is moving (the leader a graceful stop hands on) may still name a
+          // busy node: ask again, up to SEQUENCE_ROLE_RETRIES times, before falling back to random.
+          let planned: PlannedFault | null = null;
+          for (let attempt = 0; attempt <= SEQUENCE_ROLE_RETRIES && !stopCtl.signal.aborted; attempt++) {
+            if (attempt > 0) await sleep((args.intervalMs * SEQUENCE_GAP_MIN) / SEQUENCE_ROLE_RETRIES, stopCtl.signal);
+            const r = await roles();
+            if (stopCtl.signal.aborted) break;
+            planned = faults[fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes(), shared: sharedNodes() });
+            if (planned === null || planned.start.value.role !== 'random' || planned.start.value.note === undefined) break;
+          }
           if (stopCtl.signal.aborted) break;
+          if (planned === null) {
+            log(`nemesis sequence round ${round}: ${fault} cannot act now; the sequence goes on without it`);
+            continue;
+          }
+          let release!: (go: boolean) => void;
+          const gate = new Promise<boolean>((res) => (release = res));
+          // Not awaited: the next gap counts from this start's beginning (a graceful stop's election comes
+          // at once, its exit seconds later); `runFault` marks the target busy before it acts.
+          held.push({ lane, release, run: runFault(lane, fault, planned, () => gate) });
         }
-        const fault = seqNames[i]!;
-        // A role the previous fault is moving (the leader a graceful stop hands on) may still name a
-        // busy node: ask again, a few times within the gap's length, before falling back to random.
-        let planned: PlannedFault | null = null;
-        for (let attempt = 0; attempt <= SEQUENCE_ROLE_RETRIES && !stopCtl.signal.aborted; attempt++) {
-          if (attempt > 0) await sleep((args.intervalMs * SEQUENCE_GAP_MIN) / SEQUENCE_ROLE_RETRIES, stopCtl.signal);
-          const r = await roles();
-          if (stopCtl.signal.aborted) break;
-          planned = faults[fault].generator({ rng, nodes: args.backend.nodes(), roles: r, topic: args.topic, busy: busyNodes(), shared: sharedNodes() });
-          if (planned === null || planned.start.value.role !== 'random' || planned.start.value.note === undefined) break;
+        if (!stopCtl.signal.aborted && held.length > 0) {
+          const holdMs = jitter();
+          events.emit({ type: 'fault-next', lane: held.at(-1)!.lane, what: 'end', inMs: holdMs });
+          await sleep(holdMs, stopCtl.signal);
         }
-        if (stopCtl.signal.aborted) break;
-        if (planned === null) {
-          log(`nemesis sequence round ${round}: ${fault} cannot act now; the sequence goes on without it`);
-          continue;
+        for (let j = held.length - 1; j >= 0; j--) {
+          if (j < held.length - 1 && !stopCtl.signal.aborted) {
+            const gapMs = gap();
+            events.emit({ type: 'fault-next', lane: held[j]!.lane, what: 'end', inMs: gapMs });
+            await sleep(gapMs, stopCtl.signal);
+          }
+          held[j]!.release(!stopCtl.signal.aborted);
+          await held[j]!.run;
         }
-        let release!: (go: boolean) => void;
-        const gate = new Promise<boolean>((res) => (release = res));
-        // Not awaited: the next gap counts from this start's beginning (a graceful stop's election comes
-        // at once, its exit seconds later); `runFault` marks the target busy before it acts.
-        held.push({ lane, release, run: runFault(lane, fault, planned, () => gate) });
-      }
-      if (!stopCtl.signal.aborted && held.length > 0) {
-        const holdMs = jitter();
-        events.emit({ type: 'fault-next', lane: sequenceLane(held.length - 1, seqNames[held.length - 1]!), what: 'end', inMs: holdMs });
-        await sleep(holdMs, stopCtl.signal);
-      }
-      for (let j = held.length - 1; j >= 0; j--) {
-        if (j < held.length - 1 && !stopCtl.signal.aborted) {
-          const gapMs = gap();
-          events.emit({ type: 'fault-next', lane: held[j]!.lane, what: 'end', inMs: gapMs });
-          await sleep(gapMs, stopCtl.signal);
-        }
-        held[j]!.release(!stopCtl.signal.aborted);
-        await held[j]!.run;
+      } finally {
+        // Whatever ended the round (a roles lookup or a generator that threw, an abort), no held fault
+        // is left waiting on its gate: each is let go without its end (the final generator ends it) and
+        // awaited, so its start has finished before stop() heals.
+        for (const h of held) h.release(false);
+        await Promise.all(held.map((h) => h.run.catch(() => {})));
       }
     }
   };

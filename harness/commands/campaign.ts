@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { preflightBackend } from '../backends/registry.ts';
-import { acksValues, nemesisNames, parseFlags, parseNemesis, randomSeed, runFlags, storedRunOptions, validateRunFlags } from '../run/options.ts';
+import { acksValues, nemesisNames, parseFlags, parseNemesisCell, randomSeed, runFlags, storedRunOptions, validateRunFlags } from '../run/options.ts';
 import { monotonicMs } from '../util/time.ts';
 import { boolOf, helpText, intOf, listOf, stringOf } from '../../broker/flags.ts';
 import type { CommandTable, Flag } from '../../broker/flags.ts';
@@ -66,7 +66,7 @@ export function parseCampaignFlags(argv: string[], seed: () => number = randomSe
   const acks = listOf(t, values, 'acks') as Acks[];
   const cellsRaw = [...new Set((stringOf(t, values, 'nemesis') ?? 'kill').split(',').map((c) => c.trim()).filter((c) => c !== ''))];
   if (cellsRaw.length === 0) throw new UsageError('--nemesis is empty; allowed: a comma list of none or faults joined by +');
-  const nemeses = cellsRaw.map((c) => parseNemesis(c));
+  const nemeses = cellsRaw.map((c) => parseNemesisCell(c, boolOf(values, 'nemesis-sequence')));
   const repeat = intOf(t, values, 'repeat');
   const { repeat: _r, gate: _g, junit: _j, ...runValues } = values;
   let base: RunOptions | null = null;
@@ -91,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   // the live view on a terminal, plain lines otherwise (harness/ui/index.ts); closed on every path
   const out = startOutput({ json: plan.base.json });
   const stderrLog = out.log;
-  out.events.emit({ type: 'plan', kind: 'campaign', cells: entries.map((e) => `acks=${e.acks} ${nemesisLabel(e.nemesis)}${plan.repeat > 1 ? ` #${e.repeat}` : ''}`) });
+  out.events.emit({ type: 'plan', kind: 'campaign', cells: entries.map((e) => `acks=${e.acks} ${nemesisLabel(e.nemesis, plan.base.nemesisSequence)}${plan.repeat > 1 ? ` #${e.repeat}` : ''}`) });
   stderrLog(`faultline campaign: seed ${plan.base.seed}, ${entries.length} runs (${plan.acks.length} acks x ${plan.nemeses.length} nemesis x ${plan.repeat})`);
   const interrupt = onInterrupt(stderrLog);
   const rows: RunRow[] = [];
@@ -119,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     interrupt.dispose();
     await out.close();
   }
-  const table = cells(rows);
+  const table = cells(rows, plan.base.nemesisSequence);
   const exitCode = interrupt.signal.aborted && rows.length < entries.length ? 2 : campaignExitCode(rows, plan.gate);
   const summary = {
     valid: exitCode === 0 ? true : exitCode === 1 ? false : 'unknown',

@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { bugNames, BugUsageError, parseBugName } from '../../broker/bugs.ts';
 import type { BugName } from '../../broker/bugs.ts';
 import { UsageError } from '../errors.ts';
-import { parseFlags, parseNemesis, randomSeed, runFlags, storedRunOptions, validateRunFlags } from '../run/options.ts';
-import { helpText, msOf, numberOf, stringOf } from '../../broker/flags.ts';
+import { parseFlags, parseNemesisCell, randomSeed, runFlags, storedRunOptions, validateRunFlags } from '../run/options.ts';
+import { boolOf, helpText, msOf, numberOf, stringOf } from '../../broker/flags.ts';
 import type { CommandTable, Flag } from '../../broker/flags.ts';
 import type { NemesisFault, RunOptions } from '../run/options.ts';
 import { formatHuntTable, huntJunitXml, runHunt } from '../run/hunt.ts';
@@ -80,7 +80,7 @@ export function parseHuntFlags(argv: string[], seed: () => number = randomSeed):
   const cleanBudgetMs = msOf(t, values, 'clean-budget', budgetMs);
   const nemesisRaw = stringOf(t, values, 'nemesis');
   const cellsOverride: NemesisFault[][] | null =
-    nemesisRaw !== null ? [...new Set(nemesisRaw.split(',').map((c) => c.trim()).filter((c) => c !== ''))].map((c) => parseNemesis(c)) : null;
+    nemesisRaw !== null ? [...new Set(nemesisRaw.split(',').map((c) => c.trim()).filter((c) => c !== ''))].map((c) => parseNemesisCell(c, boolOf(values, 'nemesis-sequence'))) : null;
   if (cellsOverride !== null && cellsOverride.length === 0) throw new UsageError('--nemesis is empty; allowed: a comma list of none or faults joined by +');
   const { bugs: _b, budget: _u, 'clean-budget': _c, junit: _j, ...runValues } = values;
   // hunt's defaults of the run's seconds flags are handed on as flags, in seconds, for validateRunFlags to read
@@ -111,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
   const runs: HuntRunRow[] = [];
   const runner: HuntRunner = async (o) => {
     const r = (await runTest(o, { ...realDeps(o, interrupt.signal, stderrLog, startNemesis), events: output.events })).results;
-    runs.push({ bug: o.bug, nemesis: nemesisLabel(o.nemesis), seed: o.seed, valid: r.valid, runDir: r.runDir });
+    runs.push({ bug: o.bug, nemesis: nemesisLabel(o.nemesis, o.nemesisSequence), seed: o.seed, valid: r.valid, runDir: r.runDir });
     return r;
   };
   const started = new Date();

@@ -152,10 +152,11 @@ export function mergeExpectations(es: Expectation[]): Expectation {
   return es.includes('failed') ? 'failed' : es.includes('unknown') ? 'unknown' : 'met';
 }
 
-export function cells(rows: RunRow[]): CellRow[] {
+/** Rows grouped by cell (acks and fault mix); `sequence`: the campaign ran its cells as sequences (labels join with `>`). */
+export function cells(rows: RunRow[], sequence = false): CellRow[] {
   const byCell = new Map<string, RunRow[]>();
   for (const r of rows) {
-    const k = `${r.acks}\u0000${nemesisLabel(r.nemesis)}`;
+    const k = `${r.acks}\u0000${nemesisLabel(r.nemesis, sequence)}`;
     byCell.set(k, [...(byCell.get(k) ?? []), r]);
   }
   return [...byCell.values()].map((rs) => {
@@ -164,7 +165,7 @@ export function cells(rows: RunRow[]): CellRow[] {
     const sum = (f: (r: RunRow) => number): number => rs.reduce((s, r) => s + f(r), 0);
     return {
       acks: rs[0]!.acks,
-      nemesis: nemesisLabel(rs[0]!.nemesis),
+      nemesis: nemesisLabel(rs[0]!.nemesis, sequence),
       runs: rs.length,
       valid: rs.filter((r) => r.valid === true).length,
       invalid: rs.filter((r) => r.valid === false).length,

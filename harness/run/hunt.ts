@@ -246,10 +246,19 @@ export function runOptionsFor(base: RunOptions, bug: BugName | null, cells: Neme
   return { ...base, ...workload, bug, nemesis: cells[i % cells.length]!, seed: (base.seed + i) >>> 0, idempotence: base.idempotence || idempotence, set: { ...base.set, ...set }, json: false };
 }
 
+/** A plan's workload without what shapes its own cells' faults (pace, sequence, cluster size). */
+function withoutFaultShape(w: HuntWorkload): HuntWorkload {
+  const { nemesisIntervalMs: _i, nemesisSequence: _s, nodes: _n, ...rest } = w;
+  return rest;
+}
+
 /** Runs one bug's target until the first invalid run or the budget. */
 export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promise<BugOutcome> {
   const plan = planOf(name);
   const cells = c.cellsOverride ?? plan.cells;
+  // The user's own cells (`--nemesis`) run as the flags say: the plan's fault pace, sequence and
+  // cluster size belong to its own cells, and the clean broker's runs of those cells get none of them.
+  const workload = c.cellsOverride === null ? (plan.workload ?? {}) : withoutFaultShape(plan.workload ?? {});
   const t0 = d.nowMs();
   let runs = 0;
   let invalid = 0;
@@ -257,7 +266,7 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
   let last: HuntRunResult | null = null;
   const cell = c.bugs.indexOf(name);
   while (d.nowMs() - t0 < c.budgetMs && d.signal?.aborted !== true) {
-    const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {}, plan.workload ?? {});
+    const o = runOptionsFor(c.base, name, cells, runs, plan.idempotence === true, plan.set ?? {}, workload);
     d.events?.emit({ type: 'cell-start', cell, run: runs + 1, detail: `${nemesisLabel(o.nemesis, o.nemesisSequence)}, seed ${o.seed}` });
     const r = await d.runner(o);
     runs++;
@@ -276,7 +285,7 @@ export async function huntBug(name: BugName, c: HuntConfig, d: HuntDeps): Promis
   }
   d.events?.emit({ type: 'cell-done', cell, verdict: `not caught in ${runs} runs`, ok: false });
   return {
-    name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map((c) => nemesisLabel(c, plan.workload?.nemesisSequence === true)).join(','), runDir: last?.runDir ?? null,
+    name, caught: false, runs, secondsToDetection: null, anomalies: {}, nemesis: cells.map((cell) => nemesisLabel(cell, workload.nemesisSequence ?? c.base.nemesisSequence)).join(','), runDir: last?.runDir ?? null,
     elapsedS: toS(d.nowMs() - t0), invalid, unknown, ...(plan.needs === undefined ? {} : { needs: plan.needs }), ...(last?.error === undefined ? {} : { error: last.error }),
   };
 }

@@ -158,11 +158,10 @@ function setError(item: string): string | null {
   }
 }
 
-/** Parse one nemesis value: `none`, or faults joined by `,` (run) or `+` (a campaign cell). */
 /**
- * `--nemesis`'s faults, in order. A repeated fault is dropped (one lane per fault) unless
- * `keepRepeats` (a sequence: `--nemesis-sequence`, where `stop-leader+stop-leader` stops a leader
- * and then its successor).
+ * Parse one nemesis value: `none`, or faults joined by `,` (run) or `+` (a campaign cell), in order.
+ * A repeated fault is dropped (one lane per fault) unless `keepRepeats` (a sequence:
+ * `--nemesis-sequence`, where `stop-leader+stop-leader` stops a leader and then its successor).
  */
 export function parseNemesis(s: string, flag = 'nemesis', keepRepeats = false): NemesisFault[] {
   const parts = s.split(/[,+]/).map((p) => p.trim()).filter((p) => p !== '');
@@ -177,6 +176,18 @@ export function parseNemesis(s: string, flag = 'nemesis', keepRepeats = false): 
     if (keepRepeats || !out.includes(p as NemesisFault)) out.push(p as NemesisFault);
   }
   return out;
+}
+
+/**
+ * One cell of `--nemesis` (a run's whole value, or one comma item of a campaign's or hunt's), read
+ * under `--nemesis-sequence` when `sequence`: repeats kept, and a cell no sequence can run refused
+ * before anything starts, naming the cell.
+ */
+export function parseNemesisCell(cell: string, sequence: boolean): NemesisFault[] {
+  const faults = parseNemesis(cell, 'nemesis', sequence);
+  const err = sequence ? sequenceError(faults) : null;
+  if (err !== null) throw new UsageError(`--nemesis-sequence: cell '${cell}': ${err}`);
+  return faults;
 }
 
 export function randomSeed(): number {
@@ -206,9 +217,7 @@ export function validateRunFlags(flags: RawFlags, seed: () => number = randomSee
     throw new UsageError('--idempotence needs --retries 1 or more (an idempotent producer retries transient errors; kafkajs refuses retries 0)');
   }
   const nemesisSequence = boolOf(flags, 'nemesis-sequence');
-  const nemesis = parseNemesis(stringOf(t, flags, 'nemesis') ?? 'none', 'nemesis', nemesisSequence);
-  const seqError = nemesisSequence ? sequenceError(nemesis) : null;
-  if (seqError !== null) throw new UsageError(`--nemesis-sequence: ${seqError}`);
+  const nemesis = parseNemesisCell(stringOf(t, flags, 'nemesis') ?? 'none', nemesisSequence);
   const out = stringOf(t, flags, 'out') ?? runDefaults.out;
   const seedRaw = stringOf(t, flags, 'seed');
   const bug = stringOf(t, flags, 'bug');

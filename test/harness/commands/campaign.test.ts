@@ -18,5 +18,8 @@ describe('faultline campaign flags', () => {
     expect(() => parseCampaignFlags(['--acks', '1,all', '--idempotence'])).toThrow(/--idempotence needs --acks all/);
     expect(() => parseCampaignFlags(['--nemesis', 'kill+none'])).toThrow(/cannot be combined/);
     expect(parseCampaignFlags(['--help'])).toBe('help');
+    const seq = parseCampaignFlags(['--nemesis', 'stop-leader+stop-leader,kill', '--nemesis-sequence']);
+    expect(seq !== 'help' && seq.nemeses).toEqual([['stop-leader', 'stop-leader'], ['kill']]);
+    expect(() => parseCampaignFlags(['--nemesis', 'kill,rolling-restart+kill-leader', '--nemesis-sequence'])).toThrow(/cell 'rolling-restart\+kill-leader': rolling-restart cannot be held in a sequence/);
   });
 });

@@ -49,6 +49,16 @@ describe('hunt loop', () => {
     expect(clean.slice(0, 3).map((c) => c.from)).toEqual(bugNames.slice(0, 3));
   });
 
+  it("a sequence plan's runs are sequences with its pace and nodes, labelled with >; cells given with --nemesis run as the flags say", async () => {
+    const { deps, calls } = fake(() => false);
+    const caught = await huntBug('new-leader-hw-at-leo', config({ budgetMs: 5_000 }), deps);
+    expect(calls[0]).toMatchObject({ nemesis: ['pause-follower', 'stop-leader', 'stop-leader'], nemesisSequence: true, nemesisIntervalMs: 2_000, nodes: 5 });
+    expect(caught.nemesis).toBe('pause-follower>stop-leader>stop-leader');
+    const own = await huntBug('new-leader-hw-at-leo', config({ budgetMs: 5_000, cellsOverride: [['kill-leader', 'pause-leader']] }), deps);
+    expect(calls[1]).toMatchObject({ nemesis: ['kill-leader', 'pause-leader'], nemesisSequence: false, nemesisIntervalMs: base.nemesisIntervalMs, nodes: base.nodes, partitions: 1 });
+    expect(own.nemesis).toBe('kill-leader+pause-leader');
+  });
+
   it('a plan\'s workload shape and settings reach its runs', async () => {
     const { deps, calls } = fake(() => true);
     await huntBug('hw-ignores-min-insync', config({ budgetMs: 15_000 }), deps);
@@ -147,6 +157,10 @@ describe('hunt flags', () => {
     expect(q).toMatchObject({ budgetMs: 20_000, cleanBudgetMs: 0, cellsOverride: [['kill'], ['kill', 'pause']] });
     expect(q.base.timeLimitMs).toBe(5_000);
     expect(() => parseHuntFlags(['--budget', '0'])).toThrow(/--budget must be a number of seconds from 1/);
+    const seq = parseHuntFlags(['--nemesis', 'stop-leader+stop-leader,kill', '--nemesis-sequence']);
+    if (seq === 'help') throw new Error('help');
+    expect(seq.cellsOverride).toEqual([['stop-leader', 'stop-leader'], ['kill']]);
+    expect(() => parseHuntFlags(['--nemesis', 'partition-one+bandwidth', '--nemesis-sequence'])).toThrow(/cell 'partition-one\+bandwidth': a sequence holds at most one network fault/);
     expect(() => parseHuntFlags(['--bug', 'truncate-to-hw'])).toThrow(/unknown flag --bug; did you mean --bugs\?/);
   });
 });

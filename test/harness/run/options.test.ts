@@ -75,7 +75,7 @@ describe('run flags', () => {
     expect(o).toMatchObject({ nemesis: ['pause-follower', 'stop-leader', 'stop-leader'], nemesisSequence: true });
     expect(validateRunFlags(storedAsFlags(testOptions(o)), () => 42)).toMatchObject({ nemesis: o.nemesis, nemesisSequence: true });
     expect(parse([]).nemesisSequence).toBe(false);
-    expect(usageMessage(['--nemesis', 'partition-leader+kill-leader+bandwidth-follower', '--nemesis-sequence'])).toMatch(/--nemesis-sequence: a sequence holds at most one network fault/);
+    expect(usageMessage(['--nemesis', 'partition-leader+kill-leader+bandwidth-follower', '--nemesis-sequence'])).toMatch(/--nemesis-sequence: cell 'partition-leader\+kill-leader\+bandwidth-follower': a sequence holds at most one network fault/);
   });
 
   it('names tests and stores options under camelCase flag names', () => {
