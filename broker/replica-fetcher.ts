@@ -227,7 +227,7 @@ class SourceFetcher {
           const mine = this.partitions.get(key);
           const sent = askedByKey.get(key);
           // Stale: reassigned, new epoch, or the log moved (truncated/appended) since we asked.
-          if (!mine || !sent || mine.leaderEpoch !== sent.leaderEpoch || mine.replica !== sent.replica || sent.replica.topicId !== t.topicId) continue;
+          if (!mine || !sent || mine.leaderEpoch !== sent.leaderEpoch || mine.replica !== sent.replica) continue;
           if (p.records && p.records.length > 0) progressed = true;
           if (!this.stillFollowing(mine.replica, mine.leaderEpoch)) {
             // No longer following (promoted, or the leader changed): drop it from this loop, never spin on it.
