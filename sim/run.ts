@@ -25,9 +25,10 @@ export const STRONG_TOPIC = 'strong';
 export const WEAK_TOPIC = 'weak';
 /**
  * The topic the `recreate` fault deletes and creates again (one partition, RF 3, acks=all, its own
- * producer and consumer). It exists, with its clients, only when `kinds` holds `recreate`. Its ops
- * are kept out of the history the queue checker judges (values of a deleted topic are lost by
- * design); `incarnations-not-mixed` and `recreated-acked-kept` judge it instead.
+ * producer and consumer). It exists, with its clients, only when the run draws or is given
+ * `recreate` steps (`churnTopicRuns`). Its ops are kept out of the history the queue checker judges
+ * (values of a deleted topic are lost by design); `incarnations-not-mixed` and
+ * `recreated-acked-kept` judge it instead.
  */
 export const CHURN_TOPIC = 'churn';
 /** Bound on one admin operation of a fault step (virtual ms), and on the settling after recovery. */
@@ -111,6 +112,14 @@ export interface AdminStats {
   recreated: number;
 }
 
+/**
+ * Whether a run has the churn topic (and its clients): when its kinds hold `recreate`, or the
+ * schedule it is given (a replay, a shrink, a hand-written case) has a `recreate` step.
+ */
+export function churnTopicRuns(o: Pick<SimOptions, 'kinds' | 'schedule'>): boolean {
+  return o.kinds.includes('recreate') || (o.schedule?.some((s) => s.kind === 'recreate') ?? false);
+}
+
 /** The topic id of `topic` in the newest metadata image among live nodes (null when none has it). */
 function currentTopicId(world: SimWorld, topic: string): string | null {
   let best: { offset: number; id: string } | null = null;
@@ -180,7 +189,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
 
   // The admin faults (reassign, recreate) and the churn topic. Their clients draw their randomness
   // from a stream of their own (so the other clients draw what they drew before these existed).
-  const churnOn = o.kinds.includes('recreate');
+  const churnOn = churnTopicRuns(o);
   const adminPrng = new Prng((seed ^ 0x5eed_ad31) >>> 0);
   const churnHistory = new History(() => Math.round(sched.nowMs * 1e6));
   const churnProducer = churnOn ? new Producer({ process: 20, topic: CHURN_TOPIC, partitions: 1, acks: -1, idempotent: false, retries: 0 }, new ClusterClient(rt, ids, new Prng(adminPrng.int(0, 2 ** 31)), 'p20'), churnHistory, new Prng(adminPrng.int(0, 2 ** 31))) : null;
