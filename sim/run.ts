@@ -206,12 +206,32 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const churnAcked: Array<AckedSend & { invokedMs: number }> = [];
   let lastDeleteIssuedMs = -Infinity;
   let churnBusy: Promise<unknown> = Promise.resolve();
-  const noteIncarnation = (): void => {
-    const id = currentTopicId(world, CHURN_TOPIC);
-    if (id === null || incarnations.some((i) => i.topicId === id)) return;
-    if (incarnations.length > 0) adminStats.recreated++;
-    incarnations.push({ topicId: id, createdMs: now(), staleBeforeMs: incarnations.length === 0 ? -Infinity : lastDeleteIssuedMs });
-    churnConsumer?.position.clear();
+  /** Bumped by every delete issued and every creation answered: a search for an incarnation's id stops when a later one begins. */
+  let churnGeneration = 0;
+  /**
+   * Records the incarnation a CreateTopics just answered for: its topic id is the one the newest
+   * image among live nodes maps the name to, once that is an id not recorded yet. The answer (v4)
+   * names no id, and no live node may have applied the creation yet (the one that answered may be
+   * down by now), so it asks again every 50 ms, bounded by ADMIN_DEADLINE_MS, and gives up when a
+   * later delete or creation begins (so no later incarnation's id is taken for this one's). Until
+   * found the previous incarnation stays the last, which judges less, never wrongly. Its times are
+   * the answer's: it existed then, and the delete before it was issued by then.
+   */
+  const noteIncarnation = async (): Promise<void> => {
+    const generation = ++churnGeneration;
+    const createdMs = now();
+    const staleBeforeMs = incarnations.length === 0 ? -Infinity : lastDeleteIssuedMs;
+    while (generation === churnGeneration) {
+      const id = currentTopicId(world, CHURN_TOPIC);
+      if (id !== null && !incarnations.some((i) => i.topicId === id)) {
+        if (incarnations.length > 0) adminStats.recreated++;
+        incarnations.push({ topicId: id, createdMs, staleBeforeMs });
+        churnConsumer?.position.clear();
+        return;
+      }
+      if (now() - createdMs >= ADMIN_DEADLINE_MS) return;
+      await sleep(50);
+    }
   };
   const adminFaults: AdminFaults = {
     reassign: (topic, partition, replicas) => {
@@ -231,16 +251,17 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
         const inc = incarnations.at(-1);
         if (inc !== undefined) violations.push(...incarnationNotMixed(world, CHURN_TOPIC, inc, churnAckedAt));
         lastDeleteIssuedMs = now();
+        churnGeneration++;
         return adminOps.deleteTopic(CHURN_TOPIC, rt.clock.nowMs() + ADMIN_DEADLINE_MS);
       });
       adminTasks.push(churnBusy);
     },
     createChurnTopic: () => {
       if (!churnOn) return;
-      churnBusy = churnBusy.then(async () => {
-        if (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS)) noteIncarnation();
-      });
-      adminTasks.push(churnBusy);
+      const created = churnBusy.then(() => createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS));
+      // The next delete waits for the answer only; the search for the new id runs beside it.
+      churnBusy = created;
+      adminTasks.push(created.then((ok) => (ok ? noteIncarnation() : undefined)));
     },
   };
   scheduleFaults(world, schedule, () => [clientHost], adminFaults);
@@ -254,7 +275,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       violations.push({ property: 'cluster-available', detail: 'the topics could not be created within 10 s of boot' });
       return;
     }
-    if (churnOn) noteIncarnation();
+    if (churnOn) await noteIncarnation();
     history.add('harness', 'info', 'phase', { name: 'load', status: 'start' });
     const loops = producers.map(async (p) => {
       while (now() < loadEnd) {
@@ -329,7 +350,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     await Promise.all([...lastReassign.values()].filter((e) => !e.done).map(async (e) => {
       if ((await adminOps.reassign(e.topic, e.partition, e.replicas, rt.clock.nowMs() + ADMIN_DEADLINE_MS)) === 'done') e.done = true;
     }));
-    if (churnOn && currentTopicId(world, CHURN_TOPIC) === null && (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS))) noteIncarnation();
+    if (churnOn && currentTopicId(world, CHURN_TOPIC) === null && (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS))) await noteIncarnation();
     history.add('harness', 'info', 'phase', { name: 'recover', status: 'done' });
     history.add('harness', 'info', 'phase', { name: 'drain', status: 'start' });
     // Drain: read every partition from 0 to its high watermark (bounded: 200 polls).
