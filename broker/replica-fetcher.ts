@@ -2,11 +2,15 @@
  * Followers pull from leaders with the Kafka Fetch API (replicaId = this broker), one loop per
  * leader broker covering every partition this node follows there (Kafka's ReplicaFetcherThread).
  *
- * Each fetch carries, per partition, the follower's log end as `fetchOffset` (its acknowledgement to
- * the leader), the epoch of its last batch as `lastFetchedEpoch` (Fetch v12, KIP-595: the leader
- * answers DivergingEpoch when the follower's log diverged and the follower truncates by epoch), and
- * the leader epoch it believes current (`currentLeaderEpoch`, so a stale leader answers
- * FENCED_LEADER_EPOCH and a leader that has not caught up UNKNOWN_LEADER_EPOCH).
+ * Each fetch (Fetch v13) names every topic by the topic id of this node's replica (KIP-516), and the
+ * answer is mapped back by that id: a leader that holds another incarnation of the name answers
+ * UNKNOWN_TOPIC_ID or INCONSISTENT_TOPIC_ID instead of records, so a replica never takes records of
+ * another incarnation, and the leader never counts the fetch as its follower's progress. Per
+ * partition it carries the follower's log end as `fetchOffset` (its acknowledgement to the leader),
+ * the epoch of its last batch as `lastFetchedEpoch` (v12, KIP-595: the leader answers DivergingEpoch
+ * when the follower's log diverged and the follower truncates by epoch), and the leader epoch it
+ * believes current (`currentLeaderEpoch`, so a stale leader answers FENCED_LEADER_EPOCH and a leader
+ * that has not caught up UNKNOWN_LEADER_EPOCH).
  *
  * A response is applied only if the partition is still assigned to this loop with the same leader
  * epoch; anything else is stale and dropped. Errors back off by `replica.fetch.backoff.ms`.
@@ -16,6 +20,8 @@
  *   replica is still this loop's follower of the same leader at the same leader epoch: a role or
  *   epoch change while a request was out makes its answer stale (a promoted leader truncating to
  *   its old leader's end would lose acknowledged writes).
+ * - A replica appends only records answered for its own topic id; on UNKNOWN_TOPIC_ID or
+ *   INCONSISTENT_TOPIC_ID it appends and truncates nothing, keeps the partition, and backs off.
  * - The loop never spins: every round either waits in the leader's long poll, makes progress
  *   (records, a divergence truncation), or sleeps `replica.fetch.backoff.ms`. A round answered
  *   within half of `replica.fetch.wait.max.ms` with no records, no error and no divergence is degenerate
@@ -43,8 +49,22 @@ export interface LeaderConnection {
 /** What the fetcher needs of the replica manager. */
 export type FetcherReplicas = Pick<ReplicaManager, 'get' | 'applyFetched'>;
 
-/** The Fetch version followers use: the first with LastFetchedEpoch/DivergingEpoch. */
-export const FOLLOWER_FETCH_VERSION = 12;
+/**
+ * The Fetch version followers use: 13, the first that names topics by topic id (KIP-516), after
+ * v12's LastFetchedEpoch/DivergingEpoch (KIP-595).
+ */
+export const FOLLOWER_FETCH_VERSION = 13;
+
+/**
+ * KIP-516: the leader does not hold our incarnation of the topic. UNKNOWN_TOPIC_ID: its metadata
+ * does not know our topic id (it has not applied the creation yet, or has applied the deletion);
+ * INCONSISTENT_TOPIC_ID: its local replica is of another incarnation. Either is transient from the
+ * follower's side (its own metadata will catch up, or the leader's will): it appends nothing, keeps
+ * its log and the partition, and asks again after the back-off, as Kafka's fetcher does.
+ */
+export function isIncarnationMismatch(errorCode: number): boolean {
+  return errorCode === ErrorCode.UNKNOWN_TOPIC_ID || errorCode === ErrorCode.INCONSISTENT_TOPIC_ID;
+}
 
 class SourceFetcher {
   readonly leaderId: number;
@@ -153,9 +173,13 @@ class SourceFetcher {
       const asked = [...this.partitions.values()].map((p) => ({ ...p, fetchOffset: p.replica.log.logEndOffset }));
       // By key, so applying a response is O(partitions), not a scan of `asked` per partition.
       const askedByKey = new Map(asked.map((a) => [partitionKey(a.replica.topic, a.replica.partition), a]));
-      const byTopic = new Map<string, any[]>();
+      // By topic id (Fetch v13, KIP-516): the leader reads only a replica of our incarnation.
+      const byTopicId = new Map<string, any[]>();
+      /** Each topic id asked, to the name its partitions are keyed by here. */
+      const topicOfId = new Map<string, string>();
       for (const p of asked) {
-        const list = byTopic.get(p.replica.topic) ?? [];
+        topicOfId.set(p.replica.topicId, p.replica.topic);
+        const list = byTopicId.get(p.replica.topicId) ?? [];
         list.push({
           partition: p.replica.partition,
           currentLeaderEpoch: p.leaderEpoch,
@@ -164,7 +188,7 @@ class SourceFetcher {
           logStartOffset: p.replica.log.logStartOffset,
           partitionMaxBytes: cfg['replica.fetch.max.bytes'],
         });
-        byTopic.set(p.replica.topic, list);
+        byTopicId.set(p.replica.topicId, list);
       }
       let res: any;
       const askedAtMs = this.now();
@@ -180,7 +204,7 @@ class SourceFetcher {
             isolationLevel: 0,
             sessionId: 0,
             sessionEpoch: -1,
-            topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+            topics: [...byTopicId].map(([topicId, partitions]) => ({ topicId, partitions })),
             forgottenTopicsData: [],
             rackId: '',
           },
@@ -196,8 +220,10 @@ class SourceFetcher {
       let backoff = false;
       let progressed = false;
       for (const t of res.responses ?? []) {
+        const topic = topicOfId.get(t.topicId);
+        if (topic === undefined) continue; // an id we did not ask about
         for (const p of t.partitions ?? []) {
-          const key = partitionKey(t.topic, p.partitionIndex);
+          const key = partitionKey(topic, p.partitionIndex);
           const mine = this.partitions.get(key);
           const sent = askedByKey.get(key);
           // Stale: reassigned, new epoch, or the log moved (truncated/appended) since we asked.
@@ -222,11 +248,12 @@ class SourceFetcher {
             if (outcome === 'error') {
               backoff = true;
               if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) await this.resolveOutOfRange(conn, mine.replica, mine.leaderEpoch);
-              else this.deps.logger.debug(`fetch ${t.topic}-${p.partitionIndex} from ${this.leaderId}: error ${p.errorCode}`);
+              else if (isIncarnationMismatch(p.errorCode)) this.deps.logger.info(`fetch ${topic}-${p.partitionIndex} (topic id ${t.topicId}) from ${this.leaderId}: ${p.errorCode === ErrorCode.UNKNOWN_TOPIC_ID ? 'UNKNOWN_TOPIC_ID' : 'INCONSISTENT_TOPIC_ID'}: the leader does not hold this incarnation; keeping the log, asking again after the back-off`);
+              else this.deps.logger.debug(`fetch ${topic}-${p.partitionIndex} from ${this.leaderId}: error ${p.errorCode}`);
             }
           } catch (err) {
             backoff = true;
-            this.deps.logger.error(`fetch ${t.topic}-${p.partitionIndex}: applying response failed: ${(err as Error).message}`);
+            this.deps.logger.error(`fetch ${topic}-${p.partitionIndex}: applying response failed: ${(err as Error).message}`);
           }
         }
       }

@@ -41,6 +41,9 @@
  *   longer assigns its (topic id, partition) here. A directory without the file (written before
  *   topic ids) is adopted by the topic of its name if that topic is assigned here, else a stray.
  *   A file that cannot be read as a topic id is moved aside, never used, never deleted.
+ * - A fetch that names a topic id (Fetch v13+, every follower's) reads a local replica, and counts as
+ *   a follower's progress, only when the replica is of that incarnation (`sameIncarnation`); else it
+ *   gets INCONSISTENT_TOPIC_ID and nothing is read or recorded.
  */
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
@@ -87,6 +90,11 @@ export interface ProduceResult {
 
 export interface FetchPartitionRequest {
   topic: string;
+  /**
+   * The incarnation the fetch names (Fetch v13+, KIP-516), resolved to `topic` by the node's
+   * metadata image; absent for a fetch by name (v4-12), which reads whatever incarnation is local.
+   */
+  topicId?: string;
   partition: number;
   fetchOffset: number;
   currentLeaderEpoch: number;
@@ -181,6 +189,29 @@ export class Replica {
   notify(): void {
     for (const w of [...this.waiters]) w();
   }
+}
+
+/**
+ * KIP-516: a fetch that names a topic id reads, and counts as a follower's progress, only a local
+ * replica of that incarnation. A fetch by name (v4-12) names none and reads whatever is local.
+ */
+export function sameIncarnation(r: Replica, p: FetchPartitionRequest): boolean {
+  return p.topicId === undefined || p.topicId === r.topicId;
+}
+
+/** The answer when the local replica is of another incarnation than the fetch names (Kafka's INCONSISTENT_TOPIC_ID). */
+function inconsistentTopicId(p: FetchPartitionRequest): FetchPartitionResult {
+  return {
+    topic: p.topic,
+    partition: p.partition,
+    errorCode: ErrorCode.INCONSISTENT_TOPIC_ID,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    records: null,
+    divergingEpoch: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
 }
 
 /** A produce answered without appending (a module function: a closure per request costs on the hot path). */
@@ -630,9 +661,13 @@ export class ReplicaManager {
    * Reads for a Fetch request: consumers (replicaId < 0) below the high watermark, followers up to
    * the log end. A follower's fetch offset is its acknowledgement: it advances the high watermark.
    * `replicaEpoch`: the follower's broker epoch as its fetch names it (-1 unknown; KIP-903).
+   * A fetch naming a topic id (`p.topicId`) whose local replica is of another incarnation gets
+   * INCONSISTENT_TOPIC_ID before anything is read or recorded (KIP-516; Kafka checks it in
+   * ReplicaManager.readFromLocalLog after finding the partition, before its leader-epoch checks).
    */
   readPartition(replicaId: number, p: FetchPartitionRequest, maxBytes: number, recordProgress: boolean, replicaEpoch = -1): FetchPartitionResult {
     const r = this.get(p.topic, p.partition);
+    if (r !== undefined && !sameIncarnation(r, p)) return inconsistentTopicId(p);
     const base: FetchPartitionResult = {
       topic: p.topic,
       partition: p.partition,

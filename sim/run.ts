@@ -25,9 +25,10 @@ export const STRONG_TOPIC = 'strong';
 export const WEAK_TOPIC = 'weak';
 /**
  * The topic the `recreate` fault deletes and creates again (one partition, RF 3, acks=all, its own
- * producer and consumer). It exists, with its clients, only when `kinds` holds `recreate`. Its ops
- * are kept out of the history the queue checker judges (values of a deleted topic are lost by
- * design); `incarnations-not-mixed` and `recreated-acked-kept` judge it instead.
+ * producer and consumer). It exists, with its clients, only when the run draws or is given
+ * `recreate` steps (`churnTopicRuns`). Its ops are kept out of the history the queue checker judges
+ * (values of a deleted topic are lost by design); `incarnations-not-mixed` and
+ * `recreated-acked-kept` judge it instead.
  */
 export const CHURN_TOPIC = 'churn';
 /** Bound on one admin operation of a fault step (virtual ms), and on the settling after recovery. */
@@ -111,6 +112,14 @@ export interface AdminStats {
   recreated: number;
 }
 
+/**
+ * Whether a run has the churn topic (and its clients): when its kinds hold `recreate`, or the
+ * schedule it is given (a replay, a shrink, a hand-written case) has a `recreate` step.
+ */
+export function churnTopicRuns(o: Pick<SimOptions, 'kinds' | 'schedule'>): boolean {
+  return o.kinds.includes('recreate') || (o.schedule?.some((s) => s.kind === 'recreate') ?? false);
+}
+
 /** The topic id of `topic` in the newest metadata image among live nodes (null when none has it). */
 function currentTopicId(world: SimWorld, topic: string): string | null {
   let best: { offset: number; id: string } | null = null;
@@ -171,7 +180,9 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   // The group's own stream, seeded from the seed alone: a run without groups draws exactly what it did before.
   const gprng = new Prng((seed ^ 0x5bd1e995) >>> 0);
   const members: GroupMember[] = [];
+  /** Values sent to `strong` and `weak`; the churn topic's are in `churnSent`, so a read of one topic never passes on a value sent to another. */
   const sent = new Set<number>();
+  const churnSent = new Set<number>();
   const idempotentValues = new Set<number>();
   let nextValue = 1;
   const sleep = (ms: number) => new Promise<void>((r) => rt.timers.setTimeout(r, ms));
@@ -180,7 +191,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
 
   // The admin faults (reassign, recreate) and the churn topic. Their clients draw their randomness
   // from a stream of their own (so the other clients draw what they drew before these existed).
-  const churnOn = o.kinds.includes('recreate');
+  const churnOn = churnTopicRuns(o);
   const adminPrng = new Prng((seed ^ 0x5eed_ad31) >>> 0);
   const churnHistory = new History(() => Math.round(sched.nowMs * 1e6));
   const churnProducer = churnOn ? new Producer({ process: 20, topic: CHURN_TOPIC, partitions: 1, acks: -1, idempotent: false, retries: 0 }, new ClusterClient(rt, ids, new Prng(adminPrng.int(0, 2 ** 31)), 'p20'), churnHistory, new Prng(adminPrng.int(0, 2 ** 31))) : null;
@@ -197,12 +208,32 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   const churnAcked: Array<AckedSend & { invokedMs: number }> = [];
   let lastDeleteIssuedMs = -Infinity;
   let churnBusy: Promise<unknown> = Promise.resolve();
-  const noteIncarnation = (): void => {
-    const id = currentTopicId(world, CHURN_TOPIC);
-    if (id === null || incarnations.some((i) => i.topicId === id)) return;
-    if (incarnations.length > 0) adminStats.recreated++;
-    incarnations.push({ topicId: id, createdMs: now(), staleBeforeMs: incarnations.length === 0 ? -Infinity : lastDeleteIssuedMs });
-    churnConsumer?.position.clear();
+  /** Bumped by every delete issued and every creation answered: a search for an incarnation's id stops when a later one begins. */
+  let churnGeneration = 0;
+  /**
+   * Records the incarnation a CreateTopics just answered for: its topic id is the one the newest
+   * image among live nodes maps the name to, once that is an id not recorded yet. The answer (v4)
+   * names no id, and no live node may have applied the creation yet (the one that answered may be
+   * down by now), so it asks again every 50 ms, bounded by ADMIN_DEADLINE_MS, and gives up when a
+   * later delete or creation begins (so no later incarnation's id is taken for this one's). Until
+   * found the previous incarnation stays the last, which judges less, never wrongly. Its times are
+   * the answer's: it existed then, and the delete before it was issued by then.
+   */
+  const noteIncarnation = async (): Promise<void> => {
+    const generation = ++churnGeneration;
+    const createdMs = now();
+    const staleBeforeMs = incarnations.length === 0 ? -Infinity : lastDeleteIssuedMs;
+    while (generation === churnGeneration) {
+      const id = currentTopicId(world, CHURN_TOPIC);
+      if (id !== null && !incarnations.some((i) => i.topicId === id)) {
+        if (incarnations.length > 0) adminStats.recreated++;
+        incarnations.push({ topicId: id, createdMs, staleBeforeMs });
+        churnConsumer?.position.clear();
+        return;
+      }
+      if (now() - createdMs >= ADMIN_DEADLINE_MS) return;
+      await sleep(50);
+    }
   };
   const adminFaults: AdminFaults = {
     reassign: (topic, partition, replicas) => {
@@ -222,16 +253,17 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
         const inc = incarnations.at(-1);
         if (inc !== undefined) violations.push(...incarnationNotMixed(world, CHURN_TOPIC, inc, churnAckedAt));
         lastDeleteIssuedMs = now();
+        churnGeneration++;
         return adminOps.deleteTopic(CHURN_TOPIC, rt.clock.nowMs() + ADMIN_DEADLINE_MS);
       });
       adminTasks.push(churnBusy);
     },
     createChurnTopic: () => {
       if (!churnOn) return;
-      churnBusy = churnBusy.then(async () => {
-        if (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS)) noteIncarnation();
-      });
-      adminTasks.push(churnBusy);
+      const created = churnBusy.then(() => createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS));
+      // The next delete waits for the answer only; the search for the new id runs beside it.
+      churnBusy = created;
+      adminTasks.push(created.then((ok) => (ok ? noteIncarnation() : undefined)));
     },
   };
   scheduleFaults(world, schedule, () => [clientHost], adminFaults);
@@ -245,7 +277,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       violations.push({ property: 'cluster-available', detail: 'the topics could not be created within 10 s of boot' });
       return;
     }
-    if (churnOn) noteIncarnation();
+    if (churnOn) await noteIncarnation();
     history.add('harness', 'info', 'phase', { name: 'load', status: 'start' });
     const loops = producers.map(async (p) => {
       while (now() < loadEnd) {
@@ -266,7 +298,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       loops.push((async () => {
         while (now() < loadEnd) {
           const v = nextValue++;
-          sent.add(v);
+          churnSent.add(v);
           const invokedMs = now();
           const before = churnProducer.acked.length;
           await churnProducer.send(v);
@@ -320,7 +352,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     await Promise.all([...lastReassign.values()].filter((e) => !e.done).map(async (e) => {
       if ((await adminOps.reassign(e.topic, e.partition, e.replicas, rt.clock.nowMs() + ADMIN_DEADLINE_MS)) === 'done') e.done = true;
     }));
-    if (churnOn && currentTopicId(world, CHURN_TOPIC) === null && (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS))) noteIncarnation();
+    if (churnOn && currentTopicId(world, CHURN_TOPIC) === null && (await createTopic(adminOps.client, CHURN_TOPIC, 1, 3, rt.clock.nowMs() + ADMIN_DEADLINE_MS))) await noteIncarnation();
     history.add('harness', 'info', 'phase', { name: 'recover', status: 'done' });
     history.add('harness', 'info', 'phase', { name: 'drain', status: 'start' });
     // Drain: read every partition from 0 to its high watermark (bounded: 200 polls).
@@ -384,7 +416,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       if (inc === undefined) violations.push({ property: 'cluster-available', detail: `the ${CHURN_TOPIC} topic does not exist after recovery` });
       else violations.push(...incarnationNotMixed(world, CHURN_TOPIC, inc, churnAckedAt, churnDrainer.reads), ...recreatedAckedKept(world, inc, churnAcked));
       violations.push(...replicasAgree(world, CHURN_TOPIC, 1), ...replicasConverge(world, CHURN_TOPIC, 1));
-      violations.push(...readsCommitted(world, churnDrainer.reads, sent), ...readsWereWritten(churnConsumer.reads, sent).slice(0, 10));
+      violations.push(...readsCommitted(world, churnDrainer.reads, churnSent), ...readsWereWritten(churnConsumer.reads, churnSent).slice(0, 10));
     }
   }
   violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw, ...(churnConsumer?.aboveHw ?? []), ...(churnDrainer?.aboveHw ?? [])]));
@@ -405,7 +437,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     events: sched.eventsRun,
     schedule,
     counts: { ...world.counts },
-    stats: { sends: sent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats, groups: groupStats(strong, members) },
+    stats: { sends: sent.size + churnSent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats, groups: groupStats(strong, members) },
     history: history.ops,
     nodeLogs: world.nodes.map((n) => [...n.log]),
   };

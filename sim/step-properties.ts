@@ -19,7 +19,8 @@
  *   partition, leader epoch).
  * - `hw-within-isr`: a leader's HW never exceeds the log end of an ISR member that joined the ISR
  *   during this leadership, while that member runs the same process life it joined in and follows
- *   this leadership (same leader epoch). That is what a member of the ISR promises: it holds every
+ *   this leadership (same topic incarnation and leader epoch: a member that already applied a
+ *   delete and re-creation holds a replica of another topic id under the name). That is what a member of the ISR promises: it holds every
  *   record below the HW. (Members inherited from before the leadership, or restarted since they
  *   joined, are not judged: without an fsync on every append, a restart may lose what the old
  *   process had, which is the weakness Kafka accepts and KIP-903 guards the ISR against.)
@@ -269,7 +270,7 @@ export class ReplicationMonitor {
           const mn = world.nodes[m - 1];
           if (mn === undefined || mn.broker === null || mn.host.state !== 'up' || mn.host.incarnation !== inc) continue;
           const fr = mn.broker.replicas.get(r.topic, r.partition);
-          if (fr === undefined || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
+          if (fr === undefined || fr.topicId !== r.topicId || fr.role !== 'follower' || fr.leaderEpoch !== r.leaderEpoch || fr.leaderId !== n.id) continue;
           if (hw > fr.log.logEndOffset) keep(this.violations, 'hw-within-isr', `t=${world.sched.nowMs}ms ${leadership(n, r)}: high watermark ${hw}, ISR ${JSON.stringify(isr)}, but n${m} (in the ISR since it joined in this leadership) ends at ${fr.log.logEndOffset}`);
         }
         const image = n.broker.metadata.image;

@@ -3,16 +3,28 @@
  * Version notes (all per the Kafka schemas):
  * - Produce v3-8: RecordBatch v2 only; v8 adds per-batch record errors and an error message.
  *   acks=0 gets no response; a failed acks=0 produce closes the connection, as Kafka does.
- * - Fetch v4-12: reads below the high watermark for consumers (READ_COMMITTED = READ_UNCOMMITTED
+ * - Fetch v4-13: reads below the high watermark for consumers (READ_COMMITTED = READ_UNCOMMITTED
  *   without transactions: LSO = HW), up to the log end for followers (replicaId >= 0). v7+ fetch
  *   sessions are declined (sessionId 0 in every response: each fetch is a full fetch; a request
  *   naming a session id gets FETCH_SESSION_ID_NOT_FOUND). v9+ CurrentLeaderEpoch fences; v12 adds
  *   LastFetchedEpoch -> DivergingEpoch and CurrentLeader.
+ *   v13 (KIP-516) names topics by topic id only, in the request and the answer. An id this node's
+ *   metadata image does not know is answered UNKNOWN_TOPIC_ID for each of its partitions; an id the
+ *   image knows whose local replica holds another incarnation (the replica manager has not applied
+ *   the delete and re-creation yet) INCONSISTENT_TOPIC_ID (ReplicaManager.readPartition). Neither reads
+ *   the log or counts a follower's fetch as progress: a replica takes records only from a leader of
+ *   its own incarnation, and a leader counts only its own incarnation's followers. v4-12 fetches by
+ *   name, unchecked, as in Kafka (the name is all such a client knows).
+ *   v14+ are not advertised (broker/apis/versions.ts), so dispatch never hands them here; the v15
+ *   ReplicaState read below is the only code of theirs and runs for no request until they are
+ *   implemented and advertised in full.
  * - ListOffsets v0 answers in old-style offset arrays; v1+ with one offset; v4+ with leader epochs.
  */
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection } from '../server.ts';
-import type { FetchPartitionRequest, FetchPartitionResult, ProduceResult } from '../replica-manager.ts';
+import type { MetadataImage } from '../controller/image.ts';
+import type { FetchPartitionRequest, FetchPartitionResult, ProduceResult, ReplicaManager } from '../replica-manager.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { replicaEpochFromClientId } from '../replication/replica-identity.ts';
 import type { Body, BrokerContext } from './context.ts';
 
@@ -65,26 +77,82 @@ function partitionResponse(index: number, r: ProduceResult): Body {
   return { index, errorCode: r.errorCode, baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs, logStartOffset: r.logStartOffset, recordErrors: [], errorMessage: r.errorMessage };
 }
 
-export async function handleFetch(ctx: BrokerContext, version: number, req: Body, clientId: string | null = null): Promise<Body> {
+/** What Fetch needs of the node: its metadata image (topic ids to names), the replica manager, the clock and timers. */
+export interface FetchContext {
+  metadata: { readonly image: Pick<MetadataImage, 'topicById'> };
+  replicas: Pick<ReplicaManager, 'readPartition' | 'watch'>;
+  runtime: Pick<Runtime, 'clock' | 'timers'>;
+}
+
+/** One topic of a Fetch request as this node resolves it: by name (v4-12), or by topic id (v13+). */
+interface FetchTopic {
+  /** null: a v13+ id this node's metadata image does not know (KIP-516: UNKNOWN_TOPIC_ID). */
+  name: string | null;
+  /** The incarnation the request names (v13+); null for a fetch by name. */
+  topicId: string | null;
+  partitions: Body[];
+}
+
+/**
+ * KIP-516's rule for naming a topic in Fetch: v13+ names it by topic id only, resolved against the
+ * node's metadata image (Kafka's metadataCache.topicIdsToNames); an id the image does not know
+ * resolves to no name. Below v13 the name is taken as given.
+ */
+export function resolveFetchTopic(image: Pick<MetadataImage, 'topicById'>, version: number, t: Body): FetchTopic {
+  if (version < 13) return { name: String(t.topic), topicId: null, partitions: t.partitions as Body[] };
+  const topicId = String(t.topicId);
+  return { name: image.topicById(topicId)?.name ?? null, topicId, partitions: t.partitions as Body[] };
+}
+
+/** The answer for a partition of a topic id this node does not know: nothing read, nothing recorded. */
+function unknownTopicId(partition: number): FetchPartitionResult {
+  return {
+    topic: '',
+    partition,
+    errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+    highWatermark: -1,
+    lastStableOffset: -1,
+    logStartOffset: -1,
+    records: null,
+    divergingEpoch: null,
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+  };
+}
+
+/** One requested partition, in request order: `read` is null when its topic id is unknown here. */
+interface AskedPartition {
+  topic: number;
+  partition: number;
+  read: FetchPartitionRequest | null;
+}
+
+export async function handleFetch(ctx: FetchContext, version: number, req: Body, clientId: string | null = null): Promise<Body> {
   const replicaId = version >= 15 ? (req.replicaState?.replicaId ?? -1) : Number(req.replicaId ?? -1);
   // KIP-903: the follower's incarnation (replication/replica-identity.ts).
   const replicaEpoch = version >= 15 ? Number(req.replicaState?.replicaEpoch ?? -1) : replicaEpochFromClientId(clientId, replicaId);
   if (version >= 7 && Number(req.sessionId) !== 0) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
   }
-  const parts: FetchPartitionRequest[] = [];
-  for (const t of req.topics as Body[]) {
-    for (const p of t.partitions as Body[]) {
-      parts.push({
-        topic: t.topic,
-        partition: p.partition,
-        fetchOffset: Number(p.fetchOffset),
-        currentLeaderEpoch: version >= 9 ? p.currentLeaderEpoch : -1,
-        lastFetchedEpoch: version >= 12 ? p.lastFetchedEpoch : -1,
-        partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
-      });
+  const topics = (req.topics as Body[]).map((t) => resolveFetchTopic(ctx.metadata.image, version, t));
+  const asked: AskedPartition[] = [];
+  topics.forEach((t, i) => {
+    for (const p of t.partitions) {
+      const read: FetchPartitionRequest | null =
+        t.name === null
+          ? null
+          : {
+              topic: t.name,
+              ...(t.topicId === null ? {} : { topicId: t.topicId }),
+              partition: p.partition,
+              fetchOffset: Number(p.fetchOffset),
+              currentLeaderEpoch: version >= 9 ? p.currentLeaderEpoch : -1,
+              lastFetchedEpoch: version >= 12 ? p.lastFetchedEpoch : -1,
+              partitionMaxBytes: Math.max(0, p.partitionMaxBytes),
+            };
+      asked.push({ topic: i, partition: p.partition, read });
     }
-  }
+  });
+  const reads = asked.flatMap((a) => (a.read === null ? [] : [a.read]));
   const maxBytes = version >= 3 ? Math.max(0, Number(req.maxBytes)) : Number.MAX_SAFE_INTEGER;
   const minBytes = Math.max(0, Number(req.minBytes));
   const maxWaitMs = Math.max(0, Math.min(Number(req.maxWaitMs), MAX_FETCH_WAIT_MS));
@@ -92,7 +160,7 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
   const deadline = clock.nowMs() + maxWaitMs;
 
   // The follower's fetch offsets count once, on arrival; long-poll rounds only re-read.
-  let results = readAll(ctx, replicaId, parts, maxBytes, true, replicaEpoch);
+  let results = readAll(ctx, replicaId, asked, maxBytes, true, replicaEpoch);
   while (!satisfied(results, minBytes) && clock.nowMs() < deadline) {
     await new Promise<void>((resolve) => {
       const timer = timers.setTimeout(done, Math.max(0, deadline - clock.nowMs()));
@@ -100,7 +168,7 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
       // read in the same poll are all appended first, so one follower round carries them all instead
       // of a round per request (the wait it adds is one turn of the event loop).
       let woken = false;
-      const unwatch = ctx.replicas.watch(parts, () => {
+      const unwatch = ctx.replicas.watch(reads, () => {
         if (woken) return;
         woken = true;
         timers.setImmediate(done);
@@ -111,21 +179,17 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
         resolve();
       }
     });
-    results = readAll(ctx, replicaId, parts, maxBytes, false, replicaEpoch);
+    results = readAll(ctx, replicaId, asked, maxBytes, false, replicaEpoch);
   }
-  const byTopic = new Map<string, FetchPartitionResult[]>();
-  for (const r of results) {
-    const list = byTopic.get(r.topic) ?? [];
-    list.push(r);
-    byTopic.set(r.topic, list);
-  }
+  const byTopic: FetchPartitionResult[][] = topics.map(() => []);
+  asked.forEach((a, i) => byTopic[a.topic]!.push(results[i]!));
   return {
     throttleTimeMs: 0,
     errorCode: 0,
     sessionId: 0,
-    responses: [...byTopic].map(([topic, ps]) => ({
-      topic,
-      partitions: ps.map((r) => ({
+    responses: topics.map((t, i) => ({
+      ...(version >= 13 ? { topicId: t.topicId } : { topic: t.name }),
+      partitions: byTopic[i]!.map((r) => ({
         partitionIndex: r.partition,
         errorCode: r.errorCode,
         highWatermark: r.highWatermark,
@@ -141,12 +205,13 @@ export async function handleFetch(ctx: BrokerContext, version: number, req: Body
   };
 }
 
-function readAll(ctx: BrokerContext, replicaId: number, parts: FetchPartitionRequest[], maxBytes: number, recordProgress: boolean, replicaEpoch: number): FetchPartitionResult[] {
+function readAll(ctx: FetchContext, replicaId: number, asked: readonly AskedPartition[], maxBytes: number, recordProgress: boolean, replicaEpoch: number): FetchPartitionResult[] {
   let budget = maxBytes;
   let first = true;
-  return parts.map((p) => {
+  return asked.map((a) => {
+    if (a.read === null) return unknownTopicId(a.partition);
     // Kafka's rule: the first non-empty partition may exceed the budget by one batch, so progress is always possible.
-    const r = ctx.replicas.readPartition(replicaId, p, first ? Math.max(budget, 1) : budget, recordProgress, replicaEpoch);
+    const r = ctx.replicas.readPartition(replicaId, a.read, first ? Math.max(budget, 1) : budget, recordProgress, replicaEpoch);
     const n = r.records?.length ?? 0;
     if (n > 0) {
       first = false;

@@ -6,13 +6,16 @@
  *
  * Chosen so that kafkajs 2.2.4 (non-flexible versions only) and librdkafka (kcat) find what they need:
  * Produce >= 3 and Fetch >= 4 for RecordBatch v2, ApiVersions 0.. for its fallback. Fetch goes up to
- * v12 (flexible), which the brokers' own followers use for epoch divergence detection (KIP-595).
+ * v13 (flexible, topics by topic id: KIP-516), which the brokers' own followers use: v12's epoch
+ * divergence detection (KIP-595), and v13's topic id so that a replica takes records only from a
+ * leader of its own incarnation of the topic (broker/apis/data.ts). v14+ are not implemented
+ * (v15 replaces ReplicaId with ReplicaState, v16 adds NodeEndpoints), so not advertised.
  */
 import { ApiKeys } from '../protocol/codec.ts';
 
 export const advertisedVersions: ReadonlyArray<{ apiKey: number; minVersion: number; maxVersion: number }> = [
   { apiKey: ApiKeys.Produce, minVersion: 3, maxVersion: 8 },
-  { apiKey: ApiKeys.Fetch, minVersion: 4, maxVersion: 12 },
+  { apiKey: ApiKeys.Fetch, minVersion: 4, maxVersion: 13 },
   { apiKey: ApiKeys.ListOffsets, minVersion: 0, maxVersion: 5 },
   { apiKey: ApiKeys.Metadata, minVersion: 0, maxVersion: 8 },
   { apiKey: ApiKeys.OffsetCommit, minVersion: 0, maxVersion: 7 },

@@ -1,7 +1,9 @@
 /**
  * The replica fetcher against a fake leader (no sockets): it backs off on a degenerate answer
  * (a DivergingEpoch of {-1,-1}, which the wire cannot tell from "none") instead of spinning, and
- * it never truncates after an await once the replica stopped following that leader at that epoch.
+ * it never truncates after an await once the replica stopped following that leader at that epoch;
+ * it fetches by its replica's topic id (v13) and on UNKNOWN_TOPIC_ID / INCONSISTENT_TOPIC_ID keeps its
+ * log and the partition, and never applies an answer made under another topic id (KIP-516).
  * The replicas are real (Replica over a PartitionLog on the simulated disk; ReplicaManager's own
  * applyFetched).
  */
@@ -14,10 +16,10 @@ import { defaultLogConfig, PartitionLog } from '../../broker/log/partition-log.t
 import type { Logger } from '../../broker/logger.ts';
 import { ApiKeys } from '../../broker/protocol/codec.ts';
 import { ErrorCode } from '../../broker/protocol/errors.ts';
-import { ReplicaFetcherManager, type FetcherReplicas, type LeaderConnection } from '../../broker/replica-fetcher.ts';
+import { FOLLOWER_FETCH_VERSION, ReplicaFetcherManager, type FetcherReplicas, type LeaderConnection } from '../../broker/replica-fetcher.ts';
 import { Replica, ReplicaManager } from '../../broker/replica-manager.ts';
 import { SimFileSystem } from '../sim/sim-fs.ts';
-import { simpleBatch } from './log/batch-builder.ts';
+import { makeBatch, simpleBatch } from './log/batch-builder.ts';
 
 const debugLines: string[] = [];
 const quiet: Logger = { debug: (m: string) => void debugLines.push(m), info() {}, warn() {}, error() {}, child: () => quiet };
@@ -41,13 +43,15 @@ function follower(records: number, epoch = 1): Replica {
 
 type Handler = (apiKey: number, body: any) => Promise<any>;
 
-function start(r: Replica, handler: Handler, nowMs?: () => number): { manager: ReplicaFetcherManager; calls: number[] } {
+function start(r: Replica, handler: Handler, nowMs?: () => number): { manager: ReplicaFetcherManager; calls: number[]; fetches: Array<{ version: number; body: any }> } {
   const calls: number[] = [];
+  const fetches: Array<{ version: number; body: any }> = [];
   const conn: LeaderConnection = {
     closed: false,
     // Each answer arrives on a later turn of the event loop, as a network answer does.
-    request: async (apiKey, _v, body) => {
+    request: async (apiKey, v, body) => {
       calls.push(apiKey);
+      if (apiKey === ApiKeys.Fetch) fetches.push({ version: v, body });
       await new Promise((resolve) => setImmediate(resolve));
       return handler(apiKey, body);
     },
@@ -61,11 +65,11 @@ function start(r: Replica, handler: Handler, nowMs?: () => number): { manager: R
     rm.stop();
   });
   manager.update([r]);
-  return { manager, calls };
+  return { manager, calls, fetches };
 }
 
 const partitionAnswer = (over: object) => ({
-  responses: [{ topic: 't', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 0n, lastStableOffset: 0n, logStartOffset: 0n, records: null, divergingEpoch: { epoch: -1, endOffset: -1n }, ...over }] }],
+  responses: [{ topicId: 'topic-id-t', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 0n, lastStableOffset: 0n, logStartOffset: 0n, records: null, divergingEpoch: { epoch: -1, endOffset: -1n }, ...over }] }],
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -137,5 +141,49 @@ describe('replica fetcher', () => {
     answerFetch(partitionAnswer({ divergingEpoch: { epoch: 0, endOffset: 1n } }));
     await sleep(50);
     expect(r.log.logEndOffset).toBe(5);
+  });
+
+  describe('topic ids (Fetch v13, KIP-516)', () => {
+    /** A batch the leader could send the follower at its log end (offset 5, epoch 0). */
+    const next = () => makeBatch({ values: [Buffer.from('x')], baseOffset: 5, leaderEpoch: 0 });
+
+    it('fetches with v13, naming the topic by its replica\'s topic id only', async () => {
+      const r = follower(5);
+      const { fetches } = start(r, async () => partitionAnswer({}));
+      await sleep(50);
+      expect(FOLLOWER_FETCH_VERSION).toBe(13);
+      expect(fetches[0]?.version).toBe(13);
+      expect(fetches[0]?.body.topics).toEqual([{ topicId: 'topic-id-t', partitions: [expect.objectContaining({ partition: 0, fetchOffset: 5 })] }]);
+    });
+
+    it.each([
+      ['UNKNOWN_TOPIC_ID', ErrorCode.UNKNOWN_TOPIC_ID],
+      ['INCONSISTENT_TOPIC_ID', ErrorCode.INCONSISTENT_TOPIC_ID],
+    ])('on %s it keeps its log and the partition, appends nothing, and asks again after the back-off', async (_name, errorCode) => {
+      const r = follower(5);
+      // The error comes with what a leader of another incarnation would have sent: records and a divergence.
+      const { calls } = start(r, async () => partitionAnswer({ errorCode, records: next(), highWatermark: 6n, divergingEpoch: { epoch: 0, endOffset: 1n } }));
+      await sleep(350);
+      expect(r.log.logEndOffset).toBe(5);
+      expect(r.highWatermark).toBe(0);
+      const fetches = calls.filter((k) => k === ApiKeys.Fetch).length;
+      // Still fetched (the partition is kept), once per 100 ms back-off.
+      expect(fetches).toBeGreaterThanOrEqual(2);
+      expect(fetches).toBeLessThanOrEqual(5);
+    });
+
+    it('an answer under another topic id than the replica\'s is not applied', async () => {
+      const r = follower(5);
+      start(r, async () => ({ responses: [{ topicId: 'topic-id-of-another-incarnation', partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 6n, lastStableOffset: 6n, logStartOffset: 0n, records: next(), divergingEpoch: { epoch: -1, endOffset: -1n } }] }] }));
+      await sleep(150);
+      expect(r.log.logEndOffset).toBe(5);
+    });
+
+    it('the same answer under its own topic id is applied (the tests above fail on the id, not on the batch)', async () => {
+      const r = follower(5);
+      start(r, async () => partitionAnswer({ records: next(), highWatermark: 6n }));
+      await sleep(150);
+      expect(r.log.logEndOffset).toBe(6);
+    });
   });
 });

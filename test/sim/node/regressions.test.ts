@@ -7,7 +7,7 @@
  * offsets partition among `leader-churn`'s targets) came later and would change their runs.
  */
 import { describe, expect, it } from 'vitest';
-import { ADMIN_FAULT_KINDS, NODE_FAULT_KINDS, PRE_ADMIN_FAULT_KINDS } from '../../../sim/faults.ts';
+import { ADMIN_FAULT_KINDS, NODE_FAULT_KINDS, PRE_ADMIN_FAULT_KINDS, type FaultStep } from '../../../sim/faults.ts';
 import { replayCommand, runSeed, type SimOptions, type SimResult } from '../../../sim/run.ts';
 
 function explain(r: SimResult, o: Partial<SimOptions>): string {
@@ -88,4 +88,39 @@ describe('whole-node simulation regressions', () => {
     expect(r.stats.admin.reassigned).toBeGreaterThan(0);
     expect(r.valid, explain(r, o)).toBe(true);
   });
+
+  // KIP-516, both sides. The `churn` topic is deleted and created again; the new incarnation's
+  // partition starts at leader epoch 0, as the old one's did. Followers fetched by name (Fetch v12),
+  // so epochs alone had to tell the incarnations apart, and could not.
+  // Seed 35: n1 and n2 (powered off at 9.8 s for 3.7 s) applied the delete (15.0 s) and the
+  // re-creation and followed n3, the new incarnation's leader; n3 still led the old incarnation and
+  // answered their fetches from it, so they appended the old records; once n3 re-created its log,
+  // the epoch-only divergence check kept them (incarnations-not-mixed, replicas-agree,
+  // recreated-acked-kept). Seed 45: n1, partitioned through a delete and re-creation, fetched with
+  // its old incarnation's replica from n3, the new incarnation's leader, which counted the fetch as
+  // n1's progress and raised its HW past n1's new replica (isr-holds-hw). Now followers fetch with
+  // Fetch v13 by their replica's topic id; a leader that does not know the id answers
+  // UNKNOWN_TOPIC_ID (one whose replica is of another incarnation INCONSISTENT_TOPIC_ID), reading
+  // nothing and recording no progress, and the follower keeps its log and asks again.
+  const kip516 = (seed: number, shape: (schedule: SimResult['schedule']) => boolean) => async () => {
+    // The kinds of their day (admin kinds, `recreate` included; no disk kinds) and no torn writes.
+    const o: Partial<SimOptions> = { kinds: [...PRE_ADMIN_FAULT_KINDS, ...ADMIN_FAULT_KINDS], tornWrites: false, groups: false };
+    // Log lines change nothing in the run (same trace); they show the leader's answers took effect.
+    const r = await runSeed(seed, { ...o, logLines: 100_000 });
+    expect(shape(r.schedule), JSON.stringify(r.schedule)).toBe(true);
+    expect(r.stats.admin.recreated).toBeGreaterThan(0);
+    expect(r.valid, explain(r, o)).toBe(true);
+    expect(r.nodeLogs.flat().some((l) => l.includes('UNKNOWN_TOPIC_ID') && l.includes(' churn-0 ')), 'no follower of churn-0 was refused a fetch by topic id').toBe(true);
+  };
+  const during = (outer: FaultStep, inner: FaultStep) => outer.atMs <= inner.atMs && inner.atMs + inner.durationMs <= outer.atMs + outer.durationMs;
+  it(
+    'seed 35: a follower of a re-created topic takes no records from a leader of the old incarnation (KIP-516)',
+    // n1 and n2 powered off together, then (after they are back) the delete and re-creation.
+    kip516(35, (sc) => sc.some((p) => p.kind === 'power' && p.nodes.includes(0) && p.nodes.includes(1) && sc.some((d) => d.kind === 'recreate' && d.atMs > p.atMs + p.durationMs))),
+  );
+  it(
+    'seed 45: a leader of a re-created topic counts no fetch of an old-incarnation replica as progress (KIP-516)',
+    // n1 partitioned through a whole delete and re-creation.
+    kip516(45, (sc) => sc.some((p) => p.kind === 'partition' && p.nodes.length === 1 && p.nodes[0] === 0 && sc.some((d) => d.kind === 'recreate' && during(p, d)))),
+  );
 });

@@ -180,6 +180,24 @@ describe('ReplicationMonitor', () => {
     expect(m.violations).toEqual([]);
   });
 
+  it('hw-within-isr is quiet for a member whose replica of the name is of another incarnation (deleted and re-created there first; seed 32)', () => {
+    const lead = leaderOf(4, [1]);
+    const follower = followerAt(4);
+    const { w } = world([new FakeRaft(), new FakeRaft()], [[lead], [follower]]);
+    const m = new ReplicationMonitor();
+    m.step(w);
+    lead.leader = leading([1, 2]);
+    m.step(w);
+    // n2 applied the delete and the re-creation: a new, empty replica following n1 at the same epoch.
+    Object.assign(follower, { topicId: 'id-t-new', log: logOf(0) });
+    m.step(w);
+    expect(m.violations).toEqual([]);
+    // The same empty log in this incarnation is a violation (the check above is on the id, not the log).
+    follower.topicId = 'id-t';
+    m.step(w);
+    expect(m.violations.map((v) => v.property)).toContain('hw-within-isr');
+  });
+
   /** n1 leads with HW 4 (its ISR [1,2]), then hands over to n2 (log end 10), which starts at `startHw`. */
   function handOver(startHw: number): { a: FakeReplica; b: FakeReplica; w: SimWorld; m: ReplicationMonitor } {
     const a = leaderOf(0, [1, 2]);

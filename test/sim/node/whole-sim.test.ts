@@ -70,4 +70,12 @@ describe('whole-node simulation', () => {
       expect(results.some((r) => r.schedule.some((s) => s.kind === 'reassign' && s.replicas?.length === 2))).toBe(true);
     }
   });
+
+  it('a run given a schedule with a recreate step has the churn topic, whatever its kinds (a replay or shrink of such a seed is the same run)', async () => {
+    // Load runs from 4.5 s (boot and settling) for 4 s; one delete and re-creation inside it.
+    const schedule = [{ atMs: 5_500, kind: 'recreate' as const, nodes: [], durationMs: 1_000 }];
+    const r = await runSeed(envSeed ?? 1, { ...SHORT, kinds: ['kill'], schedule });
+    expect(r.valid, explain(r)).toBe(true);
+    expect(r.stats.admin.recreated).toBe(1);
+  });
 });
