@@ -3,7 +3,9 @@
  * creation), CreateTopics, DeleteTopics (through the controller), InitProducerId.
  * Version notes: Metadata v0 reads an empty topic list as "all topics", v1+ reads null as all and an
  * empty list as none; v4+ lets the client forbid auto-creation; v5+ lists offline replicas (replicas
- * on fenced brokers); v7+ leader epochs; v8 authorized operations (no ACLs here: everything allowed).
+ * on fenced brokers); v7+ leader epochs; v8 authorized operations (no ACLs here: everything allowed);
+ * v9 is flexible; v10 answers each topic's id (KIP-516, for Fetch v13) and refuses a topic asked by id
+ * only (a null name: that is v12's) with INVALID_REQUEST (name '', since v10-11 answers carry no null name).
  * CreateTopics v1+ honours validateOnly; manual replica assignments are refused with
  * INVALID_REPLICA_ASSIGNMENT (placement is always the controller's). Transactions are not supported:
  * InitProducerId with a transactional id is refused.
@@ -11,6 +13,7 @@
 import { isValidTopicName } from '../controller/controller.ts';
 import { validateTopicConfigs } from '../config.ts';
 import { ErrorCode } from '../protocol/errors.ts';
+import { ZERO_UUID } from '../protocol/codec.ts';
 import { OFFSETS_TOPIC, type Body, type BrokerContext } from './context.ts';
 
 /** Kafka's ALL operations bitfield for topics/cluster when no authorizer is configured (ops 2..14). */
@@ -22,8 +25,11 @@ export async function handleMetadata(ctx: BrokerContext, version: number, req: B
   const image = ctx.metadata.image;
   let names: string[];
   const requested = req.topics as Body[] | null;
+  // v10+ may name a topic by id only (a null name); asking by id is a v12 feature, as in Kafka, so
+  // such an entry is refused here (INVALID_REQUEST, name '') rather than answered by name.
+  const byIdOnly = (requested ?? []).filter((t) => t.name === null || t.name === undefined);
   if (requested === null || (version === 0 && requested.length === 0)) names = image.topicNames();
-  else names = requested.map((t) => t.name as string);
+  else names = requested.filter((t) => typeof t.name === 'string').map((t) => t.name as string);
   const allowAuto = ctx.config['auto.create.topics.enable'] && (version < 4 || req.allowAutoTopicCreation !== false);
   const missing = names.filter((n) => !image.topic(n) && isValidTopicName(n) && n !== OFFSETS_TOPIC);
   if (allowAuto && missing.length > 0) {
@@ -35,11 +41,13 @@ export async function handleMetadata(ctx: BrokerContext, version: number, req: B
     const t = fresh.topic(name);
     if (!t) {
       const errorCode = !isValidTopicName(name) ? ErrorCode.INVALID_TOPIC_EXCEPTION : allowAuto ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      return { errorCode, name, isInternal: false, partitions: [], topicAuthorizedOperations: OMITTED };
+      return { errorCode, name, topicId: ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: OMITTED };
     }
     return {
       errorCode: 0,
       name,
+      // v10+ (KIP-516): the incarnation, so a client can fetch by id (Fetch v13)
+      topicId: t.topicId,
       isInternal: name === OFFSETS_TOPIC,
       partitions: t.partitions.map((p, i) => ({
         errorCode: p.leader >= 0 ? 0 : ErrorCode.LEADER_NOT_AVAILABLE,
@@ -58,7 +66,7 @@ export async function handleMetadata(ctx: BrokerContext, version: number, req: B
     brokers: brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack ?? null })),
     clusterId: ctx.clusterId,
     controllerId: ctx.metadata.controllerId(),
-    topics,
+    topics: [...topics, ...byIdOnly.map((t) => ({ errorCode: ErrorCode.INVALID_REQUEST, name: '', topicId: t.topicId ?? ZERO_UUID, isInternal: false, partitions: [], topicAuthorizedOperations: OMITTED }))],
     clusterAuthorizedOperations: version >= 8 && req.includeClusterAuthorizedOperations ? ALL_CLUSTER_OPS : OMITTED,
   };
 }

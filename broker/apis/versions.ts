@@ -17,7 +17,7 @@ export const advertisedVersions: ReadonlyArray<{ apiKey: number; minVersion: num
   { apiKey: ApiKeys.Produce, minVersion: 3, maxVersion: 8 },
   { apiKey: ApiKeys.Fetch, minVersion: 4, maxVersion: 13 },
   { apiKey: ApiKeys.ListOffsets, minVersion: 0, maxVersion: 5 },
-  { apiKey: ApiKeys.Metadata, minVersion: 0, maxVersion: 8 },
+  { apiKey: ApiKeys.Metadata, minVersion: 0, maxVersion: 10 },
   { apiKey: ApiKeys.OffsetCommit, minVersion: 0, maxVersion: 7 },
   { apiKey: ApiKeys.OffsetFetch, minVersion: 1, maxVersion: 5 },
   { apiKey: ApiKeys.FindCoordinator, minVersion: 0, maxVersion: 2 },
