@@ -26,7 +26,7 @@ describe('whole-node simulation', () => {
     expect(JSON.stringify(b.history)).toBe(JSON.stringify(a.history));
   });
 
-  it("replays a seed from its recorded schedule exactly (the run given its own schedule is the same run, corruption bytes included)", async () => {
+  it("replays a seed from its recorded schedule exactly (a run given its own schedule, a corrupt step among it, is the same run)", async () => {
     const opts = { loadMs: 3_000, recoverMs: 3_000, kinds: ['corrupt', 'kill', 'partition'] as ('corrupt' | 'kill' | 'partition')[] };
     // The first seed whose schedule damages a sector (the recorded choice then replaces the draw).
     let a: SimResult | null = null;
