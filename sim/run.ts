@@ -17,7 +17,7 @@ import { ackedWritesKept, groupOffsetsMonotonic, idempotentNoDuplicates, incarna
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
 import { SimUncaughtError } from './scheduler.ts';
-import { RaftMonitor, ReplicationMonitor } from './step-properties.ts';
+import { CoordinatorMonitor, RaftMonitor, ReplicationMonitor } from './step-properties.ts';
 import { defaultWorldOptions, SimWorld } from './world.ts';
 
 /** The acks=all topic (judged by the queue checker) and the acks=0/1 one (judged by replica agreement). */
@@ -152,9 +152,11 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   for (const n of world.nodes) world.start(n);
   const raft = new RaftMonitor();
   const repl = new ReplicationMonitor();
+  const coord = new CoordinatorMonitor(GROUP_ID);
   sched.onStep(() => {
     raft.step(world);
     repl.step(world);
+    coord.step(world);
   });
   const violations: Violation[] = [];
 
@@ -387,7 +389,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       violations.push(...readsCommitted(world, churnDrainer.reads, sent), ...readsWereWritten(churnConsumer.reads, sent).slice(0, 10));
     }
   }
-  violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw, ...(churnConsumer?.aboveHw ?? []), ...(churnDrainer?.aboveHw ?? [])]));
+  violations.push(...raft.violations, ...repl.violations, ...coord.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw, ...(churnConsumer?.aboveHw ?? []), ...(churnDrainer?.aboveHw ?? [])]));
   const strong = strongHistory(history.ops);
   violations.push(...groupOffsetsMonotonic(strong));
   const verdict = checkQueue(strong, { idempotent: false, acks: 'all' });
@@ -405,7 +407,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     events: sched.eventsRun,
     schedule,
     counts: { ...world.counts },
-    stats: { sends: sent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats, groups: groupStats(strong, members) },
+    stats: { sends: sent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats, groups: { ...groupStats(strong, members), ...coord.stats } },
     history: history.ops,
     nodeLogs: world.nodes.map((n) => [...n.log]),
   };
@@ -420,10 +422,13 @@ export interface GroupStats {
   commitsFailed: number;
   commitsInfo: number;
   offsetFetchesOk: number;
+  /** Steps at which a node answered as the group's coordinator, and at which one that had loaded its partition was refused by the lease alone (step-properties.ts CoordinatorMonitor). */
+  coordinatingSteps: number;
+  leaseRefusedSteps: number;
 }
 
-function groupStats(ops: readonly Op[], members: readonly GroupMember[]): GroupStats {
-  const s: GroupStats = { members: members.length, crashed: members.filter((m) => m.crashed).length, assigns: 0, commitsOk: 0, commitsFailed: 0, commitsInfo: 0, offsetFetchesOk: 0 };
+function groupStats(ops: readonly Op[], members: readonly GroupMember[]): Omit<GroupStats, 'coordinatingSteps' | 'leaseRefusedSteps'> {
+  const s: Omit<GroupStats, 'coordinatingSteps' | 'leaseRefusedSteps'> = { members: members.length, crashed: members.filter((m) => m.crashed).length, assigns: 0, commitsOk: 0, commitsFailed: 0, commitsInfo: 0, offsetFetchesOk: 0 };
   for (const op of ops) {
     if (op.f === 'assign') s.assigns++;
     else if (op.f === 'offset-fetch' && op.type === 'ok') s.offsetFetchesOk++;
