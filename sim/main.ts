@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--no-torn-writes] [--groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--log-lines N] [--verbose] [--json] [--help]`
+ * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--no-torn-writes] [--no-groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--log-lines N] [--verbose] [--json] [--help]`
  *
  * Runs whole-node simulation seeds (run.ts): `--seed S` one seed (replay), `--seeds N` N seeds from
  * `--first` (default 1). Prints one line per failing seed with its replay command, then the totals:
@@ -12,7 +12,7 @@ import { FAULT_KINDS, type FaultKind } from './faults.ts';
 import { SIM_BROKER_SETTINGS } from './world.ts';
 import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
 
-const USAGE = 'usage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--no-torn-writes] [--groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--log-lines N] [--verbose] [--json] [--help]';
+const USAGE = 'usage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--no-torn-writes] [--no-groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--log-lines N] [--verbose] [--json] [--help]';
 
 const HELP = `${USAGE}
 
@@ -21,8 +21,10 @@ const HELP = `${USAGE}
   --first S         the first seed of --seeds
   --no-faults       no fault schedule (load only)
   --no-torn-writes  a power loss keeps or loses an unsynced write whole, never tears it
-  --groups          consumer group members on the strong topic (group-client.ts), and leader-churn
-                    also aims at the offsets partition
+  --no-groups       no consumer group members (on by default: three member slots of one group
+                    consume the strong topic and commit offsets, group-client.ts, and leader-churn
+                    also aims at the offsets partition); the run seeds drew before groups existed
+  --groups          groups on (the default; kept for old replay commands)
   --load-ms MS      virtual ms of load (faults run inside it); default 20000
   --set key=value   a broker setting over the simulation's (sim/world.ts SIM_BROKER_SETTINGS); repeatable
   --bug NAME        plant one defect of broker/bugs.ts for the run
@@ -58,6 +60,7 @@ async function main(): Promise<number> {
         'no-faults': { type: 'boolean' },
         'no-torn-writes': { type: 'boolean' },
         groups: { type: 'boolean' },
+        'no-groups': { type: 'boolean' },
         'load-ms': { type: 'string' },
         set: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
@@ -90,7 +93,8 @@ async function main(): Promise<number> {
   const options: Partial<SimOptions> = { settings, logLines };
   if (values['no-faults']) options.faults = false;
   if (values['no-torn-writes']) options.tornWrites = false;
-  if (values.groups) options.groups = true;
+  if (values.groups && values['no-groups']) usage('--groups and --no-groups contradict each other');
+  if (values['no-groups']) options.groups = false;
   if (values.bug !== undefined) options.bug = values.bug;
   if (values.kinds !== undefined) {
     const kinds = values.kinds.split(',').filter((k) => k.length > 0);
