@@ -13,6 +13,9 @@
  *   previous leaders committed (Raft's leader completeness); a failed write makes it renounce and
  *   start again from the committed image the same way.
  * - This broker's registration, heartbeats and controlled shutdown: controller/broker-lifecycle.ts.
+ *   A heartbeat answer also carries what remains of this controller's Raft leader lease and its
+ *   view's offset, from which the broker keeps its coordinator lease (`leaseMs`, `metadataOffset`;
+ *   broker-lifecycle.ts module doc).
  * - Brokers reach the active controller over the controller listener's RPCs, or directly when it is
  *   this node; a non-leader answers NOT_CONTROLLER with the leader it knows, and callers retry.
  * - A node whose id is not among the voters is an observer (a broker-only node, as KRaft brokers that
@@ -24,7 +27,7 @@
 import { join } from 'node:path';
 import type { BrokerConfig } from './config.ts';
 import type { ControllerConfig } from './controller/controller.ts';
-import { BrokerLifecycle } from './controller/broker-lifecycle.ts';
+import { BrokerLifecycle, LEASE_CLOCK_MARGIN, type HeartbeatAnswer } from './controller/broker-lifecycle.ts';
 import { ControllerHost, controllerOperations, type ControllerMethod } from './controller/controller-host.ts';
 import type { MetadataImage } from './controller/image.ts';
 import { MetadataLoader, observeMetadata, observerSnapshots, serveMetadata } from './controller/metadata-loader.ts';
@@ -129,6 +132,8 @@ export class MetadataService {
       incarnationId: this.incarnationId,
       advertise: opts.advertise,
       heartbeatIntervalMs: c['broker.heartbeat.interval.ms'],
+      sessionTimeoutMs: c['broker.session.timeout.ms'],
+      monotonicMs: () => rt.clock.monotonicMs(),
       call: (method, params, timeoutMs) => this.call(method, params, timeoutMs),
       image: () => this.image,
       metadataOffset: () => (this.loader.caughtUp ? this.image.lastOffset : -1),
@@ -310,7 +315,27 @@ export class MetadataService {
   /** Runs one controller operation on this node's host (NOT_CONTROLLER when it is not active). */
   private handle(method: ControllerMethod, params: unknown): Promise<unknown> {
     if (!this.host?.active) return Promise.reject(new NotControllerError(this.leaderId()));
-    return this.host.run(method, params);
+    const run = this.host.run(method, params);
+    return method === 'heartbeat' ? run.then((reply) => this.withLease(reply as HeartbeatAnswer)) : run;
+  }
+
+  /**
+   * A heartbeat answer with this controller's lease as it stands now, when the answer leaves: what
+   * remains of the Raft leader lease, less LEASE_CLOCK_MARGIN of the election timeout it counts
+   * (the voters time it on their own clocks), and the view's offset (broker-lifecycle.ts module doc).
+   * No lease when this node no longer leads.
+   */
+  private withLease(reply: HeartbeatAnswer): HeartbeatAnswer {
+    const end = this.raft?.leaseEndMs ?? null;
+    const view = this.host?.controller?.view ?? null;
+    if (end === null || view === null) return { ...reply, leaseMs: 0 };
+    const marginMs = LEASE_CLOCK_MARGIN * this.opts.config['controller.quorum.fetch.timeout.ms'];
+    return { ...reply, leaseMs: Math.max(0, end - this.rt.clock.monotonicMs() - marginMs), metadataOffset: view.lastOffset };
+  }
+
+  /** Whether this broker holds its coordinator lease, given the offset of the image it has applied (broker-lifecycle.ts). */
+  coordinatorLeaseHeld(appliedOffset: number): boolean {
+    return this.lifecycle.leaseHeld(appliedOffset);
   }
 
   /**

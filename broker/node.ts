@@ -53,6 +53,8 @@ export class BrokerNode {
   /** Group commit of this node's leader appends (log/write-behind.ts); the listener drains it before sending. */
   readonly writeBehind: WriteBehind;
   private readonly logWriteFailureCbs: Array<(err: Error) => void> = [];
+  /** The offset of the last metadata image the replica manager applied (-1 before the first). */
+  private appliedImageOffset = -1;
 
   constructor(opts: BrokerOptions, logger: Logger, runtime: Runtime = realRuntime) {
     this.opts = opts;
@@ -108,6 +110,9 @@ export class BrokerNode {
       initialRebalanceDelayMs: opts.config['group.initial.rebalance.delay.ms'],
       minSessionTimeoutMs: opts.config['group.min.session.timeout.ms'],
       maxSessionTimeoutMs: opts.config['group.max.session.timeout.ms'],
+      // The coordinator lease (controller/broker-lifecycle.ts): this broker answers as coordinator
+      // only while no controller can have fenced it beyond what the image it applied holds.
+      canCoordinate: () => this.metadata.coordinatorLeaseHeld(this.appliedImageOffset),
       offsetLog: {
         append: async (partition, records) => {
           const batch = buildBatch({ baseOffset: 0, baseTimestamp: clock.nowMs(), compression: 'none', records: records.map((r) => ({ key: r.key, value: r.value })) });
@@ -136,6 +141,7 @@ export class BrokerNode {
         registered = true;
       }
       this.replicas.applyImage(image);
+      this.appliedImageOffset = image.lastOffset;
     });
   }
 

@@ -216,8 +216,8 @@ export const catalogue: readonly Mutant[] = [
   {
     id: 'coordinator-unload-commit-applied',
     file: 'broker/group/coordinator.ts',
-    search: 'if (this.ownership(req.groupId) !== GroupError.NONE || this.loadGeneration.get(partition) !== generation) return GroupError.NOT_COORDINATOR;',
-    replace: 'if (this.ownership(req.groupId) !== GroupError.NONE) return GroupError.NOT_COORDINATOR;',
+    search: 'if (!this.owned.has(partition) || this.loadGeneration.get(partition) !== generation) return GroupError.NOT_COORDINATOR;',
+    replace: 'if (!this.owned.has(partition)) return GroupError.NOT_COORDINATOR;',
     breaks: 'a commit whose append outlived an unload and a reload writes into the new load\'s offsets map (acked but not in the log)',
     caughtBy: ['group-offsets-monotonic'],
     suites: NODE,

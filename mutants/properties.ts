@@ -30,7 +30,8 @@
  * raft-durability; raft-liveness after healing; raft-invariant for any other violation.
  * Whole-node properties (the node suite): read-below-hw (consumers never see data above the HW),
  * hw-start-known, isr-join-below-hw and isr-agrees-below-hw (sim/step-properties.ts),
- * group-offsets-monotonic (committed group offsets never regress), duplicate (an idempotent send
+ * group-offsets-monotonic (committed group offsets never regress), coordinator-not-deposed (a
+ * broker answers as group coordinator only of an offsets partition it leads), duplicate (an idempotent send
  * appended twice); the re-created topic's incarnations-not-mixed counts as inconsistent-read and
  * recreated-acked-kept as lost-ack.
  * crash: the code under test threw (an assertion of the product itself, e.g. Raft refusing to
@@ -56,6 +57,7 @@ export const properties = {
   'isr-join-below-hw': 'a leader proposes a replica for the ISR below its HW',
   'isr-agrees-below-hw': 'the HW advances over an ISR member holding another record at that offset',
   'group-offsets-monotonic': 'a committed group offset regresses',
+  'coordinator-not-deposed': 'a broker answers as group coordinator of an offsets partition another broker leads',
   duplicate: 'a write appears twice',
   'raft-election-safety': 'two Raft leaders in one term',
   'raft-log-matching': 'one (index, term) holds two entries',

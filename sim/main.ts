@@ -1,9 +1,10 @@
 /**
- * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--no-torn-writes] [--groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]`
+ * `npm run sim -- [--seeds N] [--seed S] [--first S] [--no-faults] [--no-torn-writes] [--no-groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--log-lines N] [--verbose] [--json] [--help]`
  *
  * Runs whole-node simulation seeds (run.ts): `--seed S` one seed (replay), `--seeds N` N seeds from
  * `--first` (default 1). Prints one line per failing seed with its replay command, then the totals:
- * seeds clean, seeds per wall second, simulated seconds per wall second. Exit code 1 when a seed failed.
+ * seeds clean, seeds per wall second, simulated seconds per wall second. Exit code 1 when a seed
+ * failed. `--help` prints every flag (HELP below).
  */
 import { parseArgs } from 'node:util';
 import { buildConfig } from '../broker/config.ts';
@@ -11,8 +12,32 @@ import { FAULT_KINDS, type FaultKind } from './faults.ts';
 import { SIM_BROKER_SETTINGS } from './world.ts';
 import { describeStep, replayCommand, runSeed, type SimOptions } from './run.ts';
 
+const USAGE = 'usage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--no-torn-writes] [--no-groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--log-lines N] [--verbose] [--json] [--help]';
+
+const HELP = `${USAGE}
+
+  --seed S          run one seed (a replay): prints its verdict, schedule and violations
+  --seeds N         run N seeds, from --first (default 1); default 10
+  --first S         the first seed of --seeds
+  --no-faults       no fault schedule (load only)
+  --no-torn-writes  a power loss keeps or loses an unsynced write whole, never tears it
+  --no-groups       no consumer group members (on by default: three member slots of one group
+                    consume the strong topic and commit offsets, group-client.ts, and leader-churn
+                    also aims at the offsets partition); the run seeds drew before groups existed
+  --groups          groups on (the default; kept for old replay commands)
+  --load-ms MS      virtual ms of load (faults run inside it); default 20000
+  --set key=value   a broker setting over the simulation's (sim/world.ts SIM_BROKER_SETTINGS); repeatable
+  --bug NAME        plant one defect of broker/bugs.ts for the run
+  --kinds K,K       fault kinds to draw from (default: every kind but recreate); one of
+                    ${FAULT_KINDS.join(', ')}
+  --log-lines N     keep each node's last N log lines and print them for --seed, or for failing seeds
+  --verbose         --log-lines 200, and print every failing seed in full
+  --json            one JSON line per seed
+  --help            this text
+`;
+
 function usage(msg: string): never {
-  process.stderr.write(`sim: ${msg}\nusage: npm run sim -- [--seeds N | --seed S] [--first S] [--no-faults] [--no-torn-writes] [--groups] [--load-ms MS] [--set key=value ...] [--bug NAME] [--kinds K,K] [--verbose] [--json]\n`);
+  process.stderr.write(`sim: ${msg}\n${USAGE}\n`);
   process.exit(2);
 }
 
@@ -35,16 +60,23 @@ async function main(): Promise<number> {
         'no-faults': { type: 'boolean' },
         'no-torn-writes': { type: 'boolean' },
         groups: { type: 'boolean' },
+        'no-groups': { type: 'boolean' },
         'load-ms': { type: 'string' },
         set: { type: 'string', multiple: true },
         verbose: { type: 'boolean' },
         json: { type: 'boolean' },
         bug: { type: 'string' },
         kinds: { type: 'string' },
+        'log-lines': { type: 'string' },
+        help: { type: 'boolean' },
       },
     }));
   } catch (err) {
     usage((err as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
   }
   const settings: Record<string, string> = {};
   for (const s of values.set ?? []) {
@@ -57,10 +89,12 @@ async function main(): Promise<number> {
   } catch (err) {
     usage(`--set: ${(err as Error).message}`);
   }
-  const options: Partial<SimOptions> = { settings, logLines: values.verbose ? 200 : 0 };
+  const logLines = int('--log-lines', values['log-lines'], values.verbose ? 200 : 0);
+  const options: Partial<SimOptions> = { settings, logLines };
   if (values['no-faults']) options.faults = false;
   if (values['no-torn-writes']) options.tornWrites = false;
-  if (values.groups) options.groups = true;
+  if (values.groups && values['no-groups']) usage('--groups and --no-groups contradict each other');
+  if (values['no-groups']) options.groups = false;
   if (values.bug !== undefined) options.bug = values.bug;
   if (values.kinds !== undefined) {
     const kinds = values.kinds.split(',').filter((k) => k.length > 0);
@@ -81,11 +115,11 @@ async function main(): Promise<number> {
       failed++;
       process.stdout.write(`FAIL seed ${seed}: ${r.violations[0]!.property}: ${r.violations[0]!.detail.split('\n')[0]}  replay: ${replayCommand(seed, options)}\n`);
     }
-    if (values.seed !== undefined || (values.verbose && !r.valid)) {
+    if (values.seed !== undefined || ((values.verbose || logLines > 0) && !r.valid)) {
       process.stdout.write(`seed ${seed}: ${r.valid ? 'clean' : 'FAILED'}, trace ${r.traceHash}, ${(r.simMs / 1000).toFixed(1)} sim-s in ${(r.wallMs / 1000).toFixed(1)} s (${r.events} events), sends ${r.stats.sends}, acked ${r.stats.acked}, reads ${r.stats.reads}\n`);
       process.stdout.write(`faults: ${r.schedule.map(describeStep).join('; ') || 'none'}\n`);
       for (const v of r.violations) process.stdout.write(`  ${v.property}: ${v.detail}\n`);
-      if (values.verbose) r.nodeLogs.forEach((lines, i) => process.stdout.write(`--- n${i + 1} (last ${lines.length} lines)\n${lines.join('\n')}\n`));
+      if (logLines > 0) r.nodeLogs.forEach((lines, i) => process.stdout.write(`--- n${i + 1} (last ${lines.length} lines)\n${lines.join('\n')}\n`));
     }
   }
   const wallS = (Date.now() - started) / 1000;

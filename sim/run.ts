@@ -17,7 +17,7 @@ import { ackedWritesKept, groupOffsetsMonotonic, idempotentNoDuplicates, incarna
 import { Prng } from './prng.ts';
 import { simRuntime } from './runtime.ts';
 import { SimUncaughtError } from './scheduler.ts';
-import { RaftMonitor, ReplicationMonitor } from './step-properties.ts';
+import { CoordinatorMonitor, RaftMonitor, ReplicationMonitor } from './step-properties.ts';
 import { defaultWorldOptions, SimWorld } from './world.ts';
 
 /** The acks=all topic (judged by the queue checker) and the acks=0/1 one (judged by replica agreement). */
@@ -55,8 +55,9 @@ export interface SimOptions {
   tornWrites: boolean;
   /**
    * Consumer group members (group-client.ts) on the strong topic, which commit offsets, crash and
-   * rejoin; `leader-churn` then also aims at the offsets partition. Off (the default until seeds 6 and 20 of `--groups` are triaged, docs/simulation.md): the run is the one seeds
-   * drew before groups existed (the regression seeds pin it off).
+   * rejoin; `leader-churn` then also aims at the offsets partition. On by default (since seeds 1 to
+   * 100 ran clean with it, docs/simulation.md); off, the run is the one seeds drew before groups
+   * existed (the regression seeds found before groups pin it off).
    */
   groups: boolean;
 }
@@ -71,7 +72,7 @@ export const defaultSimOptions: SimOptions = {
   settings: {},
   logLines: 0,
   tornWrites: true,
-  groups: false,
+  groups: true,
 };
 
 /** The run's consumer group, its members (slots; a crashed member's successor takes the next process id) and their timings. */
@@ -161,9 +162,11 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
   for (const n of world.nodes) world.start(n);
   const raft = new RaftMonitor();
   const repl = new ReplicationMonitor();
+  const coord = new CoordinatorMonitor(GROUP_ID);
   sched.onStep(() => {
     raft.step(world);
     repl.step(world);
+    coord.step(world);
   });
   const violations: Violation[] = [];
 
@@ -419,7 +422,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
       violations.push(...readsCommitted(world, churnDrainer.reads, churnSent), ...readsWereWritten(churnConsumer.reads, churnSent).slice(0, 10));
     }
   }
-  violations.push(...raft.violations, ...repl.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw, ...(churnConsumer?.aboveHw ?? []), ...(churnDrainer?.aboveHw ?? [])]));
+  violations.push(...raft.violations, ...repl.violations, ...coord.violations, ...readsBelowHw([...consumer.aboveHw, ...drainer.aboveHw, ...(churnConsumer?.aboveHw ?? []), ...(churnDrainer?.aboveHw ?? [])]));
   const strong = strongHistory(history.ops);
   violations.push(...groupOffsetsMonotonic(strong));
   const verdict = checkQueue(strong, { idempotent: false, acks: 'all' });
@@ -437,7 +440,7 @@ async function runPlanted(seed: number, options: Partial<SimOptions>): Promise<S
     events: sched.eventsRun,
     schedule,
     counts: { ...world.counts },
-    stats: { sends: sent.size + churnSent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats, groups: groupStats(strong, members) },
+    stats: { sends: sent.size + churnSent.size, acked: acked.length, reads: consumer.reads.length + drainer.reads.length, checker: String(verdict.valid), admin: adminStats, groups: { ...groupStats(strong, members), ...coord.stats } },
     history: history.ops,
     nodeLogs: world.nodes.map((n) => [...n.log]),
   };
@@ -452,10 +455,13 @@ export interface GroupStats {
   commitsFailed: number;
   commitsInfo: number;
   offsetFetchesOk: number;
+  /** Steps at which a node answered as the group's coordinator, and at which one that had loaded its partition was refused by the lease alone (step-properties.ts CoordinatorMonitor). */
+  coordinatingSteps: number;
+  leaseRefusedSteps: number;
 }
 
-function groupStats(ops: readonly Op[], members: readonly GroupMember[]): GroupStats {
-  const s: GroupStats = { members: members.length, crashed: members.filter((m) => m.crashed).length, assigns: 0, commitsOk: 0, commitsFailed: 0, commitsInfo: 0, offsetFetchesOk: 0 };
+function groupStats(ops: readonly Op[], members: readonly GroupMember[]): Omit<GroupStats, 'coordinatingSteps' | 'leaseRefusedSteps'> {
+  const s: Omit<GroupStats, 'coordinatingSteps' | 'leaseRefusedSteps'> = { members: members.length, crashed: members.filter((m) => m.crashed).length, assigns: 0, commitsOk: 0, commitsFailed: 0, commitsInfo: 0, offsetFetchesOk: 0 };
   for (const op of ops) {
     if (op.f === 'assign') s.assigns++;
     else if (op.f === 'offset-fetch' && op.type === 'ok') s.offsetFetchesOk++;
@@ -487,7 +493,7 @@ export function strongHistory(ops: readonly Op[]): Op[] {
 }
 
 export function replayCommand(seed: number, options: Partial<SimOptions> = {}): string {
-  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.tornWrites === false ? ' --no-torn-writes' : '', options.groups === true ? ' --groups' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== DEFAULT_FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
+  const extra = [options.bug ? ` --bug ${options.bug}` : '', options.faults === false ? ' --no-faults' : '', options.tornWrites === false ? ' --no-torn-writes' : '', options.groups === false ? ' --no-groups' : '', options.loadMs !== undefined && options.loadMs !== defaultSimOptions.loadMs ? ` --load-ms ${options.loadMs}` : '', options.kinds !== undefined && options.kinds.join(',') !== DEFAULT_FAULT_KINDS.join(',') ? ` --kinds ${options.kinds.join(',')}` : '', ...Object.entries(options.settings ?? {}).map(([k, v]) => ` --set ${k}=${v}`)].join('');
   return `npm run sim -- --seed ${seed}${extra}`;
 }
 

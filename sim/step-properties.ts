@@ -50,10 +50,23 @@
  *   node's HW checkpoint (`replication-offset-checkpoint`, as the disk held it when the process
  *   started) holds for it, clamped to its log's start and end: what a node checkpointed survives
  *   its restart (a kill, or a power loss after the checkpoint's fsync).
+ *
+ * Group coordination, for the run's group:
+ * - `coordinator-not-deposed`: a node whose group coordinator would answer as the group's
+ *   coordinator (`GroupCoordinator.ownership` is NONE) leads the group's offsets partition in the
+ *   newest metadata image among live nodes (the committed log's longest prefix any of them applied).
+ *   A broker cut off from the controller, or paused, must stop answering before the controller can
+ *   move the partition away by fencing it (the coordinator lease, controller/broker-lifecycle.ts);
+ *   Kafka's coordinator answers until its own metadata says otherwise. The simulation moves offsets
+ *   partitions only by fencing (leader-churn and the node faults; no reassignment or election aims at
+ *   them), the one kind of move the lease covers.
  */
 import type { Entry } from '../broker/controller/raft/messages.ts';
 import type { RaftStateView } from '../broker/controller/raft/node.ts';
 import { readOffsetCheckpoint, REPLICATION_OFFSET_CHECKPOINT_FILE } from '../broker/log/offset-checkpoint.ts';
+import { OFFSETS_TOPIC } from '../broker/apis/context.ts';
+import type { MetadataImage } from '../broker/controller/image.ts';
+import { GroupError } from '../broker/group/coordinator.ts';
 import type { Violation } from './properties.ts';
 import type { SimWorld } from './world.ts';
 
@@ -309,4 +322,38 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 
 function leadership(n: SimWorld['nodes'][number], r: { topic: string; partition: number; leaderEpoch: number }): string {
   return `n${n.id}#${n.host.incarnation} ${r.topic}-${r.partition} epoch ${r.leaderEpoch}`;
+}
+
+/** `coordinator-not-deposed` (module doc), for one group. */
+export class CoordinatorMonitor {
+  readonly violations: Violation[] = [];
+  readonly #groupId: string;
+  /** Steps at which some node answered as coordinator, and at which one was refused by its lease alone (the check's power). */
+  readonly stats = { coordinatingSteps: 0, leaseRefusedSteps: 0 };
+
+  constructor(groupId: string) {
+    this.#groupId = groupId;
+  }
+
+  step(world: SimWorld): void {
+    let newest: MetadataImage | null = null;
+    for (const n of world.nodes) {
+      if (n.host.state !== 'up' || n.broker === null) continue;
+      const image = n.broker.metadata.image;
+      if (newest === null || image.lastOffset > newest.lastOffset) newest = image;
+    }
+    if (newest === null) return;
+    for (const n of world.nodes) {
+      if (n.host.state !== 'up' || n.broker === null) continue;
+      const groups = n.broker.groups;
+      const p = groups.partitionFor(this.#groupId);
+      if (groups.ownership(this.#groupId) !== GroupError.NONE) {
+        if (groups.owns(p)) this.stats.leaseRefusedSteps++;
+        continue;
+      }
+      this.stats.coordinatingSteps++;
+      const leader = newest.partition(OFFSETS_TOPIC, p)?.leader ?? -1;
+      if (leader !== n.id) keep(this.violations, 'coordinator-not-deposed', `t=${world.sched.nowMs}ms n${n.id}#${n.host.incarnation} answers as coordinator of ${this.#groupId} (${OFFSETS_TOPIC}-${p}), whose leader in the newest metadata (offset ${newest.lastOffset}) is ${leader < 0 ? 'none' : `n${leader}`}`);
+    }
+  }
 }

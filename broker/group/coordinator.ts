@@ -24,6 +24,17 @@
  *   served again. A commit whose append outlives an unload (or an unload and a reload) is not applied
  *   to the map: each load of a partition has its own generation, and a commit applies only under the
  *   generation it started in.
+ * - No answer as coordinator without the lease (`canCoordinate`, the broker's coordinator lease:
+ *   controller/broker-lifecycle.ts): JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit,
+ *   OffsetFetch, DescribeGroups and ListGroups answer NOT_COORDINATOR while it does not hold, also
+ *   for a join or sync that was parked before it lapsed, so clients look the coordinator up again.
+ *   While it holds, no controller can have moved the offsets partition away from this broker by
+ *   fencing it without this node's image (and so `unload`) knowing. Kafka's coordinator has no such
+ *   rule and keeps answering from what it loaded until its metadata says another broker leads the
+ *   partition, so a coordinator cut off from the controller, or paused, answers OffsetFetch from
+ *   offsets its successor has already moved past. A commit whose append succeeded is applied to
+ *   the map of the load it started in even if the lease lapsed meanwhile (the map mirrors that
+ *   load's log); only its answer says NOT_COORDINATOR.
  *
  * Time comes from `nowMs()` and expiry runs in `tick()`, called by the broker on a timer, so the
  * logic is testable without real time.
@@ -135,6 +146,8 @@ export interface CoordinatorOptions {
   maxSessionTimeoutMs: number;
   /** How long a member id handed out by MEMBER_ID_REQUIRED stays valid without a rejoin. */
   pendingMemberTimeoutMs?: number;
+  /** Whether this broker holds its coordinator lease now (module doc); default: always. */
+  canCoordinate?: () => boolean;
 }
 
 /** Kafka's partitionFor: abs(groupId.hashCode) % numPartitions, with Java's String.hashCode. */
@@ -183,11 +196,26 @@ export class GroupCoordinator {
     return offsetsPartitionFor(groupId, this.opts.offsetsPartitions);
   }
 
-  /** Error for a group this node cannot serve right now, or NONE. */
+  /** Error for a group this node cannot serve right now, or NONE: it must own the group's partition and hold the lease (module doc). */
   ownership(groupId: string): Code {
     const p = this.partitionFor(groupId);
     if (this.loading.has(p)) return GroupError.COORDINATOR_LOAD_IN_PROGRESS;
-    return this.owned.has(p) ? GroupError.NONE : GroupError.NOT_COORDINATOR;
+    if (!this.owned.has(p)) return GroupError.NOT_COORDINATOR;
+    return this.leaseHeld() ? GroupError.NONE : GroupError.NOT_COORDINATOR;
+  }
+
+  /** Whether this node has loaded an offsets partition and not unloaded it (lease or not; for checkers and metrics). */
+  owns(partition: number): boolean {
+    return this.owned.has(partition) && !this.loading.has(partition);
+  }
+
+  private leaseHeld(): boolean {
+    return this.opts.canCoordinate?.() ?? true;
+  }
+
+  /** A parked join's or sync's answer as it leaves: NOT_COORDINATOR if the lease lapsed meanwhile (module doc). */
+  private stillCoordinating<R extends { errorCode: Code }>(r: R, lapsed: R): R {
+    return r.errorCode === GroupError.NONE && !this.leaseHeld() ? lapsed : r;
   }
 
   beginLoad(partition: number): void {
@@ -355,7 +383,7 @@ export class GroupCoordinator {
       this.prepareRebalance(g, g.state === 'Empty' ? this.opts.initialRebalanceDelayMs : 0);
       this.maybeCompleteJoin(g);
     }
-    return result;
+    return result.then((r) => this.stillCoordinating(r, joinError(GroupError.NOT_COORDINATOR, r.memberId)));
   }
 
   private allSupport(g: Group, protocol: string, except: string): boolean {
@@ -479,7 +507,7 @@ export class GroupCoordinator {
         }
       }
     }
-    return result;
+    return result.then((r) => this.stillCoordinating(r, syncError(GroupError.NOT_COORDINATOR)));
   }
 
   private syncResultFor(g: Group, m: Member): SyncResult {
@@ -577,10 +605,11 @@ export class GroupCoordinator {
       return code === GroupError.NOT_COORDINATOR ? GroupError.NOT_COORDINATOR : GroupError.COORDINATOR_NOT_AVAILABLE;
     }
     // Unloaded (and perhaps reloaded) meanwhile: the map is the new load's, not ours to write.
-    if (this.ownership(req.groupId) !== GroupError.NONE || this.loadGeneration.get(partition) !== generation) return GroupError.NOT_COORDINATOR;
+    if (!this.owned.has(partition) || this.loadGeneration.get(partition) !== generation) return GroupError.NOT_COORDINATOR;
     const byKey = this.offsetsOf(req.groupId);
     for (const o of req.offsets) byKey.set(`${o.topic}\0${o.partition}`, { offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata, commitTimestampMs: now });
-    return GroupError.NONE;
+    // The map mirrors this load's log (module doc); the answer is the coordinator's only if the lease still holds.
+    return this.ownership(req.groupId);
   }
 
   /** Committed offsets of a group: for the partitions asked, or all when `partitions` is null. */

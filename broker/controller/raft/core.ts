@@ -60,6 +60,20 @@
  *   within one minimum election timeout (plus one tick).
  * Election timeouts are drawn uniformly from [electionTimeoutMinMs, electionTimeoutMaxMs) on every
  * (re)arm of the timer.
+ *
+ * Leader lease (Raft thesis §6.4.1), `leaseEndMs`: a leader knows no other leader can be elected
+ * before base + electionTimeoutMinMs, where base is the quorum-th latest of: now (itself) and, per
+ * peer, the send time (`sentMs`, echoed back as `echoMs`) of the newest AppendEntries or snapshot
+ * the peer answered in this term. Send times, not arrival times: an answer that waited in the
+ * network proves only that the peer heard the leader when the request was sent. Why it holds: a new
+ * leader needs a majority, which shares a node with the quorum behind base; that node heard this
+ * leader at or after base and refuses to help elect anyone else for electionTimeoutMinMs after
+ * that (the lease above; a candidate's own election timer is at least as long). Two additions make
+ * the refusal last across the node's own changes (`noVoteUntilMs`): a leader that steps down keeps
+ * refusing votes until the lease it had, so its own vote cannot elect a successor early; and a node
+ * refuses votes for electionTimeoutMinMs after it starts, since its last life may have promised a
+ * lease that a restart forgot. The lease is on this node's clock: a reader on another clock or
+ * trusting it across drift must shorten it (metadata-service.ts does, for the controller's brokers).
  */
 import type { AppendRequest, AppendResponse, Entry, Message, Snapshot, SnapshotRequest, VoteRequest, VoteResponse } from './messages.ts';
 
@@ -147,6 +161,8 @@ type Progress = {
   nextIndex: number;
   matchIndex: number;
   lastHeardMs: number;
+  /** The send time (our clock) of the newest request this peer answered in this term (the lease's base). */
+  ackedSentMs: number;
   /** A snapshot sent to this peer is awaited until then: rejections meanwhile do not resend it. */
   snapshotAwaitedUntilMs: number;
 };
@@ -172,6 +188,8 @@ export class RaftCore {
 
   private electionDeadlineMs: number;
   private lastLeaderContactMs = Number.NEGATIVE_INFINITY;
+  /** Votes are refused before this (module doc, leader lease): after a start, and after stepping down as leader. */
+  private noVoteUntilMs: number;
   private nextHeartbeatMs = 0;
   private votes = new Map<number, boolean>();
   private progress = new Map<number, Progress>();
@@ -218,6 +236,7 @@ export class RaftCore {
     }
     this.nowMs = nowMs;
     this.electionDeadlineMs = nowMs + this.randomElectionTimeoutMs();
+    this.noVoteUntilMs = nowMs + cfg.electionTimeoutMinMs;
   }
 
   get role(): Role {
@@ -252,6 +271,15 @@ export class RaftCore {
   }
   get id(): number {
     return this.cfg.id;
+  }
+  /**
+   * The leader lease (module doc): on a leader, the time (this core's clock) before which no other
+   * node can become leader; null on a non-leader.
+   */
+  get leaseEndMs(): number | null {
+    if (this.roleNow !== 'leader') return null;
+    const times = [this.nowMs, ...this.peers.map((p) => this.progress.get(p)!.ackedSentMs)].sort((a, b) => b - a);
+    return times[this.quorum - 1]! + this.cfg.electionTimeoutMinMs;
   }
   /**
    * The leader's view of the quorum (for DescribeQuorum), null on a non-leader: every voter with the
@@ -423,20 +451,20 @@ export class RaftCore {
       const skip = this.base.index - prevLogIndex;
       if (skip >= entries.length) {
         const matchIndex = prevLogIndex + entries.length;
-        this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
+        this.reply(from, msg, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
         return;
       }
       entries = entries.slice(skip);
       prevLogIndex = this.base.index;
     } else if (msg.prevLogIndex > this.lastIndex) {
-      this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: this.lastIndex });
+      this.reply(from, msg, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: this.lastIndex });
       return;
     } else if (this.termAt(msg.prevLogIndex) !== msg.prevLogTerm) {
       // Skip back over the whole conflicting term; the leader retries from just before it.
       const conflictTerm = this.termAt(msg.prevLogIndex);
       let hint = msg.prevLogIndex - 1;
       while (hint > this.commit && this.termAt(hint) === conflictTerm) hint--;
-      this.send(from, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: hint });
+      this.reply(from, msg, { type: 'append-resp', term: this.currentTerm, success: false, matchIndex: 0, hintIndex: hint });
       return;
     }
     for (const e of entries) {
@@ -450,7 +478,7 @@ export class RaftCore {
     const matchIndex = prevLogIndex + entries.length;
     const newCommit = Math.min(msg.leaderCommit, matchIndex);
     if (newCommit > this.commit) this.commit = newCommit;
-    this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
+    this.reply(from, msg, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex, hintIndex: matchIndex });
   }
 
   private onSnapshotRequest(from: number, msg: SnapshotRequest): void {
@@ -473,13 +501,21 @@ export class RaftCore {
       this.dirtyFromIndex = null;
     }
     // Either way the entry at msg.index is committed here, so it matches the leader's.
-    this.send(from, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex: msg.index, hintIndex: msg.index });
+    this.reply(from, msg, { type: 'append-resp', term: this.currentTerm, success: true, matchIndex: msg.index, hintIndex: msg.index });
+  }
+
+  /** Answers the leader's request, echoing its send time (the leader's lease, module doc). */
+  private reply(to: number, req: AppendRequest | SnapshotRequest, resp: AppendResponse): void {
+    if (req.sentMs !== undefined) resp.echoMs = req.sentMs;
+    this.send(to, resp);
   }
 
   private onAppendResponse(from: number, msg: AppendResponse): void {
     if (this.roleNow !== 'leader') return;
     const pr = this.progress.get(from)!;
     pr.lastHeardMs = this.nowMs;
+    // An echo from the future is not ours (a corrupt or foreign message): it must not extend the lease.
+    if (msg.echoMs !== undefined && msg.echoMs <= this.nowMs && msg.echoMs > pr.ackedSentMs) pr.ackedSentMs = msg.echoMs;
     if (msg.success) {
       if (msg.matchIndex > pr.matchIndex) pr.matchIndex = Math.min(msg.matchIndex, this.lastIndex);
       if (this.snap !== null && pr.matchIndex >= this.snap.index) pr.snapshotAwaitedUntilMs = 0;
@@ -544,7 +580,7 @@ export class RaftCore {
     this.leader = this.cfg.id;
     this.progress = new Map();
     for (const p of this.peers) {
-      this.progress.set(p, { nextIndex: this.lastIndex + 1, matchIndex: 0, lastHeardMs: this.nowMs, snapshotAwaitedUntilMs: 0 });
+      this.progress.set(p, { nextIndex: this.lastIndex + 1, matchIndex: 0, lastHeardMs: this.nowMs, ackedSentMs: Number.NEGATIVE_INFINITY, snapshotAwaitedUntilMs: 0 });
     }
     this.appendLocal(null);
     this.nextHeartbeatMs = this.nowMs + this.cfg.heartbeatIntervalMs;
@@ -553,6 +589,9 @@ export class RaftCore {
   }
 
   private becomeFollower(term: number, leaderId: number | null): void {
+    // A leader stepping down keeps the lease it had: its vote must not elect a successor before it ends.
+    const lease = this.leaseEndMs;
+    if (lease !== null && lease > this.noVoteUntilMs) this.noVoteUntilMs = lease;
     if (term > this.currentTerm) {
       this.currentTerm = term;
       this.votedFor = null;
@@ -570,7 +609,7 @@ export class RaftCore {
   // ---------------------------------------------------------------------------------------------
 
   private inLease(): boolean {
-    if (this.roleNow === 'leader') return true;
+    if (this.roleNow === 'leader' || this.nowMs < this.noVoteUntilMs) return true;
     return this.leader !== null && this.nowMs - this.lastLeaderContactMs < this.cfg.electionTimeoutMinMs;
   }
 
@@ -611,7 +650,7 @@ export class RaftCore {
     if (prevLogIndex < this.base.index) {
       const snap = this.snap!;
       if (this.nowMs >= pr.snapshotAwaitedUntilMs) {
-        this.send(to, { type: 'snapshot-req', term: this.currentTerm, index: snap.index, lastTerm: snap.term, data: snap.data });
+        this.send(to, { type: 'snapshot-req', term: this.currentTerm, index: snap.index, lastTerm: snap.term, data: snap.data, sentMs: this.nowMs });
         pr.snapshotAwaitedUntilMs = this.nowMs + this.cfg.electionTimeoutMinMs;
       }
       // Meanwhile (and right behind the snapshot) heartbeats continue from the snapshot's index.
@@ -626,6 +665,7 @@ export class RaftCore {
       prevLogTerm: this.termAt(prevLogIndex),
       entries,
       leaderCommit: this.commit,
+      sentMs: this.nowMs,
     });
     // Optimistic pipelining: a lost message shows up as a rejection and moves nextIndex back.
     pr.nextIndex = prevLogIndex + entries.length + 1;

@@ -12,6 +12,9 @@
  * - `append-resp`: `success` with the highest index known to match, or a rejection with `hintIndex`,
  *   the follower's guess of the last index that may still match.
  * - `snapshot-req`: InstallSnapshot, for a follower that needs entries the leader has compacted away.
+ * `append-req` and `snapshot-req` carry `sentMs`, the leader's monotonic clock when it sent them; the
+ * follower echoes it in its `append-resp` (`echoMs`), so the leader knows how recently each follower
+ * heard from it: the base of its lease (core.ts `leaseEndMs`). Both are optional on the wire.
  *
  * `parseMessage` validates untrusted input from the wire once, at the boundary (house style 8).
  */
@@ -27,8 +30,9 @@ export type AppendRequest = {
   prevLogTerm: number;
   entries: Entry[];
   leaderCommit: number;
+  sentMs?: number;
 };
-export type AppendResponse = { type: 'append-resp'; term: number; success: boolean; matchIndex: number; hintIndex: number };
+export type AppendResponse = { type: 'append-resp'; term: number; success: boolean; matchIndex: number; hintIndex: number; echoMs?: number };
 /**
  * InstallSnapshot (Raft §7; KRaft's FetchSnapshot, pushed instead of pulled): the leader's newest
  * snapshot, sent to a follower whose next index lies below the leader's log start. `data` is the
@@ -36,12 +40,19 @@ export type AppendResponse = { type: 'append-resp'; term: number; success: boole
  * with an `append-resp` (success, matchIndex = index). One message carries the whole snapshot
  * (metadata images are small; the transport bounds a frame at 64 MiB).
  */
-export type SnapshotRequest = { type: 'snapshot-req'; term: number; index: number; lastTerm: number; data: string };
+export type SnapshotRequest = { type: 'snapshot-req'; term: number; index: number; lastTerm: number; data: string; sentMs?: number };
 
 export type Message = VoteRequest | VoteResponse | AppendRequest | AppendResponse | SnapshotRequest;
 
 /** A state-machine snapshot at a committed index (`term` is that entry's term). */
 export type Snapshot = { index: number; term: number; data: string };
+
+/** An optional clock reading (`sentMs`, `echoMs`): absent, or a finite number. */
+function optionalMs(m: Record<string, unknown>, field: string): { ok: boolean; value?: number } {
+  const v = m[field];
+  if (v === undefined) return { ok: true };
+  return typeof v === 'number' && Number.isFinite(v) ? { ok: true, value: v } : { ok: false };
+}
 
 function isNat(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
@@ -83,17 +94,29 @@ export function parseMessage(x: unknown): Message | null {
         if (e === null || e.index !== prevLogIndex + 1 + i || e.term > term) return null;
         parsed.push(e);
       }
-      return { type: 'append-req', term, prevLogIndex, prevLogTerm, entries: parsed, leaderCommit };
+      const sent = optionalMs(m, 'sentMs');
+      if (!sent.ok) return null;
+      const req: AppendRequest = { type: 'append-req', term, prevLogIndex, prevLogTerm, entries: parsed, leaderCommit };
+      if (sent.value !== undefined) req.sentMs = sent.value;
+      return req;
     }
     case 'append-resp': {
       const { success, matchIndex, hintIndex } = m;
       if (typeof success !== 'boolean' || !isNat(matchIndex) || !isNat(hintIndex)) return null;
-      return { type: 'append-resp', term, success, matchIndex, hintIndex };
+      const echo = optionalMs(m, 'echoMs');
+      if (!echo.ok) return null;
+      const resp: AppendResponse = { type: 'append-resp', term, success, matchIndex, hintIndex };
+      if (echo.value !== undefined) resp.echoMs = echo.value;
+      return resp;
     }
     case 'snapshot-req': {
       const { index, lastTerm, data } = m;
       if (!isNat(index) || index < 1 || !isNat(lastTerm) || lastTerm < 1 || lastTerm > term || typeof data !== 'string') return null;
-      return { type: 'snapshot-req', term, index, lastTerm, data };
+      const sent = optionalMs(m, 'sentMs');
+      if (!sent.ok) return null;
+      const req: SnapshotRequest = { type: 'snapshot-req', term, index, lastTerm, data };
+      if (sent.value !== undefined) req.sentMs = sent.value;
+      return req;
     }
     default:
       return null;

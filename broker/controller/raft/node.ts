@@ -293,6 +293,10 @@ export class RaftNode {
     this.transport.onRpc(method, handler);
   }
 
+  /** The leader lease (core.ts): no other node can lead before this time (monotonic ms); null when not leader. */
+  get leaseEndMs(): number | null {
+    return this.core?.leaseEndMs ?? null;
+  }
   get isLeader(): boolean {
     return this.core?.role === 'leader';
   }

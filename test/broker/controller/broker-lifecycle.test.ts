@@ -15,6 +15,7 @@ function lifecycle(answer: (req: any, calls: Array<{ method: string; params: any
     incarnationId: 'inc',
     advertise: { host: 'h', port: 1 },
     heartbeatIntervalMs: 20,
+    sessionTimeoutMs: 1500,
     call: async (method, params) => {
       calls.push({ method, params });
       if (method === 'registerBroker') return { errorCode: 'NONE', brokerEpoch: 42 };

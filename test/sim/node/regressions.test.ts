@@ -3,8 +3,9 @@
  * bug the simulation finds in the real code is fixed with its seed kept). Each test replays its seed
  * with the options it failed under, checks the seed still runs the faults that exposed the defect
  * (so a change in how seeds draw their schedule cannot turn the test into a no-op silently), and
- * asserts every property holds. Each pins `groups: false`: the consumer group workload (and the
- * offsets partition among `leader-churn`'s targets) came later and would change their runs.
+ * asserts every property holds. Each pins `groups`: the seeds found before the consumer group
+ * workload pin it off (it, and the offsets partition among `leader-churn`'s targets, came later and
+ * would change their runs); the group seeds pin it on.
  */
 import { describe, expect, it } from 'vitest';
 import { ADMIN_FAULT_KINDS, NODE_FAULT_KINDS, PRE_ADMIN_FAULT_KINDS, type FaultStep } from '../../../sim/faults.ts';
@@ -123,4 +124,38 @@ describe('whole-node simulation regressions', () => {
     // n1 partitioned through a whole delete and re-creation.
     kip516(45, (sc) => sc.some((p) => p.kind === 'partition' && p.nodes.length === 1 && p.nodes[0] === 0 && sc.some((d) => d.kind === 'recreate' && during(p, d)))),
   );
+  // A coordinator deposed while it could not hear the controller kept answering as coordinator.
+  // n3 was the active controller and led __consumer_offsets-0; partitioned from 10.1 to 14.0 s, it
+  // stepped down as controller, and n2, elected, counted n3's broker session from when it last heard
+  // n3 and fenced it at once, taking __consumer_offsets-0 over at 12.5 s. n3 learned of it only at
+  // about 14.1 s; meanwhile a member that found n3 as coordinator joined there, and n3 answered its
+  // OffsetFetch from the offsets it had loaded before: 166 after 168 had been acknowledged by n2
+  // (group-offsets-monotonic). Seed 6 is the same window opened by a pause: n3, controller and
+  // coordinator, paused from 11.8 to 15.6 s, answered process 21's OffsetFetch at 15.6 s with 181
+  // after n2 had acknowledged 190, and the member resumed there (the queue checker's resume-mismatch).
+  // Now a broker answers as coordinator only under a lease from its answered heartbeats, bounded by
+  // the broker session and by the answering controller's Raft leader lease
+  // (controller/broker-lifecycle.ts), and `coordinator-not-deposed` (step-properties.ts) checks
+  // every step that no node answers as coordinator of a partition the newest metadata gives to
+  // another. Its runs changed since (the Raft leader lease moved every election), so the checks are
+  // that the schedule still cuts n3 off, that the lease refused n3 at some step, and that no
+  // property fails.
+  /** Each seed's fault that cut n3 off (virtual ms, to the schedule's printed precision for the start). */
+  const GROUP_SEEDS: ReadonlyArray<{ seed: number; kind: 'partition' | 'pause'; atMs: number; durationMs: number }> = [
+    { seed: 20, kind: 'partition', atMs: 10_100, durationMs: 3920 },
+    { seed: 6, kind: 'pause', atMs: 11_800, durationMs: 3756 },
+  ];
+  it.each(GROUP_SEEDS)('seed $seed: a coordinator cut off from the controller ($kind of n3) stops answering before it is deposed', async ({ seed, kind, atMs, durationMs }) => {
+    const o: Partial<SimOptions> = { kinds: PRE_ADMIN_FAULT_KINDS, tornWrites: false, groups: true };
+    const r = await runSeed(seed, o);
+    // The step that cut off n3 (node index 2), the coordinator when it started.
+    const cut = r.schedule.find((s) => s.kind === kind && s.nodes.length === 1 && s.nodes[0] === 2 && Math.abs(s.durationMs - durationMs) < 1);
+    expect(cut, JSON.stringify(r.schedule)).toBeDefined();
+    expect(Math.abs(cut!.atMs - atMs), `${kind} of n3 at ${cut!.atMs} ms`).toBeLessThan(100);
+    const answeredBy3Before = r.history.some((op) => op.f === 'offset-fetch' && op.type === 'invoke' && (op.value as { coordinator?: number }).coordinator === 3 && op.timeNs / 1e6 < cut!.atMs);
+    expect(answeredBy3Before, 'n3 coordinated the group before it was cut off').toBe(true);
+    expect(r.stats.groups.leaseRefusedSteps).toBeGreaterThan(0);
+    expect(r.stats.groups.commitsOk).toBeGreaterThan(50);
+    expect(r.valid, explain(r, o)).toBe(true);
+  });
 });

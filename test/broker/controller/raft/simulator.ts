@@ -162,6 +162,12 @@ export class Simulator {
     this.trace(`cut ${from}>${to}`);
   }
 
+  /** Undoes `cutOneWay(from, to)`. */
+  uncut(from: number, to: number): void {
+    this.cut.delete(`${from}>${to}`);
+    this.trace(`uncut ${from}>${to}`);
+  }
+
   /** Holds every message from `from` to `to`, due or not, until `release` (or heal). */
   hold(from: number, to: number): void {
     this.held.add(`${from}>${to}`);
