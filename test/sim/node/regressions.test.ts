@@ -103,7 +103,10 @@ describe('whole-node simulation regressions', () => {
   // Fetch v13 by their replica's topic id; a leader that does not know the id answers
   // UNKNOWN_TOPIC_ID (one whose replica is of another incarnation INCONSISTENT_TOPIC_ID), reading
   // nothing and recording no progress, and the follower keeps its log and asks again.
-  const kip516 = (seed: number, shape: (schedule: SimResult['schedule']) => boolean) => async () => {
+  // `refused`: the run must show a leader refusing a churn-0 fetch by topic id. Seed 35 no longer
+  // reaches that moment since the Raft leader lease (e3e4ecc) moved its controller's timing; it stays
+  // as a regression of its schedule, and seed 45 and test/broker/apis/data.test.ts cover the refusal.
+  const kip516 = (seed: number, shape: (schedule: SimResult['schedule']) => boolean, refused = true) => async () => {
     // The kinds of their day (admin kinds, `recreate` included; no disk kinds) and no torn writes.
     const o: Partial<SimOptions> = { kinds: [...PRE_ADMIN_FAULT_KINDS, ...ADMIN_FAULT_KINDS], tornWrites: false, groups: false };
     // Log lines change nothing in the run (same trace); they show the leader's answers took effect.
@@ -111,13 +114,13 @@ describe('whole-node simulation regressions', () => {
     expect(shape(r.schedule), JSON.stringify(r.schedule)).toBe(true);
     expect(r.stats.admin.recreated).toBeGreaterThan(0);
     expect(r.valid, explain(r, o)).toBe(true);
-    expect(r.nodeLogs.flat().some((l) => l.includes('UNKNOWN_TOPIC_ID') && l.includes(' churn-0 ')), 'no follower of churn-0 was refused a fetch by topic id').toBe(true);
+    if (refused) expect(r.nodeLogs.flat().some((l) => l.includes('UNKNOWN_TOPIC_ID') && l.includes(' churn-0 ')), 'no follower of churn-0 was refused a fetch by topic id').toBe(true);
   };
   const during = (outer: FaultStep, inner: FaultStep) => outer.atMs <= inner.atMs && inner.atMs + inner.durationMs <= outer.atMs + outer.durationMs;
   it(
     'seed 35: a follower of a re-created topic takes no records from a leader of the old incarnation (KIP-516)',
     // n1 and n2 powered off together, then (after they are back) the delete and re-creation.
-    kip516(35, (sc) => sc.some((p) => p.kind === 'power' && p.nodes.includes(0) && p.nodes.includes(1) && sc.some((d) => d.kind === 'recreate' && d.atMs > p.atMs + p.durationMs))),
+    kip516(35, (sc) => sc.some((p) => p.kind === 'power' && p.nodes.includes(0) && p.nodes.includes(1) && sc.some((d) => d.kind === 'recreate' && d.atMs > p.atMs + p.durationMs)), false),
   );
   it(
     'seed 45: a leader of a re-created topic counts no fetch of an old-incarnation replica as progress (KIP-516)',
