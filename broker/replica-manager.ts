@@ -199,19 +199,9 @@ export function sameIncarnation(r: Replica, p: FetchPartitionRequest): boolean {
   return p.topicId === undefined || p.topicId === r.topicId;
 }
 
-/** The answer when the local replica is of another incarnation than the fetch names (Kafka's INCONSISTENT_TOPIC_ID). */
-function inconsistentTopicId(p: FetchPartitionRequest): FetchPartitionResult {
-  return {
-    topic: p.topic,
-    partition: p.partition,
-    errorCode: ErrorCode.INCONSISTENT_TOPIC_ID,
-    highWatermark: -1,
-    lastStableOffset: -1,
-    logStartOffset: -1,
-    records: null,
-    divergingEpoch: null,
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
-  };
+/** A fetch answer carrying only `errorCode` for `topic`-`partition` (e.g. INCONSISTENT_TOPIC_ID, UNKNOWN_TOPIC_ID: KIP-516). */
+export function fetchError(topic: string, partition: number, errorCode: number): FetchPartitionResult {
+  return { topic, partition, errorCode, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, records: null, divergingEpoch: null, currentLeader: { leaderId: -1, leaderEpoch: -1 } };
 }
 
 /** A produce answered without appending (a module function: a closure per request costs on the hot path). */
@@ -667,7 +657,7 @@ export class ReplicaManager {
    */
   readPartition(replicaId: number, p: FetchPartitionRequest, maxBytes: number, recordProgress: boolean, replicaEpoch = -1): FetchPartitionResult {
     const r = this.get(p.topic, p.partition);
-    if (r !== undefined && !sameIncarnation(r, p)) return inconsistentTopicId(p);
+    if (r !== undefined && !sameIncarnation(r, p)) return fetchError(p.topic, p.partition, ErrorCode.INCONSISTENT_TOPIC_ID);
     const base: FetchPartitionResult = {
       topic: p.topic,
       partition: p.partition,

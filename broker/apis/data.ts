@@ -23,7 +23,7 @@
 import { ErrorCode } from '../protocol/errors.ts';
 import { CloseConnection } from '../server.ts';
 import type { MetadataImage } from '../controller/image.ts';
-import type { FetchPartitionRequest, FetchPartitionResult, ProduceResult, ReplicaManager } from '../replica-manager.ts';
+import { fetchError, type FetchPartitionRequest, type FetchPartitionResult, type ProduceResult, type ReplicaManager } from '../replica-manager.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { replicaEpochFromClientId } from '../replication/replica-identity.ts';
 import type { Body, BrokerContext } from './context.ts';
@@ -102,21 +102,6 @@ export function resolveFetchTopic(image: Pick<MetadataImage, 'topicById'>, versi
   if (version < 13) return { name: String(t.topic), topicId: null, partitions: t.partitions as Body[] };
   const topicId = String(t.topicId);
   return { name: image.topicById(topicId)?.name ?? null, topicId, partitions: t.partitions as Body[] };
-}
-
-/** The answer for a partition of a topic id this node does not know: nothing read, nothing recorded. */
-function unknownTopicId(partition: number): FetchPartitionResult {
-  return {
-    topic: '',
-    partition,
-    errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
-    highWatermark: -1,
-    lastStableOffset: -1,
-    logStartOffset: -1,
-    records: null,
-    divergingEpoch: null,
-    currentLeader: { leaderId: -1, leaderEpoch: -1 },
-  };
 }
 
 /** One requested partition, in request order: `read` is null when its topic id is unknown here. */
@@ -209,7 +194,7 @@ function readAll(ctx: FetchContext, replicaId: number, asked: readonly AskedPart
   let budget = maxBytes;
   let first = true;
   return asked.map((a) => {
-    if (a.read === null) return unknownTopicId(a.partition);
+    if (a.read === null) return fetchError('', a.partition, ErrorCode.UNKNOWN_TOPIC_ID);
     // Kafka's rule: the first non-empty partition may exceed the budget by one batch, so progress is always possible.
     const r = ctx.replicas.readPartition(replicaId, a.read, first ? Math.max(budget, 1) : budget, recordProgress, replicaEpoch);
     const n = r.records?.length ?? 0;
